@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Flock",
+    products: [
+        .library(name: "Flock", targets: ["Flock"]),
+        .executable(name: "flock-demo", targets: ["FlockDemo"]),
+        .executable(name: "flock-bench", targets: ["FlockBenchmarks"]),
+    ],
+    targets: [
+        // C shims: header-only, no logic (see the headers for why they exist).
+        .systemLibrary(
+            name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "FlockCore", dependencies: ["CBLAS"], path: "Sources/Core"),
+        .target(name: "FlockTransforms", dependencies: ["FlockCore"], path: "Sources/Transforms"),
+        .target(
+            name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI"],
+            path: "Sources/Collectives"),
+        .target(
+            name: "FlockSharding",
+            dependencies: ["FlockCore", "FlockTransforms", "FlockCollectives"],
+            path: "Sources/Sharding"),
+        .target(
+            name: "Flock",
+            dependencies: ["FlockCore", "FlockTransforms", "FlockCollectives", "FlockSharding"],
+            path: "Sources/Flock"),
+        .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
+        .executableTarget(
+            name: "FlockBenchmarks", dependencies: ["Flock"], path: "benchmarks/Sources"),
+        .testTarget(
+            name: "FlockCoreTests", dependencies: ["FlockCore"], path: "Tests/FlockCoreTests",
+            resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

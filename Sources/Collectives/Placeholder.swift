@@ -1,0 +1,2 @@
+import CMPI
+@_exported import FlockCore

@@ -1,0 +1,105 @@
+// Contractions and convolutions.
+
+/// General contraction (`lax.dot_general`), promoting operand dtypes.
+public func dotGeneral(_ lhs: Tensor, _ rhs: Tensor, _ dimensions: DotDimensionNumbers) -> Tensor {
+    let (dtype, weak) = promoteTypes(lhs.dtype, weak: lhs.weakType, rhs.dtype, weak: rhs.weakType)
+    return bind1(.dotGeneral(dimensions), lhs.converted(to: dtype, weak: weak), rhs.converted(to: dtype, weak: weak))
+}
+
+/// Matrix product with numpy's rules (`jnp.matmul`, `@`): 1-D operands are
+/// vectors, leading dimensions broadcast as batch dimensions.
+///
+/// ```swift
+/// let c = matmul(a, b)   // [2, 3] × [3, 4] → [2, 4]
+/// ```
+public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    guard a.rank >= 1, b.rank >= 1 else {
+        raise(FlockError("matmul: operands must have rank ≥ 1, got \(a.shape) and \(b.shape)"))
+        return poison
+    }
+    let k1 = a.shape[a.rank - 1], k2 = b.rank == 1 ? b.shape[0] : b.shape[b.rank - 2]
+    guard k1 == k2 else {
+        raise(FlockError("matmul: contracting dimensions differ: lhs \(a.shape) dim \(a.rank - 1) = \(k1), rhs \(b.shape) dim \(Swift.max(b.rank - 2, 0)) = \(k2)"))
+        return poison
+    }
+    if b.rank <= 2 {
+        // Fold all of a's leading dimensions into the rows of one gemm.
+        let result = dotGeneral(a, b, DotDimensionNumbers(lhsContracting: [a.rank - 1], rhsContracting: [0]))
+        return result
+    }
+    let x = a.rank == 1 ? a.reshaped([1, k1]) : a
+    let y = b
+    let batchA = Array(x.shape.dropLast(2)), batchB = Array(y.shape.dropLast(2))
+    guard let batch = try? broadcastShapes(batchA, batchB) else {
+        raise(FlockError("matmul: batch dimensions of \(a.shape) and \(b.shape) cannot be broadcast"))
+        return poison
+    }
+    let xb = x.broadcast(to: batch + Array(x.shape.suffix(2)))
+    let yb = y.broadcast(to: batch + Array(y.shape.suffix(2)))
+    let nb = batch.count
+    let r = dotGeneral(xb, yb, DotDimensionNumbers(
+        lhsContracting: [nb + 1], rhsContracting: [nb], lhsBatch: Array(0..<nb), rhsBatch: Array(0..<nb)))
+    return a.rank == 1 ? r.squeezed([nb]) : r
+}
+
+/// Dot product with numpy's rules for ≤ 2-D operands (`jnp.dot`).
+public func dot(_ a: Tensor, _ b: Tensor) -> Tensor {
+    if a.rank == 0 || b.rank == 0 { return a * b }
+    return matmul(a, b)
+}
+
+extension Tensor {
+    /// Matrix product, `matmul(self, other)`.
+    public func matmul(_ other: Tensor) -> Tensor { FlockCore.matmul(self, other) }
+}
+
+/// Sum over the last axis of `a` and `b` after broadcasting (`jnp.vdot` for 1-D, `jnp.inner`).
+public func inner(_ a: Tensor, _ b: Tensor) -> Tensor { (a * b).sum(axes: [-1]) }
+
+/// Outer product of two vectors (`jnp.outer`).
+public func outer(_ a: Tensor, _ b: Tensor) -> Tensor { a.flattened().expandingDims(1) * b.flattened().expandingDims(0) }
+
+/// Padding of a convolution: `valid` (none), `same` (output size ⌈in/stride⌉), or explicit (low, high) pairs.
+public enum ConvolutionPadding: Sendable, Hashable {
+    case valid
+    case same
+    case explicit([[Int]])
+}
+
+/// N-d convolution (`lax.conv_general_dilated`) with lhs `[N, C, spatial…]`
+/// and rhs `[O, C / groups, spatial…]`, giving `[N, O, spatial…]`.
+///
+/// ```swift
+/// let y = convolution(x, w, strides: [1], padding: .same)   // 1-D
+/// ```
+public func convolution(
+    _ lhs: Tensor, _ rhs: Tensor, strides: [Int]? = nil, padding: ConvolutionPadding = .valid,
+    lhsDilation: [Int]? = nil, rhsDilation: [Int]? = nil, featureGroupCount: Int = 1
+) -> Tensor {
+    let n = lhs.rank - 2
+    guard n >= 1, rhs.rank == lhs.rank else {
+        raise(FlockError("conv_general_dilated: lhs [N, C, spatial…] and rhs [O, I, spatial…] must have equal rank ≥ 3, got lhs \(lhs.shape), rhs \(rhs.shape)"))
+        return poison
+    }
+    let s = strides ?? [Int](repeating: 1, count: n)
+    let ld = lhsDilation ?? [Int](repeating: 1, count: n)
+    let rd = rhsDilation ?? [Int](repeating: 1, count: n)
+    let pads: [[Int]]
+    switch padding {
+    case .valid: pads = [[Int]](repeating: [0, 0], count: n)
+    case .explicit(let p): pads = p
+    case .same:
+        pads = (0..<Swift.min(n, s.count, ld.count, rd.count)).map { i in
+            let inSize = (lhs.shape[2 + i] - 1) * ld[i] + 1
+            let window = (rhs.shape[2 + i] - 1) * rd[i] + 1
+            let out = (inSize + s[i] - 1) / s[i]
+            let total = Swift.max(0, (out - 1) * s[i] + window - inSize)
+            return [total / 2, total - total / 2]
+        }
+    }
+    let (dtype, weak) = promoteTypes(lhs.dtype, weak: lhs.weakType, rhs.dtype, weak: rhs.weakType)
+    let dt = dtype.isFloatingPoint ? dtype : .float32
+    return bind1(
+        .convolution(ConvolutionParameters(windowStrides: s, padding: pads, lhsDilation: ld, rhsDilation: rd, featureGroupCount: featureGroupCount)),
+        lhs.converted(to: dt, weak: weak), rhs.converted(to: dt, weak: weak))
+}

@@ -1,0 +1,112 @@
+// Arithmetic, comparison and bitwise operators with numpy broadcasting and
+// JAX type promotion. Swift literals are weakly typed: `x * 2` keeps x's dtype.
+
+extension Tensor {
+    public static func + (a: Tensor, b: Tensor) -> Tensor { elementwise(.add, a, b) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { elementwise(.sub, a, b) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { elementwise(.mul, a, b) }
+    /// True division (`jnp.true_divide`): integer operands give float32.
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        elementwise(.div, floatingOperand(a), floatingOperand(b))
+    }
+    /// Remainder with the sign of the divisor (`jnp.remainder`, Python's `%`).
+    public static func % (a: Tensor, b: Tensor) -> Tensor { remainder(a, b) }
+    public static prefix func - (a: Tensor) -> Tensor { bind1(.unary(.neg), a) }
+
+    public static func += (a: inout Tensor, b: Tensor) { a = a + b }
+    public static func -= (a: inout Tensor, b: Tensor) { a = a - b }
+    public static func *= (a: inout Tensor, b: Tensor) { a = a * b }
+    public static func /= (a: inout Tensor, b: Tensor) { a = a / b }
+
+    /// Elementwise comparisons (results are bool tensors).
+    public static func .== (a: Tensor, b: Tensor) -> Tensor { comparison(.eq, a, b) }
+    public static func .!= (a: Tensor, b: Tensor) -> Tensor { comparison(.ne, a, b) }
+    public static func .< (a: Tensor, b: Tensor) -> Tensor { comparison(.lt, a, b) }
+    public static func .<= (a: Tensor, b: Tensor) -> Tensor { comparison(.le, a, b) }
+    public static func .> (a: Tensor, b: Tensor) -> Tensor { comparison(.gt, a, b) }
+    public static func .>= (a: Tensor, b: Tensor) -> Tensor { comparison(.ge, a, b) }
+
+    /// Logical (bool) or bitwise (integer) and, or, xor, not.
+    public static func .& (a: Tensor, b: Tensor) -> Tensor { elementwise(.and, a, b) }
+    public static func .| (a: Tensor, b: Tensor) -> Tensor { elementwise(.or, a, b) }
+    public static func .^ (a: Tensor, b: Tensor) -> Tensor { elementwise(.xor, a, b) }
+    public static prefix func .! (a: Tensor) -> Tensor { bind1(.unary(.not), a) }
+}
+
+/// Bitwise not of an integer tensor, logical not of a bool one.
+public func bitwiseNot(_ a: Tensor) -> Tensor { bind1(.unary(.not), a) }
+
+/// `a << b` elementwise; shifts of 32 or more give 0 (`jnp.left_shift`).
+///
+/// Shifts are functions, not `<<`/`>>` operators, so that integer literal
+/// expressions such as `1 << 20` keep meaning `Int` in code that imports Flock.
+public func shiftLeft(_ a: Tensor, _ b: Tensor) -> Tensor { elementwise(.shiftLeft, a, b) }
+
+/// Logical right shift (zeros shifted in), `lax.shift_right_logical`.
+public func shiftRightLogical(_ a: Tensor, _ b: Tensor) -> Tensor { elementwise(.shiftRightLogical, a, b) }
+
+/// numpy's `>>`: arithmetic (sign-extending) for int32, logical for uint32.
+public func shiftRight(_ a: Tensor, _ b: Tensor) -> Tensor {
+    guard let (x, y) = promotedOperands("right_shift", a, b) else { return poison }
+    let logical = bind1(.binary(.shiftRightLogical), x, y)
+    guard x.dtype == .int32 else { return logical }
+    // Fill the vacated high bits of negative values with ones.
+    let shift = minimum(y, Tensor(Int32(31)))
+    let fill = bitwiseNot(bind1(.binary(.shiftRightLogical), Tensor(Int32(-1)).broadcast(to: x.shape), shift.broadcast(to: x.shape)))
+    return select(x .< Tensor(Int32(0)), logical .| fill, logical)
+}
+
+/// Elementwise maximum, propagating NaN (`jnp.maximum`).
+public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor { elementwise(.max, a, b) }
+/// Elementwise minimum, propagating NaN (`jnp.minimum`).
+public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor { elementwise(.min, a, b) }
+/// `a` raised to `b` elementwise (`jnp.power`).
+public func pow(_ a: Tensor, _ b: Tensor) -> Tensor { elementwise(.pow, a, b) }
+/// Four-quadrant arctangent of `y / x` (`jnp.arctan2`).
+public func atan2(_ y: Tensor, _ x: Tensor) -> Tensor { elementwise(.atan2, floatingOperand(y), floatingOperand(x)) }
+
+/// Remainder with the sign of the divisor (`jnp.remainder`).
+public func remainder(_ a: Tensor, _ b: Tensor) -> Tensor {
+    guard let (x, y) = promotedOperands("remainder", a, b) else { return Tensor(poisoned: FlockError("%")) }
+    let r = bind1(.binary(.rem), x, y)
+    if x.dtype == .uint32 { return r }
+    let zero = Tensor(0, dtype: x.dtype)
+    let fix = (r .!= zero) .& ((r .< zero) .!= (y .< zero))
+    return select(fix, r + y, r)
+}
+
+/// Floor division (`jnp.floor_divide`, Python's `//`).
+public func floorDivide(_ a: Tensor, _ b: Tensor) -> Tensor {
+    guard let (x, y) = promotedOperands("floor_divide", a, b) else { return Tensor(poisoned: FlockError("//")) }
+    if x.dtype.isFloatingPoint { return floor(bind1(.binary(.div), x, y)) }
+    let q = bind1(.binary(.div), x, y)
+    if x.dtype == .uint32 { return q }
+    let zero = Tensor(0, dtype: x.dtype)
+    let r = bind1(.binary(.rem), x, y)
+    let fix = (r .!= zero) .& ((r .< zero) .!= (y .< zero))
+    return select(fix, q - Tensor(1, dtype: x.dtype), q)
+}
+
+/// `onTrue` where `condition` holds, else `onFalse`, with broadcasting and promotion (`jnp.where`).
+public func `where`(_ condition: Tensor, _ onTrue: Tensor, _ onFalse: Tensor) -> Tensor {
+    guard let (t, f) = promotedOperands("where", onTrue, onFalse) else { return Tensor(poisoned: FlockError("where")) }
+    let c = condition.dtype == .bool ? condition : condition .!= Tensor(0, dtype: condition.dtype)
+    guard let shape = try? broadcastShapes(broadcastShapes(c.shape, t.shape), f.shape) else {
+        raise(FlockError("where: incompatible shapes for broadcasting: condition \(condition.shape), x \(onTrue.shape), y \(onFalse.shape)"))
+        return Tensor(poisoned: FlockError("where"))
+    }
+    return bind1(.select, c.broadcast(to: shape), t.broadcast(to: shape), f.broadcast(to: shape))
+}
+
+/// `lax.select`: operands already of equal shape and dtype (or a rank-0 predicate).
+public func select(_ predicate: Tensor, _ onTrue: Tensor, _ onFalse: Tensor) -> Tensor {
+    bind1(.select, predicate, onTrue, onFalse)
+}
+
+/// Limits values to `[lo, hi]` (`jnp.clip`); either bound may be nil.
+public func clip(_ x: Tensor, min lo: Tensor? = nil, max hi: Tensor? = nil) -> Tensor {
+    var y = x
+    if let lo { y = maximum(y, lo) }
+    if let hi { y = minimum(y, hi) }
+    return y
+}

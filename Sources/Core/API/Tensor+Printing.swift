@@ -1,0 +1,163 @@
+// Printing in JAX's style (numpy's array2string conventions):
+// `Array([11., 20., 29.], dtype=float32)`.
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        switch storage {
+        case .poisoned(let e): return "Array(<poisoned: \(e.message)>)"
+        case .traced(let t): return "Traced<\(t.aval)>"
+        case .concrete(let a):
+            let prefix = "Array("
+            var suffix = "dtype=\(a.dtype)"
+            if weakType { suffix += ", weak_type=True" }
+            if a.count == 0 { return "\(prefix)[], shape=(\(a.shape.map(String.init).joined(separator: ", "))\(a.rank == 1 ? "," : "")), \(suffix))" }
+            let body = formatArray(a, indent: prefix.count)
+            return "\(prefix)\(body), \(suffix))"
+        }
+    }
+}
+
+/// Shortest round-trip decimal of a finite value: digits and the decimal exponent
+/// such that value = 0.d₁d₂… × 10^exponent.
+private func shortestDigits(_ v: Double, isFloat32: Bool) -> (digits: [UInt8], exponent: Int) {
+    var s = isFloat32 ? Float(v).magnitude.description : v.magnitude.description
+    var exp10 = 0
+    if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        exp10 = Int(s[s.index(after: e)...])!
+        s = String(s[..<e])
+    }
+    let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+    let intPart = Array(parts[0].utf8), frac = parts.count > 1 ? Array(parts[1].utf8) : []
+    var digits = intPart + frac
+    var exponent = intPart.count + exp10
+    while let f = digits.first, f == UInt8(ascii: "0"), digits.count > 1 { digits.removeFirst(); exponent -= 1 }
+    while let l = digits.last, l == UInt8(ascii: "0"), digits.count > 1 { digits.removeLast() }
+    if digits == [UInt8(ascii: "0")] { exponent = 1 }
+    return (digits, exponent)
+}
+
+/// Rounds decimal digits to keep at most `keep` significant digits (half up on digits).
+private func roundDigits(_ d: [UInt8], _ exponent: Int, keep: Int) -> ([UInt8], Int) {
+    if keep >= d.count { return (d, exponent) }
+    if keep < 0 { return ([UInt8(ascii: "0")], 1) }
+    var out = Array(d[..<keep]).map { Int($0) - 48 }
+    var e = exponent
+    if d[keep] >= UInt8(ascii: "5") {
+        var i = out.count - 1
+        while i >= 0 {
+            out[i] += 1
+            if out[i] < 10 { break }
+            out[i] = 0
+            i -= 1
+        }
+        if i < 0 { out.insert(1, at: 0); e += 1 }
+    }
+    while out.count > 1 && out.last == 0 { out.removeLast() }
+    if out.isEmpty { return ([UInt8(ascii: "0")], 1) }
+    return (out.map { UInt8($0 + 48) }, e)
+}
+
+private let precision = 8
+
+private func formatElements(_ a: DenseArray) -> [String] {
+    let n = a.count
+    switch a.dtype {
+    case .bool:
+        return (0..<n).map { a.pointer(Bool.self)[$0] ? " True" : "False" }
+    case .int32, .uint32:
+        let strs = (0..<n).map { i in a.dtype == .int32 ? String(a.pointer(Int32.self)[i]) : String(a.pointer(UInt32.self)[i]) }
+        let w = strs.map(\.count).max() ?? 0
+        return strs.map { String(repeating: " ", count: w - $0.count) + $0 }
+    case .float32, .float64:
+        let isF32 = a.dtype == .float32
+        let values = (0..<n).map { a.double(at: $0) }
+        let finite = values.filter { $0.isFinite }
+        let nonzero = finite.map(\.magnitude).filter { $0 != 0 }
+        let maxV = nonzero.max() ?? 0, minV = nonzero.min() ?? 0
+        let useExp = !nonzero.isEmpty && (maxV >= 1e16 || minV < 1e-4 || maxV / minV > 1e3)
+            && !finite.allSatisfy({ $0 == $0.rounded() && $0.magnitude < 1e16 })
+        var parts: [(sign: String, intPart: String, frac: String, exp: String)] = []
+        for v in values {
+            if !v.isFinite {
+                parts.append((v < 0 ? "-" : "", v.isNaN ? "nan" : "inf", "", ""))
+                continue
+            }
+            let sign = (v < 0 || (v == 0 && v.sign == .minus)) ? "-" : ""
+            let (d0, e0) = shortestDigits(v, isFloat32: isF32)
+            if useExp {
+                let (d, e) = roundDigits(d0, e0, keep: precision + 1)
+                let mant = String(decoding: d, as: UTF8.self)
+                let ex = v == 0 ? 0 : e - 1
+                let exs = (ex < 0 ? "-" : "+") + (Swift.abs(ex) < 10 ? "0" : "") + String(Swift.abs(ex))
+                parts.append((sign, String(mant.prefix(1)), String(mant.dropFirst()), "e" + exs))
+            } else {
+                let (d, e) = roundDigits(d0, e0, keep: e0 + precision)
+                let digits = String(decoding: d, as: UTF8.self)
+                let intPart: String, frac: String
+                if v == 0 || d == [UInt8(ascii: "0")] {
+                    intPart = "0"; frac = ""
+                } else if e <= 0 {
+                    intPart = "0"; frac = String(repeating: "0", count: -e) + digits
+                } else if e >= d.count {
+                    intPart = digits + String(repeating: "0", count: e - d.count); frac = ""
+                } else {
+                    intPart = String(digits.prefix(e)); frac = String(digits.dropFirst(e))
+                }
+                parts.append((sign, intPart, frac, ""))
+            }
+        }
+        let padLeft = parts.filter { $0.exp.isEmpty || true }.map { $0.sign.count + $0.intPart.count }.max() ?? 0
+        let padRight = parts.filter { $0.intPart != "nan" && $0.intPart != "inf" }.map(\.frac.count).max() ?? 0
+        return parts.map { p in
+            let left = p.sign + p.intPart
+            let pl = String(repeating: " ", count: padLeft - left.count) + left
+            if p.intPart == "nan" || p.intPart == "inf" {
+                return pl + String(repeating: " ", count: padRight + 1 + (useExp ? 4 : 0))
+            }
+            if useExp {
+                return pl + "." + p.frac + String(repeating: "0", count: padRight - p.frac.count) + p.exp
+            }
+            return pl + "." + p.frac + String(repeating: " ", count: padRight - p.frac.count)
+        }
+    }
+}
+
+/// Lays out elements as nested brackets with numpy's wrapping at 75 columns.
+func formatArray(_ a: DenseArray, indent: Int) -> String {
+    let elems = formatElements(a)
+    if a.rank == 0 { return elems[0].trimmingSpaces() }
+    let lineWidth = 75
+    let strides = rowMajorStrides(a.shape)
+    func render(_ dim: Int, _ offset: Int, _ pad: Int) -> String {
+        if dim == a.rank - 1 {
+            var lines: [String] = []
+            var line = "["
+            for i in 0..<a.shape[dim] {
+                let e = elems[offset + i]
+                let piece = e + (i + 1 < a.shape[dim] ? "," : "")
+                let trailer = i + 1 < a.shape[dim] ? 0 : (a.rank - dim) + 1
+                if line.count + piece.count + trailer + pad > lineWidth && line != "[" {
+                    lines.append(line)
+                    line = " " + piece
+                } else {
+                    line += (line == "[" ? "" : " ") + piece
+                }
+            }
+            lines.append(line + "]")
+            return lines.joined(separator: "\n" + String(repeating: " ", count: pad))
+        }
+        let blankLines = String(repeating: "\n", count: Swift.max(0, a.rank - dim - 2))
+        let inner = (0..<a.shape[dim]).map { render(dim + 1, offset + $0 * strides[dim], pad + 1) }
+        return "[" + inner.joined(separator: "," + blankLines + "\n" + String(repeating: " ", count: pad + 1)) + "]"
+    }
+    return render(0, 0, indent)
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,63 @@
+// Direct N-d convolution (XLA conv_general_dilated semantics, NC… / OI…
+// layout): strides, low/high padding, lhs (input) and rhs (kernel) dilation,
+// feature groups. Output [N, O, spatial…].
+
+private func convTyped<T: KernelFloat>(_ l: DenseArray, _ r: DenseArray, _ p: ConvolutionParameters, _ shape: [Int], _: T.Type) -> DenseArray {
+    let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
+    let nsp = l.rank - 2
+    let batch = l.shape[0], cin = l.shape[1], cout = r.shape[0], cinG = r.shape[1]
+    let groups = p.featureGroupCount, coutG = cout / groups
+    let inSp = Array(l.shape[2...]), kSp = Array(r.shape[2...]), outSp = Array(shape[2...])
+    let inCount = inSp.reduce(1, *), kCount = kSp.reduce(1, *), outCount = outSp.reduce(1, *)
+    let pl = l.pointer(T.self), pr = r.pointer(T.self), po = out.mutablePointer(T.self)
+    // For every (output position, kernel position) pair, the input position or -1.
+    var table = [Int](repeating: -1, count: outCount * kCount)
+    var oi = [Int](repeating: 0, count: nsp), ki = [Int](repeating: 0, count: nsp)
+    let inStrides = rowMajorStrides(inSp)
+    for o in 0..<outCount {
+        var rem = o
+        for d in stride(from: nsp - 1, through: 0, by: -1) { oi[d] = rem % outSp[d]; rem /= outSp[d] }
+        for kk in 0..<kCount {
+            var remk = kk
+            for d in stride(from: nsp - 1, through: 0, by: -1) { ki[d] = remk % kSp[d]; remk /= kSp[d] }
+            var flat = 0
+            var valid = true
+            for d in 0..<nsp {
+                // Position in the dilated, padded input.
+                let pos = oi[d] * p.windowStrides[d] + ki[d] * p.rhsDilation[d] - p.padding[d][0]
+                if pos < 0 || pos % p.lhsDilation[d] != 0 { valid = false; break }
+                let q = pos / p.lhsDilation[d]
+                if q >= inSp[d] { valid = false; break }
+                flat += q * inStrides[d]
+            }
+            if valid { table[o * kCount + kk] = flat }
+        }
+    }
+    for nb in 0..<batch {
+        for oc in 0..<cout {
+            let g = oc / coutG
+            let dst = (nb * cout + oc) * outCount
+            for o in 0..<outCount {
+                var acc: T = 0
+                for c in 0..<cinG {
+                    let src = (nb * cin + g * cinG + c) * inCount
+                    let w = (oc * cinG + c) * kCount
+                    for kk in 0..<kCount {
+                        let q = table[o * kCount + kk]
+                        if q >= 0 { acc += pl[src + q] * pr[w + kk] }
+                    }
+                }
+                po[dst + o] = acc
+            }
+        }
+    }
+    return out
+}
+
+func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
+    switch l.dtype {
+    case .float32: convTyped(l, r, p, shape, Float.self)
+    case .float64: convTyped(l, r, p, shape, Double.self)
+    case .int32, .uint32, .bool: fatalError("unreachable: non-float convolution is rejected by the shape rule")
+    }
+}

@@ -1,0 +1,79 @@
+import CBLAS
+
+// dotGeneral: operands are brought to [batch, M, K] × [batch, K, N] (a copy
+// only when no BLAS transpose flag can express the layout), then one gemm per
+// batch element: OpenBLAS for floats, a plain loop for integers.
+
+/// How an operand is laid out for gemm: its permuted array and whether the
+/// matrix part is stored transposed.
+private func gemmOperand(_ x: DenseArray, batch: [Int], rows: [Int], cols: [Int]) -> (DenseArray, transposed: Bool) {
+    let identity = Array(0..<x.rank)
+    if batch + rows + cols == identity { return (x, false) }
+    if batch + cols + rows == identity { return (x, true) }
+    return (evalTranspose(x, perm: batch + rows + cols), false)
+}
+
+func evalDotGeneral(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, shape: [Int]) -> DenseArray {
+    let lFree = (0..<l.rank).filter { !dn.lhsContracting.contains($0) && !dn.lhsBatch.contains($0) }
+    let rFree = (0..<r.rank).filter { !dn.rhsContracting.contains($0) && !dn.rhsBatch.contains($0) }
+    let batch = dn.lhsBatch.map { l.shape[$0] }.reduce(1, *)
+    let m = lFree.map { l.shape[$0] }.reduce(1, *)
+    let k = dn.lhsContracting.map { l.shape[$0] }.reduce(1, *)
+    let n = rFree.map { r.shape[$0] }.reduce(1, *)
+    // lhs as [batch, M, K]; rhs as [batch, K, N].
+    let (a, ta) = gemmOperand(l, batch: dn.lhsBatch, rows: lFree, cols: dn.lhsContracting)
+    let (b, tb) = gemmOperand(r, batch: dn.rhsBatch, rows: dn.rhsContracting, cols: rFree)
+    let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
+    if out.count == 0 { return out }
+    if k == 0 {
+        memsetZero(out)
+        return out
+    }
+    switch l.dtype {
+    case .float32:
+        let pa = a.pointer(Float.self).baseAddress!, pb = b.pointer(Float.self).baseAddress!
+        let pc = out.mutablePointer(Float.self).baseAddress!
+        for i in 0..<batch {
+            cblas_sgemm(
+                CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                blasint(m), blasint(n), blasint(k), 1, pa + i * m * k, blasint(ta ? m : k),
+                pb + i * k * n, blasint(tb ? k : n), 0, pc + i * m * n, blasint(n))
+        }
+    case .float64:
+        let pa = a.pointer(Double.self).baseAddress!, pb = b.pointer(Double.self).baseAddress!
+        let pc = out.mutablePointer(Double.self).baseAddress!
+        for i in 0..<batch {
+            cblas_dgemm(
+                CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                blasint(m), blasint(n), blasint(k), 1, pa + i * m * k, blasint(ta ? m : k),
+                pb + i * k * n, blasint(tb ? k : n), 0, pc + i * m * n, blasint(n))
+        }
+    case .int32: integerGemm(a, ta, b, tb, out, batch, m, k, n, Int32.self)
+    case .uint32: integerGemm(a, ta, b, tb, out, batch, m, k, n, UInt32.self)
+    case .bool: fatalError("unreachable: bool dot is rejected by the shape rule")
+    }
+    return out
+}
+
+private func integerGemm<T: FixedWidthInteger>(
+    _ a: DenseArray, _ ta: Bool, _ b: DenseArray, _ tb: Bool, _ out: DenseArray,
+    _ batch: Int, _ m: Int, _ k: Int, _ n: Int, _: T.Type
+) {
+    let pa = a.pointer(T.self), pb = b.pointer(T.self), pc = out.mutablePointer(T.self)
+    for bi in 0..<batch {
+        let ao = bi * m * k, bo = bi * k * n, co = bi * m * n
+        for i in 0..<m {
+            for j in 0..<n { pc[co + i * n + j] = 0 }
+            for p in 0..<k {
+                let av = pa[ao + (ta ? p * m + i : i * k + p)]
+                for j in 0..<n {
+                    pc[co + i * n + j] = pc[co + i * n + j] &+ av &* pb[bo + (tb ? j * k + p : p * n + j)]
+                }
+            }
+        }
+    }
+}
+
+func memsetZero(_ x: DenseArray) {
+    if x.byteCount > 0 { x.buffer.pointer.initializeMemory(as: UInt8.self, repeating: 0, count: x.byteCount) }
+}

@@ -1,0 +1,411 @@
+/// Shape and dtype rules: the abstract evaluation table.
+///
+/// Each rule checks its operands and says what the result looks like; errors name
+/// the operation, the operands' shapes and what was expected.
+extension Primitive {
+    public func abstractEval(_ inputs: [AbstractValue]) throws -> [AbstractValue] {
+        func fail(_ message: String) -> FlockError { FlockError("\(name): \(message)") }
+        func expectCount(_ n: Int) throws {
+            if inputs.count != n { throw fail("expected \(n) operands, got \(inputs.count)") }
+        }
+        func shapes() -> String { inputs.map { "\($0.shape)" }.joined(separator: ", ") }
+
+        switch self {
+        case .unary(let op):
+            try expectCount(1)
+            let x = inputs[0]
+            switch op {
+            case .isFinite:
+                guard x.dtype.isFloatingPoint else { throw fail("expected a floating-point operand, got \(x.dtype)") }
+                return [AbstractValue(shape: x.shape, dtype: .bool)]
+            case .not:
+                guard !x.dtype.isFloatingPoint else { throw fail("expected a bool or integer operand, got \(x.dtype)") }
+            case .neg, .abs, .sign:
+                guard x.dtype != .bool else { throw fail("expected a numeric operand, got bool") }
+            case .exp, .log, .log1p, .expm1, .sin, .cos, .tan, .tanh, .logistic, .sqrt, .rsqrt,
+                .floor, .ceil, .round, .erf, .erfInv:
+                guard x.dtype.isFloatingPoint else {
+                    throw fail("expected a floating-point operand, got \(x.dtype) \(x.shape)")
+                }
+            }
+            return [x]
+
+        case .binary(let op):
+            try expectCount(2)
+            let (a, b) = (inputs[0], inputs[1])
+            guard a.dtype == b.dtype else {
+                throw fail("operands must have the same dtype, got \(a.dtype) \(a.shape) and \(b.dtype) \(b.shape)")
+            }
+            switch op {
+            case .and, .or, .xor:
+                guard !a.dtype.isFloatingPoint else { throw fail("expected bool or integer operands, got \(a.dtype)") }
+            case .shiftLeft, .shiftRightLogical:
+                guard a.dtype.isInteger else { throw fail("expected integer operands, got \(a.dtype)") }
+            case .atan2:
+                guard a.dtype.isFloatingPoint else { throw fail("expected floating-point operands, got \(a.dtype)") }
+            case .add, .sub, .mul, .div, .rem, .pow, .max, .min:
+                if a.dtype == .bool && op != .max && op != .min && op != .add && op != .mul {
+                    throw fail("not defined for bool operands")
+                }
+            }
+            return [AbstractValue(shape: try elementwiseShape(a, b), dtype: a.dtype, weakType: a.weakType && b.weakType)]
+
+        case .compare:
+            try expectCount(2)
+            let (a, b) = (inputs[0], inputs[1])
+            guard a.dtype == b.dtype else {
+                throw fail("operands must have the same dtype, got \(a.dtype) \(a.shape) and \(b.dtype) \(b.shape)")
+            }
+            return [AbstractValue(shape: try elementwiseShape(a, b), dtype: .bool)]
+
+        case .select:
+            try expectCount(3)
+            let (p, t, f) = (inputs[0], inputs[1], inputs[2])
+            guard p.dtype == .bool else { throw fail("predicate must be bool, got \(p.dtype) \(p.shape)") }
+            guard t.dtype == f.dtype else {
+                throw fail("branches must have the same dtype, got \(t.dtype) \(t.shape) and \(f.dtype) \(f.shape)")
+            }
+            guard t.shape == f.shape else { throw fail("branches must have the same shape, got \(t.shape) and \(f.shape)") }
+            guard p.shape.isEmpty || p.shape == t.shape else {
+                throw fail("predicate shape \(p.shape) must be [] or equal the branches' shape \(t.shape)")
+            }
+            return [AbstractValue(shape: t.shape, dtype: t.dtype, weakType: t.weakType && f.weakType)]
+
+        case .clamp:
+            try expectCount(3)
+            let (lo, x, hi) = (inputs[0], inputs[1], inputs[2])
+            guard lo.dtype == x.dtype, hi.dtype == x.dtype else {
+                throw fail("operands must have the same dtype, got \(lo.dtype), \(x.dtype), \(hi.dtype)")
+            }
+            for (n, v) in [("min", lo), ("max", hi)] where !(v.shape.isEmpty || v.shape == x.shape) {
+                throw fail("\(n) shape \(v.shape) must be [] or equal the operand's shape \(x.shape)")
+            }
+            return [x]
+
+        case .convert(let dtype, let weak):
+            try expectCount(1)
+            return [AbstractValue(shape: inputs[0].shape, dtype: dtype, weakType: weak)]
+
+        case .bitcast(let dtype):
+            try expectCount(1)
+            guard inputs[0].dtype.byteSize == dtype.byteSize else {
+                throw fail("cannot reinterpret \(inputs[0].dtype) as \(dtype): element sizes differ")
+            }
+            return [AbstractValue(shape: inputs[0].shape, dtype: dtype)]
+
+        case .reduce(let op, let axes):
+            try expectCount(1)
+            let x = inputs[0]
+            try checkAxes(axes, rank: x.rank, unique: true, fail)
+            if (op == .and || op == .or) && x.dtype != .bool { throw fail("expected a bool operand, got \(x.dtype)") }
+            if (op == .sum || op == .prod) && x.dtype == .bool { throw fail("expected a numeric operand, got bool") }
+            let shape = x.shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+            if (op == .max || op == .min) && axes.contains(where: { x.shape[$0] == 0 }) {
+                throw fail("zero-size array \(x.shape) to reduction operation \(op.rawValue) which has no identity")
+            }
+            return [AbstractValue(shape: shape, dtype: x.dtype, weakType: x.weakType)]
+
+        case .argReduce(_, let axis):
+            try expectCount(1)
+            let x = inputs[0]
+            try checkAxes([axis], rank: x.rank, unique: true, fail)
+            if x.shape[axis] == 0 { throw fail("attempt to get \(name) of an empty sequence (shape \(x.shape), axis \(axis))") }
+            var shape = x.shape
+            shape.remove(at: axis)
+            return [AbstractValue(shape: shape, dtype: .int32)]
+
+        case .broadcastInDim(let shape, let dims):
+            try expectCount(1)
+            let x = inputs[0]
+            guard dims.count == x.rank else {
+                throw fail("operand \(x.shape) needs \(x.rank) broadcast dimensions, got \(dims)")
+            }
+            guard dims == dims.sorted(), Set(dims).count == dims.count, dims.allSatisfy({ $0 >= 0 && $0 < shape.count }) else {
+                throw fail("broadcast dimensions \(dims) must be strictly increasing and within the output rank \(shape.count)")
+            }
+            for (i, d) in dims.enumerated() where x.shape[i] != 1 && x.shape[i] != shape[d] {
+                throw fail("cannot broadcast operand \(x.shape) to \(shape): dimension \(i) (\(x.shape[i])) must be 1 or \(shape[d])")
+            }
+            return [AbstractValue(shape: shape, dtype: x.dtype, weakType: x.weakType)]
+
+        case .reshape(let shape):
+            try expectCount(1)
+            let x = inputs[0]
+            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == x.count else {
+                throw fail("cannot reshape array of shape \(x.shape) (size \(x.count)) into shape \(shape)")
+            }
+            return [AbstractValue(shape: shape, dtype: x.dtype, weakType: x.weakType)]
+
+        case .transpose(let perm):
+            try expectCount(1)
+            let x = inputs[0]
+            guard perm.count == x.rank, perm.sorted() == Array(0..<x.rank) else {
+                throw fail("permutation \(perm) is not a permutation of the axes of operand \(x.shape)")
+            }
+            return [AbstractValue(shape: perm.map { x.shape[$0] }, dtype: x.dtype, weakType: x.weakType)]
+
+        case .reverse(let axes):
+            try expectCount(1)
+            try checkAxes(axes, rank: inputs[0].rank, unique: true, fail)
+            return [inputs[0]]
+
+        case .slice(let start, let limit, let strides):
+            try expectCount(1)
+            let x = inputs[0]
+            guard start.count == x.rank, limit.count == x.rank, strides.count == x.rank else {
+                throw fail("start \(start), limit \(limit) and strides \(strides) must each have \(x.rank) entries for operand \(x.shape)")
+            }
+            var shape: [Int] = []
+            for i in 0..<x.rank {
+                guard start[i] >= 0, start[i] <= limit[i], limit[i] <= x.shape[i], strides[i] >= 1 else {
+                    throw fail("invalid slice of dimension \(i) of operand \(x.shape): start \(start[i]), limit \(limit[i]), stride \(strides[i])")
+                }
+                shape.append((limit[i] - start[i] + strides[i] - 1) / strides[i])
+            }
+            return [AbstractValue(shape: shape, dtype: x.dtype, weakType: x.weakType)]
+
+        case .dynamicSlice(let sizes):
+            guard let x = inputs.first else { throw fail("missing operand") }
+            guard inputs.count == 1 + x.rank, sizes.count == x.rank else {
+                throw fail("operand \(x.shape) needs \(x.rank) start indices and slice sizes, got \(inputs.count - 1) and \(sizes)")
+            }
+            try checkIndexScalars(inputs.dropFirst(), fail)
+            for i in 0..<x.rank where sizes[i] < 0 || sizes[i] > x.shape[i] {
+                throw fail("slice size \(sizes[i]) out of range for dimension \(i) of operand \(x.shape)")
+            }
+            return [AbstractValue(shape: sizes, dtype: x.dtype, weakType: x.weakType)]
+
+        case .dynamicUpdateSlice:
+            guard inputs.count >= 2 else { throw fail("expected operand and update") }
+            let (x, u) = (inputs[0], inputs[1])
+            guard inputs.count == 2 + x.rank else {
+                throw fail("operand \(x.shape) needs \(x.rank) start indices, got \(inputs.count - 2)")
+            }
+            guard x.dtype == u.dtype else { throw fail("update dtype \(u.dtype) must match operand dtype \(x.dtype)") }
+            guard u.rank == x.rank, zip(u.shape, x.shape).allSatisfy({ $0 <= $1 }) else {
+                throw fail("update \(u.shape) must have the operand's rank and fit inside operand \(x.shape)")
+            }
+            try checkIndexScalars(inputs.dropFirst(2), fail)
+            return [x]
+
+        case .gather(let dn, let sliceSizes):
+            try expectCount(2)
+            return [try gatherShape(inputs[0], inputs[1], dn, sliceSizes, fail)]
+
+        case .scatterAdd(let dn):
+            try expectCount(3)
+            try checkScatter(inputs[0], inputs[1], inputs[2], dn, fail)
+            return [inputs[0]]
+
+        case .concatenate(let axis):
+            guard let first = inputs.first else { throw fail("needs at least one operand") }
+            try checkAxes([axis], rank: first.rank, unique: true, fail)
+            var total = 0
+            for x in inputs {
+                guard x.dtype == first.dtype else { throw fail("operands must share a dtype, got \(inputs.map { "\($0.dtype)" })") }
+                guard x.rank == first.rank,
+                    (0..<x.rank).allSatisfy({ $0 == axis || x.shape[$0] == first.shape[$0] })
+                else { throw fail("operand shapes \(shapes()) must agree except along axis \(axis)") }
+                total += x.shape[axis]
+            }
+            var shape = first.shape
+            shape[axis] = total
+            return [AbstractValue(shape: shape, dtype: first.dtype, weakType: inputs.allSatisfy(\.weakType))]
+
+        case .pad(let low, let high, let interior):
+            try expectCount(2)
+            let (x, v) = (inputs[0], inputs[1])
+            guard v.rank == 0, v.dtype == x.dtype else {
+                throw fail("padding value must be a scalar of the operand's dtype \(x.dtype), got \(v.dtype) \(v.shape)")
+            }
+            guard low.count == x.rank, high.count == x.rank, interior.count == x.rank else {
+                throw fail("low \(low), high \(high), interior \(interior) must each have \(x.rank) entries for operand \(x.shape)")
+            }
+            var shape: [Int] = []
+            for i in 0..<x.rank {
+                guard interior[i] >= 0 else { throw fail("interior padding must be non-negative, got \(interior)") }
+                let core = x.shape[i] == 0 ? 0 : x.shape[i] + (x.shape[i] - 1) * interior[i]
+                let n = core + low[i] + high[i]
+                guard n >= 0 else { throw fail("padding \(low[i]), \(high[i]) of dimension \(i) gives a negative size for operand \(x.shape)") }
+                shape.append(n)
+            }
+            return [AbstractValue(shape: shape, dtype: x.dtype, weakType: x.weakType)]
+
+        case .iota(let dtype, let shape, let dimension):
+            try expectCount(0)
+            guard dimension >= 0, dimension < shape.count, shape.allSatisfy({ $0 >= 0 }) else {
+                throw fail("dimension \(dimension) out of range for shape \(shape)")
+            }
+            guard dtype != .bool else { throw fail("dtype must be numeric") }
+            return [AbstractValue(shape: shape, dtype: dtype)]
+
+        case .dotGeneral(let dn):
+            try expectCount(2)
+            return [try dotShape(inputs[0], inputs[1], dn, fail)]
+
+        case .convolution(let p):
+            try expectCount(2)
+            return [try convolutionShape(inputs[0], inputs[1], p, fail)]
+
+        case .cumsum(let axis, _):
+            try expectCount(1)
+            try checkAxes([axis], rank: inputs[0].rank, unique: true, fail)
+            guard inputs[0].dtype != .bool else { throw fail("expected a numeric operand, got bool") }
+            return [inputs[0]]
+
+        case .sort(let dimension, let numKeys):
+            guard let first = inputs.first else { throw fail("needs at least one operand") }
+            try checkAxes([dimension], rank: first.rank, unique: true, fail)
+            guard numKeys >= 1, numKeys <= inputs.count else { throw fail("numKeys \(numKeys) must be in 1...\(inputs.count)") }
+            guard inputs.allSatisfy({ $0.shape == first.shape }) else { throw fail("operands must share a shape, got \(shapes())") }
+            return inputs
+
+        case .threefry2x32:
+            try expectCount(4)
+            guard inputs.allSatisfy({ $0.dtype == .uint32 }) else {
+                throw fail("operands must be uint32, got \(inputs.map { "\($0.dtype)" })")
+            }
+            let shape = inputs[2].shape
+            guard inputs.allSatisfy({ $0.shape == shape || $0.shape.isEmpty }) else {
+                throw fail("operand shapes \(shapes()) must agree (keys may be scalars)")
+            }
+            return [AbstractValue(shape: shape, dtype: .uint32), AbstractValue(shape: shape, dtype: .uint32)]
+        }
+    }
+}
+
+/// Elementwise operands: equal shapes, or one of them rank-0.
+func elementwiseShape(_ a: AbstractValue, _ b: AbstractValue) throws -> [Int] {
+    if a.shape == b.shape || b.shape.isEmpty { return a.shape }
+    if a.shape.isEmpty { return b.shape }
+    throw FlockError("shapes must be equal or one of them a scalar, got \(a.shape) and \(b.shape)")
+}
+
+func checkAxes(_ axes: [Int], rank: Int, unique: Bool, _ fail: (String) -> FlockError) throws {
+    for a in axes where a < 0 || a >= rank {
+        throw fail("axis \(a) is out of bounds for an array of rank \(rank)")
+    }
+    if unique && Set(axes).count != axes.count { throw fail("repeated axis in \(axes)") }
+}
+
+func checkIndexScalars(_ xs: ArraySlice<AbstractValue>, _ fail: (String) -> FlockError) throws {
+    for x in xs where !(x.rank == 0 && x.dtype.isInteger) {
+        throw fail("start indices must be integer scalars, got \(x.dtype) \(x.shape)")
+    }
+}
+
+func dotShape(
+    _ l: AbstractValue, _ r: AbstractValue, _ dn: DotDimensionNumbers, _ fail: (String) -> FlockError
+) throws -> AbstractValue {
+    guard l.dtype == r.dtype else {
+        throw fail("operands must have the same dtype, got lhs \(l.dtype) \(l.shape) and rhs \(r.dtype) \(r.shape)")
+    }
+    guard l.dtype != .bool else { throw fail("bool operands are not supported") }
+    guard dn.lhsContracting.count == dn.rhsContracting.count, dn.lhsBatch.count == dn.rhsBatch.count else {
+        throw fail("lhs and rhs must name as many contracting and batch dimensions, got \(dn)")
+    }
+    try checkAxes(dn.lhsContracting + dn.lhsBatch, rank: l.rank, unique: true, fail)
+    try checkAxes(dn.rhsContracting + dn.rhsBatch, rank: r.rank, unique: true, fail)
+    for (a, b) in zip(dn.lhsContracting, dn.rhsContracting) where l.shape[a] != r.shape[b] {
+        throw fail("contracting dimensions differ: lhs \(l.shape) dim \(a) = \(l.shape[a]), rhs \(r.shape) dim \(b) = \(r.shape[b])")
+    }
+    for (a, b) in zip(dn.lhsBatch, dn.rhsBatch) where l.shape[a] != r.shape[b] {
+        throw fail("batch dimensions differ: lhs \(l.shape) dim \(a) = \(l.shape[a]), rhs \(r.shape) dim \(b) = \(r.shape[b])")
+    }
+    let lFree = (0..<l.rank).filter { !dn.lhsContracting.contains($0) && !dn.lhsBatch.contains($0) }
+    let rFree = (0..<r.rank).filter { !dn.rhsContracting.contains($0) && !dn.rhsBatch.contains($0) }
+    let shape = dn.lhsBatch.map { l.shape[$0] } + lFree.map { l.shape[$0] } + rFree.map { r.shape[$0] }
+    return AbstractValue(shape: shape, dtype: l.dtype, weakType: l.weakType && r.weakType)
+}
+
+func convolutionShape(
+    _ l: AbstractValue, _ r: AbstractValue, _ p: ConvolutionParameters, _ fail: (String) -> FlockError
+) throws -> AbstractValue {
+    guard l.dtype == r.dtype, l.dtype.isFloatingPoint else {
+        throw fail("operands must share a floating-point dtype, got lhs \(l.dtype) and rhs \(r.dtype)")
+    }
+    let n = l.rank - 2
+    guard n >= 1, r.rank == l.rank else {
+        throw fail("lhs [N, C, spatial…] and rhs [O, I, spatial…] must have equal rank ≥ 3, got lhs \(l.shape), rhs \(r.shape)")
+    }
+    guard p.windowStrides.count == n, p.padding.count == n, p.padding.allSatisfy({ $0.count == 2 }),
+        p.lhsDilation.count == n, p.rhsDilation.count == n
+    else { throw fail("strides, padding and dilations must each have \(n) entries for lhs \(l.shape)") }
+    let g = p.featureGroupCount
+    guard g >= 1, l.shape[1] % g == 0, l.shape[1] / g == r.shape[1], r.shape[0] % g == 0 else {
+        throw fail("input features \(l.shape[1]) of lhs \(l.shape) must equal \(g) groups × rhs input features \(r.shape[1]) of rhs \(r.shape), and output features \(r.shape[0]) must be divisible by \(g)")
+    }
+    var shape = [l.shape[0], r.shape[0]]
+    for i in 0..<n {
+        guard p.windowStrides[i] >= 1, p.lhsDilation[i] >= 1, p.rhsDilation[i] >= 1 else {
+            throw fail("strides and dilations must be positive, got \(p)")
+        }
+        let inSize = l.shape[2 + i] == 0 ? 0 : (l.shape[2 + i] - 1) * p.lhsDilation[i] + 1
+        let padded = inSize + p.padding[i][0] + p.padding[i][1]
+        let window = r.shape[2 + i] == 0 ? 0 : (r.shape[2 + i] - 1) * p.rhsDilation[i] + 1
+        shape.append(padded < window ? 0 : (padded - window) / p.windowStrides[i] + 1)
+    }
+    return AbstractValue(shape: shape, dtype: l.dtype)
+}
+
+func gatherShape(
+    _ x: AbstractValue, _ idx: AbstractValue, _ dn: GatherDimensionNumbers, _ sliceSizes: [Int],
+    _ fail: (String) -> FlockError
+) throws -> AbstractValue {
+    guard idx.dtype.isInteger else { throw fail("indices must be integers, got \(idx.dtype) \(idx.shape)") }
+    guard idx.rank >= 1 else { throw fail("indices must have an index-vector dimension, got shape \(idx.shape)") }
+    guard idx.shape.last! == dn.startIndexMap.count else {
+        throw fail("index vector length \(idx.shape.last!) of indices \(idx.shape) must equal start_index_map \(dn.startIndexMap)")
+    }
+    guard sliceSizes.count == x.rank else { throw fail("slice sizes \(sliceSizes) must have \(x.rank) entries for operand \(x.shape)") }
+    try checkAxes(dn.startIndexMap, rank: x.rank, unique: true, fail)
+    try checkAxes(dn.collapsedSliceDims + dn.operandBatchingDims, rank: x.rank, unique: true, fail)
+    for i in 0..<x.rank where sliceSizes[i] < 0 || sliceSizes[i] > x.shape[i] {
+        throw fail("slice size \(sliceSizes[i]) out of range for dimension \(i) of operand \(x.shape)")
+    }
+    for d in dn.collapsedSliceDims + dn.operandBatchingDims where sliceSizes[d] > 1 {
+        throw fail("collapsed/batching dimension \(d) must have slice size ≤ 1, got \(sliceSizes[d])")
+    }
+    let batchShape = Array(idx.shape.dropLast())
+    let offsetSizes = (0..<x.rank).filter { !dn.collapsedSliceDims.contains($0) && !dn.operandBatchingDims.contains($0) }.map { sliceSizes[$0] }
+    guard dn.offsetDims.count == offsetSizes.count else {
+        throw fail("offset_dims \(dn.offsetDims) must name \(offsetSizes.count) output dimensions")
+    }
+    let outRank = batchShape.count + offsetSizes.count
+    try checkAxes(dn.offsetDims, rank: outRank, unique: true, fail)
+    guard dn.offsetDims == dn.offsetDims.sorted() else { throw fail("offset_dims \(dn.offsetDims) must be sorted") }
+    var shape = [Int](repeating: 0, count: outRank)
+    var bi = 0, oi = 0
+    for d in 0..<outRank {
+        if dn.offsetDims.contains(d) { shape[d] = offsetSizes[oi]; oi += 1 } else { shape[d] = batchShape[bi]; bi += 1 }
+    }
+    return AbstractValue(shape: shape, dtype: x.dtype, weakType: x.weakType)
+}
+
+func checkScatter(
+    _ x: AbstractValue, _ idx: AbstractValue, _ upd: AbstractValue, _ dn: ScatterDimensionNumbers,
+    _ fail: (String) -> FlockError
+) throws {
+    guard idx.dtype.isInteger else { throw fail("indices must be integers, got \(idx.dtype) \(idx.shape)") }
+    guard upd.dtype == x.dtype else { throw fail("updates dtype \(upd.dtype) must match operand dtype \(x.dtype)") }
+    guard idx.rank >= 1, idx.shape.last! == dn.scatterDimsToOperandDims.count else {
+        throw fail("index vector length of indices \(idx.shape) must equal scatter_dims_to_operand_dims \(dn.scatterDimsToOperandDims)")
+    }
+    try checkAxes(dn.scatterDimsToOperandDims, rank: x.rank, unique: true, fail)
+    try checkAxes(dn.insertedWindowDims + dn.operandBatchingDims, rank: x.rank, unique: true, fail)
+    let batchRank = idx.rank - 1
+    guard upd.rank == batchRank + dn.updateWindowDims.count,
+        dn.updateWindowDims.count + dn.insertedWindowDims.count + dn.operandBatchingDims.count == x.rank
+    else {
+        throw fail("updates \(upd.shape) do not match operand \(x.shape) and indices \(idx.shape) for \(dn)")
+    }
+    try checkAxes(dn.updateWindowDims, rank: upd.rank, unique: true, fail)
+    let windowOperandDims = (0..<x.rank).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
+    for (k, ud) in dn.updateWindowDims.enumerated() where upd.shape[ud] > x.shape[windowOperandDims[k]] {
+        throw fail("update window dimension \(ud) (\(upd.shape[ud])) exceeds operand \(x.shape) dimension \(windowOperandDims[k])")
+    }
+    let scatterDims = (0..<upd.rank).filter { !dn.updateWindowDims.contains($0) }
+    for (k, d) in scatterDims.enumerated() where upd.shape[d] != idx.shape[k] {
+        throw fail("updates \(upd.shape) scatter dimension \(d) must equal indices \(idx.shape) dimension \(k)")
+    }
+}

@@ -1,0 +1,201 @@
+/// The closed set of primitive operations.
+///
+/// Everything else in Flock (tanh-based activations, softmax, mean, losses) is
+/// ordinary Swift composed from these. Each interpretation keeps one table: an
+/// exhaustive `switch` over this enum with no `default:`, so adding a case fails
+/// to compile until every table has its rule. Static parameters are associated
+/// values, which makes primitives hashable cache keys.
+public enum Primitive: Hashable, Sendable {
+    case unary(UnaryOp)
+    case binary(BinaryOp)
+    case compare(CompareOp)
+    /// `select(pred, onTrue, onFalse)`; operands of equal shape, or rank-0 pred.
+    case select
+    /// `clamp(lo, x, hi)`; `lo`/`hi` are rank-0 or shaped like `x`.
+    case clamp
+    case convert(DType, weakType: Bool)
+    /// Reinterprets the bits of a 4-byte dtype as another 4-byte dtype.
+    case bitcast(DType)
+    case reduce(ReduceOp, axes: [Int])
+    case argReduce(ArgReduceOp, axis: Int)
+    case broadcastInDim(shape: [Int], broadcastDimensions: [Int])
+    case reshape([Int])
+    case transpose([Int])
+    /// Reverses the order of elements along `axes`.
+    case reverse(axes: [Int])
+    case slice(start: [Int], limit: [Int], strides: [Int])
+    /// Inputs: operand, then one rank-0 integer start index per dimension (clamped).
+    case dynamicSlice(sizes: [Int])
+    /// Inputs: operand, update, then one rank-0 integer start index per dimension.
+    case dynamicUpdateSlice
+    /// Inputs: operand, start indices (last dimension is the index vector).
+    case gather(GatherDimensionNumbers, sliceSizes: [Int])
+    /// Inputs: operand, scatter indices (last dimension is the index vector), updates.
+    case scatterAdd(ScatterDimensionNumbers)
+    case concatenate(axis: Int)
+    /// Inputs: operand, rank-0 padding value. Negative low/high crop.
+    case pad(low: [Int], high: [Int], interior: [Int])
+    case iota(DType, shape: [Int], dimension: Int)
+    case dotGeneral(DotDimensionNumbers)
+    /// Inputs: lhs `[N, C, spatial…]`, rhs `[O, I, spatial…]`; output `[N, O, spatial…]`.
+    case convolution(ConvolutionParameters)
+    case cumsum(axis: Int, reverse: Bool)
+    /// Sorts all operands along `dimension` by the first `numKeys` operands
+    /// (lexicographically; NaNs last; stable).
+    case sort(dimension: Int, numKeys: Int)
+    /// Threefry-2x32 hash. Inputs: key0, key1, x0, x1 (uint32, equal shapes); outputs 2.
+    case threefry2x32
+
+    /// Number of results for `inputCount` operands.
+    public func outputCount(inputCount: Int) -> Int {
+        switch self {
+        case .sort: inputCount
+        case .threefry2x32: 2
+        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
+            .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
+            .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum:
+            1
+        }
+    }
+
+    /// JAX's name for the primitive, as printed in jaxprs.
+    public var name: String {
+        switch self {
+        case .unary(let op): op.rawValue
+        case .binary(let op): op.rawValue
+        case .compare(let op): op.rawValue
+        case .select: "select_n"
+        case .clamp: "clamp"
+        case .convert: "convert_element_type"
+        case .bitcast: "bitcast_convert_type"
+        case .reduce(let op, _): "reduce_\(op.rawValue)"
+        case .argReduce(let op, _): op.rawValue
+        case .broadcastInDim: "broadcast_in_dim"
+        case .reshape: "reshape"
+        case .transpose: "transpose"
+        case .reverse: "rev"
+        case .slice: "slice"
+        case .dynamicSlice: "dynamic_slice"
+        case .dynamicUpdateSlice: "dynamic_update_slice"
+        case .gather: "gather"
+        case .scatterAdd: "scatter-add"
+        case .concatenate: "concatenate"
+        case .pad: "pad"
+        case .iota: "iota"
+        case .dotGeneral: "dot_general"
+        case .convolution: "conv_general_dilated"
+        case .cumsum: "cumsum"
+        case .sort: "sort"
+        case .threefry2x32: "threefry2x32"
+        }
+    }
+}
+
+public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
+    case neg, exp, log, log1p, expm1, sin, cos, tan, tanh, logistic, sqrt, rsqrt, abs, sign
+    case floor, ceil
+    /// Round half to even, as `numpy.round`.
+    case round
+    case erf
+    case erfInv = "erf_inv"
+    case isFinite = "is_finite"
+    /// Logical not for bool, bitwise not for integers.
+    case not
+}
+
+public enum BinaryOp: String, Hashable, Sendable, CaseIterable {
+    case add, sub, mul, div, rem, pow, max, min, atan2
+    /// Logical for bool, bitwise for integers.
+    case and, or, xor
+    case shiftLeft = "shift_left"
+    case shiftRightLogical = "shift_right_logical"
+}
+
+public enum CompareOp: String, Hashable, Sendable, CaseIterable {
+    case eq, ne, lt, le, gt, ge
+}
+
+public enum ReduceOp: String, Hashable, Sendable, CaseIterable {
+    case sum, max, min, prod
+    /// Logical all/any over bool.
+    case and, or
+}
+
+public enum ArgReduceOp: String, Hashable, Sendable, CaseIterable {
+    case argmax, argmin
+}
+
+/// Dimension numbers of `dotGeneral`: which dimensions are contracted and which
+/// are batch dimensions. Output layout: batch, lhs free, rhs free.
+public struct DotDimensionNumbers: Hashable, Sendable {
+    public var lhsContracting: [Int]
+    public var rhsContracting: [Int]
+    public var lhsBatch: [Int]
+    public var rhsBatch: [Int]
+    public init(lhsContracting: [Int], rhsContracting: [Int], lhsBatch: [Int] = [], rhsBatch: [Int] = []) {
+        self.lhsContracting = lhsContracting
+        self.rhsContracting = rhsContracting
+        self.lhsBatch = lhsBatch
+        self.rhsBatch = rhsBatch
+    }
+}
+
+/// Parameters of `convolution` (XLA's conv_general_dilated in NCH/OIH layout).
+public struct ConvolutionParameters: Hashable, Sendable {
+    public var windowStrides: [Int]
+    /// (low, high) padding per spatial dimension.
+    public var padding: [[Int]]
+    public var lhsDilation: [Int]
+    public var rhsDilation: [Int]
+    public var featureGroupCount: Int
+    public init(
+        windowStrides: [Int], padding: [[Int]], lhsDilation: [Int], rhsDilation: [Int],
+        featureGroupCount: Int = 1
+    ) {
+        self.windowStrides = windowStrides
+        self.padding = padding
+        self.lhsDilation = lhsDilation
+        self.rhsDilation = rhsDilation
+        self.featureGroupCount = featureGroupCount
+    }
+}
+
+/// XLA gather dimension numbers; the index vector is the last dimension of the
+/// start indices. Out-of-bounds starts are clamped so the slice fits.
+public struct GatherDimensionNumbers: Hashable, Sendable {
+    public var offsetDims: [Int]
+    public var collapsedSliceDims: [Int]
+    public var startIndexMap: [Int]
+    public var operandBatchingDims: [Int]
+    public var startIndicesBatchingDims: [Int]
+    public init(
+        offsetDims: [Int], collapsedSliceDims: [Int], startIndexMap: [Int],
+        operandBatchingDims: [Int] = [], startIndicesBatchingDims: [Int] = []
+    ) {
+        self.offsetDims = offsetDims
+        self.collapsedSliceDims = collapsedSliceDims
+        self.startIndexMap = startIndexMap
+        self.operandBatchingDims = operandBatchingDims
+        self.startIndicesBatchingDims = startIndicesBatchingDims
+    }
+}
+
+/// XLA scatter dimension numbers; the index vector is the last dimension of the
+/// indices. Updates whose window falls outside the operand are dropped.
+public struct ScatterDimensionNumbers: Hashable, Sendable {
+    public var updateWindowDims: [Int]
+    public var insertedWindowDims: [Int]
+    public var scatterDimsToOperandDims: [Int]
+    public var operandBatchingDims: [Int]
+    public var scatterIndicesBatchingDims: [Int]
+    public init(
+        updateWindowDims: [Int], insertedWindowDims: [Int], scatterDimsToOperandDims: [Int],
+        operandBatchingDims: [Int] = [], scatterIndicesBatchingDims: [Int] = []
+    ) {
+        self.updateWindowDims = updateWindowDims
+        self.insertedWindowDims = insertedWindowDims
+        self.scatterDimsToOperandDims = scatterDimsToOperandDims
+        self.operandBatchingDims = operandBatchingDims
+        self.scatterIndicesBatchingDims = scatterIndicesBatchingDims
+    }
+}

@@ -1,0 +1,94 @@
+/// A concrete row-major array: a buffer, a shape and a dtype.
+///
+/// The eval kernels consume and produce these. Reshaping shares the buffer.
+public struct DenseArray: @unchecked Sendable {
+    public let buffer: Buffer
+    public let shape: [Int]
+    public let dtype: DType
+
+    public init(buffer: Buffer, shape: [Int], dtype: DType) {
+        self.buffer = buffer
+        self.shape = shape
+        self.dtype = dtype
+    }
+
+    /// A fresh, uninitialised array; the caller must fill every element.
+    public init(uninitializedShape shape: [Int], dtype: DType) {
+        let count = shape.reduce(1, *)
+        self.init(buffer: .allocate(byteCount: count * dtype.byteSize), shape: shape, dtype: dtype)
+    }
+
+    /// Builds an array by writing its elements through a typed pointer.
+    public init<T: TensorElement>(
+        shape: [Int], of _: T.Type = T.self,
+        fill: (UnsafeMutableBufferPointer<T>) throws -> Void
+    ) rethrows {
+        self.init(uninitializedShape: shape, dtype: T.dtype)
+        try fill(mutablePointer(T.self))
+    }
+
+    /// Copies Swift scalars into a new array.
+    public init<T: TensorElement>(_ values: [T], shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *), "DenseArray: \(values.count) values for shape \(shape)")
+        self.init(uninitializedShape: shape, dtype: T.dtype)
+        let p = mutablePointer(T.self)
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress, !src.isEmpty { p.baseAddress!.update(from: base, count: src.count) }
+        }
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+    public var rank: Int { shape.count }
+    public var byteCount: Int { count * dtype.byteSize }
+
+    /// Typed read-only view of the elements.
+    @inlinable
+    public func pointer<T>(_: T.Type) -> UnsafeBufferPointer<T> {
+        UnsafeBufferPointer(start: buffer.pointer.assumingMemoryBound(to: T.self), count: count)
+    }
+
+    /// Typed writable view; only for kernels filling a fresh array.
+    @inlinable
+    public func mutablePointer<T>(_: T.Type) -> UnsafeMutableBufferPointer<T> {
+        UnsafeMutableBufferPointer(start: buffer.pointer.assumingMemoryBound(to: T.self), count: count)
+    }
+
+    /// The elements as a Swift array (the dtype must match `T`).
+    public func toArray<T: TensorElement>(_: T.Type = T.self) -> [T] {
+        precondition(T.dtype == dtype, "DenseArray: requested \(T.dtype) elements from a \(dtype) array")
+        return Array(pointer(T.self))
+    }
+
+    /// The same elements viewed with another shape of equal size.
+    public func reshaped(_ newShape: [Int]) -> DenseArray {
+        DenseArray(buffer: buffer, shape: newShape, dtype: dtype)
+    }
+
+    /// Element `i` (flat, row-major) converted to Double.
+    public func double(at i: Int) -> Double {
+        switch dtype {
+        case .bool: pointer(Bool.self)[i] ? 1 : 0
+        case .int32: Double(pointer(Int32.self)[i])
+        case .uint32: Double(pointer(UInt32.self)[i])
+        case .float32: Double(pointer(Float.self)[i])
+        case .float64: pointer(Double.self)[i]
+        }
+    }
+
+    /// Raw bytes of the elements.
+    public var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: buffer.pointer, count: byteCount)
+    }
+}
+
+/// Row-major strides (in elements) of a shape.
+@inlinable
+public func rowMajorStrides(_ shape: [Int]) -> [Int] {
+    var strides = [Int](repeating: 1, count: shape.count)
+    var s = 1
+    for i in stride(from: shape.count - 1, through: 0, by: -1) {
+        strides[i] = s
+        s *= shape[i]
+    }
+    return strides
+}

@@ -1,0 +1,63 @@
+import Synchronization
+
+/// An error raised by a Flock operation: bad shapes, dtypes, axes, indices, or
+/// a traced value used where a concrete one is needed.
+///
+/// The message names the operation, the operands' shapes and what was expected,
+/// e.g. `dotGeneral: contracting dimensions differ: lhs [4, 3] dim 1 = 3, rhs [5, 2] dim 0 = 5`.
+///
+/// Operations on ``Tensor`` do not throw, so that arithmetic reads like math.
+/// Inside ``catchingErrors(_:)`` a failing operation records its error, returns a
+/// poisoned placeholder, and the scope throws the first error when it ends.
+/// Outside such a scope a failing operation stops the program with the same message.
+public struct FlockError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Runs `body` and throws the first ``FlockError`` raised by any Flock operation in it.
+///
+/// ```swift
+/// do {
+///     let y = try catchingErrors { matmul(a, b) }
+/// } catch let error as FlockError {
+///     print(error.message)  // "dotGeneral: contracting dimensions differ: ..."
+/// }
+/// ```
+///
+/// After the first error, later operations that consume a poisoned result are
+/// skipped; values read from poisoned tensors (`item()`, `toArray`) are
+/// placeholders and must not be used: the scope throws when it returns.
+/// Scopes nest; errors go to the innermost one. Child tasks inherit the scope.
+public func catchingErrors<R>(_ body: () throws -> R) throws -> R {
+    let sink = ErrorSink()
+    let result = try ErrorSink.$current.withValue(sink) { try body() }
+    if let error = sink.first { throw error }
+    return result
+}
+
+/// Async variant of ``catchingErrors(_:)``.
+public func catchingErrors<R>(_ body: () async throws -> R) async throws -> R {
+    let sink = ErrorSink()
+    let result = try await ErrorSink.$current.withValue(sink) { try await body() }
+    if let error = sink.first { throw error }
+    return result
+}
+
+final class ErrorSink: Sendable {
+    @TaskLocal static var current: ErrorSink?
+    private let storage = Mutex<FlockError?>(nil)
+    var first: FlockError? { storage.withLock { $0 } }
+    func record(_ e: FlockError) { storage.withLock { if $0 == nil { $0 = e } } }
+}
+
+/// Reports an error from a non-throwing operation: recorded in the innermost
+/// ``catchingErrors(_:)`` scope, or fatal outside of one. Returns only when recorded.
+public func raise(_ error: FlockError) {
+    if let sink = ErrorSink.current {
+        sink.record(error)
+        return
+    }
+    fatalError(error.message)
+}

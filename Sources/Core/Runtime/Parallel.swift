@@ -1,0 +1,51 @@
+import Dispatch
+import Synchronization
+
+/// How many threads Flock's eager kernels use for large arrays.
+///
+/// Defaults to the number of active processors; under MPI each rank should use
+/// one (the `launch` script sets `FLOCK_NUM_THREADS=1`). Set it before doing work.
+public enum FlockThreads {
+    private static let storage = Atomic<Int>(initialCount())
+
+    private static func initialCount() -> Int {
+        if let s = getenvString("FLOCK_NUM_THREADS"), let n = Int(s), n >= 1 { return n }
+        return max(1, ProcessInfoLite.activeProcessorCount)
+    }
+
+    /// The thread count used by kernels.
+    public static var count: Int {
+        get { storage.load(ordering: .relaxed) }
+        set { storage.store(max(1, newValue), ordering: .relaxed) }
+    }
+}
+
+/// Elements below which a kernel stays on the calling thread.
+let parallelThreshold = 1 << 17
+
+/// Splits `0..<n` into one contiguous chunk per thread and runs `body` on each.
+@inline(__always)
+func parallelChunks(_ n: Int, _ body: (Int, Int) -> Void) {
+    let threads = FlockThreads.count
+    if n < parallelThreshold || threads == 1 {
+        body(0, n)
+        return
+    }
+    // Chunks aligned to 64 elements keep each thread's writes on its own cache lines.
+    let chunk = ((n + threads - 1) / threads + 63) & ~63
+    withoutActuallyEscaping(body) { escaping in
+        // The closure only reads and writes disjoint ranges of raw buffers.
+        let box = UncheckedSendable(escaping)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let lo = t * chunk
+            let hi = min(n, lo + chunk)
+            if lo < hi { box.value(lo, hi) }
+        }
+    }
+}
+
+/// Carries a value across a concurrency boundary the caller has made safe.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

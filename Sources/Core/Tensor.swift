@@ -1,0 +1,212 @@
+/// An immutable n-dimensional array, the value every Flock function consumes and produces.
+///
+/// A `Tensor` is a value: operations return new tensors and never change their
+/// inputs. Under a transform (`grad`, `vmap`, `jit`) a tensor may be a *tracer*
+/// that stands for a value; the same code runs either way.
+///
+/// ```swift
+/// let x = Tensor([1, 2, 3] as [Float])
+/// let y = x * 2 + 1           // literals are weakly typed: y stays float32
+/// print(y)                    // Array([3., 5., 7.], dtype=float32)
+/// ```
+public struct Tensor: Sendable {
+    enum Storage: @unchecked Sendable {
+        case concrete(DenseArray)
+        case traced(Tracer)
+        case poisoned(FlockError)
+    }
+
+    let storage: Storage
+    /// Whether this value came from a Swift literal (JAX's `weak_type`).
+    public let weakType: Bool
+
+    /// Wraps a concrete array.
+    public init(concrete array: DenseArray, weakType: Bool = false) {
+        storage = .concrete(array)
+        self.weakType = weakType
+    }
+
+    /// Wraps a tracer (for interpreters).
+    public init(tracer: Tracer) {
+        storage = .traced(tracer)
+        weakType = tracer.aval.weakType
+    }
+
+    init(poisoned error: FlockError) {
+        storage = .poisoned(error)
+        weakType = false
+    }
+
+    /// The abstract value: shape, dtype and weak type.
+    public var aval: AbstractValue {
+        switch storage {
+        case .concrete(let a): AbstractValue(shape: a.shape, dtype: a.dtype, weakType: weakType)
+        case .traced(let t): t.aval
+        case .poisoned: AbstractValue(shape: [], dtype: .float32)
+        }
+    }
+
+    public var shape: [Int] {
+        switch storage {
+        case .concrete(let a): a.shape
+        case .traced(let t): t.aval.shape
+        case .poisoned: []
+        }
+    }
+
+    public var dtype: DType {
+        switch storage {
+        case .concrete(let a): a.dtype
+        case .traced(let t): t.aval.dtype
+        case .poisoned: .float32
+        }
+    }
+
+    /// Number of dimensions.
+    public var rank: Int { shape.count }
+    /// Number of elements.
+    public var count: Int { shape.reduce(1, *) }
+
+    /// The tracer behind this tensor, if it is traced.
+    public var tracer: Tracer? {
+        if case .traced(let t) = storage { return t }
+        return nil
+    }
+
+    /// The concrete array, or an error naming `operation` when this tensor is
+    /// traced (its value is not known while tracing) or poisoned.
+    public func concreteArray(for operation: String) throws -> DenseArray {
+        switch storage {
+        case .concrete(let a): return a
+        case .poisoned(let e): throw e
+        case .traced(let t):
+            throw FlockError(
+                "\(operation): the concrete value of a traced tensor \(t.aval) is not available while tracing; "
+                    + "use cond/select (or `where`) for value-dependent control flow, or mark the argument static")
+        }
+    }
+
+    /// Concrete array, reporting a traced/poisoned value through ``raise(_:)``.
+    func concreteOrRaise(_ operation: String) -> DenseArray? {
+        do { return try concreteArray(for: operation) } catch {
+            if case .poisoned = storage { return nil }
+            raise(error as! FlockError)
+            return nil
+        }
+    }
+
+    /// Whether the value is concrete (not a tracer, not poisoned).
+    public var isConcrete: Bool {
+        if case .concrete = storage { return true }
+        return false
+    }
+}
+
+// MARK: - Creation from Swift values
+
+extension Tensor {
+    /// A tensor holding `values` with `shape` (default: one dimension).
+    ///
+    /// ```swift
+    /// let m = Tensor([1, 2, 3, 4] as [Float], shape: [2, 2])
+    /// ```
+    public init<T: TensorElement>(_ values: [T], shape: [Int]? = nil) {
+        let s = shape ?? [values.count]
+        if s.reduce(1, *) != values.count || s.contains(where: { $0 < 0 }) {
+            raise(FlockError("Tensor.init: \(values.count) values cannot have shape \(s)"))
+            self.init(poisoned: FlockError("Tensor.init: bad shape"))
+            return
+        }
+        self.init(concrete: DenseArray(values, shape: s))
+    }
+
+    /// A rank-0 tensor of a Swift scalar (strongly typed: `Tensor(Float(2))` is float32).
+    public init<T: TensorElement>(_ value: T) {
+        self.init(concrete: DenseArray([value], shape: []))
+    }
+
+    /// A rank-0 tensor converted to `dtype`, optionally weakly typed.
+    public init(_ value: Double, dtype: DType, weakType: Bool = false) {
+        self.init(concrete: Tensor.scalarArray(value, dtype: dtype), weakType: weakType)
+    }
+
+    /// Nested Swift arrays (2-D).
+    public init<T: TensorElement>(_ rows: [[T]]) {
+        let cols = rows.first?.count ?? 0
+        if rows.contains(where: { $0.count != cols }) {
+            raise(FlockError("Tensor.init: ragged nested array (row lengths \(rows.map(\.count)))"))
+            self.init(poisoned: FlockError("Tensor.init: ragged"))
+            return
+        }
+        self.init(rows.flatMap { $0 }, shape: [rows.count, cols])
+    }
+
+    static func scalarArray(_ value: Double, dtype: DType) -> DenseArray {
+        switch dtype {
+        case .bool: DenseArray([value != 0], shape: [])
+        case .int32: DenseArray([Int32(truncatingIfNeeded: Int64(value))], shape: [])
+        case .uint32: DenseArray([UInt32(truncatingIfNeeded: Int64(value))], shape: [])
+        case .float32: DenseArray([Float(value)], shape: [])
+        case .float64: DenseArray([value], shape: [])
+        }
+    }
+}
+
+extension Tensor: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+    /// A weakly typed float32 scalar, like a Python float in JAX.
+    public init(floatLiteral value: Double) {
+        self.init(value, dtype: .float32, weakType: true)
+    }
+    /// A weakly typed int32 scalar, like a Python int in JAX.
+    public init(integerLiteral value: Int) {
+        self.init(concrete: DenseArray([Int32(truncatingIfNeeded: value)], shape: []), weakType: true)
+    }
+    /// A bool scalar.
+    public init(booleanLiteral value: Bool) {
+        self.init(value)
+    }
+}
+
+// MARK: - Reading values back
+
+extension Tensor {
+    /// The elements as Swift values of type `T`, converting from the tensor's dtype.
+    ///
+    /// Fails with a clear error when the tensor is traced (inside `jit`/`grad`/`vmap`).
+    public func toArray<T: TensorElement>(_: T.Type = T.self) -> [T] {
+        guard let a = concreteOrRaise("toArray") else { return [] }
+        if a.dtype == T.dtype { return a.toArray(T.self) }
+        return Tensor(concrete: a).converted(to: T.dtype).concreteOrRaise("toArray")?.toArray(T.self) ?? []
+    }
+
+    /// The single element of a one-element tensor, converted to `T`.
+    public func item<T: TensorElement>(_: T.Type = T.self) -> T {
+        let values: [T] = toArray()
+        if values.count != 1 {
+            if isConcrete {
+                raise(FlockError("item: expected a tensor with one element, got shape \(shape)"))
+            }
+            return Tensor.placeholder(T.self)
+        }
+        return values[0]
+    }
+
+    /// The single element as a `Double`, whatever the dtype.
+    public func item() -> Double { item(Double.self) }
+
+    /// The truth value of a one-element tensor.
+    ///
+    /// Fails while tracing: Swift control flow cannot depend on a traced value;
+    /// use `cond`/`select` instead.
+    public var boolValue: Bool { item(Bool.self) }
+
+    static func placeholder<T: TensorElement>(_: T.Type) -> T {
+        switch T.dtype {
+        case .bool: false as! T
+        case .int32: Int32(0) as! T
+        case .uint32: UInt32(0) as! T
+        case .float32: Float.nan as! T
+        case .float64: Double.nan as! T
+        }
+    }
+}
