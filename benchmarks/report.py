@@ -1,0 +1,53 @@
+"""Writes BENCHMARKS.md from the JSON lines of Flock and its peers."""
+import json
+import platform
+import subprocess
+import sys
+from collections import defaultdict
+
+TARGETS = {
+    "eager_add_small": ("Eager `a + b`, float32[100], per op", "≤ 2 µs per op (JAX eager ~14, numpy ~0.8)"),
+    "sgemm_1024": ("`matmul` float32 1024×1024", "≥ 90 % of numpy/OpenBLAS throughput"),
+    "tanh_affine_10m": ("Eager `tanh(x) * 0.5 + 0.5`, float32[10M]", "≤ 1.5 ns/element (numpy ≈ 4)"),
+}
+
+
+def main(paths, command):
+    rows = defaultdict(dict)
+    for path in paths:
+        for line in open(path):
+            line = line.strip()
+            if line.startswith("{"):
+                r = json.loads(line)
+                rows[r["case"]].setdefault(r["impl"], []).append(r)
+    # Median over rounds of each implementation's per-round medians.
+    for case in rows:
+        for impl, rs in rows[case].items():
+            rs.sort(key=lambda x: x["ns"])
+            rows[case][impl] = rs[len(rs) // 2]
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    out = ["# Benchmarks", "",
+           f"Machine: {cpu}, {nproc} cores, {platform.system()} {platform.release()}. "
+           "Medians of several runs; Flock and its peers measured in the same run, same thread count.", "",
+           f"Command: `{command}`", "",
+           "Time ratios are Flock / peer (below 1 means Flock is faster).", "",
+           "| Case | Flock | numpy | JAX | Flock/numpy (time) | Flock/JAX (time) | Target |",
+           "|---|---|---|---|---|---|---|"]
+    for case, (title, target) in TARGETS.items():
+        r = rows.get(case, {})
+        def cell(impl):
+            x = r.get(impl)
+            return f"{x['value']:.3g} {x['unit']}" if x else "—"
+        def ratio(impl):
+            if "flock" in r and impl in r:
+                return f"{r['flock']['ns'] / r[impl]['ns']:.2f}"
+            return "—"
+        out.append(f"| {title} | {cell('flock')} | {cell('numpy')} | {cell('jax')} | {ratio('numpy')} | {ratio('jax')} | {target} |")
+    out.append("")
+    open("BENCHMARKS.md", "w").write("\n".join(out))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[2:], sys.argv[1])
