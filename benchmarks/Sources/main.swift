@@ -64,6 +64,19 @@ let cases: [(String, () -> Void)] = [
     }),
 ]
 
+// Diagnostics (not in BENCHMARKS.md): the parts of tanh_affine_10m.
+let diagnostics: [(String, () -> Void)] = [
+    ("diag_tanh_10m", {
+        let x = linspace(-4, 4, count: 10_000_000)
+        report("diag_tanh_10m", measure(repeats: 9, inner: 10_000_000) { blackhole += first(tanh(x)) }, unit: "ns/element", value: 0)
+    }),
+    ("diag_mul_10m", {
+        let x = linspace(-4, 4, count: 10_000_000)
+        report("diag_mul_10m", measure(repeats: 9, inner: 10_000_000) { blackhole += first(x * 0.5) }, unit: "ns/element", value: 0)
+    }),
+]
+
 let selected = CommandLine.arguments.dropFirst().first
 for (name, run) in cases where selected == nil || selected == name { run() }
+for (name, run) in diagnostics where selected == name { run() }
 if blackhole.isNaN { print("") }

@@ -8,6 +8,93 @@ import Darwin
 // pointers. Binary kernels accept one rank-0 operand (the shape rule allows it)
 // so that `x * 0.5` never materialises a broadcast scalar.
 
+/// An elementwise function as a type: generic specialisation over kernel
+/// *types* reliably inlines `apply` into the loop, so it vectorises; closures
+/// passed through the parallel helper did not (measured 4× slower for tanh).
+protocol UnaryKernel {
+    associatedtype Input
+    associatedtype Output
+    static func apply(_ x: Input) -> Output
+}
+
+protocol BinaryKernel {
+    associatedtype Input
+    associatedtype Output
+    static func apply(_ x: Input, _ y: Input) -> Output
+}
+
+func mapUnary<K: UnaryKernel>(_ x: DenseArray, to dtype: DType, _: K.Type) -> DenseArray {
+    let out = DenseArray(uninitializedShape: x.shape, dtype: dtype)
+    let src = UncheckedSendable(x.pointer(K.Input.self).baseAddress!)
+    let dst = UncheckedSendable(out.mutablePointer(K.Output.self).baseAddress!)
+    forEachChunk(x.count) { lo, hi in
+        let s = src.value, d = dst.value
+        for i in lo..<hi { d[i] = K.apply(s[i]) }
+    }
+    return out
+}
+
+func mapBinary<K: BinaryKernel>(_ a: DenseArray, _ b: DenseArray, shape: [Int], to dtype: DType, _: K.Type) -> DenseArray {
+    let out = DenseArray(uninitializedShape: shape, dtype: dtype)
+    let pa = UncheckedSendable(a.pointer(K.Input.self).baseAddress!)
+    let pb = UncheckedSendable(b.pointer(K.Input.self).baseAddress!)
+    let dst = UncheckedSendable(out.mutablePointer(K.Output.self).baseAddress!)
+    let n = out.count
+    if a.count == n && b.count == n {
+        forEachChunk(n) { lo, hi in
+            let x = pa.value, y = pb.value, d = dst.value
+            for i in lo..<hi { d[i] = K.apply(x[i], y[i]) }
+        }
+    } else if a.count == n {
+        let s = UncheckedSendable(pb.value[0])
+        forEachChunk(n) { lo, hi in
+            let x = pa.value, c = s.value, d = dst.value
+            for i in lo..<hi { d[i] = K.apply(x[i], c) }
+        }
+    } else {
+        let s = UncheckedSendable(pa.value[0])
+        forEachChunk(n) { lo, hi in
+            let y = pb.value, c = s.value, d = dst.value
+            for i in lo..<hi { d[i] = K.apply(c, y[i]) }
+        }
+    }
+    return out
+}
+
+// Float kernels, one line each.
+enum NegK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { -x } }
+enum ExpK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._exp(x) } }
+enum LogK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._log(x) } }
+enum Log1pK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._log1p(x) } }
+enum Expm1K<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._expm1(x) } }
+enum SinK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._sin(x) } }
+enum CosK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._cos(x) } }
+enum TanK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._tan(x) } }
+enum TanhK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._tanh(x) } }
+enum LogisticK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { 1 / (1 + T._exp(-x)) } }
+enum SqrtK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.squareRoot() } }
+enum RsqrtK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { 1 / x.squareRoot() } }
+enum AbsK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { Swift.abs(x) } }
+enum SignK<T: KernelFloat>: UnaryKernel {
+    @inline(__always) static func apply(_ x: T) -> T { x.isNaN ? x : (x > 0 ? 1 : (x < 0 ? -1 : x)) }
+}
+enum FloorK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.rounded(.down) } }
+enum CeilK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.rounded(.up) } }
+enum RoundK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.rounded(.toNearestOrEven) } }
+enum ErfK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._erf(x) } }
+enum ErfInvK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._erfInv(x) } }
+enum IsFiniteK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> Bool { x.isFinite } }
+
+enum AddK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x + y } }
+enum SubK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x - y } }
+enum MulK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x * y } }
+enum DivK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x / y } }
+enum RemK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { T._fmod(x, y) } }
+enum PowK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { T._pow(x, y) } }
+enum MaxK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { nanMax(x, y) } }
+enum MinK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { nanMin(x, y) } }
+enum Atan2K<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { T._atan2(x, y) } }
+
 @inline(__always)
 func mapUnary<T, U>(_ x: DenseArray, to dtype: DType, _ f: (T) -> U) -> DenseArray {
     let out = DenseArray(uninitializedShape: x.shape, dtype: dtype)
@@ -94,26 +181,26 @@ extension Double: KernelFloat {
 func floatUnary<T: KernelFloat>(_ op: UnaryOp, _ x: DenseArray, _: T.Type) -> DenseArray {
     let d = x.dtype
     switch op {
-    case .neg: return mapUnary(x, to: d) { (v: T) in -v }
-    case .exp: return mapUnary(x, to: d) { (v: T) in T._exp(v) }
-    case .log: return mapUnary(x, to: d) { (v: T) in T._log(v) }
-    case .log1p: return mapUnary(x, to: d) { (v: T) in T._log1p(v) }
-    case .expm1: return mapUnary(x, to: d) { (v: T) in T._expm1(v) }
-    case .sin: return mapUnary(x, to: d) { (v: T) in T._sin(v) }
-    case .cos: return mapUnary(x, to: d) { (v: T) in T._cos(v) }
-    case .tan: return mapUnary(x, to: d) { (v: T) in T._tan(v) }
-    case .tanh: return mapUnary(x, to: d) { (v: T) in T._tanh(v) }
-    case .logistic: return mapUnary(x, to: d) { (v: T) in 1 / (1 + T._exp(-v)) }
-    case .sqrt: return mapUnary(x, to: d) { (v: T) in v.squareRoot() }
-    case .rsqrt: return mapUnary(x, to: d) { (v: T) in 1 / v.squareRoot() }
-    case .abs: return mapUnary(x, to: d) { (v: T) in Swift.abs(v) }
-    case .sign: return mapUnary(x, to: d) { (v: T) in v.isNaN ? v : (v > 0 ? 1 : (v < 0 ? -1 : v)) }
-    case .floor: return mapUnary(x, to: d) { (v: T) in v.rounded(.down) }
-    case .ceil: return mapUnary(x, to: d) { (v: T) in v.rounded(.up) }
-    case .round: return mapUnary(x, to: d) { (v: T) in v.rounded(.toNearestOrEven) }
-    case .erf: return mapUnary(x, to: d) { (v: T) in T._erf(v) }
-    case .erfInv: return mapUnary(x, to: d) { (v: T) in T._erfInv(v) }
-    case .isFinite: return mapUnary(x, to: .bool) { (v: T) in v.isFinite }
+    case .neg: return mapUnary(x, to: d, NegK<T>.self)
+    case .exp: return mapUnary(x, to: d, ExpK<T>.self)
+    case .log: return mapUnary(x, to: d, LogK<T>.self)
+    case .log1p: return mapUnary(x, to: d, Log1pK<T>.self)
+    case .expm1: return mapUnary(x, to: d, Expm1K<T>.self)
+    case .sin: return mapUnary(x, to: d, SinK<T>.self)
+    case .cos: return mapUnary(x, to: d, CosK<T>.self)
+    case .tan: return mapUnary(x, to: d, TanK<T>.self)
+    case .tanh: return mapUnary(x, to: d, TanhK<T>.self)
+    case .logistic: return mapUnary(x, to: d, LogisticK<T>.self)
+    case .sqrt: return mapUnary(x, to: d, SqrtK<T>.self)
+    case .rsqrt: return mapUnary(x, to: d, RsqrtK<T>.self)
+    case .abs: return mapUnary(x, to: d, AbsK<T>.self)
+    case .sign: return mapUnary(x, to: d, SignK<T>.self)
+    case .floor: return mapUnary(x, to: d, FloorK<T>.self)
+    case .ceil: return mapUnary(x, to: d, CeilK<T>.self)
+    case .round: return mapUnary(x, to: d, RoundK<T>.self)
+    case .erf: return mapUnary(x, to: d, ErfK<T>.self)
+    case .erfInv: return mapUnary(x, to: d, ErfInvK<T>.self)
+    case .isFinite: return mapUnary(x, to: .bool, IsFiniteK<T>.self)
     case .not: fatalError("unreachable: not on floats is rejected by the shape rule")
     }
 }
@@ -142,15 +229,15 @@ func evalUnary(_ op: UnaryOp, _ x: DenseArray) -> DenseArray {
 func floatBinary<T: KernelFloat>(_ op: BinaryOp, _ a: DenseArray, _ b: DenseArray, _ s: [Int], _: T.Type) -> DenseArray {
     let d = a.dtype
     switch op {
-    case .add: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x + y }
-    case .sub: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x - y }
-    case .mul: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x * y }
-    case .div: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x / y }
-    case .rem: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in T._fmod(x, y) }
-    case .pow: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in T._pow(x, y) }
-    case .max: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in nanMax(x, y) }
-    case .min: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in nanMin(x, y) }
-    case .atan2: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in T._atan2(x, y) }
+    case .add: return mapBinary(a, b, shape: s, to: d, AddK<T>.self)
+    case .sub: return mapBinary(a, b, shape: s, to: d, SubK<T>.self)
+    case .mul: return mapBinary(a, b, shape: s, to: d, MulK<T>.self)
+    case .div: return mapBinary(a, b, shape: s, to: d, DivK<T>.self)
+    case .rem: return mapBinary(a, b, shape: s, to: d, RemK<T>.self)
+    case .pow: return mapBinary(a, b, shape: s, to: d, PowK<T>.self)
+    case .max: return mapBinary(a, b, shape: s, to: d, MaxK<T>.self)
+    case .min: return mapBinary(a, b, shape: s, to: d, MinK<T>.self)
+    case .atan2: return mapBinary(a, b, shape: s, to: d, Atan2K<T>.self)
     case .and, .or, .xor, .shiftLeft, .shiftRightLogical:
         fatalError("unreachable: \(op) on floats is rejected by the shape rule")
     }

@@ -9,7 +9,8 @@ import Darwin
 /// few ulp, branch-free apart from the clamp, so the loop vectorises.
 @inline(__always)
 func fastTanh(_ input: Float) -> Float {
-    let x = Swift.min(Swift.max(input, -7.90531110763549805), 7.90531110763549805)
+    let bound: Float = 7.90531110763549805
+    let x = input < -bound ? -bound : (input > bound ? bound : input)
     let x2 = x * x
     var p: Float = -2.76076847742355e-16
     p = p * x2 + 2.00018790482477e-13
@@ -24,8 +25,11 @@ func fastTanh(_ input: Float) -> Float {
     q = q * x2 + 2.26843463243900e-03
     q = q * x2 + 4.89352518554385e-03
     let r = p / q
-    // Tiny inputs: tanh(x) = x to float precision (keeps -0.0 and denormals exact).
-    return Swift.abs(input) < 0.0004 ? input : (input.isNaN ? input : r)
+    // Tiny inputs: tanh(x) = x to float precision (keeps -0.0 and denormals
+    // exact). Compared on the bits so the select vectorises; NaN is not tiny
+    // and propagates through the rational function.
+    let tiny = (input.bitPattern & 0x7fff_ffff) < 0x39d1_b717  // |x| < 0.0004
+    return tiny ? input : r
 }
 
 /// float32 inverse error function: Giles' single-precision approximation

@@ -49,3 +49,20 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
+
+/// Runs `body` over one contiguous chunk of `0..<n` per thread. The body must
+/// be `@Sendable`: kernels pass their pointers in ``UncheckedSendable`` boxes.
+@inline(__always)
+func forEachChunk(_ n: Int, _ body: @Sendable (Int, Int) -> Void) {
+    let threads = FlockThreads.count
+    if n < parallelThreshold || threads == 1 {
+        body(0, n)
+        return
+    }
+    let chunk = ((n + threads - 1) / threads + 63) & ~63
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        let lo = t * chunk
+        let hi = min(n, lo + chunk)
+        if lo < hi { body(lo, hi) }
+    }
+}
