@@ -1,0 +1,76 @@
+import Testing
+@testable import FlockCore
+
+/// Bad input must produce a FlockError naming the operation, the shapes and
+/// what was expected, catchable with `catchingErrors`.
+@Suite struct ErrorTests {
+    func message(_ body: () -> Void) -> String? {
+        do {
+            try catchingErrors { body() }
+            return nil
+        } catch let e as FlockError {
+            return e.message
+        } catch {
+            return "unexpected error type: \(error)"
+        }
+    }
+
+    static let cases: [(String, @Sendable () -> Void, [String])] = [
+        ("matmul", { _ = matmul(ones([4, 3]), ones([5, 2])) }, ["matmul", "contracting", "[4, 3]", "[5, 2]"]),
+        ("dotGeneral", { _ = dotGeneral(ones([4, 3]), ones([5, 2]), DotDimensionNumbers(lhsContracting: [1], rhsContracting: [0])) },
+         ["dot_general: contracting dimensions differ: lhs [4, 3] dim 1 = 3, rhs [5, 2] dim 0 = 5"]),
+        ("add broadcast", { _ = ones([2, 3]) + ones([4]) }, ["add", "[2, 3]", "[4]"]),
+        ("reshape", { _ = ones([2, 3]).reshaped([4, 2]) }, ["reshape", "[2, 3]", "[4, 2]"]),
+        ("reshape -1", { _ = ones([2, 3]).reshaped([4, -1]) }, ["reshape", "[2, 3]"]),
+        ("sum axis", { _ = ones([2, 3]).sum(axes: [2]) }, ["sum", "axis 2", "dimension 2"]),
+        ("negative axis", { _ = ones([2, 3]).sum(axes: [-3]) }, ["sum", "axis -3"]),
+        ("repeated axis", { _ = ones([2, 3]).sum(axes: [1, -1]) }, ["sum", "repeated"]),
+        ("index bounds", { _ = ones([2, 3])[5] }, ["index", "5", "axis 0", "size 2"]),
+        ("too many indices", { _ = ones([2])[0, 0] }, ["too many indices"]),
+        ("concatenate", { _ = concatenate([ones([2, 3]), ones([2, 4])], axis: 0) }, ["concatenate", "[2, 3]", "[2, 4]"]),
+        ("stack", { _ = stack([ones([2]), ones([3])]) }, ["stack", "[2]", "[3]"]),
+        ("broadcast_to", { _ = ones([3]).broadcast(to: [2, 4]) }, ["broadcast_to", "[3]", "[2, 4]"]),
+        ("transpose", { _ = ones([2, 3]).transposed([0, 0]) }, ["transpose"]),
+        ("item", { _ = ones([2]).item(Float.self) }, ["item", "[2]"]),
+        ("split", { _ = split(ones([5]), sections: 2) }, ["split", "[5]", "2"]),
+        ("log of int dtype via lax", { _ = bind1(.unary(.log), Tensor([1, 2] as [Int32])) }, ["log", "floating-point", "int32"]),
+        ("conv", { _ = convolution(ones([1, 3, 8]), ones([4, 2, 3])) }, ["conv_general_dilated", "[1, 3, 8]", "[4, 2, 3]"]),
+        ("squeeze", { _ = ones([2, 3]).squeezed([0]) }, ["squeeze", "axis 0"]),
+        ("tensor init", { _ = Tensor([1, 2, 3] as [Float], shape: [2, 2]) }, ["Tensor.init", "3 values", "[2, 2]"]),
+        ("where", { _ = `where`(ones([2], dtype: .bool), ones([3]), ones([4])) }, ["where", "[3]", "[4]"]),
+        ("pad", { _ = pad(ones([2]), [(1, 1), (1, 1)]) }, ["pad", "[2]"]),
+    ]
+
+    @Test(arguments: cases.indices)
+    func badInputNamesOperationAndShapes(_ i: Int) {
+        let (name, body, fragments) = Self.cases[i]
+        let m = message(body)
+        #expect(m != nil, "\(name): expected an error")
+        for f in fragments {
+            #expect(m?.contains(f) == true, "\(name): message \(m ?? "nil") should mention \(f)")
+        }
+    }
+
+    @Test func firstErrorWinsAndLaterOperationsAreSkipped() {
+        let m = message {
+            let bad = ones([2, 3]) + ones([4])
+            let worse = matmul(bad, ones([7, 7]))  // consumes a poisoned value: skipped, no second error
+            _ = worse.sum()
+        }
+        #expect(m?.hasPrefix("add:") == true, "got \(m ?? "nil")")
+    }
+
+    @Test func scopeReturnsValueWhenNothingFails() throws {
+        let y = try catchingErrors { (Tensor([1, 2] as [Float]) * 2).toArray(Float.self) }
+        #expect(y == [2, 4])
+    }
+
+    @Test func nestedScopesReportToTheInnermost() throws {
+        var inner: String?
+        try catchingErrors {
+            inner = message { _ = ones([2]).reshaped([3]) }
+            _ = ones([2]) * 2
+        }
+        #expect(inner?.contains("reshape") == true)
+    }
+}
