@@ -33,6 +33,47 @@ extension Primitive {
         case .cumsum(let axis, let reverse): return [evalCumsum(x[0], axis: axis, reverse: reverse)]
         case .sort(let dimension, let numKeys): return evalSort(x, dimension: dimension, numKeys: numKeys)
         case .threefry2x32: return evalThreefry(x[0], x[1], x[2], x[3])
+        case .stopGradient: return x
+        case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j):
+            return try evalConcrete(j, x)
+        case .cond(let branches):
+            let i = Swift.min(Swift.max(Int(x[0].double(at: 0)), 0), branches.count - 1)
+            return try evalConcrete(branches[i], Array(x.dropFirst()))
+        case .whileLoop(let cond, let body, let nc, let nb):
+            let condConsts = Array(x.prefix(nc)), bodyConsts = Array(x.dropFirst(nc).prefix(nb))
+            var carry = Array(x.dropFirst(nc + nb))
+            while try evalConcrete(cond, condConsts + carry)[0].pointer(Bool.self)[0] {
+                carry = try evalConcrete(body, bodyConsts + carry)
+            }
+            return carry
+        case .scan(let body, let length, let reverse, let nConsts, let nCarry):
+            let consts = Array(x.prefix(nConsts))
+            var carry = Array(x[nConsts..<(nConsts + nCarry)])
+            let xs = Array(x.dropFirst(nConsts + nCarry))
+            var ys: [[DenseArray]] = []
+            for step in 0..<length {
+                let i = reverse ? length - 1 - step : step
+                let slices = xs.map { a in
+                    evalSlice(a, start: [i] + [Int](repeating: 0, count: a.rank - 1),
+                              limit: [i + 1] + Array(a.shape.dropFirst()), steps: [Int](repeating: 1, count: a.rank),
+                              shape: [1] + Array(a.shape.dropFirst())).reshaped(Array(a.shape.dropFirst()))
+                }
+                let outs = try evalConcrete(body, consts + carry + slices)
+                carry = Array(outs.prefix(nCarry))
+                ys.append(Array(outs.dropFirst(nCarry)))
+            }
+            if reverse { ys.reverse() }
+            let yAvals = outAvals.dropFirst(nCarry)
+            let stacked = yAvals.enumerated().map { (k, aval) in
+                ys.isEmpty ? DenseArray(uninitializedShape: aval.shape, dtype: aval.dtype) : evalConcatenate(ys.map { $0[k].reshaped([1] + $0[k].shape) }, axis: 0, shape: aval.shape)
+            }
+            return carry + stacked
         }
     }
+}
+
+/// Runs a jaxpr on concrete arrays with the eval interpreter.
+func evalConcrete(_ j: Jaxpr, _ args: [DenseArray]) throws -> [DenseArray] {
+    let outs = withInterpreter(EvalInterpreter.shared) { evalJaxpr(j, args.map { Tensor(concrete: $0) }) }
+    return try outs.map { try $0.concreteArray(for: "jaxpr evaluation") }
 }

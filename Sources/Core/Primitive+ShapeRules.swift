@@ -270,6 +270,62 @@ extension Primitive {
                 throw fail("operand shapes \(shapes()) must agree (keys may be scalars)")
             }
             return [AbstractValue(shape: shape, dtype: .uint32), AbstractValue(shape: shape, dtype: .uint32)]
+
+        case .stopGradient:
+            try expectCount(1)
+            return inputs
+
+        case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j):
+            try checkJaxprInputs(j, inputs[...], name)
+            return j.outputAvals
+
+        case .cond(let branches):
+            guard let first = branches.first else { throw fail("needs at least one branch") }
+            guard let index = inputs.first, index.rank == 0, index.dtype == .int32 else {
+                throw fail("branch index must be an int32 scalar, got \(inputs.first.map { "\($0)" } ?? "nothing")")
+            }
+            for (i, b) in branches.enumerated() {
+                try checkJaxprInputs(b, inputs.dropFirst(), "\(name) branch \(i)")
+                guard b.outputAvals.map(\.shape) == first.outputAvals.map(\.shape),
+                    b.outputAvals.map(\.dtype) == first.outputAvals.map(\.dtype)
+                else {
+                    throw fail("branches must return the same types: branch 0 returns \(first.outputAvals), branch \(i) returns \(b.outputAvals)")
+                }
+            }
+            return first.outputAvals
+
+        case .whileLoop(let cond, let body, let nc, let nb):
+            let carry = inputs.dropFirst(nc + nb)
+            try checkJaxprInputs(cond, inputs.prefix(nc) + carry, "\(name) cond")
+            try checkJaxprInputs(body, inputs.dropFirst(nc).prefix(nb) + carry, "\(name) body")
+            guard cond.outputAvals.count == 1, cond.outputAvals[0].shape == [], cond.outputAvals[0].dtype == .bool else {
+                throw fail("cond function must return a bool scalar, got \(cond.outputAvals)")
+            }
+            guard body.outputAvals.map(\.shape) == carry.map(\.shape), body.outputAvals.map(\.dtype) == carry.map(\.dtype) else {
+                throw fail("body function must return the carry type \(Array(carry)), got \(body.outputAvals)")
+            }
+            return Array(carry)
+
+        case .scan(let body, let length, _, let nConsts, let nCarry):
+            let consts = inputs.prefix(nConsts), carry = inputs.dropFirst(nConsts).prefix(nCarry)
+            let xs = inputs.dropFirst(nConsts + nCarry)
+            var slices: [AbstractValue] = []
+            for x in xs {
+                guard x.rank >= 1, x.shape[0] == length else {
+                    throw fail("scanned input \(x) must have leading axis of length \(length)")
+                }
+                slices.append(AbstractValue(shape: Array(x.shape.dropFirst()), dtype: x.dtype, weakType: x.weakType))
+            }
+            try checkJaxprInputs(body, consts + carry + slices, "\(name) body")
+            let outs = body.outputAvals
+            guard outs.count >= nCarry, outs.prefix(nCarry).map(\.shape) == carry.map(\.shape),
+                outs.prefix(nCarry).map(\.dtype) == carry.map(\.dtype)
+            else {
+                throw fail("body must return the carry type \(Array(carry)) first, got \(outs)")
+            }
+            return Array(carry) + outs.dropFirst(nCarry).map {
+                AbstractValue(shape: [length] + $0.shape, dtype: $0.dtype, weakType: $0.weakType)
+            }
         }
     }
 }
@@ -407,5 +463,14 @@ func checkScatter(
     let scatterDims = (0..<upd.rank).filter { !dn.updateWindowDims.contains($0) }
     for (k, d) in scatterDims.enumerated() where upd.shape[d] != idx.shape[k] {
         throw fail("updates \(upd.shape) scatter dimension \(d) must equal indices \(idx.shape) dimension \(k)")
+    }
+}
+
+func checkJaxprInputs<C: Collection>(_ j: Jaxpr, _ inputs: C, _ name: String) throws where C.Element == AbstractValue {
+    let avals = Array(inputs)
+    guard avals.count == j.inputs.count,
+        zip(avals, j.inputs).allSatisfy({ $0.shape == $1.aval.shape && $0.dtype == $1.aval.dtype })
+    else {
+        throw FlockError("\(name): operands \(avals) do not match the function's inputs \(j.inputAvals)")
     }
 }

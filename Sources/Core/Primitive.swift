@@ -46,11 +46,37 @@ public enum Primitive: Hashable, Sendable {
     /// Threefry-2x32 hash. Inputs: key0, key1, x0, x1 (uint32, equal shapes); outputs 2.
     case threefry2x32
 
+    // Higher-order primitives. Their jaxprs are closed (no consts): captured
+    // values are passed as explicit leading operands.
+
+    /// Identity whose derivative is zero (`lax.stop_gradient`).
+    case stopGradient
+    /// A staged call of a jitted function (JAX's `pjit`): inputs are the jaxpr's inputs.
+    case call(Jaxpr, name: String)
+    /// Inputs: an int32 scalar branch index (clamped), then the operands of every branch.
+    case cond(branches: [Jaxpr])
+    /// Inputs: cond consts, body consts, then the loop carry. Outputs: the final carry.
+    case whileLoop(cond: Jaxpr, body: Jaxpr, condConstCount: Int, bodyConstCount: Int)
+    /// Inputs: consts, initial carry, then scanned inputs (leading axis `length`).
+    /// Body: (consts, carry, x slices) → (carry, y slices). Outputs: final carry, stacked ys.
+    case scan(body: Jaxpr, length: Int, reverse: Bool, constCount: Int, carryCount: Int)
+    /// A function with a user-defined JVP (`jax.custom_jvp`).
+    case customJVP(Jaxpr, rule: CustomRule)
+    /// A function with a user-defined VJP (`jax.custom_vjp`).
+    case customVJP(Jaxpr, rule: CustomRule)
+    /// Rematerialisation: the body is recomputed in the backward pass (`jax.checkpoint`).
+    case checkpoint(Jaxpr)
+
     /// Number of results for `inputCount` operands.
     public func outputCount(inputCount: Int) -> Int {
         switch self {
         case .sort: inputCount
         case .threefry2x32: 2
+        case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j): j.outputs.count
+        case .cond(let branches): branches[0].outputs.count
+        case .whileLoop(_, let body, _, _): body.outputs.count
+        case .scan(let body, _, _, _, _): body.outputs.count
+        case .stopGradient: 1
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum:
@@ -87,6 +113,14 @@ public enum Primitive: Hashable, Sendable {
         case .cumsum: "cumsum"
         case .sort: "sort"
         case .threefry2x32: "threefry2x32"
+        case .stopGradient: "stop_gradient"
+        case .call: "pjit"
+        case .cond: "cond"
+        case .whileLoop: "while"
+        case .scan: "scan"
+        case .customJVP: "custom_jvp_call"
+        case .customVJP: "custom_vjp_call"
+        case .checkpoint: "checkpoint"
         }
     }
 }
@@ -198,4 +232,30 @@ public struct ScatterDimensionNumbers: Hashable, Sendable {
         self.operandBatchingDims = operandBatchingDims
         self.scatterIndicesBatchingDims = scatterIndicesBatchingDims
     }
+}
+
+/// User-supplied derivative rules of `customJVP` / `customVJP`, compared by identity.
+///
+/// For custom JVP, `jvp(primals, tangents)` returns `(outputs, outputTangents)`.
+/// For custom VJP, `forward(primals)` returns `(outputs, residuals)` and
+/// `backward(residuals, cotangents)` returns the input cotangents.
+public final class CustomRule: Hashable, @unchecked Sendable {
+    public let jvp: (([Tensor], [Tensor]) -> ([Tensor], [Tensor]))?
+    public let forward: (([Tensor]) -> ([Tensor], [Tensor]))?
+    public let backward: (([Tensor], [Tensor]) -> [Tensor])?
+
+    public init(jvp: @escaping ([Tensor], [Tensor]) -> ([Tensor], [Tensor])) {
+        self.jvp = jvp
+        self.forward = nil
+        self.backward = nil
+    }
+
+    public init(forward: @escaping ([Tensor]) -> ([Tensor], [Tensor]), backward: @escaping ([Tensor], [Tensor]) -> [Tensor]) {
+        self.jvp = nil
+        self.forward = forward
+        self.backward = backward
+    }
+
+    public static func == (a: CustomRule, b: CustomRule) -> Bool { a === b }
+    public func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
 }

@@ -1,0 +1,169 @@
+/// The staged program representation (JAX's "jaxpr"): plain data.
+///
+/// A jaxpr has typed input variables, constant variables (bound to concrete
+/// values captured while tracing), a list of equations — each one primitive
+/// applied to atoms (variables or literals) and defining new variables — and
+/// output atoms. It lives in Core because higher-order primitives (`cond`,
+/// `whileLoop`, `scan`, `call`) carry jaxprs as parameters; tracing, printing,
+/// checking, optimising and compiling them live in FlockTransforms.
+public final class Jaxpr: Hashable, Sendable, CustomStringConvertible {
+    public let inputs: [Var]
+    public let constVars: [Var]
+    /// Concrete values of `constVars`, in order.
+    public let consts: [Tensor]
+    public let equations: [Equation]
+    public let outputs: [Atom]
+
+    public init(inputs: [Var], constVars: [Var], consts: [Tensor], equations: [Equation], outputs: [Atom]) {
+        precondition(constVars.count == consts.count, "Jaxpr: \(constVars.count) const vars for \(consts.count) consts")
+        self.inputs = inputs
+        self.constVars = constVars
+        self.consts = consts
+        self.equations = equations
+        self.outputs = outputs
+    }
+
+    public var inputAvals: [AbstractValue] { inputs.map(\.aval) }
+    public var outputAvals: [AbstractValue] { outputs.map(\.aval) }
+
+    // Identity semantics: two jaxprs are the same parameter only if they are the same object.
+    public static func == (a: Jaxpr, b: Jaxpr) -> Bool { a === b }
+    public func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
+
+    public var description: String { JaxprPrinter.print(self) }
+}
+
+/// A variable of a jaxpr: a unique id and its abstract value.
+public struct Var: Hashable, Sendable {
+    public let id: Int
+    public let aval: AbstractValue
+    public init(id: Int, aval: AbstractValue) {
+        self.id = id
+        self.aval = aval
+    }
+}
+
+/// An operand of an equation: a variable or a literal constant.
+public enum Atom: Hashable, Sendable {
+    case variable(Var)
+    case literal(LiteralValue)
+
+    public var aval: AbstractValue {
+        switch self {
+        case .variable(let v): v.aval
+        case .literal(let l): l.tensor.aval
+        }
+    }
+}
+
+/// A small concrete constant inlined into a jaxpr (compared by value).
+public struct LiteralValue: Hashable, Sendable {
+    public let tensor: Tensor
+    public init(_ tensor: Tensor) { self.tensor = tensor }
+    public static func == (a: LiteralValue, b: LiteralValue) -> Bool {
+        a.tensor.aval == b.tensor.aval && a.tensor.isConcrete && b.tensor.isConcrete
+            && a.tensor.rawBytes == b.tensor.rawBytes
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(tensor.aval)
+        h.combine(tensor.rawBytes)
+    }
+}
+
+/// One step of a jaxpr: `outputs = primitive(inputs)`.
+public struct Equation: Hashable, Sendable {
+    public let primitive: Primitive
+    public let inputs: [Atom]
+    public let outputs: [Var]
+    public init(primitive: Primitive, inputs: [Atom], outputs: [Var]) {
+        self.primitive = primitive
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+}
+
+extension Tensor {
+    /// Raw bytes of a concrete value (empty for tracers); used to compare literals.
+    var rawBytes: [UInt8] {
+        guard case .concrete(let a) = storage else { return [] }
+        return Array(a.bytes)
+    }
+}
+
+/// Evaluates `jaxpr` on `args` by binding each equation under the *current*
+/// interpreter — so a staged program can itself be differentiated, batched
+/// or staged again.
+public func evalJaxpr(_ jaxpr: Jaxpr, _ args: [Tensor]) -> [Tensor] {
+    var env: [Int: Tensor] = [:]
+    env.reserveCapacity(jaxpr.equations.count + args.count)
+    for (v, x) in zip(jaxpr.constVars, jaxpr.consts) { env[v.id] = x }
+    for (v, x) in zip(jaxpr.inputs, args) { env[v.id] = x }
+    func read(_ a: Atom) -> Tensor {
+        switch a {
+        case .variable(let v): env[v.id]!
+        case .literal(let l): l.tensor
+        }
+    }
+    for eqn in jaxpr.equations {
+        let outs = bind(eqn.primitive, eqn.inputs.map(read))
+        for (v, x) in zip(eqn.outputs, outs) { env[v.id] = x }
+    }
+    return jaxpr.outputs.map(read)
+}
+
+/// Prints jaxprs as JAX does: `{ lambda a:f32[]; b:f32[3]. let c:f32[3] = mul b a in (c) }`.
+public enum JaxprPrinter {
+    public static func print(_ jaxpr: Jaxpr) -> String {
+        var names: [Int: String] = [:]
+        var counter = 0
+        func name(_ v: Var) -> String {
+            if let n = names[v.id] { return n }
+            var n = ""
+            var k = counter
+            repeat {
+                n = String(UnicodeScalar(UInt8(97 + k % 26))) + n
+                k = k / 26 - 1
+            } while k >= 0
+            counter += 1
+            names[v.id] = n
+            return n
+        }
+        func decl(_ v: Var) -> String { "\(name(v)):\(v.aval)" }
+        func atom(_ a: Atom) -> String {
+            switch a {
+            case .variable(let v): return name(v)
+            case .literal(let l):
+                if let a = try? l.tensor.concreteArray(for: "print"), a.count == 1 {
+                    let v = a.double(at: 0)
+                    let s = a.dtype.isFloatingPoint ? String(v) : String(Int(v))
+                    return "\(s):\(l.tensor.aval)"
+                }
+                return "<literal \(l.tensor.aval)>"
+            }
+        }
+        let consts = jaxpr.constVars.map(decl).joined(separator: " ")
+        let ins = jaxpr.inputs.map(decl).joined(separator: " ")
+        var lines = ["{ lambda \(consts); \(ins). let"]
+        for e in jaxpr.equations {
+            let outs = e.outputs.map(decl).joined(separator: " ")
+            let params = parameterString(e.primitive)
+            lines.append("    \(outs) = \(e.primitive.name)\(params) \(e.inputs.map(atom).joined(separator: " "))")
+        }
+        lines.append("  in (\(jaxpr.outputs.map(atom).joined(separator: ", "))) }")
+        return lines.joined(separator: "\n")
+    }
+
+    static func parameterString(_ p: Primitive) -> String {
+        switch p {
+        case .reduce(_, let axes): return "[axes=(\(axes.map(String.init).joined(separator: ", ")))]"
+        case .broadcastInDim(let shape, let dims): return "[broadcast_dimensions=\(dims) shape=\(shape)]"
+        case .reshape(let s): return "[new_sizes=\(s)]"
+        case .transpose(let p): return "[permutation=\(p)]"
+        case .convert(let d, let w): return "[new_dtype=\(d) weak_type=\(w ? "True" : "False")]"
+        case .dotGeneral(let dn): return "[dimension_numbers=((\(dn.lhsContracting), \(dn.rhsContracting)), (\(dn.lhsBatch), \(dn.rhsBatch)))]"
+        case .argReduce(_, let axis), .concatenate(let axis): return "[axis=\(axis)]"
+        case .iota(let d, let s, let dim): return "[dimension=\(dim) dtype=\(d) shape=\(s)]"
+        default: return ""
+        }
+    }
+}
