@@ -35,6 +35,7 @@ let package = Package(
         .testTarget(
             name: "FlockCoreTests", dependencies: ["FlockCore"], path: "Tests/FlockCoreTests",
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "FlockTransformsTests", dependencies: ["FlockTransforms"], path: "Tests/FlockTransformsTests"),
     ],
     swiftLanguageModes: [.v6]
 )
