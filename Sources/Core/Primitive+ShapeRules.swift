@@ -275,6 +275,9 @@ extension Primitive {
             try expectCount(1)
             return inputs
 
+        case .customVJPLinear(_, _, let outs):
+            return outs
+
         case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j):
             try checkJaxprInputs(j, inputs[...], name)
             return j.outputAvals
