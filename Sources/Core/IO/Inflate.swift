@@ -164,7 +164,8 @@ private let fixedCodes: (literals: HuffmanCode, distances: HuffmanCode) = {
     let literals = (0..<288).map { s -> UInt8 in s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8 }
     return (
         try! HuffmanCode(lengths: literals, what: "fixed literal/length"),
-        try! HuffmanCode(lengths: [UInt8](repeating: 5, count: 30), what: "fixed distance")
+        // 32 codes, of which 30 and 31 are invalid symbols (rejected when decoded).
+        try! HuffmanCode(lengths: [UInt8](repeating: 5, count: 32), what: "fixed distance")
     )
 }()
 

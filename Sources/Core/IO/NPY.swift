@@ -506,10 +506,10 @@ func readFile(_ path: String, operation: String) throws -> [UInt8] {
     defer { fclose(file) }
     var bytes: [UInt8] = []
     let chunk = 1 << 20
-    // The size is only a capacity hint: the loop reads until end of file.
-    if fseek(file, 0, SEEK_END) == 0 {
-        bytes.reserveCapacity(max(0, ftell(file)) + chunk)
-        rewind(file)
+    // For a regular file the size is a capacity hint; the loop reads until end of file.
+    var info = stat()
+    if fstat(fileno(file), &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+        bytes.reserveCapacity(Int(info.st_size) + chunk)
     }
     while true {
         let start = bytes.count
