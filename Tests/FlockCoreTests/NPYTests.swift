@@ -229,7 +229,9 @@ import Testing
     @Test(arguments: NPYFixtures.manifest.npz.map(\.file))
     func flippedNPZBytesNeverCrash(file: String) throws {
         let bytes = NPYFixtures.bytes(file)
-        let positions = bytes.count < 5000 ? Array(bytes.indices) : Array(0..<1200) + stride(from: 1200, to: bytes.count, by: 4999)
+        // Every byte of small archives; in the large one the small members' bytes and a sample of the rest.
+        let positions = bytes.count < 5000
+            ? Array(bytes.indices) : Array(stride(from: 0, to: 1200, by: 3)) + stride(from: 1200, to: bytes.count, by: 4999)
         for i in positions {
             var damaged = bytes
             damaged[i] ^= 0xFF
@@ -249,7 +251,7 @@ import Testing
     func flippedDeflateBytesNeverCrash(file: String) {
         let entry = NPYFixtures.manifest.deflate.first { $0.file == file }!
         let bytes = NPYFixtures.bytes(file)
-        for i in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 500)) {
+        for i in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 150)) {
             var damaged = bytes
             damaged[i] ^= 0x10
             expectValueOrFlockError { try damaged.withUnsafeBytes { try inflate($0, outputCount: entry.size) } }

@@ -505,18 +505,18 @@ func readFile(_ path: String, operation: String) throws -> [UInt8] {
     guard let file = fopen(path, "rb") else { throw failure("open failed") }
     defer { fclose(file) }
     var bytes: [UInt8] = []
-    let chunk = 1 << 20
     // For a regular file the size is a capacity hint; the loop reads until end of file.
     var info = stat()
     if fstat(fileno(file), &info) == 0, info.st_mode & S_IFMT == S_IFREG {
-        bytes.reserveCapacity(Int(info.st_size) + chunk)
+        bytes.reserveCapacity(Int(info.st_size))
     }
+    let chunkSize = 1 << 20
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+    defer { chunk.deallocate() }
     while true {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: chunk))
-        let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress! + start, 1, chunk, file) }
-        bytes.removeLast(chunk - n)
-        if n < chunk { break }
+        let n = fread(chunk.baseAddress, 1, chunkSize, file)
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+        if n < chunkSize { break }
     }
     guard ferror(file) == 0 else { throw failure("read failed") }
     return bytes
