@@ -59,11 +59,9 @@ func transposeScan(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
     let nYs = body.outputs.count - nCarry
     let constKnown = consts.map { !$0.isLinear }, xsKnown = xs.map { !$0.isLinear }
     let carryKnown = knownCarry(body, constKnown: constKnown, carryKnown: carry.map { !$0.isLinear }, xsKnown: xsKnown)
-    for (i, c) in carry.enumerated() where !carryKnown[i] && !c.isLinear {
-        // A known initial carry that the body mixes with linear values: treat its initial value as a constant offset.
-        _ = c
-        throw FlockError("scan: carry \(i) mixes known and differentiated values; cannot transpose")
-    }
+    // A carry that starts known but the body mixes with linear values is a
+    // tangent carry whose symbolic zero was instantiated by the JVP rule: in a
+    // linear program its known initial value is zero, so it is treated as linear.
     let slice = { (a: AbstractValue) in AbstractValue(shape: Array(a.shape.dropFirst()), dtype: a.dtype, weakType: a.weakType) }
     let kc = consts.indices.filter { constKnown[$0] }, lc = consts.indices.filter { !constKnown[$0] }
     let kcar = carry.indices.filter { carryKnown[$0] }, lcar = carry.indices.filter { !carryKnown[$0] }
