@@ -44,7 +44,7 @@ extension Primitive {
         case .whileLoop(let cond, let body, let nc, let nb):
             let condConsts = Array(x.prefix(nc)), bodyConsts = Array(x.dropFirst(nc).prefix(nb))
             var carry = Array(x.dropFirst(nc + nb))
-            while try evalConcrete(cond, condConsts + carry)[0].pointer(Bool.self)[0] {
+            while try evalConcrete(cond, condConsts + carry)[0].double(at: 0) != 0 {
                 carry = try evalConcrete(body, bodyConsts + carry)
             }
             return carry
