@@ -182,8 +182,13 @@ struct FixtureCase: Decodable, Sendable, CustomTestStringConvertible {
         }
     }()
 
-    /// All cases (none if the file cannot be read).
-    static var all: [FixtureCase] { (try? loaded.get()) ?? [] }
+    /// All cases (none if the file cannot be read); with `FLOCK_FIXTURE_FILTER` set,
+    /// only those whose name contains it (for debugging one case).
+    static var all: [FixtureCase] {
+        let cases = (try? loaded.get()) ?? []
+        guard let filter = ProcessInfo.processInfo.environment["FLOCK_FIXTURE_FILTER"] else { return cases }
+        return cases.filter { $0.name.contains(filter) }
+    }
 }
 
 // MARK: - Comparison
@@ -192,6 +197,9 @@ struct FixtureCase: Decodable, Sendable, CustomTestStringConvertible {
 /// equal; integers and bools exactly; floats within `atol + rtol·|expected|`,
 /// with NaN exactly where JAX has NaN and infinities equal. With rtol = atol = 0
 /// floats must match bit for bit (so -0.0 ≠ 0.0), except that any NaN matches any NaN.
+///
+/// XLA on CPU flushes subnormal results to zero; Flock keeps them (IEEE), so a
+/// subnormal where JAX has a zero of the same sign matches.
 ///
 /// JAX marks some bool results weakly typed (comparisons of weak operands);
 /// a weak bool behaves exactly like a bool in promotion, so bools skip that check.
@@ -212,12 +220,14 @@ func expectMatches(
     switch want.dtype {
     case .float32:
         let a = got.pointer(Float.self), e = want.pointer(Float.self)
-        for i in 0..<want.count where !floatsMatch(Double(a[i]), Double(e[i]), sameBits: a[i].bitPattern == e[i].bitPattern, rtol, atol) {
+        for i in 0..<want.count
+        where !floatsMatch(Double(a[i]), Double(e[i]), sameBits: a[i].bitPattern == e[i].bitPattern, flushed: flushed(a[i], e[i]), rtol, atol) {
             bad.append(i)
         }
     case .float64:
         let a = got.pointer(Double.self), e = want.pointer(Double.self)
-        for i in 0..<want.count where !floatsMatch(a[i], e[i], sameBits: a[i].bitPattern == e[i].bitPattern, rtol, atol) {
+        for i in 0..<want.count
+        where !floatsMatch(a[i], e[i], sameBits: a[i].bitPattern == e[i].bitPattern, flushed: flushed(a[i], e[i]), rtol, atol) {
             bad.append(i)
         }
     case .int32, .uint32, .bool:
@@ -230,17 +240,22 @@ func expectMatches(
     let shown = bad.prefix(6).map { i in
         "[\(multiIndex(i, want.shape).map(String.init).joined(separator: ", "))] got \(element(got, i)), JAX \(element(want, i))"
     }
+    let details = shown.joined(separator: "\n  ") + (bad.count > 6 ? "\n  …" : "")
     Issue.record(
-        "\(label): \(bad.count) of \(want.count) elements differ (rtol \(rtol), atol \(atol)):\n  "
-            + shown.joined(separator: "\n  ") + (bad.count > 6 ? "\n  …" : ""),
+        "\(label): \(bad.count) of \(want.count) elements differ (rtol \(rtol), atol \(atol)):\n  \(details)",
         sourceLocation: sourceLocation)
 }
 
-private func floatsMatch(_ a: Double, _ e: Double, sameBits: Bool, _ rtol: Double, _ atol: Double) -> Bool {
+/// Whether `expected` is `actual` flushed to zero (a subnormal became a zero of its sign).
+private func flushed<F: BinaryFloatingPoint>(_ actual: F, _ expected: F) -> Bool {
+    actual.isSubnormal && expected == 0 && actual.sign == expected.sign
+}
+
+private func floatsMatch(_ a: Double, _ e: Double, sameBits: Bool, flushed: Bool, _ rtol: Double, _ atol: Double) -> Bool {
     if e.isNaN || a.isNaN { return e.isNaN && a.isNaN }
-    if rtol == 0 && atol == 0 { return sameBits }
+    if rtol == 0 && atol == 0 { return sameBits || flushed }
     if e.isInfinite || a.isInfinite { return a == e }
-    return Swift.abs(a - e) <= atol + rtol * Swift.abs(e)
+    return flushed || Swift.abs(a - e) <= atol + rtol * Swift.abs(e)
 }
 
 private func multiIndex(_ flat: Int, _ shape: [Int]) -> [Int] {

@@ -53,8 +53,12 @@ extension Tensor {
     public func matmul(_ other: Tensor) -> Tensor { FlockCore.matmul(self, other) }
 }
 
-/// Sum over the last axis of `a` and `b` after broadcasting (`jnp.vdot` for 1-D, `jnp.inner`).
-public func inner(_ a: Tensor, _ b: Tensor) -> Tensor { (a * b).sum(axes: [-1]) }
+/// Inner product over the last axes (`jnp.inner`): for `a` `[…, k]` and `b` `[…, k]`,
+/// the result has `a`'s leading dimensions, then `b`'s. Scalars multiply.
+public func inner(_ a: Tensor, _ b: Tensor) -> Tensor {
+    if a.rank == 0 || b.rank == 0 { return a * b }
+    return dotGeneral(a, b, DotDimensionNumbers(lhsContracting: [a.rank - 1], rhsContracting: [b.rank - 1]))
+}
 
 /// Outer product of two vectors (`jnp.outer`).
 public func outer(_ a: Tensor, _ b: Tensor) -> Tensor { a.flattened().expandingDims(1) * b.flattened().expandingDims(0) }

@@ -3,6 +3,11 @@
 extension Tensor {
     func reduction(_ op: ReduceOp, _ name: String, axes: [Int]?, keepDims: Bool) -> Tensor {
         guard let a = normalizeAxes(axes ?? Array(0..<rank), rank: rank, name) else { return poison }
+        // As jnp (lax.reduce_max itself gives the identity, -inf, for an empty reduction).
+        if (op == .max || op == .min) && a.contains(where: { shape[$0] == 0 }) {
+            raise(FlockError("\(name): zero-size array \(shape) to reduction operation \(name) which has no identity"))
+            return poison
+        }
         var r = bind1(.reduce(op, axes: a.sorted()), self)
         if keepDims { r = r.reshaped(shape.enumerated().map { a.contains($0.offset) ? 1 : $0.element }) }
         return r
