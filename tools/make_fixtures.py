@@ -335,6 +335,7 @@ add("where/column_cond", "where", [arr([[True], [False]], b8), xi, Weak(0)], jnp
 add("lax.select/float32", "lax.select", [cond, xf, -xf], lax.select, **EXACT)
 add("lax.select/int32", "lax.select", [cond, xi, -xi], lax.select, **EXACT)
 add("lax.select/bool", "lax.select", [cond, cond, ~cond], lax.select, **EXACT)
+add("lax.select/scalar_predicate", "lax.select", [arr(False, b8), xf, -xf], lax.select, **EXACT)
 
 cx = arr([-3.0, -1.0, -0.0, 0.5, 2.0, 7.0, nan, inf, -inf], f32)
 add("clip/scalars", "clip", [cx, arr(-1.5, f32), arr(2.5, f32)],
@@ -437,6 +438,8 @@ for op, f in (("var", jnp.var), ("std", jnp.std)):
             add(f"{op}/axes={axes}/ddof={ddof}", op, [r3],
                 lambda x, f=f, a=axes, d=ddof: f(x, axis=None if a is None else tuple(a), ddof=d),
                 {"axes": axes, "ddof": ddof, "keepdims": False}, rtol=1e-5, atol=1e-6)
+    add(f"{op}/ddof_equals_count", op, [r3], lambda x, f=f: f(x, axis=1, ddof=3),
+        {"axes": [1], "ddof": 3, "keepdims": False}, **EXACT)
     add(f"{op}/keepdims", op, [r3], lambda x, f=f: f(x, axis=1, keepdims=True),
         {"axes": [1], "ddof": 0, "keepdims": True}, rtol=1e-5, atol=1e-6)
     add(f"{op}/int32", op, [ints3], lambda x, f=f: f(x, axis=1), {"axes": [1], "ddof": 0, "keepdims": False},
@@ -464,6 +467,8 @@ add("cumsum/int32", "cumsum", [ints3], lambda x: jnp.cumsum(x, axis=1), {"axis":
 add("cumsum/int32/overflow", "cumsum", [arr([2**31 - 1, 1, 1], i32)], lambda x: jnp.cumsum(x, axis=0), {"axis": 0}, **EXACT)
 add("cumsum/bool", "cumsum", [bools3], lambda x: jnp.cumsum(x, axis=2), {"axis": 2}, **EXACT)
 add("cumsum/nan_inf", "cumsum", [arr([1.0, inf, 2.0, -inf, nan, 3.0], f32)], lambda x: jnp.cumsum(x), {"axis": 0}, **EXACT)
+add("cumsum/float64", "cumsum", [rand((6,), f64, 27)], lambda x: jnp.cumsum(x), {"axis": 0}, rtol=1e-15, atol=1e-15)
+add("cumsum/uint32/wrap", "cumsum", [arr([2**32 - 1, 1, 5], u32)], lambda x: jnp.cumsum(x), {"axis": 0}, **EXACT)
 add("cumsum/empty", "cumsum", [np.zeros((0, 2), f32)], lambda x: jnp.cumsum(x, axis=0), {"axis": 0}, **EXACT)
 for axis in (0, 1):
     for rev in (False, True):
@@ -667,10 +672,12 @@ mm_cases = [
     ("int32", rand((2, 3), i32, 48, -5, 5), rand((3, 2), i32, 49, -5, 5)),
     ("int32_float32", rand((2, 3), i32, 50, -5, 5), rand((3, 2), f32, 51)),
     ("float64", rand((3, 4), f64, 52), rand((4, 2), f64, 53)),
+    ("uint32", rand((2, 3), u32, 56, 0, 9), rand((3, 4), u32, 57, 0, 9)),
+    ("bool", rand((2, 3), b8, 58), rand((3, 2), b8, 59)),
     ("large", rand((33, 70), f32, 54), rand((70, 17), f32, 55)),
 ]
 for name, a, b in mm_cases:
-    tol = EXACT if a.dtype == i32 and b.dtype == i32 else (dict(rtol=1e-13, atol=1e-14) if a.dtype == f64 else MM)
+    tol = EXACT if a.dtype.kind in "iub" and b.dtype.kind in "iub" else (dict(rtol=1e-13, atol=1e-14) if a.dtype == f64 else MM)
     add(f"matmul/{name}", "matmul", [a, b], jnp.matmul, **tol)
 add("dot/scalar", "dot", [arr(2.0, f32), rand((2, 3), f32, 56)], jnp.dot, **EXACT)
 add("dot/mat_mat", "dot", [rand((2, 3), f32, 57), rand((3, 2), f32, 58)], jnp.dot, **MM)

@@ -1,8 +1,13 @@
 // Contractions and convolutions.
 
-/// General contraction (`lax.dot_general`), promoting operand dtypes.
+/// General contraction (`lax.dot_general`), promoting operand dtypes. Bools
+/// contract as "any of the pairwise ands", as in JAX.
 public func dotGeneral(_ lhs: Tensor, _ rhs: Tensor, _ dimensions: DotDimensionNumbers) -> Tensor {
     let (dtype, weak) = promoteTypes(lhs.dtype, weak: lhs.weakType, rhs.dtype, weak: rhs.weakType)
+    if dtype == .bool {
+        // The primitive is numeric: count the true pairs in int32 (no realistic contraction reaches 2³²).
+        return dotGeneral(lhs.converted(to: .int32), rhs.converted(to: .int32), dimensions) .!= Tensor(Int32(0))
+    }
     return bind1(.dotGeneral(dimensions), lhs.converted(to: dtype, weak: weak), rhs.converted(to: dtype, weak: weak))
 }
 

@@ -55,12 +55,14 @@ extension Tensor {
     }
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor { mean(axes: [axis], keepDims: keepDims) }
 
-    /// Variance over `axes` with `ddof` delta degrees of freedom (`jnp.var`).
+    /// Variance over `axes` with `ddof` delta degrees of freedom (`jnp.var`);
+    /// NaN when `ddof` is at least the number of elements reduced, as in JAX.
     public func variance(axes: [Int]? = nil, ddof: Int = 0, keepDims: Bool = false) -> Tensor {
         let x = floatingOperand(self)
         let centered = x - x.mean(axes: axes, keepDims: true)
         let n = Double(reducedCount(axes) - ddof)
-        return (centered * centered).sum(axes: axes, keepDims: keepDims) / Tensor(n, dtype: x.dtype)
+        let squares = (centered * centered).sum(axes: axes, keepDims: keepDims)
+        return squares / Tensor(n > 0 ? n : .nan, dtype: x.dtype)
     }
 
     /// Standard deviation over `axes` (`jnp.std`).
