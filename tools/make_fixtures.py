@@ -316,6 +316,11 @@ promotion = [
     ("power/int32,weak_int", "power", [xi, Weak(3)]),
     ("remainder/float32,weak_int", "remainder", [xf, Weak(1)]),
     ("floor_divide/int32,weak_int", "floor_divide", [xi, Weak(-4)]),
+    ("floor_divide/weak_int,weak_int", "floor_divide", [Weak(7), Weak(-2)]),
+    ("floor_divide/weak_float,weak_float", "floor_divide", [Weak(7.5), Weak(-2.0)]),
+    ("remainder/weak_int,weak_int", "remainder", [Weak(-7), Weak(3)]),
+    ("remainder/weak_float,int32", "remainder", [Weak(7.5), arr([2, -2, 0], i32)]),
+    ("right_shift/int32,weak_int", "right_shift", [arr([-8, 8], i32), Weak(1)]),
 ]
 for name, op, args in promotion:
     tol = ONE_ULP["float64" if "64" in name else "float32"] if op == "divide" else dict(rtol=0.0, atol=0.0)

@@ -72,7 +72,8 @@ public func atan2(_ y: Tensor, _ x: Tensor) -> Tensor { elementwise(.atan2, floa
 public func remainder(_ a: Tensor, _ b: Tensor) -> Tensor {
     guard let (x, divisor) = promotedOperands("remainder", a, b) else { return Tensor(poisoned: FlockError("%")) }
     let zero = Tensor(0, dtype: x.dtype)
-    let y = x.dtype.isInteger ? `where`(divisor .== zero, Tensor(1, dtype: x.dtype), divisor) : divisor
+    let one = Tensor(1, dtype: x.dtype, weakType: true)  // weak: keeps the divisor's weak type
+    let y = x.dtype.isInteger ? `where`(divisor .== zero, one, divisor) : divisor
     let r = bind1(.binary(.rem), x, y)
     if x.dtype == .uint32 { return r }
     let fix = (r .!= zero) .& ((r .< zero) .!= (y .< zero))
@@ -82,21 +83,22 @@ public func remainder(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// Floor division (`jnp.floor_divide`, Python's `//`).
 ///
 /// Floats follow Python's `divmod` (as JAX does): `(x - x % y) / y` (`x / y`
-/// when y = 0), less one where the remainder's sign differs from `y`'s, then rounded; this is
-/// not always `floor(x / y)` (e.g. `1 // 0.1` is 9). Integer division by zero
-/// gives JAX's values (−1, or −2 when x and y differ in sign).
+/// when y = 0), less one where the remainder's sign differs from `y`'s, then
+/// rounded; this is not always `floor(x / y)` (e.g. `1 // 0.1` is 9). Integer
+/// division by zero gives JAX's values (−1, or −2 when x and y differ in sign).
 public func floorDivide(_ a: Tensor, _ b: Tensor) -> Tensor {
     guard let (x, y) = promotedOperands("floor_divide", a, b) else { return Tensor(poisoned: FlockError("//")) }
-    let zero = Tensor(0, dtype: x.dtype), one = Tensor(1, dtype: x.dtype)
-    let r = bind1(.binary(.rem), x, y)
+    // A weak one keeps the quotient's weak type.
+    let zero = Tensor(0, dtype: x.dtype), one = Tensor(1, dtype: x.dtype, weakType: true)
     if x.dtype.isFloatingPoint {
+        let r = bind1(.binary(.rem), x, y)
         let q = bind1(.binary(.div), `where`(y .== zero, x, x - r), y)
         let fix = (r .!= zero) .& (sign(y) .!= sign(r))
         return round(`where`(fix, q - one, q))
     }
     let q = bind1(.binary(.div), x, y)
     if x.dtype == .uint32 { return q }
-    let fix = (sign(x) .!= sign(y)) .& (r .!= zero)
+    let fix = (sign(x) .!= sign(y)) .& (bind1(.binary(.rem), x, y) .!= zero)
     return `where`(fix, q - one, q)
 }
 

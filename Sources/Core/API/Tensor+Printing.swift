@@ -14,9 +14,9 @@ extension Tensor: CustomStringConvertible {
             let body = formatArray(a, indent: prefix.count)
             // JAX's __repr__: when the dtype does not fit after the last line, the
             // separator becomes len("Array(") spaces (JAX's choice, kept for equal output).
+            // (It measures the last line plus 2, without "Array(" even on the first line.)
             let lastLine = body.split(separator: "\n", omittingEmptySubsequences: false).last ?? ""
-            let lastLineLength = body.contains("\n") ? lastLine.count + 2 : body.count + 2
-            let separator = lastLineLength + suffix.count + 2 > 75 ? String(repeating: " ", count: prefix.count) : " "
+            let separator = lastLine.count + 2 + suffix.count + 2 > 75 ? String(repeating: " ", count: prefix.count) : " "
             return "\(prefix)\(body),\(separator)\(suffix))"
         }
     }
