@@ -65,17 +65,22 @@ func erfInvFloat(_ x: Float) -> Float {
     return p * x
 }
 
-/// float64 inverse error function: the float32 approximation refined by two
-/// Newton steps on erf (each step roughly doubles the correct digits).
+/// float64 inverse error function: the float32 approximation refined by Newton
+/// steps (each roughly doubles the correct digits). For |x| ≥ 0.5 the residual
+/// is `(1 − |x|) − erfc(y)`: `1 − |x|` is exact there and erfc keeps its digits
+/// near 1, where `erf(y) − x` would cancel to a few bits.
 func erfInvDouble(_ x: Double) -> Double {
     if Swift.abs(x) >= 1 { return x == 1 ? .infinity : (x == -1 ? -.infinity : .nan) }
-    if x == 0 { return x }
-    var y = Double(erfInvFloat(Float(x)))
-    if !y.isFinite { y = x > 0 ? 5.9 : -5.9 }
+    if x == 0 || x.isNaN { return x }
+    let a = Swift.abs(x)
+    // Float(a) may round to 1 (erfinv = inf); 5.9 is above erfinv of any double below 1.
+    var y = Swift.min(Double(erfInvFloat(Float(a))), 5.9)
     let c = 2 / Double.pi.squareRoot()
-    for _ in 0..<3 {
-        let e = erf(y) - x
-        y -= e / (c * exp(-y * y))
+    for _ in 0..<8 {
+        let e = a < 0.5 ? erf(y) - a : (1 - a) - erfc(y)
+        let step = e / (c * exp(-y * y))
+        y -= step
+        if Swift.abs(step) <= 1e-17 * y { break }
     }
-    return y
+    return x < 0 ? -y : y
 }
