@@ -102,6 +102,10 @@ for seed in [0, 42]:
     case("truncatedNormal", seed, shape=None, dtype="float32", lower=f32([-3, -1, 0, 2]), upper=f32([3, 1, 0.5, 2.5]))
     case("truncatedNormal", seed, shape=[500], dtype="float64", lower=f64(-1.5), upper=f64(2))
 case("truncatedNormal", 7, shape=[20000], dtype="float32", lower=f32(-2), upper=f32(2))
+# Many distinct bounds: erf of each bound enters the result.
+bounds = np.random.default_rng(99).uniform(-4, 4, size=(2, 2000))
+for dt, conv in [("float32", f32), ("float64", f64)]:
+    case("truncatedNormal", 7, shape=None, dtype=dt, lower=conv(bounds.min(0) - 0.01), upper=conv(bounds.max(0)))
 
 for seed in [0, 42]:
     case("bernoulli", seed, shape=[100], p=f32(0.3))

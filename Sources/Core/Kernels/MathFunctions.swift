@@ -73,6 +73,25 @@ func xlaLogFloat(_ x: Float) -> Float {
     return r + 0.693359375 * e
 }
 
+/// float32 error function as XLA's CPU backend computes it: Eigen's rational
+/// approximation (odd numerator, even denominator in x²), ±1 beyond |x| ≥ 3.8325.
+@inline(__always)
+func xlaErfFloat(_ x: Float) -> Float {
+    if Swift.abs(x) >= 3.832506856900711 { return x.isNaN ? x : (x < 0 ? -1 : 1) }
+    let x2 = x * x
+    var p = fusedMultiplyAdd(x2, 0.00022905065861350646, 0.0034082910107109506)
+    p = fusedMultiplyAdd(x2, p, 0.050955695062380861)
+    p = fusedMultiplyAdd(x2, p, 0.18520832239976145)
+    p = fusedMultiplyAdd(x2, p, 1.128379143519084)
+    var q = fusedMultiplyAdd(x2, -1.1791602954361697e-7, 0.000023547966471313185)
+    q = fusedMultiplyAdd(x2, q, 0.0010179625278914885)
+    q = fusedMultiplyAdd(x2, q, 0.014070470171167667)
+    q = fusedMultiplyAdd(x2, q, 0.11098505178285362)
+    q = fusedMultiplyAdd(x2, q, 0.49746925110067538)
+    q = fusedMultiplyAdd(x2, q, 1)
+    return x * p / q
+}
+
 /// Numerator and denominator of the Cephes rational approximation of
 /// log1p(x) = x − x²/2 + x³·P(x)/Q(x) that XLA uses for small |x|.
 private let log1pNumerator: [Double] = [

@@ -58,8 +58,12 @@ extension Random {
             checkBroadcast([lower, upper], to: shape, "truncatedNormal", ["lower", "upper"])
         else { return poison }
         let sqrt2 = squareRootOfTwo(dtype)
+        // JAX divides by √2; XLA compiles that into a product with the rounded
+        // reciprocal, which is what gives JAX's bits.
+        let inverseSqrt2 = dtype == .float32 ? Double(1 / Float(2.0.squareRoot())) : 1 / 2.0.squareRoot()
+        let toErfArgument = { (x: Tensor) in x * Tensor(inverseSqrt2, dtype: dtype) }
         let low = lower.converted(to: dtype), high = upper.converted(to: dtype)
-        let u = uniform(key, shape: shape, dtype: dtype, minval: erf(low / sqrt2), maxval: erf(high / sqrt2))
+        let u = uniform(key, shape: shape, dtype: dtype, minval: erf(toErfArgument(low)), maxval: erf(toErfArgument(high)))
         // Rounding (or u == a) could land on a bound: clamp into the open interval.
         return clip(sqrt2 * erfInv(u), min: nextAfter(low, upward: true), max: nextAfter(high, upward: false))
     }
