@@ -69,7 +69,7 @@ public enum Random {
         return PRNGKey(unchecked: hashCounters(k0, k1, counters))
     }
 
-    /// ``foldIn(_:_:)-(PRNGKey,Tensor)`` with a Swift integer, of which the low 32 bits are used.
+    /// `foldIn` with a Swift integer, of which the low 32 bits are used.
     ///
     /// ```swift
     /// let stepKey = Random.foldIn(key, 7)
