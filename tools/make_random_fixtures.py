@@ -20,6 +20,7 @@ import sys
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.special
 import numpy as np
 from jax import random
 
@@ -142,6 +143,13 @@ for seed in [0, 42]:
 for seed in [0, 42]:
     case("gumbel", seed, shape=[1000], dtype="float32")
 
+# erf_inv itself (normal and truncated_normal rest on it), across all branches
+# of its approximations: the centre, near ±1 and the far tails.
+tails = 1 - np.logspace(-1, -16, 400)
+erf_inv_inputs = np.concatenate([np.random.default_rng(5).uniform(-1, 1, 2000), tails, -tails, [0.0, 1.0, -1.0]])
+case("erfInv", 0, x=f32(erf_inv_inputs))
+case("erfInv", 0, x=f64(erf_inv_inputs))
+
 
 def decode(a):
     return np.frombuffer(bytes.fromhex(a["hex"]), dtype=np.dtype(a["dtype"]).newbyteorder("<")).reshape(a["shape"])
@@ -181,6 +189,8 @@ def run(fn, seed, p):
         return random.randint(key, shape, decode(p["minval"]), decode(p["maxval"]), jnp.int32)
     if fn == "gumbel":
         return random.gumbel(key, shape, dtype)
+    if fn == "erfInv":
+        return jax.scipy.special.erfinv(decode(p["x"]))
     raise ValueError(fn)
 
 

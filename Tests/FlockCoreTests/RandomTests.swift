@@ -100,6 +100,7 @@ struct RandomCase: Decodable, Sendable, CustomTestStringConvertible {
                 return Random.permutation(key, x!.tensor, axis: axis!, independent: independent ?? false)
             case "randint": return Random.randint(key, shape: shape!, minval: minval!.tensor, maxval: maxval!.tensor)
             case "gumbel": return Random.gumbel(key, shape: shape!, dtype: dType)
+            case "erfInv": return FlockCore.erfInv(x!.tensor)
             default: fatalError("unknown fixture function \(fn)")
             }
         }
@@ -233,6 +234,10 @@ private func check(_ c: RandomCase) throws {
 
     @Test(arguments: RandomFixtures.cases("gumbel"))
     func gumbel(_ c: RandomCase) throws { try check(c) }
+
+    /// The erf_inv kernel under `normal` and `truncatedNormal`, on its own.
+    @Test(arguments: RandomFixtures.cases("erfInv"))
+    func erfInv(_ c: RandomCase) throws { try check(c) }
 
     @Test func everyFunctionHasCasesInBothModes() {
         for fn in ["key", "split", "foldIn", "bits", "uniform", "normal", "truncatedNormal", "bernoulli",
