@@ -147,14 +147,14 @@ protocol KernelFloat: BinaryFloatingPoint, TensorElement {
 
 extension Float: KernelFloat {
     @inline(__always) static func _exp(_ x: Float) -> Float { expf(x) }
-    @inline(__always) static func _log(_ x: Float) -> Float { logf(x) }
+    @inline(__always) static func _log(_ x: Float) -> Float { xlaLogFloat(x) }
     @inline(__always) static func _log1p(_ x: Float) -> Float { log1pf(x) }
     @inline(__always) static func _expm1(_ x: Float) -> Float { expm1f(x) }
     @inline(__always) static func _sin(_ x: Float) -> Float { sinf(x) }
     @inline(__always) static func _cos(_ x: Float) -> Float { cosf(x) }
     @inline(__always) static func _tan(_ x: Float) -> Float { tanf(x) }
     @inline(__always) static func _tanh(_ x: Float) -> Float { fastTanh(x) }
-    @inline(__always) static func _erf(_ x: Float) -> Float { erff(x) }
+    @inline(__always) static func _erf(_ x: Float) -> Float { xlaErfFloat(x) }
     @inline(__always) static func _pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
     @inline(__always) static func _fmod(_ x: Float, _ y: Float) -> Float { fmodf(x, y) }
     @inline(__always) static func _atan2(_ y: Float, _ x: Float) -> Float { atan2f(y, x) }
