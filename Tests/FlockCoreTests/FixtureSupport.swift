@@ -143,6 +143,12 @@ struct FixtureArray: Decodable, Sendable {
 
     func tensor() throws -> Tensor { Tensor(concrete: try denseArray(), weakType: weakType) }
 
+    /// The array as a tensor (the fixture file is trusted; a bad entry traps).
+    var value: Tensor { try! tensor() }
+
+    /// The raw bytes.
+    var rawBytes: [UInt8] { try! Self.decodeHex(hex) }
+
     private static func decodeHex(_ hex: String) throws -> [UInt8] {
         let digits = Array(hex.utf8)
         guard digits.count % 2 == 0 else { throw FixtureError("odd-length hex string") }
@@ -270,5 +276,18 @@ private func element(_ a: DenseArray, _ i: Int) -> String {
     case .int32: return "\(a.pointer(Int32.self)[i])"
     case .uint32: return "\(a.pointer(UInt32.self)[i])"
     case .bool: return "\(a.pointer(Bool.self)[i])"
+    }
+}
+
+/// A small seeded generator, so that test inputs are the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -11,33 +11,6 @@ import Testing
 
 // MARK: - Fixtures
 
-/// An array stored as raw little-endian bytes.
-struct FixtureArray: Decodable, Sendable {
-    let dtype: String
-    let shape: [Int]
-    let hex: String
-
-    var bytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(hex.utf8.count / 2)
-        var high: UInt8?
-        for c in hex.utf8 {
-            let v = c <= 57 ? c - 48 : c - 87  // '0'...'9', 'a'...'f'
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
-        }
-        return out
-    }
-
-    var tensor: Tensor {
-        let dtype = DType(rawValue: self.dtype)!
-        let array = DenseArray(uninitializedShape: shape, dtype: dtype)
-        let raw = bytes
-        precondition(raw.count == array.byteCount, "fixture \(self.dtype) \(shape): \(raw.count) bytes")
-        raw.withUnsafeBytes { array.buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: raw.count) }
-        return Tensor(concrete: array)
-    }
-}
-
 /// One row of the fixture table: a jax.random call and its result.
 struct RandomCase: Decodable, Sendable, CustomTestStringConvertible {
     let fn: String
@@ -89,18 +62,18 @@ struct RandomCase: Decodable, Sendable, CustomTestStringConvertible {
             case "bits": return Random.bits(key, shape: shape!)
             case "uniform":
                 return Random.uniform(
-                    key, shape: shape!, dtype: dType, minval: minval?.tensor ?? 0.0, maxval: maxval?.tensor ?? 1.0)
+                    key, shape: shape!, dtype: dType, minval: minval?.value ?? 0.0, maxval: maxval?.value ?? 1.0)
             case "normal": return Random.normal(key, shape: shape!, dtype: dType)
             case "truncatedNormal":
-                return Random.truncatedNormal(key, lower: lower!.tensor, upper: upper!.tensor, shape: shape, dtype: dType)
-            case "bernoulli": return Random.bernoulli(key, p: p!.tensor, shape: shape)
-            case "categorical": return Random.categorical(key, logits: logits!.tensor, axis: axis!, shape: shape)
+                return Random.truncatedNormal(key, lower: lower!.value, upper: upper!.value, shape: shape, dtype: dType)
+            case "bernoulli": return Random.bernoulli(key, p: p!.value, shape: shape)
+            case "categorical": return Random.categorical(key, logits: logits!.value, axis: axis!, shape: shape)
             case "permutation":
                 if let n { return Random.permutation(key, n) }
-                return Random.permutation(key, x!.tensor, axis: axis!, independent: independent ?? false)
-            case "randint": return Random.randint(key, shape: shape!, minval: minval!.tensor, maxval: maxval!.tensor)
+                return Random.permutation(key, x!.value, axis: axis!, independent: independent ?? false)
+            case "randint": return Random.randint(key, shape: shape!, minval: minval!.value, maxval: maxval!.value)
             case "gumbel": return Random.gumbel(key, shape: shape!, dtype: dType)
-            case "erfInv": return FlockCore.erfInv(x!.tensor)
+            case "erfInv": return FlockCore.erfInv(x!.value)
             default: fatalError("unknown fixture function \(fn)")
             }
         }
@@ -128,7 +101,7 @@ private func ordinal(_ bits: UInt64, signBit: UInt64) -> Int64 {
 /// must coincide), or 0 when both are bit-identical. Non-float arrays must be identical.
 private func maxUlpDifference(_ result: Tensor, _ expected: FixtureArray) -> Int64 {
     let raw = result.concreteOrRaise("test")!.bytes
-    let a = Array(raw), b = expected.bytes
+    let a = Array(raw), b = expected.rawBytes
     if a == b { return 0 }
     let width = result.dtype.byteSize
     guard result.dtype.isFloatingPoint, a.count == b.count else { return .max }
@@ -148,7 +121,7 @@ private func maxUlpDifference(_ result: Tensor, _ expected: FixtureArray) -> Int
 /// Largest |result − expected| in ulps of max(|expected|, 1): absolute
 /// error near zero, relative elsewhere.
 private func maxScaledUlpDifference(_ result: Tensor, _ expected: FixtureArray) -> Double {
-    let a = result.toArray(Double.self), b = expected.tensor.toArray(Double.self)
+    let a = result.toArray(Double.self), b = expected.value.toArray(Double.self)
     let single = result.dtype == .float32
     return zip(a, b).map { x, y in
         let scale = Swift.max(Swift.abs(y), 1)
@@ -248,19 +221,6 @@ private func check(_ c: RandomCase) throws {
 }
 
 // MARK: - Helpers and configuration
-
-/// A small seeded generator, so that test inputs are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct RandomHelpers {
     /// The composed fused multiply-add equals Swift's fma, including inputs

@@ -94,7 +94,7 @@ import Testing
 
     @Test func convertThroughFloat32() throws {
         // Finite differences through float32 are only float32-accurate.
-        try checkGrads({ [$0[0].converted(to: .float32).converted(to: .float64) * 3] }, [Self.a], order: 2, atol: 1e-3, rtol: 1e-3)
+        try checkGrads({ [$0[0].converted(to: .float32).converted(to: .float64) * 3] }, [Self.a], order: 1, eps: 1e-2, atol: 1e-3, rtol: 1e-3)
     }
 
     @Test func stopGradientBlocksOnlyItsOperand() {
