@@ -35,7 +35,9 @@ let package = Package(
         .testTarget(
             name: "FlockCoreTests", dependencies: ["FlockCore"], path: "Tests/FlockCoreTests",
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "FlockTransformsTests", dependencies: ["FlockTransforms"], path: "Tests/FlockTransformsTests"),
+        .testTarget(
+            name: "FlockTransformsTests", dependencies: ["FlockTransforms"], path: "Tests/FlockTransformsTests",
+            resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,6 +9,12 @@ TARGETS = {
     "eager_add_small": ("Eager `a + b`, float32[100], per op", "≤ 2 µs per op (JAX eager ~14, numpy ~0.8)"),
     "sgemm_1024": ("`matmul` float32 1024×1024", "≥ 90 % of numpy/OpenBLAS throughput"),
     "tanh_affine_10m": ("Eager `tanh(x) * 0.5 + 0.5`, float32[10M]", "≤ 1.5 ns/element (numpy ≈ 4)"),
+    "mlp_eager_forward": ("MLP 784-512-512-10, batch 128: eager forward (loss)", "—"),
+    "mlp_eager_value_and_grad": ("Same MLP: eager `valueAndGrad`", "—"),
+    "mlp_grad_over_forward": ("`valueAndGrad` time / forward time (Flock only)", "≤ 3"),
+    "per_example_grads_vmap": ("Per-example gradients via `vmap(grad)`, batch 128", "—"),
+    "per_example_grads_over_hand_batched": ("`vmap(grad)` time / hand-batched gradient time (Flock only)", "≤ 1.5"),
+    "tracing_overhead_per_primitive": ("Tracing (staging) cost per primitive, 1000-op chain", "reported"),
 }
 
 

@@ -34,6 +34,8 @@ extension Primitive {
         case .sort(let dimension, let numKeys): return evalSort(x, dimension: dimension, numKeys: numKeys)
         case .threefry2x32: return evalThreefry(x[0], x[1], x[2], x[3])
         case .stopGradient: return x
+        case .customVJPLinear:
+            throw FlockError("custom_vjp: can't apply forward-mode differentiation (jvp) to a custom_vjp function; use customJVP, or reverse mode")
         case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j):
             return try evalConcrete(j, x)
         case .cond(let branches):
@@ -42,7 +44,7 @@ extension Primitive {
         case .whileLoop(let cond, let body, let nc, let nb):
             let condConsts = Array(x.prefix(nc)), bodyConsts = Array(x.dropFirst(nc).prefix(nb))
             var carry = Array(x.dropFirst(nc + nb))
-            while try evalConcrete(cond, condConsts + carry)[0].pointer(Bool.self)[0] {
+            while try evalConcrete(cond, condConsts + carry)[0].double(at: 0) != 0 {
                 carry = try evalConcrete(body, bodyConsts + carry)
             }
             return carry

@@ -66,6 +66,9 @@ public enum Primitive: Hashable, Sendable {
     case customVJP(Jaxpr, rule: CustomRule)
     /// Rematerialisation: the body is recomputed in the backward pass (`jax.checkpoint`).
     case checkpoint(Jaxpr)
+    /// The linear part of a `customVJP` function inside `linearize`: inputs are
+    /// the residuals then the tangents; transposing calls the user's backward rule.
+    case customVJPLinear(rule: CustomRule, residualCount: Int, outAvals: [AbstractValue])
 
     /// Number of results for `inputCount` operands.
     public func outputCount(inputCount: Int) -> Int {
@@ -77,6 +80,7 @@ public enum Primitive: Hashable, Sendable {
         case .whileLoop(_, let body, _, _): body.outputs.count
         case .scan(let body, _, _, _, _): body.outputs.count
         case .stopGradient: 1
+        case .customVJPLinear(_, _, let outs): outs.count
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum:
@@ -121,6 +125,7 @@ public enum Primitive: Hashable, Sendable {
         case .customJVP: "custom_jvp_call"
         case .customVJP: "custom_vjp_call"
         case .checkpoint: "checkpoint"
+        case .customVJPLinear: "custom_lin"
         }
     }
 }

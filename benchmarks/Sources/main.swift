@@ -64,6 +64,49 @@ let cases: [(String, () -> Void)] = [
     }),
 ]
 
+/// A 784-512-512-10 MLP with a softmax cross-entropy loss.
+struct MLP {
+    var params: [String: Tensor]
+    init(key: PRNGKey) {
+        let k = Random.split(key, num: 3)
+        params = [
+            "w1": Random.normal(k[0], shape: [784, 512]) * 0.05, "b1": zeros([512]),
+            "w2": Random.normal(k[1], shape: [512, 512]) * 0.05, "b2": zeros([512]),
+            "w3": Random.normal(k[2], shape: [512, 10]) * 0.05, "b3": zeros([10]),
+        ]
+    }
+    static func loss(_ p: [String: Tensor], _ x: Tensor, _ labels: Tensor) -> Tensor {
+        let h1 = relu(matmul(x, p["w1"]!) + p["b1"]!)
+        let h2 = relu(matmul(h1, p["w2"]!) + p["b2"]!)
+        let logits = matmul(h2, p["w3"]!) + p["b3"]!
+        return -(logSoftmax(logits) * labels).sum(axes: [1]).mean()
+    }
+}
+
+let transformCases: [(String, () -> Void)] = [
+    ("mlp_eager_value_and_grad_vs_forward", {
+        let mlp = MLP(key: Random.key(0))
+        let x = Random.normal(Random.key(1), shape: [128, 784])
+        let labels = oneHot(Random.randint(Random.key(2), shape: [128], minval: 0, maxval: 10), numClasses: 10)
+        let fwd = measure(repeats: 9, inner: 1) { blackhole += MLP.loss(mlp.params, x, labels).item(Float.self) }
+        let vg = valueAndGrad { (p: [String: Tensor]) in MLP.loss(p, x, labels) }
+        let both = measure(repeats: 9, inner: 1) { blackhole += vg(mlp.params).value.item(Float.self) }
+        report("mlp_eager_forward", fwd, unit: "ms", value: fwd / 1e6)
+        report("mlp_eager_value_and_grad", both, unit: "ms", value: both / 1e6)
+        report("mlp_grad_over_forward", both, unit: "ratio", value: both / fwd)
+    }),
+    ("tracing_overhead_per_primitive", {
+        let x = Tensor([1, 2, 3] as [Float])
+        let chain = { (v: [Tensor]) -> [Tensor] in
+            var y = v[0]
+            for _ in 0..<1000 { y = y * 1.0001 }
+            return [y]
+        }
+        let ns = measure(repeats: 7, inner: 1000) { blackhole += Float(makeJaxpr(chain)([x]).equations.count) }
+        report("tracing_overhead_per_primitive", ns, unit: "us/primitive", value: ns / 1000)
+    }),
+]
+
 // Diagnostics (not in BENCHMARKS.md): the parts of tanh_affine_10m.
 let diagnostics: [(String, () -> Void)] = [
     ("diag_tanh_10m", {
@@ -78,5 +121,6 @@ let diagnostics: [(String, () -> Void)] = [
 
 let selected = CommandLine.arguments.dropFirst().first
 for (name, run) in cases where selected == nil || selected == name { run() }
+for (name, run) in transformCases where selected == nil || selected == name { run() }
 for (name, run) in diagnostics where selected == name { run() }
 if blackhole.isNaN { print("") }

@@ -31,8 +31,10 @@ public func relu(_ x: Tensor) -> Tensor { maximum(x, Tensor(0, dtype: x.dtype)) 
 public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
     let x = floatingOperand(x)
     if approximate {
+        // Constants in x's dtype: a Swift float literal is a float32 value, too coarse for float64.
         let c = Tensor((2 / Double.pi).squareRoot(), dtype: x.dtype, weakType: true)
-        return 0.5 * x * (1 + tanh(c * (x + 0.044715 * x * x * x)))
+        let k = Tensor(0.044715, dtype: x.dtype, weakType: true)
+        return 0.5 * x * (1 + tanh(c * (x + k * x * x * x)))
     }
     return 0.5 * x * (1 + erf(x * Tensor(1 / 2.0.squareRoot(), dtype: x.dtype, weakType: true)))
 }

@@ -101,6 +101,9 @@ extension Tensor {
         } else {
             items += fill
         }
+        // numpy: next to an index array, an integer index is an index array too
+        // (it takes part in broadcasting and in placing the indexed dimensions).
+        let hasArrays = items.contains { if case .array = $0 { true } else { false } }
         // Basic indexing: one slice over the whole array, reversal for negative steps.
         var start = [Int](), limit = [Int](), steps = [Int](), reversed = [Int]()
         var resultShape = [Int]()
@@ -119,7 +122,13 @@ extension Tensor {
                     return poison
                 }
                 let j = i < 0 ? i + n : i
-                start.append(j); limit.append(j + 1); steps.append(1)
+                if hasArrays {
+                    start.append(0); limit.append(n); steps.append(1)
+                    advanced.append((resultShape.count, Tensor(Int32(j)), n))
+                    resultShape.append(n)
+                } else {
+                    start.append(j); limit.append(j + 1); steps.append(1)
+                }
                 d += 1
             case .slice(let s, let e, let step):
                 guard step != 0 else {

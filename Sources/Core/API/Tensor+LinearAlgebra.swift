@@ -1,8 +1,13 @@
 // Contractions and convolutions.
 
-/// General contraction (`lax.dot_general`), promoting operand dtypes.
+/// General contraction (`lax.dot_general`), promoting operand dtypes. Bools
+/// contract as "any of the pairwise ands", as in JAX.
 public func dotGeneral(_ lhs: Tensor, _ rhs: Tensor, _ dimensions: DotDimensionNumbers) -> Tensor {
     let (dtype, weak) = promoteTypes(lhs.dtype, weak: lhs.weakType, rhs.dtype, weak: rhs.weakType)
+    if dtype == .bool {
+        // The primitive is numeric: count the true pairs in int32 (no realistic contraction reaches 2³²).
+        return dotGeneral(lhs.converted(to: .int32), rhs.converted(to: .int32), dimensions) .!= Tensor(Int32(0))
+    }
     return bind1(.dotGeneral(dimensions), lhs.converted(to: dtype, weak: weak), rhs.converted(to: dtype, weak: weak))
 }
 
@@ -53,8 +58,12 @@ extension Tensor {
     public func matmul(_ other: Tensor) -> Tensor { FlockCore.matmul(self, other) }
 }
 
-/// Sum over the last axis of `a` and `b` after broadcasting (`jnp.vdot` for 1-D, `jnp.inner`).
-public func inner(_ a: Tensor, _ b: Tensor) -> Tensor { (a * b).sum(axes: [-1]) }
+/// Inner product over the last axes (`jnp.inner`): for `a` `[…, k]` and `b` `[…, k]`,
+/// the result has `a`'s leading dimensions, then `b`'s. Scalars multiply.
+public func inner(_ a: Tensor, _ b: Tensor) -> Tensor {
+    if a.rank == 0 || b.rank == 0 { return a * b }
+    return dotGeneral(a, b, DotDimensionNumbers(lhsContracting: [a.rank - 1], rhsContracting: [b.rank - 1]))
+}
 
 /// Outer product of two vectors (`jnp.outer`).
 public func outer(_ a: Tensor, _ b: Tensor) -> Tensor { a.flattened().expandingDims(1) * b.flattened().expandingDims(0) }

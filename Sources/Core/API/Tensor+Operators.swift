@@ -50,10 +50,12 @@ public func shiftRight(_ a: Tensor, _ b: Tensor) -> Tensor {
     guard let (x, y) = promotedOperands("right_shift", a, b) else { return poison }
     let logical = bind1(.binary(.shiftRightLogical), x, y)
     guard x.dtype == .int32 else { return logical }
-    // Fill the vacated high bits of negative values with ones.
+    // Fill the vacated high bits of negative values with ones. Shifts of 32 or
+    // more act as 31 (all sign bits), as XLA's arithmetic shift.
     let shift = minimum(y, Tensor(Int32(31)))
+    let logicalSaturated = bind1(.binary(.shiftRightLogical), x, shift)
     let fill = bitwiseNot(bind1(.binary(.shiftRightLogical), Tensor(Int32(-1)).broadcast(to: x.shape), shift.broadcast(to: x.shape)))
-    return select(x .< Tensor(Int32(0)), logical .| fill, logical)
+    return select(x .< Tensor(Int32(0)), logicalSaturated .| fill, logical)
 }
 
 /// Elementwise maximum, propagating NaN (`jnp.maximum`).
@@ -65,26 +67,39 @@ public func pow(_ a: Tensor, _ b: Tensor) -> Tensor { elementwise(.pow, a, b) }
 /// Four-quadrant arctangent of `y / x` (`jnp.arctan2`).
 public func atan2(_ y: Tensor, _ x: Tensor) -> Tensor { elementwise(.atan2, floatingOperand(y), floatingOperand(x)) }
 
-/// Remainder with the sign of the divisor (`jnp.remainder`).
+/// Remainder with the sign of the divisor (`jnp.remainder`); an integer
+/// remainder by zero is 0, as in JAX.
 public func remainder(_ a: Tensor, _ b: Tensor) -> Tensor {
-    guard let (x, y) = promotedOperands("remainder", a, b) else { return Tensor(poisoned: FlockError("%")) }
+    guard let (x, divisor) = promotedOperands("remainder", a, b) else { return Tensor(poisoned: FlockError("%")) }
+    let zero = Tensor(0, dtype: x.dtype)
+    let one = Tensor(1, dtype: x.dtype, weakType: true)  // weak: keeps the divisor's weak type
+    let y = x.dtype.isInteger ? `where`(divisor .== zero, one, divisor) : divisor
     let r = bind1(.binary(.rem), x, y)
     if x.dtype == .uint32 { return r }
-    let zero = Tensor(0, dtype: x.dtype)
     let fix = (r .!= zero) .& ((r .< zero) .!= (y .< zero))
-    return select(fix, r + y, r)
+    return `where`(fix, r + y, r)
 }
 
 /// Floor division (`jnp.floor_divide`, Python's `//`).
+///
+/// Floats follow Python's `divmod` (as JAX does): `(x - x % y) / y` (`x / y`
+/// when y = 0), less one where the remainder's sign differs from `y`'s, then
+/// rounded; this is not always `floor(x / y)` (e.g. `1 // 0.1` is 9). Integer
+/// division by zero gives JAX's values (−1, or −2 when x and y differ in sign).
 public func floorDivide(_ a: Tensor, _ b: Tensor) -> Tensor {
     guard let (x, y) = promotedOperands("floor_divide", a, b) else { return Tensor(poisoned: FlockError("//")) }
-    if x.dtype.isFloatingPoint { return floor(bind1(.binary(.div), x, y)) }
+    // A weak one keeps the quotient's weak type.
+    let zero = Tensor(0, dtype: x.dtype), one = Tensor(1, dtype: x.dtype, weakType: true)
+    if x.dtype.isFloatingPoint {
+        let r = bind1(.binary(.rem), x, y)
+        let q = bind1(.binary(.div), `where`(y .== zero, x, x - r), y)
+        let fix = (r .!= zero) .& (sign(y) .!= sign(r))
+        return round(`where`(fix, q - one, q))
+    }
     let q = bind1(.binary(.div), x, y)
     if x.dtype == .uint32 { return q }
-    let zero = Tensor(0, dtype: x.dtype)
-    let r = bind1(.binary(.rem), x, y)
-    let fix = (r .!= zero) .& ((r .< zero) .!= (y .< zero))
-    return select(fix, q - Tensor(1, dtype: x.dtype), q)
+    let fix = (sign(x) .!= sign(y)) .& (bind1(.binary(.rem), x, y) .!= zero)
+    return `where`(fix, q - one, q)
 }
 
 /// `onTrue` where `condition` holds, else `onFalse`, with broadcasting and promotion (`jnp.where`).

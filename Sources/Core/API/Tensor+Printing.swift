@@ -12,7 +12,12 @@ extension Tensor: CustomStringConvertible {
             if weakType { suffix += ", weak_type=True" }
             if a.count == 0 { return "\(prefix)[], shape=(\(a.shape.map(String.init).joined(separator: ", "))\(a.rank == 1 ? "," : "")), \(suffix))" }
             let body = formatArray(a, indent: prefix.count)
-            return "\(prefix)\(body), \(suffix))"
+            // JAX's __repr__: when the dtype does not fit after the last line, the
+            // separator becomes len("Array(") spaces (JAX's choice, kept for equal output).
+            // (It measures the last line plus 2, without "Array(" even on the first line.)
+            let lastLine = body.split(separator: "\n", omittingEmptySubsequences: false).last ?? ""
+            let separator = lastLine.count + 2 + suffix.count + 2 > 75 ? String(repeating: " ", count: prefix.count) : " "
+            return "\(prefix)\(body),\(separator)\(suffix))"
         }
     }
 }
@@ -106,54 +111,72 @@ private func formatElements(_ a: DenseArray) -> [String] {
                 parts.append((sign, intPart, frac, ""))
             }
         }
-        let padLeft = parts.filter { $0.exp.isEmpty || true }.map { $0.sign.count + $0.intPart.count }.max() ?? 0
-        let padRight = parts.filter { $0.intPart != "nan" && $0.intPart != "inf" }.map(\.frac.count).max() ?? 0
+        // numpy's FloatingFormat: widths come from the finite values; nan/inf are
+        // right-aligned in the full width, widened on the left only if they must be.
+        let finiteParts = parts.filter { $0.intPart != "nan" && $0.intPart != "inf" }
+        let fracWidth = finiteParts.map(\.frac.count).max() ?? 0
+        // In exponent mode numpy's pad_right also counts the exponent ("e+05": 2 + digits).
+        let padRight = finiteParts.isEmpty ? 0 : (useExp ? (finiteParts.map(\.exp.count).max() ?? 0) + fracWidth : fracWidth)
+        var padLeft = finiteParts.map { $0.sign.count + $0.intPart.count }.max() ?? 0
+        if finiteParts.count < parts.count {
+            let negativeInf = parts.contains { $0.intPart == "inf" && $0.sign == "-" }
+            padLeft = Swift.max(padLeft, 3 - (padRight + 1), 3 + (negativeInf ? 1 : 0) - (padRight + 1))
+        }
         return parts.map { p in
             let left = p.sign + p.intPart
-            let pl = String(repeating: " ", count: padLeft - left.count) + left
             if p.intPart == "nan" || p.intPart == "inf" {
-                return pl + String(repeating: " ", count: padRight + 1 + (useExp ? 4 : 0))
+                return String(repeating: " ", count: Swift.max(0, padLeft + padRight + 1 - left.count)) + left
             }
+            let pl = String(repeating: " ", count: padLeft - left.count) + left
             if useExp {
-                return pl + "." + p.frac + String(repeating: "0", count: padRight - p.frac.count) + p.exp
+                return pl + "." + p.frac + String(repeating: "0", count: fracWidth - p.frac.count) + p.exp
             }
-            return pl + "." + p.frac + String(repeating: " ", count: padRight - p.frac.count)
+            return pl + "." + p.frac + String(repeating: " ", count: fracWidth - p.frac.count)
         }
     }
 }
 
-/// Lays out elements as nested brackets with numpy's wrapping at 75 columns.
+/// Lays out elements as nested brackets, wrapping rows as numpy's `_formatArray`
+/// does for `np.array2string(x, prefix="Array(", suffix=",", separator=", ")`:
+/// a line width of 75 less the suffix, one column less per nesting level for
+/// its closing bracket, and a row wraps before an element that would cross it.
 func formatArray(_ a: DenseArray, indent: Int) -> String {
     let elems = formatElements(a)
     if a.rank == 0 { return elems[0].trimmingSpaces() }
-    let lineWidth = 75
     let strides = rowMajorStrides(a.shape)
-    func render(_ dim: Int, _ offset: Int, _ pad: Int) -> String {
+    func render(_ dim: Int, _ offset: Int, hangingIndent: String, width: Int) -> String {
+        let n = a.shape[dim]
+        var s = ""
         if dim == a.rank - 1 {
-            var lines: [String] = []
-            var line = "["
-            for i in 0..<a.shape[dim] {
-                let e = elems[offset + i]
-                let piece = e + (i + 1 < a.shape[dim] ? "," : "")
-                let trailer = i + 1 < a.shape[dim] ? 0 : (a.rank - dim) + 1
-                if line.count + piece.count + trailer + pad > lineWidth && line != "[" {
-                    lines.append(line)
-                    line = " " + piece
-                } else {
-                    line += (line == "[" ? "" : " ") + piece
+            let elementWidth = width - 1  // room for the "," or "]" after an element
+            var line = hangingIndent
+            for i in 0..<n {
+                let word = elems[offset + i]
+                if line.count + word.count > elementWidth && line.count > hangingIndent.count {
+                    s += line.trimmingTrailingSpaces() + "\n"
+                    line = hangingIndent
                 }
+                line += word + (i + 1 < n ? ", " : "")
             }
-            lines.append(line + "]")
-            return lines.joined(separator: "\n" + String(repeating: " ", count: pad))
+            s += line
+        } else {
+            let separator = "," + String(repeating: "\n", count: a.rank - dim - 1)
+            s = (0..<n).map { i in
+                hangingIndent + render(dim + 1, offset + i * strides[dim], hangingIndent: hangingIndent + " ", width: width - 1)
+            }.joined(separator: separator)
         }
-        let blankLines = String(repeating: "\n", count: Swift.max(0, a.rank - dim - 2))
-        let inner = (0..<a.shape[dim]).map { render(dim + 1, offset + $0 * strides[dim], pad + 1) }
-        return "[" + inner.joined(separator: "," + blankLines + "\n" + String(repeating: " ", count: pad + 1)) + "]"
+        return "[" + s.dropFirst(hangingIndent.count) + "]"
     }
-    return render(0, 0, indent)
+    return render(0, 0, hangingIndent: String(repeating: " ", count: indent + 1), width: 75 - 1)
 }
 
 extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var s = Substring(self)
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+
     fileprivate func trimmingSpaces() -> String {
         var s = Substring(self)
         while s.first == " " { s.removeFirst() }

@@ -3,6 +3,11 @@
 extension Tensor {
     func reduction(_ op: ReduceOp, _ name: String, axes: [Int]?, keepDims: Bool) -> Tensor {
         guard let a = normalizeAxes(axes ?? Array(0..<rank), rank: rank, name) else { return poison }
+        // As jnp (lax.reduce_max itself gives the identity, -inf, for an empty reduction).
+        if (op == .max || op == .min) && a.contains(where: { shape[$0] == 0 }) {
+            raise(FlockError("\(name): zero-size array \(shape) to reduction operation \(name) which has no identity"))
+            return poison
+        }
         var r = bind1(.reduce(op, axes: a.sorted()), self)
         if keepDims { r = r.reshaped(shape.enumerated().map { a.contains($0.offset) ? 1 : $0.element }) }
         return r
@@ -50,12 +55,14 @@ extension Tensor {
     }
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor { mean(axes: [axis], keepDims: keepDims) }
 
-    /// Variance over `axes` with `ddof` delta degrees of freedom (`jnp.var`).
+    /// Variance over `axes` with `ddof` delta degrees of freedom (`jnp.var`);
+    /// NaN when `ddof` is at least the number of elements reduced, as in JAX.
     public func variance(axes: [Int]? = nil, ddof: Int = 0, keepDims: Bool = false) -> Tensor {
         let x = floatingOperand(self)
         let centered = x - x.mean(axes: axes, keepDims: true)
         let n = Double(reducedCount(axes) - ddof)
-        return (centered * centered).sum(axes: axes, keepDims: keepDims) / Tensor(n, dtype: x.dtype)
+        let squares = (centered * centered).sum(axes: axes, keepDims: keepDims)
+        return squares / Tensor(n > 0 ? n : .nan, dtype: x.dtype)
     }
 
     /// Standard deviation over `axes` (`jnp.std`).

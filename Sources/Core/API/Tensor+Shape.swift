@@ -24,7 +24,13 @@ func normalizeAxes(_ axes: [Int], rank: Int, _ op: String) -> [Int]? {
     return out
 }
 
-let poison = Tensor(poisoned: FlockError("poisoned by an earlier error"))
+let poison = Tensor.poisoned
+
+extension Tensor {
+    /// The placeholder an operation returns after reporting an error inside
+    /// ``catchingErrors(_:)``; later operations on it are skipped.
+    public static let poisoned = Tensor(poisoned: FlockError("poisoned by an earlier error"))
+}
 
 extension Tensor {
     /// The same elements with a new shape; one dimension may be -1 (inferred).

@@ -97,6 +97,7 @@ enum Atan2K<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(
 
 @inline(__always)
 func mapUnary<T, U>(_ x: DenseArray, to dtype: DType, _ f: (T) -> U) -> DenseArray {
+    precondition(MemoryLayout<U>.stride == dtype.byteSize, "mapUnary: kernel returns \(U.self) for a \(dtype) output")
     let out = DenseArray(uninitializedShape: x.shape, dtype: dtype)
     let src = x.pointer(T.self).baseAddress!
     let dst = out.mutablePointer(U.self).baseAddress!
@@ -109,6 +110,7 @@ func mapUnary<T, U>(_ x: DenseArray, to dtype: DType, _ f: (T) -> U) -> DenseArr
 
 @inline(__always)
 func mapBinary<T, U>(_ a: DenseArray, _ b: DenseArray, shape: [Int], to dtype: DType, _ f: (T, T) -> U) -> DenseArray {
+    precondition(MemoryLayout<U>.stride == dtype.byteSize, "mapBinary: kernel returns \(U.self) for a \(dtype) output")
     let out = DenseArray(uninitializedShape: shape, dtype: dtype)
     let pa = a.pointer(T.self).baseAddress!
     let pb = b.pointer(T.self).baseAddress!
@@ -145,14 +147,14 @@ protocol KernelFloat: BinaryFloatingPoint, TensorElement {
 
 extension Float: KernelFloat {
     @inline(__always) static func _exp(_ x: Float) -> Float { expf(x) }
-    @inline(__always) static func _log(_ x: Float) -> Float { logf(x) }
+    @inline(__always) static func _log(_ x: Float) -> Float { xlaLogFloat(x) }
     @inline(__always) static func _log1p(_ x: Float) -> Float { log1pf(x) }
     @inline(__always) static func _expm1(_ x: Float) -> Float { expm1f(x) }
     @inline(__always) static func _sin(_ x: Float) -> Float { sinf(x) }
     @inline(__always) static func _cos(_ x: Float) -> Float { cosf(x) }
     @inline(__always) static func _tan(_ x: Float) -> Float { tanf(x) }
     @inline(__always) static func _tanh(_ x: Float) -> Float { fastTanh(x) }
-    @inline(__always) static func _erf(_ x: Float) -> Float { erff(x) }
+    @inline(__always) static func _erf(_ x: Float) -> Float { xlaErfFloat(x) }
     @inline(__always) static func _pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
     @inline(__always) static func _fmod(_ x: Float, _ y: Float) -> Float { fmodf(x, y) }
     @inline(__always) static func _atan2(_ y: Float, _ x: Float) -> Float { atan2f(y, x) }
@@ -175,8 +177,13 @@ extension Double: KernelFloat {
     @inline(__always) static func _erfInv(_ x: Double) -> Double { erfInvDouble(x) }
 }
 
-@inline(__always) func nanMax<T: FloatingPoint>(_ a: T, _ b: T) -> T { (a > b || a.isNaN) ? a : b }
-@inline(__always) func nanMin<T: FloatingPoint>(_ a: T, _ b: T) -> T { (a < b || a.isNaN) ? a : b }
+// NaN propagates; +0.0 is larger than -0.0 whatever the operand order, as in XLA.
+@inline(__always) func nanMax<T: FloatingPoint>(_ a: T, _ b: T) -> T {
+    (a > b || a.isNaN || (a == b && b.sign == .minus)) ? a : b
+}
+@inline(__always) func nanMin<T: FloatingPoint>(_ a: T, _ b: T) -> T {
+    (a < b || a.isNaN || (a == b && a.sign == .minus)) ? a : b
+}
 
 func floatUnary<T: KernelFloat>(_ op: UnaryOp, _ x: DenseArray, _: T.Type) -> DenseArray {
     let d = x.dtype
@@ -210,7 +217,9 @@ func intUnary<T: FixedWidthInteger & TensorElement>(_ op: UnaryOp, _ x: DenseArr
     switch op {
     case .neg: return mapUnary(x, to: d) { (v: T) in 0 &- v }
     case .abs: return mapUnary(x, to: d) { (v: T) in v < 0 ? 0 &- v : v }
-    case .sign: return mapUnary(x, to: d) { (v: T) in v > 0 ? 1 : (v < 0 ? 0 &- 1 : 0) }
+    // The explicit result type matters: with literals alone the closure would return Int
+    // and write 8-byte elements into a 4-byte buffer.
+    case .sign: return mapUnary(x, to: d) { (v: T) -> T in v > 0 ? 1 : (v < 0 ? 0 &- 1 : 0) }
     case .not: return mapUnary(x, to: d) { (v: T) in ~v }
     default: fatalError("unreachable: \(op) on integers is rejected by the shape rule")
     }

@@ -1,5 +1,5 @@
-// Stable multi-operand sort along one dimension. Floats use a total order with
-// NaN after +inf and -0.0 before +0.0, as XLA's sort comparator does.
+// Stable multi-operand sort along one dimension. Floats sort NaN after +inf;
+// -0.0 and +0.0 compare equal (keeping their order), as jnp.sort does.
 
 /// Compares element `i` and `j` of `x` (flat indices); -1, 0 or 1.
 @inline(__always)
@@ -10,7 +10,6 @@ private func compareElements(_ x: DenseArray, _ i: Int, _ j: Int) -> Int {
         if a.isNaN || b.isNaN { return a.isNaN == b.isNaN ? 0 : (a.isNaN ? 1 : -1) }
         if a < b { return -1 }
         if a > b { return 1 }
-        if a == 0 && b == 0 && a.sign != b.sign { return a.sign == .minus ? -1 : 1 }
         return 0
     case .int32, .uint32, .bool:
         let a = x.double(at: i), b = x.double(at: j)

@@ -42,11 +42,16 @@ public final class Buffer: @unchecked Sendable {
 final class BufferPool: Sendable {
     static let shared = BufferPool()
 
-    /// Allocations at least this large are huge-page aligned and pooled.
-    static let largeThreshold = 1 << 20
+    /// Allocations at least this large are pooled (glibc serves them with
+    /// mmap, so each fresh one would page-fault), rounded to 64 KiB.
+    static let largeThreshold = 64 << 10
+    static let granule = 64 << 10
+    /// Allocations at least this large are 2 MiB aligned with transparent huge pages.
     static let hugePage = 2 << 20
     /// Bytes kept idle at most.
     static let maxIdleBytes = 1 << 30
+    /// Idle buffers kept at most (allocation searches them linearly).
+    static let maxIdleCount = 256
 
     private struct State {
         // Addresses, not pointers: the state must be Sendable.
@@ -60,7 +65,8 @@ final class BufferPool: Sendable {
         if n < Self.largeThreshold {
             return Buffer(pointer: malloc(n)!, capacity: n)
         }
-        let rounded = (n + Self.hugePage - 1) / Self.hugePage * Self.hugePage
+        let unit = n >= Self.hugePage ? Self.hugePage : Self.granule
+        let rounded = (n + unit - 1) / unit * unit
         let reused: (UInt, Int)? = state.withLock { s in
             // Best fit among idle buffers no more than 25 % larger than needed.
             var best = -1
@@ -75,11 +81,11 @@ final class BufferPool: Sendable {
         }
         if let (a, c) = reused { return Buffer(pointer: UnsafeMutableRawPointer(bitPattern: a)!, capacity: c) }
         var raw: UnsafeMutableRawPointer? = nil
-        guard posix_memalign(&raw, Self.hugePage, rounded) == 0, let p = raw else {
+        guard posix_memalign(&raw, unit == Self.hugePage ? Self.hugePage : 64, rounded) == 0, let p = raw else {
             fatalError("Flock: out of memory allocating \(rounded) bytes")
         }
         #if os(Linux)
-        _ = madvise(p, rounded, 14)  // MADV_HUGEPAGE
+        if unit == Self.hugePage { _ = madvise(p, rounded, 14) }  // MADV_HUGEPAGE
         #endif
         return Buffer(pointer: p, capacity: rounded)
     }
@@ -91,7 +97,7 @@ final class BufferPool: Sendable {
             s.idle.append((address, capacity))
             s.idleBytes += capacity
             var out: [UInt] = []
-            while s.idleBytes > Self.maxIdleBytes, !s.idle.isEmpty {
+            while (s.idleBytes > Self.maxIdleBytes || s.idle.count > Self.maxIdleCount), !s.idle.isEmpty {
                 let e = s.idle.removeFirst()
                 s.idleBytes -= e.capacity
                 out.append(e.address)

@@ -84,3 +84,9 @@ public final class EvalInterpreter: Interpreter {
         return zip(outs, outAvals).map { Tensor(concrete: $0, weakType: $1.weakType) }
     }
 }
+
+/// ``bind(_:_:)`` for single-output primitives, with the inputs as an array.
+@inline(__always)
+public func bind1(_ primitive: Primitive, _ inputs: [Tensor]) -> Tensor {
+    bind(primitive, inputs)[0]
+}

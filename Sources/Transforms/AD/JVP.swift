@@ -1,0 +1,339 @@
+/// Forward-mode differentiation: the JVP interpreter.
+///
+/// Its tracer carries a primal value and a tangent (nil = symbolic zero, so
+/// unused derivatives cost nothing). Rules run under the parent interpreter:
+/// primal work goes to the parent, tangent work too — which, under
+/// `linearize`, is a partial-evaluation staging interpreter that records only
+/// the operations touching tangents.
+public final class JVPInterpreter: Interpreter, @unchecked Sendable {
+    public let parent: any Interpreter
+
+    public init(parent: any Interpreter) { self.parent = parent }
+
+    final class JVPTracer: Tracer, @unchecked Sendable {
+        let primal: Tensor
+        let tangent: Tensor?
+        init(primal: Tensor, tangent: Tensor?, owner: JVPInterpreter) {
+            self.primal = primal
+            self.tangent = tangent
+            super.init(aval: primal.aval, owner: owner)
+        }
+    }
+
+    /// A tensor of this interpreter carrying `primal` and `tangent`.
+    public func lift(_ primal: Tensor, tangent: Tensor?) -> Tensor {
+        Tensor(tracer: JVPTracer(primal: primal, tangent: tangent, owner: self))
+    }
+
+    /// The primal and tangent of `x` as seen by this interpreter.
+    public func unpack(_ x: Tensor) -> (primal: Tensor, tangent: Tensor?) {
+        if let t = x.tracer as? JVPTracer, t.owner === self { return (t.primal, t.tangent) }
+        return (x, nil)
+    }
+
+    public func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
+        let unpacked = inputs.map(unpack)
+        let primals = unpacked.map(\.primal)
+        let tangents = unpacked.map(\.tangent)
+        if tangents.allSatisfy({ $0 == nil }) {
+            return try withInterpreter(parent) { try parent.process(primitive, primals) }
+        }
+        let (outs, outTangents) = try withInterpreter(parent) { try jvpRule(primitive, primals, tangents) }
+        return zip(outs, outTangents).map { out, t in
+            guard let t, out.dtype.isFloatingPoint else { return out }
+            return lift(out, tangent: t)
+        }
+    }
+}
+
+// MARK: - Helpers used by the rules (they run under the parent interpreter)
+
+/// Zeros with the shape and dtype of `aval`.
+func zeros(like aval: AbstractValue) -> Tensor { full(aval.shape, 0, dtype: aval.dtype) }
+
+/// `t`, or zeros like `aval` for a symbolic zero.
+func instantiate(_ t: Tensor?, _ aval: AbstractValue) -> Tensor { t ?? zeros(like: aval) }
+
+/// `t` broadcast to `shape` when it is a rank-0 tangent of a scalar operand.
+func fit(_ t: Tensor, _ shape: [Int]) -> Tensor { t.shape == shape ? t : t.broadcast(to: shape) }
+
+/// Sum of optional tangents (nil = zero).
+func addTangents(_ a: Tensor?, _ b: Tensor?) -> Tensor? {
+    switch (a, b) {
+    case (nil, nil): return nil
+    case (let x?, nil): return x
+    case (nil, let y?): return y
+    case (let x?, let y?): return bind1(.binary(.add), x, y)
+    }
+}
+
+@inline(__always) func lit(_ v: Double, _ like: Tensor) -> Tensor { Tensor(v, dtype: like.dtype) }
+
+/// Primitive-level ops (no promotion), for rules.
+@inline(__always) func pmul(_ a: Tensor, _ b: Tensor) -> Tensor { bind1(.binary(.mul), a, b) }
+@inline(__always) func padd(_ a: Tensor, _ b: Tensor) -> Tensor { bind1(.binary(.add), a, b) }
+@inline(__always) func psub(_ a: Tensor, _ b: Tensor) -> Tensor { bind1(.binary(.sub), a, b) }
+@inline(__always) func pdiv(_ a: Tensor, _ b: Tensor) -> Tensor { bind1(.binary(.div), a, b) }
+@inline(__always) func pneg(_ a: Tensor) -> Tensor { bind1(.unary(.neg), a) }
+
+/// `t * factor` where `t` may be a rank-0 tangent of a rank-0 operand and `factor` full.
+func scaled(_ t: Tensor?, _ factor: Tensor, shape: [Int]) -> Tensor? {
+    guard let t else { return nil }
+    return pmul(fit(t, shape), factor)
+}
+
+// MARK: - The JVP table
+
+/// JVP rules: given primals and tangents (nil = zero), the primal outputs and
+/// their tangents. One case per primitive, no `default:`.
+func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor], [Tensor?]) {
+    func one(_ out: Tensor, _ tangent: Tensor?) -> ([Tensor], [Tensor?]) { ([out], [tangent]) }
+    func linear() -> ([Tensor], [Tensor?]) {
+        // Linear in all its (float) operands: apply the same primitive to the tangents.
+        let outs = bind(p, x)
+        let tangents = zip(t, x).map { instantiate($0, $1.aval) }
+        return (outs, bind(p, tangents))
+    }
+    func zeroTangent() -> ([Tensor], [Tensor?]) {
+        let outs = bind(p, x)
+        return (outs, outs.map { _ in nil })
+    }
+
+    switch p {
+    case .unary(let op):
+        let a = x[0], ta = t[0]!
+        let y = bind1(p, a)
+        switch op {
+        case .neg: return one(y, pneg(ta))
+        case .exp: return one(y, pmul(ta, y))
+        case .log: return one(y, pdiv(ta, a))
+        case .log1p: return one(y, pdiv(ta, padd(a, lit(1, a))))
+        case .expm1: return one(y, pmul(ta, padd(y, lit(1, y))))
+        case .sin: return one(y, pmul(ta, bind1(.unary(.cos), a)))
+        case .cos: return one(y, pneg(pmul(ta, bind1(.unary(.sin), a))))
+        case .tan: return one(y, pmul(ta, padd(lit(1, y), pmul(y, y))))
+        case .tanh: return one(y, pmul(ta, psub(lit(1, y), pmul(y, y))))
+        case .logistic: return one(y, pmul(ta, pmul(y, psub(lit(1, y), y))))
+        case .sqrt: return one(y, pdiv(ta, pmul(lit(2, y), y)))
+        case .rsqrt: return one(y, pmul(ta, pdiv(pmul(lit(-0.5, y), y), a)))
+        case .abs: return one(y, pmul(ta, bind1(.unary(.sign), a)))
+        case .erf:
+            let c = lit(2 / Double.pi.squareRoot(), a)
+            return one(y, pmul(ta, pmul(c, bind1(.unary(.exp), pneg(pmul(a, a))))))
+        case .erfInv:
+            let c = lit(Double.pi.squareRoot() / 2, a)
+            return one(y, pmul(ta, pmul(c, bind1(.unary(.exp), pmul(y, y)))))
+        case .sign, .floor, .ceil, .round: return one(y, zeros(like: y.aval))
+        case .isFinite, .not: return one(y, nil)
+        }
+
+    case .binary(let op):
+        let (a, b) = (x[0], x[1])
+        let (ta, tb) = (t[0], t[1])
+        let y = bind1(p, a, b)
+        let s = y.shape
+        switch op {
+        case .add: return one(y, addTangents(ta.map { fit($0, s) }, tb.map { fit($0, s) }))
+        case .sub: return one(y, addTangents(ta.map { fit($0, s) }, tb.map { pneg(fit($0, s)) }))
+        case .mul: return one(y, addTangents(scaled(ta, b, shape: s), scaled(tb, a, shape: s)))
+        case .div:
+            // d(a/b) = ta/b − tb·y/b
+            return one(y, addTangents(ta.map { pdiv(fit($0, s), b) }, tb.map { pneg(pdiv(pmul(fit($0, s), y), b)) }))
+        case .rem:
+            // ∂/∂b = −trunc(a/b)
+            let q = pdiv(a, b)
+            let truncated = pmul(bind1(.unary(.sign), q), bind1(.unary(.floor), bind1(.unary(.abs), q)))
+            return one(y, addTangents(ta.map { fit($0, s) }, tb.map { pneg(pmul(fit($0, s), truncated)) }))
+        case .pow:
+            // ∂/∂a = b·a^(b−1); ∂/∂b = y·log(a) with log(0) taken as 0 where a = 0 (as JAX).
+            let da = ta.map { pmul(fit($0, s), pmul(b, bind1(.binary(.pow), a, psub(b, lit(1, b))))) }
+            let db = tb.map { tb -> Tensor in
+                let isZero = bind1(.compare(.eq), a, lit(0, a))
+                let safe = bind1(.select, isZero, full(a.shape, 1, dtype: a.dtype), a)
+                let logA = bind1(.unary(.log), safe)
+                return pmul(fit(tb, s), pmul(y, logA))
+            }
+            return one(y, addTangents(da, db))
+        case .max, .min:
+            // Ties split the derivative evenly, as JAX does.
+            let pick = bind1(.compare(op == .max ? .gt : .lt), a, b)
+            let tie = bind1(.compare(.eq), a, b)
+            let fa = weightFor(pick: pick, tie: tie, first: true, like: y)
+            let fb = weightFor(pick: pick, tie: tie, first: false, like: y)
+            return one(y, addTangents(scaled(ta, fa, shape: s), scaled(tb, fb, shape: s)))
+        case .atan2:
+            // d atan2(a, b) = (ta·b − tb·a) / (a² + b²)
+            let denom = padd(pmul(a, a), pmul(b, b))
+            return one(y, addTangents(scaled(ta, pdiv(b, denom), shape: s), scaled(tb, pneg(pdiv(a, denom)), shape: s)))
+        case .and, .or, .xor, .shiftLeft, .shiftRightLogical: return one(y, nil)
+        }
+
+    case .compare, .argReduce, .iota, .threefry2x32, .bitcast:
+        return zeroTangent()
+
+    case .select:
+        let y = bind1(p, x)
+        guard t[1] != nil || t[2] != nil else { return one(y, nil) }
+        return one(y, bind1(.select, x[0], instantiate(t[1], x[1].aval), instantiate(t[2], x[2].aval)))
+
+    case .clamp:
+        let (lo, v, hi) = (x[0], x[1], x[2])
+        let y = bind1(p, x)
+        let s = y.shape
+        let inside = bind1(.binary(.and), fit(bind1(.compare(.ge), v, lo), s), fit(bind1(.compare(.le), v, hi), s))
+        let zero = zeros(like: y.aval)
+        var out: Tensor? = t[1].map { bind1(.select, inside, $0, zero) }
+        if let tl = t[0] { out = addTangents(out, bind1(.select, fit(bind1(.compare(.lt), v, lo), s), fit(tl, s), zero)) }
+        if let th = t[2] { out = addTangents(out, bind1(.select, fit(bind1(.compare(.gt), v, hi), s), fit(th, s), zero)) }
+        return one(y, out)
+
+    case .convert(let dtype, _):
+        let y = bind1(p, x[0])
+        guard dtype.isFloatingPoint, x[0].dtype.isFloatingPoint, let ta = t[0] else { return one(y, nil) }
+        return one(y, bind1(.convert(dtype, weakType: false), ta))
+
+    case .reduce(let op, let axes):
+        let a = x[0], ta = t[0]!
+        let y = bind1(p, a)
+        switch op {
+        case .sum: return one(y, bind1(p, ta))
+        case .max, .min:
+            // The tangent of the selected element(s), averaged over ties.
+            let kept = (0..<a.rank).filter { !axes.contains($0) }
+            let yb = bind1(.broadcastInDim(shape: a.shape, broadcastDimensions: kept), y)
+            let mask = bind1(.convert(a.dtype, weakType: false), bind1(.compare(.eq), a, yb))
+            let count = bind1(.reduce(.sum, axes: axes), mask)
+            return one(y, pdiv(bind1(.reduce(.sum, axes: axes), pmul(ta, mask)), count))
+        case .prod:
+            // Σ tᵢ · Π_{j≠i} xⱼ, computed without dividing by x (exact at zeros).
+            return one(y, productTangent(a, ta, axes: axes))
+        case .and, .or: return one(y, nil)
+        }
+
+    case .stopGradient:
+        return zeroTangent()
+
+    case .broadcastInDim, .reshape, .transpose, .reverse, .slice, .cumsum:
+        return linear()
+
+    case .concatenate:
+        let outs = bind(p, x)
+        return (outs, [bind(p, zip(t, x).map { instantiate($0, $1.aval) })[0]])
+
+    case .pad:
+        let outs = bind(p, x)
+        return (outs, [bind1(p, instantiate(t[0], x[0].aval), instantiate(t[1], x[1].aval))])
+
+    case .dynamicSlice:
+        let outs = bind(p, x)
+        guard let ta = t[0] else { return (outs, [nil]) }
+        return (outs, [bind1(p, [ta] + x.dropFirst())])
+
+    case .dynamicUpdateSlice:
+        let outs = bind(p, x)
+        guard t[0] != nil || t[1] != nil else { return (outs, [nil]) }
+        return (outs, [bind1(p, [instantiate(t[0], x[0].aval), instantiate(t[1], x[1].aval)] + x.dropFirst(2))])
+
+    case .gather:
+        let outs = bind(p, x)
+        guard let ta = t[0] else { return (outs, [nil]) }
+        return (outs, [bind1(p, ta, x[1])])
+
+    case .scatterAdd:
+        let outs = bind(p, x)
+        guard t[0] != nil || t[2] != nil else { return (outs, [nil]) }
+        return (outs, [bind1(p, instantiate(t[0], x[0].aval), x[1], instantiate(t[2], x[2].aval))])
+
+    case .dotGeneral, .convolution:
+        // Bilinear: d(a ⋆ b) = ta ⋆ b + a ⋆ tb.
+        let y = bind1(p, x[0], x[1])
+        let da = t[0].map { bind1(p, $0, x[1]) }
+        let db = t[1].map { bind1(p, x[0], $0) }
+        return one(y, addTangents(da, db))
+
+    case .sort(let dimension, let numKeys):
+        // Sort an iota along with the operands to learn the permutation, then
+        // apply it to the tangents.
+        let iota = bind1(.iota(.int32, shape: x[0].shape, dimension: dimension))
+        let sorted = bind(.sort(dimension: dimension, numKeys: numKeys), x + [iota])
+        let perm = sorted.last!
+        let tangents = zip(t, x).map { ti, xi in ti.map { takeAlongAxis($0, perm, axis: dimension) } }
+        return (Array(sorted.dropLast()), tangents)
+
+    case .call(let j, _):
+        // Inline: differentiate the body equation by equation.
+        return try jvpOfJaxpr(j, x, t)
+
+    case .cond, .whileLoop, .scan, .checkpoint:
+        return try jvpControlFlow(p, x, t)
+
+    case .customJVP(_, let rule):
+        let tangents = zip(t, x).map { instantiate($0, $1.aval) }
+        let (outs, outTangents) = rule.jvp!(x, tangents)
+        return (outs, outTangents.map { Optional($0) })
+
+    case .customVJP(let j, let rule):
+        return try jvpOfCustomVJP(j, rule, x, t)
+
+    case .customVJPLinear:
+        throw FlockError("custom_vjp: can't apply forward-mode differentiation (jvp) to a custom_vjp function; use customJVP, or reverse mode")
+    }
+}
+
+/// 1 where `pick`, 0.5 on ties, else 0 (for the first operand; swapped for the second).
+func weightFor(pick: Tensor, tie: Tensor, first: Bool, like y: Tensor) -> Tensor {
+    let one = lit(1, y), half = lit(0.5, y), zero = lit(0, y)
+    let s = y.shape
+    let chosen = first ? fit(pick, s) : bind1(.binary(.and), bind1(.unary(.not), fit(pick, s)), bind1(.unary(.not), fit(tie, s)))
+    let base = bind1(.select, chosen, full(s, one), full(s, zero))
+    return bind1(.select, fit(tie, s), full(s, half), base)
+}
+
+/// Tangent of a product reduction: Σᵢ tᵢ Πⱼ≠ᵢ xⱼ along `axes`, via exclusive
+/// products from both sides (no division, exact with zeros).
+func productTangent(_ a: Tensor, _ ta: Tensor, axes: [Int]) -> Tensor {
+    // Move reduced axes last and flatten them to one axis of length n.
+    let kept = (0..<a.rank).filter { !axes.contains($0) }
+    let perm = kept + axes
+    let keptShape = kept.map { a.shape[$0] }
+    let n = axes.map { a.shape[$0] }.reduce(1, *)
+    let xa = bind1(.reshape(keptShape + [n]), bind1(.transpose(perm), a))
+    let xt = bind1(.reshape(keptShape + [n]), bind1(.transpose(perm), ta))
+    var total: Tensor? = nil
+    for i in 0..<n {
+        // Π over j ≠ i, times t_i.
+        var term = sliceLast(xt, i)
+        for j in 0..<n where j != i { term = pmul(term, sliceLast(xa, j)) }
+        total = addTangents(total, term)
+    }
+    return total ?? zeros(like: AbstractValue(shape: keptShape, dtype: a.dtype))
+}
+
+func sliceLast(_ x: Tensor, _ i: Int) -> Tensor {
+    let r = x.rank
+    let start = [Int](repeating: 0, count: r - 1) + [i]
+    let limit = Array(x.shape.dropLast()) + [i + 1]
+    return bind1(.reshape(Array(x.shape.dropLast())), bind1(.slice(start: start, limit: limit, strides: [Int](repeating: 1, count: r)), x))
+}
+
+/// `x` gathered along `axis` at `indices` of the same shape (`jnp.take_along_axis`).
+public func takeAlongAxis(_ x: Tensor, _ indices: Tensor, axis: Int) -> Tensor {
+    let r = x.rank
+    var columns: [Tensor] = []
+    for d in 0..<r {
+        let c = d == axis ? indices.converted(to: .int32) : bind1(.iota(.int32, shape: indices.shape, dimension: d))
+        columns.append(bind1(.reshape(indices.shape + [1]), c))
+    }
+    let idx = r == 1 ? columns[0] : bind(.concatenate(axis: r), columns)[0]
+    let dn = GatherDimensionNumbers(offsetDims: [], collapsedSliceDims: Array(0..<r), startIndexMap: Array(0..<r))
+    return bind1(.gather(dn, sliceSizes: [Int](repeating: 1, count: r)), x, idx)
+}
+
+/// JVP of a jaxpr evaluated inline under a fresh JVP interpreter.
+func jvpOfJaxpr(_ j: Jaxpr, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor], [Tensor?]) {
+    let jvp = JVPInterpreter(parent: InterpreterContext.current)
+    let inputs = zip(x, t).map { jvp.lift($0, tangent: $1) }
+    let outs = withInterpreter(jvp) { evalJaxpr(j, inputs) }
+    let unpacked = outs.map(jvp.unpack)
+    return (unpacked.map(\.primal), unpacked.map(\.tangent))
+}

@@ -1,0 +1,359 @@
+/// Reverse mode: transposition of linear jaxprs (JAX's `backward_pass`).
+///
+/// Inputs of a jaxpr are either known values (residuals) or linear (the
+/// tangents). Equations that depend only on known values are evaluated
+/// forward first; the linear ones are then visited in reverse, each
+/// primitive's transpose rule turning output cotangents into input
+/// cotangents. Only linear primitives need transpose rules.
+
+/// An operand seen by a transpose rule.
+enum TransposeInput {
+    case known(Tensor)
+    case linear(AbstractValue)
+
+    var aval: AbstractValue {
+        switch self {
+        case .known(let t): t.aval
+        case .linear(let a): a
+        }
+    }
+    var value: Tensor? {
+        if case .known(let t) = self { return t }
+        return nil
+    }
+    var isLinear: Bool {
+        if case .linear = self { return true }
+        return false
+    }
+}
+
+/// Cotangents of the linear inputs of `j` (nil entries of `args`) given the
+/// cotangents of its outputs (nil = zero). Known entries of the result are nil.
+func backwardPass(_ j: Jaxpr, _ args: [Tensor?], _ cts: [Tensor?]) throws -> [Tensor?] {
+    var known: [Int: Tensor] = [:]
+    for (v, x) in zip(j.constVars, j.consts) { known[v.id] = x }
+    for (v, x) in zip(j.inputs, args) where x != nil { known[v.id] = x }
+    func isKnown(_ a: Atom) -> Bool {
+        switch a {
+        case .literal: true
+        case .variable(let v): known[v.id] != nil
+        }
+    }
+    func value(_ a: Atom) -> Tensor? {
+        switch a {
+        case .literal(let l): l.tensor
+        case .variable(let v): known[v.id]
+        }
+    }
+    // Forward: evaluate everything that does not depend on the linear inputs.
+    var linearEquations: [Equation] = []
+    for e in j.equations {
+        if e.inputs.allSatisfy(isKnown) {
+            let outs = bind(e.primitive, e.inputs.map { value($0)! })
+            for (v, x) in zip(e.outputs, outs) { known[v.id] = x }
+        } else {
+            linearEquations.append(e)
+        }
+    }
+    // Backward: accumulate cotangents of linear variables.
+    var ct: [Int: Tensor] = [:]
+    func accumulate(_ v: Var, _ c: Tensor?) {
+        guard let c else { return }
+        let c2 = c.shape == v.aval.shape ? c : c.broadcast(to: v.aval.shape)
+        ct[v.id] = ct[v.id].map { padd($0, c2) } ?? c2
+    }
+    for (a, c) in zip(j.outputs, cts) {
+        if case .variable(let v) = a, known[v.id] == nil { accumulate(v, c) }
+    }
+    for e in linearEquations.reversed() {
+        let outCts = e.outputs.map { ct[$0.id] }
+        if outCts.allSatisfy({ $0 == nil }) { continue }
+        let inputs: [TransposeInput] = e.inputs.map { a in
+            if let x = value(a) { return .known(x) }
+            return .linear(a.aval)
+        }
+        let inCts = try transposeRule(e.primitive, inputs, outCts)
+        for (a, c) in zip(e.inputs, inCts) {
+            if case .variable(let v) = a, known[v.id] == nil { accumulate(v, c) }
+        }
+    }
+    return zip(j.inputs, args).map { v, x in x == nil ? ct[v.id] : nil }
+}
+
+/// Sums `ct` down to `aval`'s shape when the operand was a broadcast rank-0 scalar.
+func unbroadcast(_ ct: Tensor, _ aval: AbstractValue) -> Tensor {
+    if ct.shape == aval.shape { return ct }
+    return bind1(.reduce(.sum, axes: Array(0..<ct.rank)), ct).reshaped(aval.shape)
+}
+
+/// Consecutive index ranges of the given lengths.
+func rangesLike(_ lengths: Int...) -> [[Int]] {
+    var start = 0
+    return lengths.map { n in defer { start += n }; return Array(start..<(start + n)) }
+}
+
+func inversePermutation(_ p: [Int]) -> [Int] {
+    var inv = [Int](repeating: 0, count: p.count)
+    for (i, q) in p.enumerated() { inv[q] = i }
+    return inv
+}
+
+func argsortInts(_ xs: [Int]) -> [Int] { xs.indices.sorted { xs[$0] < xs[$1] } }
+
+/// Transpose of dot_general with respect to its lhs (JAX's formulation).
+func dotTransposeLHS(_ g: Tensor, _ xAval: AbstractValue, _ y: Tensor, _ dn: DotDimensionNumbers, swapAns: Bool = false) -> Tensor {
+    let xKept = (0..<xAval.rank).filter { !dn.lhsContracting.contains($0) && !dn.lhsBatch.contains($0) }
+    let yKept = (0..<y.rank).filter { !dn.rhsContracting.contains($0) && !dn.rhsBatch.contains($0) }
+    let ansBatch: [Int], ansY: [Int]
+    if swapAns {
+        let r = rangesLike(dn.lhsBatch.count, yKept.count, xKept.count)
+        (ansBatch, ansY) = (r[0], r[1])
+    } else {
+        let r = rangesLike(dn.lhsBatch.count, xKept.count, yKept.count)
+        (ansBatch, ansY) = (r[0], r[2])
+    }
+    let dims = DotDimensionNumbers(lhsContracting: ansY, rhsContracting: yKept, lhsBatch: ansBatch, rhsBatch: dn.rhsBatch)
+    let xContractSortedByY = argsortInts(dn.rhsContracting).map { dn.lhsContracting[$0] }
+    let outAxes = argsortInts(dn.lhsBatch + xKept + xContractSortedByY)
+    let r = bind1(.dotGeneral(dims), g, y)
+    return outAxes == Array(0..<outAxes.count) ? r : bind1(.transpose(outAxes), r)
+}
+
+func dotTransposeRHS(_ g: Tensor, _ x: Tensor, _ yAval: AbstractValue, _ dn: DotDimensionNumbers) -> Tensor {
+    let swapped = DotDimensionNumbers(lhsContracting: dn.rhsContracting, rhsContracting: dn.lhsContracting,
+                                      lhsBatch: dn.rhsBatch, rhsBatch: dn.lhsBatch)
+    return dotTransposeLHS(g, yAval, x, swapped, swapAns: true)
+}
+
+/// The transpose table: cotangents for the linear inputs of one equation.
+func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) throws -> [Tensor?] {
+    func nonlinear() -> FlockError {
+        FlockError("\(p.name): not linear in its differentiated inputs, so it cannot be transposed (reverse-mode differentiation)")
+    }
+    let ct = cts[0]
+    func lin(_ i: Int) -> Bool { x[i].isLinear }
+    switch p {
+    case .unary(.neg):
+        return [ct.map(pneg)]
+    case .binary(.add):
+        return [lin(0) ? ct.map { unbroadcast($0, x[0].aval) } : nil, lin(1) ? ct.map { unbroadcast($0, x[1].aval) } : nil]
+    case .binary(.sub):
+        return [lin(0) ? ct.map { unbroadcast($0, x[0].aval) } : nil, lin(1) ? ct.map { unbroadcast(pneg($0), x[1].aval) } : nil]
+    case .binary(.mul):
+        guard let c = ct else { return [nil, nil] }
+        if lin(0) && lin(1) { throw nonlinear() }
+        if lin(0) { return [unbroadcast(pmul(c, x[1].value!), x[0].aval), nil] }
+        return [nil, unbroadcast(pmul(x[0].value!, c), x[1].aval)]
+    case .binary(.div):
+        guard let c = ct else { return [nil, nil] }
+        if lin(1) { throw nonlinear() }
+        return [unbroadcast(pdiv(c, x[1].value!), x[0].aval), nil]
+    case .convert:
+        let a = x[0].aval
+        return [ct.map { bind1(.convert(a.dtype, weakType: a.weakType), $0) }]
+    case .reduce(.sum, let axes):
+        let a = x[0].aval
+        let kept = (0..<a.rank).filter { !axes.contains($0) }
+        return [ct.map { bind1(.broadcastInDim(shape: a.shape, broadcastDimensions: kept), $0) }]
+    case .broadcastInDim(let shape, let dims):
+        let a = x[0].aval
+        guard let c = ct else { return [nil] }
+        let summed = (0..<shape.count).filter { d in
+            guard let i = dims.firstIndex(of: d) else { return true }
+            return a.shape[i] == 1 && shape[d] != 1
+        }
+        let s = summed.isEmpty ? c : bind1(.reduce(.sum, axes: summed), c)
+        return [s.shape == a.shape ? s : bind1(.reshape(a.shape), s)]
+    case .reshape:
+        return [ct.map { bind1(.reshape(x[0].aval.shape), $0) }]
+    case .transpose(let perm):
+        return [ct.map { bind1(.transpose(inversePermutation(perm)), $0) }]
+    case .reverse:
+        return [ct.map { bind1(p, $0) }]
+    case .slice(let start, let limit, let strides):
+        let a = x[0].aval
+        guard let c = ct else { return [nil] }
+        let high = (0..<a.rank).map { d -> Int in
+            let n = c.shape[d]
+            let last = n == 0 ? start[d] - 1 : start[d] + (n - 1) * strides[d]
+            return a.shape[d] - last - 1 - (n == 0 ? 0 : 0)
+        }
+        _ = limit
+        let low = (0..<a.rank).map { d in c.shape[d] == 0 ? a.shape[d] - high[d] : start[d] }
+        return [bind1(.pad(low: low, high: high, interior: strides.map { $0 - 1 }), c, Tensor(0, dtype: a.dtype))]
+    case .pad(let low, let high, let interior):
+        guard let c = ct else { return [nil, nil] }
+        var tOperand: Tensor? = nil
+        if lin(0) {
+            let unpadded = bind1(.pad(low: low.map { -$0 }, high: high.map { -$0 }, interior: low.map { _ in 0 }), c, Tensor(0, dtype: c.dtype))
+            tOperand = bind1(.slice(start: low.map { _ in 0 }, limit: unpadded.shape, strides: interior.map { $0 + 1 }), unpadded)
+        }
+        var tValue: Tensor? = nil
+        if lin(1) {
+            let total = bind1(.reduce(.sum, axes: Array(0..<c.rank)), c)
+            let inner = tOperand.map { bind1(.reduce(.sum, axes: Array(0..<$0.rank)), $0) }
+                ?? bind1(.reduce(.sum, axes: Array(0..<c.rank)), bind1(.pad(low: low.map { -$0 }, high: high.map { -$0 }, interior: low.map { _ in 0 }), c, Tensor(0, dtype: c.dtype)))
+            tValue = psub(total, inner)
+        }
+        return [tOperand, tValue]
+    case .concatenate(let axis):
+        guard let c = ct else { return x.map { _ in nil } }
+        var offset = 0
+        return x.map { input in
+            let a = input.aval
+            defer { offset += a.shape[axis] }
+            guard input.isLinear else { return nil }
+            var start = [Int](repeating: 0, count: a.rank), limit = c.shape
+            start[axis] = offset
+            limit[axis] = offset + a.shape[axis]
+            return bind1(.slice(start: start, limit: limit, strides: [Int](repeating: 1, count: a.rank)), c)
+        }
+    case .select:
+        guard let c = ct else { return [nil, nil, nil] }
+        if lin(0) { throw nonlinear() }
+        let pred = x[0].value!
+        let zero = zeros(like: c.aval)
+        return [nil, lin(1) ? bind1(.select, pred, c, zero) : nil, lin(2) ? bind1(.select, pred, zero, c) : nil]
+    case .dynamicSlice:
+        guard let c = ct else { return x.map { _ in nil } }
+        let idx = x.dropFirst().map { $0.value! }
+        return [bind1(.dynamicUpdateSlice, [zeros(like: x[0].aval), c] + idx)] + idx.map { _ in nil }
+    case .dynamicUpdateSlice:
+        guard let c = ct else { return x.map { _ in nil } }
+        let idx = x.dropFirst(2).map { $0.value! }
+        let u = x[1].aval
+        let tOperand = lin(0) ? bind1(.dynamicUpdateSlice, [c, zeros(like: u)] + idx) : nil
+        let tUpdate = lin(1) ? bind1(.dynamicSlice(sizes: u.shape), [c] + idx) : nil
+        return [tOperand, tUpdate] + idx.map { _ in nil }
+    case .gather(let dn, let sliceSizes):
+        guard let c = ct else { return [nil, nil] }
+        let a = x[0].aval
+        let indices = x[1].value!
+        // Gather clamps start indices; clamp them the same way before scattering.
+        let bounds = Tensor(dn.startIndexMap.map { Int32(a.shape[$0] - sliceSizes[$0]) })
+        let idx32 = indices.converted(to: .int32)
+        let clamped = minimum(maximum(idx32, Tensor(Int32(0))), bounds)
+        let sdn = ScatterDimensionNumbers(
+            updateWindowDims: dn.offsetDims, insertedWindowDims: dn.collapsedSliceDims,
+            scatterDimsToOperandDims: dn.startIndexMap, operandBatchingDims: dn.operandBatchingDims,
+            scatterIndicesBatchingDims: dn.startIndicesBatchingDims)
+        return [bind1(.scatterAdd(sdn), zeros(like: a), clamped, c), nil]
+    case .scatterAdd(let dn):
+        guard let c = ct else { return [nil, nil, nil] }
+        let u = x[2].aval
+        var tUpdates: Tensor? = nil
+        if lin(2) {
+            let windowOperandDims = (0..<c.rank).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
+            var sliceSizes = [Int](repeating: 1, count: c.rank)
+            for (k, od) in windowOperandDims.enumerated() { sliceSizes[od] = u.shape[dn.updateWindowDims[k]] }
+            let gdn = GatherDimensionNumbers(
+                offsetDims: dn.updateWindowDims, collapsedSliceDims: dn.insertedWindowDims,
+                startIndexMap: dn.scatterDimsToOperandDims, operandBatchingDims: dn.operandBatchingDims,
+                startIndicesBatchingDims: dn.scatterIndicesBatchingDims)
+            tUpdates = bind1(.gather(gdn, sliceSizes: sliceSizes), c, x[1].value!)
+        }
+        return [lin(0) ? c : nil, nil, tUpdates]
+    case .cumsum(let axis, let reverse):
+        return [ct.map { bind1(.cumsum(axis: axis, reverse: !reverse), $0) }]
+    case .dotGeneral(let dn):
+        guard let c = ct else { return [nil, nil] }
+        if lin(0) && lin(1) { throw nonlinear() }
+        if lin(0) { return [dotTransposeLHS(c, x[0].aval, x[1].value!, dn), nil] }
+        return [nil, dotTransposeRHS(c, x[0].value!, x[1].aval, dn)]
+    case .convolution(let params):
+        guard let c = ct else { return [nil, nil] }
+        if lin(0) && lin(1) { throw nonlinear() }
+        if lin(0) { return [convTransposeLHS(c, x[0].aval, x[1].value!, params), nil] }
+        return [nil, convTransposeRHS(c, x[0].value!, x[1].aval, params)]
+    case .call(let j, _), .checkpoint(let j):
+        return try backwardPass(j, x.map(\.value), cts)
+    case .customVJPLinear(let rule, let nres, _):
+        let residuals = x.prefix(nres).map { $0.value! }
+        let outAvals = try p.abstractEval(x.map(\.aval))
+        let filled = zip(cts, outAvals).map { instantiate($0, $1) }
+        let inCts = rule.backward!(residuals, filled)
+        return residuals.map { _ in nil } + inCts.map { Optional($0) }
+    case .cond(let branches):
+        return try transposeCond(branches, x, cts)
+    case .scan:
+        return try transposeScan(p, x, cts)
+    case .whileLoop:
+        throw FlockError("Reverse-mode differentiation does not work for whileLoop or forLoop with dynamic bounds. Try using scan, or forLoop with static bounds.")
+    case .customJVP(let j, _):
+        return try backwardPass(j, x.map(\.value), cts)
+    case .stopGradient:
+        return [nil]
+    case .unary, .binary, .compare, .clamp, .bitcast, .reduce, .argReduce, .iota, .sort, .threefry2x32, .customVJP:
+        throw nonlinear()
+    }
+}
+
+// MARK: - Convolution transposes (JAX's formulation, NC…/OI… layout)
+
+func dilateShape(_ shape: [Int], _ dilation: [Int]) -> [Int] {
+    zip(shape, dilation).map { $0 == 0 ? 0 : 1 + $1 * ($0 - 1) }
+}
+
+func convTransposeLHS(_ g: Tensor, _ lhs: AbstractValue, _ rhs: Tensor, _ p: ConvolutionParameters) -> Tensor {
+    let n = lhs.rank - 2
+    let groups = p.featureGroupCount
+    var w = rhs
+    if groups > 1 {
+        // [O, I/G, k…] → [O/G, I, k…]: move the group factor of O into the input-feature axis.
+        let o = w.shape[0], ig = w.shape[1], k = Array(w.shape.dropFirst(2))
+        w = bind1(.reshape([groups, o / groups, ig] + k), w)
+        w = bind1(.transpose([1, 0, 2] + (0..<n).map { 3 + $0 }), w)
+        w = bind1(.reshape([o / groups, groups * ig] + k), w)
+    }
+    // Swap the kernel's in/out feature axes and flip it spatially.
+    w = bind1(.transpose([1, 0] + (0..<n).map { 2 + $0 }), w)
+    w = bind1(.reverse(axes: (0..<n).map { 2 + $0 }), w)
+    let inShape = Array(lhs.shape.dropFirst(2)), kShape = Array(rhs.shape.dropFirst(2)), outShape = Array(g.shape.dropFirst(2))
+    let lhsD = dilateShape(inShape, p.lhsDilation), rhsD = dilateShape(kShape, p.rhsDilation)
+    let outD = dilateShape(outShape, p.windowStrides)
+    let before = (0..<n).map { rhsD[$0] - p.padding[$0][0] - 1 }
+    let after = (0..<n).map { lhsD[$0] + rhsD[$0] - 1 - outD[$0] - before[$0] }
+    let params = ConvolutionParameters(
+        windowStrides: p.lhsDilation, padding: (0..<n).map { [before[$0], after[$0]] },
+        lhsDilation: p.windowStrides, rhsDilation: p.rhsDilation, featureGroupCount: groups)
+    return bind1(.convolution(params), g, w)
+}
+
+func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: ConvolutionParameters) -> Tensor {
+    let n = lhs.rank - 2
+    let groups = p.featureGroupCount
+    if groups > 1 {
+        // One ungrouped transpose per group, concatenated along the output features.
+        let cin = lhs.shape[1] / groups, cout = g.shape[1] / groups
+        let parts = (0..<groups).map { gi -> Tensor in
+            let l = sliceAxis(lhs, 1, gi * cin, (gi + 1) * cin)
+            let gg = sliceAxis(g, 1, gi * cout, (gi + 1) * cout)
+            var q = p
+            q.featureGroupCount = 1
+            let r = AbstractValue(shape: [cout] + Array(rhs.shape.dropFirst()), dtype: rhs.dtype)
+            return convTransposeRHS(gg, l, r, q)
+        }
+        return bind(.concatenate(axis: 0), parts)[0]
+    }
+    let inShape = Array(lhs.shape.dropFirst(2)), kShape = Array(rhs.shape.dropFirst(2)), outShape = Array(g.shape.dropFirst(2))
+    let lhsD = dilateShape(inShape, p.lhsDilation), rhsD = dilateShape(kShape, p.rhsDilation)
+    let outD = dilateShape(outShape, p.windowStrides)
+    let lo = p.padding.map { $0[0] }
+    let hi = (0..<n).map { (outD[$0] - lhsD[$0]) + (rhsD[$0] - lo[$0] - 1) }
+    let params = ConvolutionParameters(
+        windowStrides: p.rhsDilation, padding: (0..<n).map { [lo[$0], hi[$0]] },
+        lhsDilation: p.lhsDilation, rhsDilation: p.windowStrides, featureGroupCount: 1)
+    // lhs as [C, N, s…] (features act as the batch), g as [O, N, s…] (the kernel).
+    let spatial = (0..<n).map { 2 + $0 }
+    let l = bind1(.transpose([1, 0] + spatial), lhs)
+    let k = bind1(.transpose([1, 0] + spatial), g)
+    let out = bind1(.convolution(params), l, k)  // [C, O, k…]
+    return bind1(.transpose([1, 0] + spatial), out)
+}
+
+func sliceAxis(_ x: Tensor, _ axis: Int, _ lo: Int, _ hi: Int) -> Tensor {
+    var start = [Int](repeating: 0, count: x.rank), limit = x.shape
+    start[axis] = lo
+    limit[axis] = hi
+    return bind1(.slice(start: start, limit: limit, strides: [Int](repeating: 1, count: x.rank)), x)
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import FlockTransforms
+
+/// Reference values produced by JAX (tools/make_transform_fixtures.py).
+enum JAXReference {
+    struct Entry: Decodable {
+        let shape: [Int]
+        let dtype: String
+        let values: [Value]
+    }
+    enum Value: Decodable {
+        case number(Double)
+        case special(String)
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let d = try? c.decode(Double.self) { self = .number(d) } else { self = .special(try c.decode(String.self)) }
+        }
+        var double: Double {
+            switch self {
+            case .number(let d): d
+            case .special(let s): s == "nan" ? .nan : (s.hasPrefix("-") ? -.infinity : .infinity)
+            }
+        }
+    }
+
+    static let entries: [String: Entry] = {
+        let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("transforms.json")
+        return try! JSONDecoder().decode([String: Entry].self, from: Data(contentsOf: url))
+    }()
+
+    /// The reference value `name` as a Tensor of `dtype`.
+    static func tensor(_ name: String, dtype: DType = .float64) -> Tensor {
+        guard let e = entries[name] else { fatalError("missing JAX reference '\(name)': regenerate fixtures") }
+        return Tensor(e.values.map(\.double), shape: e.shape).converted(to: dtype)
+    }
+}
+
+/// Expects `actual` to match `expected` elementwise within tolerances, with equal shapes.
+func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
+                 _ what: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) vs expected \(expected.shape)", sourceLocation: sourceLocation)
+    let a = actual.toArray(Double.self), e = expected.toArray(Double.self)
+    guard a.count == e.count else { return }
+    for (i, (x, y)) in zip(a, e).enumerated() {
+        let ok = (x.isNaN && y.isNaN) || x == y || Swift.abs(x - y) <= atol + rtol * Swift.abs(y)
+        #expect(ok, "\(what): element \(i) is \(x), expected \(y)", sourceLocation: sourceLocation)
+        if !ok { return }
+    }
+}
+
+/// The FlockError message raised by `body`, or nil.
+func errorMessage(_ body: () -> Void) -> String? {
+    do {
+        try catchingErrors { body() }
+        return nil
+    } catch let e as FlockError {
+        return e.message
+    } catch {
+        return "\(error)"
+    }
+}

@@ -1,0 +1,57 @@
+import Testing
+@testable import FlockTransforms
+
+/// JAX's autodiff tutorial, compared with JAX's own numbers.
+@Suite struct TutorialTests {
+    @Test func tanhDerivatives() {
+        let x = Tensor(Float(2))
+        var d: (Tensor) -> Tensor = { tanh($0) }
+        for k in 1...3 {
+            d = grad(d)
+            expectClose(d(x), JAXReference.tensor("tutorial.tanh.d\(k)", dtype: .float32), rtol: 1e-5, "d\(k) tanh")
+        }
+    }
+
+    @Test func polynomialDerivatives() {
+        let p: (Tensor) -> Tensor = { x in x * x * x + 2 * x * x - 3 * x + 1 }
+        var d = p
+        for k in 1...4 {
+            d = grad(d)
+            expectClose(d(Tensor(Float(1))), JAXReference.tensor("tutorial.poly.d\(k)", dtype: .float32), "d\(k) poly")
+        }
+    }
+
+    let inputs = Tensor([[0.52, 1.12, 0.77], [0.88, -1.08, 0.15], [0.52, 0.06, -1.30], [0.74, -2.49, 1.39]] as [[Float]])
+    let targets = Tensor([true, true, false, true])
+    let W = Tensor([0.1, -0.3, 0.7] as [Float])
+    let b = Tensor(Float(0.4))
+
+    func loss(_ W: Tensor, _ b: Tensor) -> Tensor {
+        let preds = sigmoid(matmul(inputs, W) + b)
+        let t = targets.converted(to: .float32)
+        let labelProbs = preds * t + (1 - preds) * (1 - t)
+        return -log(labelProbs).sum()
+    }
+
+    @Test func logisticRegressionGradients() {
+        expectClose(loss(W, b), JAXReference.tensor("tutorial.logreg.loss", dtype: .float32), "loss")
+        expectClose(grad(loss, argnums: .first)(W, b), JAXReference.tensor("tutorial.logreg.dW", dtype: .float32), "dW")
+        expectClose(grad(loss, argnums: .second)(W, b), JAXReference.tensor("tutorial.logreg.db", dtype: .float32), "db")
+        let (dW, db) = grad(loss, argnums: .both)(W, b)
+        expectClose(dW, JAXReference.tensor("tutorial.logreg.both.dW", dtype: .float32), "both dW")
+        expectClose(db, JAXReference.tensor("tutorial.logreg.both.db", dtype: .float32), "both db")
+        let (value, g) = valueAndGrad(loss, argnums: .first)(W, b)
+        expectClose(value, JAXReference.tensor("tutorial.logreg.loss", dtype: .float32), "valueAndGrad value")
+        expectClose(g, JAXReference.tensor("tutorial.logreg.dW", dtype: .float32), "valueAndGrad grad")
+    }
+
+    @Test func dictionaryOfParameters() {
+        let g = grad { (p: [String: Tensor]) in loss(p["W"]!, p["b"]!) }(["W": W, "b": b])
+        expectClose(g["W"]!, JAXReference.tensor("tutorial.logreg.dict.W", dtype: .float32), "dict W")
+        expectClose(g["b"]!, JAXReference.tensor("tutorial.logreg.dict.b", dtype: .float32), "dict b")
+    }
+
+    @Test func finiteDifferencesAgreeWithGradients() throws {
+        try checkGrads({ xs in [loss(xs[0], xs[1])] }, [W, b], order: 2)
+    }
+}
