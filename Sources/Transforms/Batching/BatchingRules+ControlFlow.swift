@@ -92,13 +92,8 @@ extension BatchingRules {
         }
         let traced = branches.map { traceBatched($0, specs, force: outBatched) }
         // Every branch takes the constants of all branches (and ignores the others').
-        let constAvals = traced.map { $0.consts.map(\.aval) }
-        let joined = traced.enumerated().map { (k, t) in
-            t.jaxpr
-                .insertingUnusedInputs(constAvals[(k + 1)...].flatMap { $0 }, at: t.consts.count)
-                .insertingUnusedInputs(constAvals[..<k].flatMap { $0 }, at: 0)
-        }
-        let outs = bind(.cond(branches: joined), [index.value] + traced.flatMap(\.consts) + args.map(\.value))
+        let (joined, consts) = unifyClosures(traced.map { ($0.jaxpr, $0.consts) })
+        let outs = bind(.cond(branches: joined), [index.value] + consts + args.map(\.value))
         return zip(outs, outBatched).map { BatchedValue($0, $1 ? 0 : nil) }
     }
 
@@ -217,17 +212,36 @@ extension BatchingRules {
         return outs.map { BatchedValue($0, 0) }
     }
 
-    /// As ``customJVP(_:rule:_:)``. Residuals and output cotangents are batched
-    /// at 0; the cotangent of an unbatched input sums over the batch, since
-    /// every example used it.
+    /// As ``customJVP(_:rule:_:)``, with the user's forward and backward rules batched.
     func customVJP(_ jaxpr: Jaxpr, rule: CustomRule, _ xs: [BatchedValue]) -> [BatchedValue] {
         let args = xs.map(batchedAtFront)
-        let inBatched = args.map { $0.dim != nil }
         let t = traceBatched(jaxpr, args.map(spec), force: jaxpr.outputs.map { _ in true })
-        let consts = t.consts
-        let batchedRule = CustomRule(
+        let batchedRule = batchedVJPRule(rule, inBatched: args.map { $0.dim != nil }, constAvals: t.consts.map(\.aval))
+        let outs = bind(.customVJP(t.jaxpr, rule: batchedRule), t.consts + args.map(\.value))
+        return outs.map { BatchedValue($0, 0) }
+    }
+
+    /// The linear part of a custom-VJP function (inside `linearize`): residuals
+    /// and tangents all batched at 0, the backward rule batched to match.
+    func customVJPLinear(rule: CustomRule, residualCount: Int, outAvals: [AbstractValue], _ xs: [BatchedValue]) -> [BatchedValue] {
+        let args = xs.map(moveToFront)
+        let batchedRule = batchedVJPRule(rule, inBatched: args.dropFirst(residualCount).map { _ in true }, constAvals: [])
+        let batchedAvals = outAvals.map { a in
+            AbstractValue(shape: [axisSize] + a.shape, dtype: a.dtype, weakType: a.weakType)
+        }
+        let outs = bind(.customVJPLinear(rule: batchedRule, residualCount: residualCount, outAvals: batchedAvals), args)
+        return outs.map { BatchedValue($0, 0) }
+    }
+
+    /// `rule` batched for a function whose leading `constAvals` inputs are
+    /// closure constants (ignored) and whose other inputs are batched at 0 or
+    /// unbatched (`inBatched`). Outputs, residuals and output cotangents are
+    /// batched at 0; the cotangent of an unbatched input sums over the batch,
+    /// since every example used it.
+    func batchedVJPRule(_ rule: CustomRule, inBatched: [Bool], constAvals: [AbstractValue]) -> CustomRule {
+        CustomRule(
             forward: { primals in
-                let values = zip(primals.dropFirst(consts.count), inBatched).map { BatchedValue($0, $1 ? 0 : nil) }
+                let values = zip(primals.dropFirst(constAvals.count), inBatched).map { BatchedValue($0, $1 ? 0 : nil) }
                 var outCount = 0
                 let outs = runBatched(values) { a in
                     let (o, residuals) = rule.forward!(a)
@@ -244,13 +258,11 @@ extension BatchingRules {
                 let inputCts = zip(cts, inBatched).map { ct, batched in
                     batched ? moveToFront(ct) : bind1(.reduce(.sum, axes: [0]), moveToFront(ct))
                 }
-                let constCts = consts.map {
+                let constCts = constAvals.map {
                     bind1(.broadcastInDim(shape: $0.shape, broadcastDimensions: []), Tensor(0, dtype: $0.dtype))
                 }
                 return constCts + inputCts
             })
-        let outs = bind(.customVJP(t.jaxpr, rule: batchedRule), consts + args.map(\.value))
-        return outs.map { BatchedValue($0, 0) }
     }
 }
 
@@ -261,16 +273,4 @@ func batchedCall(_ args: [BatchedValue], axisSize: Int, axisName: String?, _ f: 
     let inputs = args.map(interpreter.wrap)
     let outs = withAxisBound(interpreter) { withInterpreter(interpreter) { f(inputs) } }
     return outs.map(interpreter.lift)
-}
-
-extension Jaxpr {
-    /// The same program with extra inputs it does not read, inserted at `position`.
-    func insertingUnusedInputs(_ avals: [AbstractValue], at position: Int) -> Jaxpr {
-        if avals.isEmpty { return self }
-        let used = inputs.map(\.id) + constVars.map(\.id) + equations.flatMap { $0.outputs.map(\.id) }
-        let first = (used.max() ?? 0) + 1
-        var all = inputs
-        all.insert(contentsOf: avals.enumerated().map { Var(id: first + $0.offset, aval: $0.element) }, at: position)
-        return Jaxpr(inputs: all, constVars: constVars, consts: consts, equations: equations, outputs: outputs)
-    }
 }

@@ -93,6 +93,8 @@ struct BatchingRules {
             return customVJP(jaxpr, rule: rule, xs)
         case .checkpoint(let jaxpr):
             return checkpoint(jaxpr, xs)
+        case .customVJPLinear(let rule, let residualCount, let outAvals):
+            return customVJPLinear(rule: rule, residualCount: residualCount, outAvals: outAvals, xs)
         }
     }
 }
