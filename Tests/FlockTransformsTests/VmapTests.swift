@@ -86,7 +86,8 @@ func loopAndStack(_ f: ([Tensor]) -> [Tensor], _ args: [Tensor], inAxes: [Int?],
 /// Checks `vmapFlat(f)` against loop-and-stack, eagerly and staged into a jaxpr.
 func checkVmap(_ f: @escaping ([Tensor]) -> [Tensor], _ args: [Tensor], inAxes: [Int?], outAxes: [Int?],
                _ label: String, staged: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) {
-    let want = loopAndStack(f, args, inAxes: inAxes, outAxes: outAxes, size: batchSize)
+    let size = zip(args, inAxes).compactMap { x, a in a.map { x.shape[$0 < 0 ? $0 + x.rank : $0] } }.first!
+    let want = loopAndStack(f, args, inAxes: inAxes, outAxes: outAxes, size: size)
     let batched = vmapFlat(f, inAxes: inAxes, outAxes: outAxes)
     do {
         let got = try catchingErrors { batched(args) }
@@ -333,3 +334,272 @@ let sinTimesVJP = CustomRule(
     @Test(arguments: controlFlowCases) func controlFlow(_ c: Case) { runCase(c) }
 }
 
+
+// MARK: - Nesting, tutorials, composition with other transforms
+
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+    var rng = SplitMix(seed: seed)
+    return Arg.float(shape).make(shape, &rng)
+}
+
+@Suite struct VmapCompositionTests {
+    @Test func nestedVmapMatchesDoubleLoop() throws {
+        let x = randomTensor([4, 3, 5], seed: 1), b = randomTensor([3, 5], seed: 2)
+        let f: ([Tensor]) -> [Tensor] = { a in [dot(a[0], a[1]) * sin(a[0]).sum(), a[0] * a[1]] }
+        // Outer over axis 1 of x and axis 0 of b; inner over axis 0 of x's example, b shared.
+        let inner = vmapFlat(f, inAxes: [0, nil], outAxes: [0, 1])
+        let outer = vmapFlat(inner, inAxes: [1, 0], outAxes: [1, 0])
+        let got = try catchingErrors { outer([x, b]) }
+        var scalars: [[Tensor]] = [], rows: [[Tensor]] = []
+        for i in 0..<3 {
+            let r = (0..<4).map { j in f([x[j, i], b[i]]) }
+            scalars.append(r.map { $0[0] })
+            rows.append(r.map { $0[1] })
+        }
+        // Inner outAxes 0 then outer outAxes 1: [4, 3]; inner 1 then outer 0: [3, 5, 4].
+        expectClose(got[0], stack(scalars.map { stack($0) }, axis: 1), rtol: 1e-5, "scalars")
+        expectClose(got[1], stack(rows.map { stack($0, axis: 1) }, axis: 0), rtol: 1e-5, "rows")
+    }
+
+    @Test func innerVmapCapturesOuterTracer() throws {
+        let xs = randomTensor([3], seed: 3), ys = randomTensor([4], seed: 4)
+        let got = try catchingErrors { vmap { x in vmap { y in x * y + exp(y) }(ys) }(xs) }
+        expectClose(got, outer(xs, ys) + exp(ys).expandingDims(0), "outer product")
+        // The inner function maps over a value the outer one batches.
+        let m = randomTensor([3, 4], seed: 5)
+        let rowSums = try catchingErrors { vmap { row in vmap({ v in v * row.sum() }, inAxes: 0)(row) }(m) }
+        expectClose(rowSums, m * m.sum(axes: [1], keepDims: true), "row sums")
+    }
+
+    /// The convolution example of JAX's "Automatic vectorization" tutorial.
+    static func convolve(_ x: Tensor, _ w: Tensor) -> Tensor {
+        stack((1..<(x.shape[0] - 1)).map { i in dot(x[(i - 1)..<(i + 2)], w) })
+    }
+
+    /// The same with the convolution primitive (cross-correlation, as XLA's).
+    static func convolvePrimitive(_ x: Tensor, _ w: Tensor) -> Tensor {
+        convolution(x.converted(to: .float32).reshaped([1, 1, -1]), w.reshaped([1, 1, -1])).reshaped([-1])
+    }
+
+    @Test(arguments: [("slices and dot", convolve), ("convolution primitive", convolvePrimitive)] as [(String, @Sendable (Tensor, Tensor) -> Tensor)])
+    func convolutionTutorial(_ name: String, _ convolve: @escaping @Sendable (Tensor, Tensor) -> Tensor) throws {
+        let x = arange(5), w = Tensor([2, 3, 4] as [Float])
+        #expect(convolve(x, w).toArray(Float.self) == [11, 20, 29])
+        let xs = stack([x, x]), ws = stack([w, w])
+        let batched = try catchingErrors { vmap(convolve)(xs, ws) }
+        #expect(batched.shape == [2, 3])
+        #expect(batched.toArray(Float.self) == [11, 20, 29, 11, 20, 29], "\(name)")
+        let v2 = try catchingErrors { vmap(convolve, inAxes: (1, 1), outAxes: 1)(xs.T, ws.T) }
+        #expect(v2.shape == [3, 2])
+        #expect(v2.toArray(Float.self) == [11, 11, 20, 20, 29, 29], "\(name)")
+        let v3 = try catchingErrors { vmap(convolve, inAxes: (0, nil))(xs, w) }
+        #expect(v3.toArray(Float.self) == [11, 20, 29, 11, 20, 29], "\(name)")
+        // And against loop-and-stack on random data with a negative axis.
+        let rx = randomTensor([9, 7], seed: 6), rw = randomTensor([3, 7], seed: 7)
+        checkVmap({ [convolve($0[0], $0[1])] }, [rx, rw], inAxes: [-1, 1], outAxes: [-1], name)
+    }
+
+    @Test func perExampleGradients() throws {
+        let w = randomTensor([4, 2], seed: 8), xs = randomTensor([7, 3, 4], seed: 9)
+        let loss: (Tensor, Tensor) -> Tensor = { w, x in tanh(matmul(x, w)).sum() }
+        let perExample = vmap({ w, x in grad { (w: Tensor) in loss(w, x) }(w) }, inAxes: (nil, 0))
+        let got = try catchingErrors { perExample(w, xs) }
+        let want = stack((0..<7).map { i in grad { (w: Tensor) in loss(w, xs[i]) }(w) })
+        expectClose(got, want, rtol: 1e-5, "vmap(grad)")
+        // grad of a vmapped loss is the sum of the per-example gradients.
+        let total = try catchingErrors { grad { (w: Tensor) in vmap({ x in loss(w, x) })(xs).sum() }(w) }
+        expectClose(total, want.sum(axes: [0]), rtol: 1e-4, "grad(vmap)")
+    }
+
+    @Test func jitAndVmapCommute() throws {
+        let xs = randomTensor([5, 3], seed: 10)
+        let f: (Tensor) -> Tensor = { x in softmax(x) * x.max() + cumsumLike(x) }
+        let want = loopAndStack({ [f($0[0])] }, [xs], inAxes: [0], outAxes: [0], size: 5)[0]
+        expectClose(try catchingErrors { jit(vmap(f))(xs) }, want, "jit(vmap)")
+        expectClose(try catchingErrors { vmap(jit(f))(xs) }, want, "vmap(jit)")
+        expectClose(try catchingErrors { vmap(jit(f), inAxes: 1, outAxes: 1)(xs.T) }, want.T, "vmap(jit) axis 1")
+    }
+
+    @Test func controlFlowAPIUnderVmap() throws {
+        // The user-facing cond/whileLoop/scan/forLoop, with per-example predicates.
+        let xs = randomTensor([7, 3], seed: 11)
+        let fs: [(String, ([Tensor]) -> [Tensor])] = [
+            ("cond", { a in [cond(a[0].sum() .> 0, { (v: Tensor) in v * 2 }, { (v: Tensor) in -v }, a[0])] }),
+            ("whileLoop", { a in
+                [whileLoop(condition: { (c: [Tensor]) in c[1].sum() .< 10 }, body: { c in [c[0] + 1, c[1] * 2 + 1] },
+                           initial: [Tensor(Int32(0)), abs(a[0])])[0]]
+            }),
+            ("scan", { a in
+                let (c, ys) = scan({ (c: Tensor, x: Tensor) in (c * 0.5 + x, c * x) }, initial: Tensor(Float(1)), xs: a[0])
+                return [c, ys]
+            }),
+            ("forLoop", { a in [forLoop(0, 3, body: { i, c in c * a[0] + i.converted(to: .float32) }, initial: a[0])] }),
+        ]
+        for (name, f) in fs {
+            let count = f([xs[0]]).count
+            checkVmap(f, [xs], inAxes: [0], outAxes: Array(repeating: 0, count: count), name, staged: true)
+            checkVmap(f, [xs.T], inAxes: [1], outAxes: Array(repeating: -1, count: count), name + " axis 1")
+        }
+    }
+
+    @Test func predicateBatchednessChoosesTheLowering() throws {
+        let n = Tensor([1, 3, 0, 2] as [Int32]), x = randomTensor([4, 3], seed: 12), y = randomTensor([3], seed: 13)
+        func primitives(_ j: Jaxpr) -> [String] {
+            j.equations.flatMap { e -> [String] in
+                switch e.primitive {
+                case .whileLoop(let c, let b, _, _): [e.primitive.name] + primitives(c) + primitives(b)
+                case .cond(let bs): [e.primitive.name] + bs.flatMap(primitives)
+                default: [e.primitive.name]
+                }
+            }
+        }
+        // cond: an unbatched index keeps the cond; a batched one selects.
+        let condUnbatched = traceToJaxpr([Tensor(Int32(1)).aval, x.aval, x.aval]) {
+            vmapFlat(threeWayCond, inAxes: [nil, 0, 0], outAxes: [0, 0])($0)
+        }
+        #expect(primitives(condUnbatched).contains("cond"))
+        let condBatched = traceToJaxpr([n.aval, x.aval, x.aval]) { vmapFlat(threeWayCond, inAxes: [0, 0, 0], outAxes: [0, 0])($0) }
+        #expect(!primitives(condBatched).contains("cond") && primitives(condBatched).contains("select_n"))
+        // while: a batched predicate runs while any example's holds.
+        let whileBatched = traceToJaxpr([n.aval, x.aval, y.aval]) { vmapFlat(whileCounting, inAxes: [0, 0, nil], outAxes: [0, 0, 0])($0) }
+        #expect(primitives(whileBatched).contains("reduce_or"))
+        let whileUnbatched = traceToJaxpr([Tensor(Int32(2)).aval, x.aval, y.aval]) {
+            vmapFlat(whileCounting, inAxes: [nil, 0, nil], outAxes: [nil, 0, 0])($0)
+        }
+        #expect(!primitives(whileUnbatched).contains("reduce_or") && primitives(whileUnbatched).contains("while"))
+        // Results: the count stays unbatched with an unbatched bound.
+        let outs = try catchingErrors { vmapFlat(whileCounting, inAxes: [nil, 0, nil], outAxes: [nil, 0, 0])([Tensor(Int32(2)), x, y]) }
+        #expect(outs[0].shape == [] && outs[0].item(Int32.self) == 2)
+        checkVmap(whileCounting, [n, x, y], inAxes: [0, 0, nil], outAxes: [0, 0, 0], "while batched bound")
+    }
+}
+
+/// A helper composite: x minus its running sum, to give jit a few primitives.
+func cumsumLike(_ x: Tensor) -> Tensor { x - x.cumsum(axis: 0) }
+
+// MARK: - Custom derivative rules under vmap
+
+@Suite struct VmapCustomRuleTests {
+    // Rules that differ from the true derivative, so their use is visible.
+    static var tripled: (Tensor) -> Tensor { customJVP({ x in sin(x) }) { x, t in (sin(x), t * 3) } }
+    static var scaled: ([Tensor]) -> [Tensor] {
+        customVJPFlat({ a in [a[0] * a[1]] }, forward: { a in ([a[0] * a[1]], [a[0]]) },
+                      backward: { r, ct in [ct[0] * 5, ct[0] * r[0]] })
+    }
+
+    @Test func jvpOfVmapUsesTheBatchedRule() throws {
+        let xs = randomTensor([4, 3], seed: 14), ts = randomTensor([4, 3], seed: 15)
+        let (y, ty) = try catchingErrors { jvp(vmap(Self.tripled), primals: xs, tangents: ts) }
+        expectClose(y, sin(xs), "primal")
+        expectClose(ty, ts * 3, "tangent from the user's rule")
+        let (y1, ty1) = try catchingErrors { jvp(vmap(Self.tripled, inAxes: 1, outAxes: 1), primals: xs, tangents: ts) }
+        expectClose(y1, sin(xs), "primal, axis 1")
+        expectClose(ty1, ts * 3, "tangent, axis 1")
+    }
+
+    @Test func gradOfVmapUsesTheBatchedBackwardRule() throws {
+        let xs = randomTensor([4, 3], seed: 16), w = randomTensor([3], seed: 17)
+        // w is shared by every example: its cotangent sums over the batch.
+        let f = vmapFlat(Self.scaled, inAxes: [0, nil], outAxes: [0])
+        let g = try catchingErrors { grad { (p: [Tensor]) in f(p)[0].sum() }([xs, w]) }
+        expectClose(g[0], full([4, 3], 5), "batched input: 5 · ct")
+        expectClose(g[1], xs.sum(axes: [0]), "shared input: Σ ct · x")
+    }
+
+    @Test func vmapOfGradUsesTheRule() throws {
+        let xs = randomTensor([4, 3], seed: 18), w = randomTensor([3], seed: 19)
+        let perExample = vmap({ x, w in grad { (p: [Tensor]) in Self.scaled(p)[0].sum() }([x, w])[1] }, inAxes: (0, nil))
+        expectClose(try catchingErrors { perExample(xs, w) }, xs, "per-example cotangent of w")
+    }
+
+    @Test func forwardModeOfCustomVJPIsRefusedUnderVmap() {
+        let xs = randomTensor([4, 3], seed: 20), w = randomTensor([3], seed: 21)
+        let m = errorMessage {
+            _ = vmap({ x, w in jvp({ (v: Tensor) in Self.scaled([v, w])[0] }, primals: x, tangents: x).tangent }, inAxes: (0, nil))(xs, w)
+        }
+        #expect(m?.contains("forward-mode") == true, "\(m ?? "no error")")
+    }
+}
+
+// MARK: - Named axes and errors
+
+@Suite struct VmapAxisAndErrorTests {
+    final class Record: @unchecked Sendable { var sizes: [String: Int?] = [:] }
+
+    @Test func namedAxesAreVisibleInsideAndShadowed() throws {
+        let r = Record()
+        let xs = randomTensor([3, 4, 2], seed: 22)
+        #expect(activeAxisSize("i") == nil)
+        _ = try catchingErrors {
+            vmap({ x in
+                r.sizes["outer i"] = activeAxisSize("i")
+                let y = vmap({ v in
+                    r.sizes["inner i"] = activeAxisSize("i")
+                    r.sizes["inner j"] = activeAxisSize("j")
+                    r.sizes["owner"] = activeAxis(named: "i")?.interpreter.axisSize
+                    // Also while a control-flow body is traced and batched.
+                    _ = cond(v.sum() .> 0, { (u: Tensor) in
+                        r.sizes["in cond"] = activeAxisSize("i")
+                        return u
+                    }, { $0 }, v)
+                    return v * 2
+                }, axisName: "i")(x)
+                r.sizes["after inner"] = activeAxisSize("i")
+                return y
+            }, axisName: "i")(xs)
+        }
+        #expect(r.sizes["outer i"] == 3)
+        #expect(r.sizes["inner i"] == 4)
+        #expect(r.sizes["inner j"] == .some(nil))
+        #expect(r.sizes["owner"] == 4)
+        #expect(r.sizes["in cond"] == 4)
+        #expect(r.sizes["after inner"] == 3)
+        #expect(activeAxisSize("i") == nil)
+    }
+
+    @Test func axisSizeWithoutMappedArguments() throws {
+        let x = Tensor([1, 2] as [Float])
+        let y = try catchingErrors { vmap({ v in v * 2 }, inAxes: nil, axisSize: 3)(x) }
+        #expect(y.shape == [3, 2])
+        #expect(y.toArray(Float.self) == [2, 4, 2, 4, 2, 4])
+        let z = try catchingErrors { vmap({ v in v * 2 }, inAxes: nil, outAxes: nil, axisSize: 3)(x) }
+        #expect(z.toArray(Float.self) == [2, 4])
+        // An unmapped result of a mapped function is broadcast along outAxes, or returned whole with nil.
+        let c = try catchingErrors { vmapFlat({ _ in [Tensor(Float(7))] }, inAxes: [0], outAxes: [0])([x]) }
+        #expect(c[0].toArray(Float.self) == [7, 7])
+        let d = try catchingErrors { vmapFlat({ _ in [Tensor(Float(7))] }, inAxes: [0], outAxes: [nil])([x]) }
+        #expect(d[0].shape == [] && d[0].item(Float.self) == 7)
+    }
+
+    static let x34 = Tensor([Float](repeating: 1, count: 12), shape: [3, 4])
+    static let x5 = Tensor([Float](repeating: 1, count: 5))
+
+    static let cases: [(String, @Sendable () -> Void, [String])] = [
+        ("inconsistent sizes", { _ = vmap({ a, b in a.sum() + b.sum() })(x34, x5) },
+         ["vmap got inconsistent sizes for array axes to be mapped: argument 0 of shape [3, 4] has size 3 along axis 0, "
+            + "argument 1 of shape [5] has size 5 along axis 0"]),
+        ("axisSize disagrees", { _ = vmap({ a in a }, axisSize: 4)(x34) }, ["inconsistent sizes", "axisSize is 4", "size 3"]),
+        ("in axis out of range", { _ = vmap({ a, b in a.sum() + b }, inAxes: (0, 2))(x5, x34) },
+         ["argument 1", "axis 2", "[3, 4]", "rank"]),
+        ("negative in axis out of range", { _ = vmap({ a in a }, inAxes: -3)(x34) }, ["argument 0", "axis -3", "[3, 4]"]),
+        ("all in axes nil", { _ = vmap({ a, b in a + b }, inAxes: (nil, nil))(x5, x5) }, ["at least one non-nil", "axisSize"]),
+        ("mapped output with nil out axis", { _ = vmap({ a in a * 2 }, outAxes: nil)(x34) },
+         ["mapped output", "outAxes is nil", "[4]"]),
+        ("out axis out of range", { _ = vmap({ a in a * 2 }, outAxes: 2)(x34) }, ["outAxes 2", "out of bounds", "[4]"]),
+        ("in axes count", { _ = vmapFlat({ $0 }, inAxes: [0], outAxes: [0, 0])([x5, x5]) }, ["inAxes has 1 entries", "2 arguments"]),
+        ("out axes count", { _ = vmapFlat({ $0 }, inAxes: [0, 0], outAxes: [0])([x5, x5]) }, ["outAxes has 1 entries", "2 results"]),
+        ("per-example shapes in errors", { _ = vmap({ a in a + Tensor([1, 2, 3] as [Float]) })(x34) }, ["[4]", "[3]"]),
+        ("per-example shapes in primitive errors", { _ = vmap({ a in bind1(.binary(.add), a, Tensor([1, 2, 3] as [Float])) })(x34) },
+         ["[4]", "[3]"]),
+    ]
+
+    @Test(arguments: cases.indices)
+    func errorsNameWhatIsWrong(_ i: Int) {
+        let (name, body, fragments) = Self.cases[i]
+        let m = errorMessage(body)
+        #expect(m != nil, "\(name): expected an error")
+        for f in fragments {
+            #expect(m?.contains(f) == true, "\(name): message \(m ?? "nil") should mention \(f)")
+        }
+    }
+}
