@@ -208,11 +208,17 @@ let indexingCases: [Case] = [
     Case("dynamic slice", [.float([5, 6]), .int([], -2...7), .int([], 0...4)]) {
         bind(.dynamicSlice(sizes: [2, 3]), $0)
     },
+    Case("dynamic slice constant indices", [.float([5, 6])]) {
+        bind(.dynamicSlice(sizes: [2, 3]), [$0[0], Tensor(Int32(4)), Tensor(Int32(1))])
+    },
     Case("dynamic slice uint index", [.float([6]), .uint([])]) {
         bind(.dynamicSlice(sizes: [2]), [$0[0], $0[1] % Tensor(UInt32(8))])
     },
     Case("dynamic update slice", [.float([5, 6]), .float([2, 3]), .int([], -2...7), .int([], 0...4)]) {
         bind(.dynamicUpdateSlice, $0)
+    },
+    Case("dynamic update slice constant indices", [.float([5, 6]), .float([2, 3])]) {
+        bind(.dynamicUpdateSlice, $0 + [Tensor(Int32(1)), Tensor(Int32(9))])
     },
     Case("dynamic update slice bool", [.bool([5]), .bool([2]), .int([], -1...6)]) { bind(.dynamicUpdateSlice, $0) },
     Case("take", [.float([5, 4]), .int([3], -5...4)]) { [take($0[0], $0[1], axis: 0), take($0[0], $0[1], axis: 1)] },

@@ -8,7 +8,9 @@
 
 /// One active named axis.
 public struct AxisFrame: Sendable {
+    /// The axis name given to `vmap` (`axisName:`).
     public let name: String
+    /// The number of examples along the axis.
     public let size: Int
     /// The interpreter that maps over the axis.
     public let interpreter: BatchInterpreter
@@ -16,6 +18,7 @@ public struct AxisFrame: Sendable {
 
 /// The task-local stack of active named axes, innermost last.
 public enum AxisEnvironment {
+    /// The active frames; bound by `vmap` for the extent of the mapped function.
     @TaskLocal public static var frames: [AxisFrame] = []
 }
 

@@ -5,7 +5,7 @@
 /// dimension when the value is the same for every example. The tracer's aval is
 /// the per-example view: the value's shape without the batch dimension, which
 /// is what user code (and shape rules) see. Each primitive is rewritten by its
-/// batching rule (`BatchInterpreter+Rules.swift`) into primitives on the whole
+/// batching rule (`BatchingRules.swift`) into primitives on the whole
 /// batch, which run under the parent interpreter (JAX's Autodidax2, stackless).
 public final class BatchInterpreter: Interpreter {
     /// The interpreter the batched primitives run under.
@@ -15,6 +15,9 @@ public final class BatchInterpreter: Interpreter {
     /// The name collectives use to refer to the mapped axis, if any.
     public let axisName: String?
 
+    /// A batch interpreter over `parent` (usually the current interpreter) for
+    /// an axis of `axisSize` examples. ``vmapFlat(_:inAxes:outAxes:axisSize:axisName:)``
+    /// is the usual way in; rules of higher-order primitives create their own.
     public init(parent: any Interpreter, axisSize: Int, axisName: String? = nil) {
         self.parent = parent
         self.axisSize = axisSize
@@ -37,6 +40,8 @@ public final class BatchInterpreter: Interpreter {
         return Tensor(tracer: BatchTracer(value: x.value, batchDim: dim, owner: self))
     }
 
+    /// Applies `primitive`'s batching rule under the parent, or forwards the
+    /// primitive unchanged when no input is batched.
     public func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
         let lifted = inputs.map(lift)
         if lifted.allSatisfy({ $0.dim == nil }) {
@@ -76,6 +81,7 @@ public struct BatchedValue: Sendable {
     public var value: Tensor
     public var dim: Int?
 
+    /// `value` batched along `dim`, or unbatched when `dim` is nil.
     public init(_ value: Tensor, _ dim: Int?) {
         self.value = value
         self.dim = dim
