@@ -147,7 +147,12 @@ public func jvp<P: PyTree, Q: PyTree>(_ f: @escaping (P) -> Q, primals: P, tange
         outTemplate = q
         return treeLeaves(q)
     }, treeLeaves(primals), treeLeaves(tangents))
-    return (treeUnflatten(like: outTemplate!, outs), treeUnflatten(like: outTemplate!, touts))
+    guard let template = outTemplate else {
+        // jvpFlat reported bad arguments; return placeholders shaped like f's output.
+        let q = f(primals)
+        return (q, q)
+    }
+    return (treeUnflatten(like: template, outs), treeUnflatten(like: template, touts))
 }
 
 /// Linearizes a pytree function; returns the linear map and the output tree.
