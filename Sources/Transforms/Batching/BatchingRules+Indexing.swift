@@ -71,8 +71,12 @@ extension BatchingRules {
         return bind(.concatenate(axis: 1), columns)[0]
     }
 
+    /// An index as int32; uint32 indices beyond int32's range saturate (they are
+    /// clamped into the operand anyway) instead of wrapping to negative values.
     func int32(_ x: Tensor) -> Tensor {
-        x.dtype == .int32 ? x : bind1(.convert(.int32, weakType: false), x)
+        if x.dtype == .int32 { return x }
+        let capped = bind1(.binary(.min), x, Tensor(UInt32(Int32.max)))
+        return bind1(.convert(.int32, weakType: false), capped)
     }
 
     func gather(_ x: BatchedValue, _ indices: BatchedValue, _ dn: GatherDimensionNumbers, sliceSizes: [Int]) -> BatchedValue {
