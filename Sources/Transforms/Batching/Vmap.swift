@@ -35,6 +35,8 @@ public func vmapFlat(
         if args.contains(where: \.isPoisoned) { return failed() }
         guard let (dims, size) = checkedInAxes(args, inAxes, axisSize: axisSize) else { return failed() }
         let outs = batchedCall(zip(args, dims).map { BatchedValue($0, $1) }, axisSize: size, axisName: axisName, f)
+        // A single out axis applies to every result (as an int out_axes in JAX).
+        let outAxes = outAxes.count == 1 ? [Int?](repeating: outAxes[0], count: outs.count) : outAxes
         guard outs.count == outAxes.count else {
             raise(FlockError("vmap: outAxes has \(outAxes.count) entries but the function returned \(outs.count) results"))
             return failed()
