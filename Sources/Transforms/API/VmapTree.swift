@@ -30,7 +30,7 @@ public func vmap<P: PyTree, Q: PyTree>(
             let q = f(treeUnflatten(like: p, xs))
             template = q
             return treeLeaves(q)
-        }, inAxes: inAxes, outAxes: [Int?](repeating: outAxes, count: 1), axisSize: axisSize, axisName: axisName)(leaves)
+        }, inAxes: inAxes, outAxes: [outAxes], axisSize: axisSize, axisName: axisName, sharedOutAxis: true)(leaves)
         guard let template else { return f(p) }
         return treeUnflatten(like: template, outs)
     }

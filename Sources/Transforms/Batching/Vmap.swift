@@ -30,13 +30,22 @@ public func vmapFlat(
     _ f: @escaping ([Tensor]) -> [Tensor], inAxes: [Int?], outAxes: [Int?], axisSize: Int? = nil,
     axisName: String? = nil
 ) -> ([Tensor]) -> [Tensor] {
+    vmapFlat(f, inAxes: inAxes, outAxes: outAxes, axisSize: axisSize, axisName: axisName, sharedOutAxis: false)
+}
+
+/// ``vmapFlat(_:inAxes:outAxes:axisSize:axisName:)``; with `sharedOutAxis`,
+/// `outAxes` has one entry that applies to every result.
+func vmapFlat(
+    _ f: @escaping ([Tensor]) -> [Tensor], inAxes: [Int?], outAxes: [Int?], axisSize: Int?,
+    axisName: String?, sharedOutAxis: Bool
+) -> ([Tensor]) -> [Tensor] {
     return { args in
         let failed = { Array(repeating: poisonedTensor(), count: outAxes.count) }
         if args.contains(where: \.isPoisoned) { return failed() }
         guard let (dims, size) = checkedInAxes(args, inAxes, axisSize: axisSize) else { return failed() }
         let outs = batchedCall(zip(args, dims).map { BatchedValue($0, $1) }, axisSize: size, axisName: axisName, f)
-        // A single out axis applies to every result (as an int out_axes in JAX).
-        let outAxes = outAxes.count == 1 ? [Int?](repeating: outAxes[0], count: outs.count) : outAxes
+        // Pytree vmap: one out axis for every result (an int out_axes in JAX).
+        let outAxes = sharedOutAxis ? [Int?](repeating: outAxes[0], count: outs.count) : outAxes
         guard outs.count == outAxes.count else {
             raise(FlockError("vmap: outAxes has \(outAxes.count) entries but the function returned \(outs.count) results"))
             return failed()
