@@ -12,8 +12,8 @@ public protocol WeakScalar: Sendable {
     /// The scalar as a weakly typed rank-0 tensor.
     var weakTensor: Tensor { get }
 }
-extension Double: WeakScalar { public var weakTensor: Tensor { Tensor(self, dtype: .float32, weakType: true) } }
-extension Float: WeakScalar { public var weakTensor: Tensor { Tensor(Double(self), dtype: .float32, weakType: true) } }
+extension Double: WeakScalar { public var weakTensor: Tensor { Tensor(weakFloat: self) } }
+extension Float: WeakScalar { public var weakTensor: Tensor { Tensor(weakFloat: Double(self)) } }
 extension Int: WeakScalar { public var weakTensor: Tensor { Tensor(integerLiteral: self) } }
 
 extension Tensor {

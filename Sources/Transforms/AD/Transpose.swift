@@ -115,8 +115,14 @@ func dotTransposeLHS(_ g: Tensor, _ xAval: AbstractValue, _ y: Tensor, _ dn: Dot
     let dims = DotDimensionNumbers(lhsContracting: ansY, rhsContracting: yKept, lhsBatch: ansBatch, rhsBatch: dn.rhsBatch)
     let xContractSortedByY = argsortInts(dn.rhsContracting).map { dn.lhsContracting[$0] }
     let outAxes = argsortInts(dn.lhsBatch + xKept + xContractSortedByY)
+    let identity = Array(0..<outAxes.count)
+    if outAxes != identity && dn.lhsBatch + xContractSortedByY + xKept == identity {
+        // dot(y, g) lays the result out as x already is: no transpose needed.
+        let swapped = DotDimensionNumbers(lhsContracting: yKept, rhsContracting: ansY, lhsBatch: dn.rhsBatch, rhsBatch: ansBatch)
+        return bind1(.dotGeneral(swapped), y, g)
+    }
     let r = bind1(.dotGeneral(dims), g, y)
-    return outAxes == Array(0..<outAxes.count) ? r : bind1(.transpose(outAxes), r)
+    return outAxes == identity ? r : bind1(.transpose(outAxes), r)
 }
 
 func dotTransposeRHS(_ g: Tensor, _ x: Tensor, _ yAval: AbstractValue, _ dn: DotDimensionNumbers) -> Tensor {
