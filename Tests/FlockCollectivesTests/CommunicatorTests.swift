@@ -128,3 +128,21 @@ extension CollectivesTests {
         }
     }
 }
+
+extension CollectivesTests {
+    /// Run only by scripts/run-tests (which sets FLOCK_TEST_DELIBERATE_HANG and a
+    /// short FLOCK_COLLECTIVE_TIMEOUT): rank 1 never reaches a barrier, and the
+    /// job must end with the watchdog's message instead of hanging.
+    @Suite(.enabled(if: getenvString("FLOCK_TEST_DELIBERATE_HANG") != nil)) struct DeliberateHang {
+        @Test func aRankThatSkipsACollectiveEndsTheJob() throws {
+            let world = Distributed.processes
+            if world.rank == 1 {
+                sleep(600)
+            } else {
+                try world.barrier()
+            }
+        }
+    }
+}
+
+import Glibc

@@ -74,11 +74,11 @@ final class CollectiveWatchdog: Sendable {
 
     private func abortJob(_ slot: Slot) -> Never {
         let w = slot.what.load(ordering: .relaxed)
-        let kind = CollectiveKind(rawValue: UInt8(truncatingIfNeeded: w >> 8))?.description ?? "collective"
-        let dtype = DType(code: UInt8(truncatingIfNeeded: w)).map { " of \($0)" } ?? ""
+        let kind = CollectiveKind(rawValue: UInt8(truncatingIfNeeded: w >> 8))
+        let dtype = kind == .barrier ? "" : DType(code: UInt8(truncatingIfNeeded: w)).map { " of \($0)" } ?? ""
         var rank: Int32 = 0
         MPI_Comm_rank(cmpi_comm_world(), &rank)
-        let message = "Flock: rank \(rank): \(kind)\(dtype) (collective #\((w >> 32) + 1) on a communicator of "
+        let message = "Flock: rank \(rank): \(kind?.description ?? "collective")\(dtype) (collective #\((w >> 32) + 1) on a communicator of "
             + "\(slot.size) ranks) has waited \(Int(CollectiveTimeout.seconds)) s for the other ranks: some rank did "
             + "not reach this collective. Every rank must call the same collectives in the same order. "
             + "Aborting the job (FLOCK_COLLECTIVE_TIMEOUT sets the wait)."
