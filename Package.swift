@@ -41,6 +41,11 @@ let package = Package(
         .testTarget(
             name: "FlockTransformsTests", dependencies: ["FlockTransforms"], path: "Tests/FlockTransformsTests",
             resources: [.copy("Fixtures")]),
+        // Run as a plain `swift test` (a one-process job) and, by scripts/run-tests,
+        // as the built test binary under `./launch -n 2` and `-n 4`.
+        .testTarget(
+            name: "FlockCollectivesTests", dependencies: ["FlockCollectives"], path: "Tests/FlockCollectivesTests",
+            resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -543,7 +543,7 @@ func cumsumLike(_ x: Tensor) -> Tensor { x - x.cumsum(axis: 0) }
                 let y = vmap({ v in
                     r.sizes["inner i"] = activeAxisSize("i")
                     r.sizes["inner j"] = activeAxisSize("j")
-                    r.sizes["owner"] = activeAxis(named: "i")?.interpreter.axisSize
+                    r.sizes["owner"] = activeAxis(named: "i")?.interpreter?.axisSize
                     // Also while a control-flow body is traced and batched.
                     _ = cond(v.sum() .> 0, { (u: Tensor) in
                         r.sizes["in cond"] = activeAxisSize("i")

@@ -281,6 +281,20 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
 
     case .customVJPLinear:
         throw FlockError("custom_vjp: can't apply forward-mode differentiation (jvp) to a custom_vjp function; use customJVP, or reverse mode")
+
+    case .psum, .allGather, .psumScatter, .ppermute, .allToAll, .pbroadcast:
+        return linear()
+
+    case .pmax(let axes), .pmin(let axes):
+        // The tangent of the members holding the extremum, averaged over ties
+        // (as reduce max/min does; JAX has no rule here).
+        let a = x[0], y = bind1(p, a)
+        let mask = bind1(.convert(a.dtype, weakType: false), bind1(.compare(.eq), a, y))
+        let count = bind1(.psum(axes: axes), mask)
+        return one(y, pdiv(bind1(.psum(axes: axes), pmul(t[0]!, mask)), count))
+
+    case .axisIndex:
+        return zeroTangent()
     }
 }
 

@@ -13,6 +13,8 @@ public final class JitFunction: @unchecked Sendable {
     private struct Key: Hashable {
         let avals: [AbstractValue]
         let statics: [String]
+        /// Named axes in scope (name and size): collectives' shapes depend on them.
+        let axes: [String]
     }
     private let cache = Mutex<[Key: Jaxpr]>([:])
     private let misses = Atomic<Int>(0)
@@ -30,7 +32,9 @@ public final class JitFunction: @unchecked Sendable {
 
     /// The jaxpr for `args`' abstract signature, tracing on a miss.
     public func jaxpr(for args: [Tensor], statics: [String] = []) -> Jaxpr {
-        let key = Key(avals: args.map(\.aval), statics: statics)
+        let frames = AxisEnvironment.frames
+        let key = Key(avals: args.map(\.aval), statics: statics,
+                      axes: frames.isEmpty ? [] : frames.map { "\($0.name)=\($0.size)" })
         if let j = cache.withLock({ $0[key] }) { return j }
         let j = traceToJaxpr(key.avals, body)
         misses.add(1, ordering: .relaxed)

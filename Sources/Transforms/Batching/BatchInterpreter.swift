@@ -44,18 +44,30 @@ public final class BatchInterpreter: Interpreter {
     /// primitive unchanged when no input is batched.
     public func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
         let lifted = inputs.map(lift)
-        if lifted.allSatisfy({ $0.dim == nil }) {
+        // A collective over this vmap's axis needs its rule even for unbatched
+        // operands (psum of a constant is size × it; axisIndex has no operands).
+        let mapsName = mapsOwnAxis(primitive)
+        if lifted.allSatisfy({ $0.dim == nil }) && !mapsName {
             let values = lifted.map(\.value)
             return try withInterpreter(parent) { try parent.process(primitive, values) }
         }
         // Check the per-example shapes first, so that errors name the shapes the
         // user wrote code for rather than the batched ones.
         let outAvals = try primitive.abstractEval(inputs.map(\.aval))
-        let rules = BatchingRules(axisSize: axisSize, axisName: axisName)
+        let rules = BatchingRules(axisSize: axisSize, axisName: axisName, mapsName: mapsName)
         let outs = try withInterpreter(parent) { try rules.apply(primitive, lifted, outAvals: outAvals) }
         assert(zip(outs, outAvals).allSatisfy { $0.value.isPoisoned || $0.exampleShape == $1.shape },
                "\(primitive.name): batching rule gave \(outs.map(\.exampleShape)), expected \(outAvals.map(\.shape))")
         return outs.map(wrap)
+    }
+}
+
+extension BatchInterpreter {
+    /// Whether `primitive` is a collective over this interpreter's axis, bound
+    /// here (not shadowed by an inner binding of the same name).
+    func mapsOwnAxis(_ primitive: Primitive) -> Bool {
+        guard let name = axisName, let axes = primitive.collectiveAxes, axes.contains(name) else { return false }
+        return activeAxis(named: name)?.interpreter === self
     }
 }
 

@@ -9,6 +9,9 @@
 struct BatchingRules {
     let axisSize: Int
     let axisName: String?
+    /// Whether `axisName` refers to this vmap's axis where the rule runs (an
+    /// inner binding of the same name — another vmap, a communicator — shadows it).
+    var mapsName = false
 
     func apply(_ p: Primitive, _ xs: [BatchedValue], outAvals: [AbstractValue]) throws -> [BatchedValue] {
         let shape = outAvals[0].shape
@@ -95,6 +98,8 @@ struct BatchingRules {
             return checkpoint(jaxpr, xs)
         case .customVJPLinear(let rule, let residualCount, let outAvals):
             return customVJPLinear(rule: rule, residualCount: residualCount, outAvals: outAvals, xs)
+        case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
+            return try collective(p, xs)
         }
     }
 }
