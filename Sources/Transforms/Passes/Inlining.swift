@@ -12,30 +12,36 @@ public func inlineCalls(_ jaxpr: Jaxpr) -> Jaxpr {
     var equations: [Equation] = []
     var constVars = jaxpr.constVars, consts = jaxpr.consts
     func splice(_ body: Jaxpr, _ args: [Atom]) -> [Atom] {
-        var local = Substitution()
-        for (v, a) in zip(body.inputs, args) { local.replace(v, with: a) }
+        // The body's variables live in their own scope (their ids may equal the
+        // caller's), so they map one step to caller atoms, never through chains.
+        var map: [Int: Atom] = [:]
+        func local(_ a: Atom) -> Atom {
+            if case .variable(let v) = a { return map[v.id]! }
+            return a
+        }
+        for (v, a) in zip(body.inputs, args) { map[v.id] = a }
         for (v, c) in zip(body.constVars, body.consts) {
             let w = supply.fresh(v.aval)
             constVars.append(w)
             consts.append(c)
-            local.replace(v, with: .variable(w))
+            map[v.id] = .variable(w)
         }
         for e in body.equations {
-            let inputs = local(e.inputs)
+            let inputs = e.inputs.map(local)
             if let inner = e.primitive.inlinedBody {
                 let outs = splice(inner, inputs)
-                for (v, a) in zip(e.outputs, outs) { local.replace(v, with: a) }
+                for (v, a) in zip(e.outputs, outs) { map[v.id] = a }
                 continue
             }
             if case .stopGradient = e.primitive {
-                local.replace(e.outputs[0], with: inputs[0])
+                map[e.outputs[0].id] = inputs[0]
                 continue
             }
             let outs = e.outputs.map { supply.fresh($0.aval) }
-            for (v, w) in zip(e.outputs, outs) { local.replace(v, with: .variable(w)) }
+            for (v, w) in zip(e.outputs, outs) { map[v.id] = .variable(w) }
             equations.append(Equation(primitive: e.primitive, inputs: inputs, outputs: outs))
         }
-        return local(body.outputs)
+        return body.outputs.map(local)
     }
     for e in jaxpr.equations {
         let inputs = subst(e.inputs)

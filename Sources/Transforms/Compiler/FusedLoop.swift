@@ -1,0 +1,193 @@
+/// A fused elementwise loop: a straight-line program of elementwise kernels
+/// run block by block over the elements, so each input is read and each
+/// output written once while intermediates stay in cache-sized registers.
+///
+/// Built from the body of a call that elementwise fusion outlined, or from a
+/// single elementwise equation. Operands are the loop's inputs (arrays of the
+/// loop's shape, or rank-0 scalars), registers (per-thread scratch blocks) or
+/// outputs already written in the same block.
+final class FusedLoop: @unchecked Sendable {
+    enum Source: Equatable {
+        case input(Int)
+        case register(Int)
+        case output(Int)
+    }
+    enum Destination: Equatable {
+        case register(Int)
+        case output(Int)
+    }
+    struct Step {
+        let kernel: BlockKernel
+        let operands: [Source]
+        let destination: Destination
+        /// Bytes per element of the destination.
+        let elementSize: Int
+    }
+
+    /// Elements per block: a few registers of this many 8-byte elements stay in L2.
+    static let blockSize = 2048
+
+    let count: Int
+    let inputTypes: [DType]
+    let inputIsScalar: [Bool]
+    let outputAvals: [AbstractValue]
+    let steps: [Step]
+    let registerCount: Int
+    /// (output, input) pairs where the output may be written into the input's
+    /// buffer: same element size, and no step reads the input after the
+    /// step that writes the output.
+    let reusable: [(output: Int, input: Int)]
+
+    /// Compiles `body` (elementwise equations, scalar broadcasts, literals)
+    /// with outputs of `shape`. Literals become extra inputs after the body's
+    /// own, in the order of `literals`.
+    init(body: Jaxpr, literals: inout [DenseArray]) {
+        outputAvals = body.outputAvals
+        count = outputAvals.first?.count ?? 1
+        var types = body.inputs.map(\.aval.dtype)
+        var scalar = body.inputs.map { $0.aval.rank == 0 }
+        var source: [Int: Source] = [:]
+        for (k, v) in body.inputs.enumerated() { source[v.id] = .input(k) }
+
+        // The body's outputs by variable (a variable may be output more than once; the first place is written).
+        var outputOf: [Int: Int] = [:]
+        for (j, a) in body.outputs.enumerated() {
+            if case .variable(let v) = a, outputOf[v.id] == nil { outputOf[v.id] = j }
+        }
+        // Last step reading each variable, for register reuse.
+        var lastRead: [Int: Int] = [:]
+        for (i, e) in body.equations.enumerated() { for case .variable(let v) in e.inputs { lastRead[v.id] = i } }
+
+        var steps: [Step] = []
+        var freeRegisters: [Int] = []
+        var registers = 0
+        var registerOf: [Int: Int] = [:]
+        var literalIndex: [LiteralValue: Int] = [:]
+        func operand(_ a: Atom) -> Source {
+            switch a {
+            case .variable(let v): return source[v.id]!
+            case .literal(let l):
+                if let k = literalIndex[l] { return .input(k) }
+                let k = types.count
+                types.append(l.tensor.dtype)
+                scalar.append(l.tensor.rank == 0)
+                literals.append(try! l.tensor.concreteArray(for: "jit"))
+                literalIndex[l] = k
+                return .input(k)
+            }
+        }
+        for (i, e) in body.equations.enumerated() {
+            let v = e.outputs[0]
+            let operands = e.inputs.map(operand)
+            if isScalarBroadcast(e), outputOf[v.id] == nil {
+                source[v.id] = operands[0]  // read as a scalar where used
+                continue
+            }
+            let destination: Destination
+            if let j = outputOf[v.id] {
+                destination = .output(j)
+                source[v.id] = .output(j)
+            } else {
+                let r = freeRegisters.popLast() ?? { registers += 1; return registers - 1 }()
+                registerOf[v.id] = r
+                destination = .register(r)
+                source[v.id] = .register(r)
+            }
+            let kernel = isScalarBroadcast(e)
+                ? BlockKernel.copy(v.aval.dtype)
+                : BlockKernel(e.primitive, operandTypes: e.inputs.map(\.aval.dtype))!
+            steps.append(Step(kernel: kernel, operands: operands, destination: destination, elementSize: v.aval.dtype.byteSize))
+            // Registers whose variable is read for the last time here are free for later steps.
+            for case .variable(let u) in e.inputs where lastRead[u.id] == i {
+                if let r = registerOf.removeValue(forKey: u.id) { freeRegisters.append(r) }
+            }
+        }
+        // Outputs that are inputs or scalars (not computed by a step) are copied.
+        for (j, a) in body.outputs.enumerated() {
+            let s: Source
+            switch a {
+            case .variable(let v): s = source[v.id]!
+            case .literal: s = operand(a)
+            }
+            if s != .output(j) {
+                steps.append(Step(kernel: .copy(outputAvals[j].dtype), operands: [s], destination: .output(j),
+                                  elementSize: outputAvals[j].dtype.byteSize))
+            }
+        }
+
+        var reusable: [(Int, Int)] = []
+        for j in outputAvals.indices {
+            guard let w = steps.firstIndex(where: { $0.destination == .output(j) }) else { continue }
+            for k in body.inputs.indices where !scalar[k] && types[k].byteSize == outputAvals[j].dtype.byteSize {
+                let readLater = steps[(w + 1)...].contains { $0.operands.contains(.input(k)) }
+                if !readLater && !reusable.contains(where: { $0.1 == k }) {
+                    reusable.append((j, k))
+                    break
+                }
+            }
+        }
+        self.inputTypes = types
+        self.inputIsScalar = scalar
+        self.steps = steps
+        self.registerCount = registers
+        self.reusable = reusable
+    }
+
+    /// Runs the loop: `inputs` as compiled (body inputs then literals), into `outputs`.
+    func run(_ inputs: [DenseArray], into outputs: [DenseArray]) {
+        let n = count
+        if n == 0 { return }
+        let inBase = inputs.map { UnsafeRawPointer($0.buffer.pointer) }
+        let inSize = inputTypes.map(\.byteSize)
+        let outBase = outputs.map(\.buffer.pointer)
+        let outSize = outputAvals.map(\.dtype.byteSize)
+        let context = UncheckedBox((self, inBase, inSize, outBase, outSize))
+        forEachChunk(n) { lo, hi in
+            let (loop, inBase, inSize, outBase, outSize) = context.value
+            loop.runChunk(lo, hi, inBase, inSize, outBase, outSize)
+        }
+    }
+
+    private func runChunk(
+        _ lo: Int, _ hi: Int, _ inBase: [UnsafeRawPointer], _ inSize: [Int],
+        _ outBase: [UnsafeMutableRawPointer], _ outSize: [Int]
+    ) {
+        let block = Self.blockSize
+        let registerBytes = block * 8
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, registerCount * registerBytes), alignment: 64)
+        defer { scratch.deallocate() }
+        let operands = UnsafeMutablePointer<BlockOperand>.allocate(capacity: 3)
+        defer { operands.deallocate() }
+        var start = lo
+        while start < hi {
+            let m = min(block, hi - start)
+            for step in steps {
+                for (k, s) in step.operands.enumerated() {
+                    switch s {
+                    case .input(let i):
+                        operands[k] = inputIsScalar[i]
+                            ? BlockOperand(pointer: inBase[i], isScalar: true)
+                            : BlockOperand(pointer: inBase[i] + start * inSize[i], isScalar: false)
+                    case .register(let r):
+                        operands[k] = BlockOperand(pointer: UnsafeRawPointer(scratch + r * registerBytes), isScalar: false)
+                    case .output(let j):
+                        operands[k] = BlockOperand(pointer: UnsafeRawPointer(outBase[j] + start * outSize[j]), isScalar: false)
+                    }
+                }
+                let destination: UnsafeMutableRawPointer
+                switch step.destination {
+                case .register(let r): destination = scratch + r * registerBytes
+                case .output(let j): destination = outBase[j] + start * step.elementSize
+                }
+                step.kernel(operands, destination, count: m)
+            }
+            start += m
+        }
+    }
+}
+
+/// Carries values the executor has made safe to share across its worker threads.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
