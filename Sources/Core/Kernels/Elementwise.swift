@@ -126,13 +126,27 @@ func ternaryBlock<K: TernaryKernel>(_: K.Type) -> BlockKernel {
         let c = ops[2].pointer.assumingMemoryBound(to: K.Input.self)
         switch (ops[0].isScalar, ops[1].isScalar, ops[2].isScalar) {
         case (false, false, false): for i in 0..<n { d[i] = K.apply(a[i], b[i], c[i]) }
+        case (false, true, true):
+            let (v, w) = (b[0], c[0])
+            for i in 0..<n { d[i] = K.apply(a[i], v, w) }
+        case (false, true, false):
+            let v = b[0]
+            for i in 0..<n { d[i] = K.apply(a[i], v, c[i]) }
+        case (false, false, true):
+            let w = c[0]
+            for i in 0..<n { d[i] = K.apply(a[i], b[i], w) }
         case (true, false, true):
             let (u, w) = (a[0], c[0])
             for i in 0..<n { d[i] = K.apply(u, b[i], w) }
-        default:
-            // Rare mixes of scalars: index scalars at 0.
-            let (sa, sb, sc) = (ops[0].isScalar ? 0 : 1, ops[1].isScalar ? 0 : 1, ops[2].isScalar ? 0 : 1)
-            for i in 0..<n { d[i] = K.apply(a[i &* sa], b[i &* sb], c[i &* sc]) }
+        case (true, false, false):
+            let u = a[0]
+            for i in 0..<n { d[i] = K.apply(u, b[i], c[i]) }
+        case (true, true, false):
+            let (u, v) = (a[0], b[0])
+            for i in 0..<n { d[i] = K.apply(u, v, c[i]) }
+        case (true, true, true):
+            let r = K.apply(a[0], b[0], c[0])
+            for i in 0..<n { d[i] = r }
         }
     }
 }
