@@ -76,6 +76,41 @@ public struct BlockKernel: @unchecked Sendable {
         self.body = body
     }
 
+    /// A comparison of `dtype` operands that writes lane masks (all bits set
+    /// when it holds) of the operands' element size instead of bools, or nil
+    /// for 1-byte operands. Masks feed ``maskSelect(_:)`` and bitwise not, and,
+    /// or, xor of unsigned integers of the same size without per-byte work
+    /// (fused loops keep predicates they do not output as masks).
+    public static func compareMask(_ op: CompareOp, _ dtype: DType) -> BlockKernel? {
+        switch dtype {
+        case .float32: maskCompare(op, Float.self, UInt32.self)
+        case .float64: maskCompare(op, Double.self, UInt64.self)
+        case .int32: maskCompare(op, Int32.self, UInt32.self)
+        case .uint32: maskCompare(op, UInt32.self, UInt32.self)
+        case .bool: nil
+        }
+    }
+
+    /// `select` whose predicate is a lane mask of the branches' element size.
+    public static func maskSelect(_ dtype: DType) -> BlockKernel {
+        dtype.byteSize == 8 ? ternaryBlock(MaskSelectK<UInt64>.self) : ternaryBlock(MaskSelectK<UInt32>.self)
+    }
+
+    /// Logical not/and/or/xor on lane masks of `width` bytes (4 or 8).
+    public static func maskLogic(_ p: Primitive, width: Int) -> BlockKernel? {
+        switch (p, width) {
+        case (.unary(.not), 4): unaryBlock(BitNotK<UInt32>.self)
+        case (.unary(.not), 8): unaryBlock(BitNotK<UInt64>.self)
+        case (.binary(.and), 4): binaryBlock(BitAndK<UInt32>.self)
+        case (.binary(.and), 8): binaryBlock(BitAndK<UInt64>.self)
+        case (.binary(.or), 4): binaryBlock(BitOrK<UInt32>.self)
+        case (.binary(.or), 8): binaryBlock(BitOrK<UInt64>.self)
+        case (.binary(.xor), 4): binaryBlock(BitXorK<UInt32>.self)
+        case (.binary(.xor), 8): binaryBlock(BitXorK<UInt64>.self)
+        default: nil
+        }
+    }
+
     /// Copies `count` elements of `dtype`, or fills them with a scalar operand.
     public static func copy(_ dtype: DType) -> BlockKernel {
         bySize(dtype, CopyK<UInt8>.self, CopyK<UInt32>.self, CopyK<UInt64>.self)
@@ -361,6 +396,27 @@ enum LtK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x:
 enum LeK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x <= y } }
 enum GtK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x > y } }
 enum GeK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x >= y } }
+
+/// A comparison as a lane mask: all bits set where `K` holds.
+enum MaskK<K: BinaryKernel, M: FixedWidthInteger>: BinaryKernel where K.Output == Bool {
+    @inline(__always) static func apply(_ x: K.Input, _ y: K.Input) -> M { K.apply(x, y) ? ~M(0) : 0 }
+}
+
+/// `select` with a lane-mask predicate: branch-free bit blending.
+enum MaskSelectK<T: FixedWidthInteger>: TernaryKernel {
+    @inline(__always) static func apply(_ m: T, _ t: T, _ f: T) -> T { (m & t) | (~m & f) }
+}
+
+private func maskCompare<T: Comparable, M: FixedWidthInteger>(_ op: CompareOp, _: T.Type, _: M.Type) -> BlockKernel {
+    switch op {
+    case .eq: binaryBlock(MaskK<EqK<T>, M>.self)
+    case .ne: binaryBlock(MaskK<NeK<T>, M>.self)
+    case .lt: binaryBlock(MaskK<LtK<T>, M>.self)
+    case .le: binaryBlock(MaskK<LeK<T>, M>.self)
+    case .gt: binaryBlock(MaskK<GtK<T>, M>.self)
+    case .ge: binaryBlock(MaskK<GeK<T>, M>.self)
+    }
+}
 
 /// `select(pred, onTrue, onFalse)` on storage of the element size.
 enum SelectK<T>: TernaryKernel { @inline(__always) static func apply(_ p: Bool, _ t: T, _ f: T) -> T { p ? t : f } }

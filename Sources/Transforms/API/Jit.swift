@@ -69,13 +69,18 @@ public final class JitFunction: @unchecked Sendable {
 
     /// The cache entry for `args`, tracing on a miss.
     private func entry(_ args: [Tensor], _ dynamic: [Tensor], _ key: Key) -> Entry {
-        if let e = cache.withLock({ $0[key] }) { return e }
-        let statics = key.statics
-        let j = traceToJaxpr(key.avals) { traced in
-            var merged: [Tensor] = [], d = traced[...], s = statics[...]
-            for i in 0..<args.count { merged.append(staticArgnums.contains(i) ? s.popFirst()!.tensor : d.popFirst()!) }
-            return body(merged)
+        entry(key) {
+            traceToJaxpr(key.avals) { traced in
+                var merged: [Tensor] = [], d = traced[...], s = key.statics[...]
+                for i in 0..<args.count { merged.append(staticArgnums.contains(i) ? s.popFirst()!.tensor : d.popFirst()!) }
+                return body(merged)
+            }
         }
+    }
+
+    private func entry(_ key: Key, trace: () -> Jaxpr) -> Entry {
+        if let e = cache.withLock({ $0[key] }) { return e }
+        let j = trace()
         misses.add(1, ordering: .relaxed)
         if Self.explain { explainMiss(key) }
         let e = Entry(jaxpr: j)
@@ -151,6 +156,17 @@ public final class JitFunction: @unchecked Sendable {
             return LoweredFunction(function: self, entry: Entry(jaxpr: traceToJaxpr([]) { _ in [] }), argCount: 0)
         }
         return LoweredFunction(function: self, entry: entry(args, dynamic, key), argCount: args.count)
+    }
+
+    /// Traces for abstract arguments (shapes and dtypes only, like
+    /// `jax.ShapeDtypeStruct`); the function must have no static arguments.
+    public func lower(_ avals: [AbstractValue]) -> LoweredFunction {
+        guard staticArgnums.isEmpty else {
+            raise(FlockError("jit(\(name)): lowering from abstract values needs the static arguments' values; pass tensors"))
+            return LoweredFunction(function: self, entry: Entry(jaxpr: traceToJaxpr([]) { _ in [] }), argCount: 0)
+        }
+        let key = Key(avals: avals, statics: [])
+        return LoweredFunction(function: self, entry: entry(key) { traceToJaxpr(avals, body) }, argCount: avals.count)
     }
 
     fileprivate func compile(_ lowered: LoweredFunction) -> CompiledFunction {

@@ -104,8 +104,8 @@ private struct PlanCompiler {
             // an output written into a dying operand, or a reshape, shares its buffer.
             var shared: [Int: Int] = [:]  // output index -> buffer
             for (j, k) in inPlace {
-                if case .slot(let s) = inputs[k], dying.contains(s), memory.isPrivate(s), let b = memory.buffer(of: s),
-                    !shared.values.contains(b)
+                if shared[j] == nil, case .slot(let s) = inputs[k], dying.contains(s), memory.isPrivate(s),
+                    let b = memory.buffer(of: s), !shared.values.contains(b)
                 {
                     shared[j] = b
                 }

@@ -35,7 +35,8 @@ final class FusedLoop: @unchecked Sendable {
     let registerCount: Int
     /// (output, input) pairs where the output may be written into the input's
     /// buffer: same element size, and no step reads the input after the
-    /// step that writes the output.
+    /// step that writes the output. The executor takes, for each output, the
+    /// first input whose buffer the plan owns, each input at most once.
     let reusable: [(output: Int, input: Int)]
 
     /// Compiles `body` (elementwise equations, scalar broadcasts, literals)
@@ -57,6 +58,8 @@ final class FusedLoop: @unchecked Sendable {
         // Last step reading each variable, for register reuse.
         var lastRead: [Int: Int] = [:]
         for (i, e) in body.equations.enumerated() { for case .variable(let v) in e.inputs { lastRead[v.id] = i } }
+
+        let masks = maskWidths(body, outputs: Set(outputOf.keys))
 
         var steps: [Step] = []
         var freeRegisters: [Int] = []
@@ -93,10 +96,21 @@ final class FusedLoop: @unchecked Sendable {
                 destination = .register(r)
                 source[v.id] = .register(r)
             }
-            let kernel = isScalarBroadcast(e)
-                ? BlockKernel.copy(v.aval.dtype)
-                : BlockKernel(e.primitive, operandTypes: e.inputs.map(\.aval.dtype))!
-            steps.append(Step(kernel: kernel, operands: operands, destination: destination, elementSize: v.aval.dtype.byteSize))
+            var kernel: BlockKernel
+            if isScalarBroadcast(e) {
+                kernel = .copy(v.aval.dtype)
+            } else if let w = masks[v.id] {
+                if case .compare(let op) = e.primitive {
+                    kernel = .compareMask(op, e.inputs[0].aval.dtype)!
+                } else {
+                    kernel = .maskLogic(e.primitive, width: w)!
+                }
+            } else if case .select = e.primitive, case .variable(let p) = e.inputs[0], masks[p.id] != nil {
+                kernel = .maskSelect(v.aval.dtype)
+            } else {
+                kernel = BlockKernel(e.primitive, operandTypes: e.inputs.map(\.aval.dtype))!
+            }
+            steps.append(Step(kernel: kernel, operands: operands, destination: destination, elementSize: masks[v.id] ?? v.aval.dtype.byteSize))
             // Registers whose variable is read for the last time here are free for later steps.
             for case .variable(let u) in e.inputs where lastRead[u.id] == i {
                 if let r = registerOf.removeValue(forKey: u.id) { freeRegisters.append(r) }
@@ -119,11 +133,7 @@ final class FusedLoop: @unchecked Sendable {
         for j in outputAvals.indices {
             guard let w = steps.firstIndex(where: { $0.destination == .output(j) }) else { continue }
             for k in body.inputs.indices where !scalar[k] && types[k].byteSize == outputAvals[j].dtype.byteSize {
-                let readLater = steps[(w + 1)...].contains { $0.operands.contains(.input(k)) }
-                if !readLater && !reusable.contains(where: { $0.1 == k }) {
-                    reusable.append((j, k))
-                    break
-                }
+                if !steps[(w + 1)...].contains(where: { $0.operands.contains(.input(k)) }) { reusable.append((j, k)) }
             }
         }
         self.inputTypes = types
@@ -184,6 +194,52 @@ final class FusedLoop: @unchecked Sendable {
             start += m
         }
     }
+}
+
+/// The predicates a loop keeps as lane masks (all bits set or clear, as wide
+/// as the data they select) instead of bools, by variable: comparisons of 4-
+/// or 8-byte operands and logical operations on such masks, when they are not
+/// outputs and every use is a `select` predicate over data of that width or
+/// another mask operation. Masks blend without the per-byte widening that
+/// 1-byte bools need.
+private func maskWidths(_ body: Jaxpr, outputs: Set<Int>) -> [Int: Int] {
+    var width: [Int: Int] = [:]
+    for e in body.equations where e.outputs[0].aval.dtype == .bool && !outputs.contains(e.outputs[0].id) {
+        let v = e.outputs[0].id
+        switch e.primitive {
+        case .compare:
+            let w = e.inputs[0].aval.dtype.byteSize
+            if w == 4 || w == 8 { width[v] = w }
+        case .unary(.not), .binary(.and), .binary(.or), .binary(.xor):
+            let ws = e.inputs.map { a -> Int? in
+                if case .variable(let u) = a { return width[u.id] }
+                return nil
+            }
+            if let w = ws[0], ws.allSatisfy({ $0 == w }) { width[v] = w }
+        default: break
+        }
+    }
+    // Drop masks with a use that needs a bool, until nothing changes.
+    var changed = true
+    while changed {
+        changed = false
+        for e in body.equations {
+            for (k, a) in e.inputs.enumerated() {
+                guard case .variable(let u) = a, let w = width[u.id] else { continue }
+                let ok: Bool
+                switch e.primitive {
+                case .select: ok = k == 0 && e.outputs[0].aval.dtype.byteSize == w
+                case .unary(.not), .binary(.and), .binary(.or), .binary(.xor): ok = width[e.outputs[0].id] == w
+                default: ok = false
+                }
+                if !ok {
+                    width[u.id] = nil
+                    changed = true
+                }
+            }
+        }
+    }
+    return width
 }
 
 /// Carries values the executor has made safe to share across its worker threads.

@@ -40,7 +40,7 @@ extension Plan {
             var claimed: [Int: DenseArray] = [:]  // output index -> array whose buffer it reuses
             var taken: [Int: DenseArray] = [:]  // slot -> array moved out of its slot
             for (j, k) in loop.reusable {
-                guard case .slot(let s) = inst.inputs[k], inst.dying.contains(s), taken[s] == nil,
+                guard claimed[j] == nil, case .slot(let s) = inst.inputs[k], inst.dying.contains(s), taken[s] == nil,
                     let array = state.takeIfOwned(s)
                 else { continue }
                 taken[s] = array
