@@ -167,6 +167,13 @@ func minorFaults() -> Int {
 }
 
 let diagnostics: [(String, () -> Void)] = [
+    ("diag_profile_train_step", {
+        let mlp = MLP(key: Random.key(0))
+        let x = Random.normal(Random.key(1), shape: [128, 784])
+        let labels = oneHot(Random.randint(Random.key(2), shape: [128], minval: 0, maxval: 10), numClasses: 10)
+        let args = MLP.names.map { mlp.params[$0]! } + [x, labels]
+        print(jit(name: "train_step", trainStep).lower(args).compile().profile(args, iterations: 50))
+    }),
     ("diag_relu_jvp_loop", {
         // The forward part of the train step's first fused loop: bias add, relu and its JVP masks.
         let x = Random.normal(Random.key(1), shape: [128, 512]), b = Random.normal(Random.key(2), shape: [512])
@@ -227,4 +234,5 @@ for (name, run) in transformCases where selected == nil || selected == name { ru
 for (name, run) in jitCases where selected == nil || selected == name { run() }
 for (name, run) in diagnostics where selected == name { run() }
 if blackhole.isNaN { print("") }
+
 

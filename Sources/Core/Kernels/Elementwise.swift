@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CKernels
 
 // Elementwise kernels. Each operation is a kernel *type* (generic
 // specialisation over types reliably inlines `apply` into the loop, so it
@@ -82,7 +83,8 @@ public struct BlockKernel: @unchecked Sendable {
     /// or, xor of unsigned integers of the same size without per-byte work
     /// (fused loops keep predicates they do not output as masks).
     public static func compareMask(_ op: CompareOp, _ dtype: DType) -> BlockKernel? {
-        switch dtype {
+        if dtype == .float32, let k = AVX2Kernels.compareMask(op) { return k }
+        return switch dtype {
         case .float32: maskCompare(op, Float.self, UInt32.self)
         case .float64: maskCompare(op, Double.self, UInt64.self)
         case .int32: maskCompare(op, Int32.self, UInt32.self)
@@ -93,7 +95,8 @@ public struct BlockKernel: @unchecked Sendable {
 
     /// `select` whose predicate is a lane mask of the branches' element size.
     public static func maskSelect(_ dtype: DType) -> BlockKernel {
-        dtype.byteSize == 8 ? ternaryBlock(MaskSelectK<UInt64>.self) : ternaryBlock(MaskSelectK<UInt32>.self)
+        if dtype.byteSize == 4, let k = AVX2Kernels.maskSelect() { return k }
+        return dtype.byteSize == 8 ? ternaryBlock(MaskSelectK<UInt64>.self) : ternaryBlock(MaskSelectK<UInt32>.self)
     }
 
     /// Logical not/and/or/xor on lane masks of `width` bytes (4 or 8).
@@ -472,7 +475,8 @@ private func intUnary<T: FixedWidthInteger>(_ op: UnaryOp, _: T.Type) -> BlockKe
 }
 
 private func unaryKernel(_ op: UnaryOp, _ dtype: DType) -> BlockKernel {
-    switch dtype {
+    if dtype == .float32, let k = AVX2Kernels.unary(op) { return k }
+    return switch dtype {
     case .float32: floatUnary(op, Float.self)
     case .float64: floatUnary(op, Double.self)
     case .int32: intUnary(op, Int32.self)
@@ -517,7 +521,8 @@ private func intBinary<T: FixedWidthInteger>(_ op: BinaryOp, _: T.Type) -> Block
 }
 
 private func binaryKernel(_ op: BinaryOp, _ dtype: DType) -> BlockKernel {
-    switch dtype {
+    if dtype == .float32, let k = AVX2Kernels.binary(op) { return k }
+    return switch dtype {
     case .float32: floatBinary(op, Float.self)
     case .float64: floatBinary(op, Double.self)
     case .int32: intBinary(op, Int32.self)
@@ -626,4 +631,79 @@ func bitcastArray(_ x: DenseArray, to dtype: DType) -> DenseArray {
     let out = DenseArray(uninitializedShape: x.shape, dtype: dtype)
     if x.byteCount > 0 { out.buffer.pointer.copyMemory(from: x.buffer.pointer, byteCount: x.byteCount) }
     return out
+}
+
+/// float32 kernels of the C target, compiled for AVX2 (8 lanes instead of
+/// SSE2's 4); used when the CPU has AVX2 unless `FLOCK_DISABLE_AVX2=1`. They
+/// compute bit for bit what the Swift kernels compute.
+enum AVX2Kernels {
+    static let enabled = flock_has_avx2() != 0 && getenvString("FLOCK_DISABLE_AVX2") == nil
+
+    @inline(__always)
+    private static func f32(_ o: BlockOperand) -> UnsafePointer<Float> { o.pointer.assumingMemoryBound(to: Float.self) }
+
+    static func binary(_ op: BinaryOp) -> BlockKernel? {
+        guard enabled else { return nil }
+        let code: Int
+        switch op {
+        case .add: code = FLOCK_ADD
+        case .sub: code = FLOCK_SUB
+        case .mul: code = FLOCK_MUL
+        case .div: code = FLOCK_DIV
+        case .max: code = FLOCK_MAX
+        case .min: code = FLOCK_MIN
+        case .rem, .pow, .atan2, .and, .or, .xor, .shiftLeft, .shiftRightLogical: return nil
+        }
+        return BlockKernel { ops, out, n in
+            flock_f32_binary(Int32(code), f32(ops[0]), ops[0].isScalar ? 1 : 0, f32(ops[1]), ops[1].isScalar ? 1 : 0,
+                             out.assumingMemoryBound(to: Float.self), n)
+        }
+    }
+
+    static func unary(_ op: UnaryOp) -> BlockKernel? {
+        guard enabled else { return nil }
+        let code: Int
+        switch op {
+        case .neg: code = FLOCK_NEG
+        case .abs: code = FLOCK_ABS
+        case .tanh: code = FLOCK_TANH
+        default: return nil
+        }
+        let fallback = floatUnary(op, Float.self)
+        return BlockKernel { ops, out, n in
+            // A scalar operand fills the block; that is rare and the Swift kernel does it.
+            if ops[0].isScalar { fallback(ops, out, count: n) } else {
+                flock_f32_unary(Int32(code), f32(ops[0]), out.assumingMemoryBound(to: Float.self), n)
+            }
+        }
+    }
+
+    static func compareMask(_ op: CompareOp) -> BlockKernel? {
+        guard enabled else { return nil }
+        let code: Int
+        switch op {
+        case .eq: code = FLOCK_EQ
+        case .ne: code = FLOCK_NE
+        case .lt: code = FLOCK_LT
+        case .le: code = FLOCK_LE
+        case .gt: code = FLOCK_GT
+        case .ge: code = FLOCK_GE
+        }
+        return BlockKernel { ops, out, n in
+            flock_f32_compare_mask(Int32(code), f32(ops[0]), ops[0].isScalar ? 1 : 0, f32(ops[1]), ops[1].isScalar ? 1 : 0,
+                                   out.assumingMemoryBound(to: UInt32.self), n)
+        }
+    }
+
+    static func maskSelect() -> BlockKernel? {
+        guard enabled else { return nil }
+        let fallback = ternaryBlock(MaskSelectK<UInt32>.self)
+        return BlockKernel { ops, out, n in
+            if ops[0].isScalar { fallback(ops, out, count: n) } else {
+                let u = { (o: BlockOperand) in o.pointer.assumingMemoryBound(to: UInt32.self) }
+                flock_u32_mask_select(u(ops[0]), u(ops[1]), ops[1].isScalar ? 1 : 0, u(ops[2]), ops[2].isScalar ? 1 : 0,
+                                      out.assumingMemoryBound(to: UInt32.self), n)
+            }
+        }
+    }
 }

@@ -239,6 +239,27 @@ public final class CompiledFunction: @unchecked Sendable {
         return run(args)
     }
 
+    /// Runs the plan `iterations` times on `args` and returns its instructions
+    /// sorted by the time they took, one line each: where a program spends its time.
+    public func profile(_ args: [Tensor], iterations: Int = 10) -> String {
+        let p = PlanProfile(plan)
+        do {
+            let arrays = try args.map { try $0.concreteArray(for: "jit(\(name)).profile") }
+            for _ in 0..<iterations { _ = try plan.run(arrays, profile: p) }
+        } catch {
+            return "jit(\(name)).profile: \(error)"
+        }
+        let total = p.seconds.reduce(0, +)
+        let rows = p.seconds.enumerated().sorted { $0.element > $1.element }.map { k, t in
+            let inst = plan.instructions[k]
+            let share = total > 0 ? Int((100 * t / total).rounded()) : 0
+            let us = (t / Double(iterations) * 1e7).rounded() / 10
+            return "\(us) us \(share)%  #\(k) \(inst.kind.name) -> \(inst.outAvals.map(\.description).joined(separator: " "))"
+        }
+        let ms = (total / Double(iterations) * 1e6).rounded() / 1e3
+        return (["jit(\(name)): \(ms) ms per run"] + rows).joined(separator: "\n")
+    }
+
     func run(_ args: [Tensor]) -> [Tensor] {
         do {
             let arrays = try args.map { try $0.concreteArray(for: "jit(\(name))") }

@@ -24,8 +24,9 @@ final class FusedLoop: @unchecked Sendable {
         let elementSize: Int
     }
 
-    /// Elements per block: a few registers of this many 8-byte elements stay in L2.
-    static let blockSize = 2048
+    /// Elements per block: the registers of a typical loop stay in L1 (measured:
+    /// 1024 is ~15 % faster than 2048 for GELU).
+    static let blockSize = 1024
 
     let count: Int
     let inputTypes: [DType]
@@ -158,6 +159,14 @@ final class FusedLoop: @unchecked Sendable {
         }
     }
 
+    /// Where a step finds an operand (or writes its result) in a block starting
+    /// at element `start`: `base + start * stride` (stride 0 for registers and scalars).
+    private struct Address {
+        var base: UnsafeRawPointer
+        var stride: Int
+        var isScalar: Bool
+    }
+
     private func runChunk(
         _ lo: Int, _ hi: Int, _ inBase: [UnsafeRawPointer], _ inSize: [Int],
         _ outBase: [UnsafeMutableRawPointer], _ outSize: [Int]
@@ -166,32 +175,54 @@ final class FusedLoop: @unchecked Sendable {
         let registerBytes = block * 8
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, registerCount * registerBytes), alignment: 64)
         defer { scratch.deallocate() }
+        // Resolve every operand once per chunk; blocks then only add offsets.
+        func address(_ s: Source) -> Address {
+            switch s {
+            case .input(let i):
+                inputIsScalar[i]
+                    ? Address(base: inBase[i], stride: 0, isScalar: true)
+                    : Address(base: inBase[i], stride: inSize[i], isScalar: false)
+            case .register(let r): Address(base: UnsafeRawPointer(scratch + r * registerBytes), stride: 0, isScalar: false)
+            case .output(let j): Address(base: UnsafeRawPointer(outBase[j]), stride: outSize[j], isScalar: false)
+            }
+        }
+        var addresses: [Address] = []
+        var arity: [Int] = []
+        var kernels: [BlockKernel] = []
+        for step in steps {
+            let destination: Source
+            switch step.destination {
+            case .register(let r): destination = .register(r)
+            case .output(let j): destination = .output(j)
+            }
+            addresses.append(address(destination))
+            for o in step.operands { addresses.append(address(o)) }
+            arity.append(step.operands.count)
+            kernels.append(step.kernel)
+        }
         let operands = UnsafeMutablePointer<BlockOperand>.allocate(capacity: 3)
         defer { operands.deallocate() }
-        var start = lo
-        while start < hi {
-            let m = min(block, hi - start)
-            for step in steps {
-                for (k, s) in step.operands.enumerated() {
-                    switch s {
-                    case .input(let i):
-                        operands[k] = inputIsScalar[i]
-                            ? BlockOperand(pointer: inBase[i], isScalar: true)
-                            : BlockOperand(pointer: inBase[i] + start * inSize[i], isScalar: false)
-                    case .register(let r):
-                        operands[k] = BlockOperand(pointer: UnsafeRawPointer(scratch + r * registerBytes), isScalar: false)
-                    case .output(let j):
-                        operands[k] = BlockOperand(pointer: UnsafeRawPointer(outBase[j] + start * outSize[j]), isScalar: false)
+        addresses.withUnsafeBufferPointer { addr in
+            kernels.withUnsafeBufferPointer { kernels in
+                arity.withUnsafeBufferPointer { arity in
+                    var start = lo
+                    while start < hi {
+                        let m = min(block, hi - start)
+                        var a = 0
+                        for s in 0..<kernels.count {
+                            let d = addr[a]
+                            let destination = UnsafeMutableRawPointer(mutating: d.base + start * d.stride)
+                            for k in 0..<arity[s] {
+                                let o = addr[a + 1 + k]
+                                operands[k] = BlockOperand(pointer: o.base + start * o.stride, isScalar: o.isScalar)
+                            }
+                            a += 1 + arity[s]
+                            kernels[s](operands, destination, count: m)
+                        }
+                        start += m
                     }
                 }
-                let destination: UnsafeMutableRawPointer
-                switch step.destination {
-                case .register(let r): destination = scratch + r * registerBytes
-                case .output(let j): destination = outBase[j] + start * step.elementSize
-                }
-                step.kernel(operands, destination, count: m)
             }
-            start += m
         }
     }
 }

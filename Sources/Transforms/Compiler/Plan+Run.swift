@@ -9,7 +9,7 @@
 
 extension Plan {
     /// Runs the plan on concrete arrays; `donated[i]` lets the plan overwrite argument `i`'s buffer.
-    func run(_ args: consuming [DenseArray], donated: [Bool] = []) throws -> [DenseArray] {
+    func run(_ args: consuming [DenseArray], donated: [Bool] = [], profile: PlanProfile? = nil) throws -> [DenseArray] {
         var state = ExecutionState(slotCount: slotCount)
         var args = args
         for (i, s) in inputSlots.enumerated() where s >= 0 {
@@ -23,7 +23,15 @@ extension Plan {
             }
         }
         args = []  // the slots hold the only references the plan keeps
-        for inst in instructions { try execute(inst, &state) }
+        if let profile {
+            for (k, inst) in instructions.enumerated() {
+                let t0 = monotonicSeconds()
+                try execute(inst, &state)
+                profile.seconds[k] += monotonicSeconds() - t0
+            }
+        } else {
+            for inst in instructions { try execute(inst, &state) }
+        }
         return outputs.map { o in
             switch o {
             case .slot(let s): state.slots[s]!
@@ -110,6 +118,12 @@ extension Plan {
         }
         return carry + stacked
     }
+}
+
+/// Seconds spent in each top-level instruction of a plan, summed over runs.
+final class PlanProfile {
+    var seconds: [Double]
+    init(_ plan: Plan) { seconds = Array(repeating: 0, count: plan.instructionCount) }
 }
 
 /// The slots of one running plan and the donated buffers it may overwrite.
