@@ -31,8 +31,8 @@ func measure(repeats: Int, inner: Int, _ body: () -> Void) -> Double {
     return median(samples)
 }
 
-func report(_ name: String, _ nsPerOp: Double, unit: String, value: Double) {
-    print("{\"case\": \"\(name)\", \"impl\": \"flock\", \"ns\": \(nsPerOp), \"unit\": \"\(unit)\", \"value\": \(value)}")
+func report(_ name: String, _ nsPerOp: Double, unit: String, value: Double, impl: String = "flock") {
+    print("{\"case\": \"\(name)\", \"impl\": \"\(impl)\", \"ns\": \(nsPerOp), \"unit\": \"\(unit)\", \"value\": \(value)}")
 }
 
 var blackhole: Float = 0
@@ -263,6 +263,9 @@ if selected == "startup" {
     print(f(linspace(-1, 1, count: 1000)).sum().item(Float.self))
     exit(0)
 }
+// Collectives run under ./launch (benchmarks/run does it), apart from the rest.
+if selected == "collectives" || selected?.hasPrefix("psum_") == true { runCollectiveBenchmarks(selected) }
+if selected == "diag_psum_overhead" { runCollectiveDiagnostics() }
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }
 for (name, run) in jitCases where selected == nil || selected == name { run() }

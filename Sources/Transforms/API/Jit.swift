@@ -26,7 +26,11 @@ public final class JitFunction: @unchecked Sendable {
         let avals: [AbstractValue]
         let statics: [LiteralValue]
         /// Named axes in scope (name and size): collectives' shapes depend on them.
-        let axes: [String]
+        let axes: [AxisKey]
+    }
+    struct AxisKey: Hashable {
+        let name: String
+        let size: Int
     }
     final class Entry: @unchecked Sendable {
         let jaxpr: Jaxpr
@@ -67,7 +71,7 @@ public final class JitFunction: @unchecked Sendable {
             }
         }
         let frames = AxisEnvironment.frames
-        let axes = frames.isEmpty ? [] : frames.map { "\($0.name)=\($0.size)" }
+        let axes = frames.map { AxisKey(name: $0.name, size: $0.size) }
         return (dynamic, Key(avals: dynamic.map(\.aval), statics: statics, axes: axes))
     }
 
@@ -170,7 +174,7 @@ public final class JitFunction: @unchecked Sendable {
             return LoweredFunction(function: self, entry: Entry(jaxpr: traceToJaxpr([]) { _ in [] }), argCount: 0)
         }
         let frames = AxisEnvironment.frames
-        let key = Key(avals: avals, statics: [], axes: frames.map { "\($0.name)=\($0.size)" })
+        let key = Key(avals: avals, statics: [], axes: frames.map { AxisKey(name: $0.name, size: $0.size) })
         return LoweredFunction(function: self, entry: entry(key) { traceToJaxpr(avals, body) }, argCount: avals.count)
     }
 
