@@ -37,6 +37,7 @@ let package = Package(
         .testTarget(
             name: "FlockCoreTests", dependencies: ["FlockCore"], path: "Tests/FlockCoreTests",
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "FlockShardingTests", dependencies: ["FlockSharding"], path: "Tests/FlockShardingTests"),
         .testTarget(
             name: "FlockTransformsTests", dependencies: ["FlockTransforms"], path: "Tests/FlockTransformsTests",
             resources: [.copy("Fixtures")]),
