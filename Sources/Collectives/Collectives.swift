@@ -27,6 +27,12 @@ public func psum<T: PyTree>(_ x: T, axisNames: [String]) -> T {
     treeMap(x) { bind1(.psum(axes: axisNames), $0) }
 }
 
+/// ``psum(_:axisName:)`` of one tensor (no pytree flattening).
+public func psum(_ x: Tensor, axisName: String) -> Tensor { bind1(.psum(axes: [axisName]), x) }
+
+/// ``psum(_:axisNames:)`` of one tensor.
+public func psum(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.psum(axes: axisNames), x) }
+
 /// The mean of `x` over the members of the axis (`lax.pmean`): ``psum(_:axisName:)``
 /// divided by the axis size (integers give float32, as in JAX).
 public func pmean<T: PyTree>(_ x: T, axisName: String) -> T { pmean(x, axisNames: [axisName]) }
@@ -35,6 +41,14 @@ public func pmean<T: PyTree>(_ x: T, axisName: String) -> T { pmean(x, axisNames
 public func pmean<T: PyTree>(_ x: T, axisNames: [String]) -> T {
     let n = Double(axisSize(axisNames: axisNames))
     return treeMap(x) { bind1(.psum(axes: axisNames), $0) / n }
+}
+
+/// ``pmean(_:axisName:)`` of one tensor.
+public func pmean(_ x: Tensor, axisName: String) -> Tensor { pmean(x, axisNames: [axisName]) }
+
+/// ``pmean(_:axisNames:)`` of one tensor.
+public func pmean(_ x: Tensor, axisNames: [String]) -> Tensor {
+    bind1(.psum(axes: axisNames), x) / Double(axisSize(axisNames: axisNames))
 }
 
 /// The elementwise maximum of `x` over the members of the axis (`lax.pmax`).
@@ -46,6 +60,12 @@ public func pmax<T: PyTree>(_ x: T, axisNames: [String]) -> T {
     treeMap(x) { bind1(.pmax(axes: axisNames), $0) }
 }
 
+/// ``pmax(_:axisName:)`` of one tensor (no pytree flattening).
+public func pmax(_ x: Tensor, axisName: String) -> Tensor { bind1(.pmax(axes: [axisName]), x) }
+
+/// ``pmax(_:axisNames:)`` of one tensor.
+public func pmax(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.pmax(axes: axisNames), x) }
+
 /// The elementwise minimum of `x` over the members of the axis (`lax.pmin`).
 public func pmin<T: PyTree>(_ x: T, axisName: String) -> T { pmin(x, axisNames: [axisName]) }
 
@@ -53,6 +73,12 @@ public func pmin<T: PyTree>(_ x: T, axisName: String) -> T { pmin(x, axisNames: 
 public func pmin<T: PyTree>(_ x: T, axisNames: [String]) -> T {
     treeMap(x) { bind1(.pmin(axes: axisNames), $0) }
 }
+
+/// ``pmin(_:axisName:)`` of one tensor (no pytree flattening).
+public func pmin(_ x: Tensor, axisName: String) -> Tensor { bind1(.pmin(axes: [axisName]), x) }
+
+/// ``pmin(_:axisNames:)`` of one tensor.
+public func pmin(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.pmin(axes: axisNames), x) }
 
 // MARK: - Data movement
 

@@ -9,22 +9,26 @@
 /// several names go through one gather.
 extension Primitive {
     /// The sizes of the named axes, checked for being bound and distinct.
-    func collectiveAxisSizes(_ axes: [String]) throws -> [Int] {
-        guard Set(axes).count == axes.count else { throw FlockError("\(name): axis names repeat in \(axes)") }
-        return try axes.map { try boundAxis($0, for: name).size }
+    func collectiveAxisSize(_ axes: [String]) throws -> Int {
+        var size = 1
+        for (k, axis) in axes.enumerated() {
+            if axes[..<k].contains(axis) { throw FlockError("\(name): axis names repeat in \(axes)") }
+            size *= try boundAxis(axis, for: name).size
+        }
+        return size
     }
 
     func collectiveAbstractEval(_ inputs: [AbstractValue]) throws -> [AbstractValue] {
         func fail(_ message: String) -> FlockError { FlockError("\(name): \(message)") }
         let axes = collectiveAxes!
-        let size = try collectiveAxisSizes(axes).reduce(1, *)
+        let size = try collectiveAxisSize(axes)
         if case .axisIndex = self {
             guard inputs.isEmpty else { throw fail("expected no operands, got \(inputs.count)") }
             return [AbstractValue(shape: [], dtype: .int32)]
         }
         guard inputs.count == 1 else { throw fail("expected 1 operand, got \(inputs.count)") }
         let x = inputs[0]
-        let over = axes.count == 1 ? "axis '\(axes[0])' of size \(size)" : "axes \(axes) of total size \(size)"
+        var over: String { axes.count == 1 ? "axis '\(axes[0])' of size \(size)" : "axes \(axes) of total size \(size)" }
         switch self {
         case .psum, .pmax, .pmin, .psumScatter:
             guard x.dtype != .bool else {
@@ -88,24 +92,37 @@ extension Primitive {
     }
 
     /// The communicators bound to `axes`, in order.
-    func boundCommunicators(_ axes: [String]) throws -> [any Communicator] {
-        try axes.map { axis in
-            let frame = try boundAxis(axis, for: name)
-            guard let c = frame.communicator else {
-                throw FlockError(
-                    "\(name): axis '\(axis)' is mapped by vmap, but the collective reached evaluation outside "
-                        + "its batch interpreter (was a traced value carried out of the vmap?)")
-            }
-            return c
+    /// The communicator bound to `axis`.
+    func boundCommunicator(_ axis: String) throws -> any Communicator {
+        let frame = try boundAxis(axis, for: name)
+        guard let c = frame.communicator else {
+            throw FlockError(
+                "\(name): axis '\(axis)' is mapped by vmap, but the collective reached evaluation outside "
+                    + "its batch interpreter (was a traced value carried out of the vmap?)")
         }
+        return c
     }
 
     func evaluateCollective(_ inputs: [DenseArray], shape: [Int]) throws -> DenseArray {
-        let comms = try boundCommunicators(collectiveAxes!)
+        let axes = collectiveAxes!
         do {
-            return try evaluateCollective(inputs.first, comms, shape: shape)
+            // The common case, one name and an all-reduce, without the general machinery.
+            if axes.count == 1, let op = allReduceOp {
+                return try boundCommunicator(axes[0]).perform(.allReduce(op), inputs[0])
+            }
+            return try evaluateCollective(inputs.first, axes.map(boundCommunicator), shape: shape)
         } catch let e as FlockError {
-            throw FlockError("\(name) over \(collectiveAxes!.map { "'\($0)'" }.joined(separator: ", ")): \(e.message)")
+            throw FlockError("\(name) over \(axes.map { "'\($0)'" }.joined(separator: ", ")): \(e.message)")
+        }
+    }
+
+    /// The reduction of psum, pmax and pmin.
+    private var allReduceOp: ReduceOp? {
+        switch self {
+        case .psum: .sum
+        case .pmax: .max
+        case .pmin: .min
+        default: nil
         }
     }
 

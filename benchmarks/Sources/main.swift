@@ -30,8 +30,8 @@ func measure(repeats: Int, inner: Int, _ body: () -> Void) -> Double {
     return median(samples)
 }
 
-func report(_ name: String, _ nsPerOp: Double, unit: String, value: Double) {
-    print("{\"case\": \"\(name)\", \"impl\": \"flock\", \"ns\": \(nsPerOp), \"unit\": \"\(unit)\", \"value\": \(value)}")
+func report(_ name: String, _ nsPerOp: Double, unit: String, value: Double, impl: String = "flock") {
+    print("{\"case\": \"\(name)\", \"impl\": \"\(impl)\", \"ns\": \(nsPerOp), \"unit\": \"\(unit)\", \"value\": \(value)}")
 }
 
 var blackhole: Float = 0
@@ -154,6 +154,9 @@ let diagnostics: [(String, () -> Void)] = [
 ]
 
 let selected = CommandLine.arguments.dropFirst().first
+// Collectives run under ./launch (benchmarks/run does it), apart from the rest.
+if selected == "collectives" || selected?.hasPrefix("psum_") == true { runCollectiveBenchmarks(selected) }
+if selected == "diag_psum_overhead" { runCollectiveDiagnostics() }
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }
 for (name, run) in diagnostics where selected == name { run() }

@@ -105,6 +105,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             // Signatures agree, so every rank reaches the same verdict here.
             try operation.validate(x, size: size)
             guard inline else { return try transfer(operation, x, signature) }
+            if case .allReduce(let op) = operation {
+                // The latency-critical case, folded straight from the received blocks.
+                let out = DenseArray(uninitializedShape: x.shape, dtype: x.dtype)
+                let payload = CollectiveSignature.byteCount
+                out.buffer.pointer.copyMemory(from: received + payload, byteCount: x.byteCount)
+                for r in 1..<size { accumulate(out.buffer.pointer, received + r * block + payload, count: x.count, dtype: x.dtype, op) }
+                return out
+            }
             let payloads = (0..<size).map { UnsafeRawPointer(received + $0 * block + CollectiveSignature.byteCount) }
             return operation.localResult(payloads, shape: x.shape, dtype: x.dtype, rank: rank)
         }
@@ -112,7 +120,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// The payload collective for operands that do not fit in the signature block.
     private func transfer(_ operation: CollectiveOperation, _ x: DenseArray, _ signature: CollectiveSignature) throws -> DenseArray {
-        let what = "\(signature)"
+        var what: String { "\(signature)" }
         let dt = mpiDatatype(x.dtype)
         let count = try mpiCount(x.count, what)
         let out = DenseArray(uninitializedShape: operation.resultShape(x.shape, size: size), dtype: x.dtype)

@@ -77,8 +77,9 @@ public func withAxis<R>(_ name: String, communicator: any Communicator, _ body: 
 }
 
 /// The frame for `name`, or an error naming the operation and the active axes.
-public func boundAxis(_ name: String, for operation: String) throws -> AxisFrame {
+public func boundAxis(_ name: String, for operation: @autoclosure () -> String) throws -> AxisFrame {
     if let frame = activeAxis(named: name) { return frame }
+    let operation = operation()
     let active = AxisEnvironment.frames.map { "'\($0.name)'" }
     throw FlockError(
         "\(operation): unbound axis name '\(name)': no vmap(axisName:), pmap or withAxis binds it here"

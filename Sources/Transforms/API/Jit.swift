@@ -14,7 +14,11 @@ public final class JitFunction: @unchecked Sendable {
         let avals: [AbstractValue]
         let statics: [String]
         /// Named axes in scope (name and size): collectives' shapes depend on them.
-        let axes: [String]
+        let axes: [AxisKey]
+    }
+    private struct AxisKey: Hashable {
+        let name: String
+        let size: Int
     }
     private let cache = Mutex<[Key: Jaxpr]>([:])
     private let misses = Atomic<Int>(0)
@@ -34,7 +38,7 @@ public final class JitFunction: @unchecked Sendable {
     public func jaxpr(for args: [Tensor], statics: [String] = []) -> Jaxpr {
         let frames = AxisEnvironment.frames
         let key = Key(avals: args.map(\.aval), statics: statics,
-                      axes: frames.isEmpty ? [] : frames.map { "\($0.name)=\($0.size)" })
+                      axes: frames.isEmpty ? [] : frames.map { AxisKey(name: $0.name, size: $0.size) })
         if let j = cache.withLock({ $0[key] }) { return j }
         let j = traceToJaxpr(key.avals, body)
         misses.add(1, ordering: .relaxed)
