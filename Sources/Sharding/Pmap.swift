@@ -25,6 +25,7 @@ public final class PmapFunction: @unchecked Sendable {
     let f: ([Tensor]) -> [Tensor]
     /// One shardMap per (static arguments, in axes, out axes).
     private let functions = Mutex<[Key: ShardMapFunction]>([:])
+    private let layouts = Mutex<(mesh: Mesh?, shardings: [Int?: NamedSharding])>((nil, [:]))
     private struct Key: Hashable {
         let statics: [LiteralValue]
         let inAxes: [Int?]
@@ -90,9 +91,8 @@ public final class PmapFunction: @unchecked Sendable {
     func prepare(_ args: [Tensor]) throws -> (ShardMapFunction, [ShardedArray]) {
         let L = Distributed.localDeviceCount
         var statics: [LiteralValue] = [], inputs: [ShardedArray] = [], dims: [Int?] = []
-        let mesh = try Mesh.overAllDevices(shape: [Distributed.deviceCount], axisNames: [axisName])
-        let signature = args.enumerated().map { "\($0.offset):\($0.element.aval)" }.joined(separator: ",")
-        try agreeOnEveryProcess("pmap", signature: signature) {
+        let mesh = try self.mesh()
+        try agreeOnEveryProcess("pmap", signature: args.enumerated().map { "\($0.offset):\($0.element.aval)" }.joined(separator: ",")) {
             try checkArgnums(args.count)
             var dynamic: [Tensor] = []
             for (i, x) in args.enumerated() {
@@ -108,7 +108,7 @@ public final class PmapFunction: @unchecked Sendable {
             for (i, (x, a)) in zip(dynamic, axes).enumerated() {
                 guard let a else {
                     dims.append(nil)
-                    inputs.append(try .fromHost(x, NamedSharding(mesh: mesh, spec: .replicated), for: "pmap"))
+                    inputs.append(try .fromHost(x, try sharding(mesh, nil), for: "pmap"))
                     continue
                 }
                 guard a >= -x.rank && a < x.rank else {
@@ -121,10 +121,26 @@ public final class PmapFunction: @unchecked Sendable {
                             + "\(Distributed.processIndex) has \(L) local device\(L == 1 ? "" : "s"); the mapped axis must have one entry per local device")
                 }
                 dims.append(d)
-                inputs.append(try .fromProcessLocalData(x, NamedSharding(mesh: mesh, spec: mappedSpec(d)), globalShape: nil, for: "pmap"))
+                inputs.append(try .fromProcessLocalData(x, try sharding(mesh, d), globalShape: nil, for: "pmap"))
             }
         }
         return (function(statics: statics, inDims: dims, mesh: mesh), inputs)
+    }
+
+    /// The 1-D mesh over every device, made once.
+    private func mesh() throws -> Mesh {
+        if let m = layouts.withLock({ $0.mesh }) { return m }
+        let m = try Mesh.overAllDevices(shape: [Distributed.deviceCount], axisNames: [axisName])
+        layouts.withLock { $0.mesh = m }
+        return m
+    }
+
+    /// The sharding of an argument mapped along `dimension` (nil: replicated), made once.
+    private func sharding(_ mesh: Mesh, _ dimension: Int?) throws -> NamedSharding {
+        if let s = layouts.withLock({ $0.shardings[dimension] }) { return s }
+        let s = try NamedSharding(mesh: mesh, spec: dimension.map(mappedSpec) ?? .replicated)
+        layouts.withLock { $0.shardings[dimension] = s }
+        return s
     }
 
     private func checkArgnums(_ count: Int) throws {

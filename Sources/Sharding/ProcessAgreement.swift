@@ -13,7 +13,7 @@
 /// Runs `check` on this process and throws on every process if it failed on
 /// any of them, or if the processes' `signature`s (a description of their
 /// arguments) differ.
-func agreeOnEveryProcess(_ operation: String, signature: String, _ check: () throws -> Void) throws {
+func agreeOnEveryProcess(_ operation: String, signature: @autoclosure () -> String, _ check: () throws -> Void) throws {
     var failure: FlockError? = nil
     do { try check() } catch let e as FlockError { failure = e } catch { failure = FlockError("\(operation): \(error)") }
     let world = Distributed.processes
@@ -21,6 +21,7 @@ func agreeOnEveryProcess(_ operation: String, signature: String, _ check: () thr
         if let failure { throw failure }
         return
     }
+    let signature = signature()
     let verdict = DenseArray([failure == nil ? 1 : 0, Int32(bitPattern: fnv1a(signature))], shape: [2])
     let all = try world.allGather(verdict).toArray(Int32.self)
     let ok = stride(from: 0, to: all.count, by: 2).map { all[$0] == 1 }

@@ -29,6 +29,7 @@ public final class ShardMapFunction: @unchecked Sendable {
     let jitted: JitFunction
     /// Varying mesh axes of each output, per traced jaxpr (by identity).
     private let varying = Mutex<[Jaxpr: [Set<String>]]>([:])
+    private let shardings = Mutex<(inputs: [NamedSharding]?, outputs: [NamedSharding]?)>((nil, nil))
     /// Pullback programs (see ShardMap+AD.swift).
     let backwards = Mutex<[BackwardKey: ShardMapFunction]>([:])
 
@@ -73,8 +74,7 @@ public final class ShardMapFunction: @unchecked Sendable {
                 "shardMap: argument \(i) lives on \(a.mesh) but the function maps over \(mesh); arrays on different meshes "
                     + "cannot be combined (gather it with processAllgather and lay it out on this mesh)")
         }
-        let inShardings = try inSpecs.map { try NamedSharding(mesh: mesh, spec: $0) }
-        _ = try outSpecs.map { try NamedSharding(mesh: mesh, spec: $0) }
+        let inShardings = try self.inShardings()
         for (i, (a, s)) in zip(args, inShardings).enumerated() { try s.validate(shape: a.shape, for: "shardMap: argument \(i)") }
         let inputs = try zip(args, inShardings).map { a, s in
             a.spec.padded(a.rank) == s.spec.padded(a.rank) ? a : try a.resharded(to: s)
@@ -86,11 +86,7 @@ public final class ShardMapFunction: @unchecked Sendable {
         let jaxpr = try withFrames(comms.frames(local: 0)) {
             try catchingErrors { jitted.jaxpr(for: inputs.map { $0.blocks[0] }) }
         }
-        let outShardings: [NamedSharding]
-        switch outSpecsRule {
-        case .fixed(let specs): outShardings = try specs.map { try NamedSharding(mesh: mesh, spec: $0) }
-        case .computed(let rule): outShardings = try rule(jaxpr.outputAvals).map { try NamedSharding(mesh: mesh, spec: $0) }
-        }
+        let outShardings = try self.outShardings(jaxpr.outputAvals)
         let outShapes = try outputShapes(jaxpr, outShardings)
 
         let results = try onThreadsWithContext(Distributed.localDeviceCount) { i in
@@ -101,6 +97,28 @@ public final class ShardMapFunction: @unchecked Sendable {
         }
     }
 
+    /// The arguments' shardings, validated once.
+    private func inShardings() throws -> [NamedSharding] {
+        if let s = shardings.withLock({ $0.inputs }) { return s }
+        let s = try inSpecs.map { try NamedSharding(mesh: mesh, spec: $0) }
+        _ = try outSpecs.map { try NamedSharding(mesh: mesh, spec: $0) }  // fixed ones: report bad names before tracing
+        shardings.withLock { $0.inputs = s }
+        return s
+    }
+
+    /// The results' shardings for results of types `avals`.
+    private func outShardings(_ avals: [AbstractValue]) throws -> [NamedSharding] {
+        switch outSpecsRule {
+        case .fixed(let specs):
+            if let s = shardings.withLock({ $0.outputs }) { return s }
+            let s = try specs.map { try NamedSharding(mesh: mesh, spec: $0) }
+            shardings.withLock { $0.outputs = s }
+            return s
+        case .computed(let rule):
+            return try rule(avals).map { try NamedSharding(mesh: mesh, spec: $0) }
+        }
+    }
+
     /// Lays out `args` — the same global arrays on every process — by
     /// `inSpecs`, then runs the function (see ``callAsFunction(_:)-([ShardedArray])``).
     public func callAsFunction(_ args: [Tensor]) throws -> [ShardedArray] {
@@ -108,8 +126,7 @@ public final class ShardMapFunction: @unchecked Sendable {
             throw FlockError("shardMap: inSpecs has \(inSpecs.count) entries but the function was called with \(args.count) arguments")
         }
         var sharded: [ShardedArray] = []
-        let signature = args.map { "\($0.aval)" }.joined(separator: ",")
-        try agreeOnEveryProcess("shardMap", signature: signature) {
+        try agreeOnEveryProcess("shardMap", signature: args.map { "\($0.aval)" }.joined(separator: ",")) {
             sharded = try zip(args, inSpecs).enumerated().map { i, pair in
                 try ShardedArray.fromHost(pair.0, NamedSharding(mesh: mesh, spec: pair.1), for: "shardMap: argument \(i)")
             }
