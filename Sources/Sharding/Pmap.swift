@@ -87,6 +87,20 @@ public final class PmapFunction: @unchecked Sendable {
         return try outs.map { out in out.spec.usedAxes.isEmpty ? out.blocks[0] : try out.processLocalData }
     }
 
+    /// The results and a pullback from their cotangents to the cotangents of
+    /// the non-static arguments (`jax.vjp` of a pmap): mapped arguments' as
+    /// sharded arrays along their mapped axis, unmapped ones' summed over
+    /// every device (replicated). Collective, as is the pullback.
+    ///
+    /// ```swift
+    /// let (outs, pullback) = try pmap({ [tanh($0[0])] }, axisName: "i").vjp([xs])
+    /// let dxs = try pullback([ShardedArray(ones(outs[0].shape), sharding: outs[0].sharding)])
+    /// ```
+    public func vjp(_ args: [Tensor]) throws -> (outputs: [ShardedArray], pullback: ([ShardedArray]) throws -> [ShardedArray]) {
+        let (mapFunction, inputs) = try prepare(args)
+        return try mapFunction.vjp(inputs)
+    }
+
     /// The shardMap for `args`' static values and the sharded dynamic arguments.
     func prepare(_ args: [Tensor]) throws -> (ShardMapFunction, [ShardedArray]) {
         let L = Distributed.localDeviceCount

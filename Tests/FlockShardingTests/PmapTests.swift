@@ -63,6 +63,21 @@ extension ShardingTests {
             expectClose(r["sum"]!, Tensor(stacking: (a + b).sum(axes: [0]), count: L), rtol: 1e-12, atol: 1e-12)
         }
 
+        @Test func gradAroundPmapEqualsDenseGrad() throws {
+            let x = hostArray([deviceCount, 3], seed: 25), w = hostArray([3], seed: 26)
+            let p = pmap({ a in [psum(tanh(a[0] * a[1]), axisName: "i") * a[0]] }, axisName: "i", inAxes: [0, nil])
+            let (outs, pullback) = try p.vjp([localRows(x), w])
+            let dense = { (v: [Tensor]) -> [Tensor] in
+                [vmap({ r in psum(tanh(r * v[1]), axisName: "i") * r }, axisName: "i")(v[0])]
+            }
+            expectClose(try outs[0].processAllgather(), dense([x, w])[0], rtol: 1e-12, atol: 1e-12)
+            let ct = hostArray([deviceCount, 3], seed: 27)
+            let cts = try pullback([ShardedArray(ct, sharding: outs[0].sharding)])
+            let expected = vjp(dense, [x, w]).pullback([ct])
+            expectClose(try cts[0].processAllgather(), expected[0], rtol: 1e-12, atol: 1e-12, "mapped argument")
+            expectClose(try cts[1].processAllgather(), expected[1], rtol: 1e-12, atol: 1e-12, "broadcast argument")
+        }
+
         @Test func dataParallelStepEqualsFullBatchStep() throws {
             // A two-layer network; the global batch is split over every device.
             let n = deviceCount * 4
