@@ -62,14 +62,16 @@ func runShardingBenchmarks(_ selected: String?) {
     }
     guard P == 1 && Distributed.localDeviceCount == 1 else { return }
 
-    // Per-step overhead of pmap over the jitted step, one rank, one device: the
-    // MLP step, and a tiny step whose computation is negligible.
+    // Per-step cost of pmap over the jitted step, one rank, one device: the MLP
+    // step, and a tiny step whose computation is negligible. The two are timed
+    // alternately so that both see the same machine load.
     let jitted = jit(mlpStep(keys, axis: nil))
     let flatX = x.reshaped(Array(x.shape.dropFirst())), flatLabels = labels.reshaped(Array(labels.shape.dropFirst()))
-    current = params
-    let jitNs = timeSteps(repeats: 15) { current = jitted(current + [flatX, flatLabels]) }
-    blackhole += first(current[0])
-    report("pmap_over_jit_mlp_step", ns, unit: "ratio", value: ns / jitNs)
+    var viaJit = params
+    let (pmapNs, jitNs) = alternately(repeats: 21, { current = try! step.local(current + [x, labels]) },
+                                      { viaJit = jitted(viaJit + [flatX, flatLabels]) })
+    blackhole += first(current[0]) + first(viaJit[0])
+    report("pmap_over_jit_mlp_step", pmapNs, unit: "ratio", value: pmapNs / jitNs)
 
     let tiny = { (axis: String?) in { (a: [Tensor]) -> [Tensor] in
         var g = grad { (w: Tensor) in (matmul(a[1], w) * matmul(a[1], w)).mean() }(a[0])
@@ -77,15 +79,32 @@ func runShardingBenchmarks(_ selected: String?) {
         return [a[0] - 0.01 * g]
     } }
     let w = Random.normal(Random.key(3), shape: [4, 4]), xs = Random.normal(Random.key(4), shape: [8, 4])
+    let stacked = xs.expandingDims(0)
     let tinyPmap = pmap(tiny("batch"), axisName: "batch", inAxes: [nil, 0], outAxes: [nil])
     let tinyJit = jit(tiny(nil))
     let inner = 200
-    var v = w
-    let pmapTiny = timeSteps(repeats: 9) { for _ in 0..<inner { v = try! tinyPmap.local([v, xs.expandingDims(0)])[0] } } / Double(inner)
-    let jitTiny = timeSteps(repeats: 9) { for _ in 0..<inner { v = tinyJit([v, xs])[0] } } / Double(inner)
-    blackhole += first(v)
-    report("pmap_overhead_per_step", pmapTiny - jitTiny, unit: "us", value: (pmapTiny - jitTiny) / 1000)
-    report("diag_tiny_step_jit", jitTiny, unit: "us", value: jitTiny / 1000)
+    var v = w, u = w
+    let (pmapTiny, jitTiny) = alternately(repeats: 21, { for _ in 0..<inner { v = try! tinyPmap.local([v, stacked])[0] } },
+                                          { for _ in 0..<inner { u = tinyJit([u, xs])[0] } })
+    blackhole += first(v) + first(u)
+    report("pmap_overhead_per_step", (pmapTiny - jitTiny) / Double(inner), unit: "us", value: (pmapTiny - jitTiny) / Double(inner) / 1000)
+    report("diag_tiny_step_jit", jitTiny / Double(inner), unit: "us", value: jitTiny / Double(inner) / 1000)
+}
+
+/// Median ns of `a` and of `b`, timed alternately `repeats` times after a warm-up.
+func alternately(repeats: Int, _ a: () -> Void, _ b: () -> Void) -> (Double, Double) {
+    a()
+    b()
+    var ta: [Double] = [], tb: [Double] = []
+    for _ in 0..<repeats {
+        var t0 = now()
+        a()
+        ta.append(Double(now() - t0))
+        t0 = now()
+        b()
+        tb.append(Double(now() - t0))
+    }
+    return (median(ta), median(tb))
 }
 
 /// Diagnostics (not in BENCHMARKS.md): the parts of the pmap step on this job —
