@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Flock", targets: ["Flock"]),
         .executable(name: "flock-demo", targets: ["FlockDemo"]),
         .executable(name: "flock-bench", targets: ["FlockBenchmarks"]),
+        .executable(name: "flock-data-parallel", targets: ["FlockDataParallel"]),
         .executable(name: "flock-tutorial", targets: ["FlockTutorial"]),
     ],
     targets: [
@@ -31,6 +32,7 @@ let package = Package(
             dependencies: ["FlockCore", "FlockTransforms", "FlockCollectives", "FlockSharding"],
             path: "Sources/Flock"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
+        .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
         .executableTarget(name: "FlockTutorial", dependencies: ["Flock"], path: "Examples/Tutorial"),
         .executableTarget(
             name: "FlockBenchmarks", dependencies: ["Flock"], path: "benchmarks/Sources"),
