@@ -137,7 +137,8 @@ func runShardingDiagnostics() {
 @MainActor
 func runPmapOverheadLoop() {
     let tiny = { (a: [Tensor]) -> [Tensor] in [a[0] - 0.01 * pmean(grad { (w: Tensor) in (matmul(a[1], w) * matmul(a[1], w)).mean() }(a[0]), axisName: "batch")] }
-    let w = Random.normal(Random.key(3), shape: [4, 4]), xs = Random.normal(Random.key(4), shape: [1, 8, 4])
+    let w = Random.normal(Random.key(3), shape: [4, 4])
+    let xs = Random.normal(Random.key(4), shape: [Distributed.localDeviceCount, 8, 4])
     let p = pmap(tiny, axisName: "batch", inAxes: [nil, 0], outAxes: [nil])
     var v = w
     let t0 = now()
