@@ -13,6 +13,7 @@ import Synchronization
 /// Numerically, `pmap(f, axisName: "i")` on the whole job equals
 /// `vmap(f, axisName: "i")` on the concatenation of every process's arguments.
 public final class PmapFunction: @unchecked Sendable {
+    /// The name collectives use for the axis over every device.
     public let axisName: String
     /// Mapped axis of each dynamic argument (nil: the same value on every device).
     public let inAxes: [Int?]?
@@ -20,7 +21,9 @@ public final class PmapFunction: @unchecked Sendable {
     let defaultInAxis: Int?
     /// Mapped axis of each result (nil: one value, the same on every device).
     let outAxesRule: OutAxes
+    /// Arguments passed by value (one trace per distinct value).
     public let staticBroadcastedArgnums: Set<Int>
+    /// Arguments the caller gives up (checked; not yet reused in place).
     public let donateArgnums: Set<Int>
     let f: ([Tensor]) -> [Tensor]
     /// One shardMap per (static arguments, in axes, out axes).

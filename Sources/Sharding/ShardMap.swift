@@ -19,8 +19,11 @@ import Synchronization
 /// `psumScatter`, `allToAll`), and `psum`, `pmax`, `pmin`, `allGather` and
 /// `pbroadcast` make it the same again.
 public final class ShardMapFunction: @unchecked Sendable {
+    /// The devices the function runs on.
     public let mesh: Mesh
+    /// How each argument is laid out for the function.
     public let inSpecs: [PartitionSpec]
+    /// Whether results are checked to be replicated where their specs say so.
     public let checkRep: Bool
     /// The results' specs, given or computed from the results' per-device types.
     let outSpecsRule: OutSpecs

@@ -46,6 +46,8 @@ extension ShardedArray {
     /// JAX's short form of the global array, e.g. `f32[8,4]`.
     var aval: AbstractValue { AbstractValue(shape: shape, dtype: dtype) }
 
+    // Elementwise arithmetic: two sharded arrays of one shape on one mesh, or a
+    // sharded array and a rank-0 tensor (`x * Tensor(2.0)`).
     public static func + (a: ShardedArray, b: ShardedArray) throws -> ShardedArray { try a.zipWith(b, { $0 + $1 }, name: "+") }
     public static func - (a: ShardedArray, b: ShardedArray) throws -> ShardedArray { try a.zipWith(b, { $0 - $1 }, name: "-") }
     public static func * (a: ShardedArray, b: ShardedArray) throws -> ShardedArray { try a.zipWith(b, { $0 * $1 }, name: "*") }

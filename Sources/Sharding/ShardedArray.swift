@@ -28,14 +28,18 @@ public struct Shard: Sendable {
 public struct ShardedArray: Sendable {
     /// The global shape.
     public let shape: [Int]
+    /// The element type.
     public let dtype: DType
     /// Where every block lives.
     public let sharding: NamedSharding
     /// This process's blocks, one per local device in local device order.
     public let addressableShards: [Shard]
 
+    /// The devices the array is laid out over.
     public var mesh: Mesh { sharding.mesh }
+    /// How the array's dimensions are split over the mesh axes.
     public var spec: PartitionSpec { sharding.spec }
+    /// Number of dimensions.
     public var rank: Int { shape.count }
     /// Number of elements of the global array.
     public var count: Int { shape.reduce(1, *) }
