@@ -49,6 +49,26 @@ extension ShardingTests {
             }
         }
 
+        @Test func meshesOverReorderedDevices() throws {
+            // Devices listed last process first: groups still hold each process's devices together.
+            let n = deviceCount, L = Distributed.localDeviceCount
+            let reversed = (0..<Distributed.processCount).reversed().flatMap { p in (p * L)..<((p + 1) * L) }
+            let mesh = try Mesh(shape: [n], axisNames: ["r"], devices: reversed)
+            let x = hostArray([n, 2], seed: 19)
+            let f = shardMap({ a in [a[0] * axisIndex("r").converted(to: .float64), psum(a[0], axisName: "r")] }, mesh: mesh,
+                             inSpecs: [PartitionSpec("r")], outSpecs: [PartitionSpec("r"), .replicated])
+            let outs = try f([x])
+            expectClose(try outs[0].processAllgather(), x * arange(n, dtype: .float64).reshaped([n, 1]))
+            expectClose(try outs[1].processAllgather(), x.sum(axes: [0], keepDims: true), rtol: 1e-12, atol: 1e-12)
+            // Devices of different processes interleaved within a group: reported.
+            guard Distributed.processCount > 1, L > 1 else { return }
+            let interleaved = (0..<L).flatMap { l in (0..<Distributed.processCount).map { $0 * L + l } }
+            let bad = try Mesh(shape: [n], axisNames: ["r"], devices: interleaved)
+            let message = thrownMessage { _ = try shardMap({ $0 }, mesh: bad, inSpecs: [.replicated], outSpecs: [.replicated])([x]) }
+            #expect(message?.contains("each group of an axis must hold the same number of devices of each of its processes") == true,
+                    "\(message ?? "no error")")
+        }
+
         @Test func perDeviceFunctionIsTracedOncePerSignature() throws {
             let mesh = dataMesh()
             let f = shardMap({ a in [tanh(a[0]) * 2] }, mesh: mesh, inSpecs: [PartitionSpec("data")], outSpecs: [PartitionSpec("data")])
