@@ -168,9 +168,10 @@ func minorFaults() -> Int {
 
 let diagnostics: [(String, () -> Void)] = [
     ("diag_profile_train_step", {
+        let batch = Int(CommandLine.arguments.dropFirst(2).first ?? "128")!
         let mlp = MLP(key: Random.key(0))
-        let x = Random.normal(Random.key(1), shape: [128, 784])
-        let labels = oneHot(Random.randint(Random.key(2), shape: [128], minval: 0, maxval: 10), numClasses: 10)
+        let x = Random.normal(Random.key(1), shape: [batch, 784])
+        let labels = oneHot(Random.randint(Random.key(2), shape: [batch], minval: 0, maxval: 10), numClasses: 10)
         let args = MLP.names.map { mlp.params[$0]! } + [x, labels]
         print(jit(name: "train_step", trainStep).lower(args).compile().profile(args, iterations: 50))
     }),

@@ -14,7 +14,7 @@ public let fusedElementwiseName = "fused_elementwise"
 /// could not run as one step). Groups then take the place of their members
 /// in a topological order that otherwise keeps the original order.
 public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
-    let eqs = jaxpr.equations
+    let eqs = duplicatingScalarBroadcasts(jaxpr)
     var producer: [Int: Int] = [:]
     for (i, e) in eqs.enumerated() { for v in e.outputs { producer[v.id] = i } }
 
@@ -125,6 +125,38 @@ public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
     }
     precondition(out.count == Set(unitOf).count, "fuseElementwise: fusion groups formed a cycle")
     return jaxpr.rebuilt(equations: out, outputs: jaxpr.outputs)
+}
+
+/// Gives each elementwise consumer of a broadcast rank-0 value its own copy of
+/// the broadcast, right before it, so the broadcast joins the consumer's group
+/// as a scalar operand (CSE may have merged the broadcasts of several groups,
+/// which would otherwise make one group materialise it for the others).
+/// Copies nothing else reads are dropped, as is an original left unread.
+private func duplicatingScalarBroadcasts(_ jaxpr: Jaxpr) -> [Equation] {
+    let eqs = jaxpr.equations
+    var supply = VarSupply(above: jaxpr)
+    var broadcasts: [Int: Equation] = [:]
+    for e in eqs where isScalarBroadcast(e) { broadcasts[e.outputs[0].id] = e }
+    guard !broadcasts.isEmpty else { return eqs }
+    var stillRead = Set<Int>()
+    for case .variable(let v) in jaxpr.outputs { stillRead.insert(v.id) }
+    var out: [Equation] = []
+    for e in eqs {
+        guard isFusible(e), !isScalarBroadcast(e) else {
+            for case .variable(let v) in e.inputs { stillRead.insert(v.id) }
+            out.append(e)
+            continue
+        }
+        var inputs = e.inputs
+        for (k, a) in inputs.enumerated() {
+            guard case .variable(let v) = a, let b = broadcasts[v.id] else { continue }
+            let copy = supply.fresh(v.aval)
+            out.append(Equation(primitive: b.primitive, inputs: b.inputs, outputs: [copy]))
+            inputs[k] = .variable(copy)
+        }
+        out.append(Equation(primitive: e.primitive, inputs: inputs, outputs: e.outputs))
+    }
+    return out.filter { e in !isScalarBroadcast(e) || broadcasts[e.outputs[0].id] == nil || stillRead.contains(e.outputs[0].id) }
 }
 
 /// Whether `e` can be part of a fused loop: elementwise with operands of the
