@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "Flock", targets: ["Flock"]),
         .executable(name: "flock-demo", targets: ["FlockDemo"]),
         .executable(name: "flock-bench", targets: ["FlockBenchmarks"]),
+        .executable(name: "flock-data-parallel", targets: ["FlockDataParallel"]),
+        .executable(name: "flock-tutorial", targets: ["FlockTutorial"]),
     ],
     targets: [
         // C shims: header-only, no logic (see the headers for why they exist).
@@ -32,13 +34,21 @@ let package = Package(
             dependencies: ["FlockCore", "FlockTransforms", "FlockCollectives", "FlockSharding"],
             path: "Sources/Flock"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
+        .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
+        .executableTarget(name: "FlockTutorial", dependencies: ["Flock"], path: "Examples/Tutorial"),
         .executableTarget(
             name: "FlockBenchmarks", dependencies: ["Flock"], path: "benchmarks/Sources"),
         .testTarget(
             name: "FlockCoreTests", dependencies: ["FlockCore"], path: "Tests/FlockCoreTests",
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "FlockShardingTests", dependencies: ["FlockSharding"], path: "Tests/FlockShardingTests"),
         .testTarget(
             name: "FlockTransformsTests", dependencies: ["FlockTransforms"], path: "Tests/FlockTransformsTests",
+            resources: [.copy("Fixtures")]),
+        // Run as a plain `swift test` (a one-process job) and, by scripts/run-tests,
+        // as the built test binary under `./launch -n 2` and `-n 4`.
+        .testTarget(
+            name: "FlockCollectivesTests", dependencies: ["FlockCollectives"], path: "Tests/FlockCollectivesTests",
             resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -13,8 +13,10 @@ TARGETS = {
     "mlp_eager_forward": ("MLP 784-512-512-10, batch 128: eager forward (loss)", "—"),
     "mlp_eager_value_and_grad": ("Same MLP: eager `valueAndGrad`", "—"),
     "mlp_grad_over_forward": ("`valueAndGrad` time / forward time (Flock only)", "≤ 3"),
-    "per_example_grads_vmap": ("Per-example gradients via `vmap(grad)`, batch 128", "—"),
+    "per_example_grads_vmap": ("Per-example gradients via `vmap(grad)`, 64-64-1 tanh net, batch 128", "—"),
+    "per_example_grads_by_hand": ("Same gradients, hand-batched", "—"),
     "per_example_grads_over_hand_batched": ("`vmap(grad)` time / hand-batched gradient time (Flock only)", "≤ 1.5"),
+    "per_example_grads_jit_over_hand_batched_jit": ("`jit(vmap(grad))` / `jit(hand-batched)` (Flock only)", "—"),
     "tracing_overhead_per_primitive": ("Tracing (staging) cost per primitive, 1000-op chain", "reported"),
     "mlp_train_step_128": ("Jitted MLP 784-512-512-10 SGD train step, batch 128 (donated params)", "Flock/JAX ≤ 1.0 (aim 0.8)"),
     "mlp_train_step_1024": ("Same train step, batch 1024", "Flock/JAX ≤ 1.0 (aim 0.8)"),
@@ -23,14 +25,24 @@ TARGETS = {
     "startup_to_first_result": ("Process start to first jitted result", "Flock/JAX ≤ 0.1"),
 }
 
+# psum over 2 MPI ranks on this host (./launch -n 2): Flock eager and jitted,
+# MPI_Allreduce from C on preallocated buffers, and mpi4py's comm.Allreduce.
+COLLECTIVE_TARGETS = {
+    "psum_4B": ("`psum` latency, float32[1] (4 B)", "≤ C + 1 µs"),
+    "psum_64KiB": ("`psum` bandwidth, 64 KiB", "Flock/C ≤ 1.05"),
+    "psum_4MiB": ("`psum` bandwidth, 4 MiB", "Flock/C ≤ 1.05"),
+    "psum_64MiB": ("`psum` bandwidth, 64 MiB", "Flock/C ≤ 1.05"),
+}
+
 
 def main(paths, command, threads):
     rows = defaultdict(dict)
     for path in paths:
         for line in open(path):
+            # Lines from ./launch carry a rank prefix such as `[1,0]<stdout>:`.
             line = line.strip()
-            if line.startswith("{"):
-                r = json.loads(line)
+            if "{" in line and line.endswith("}"):
+                r = json.loads(line[line.index("{"):])
                 rows[r["case"]].setdefault(r["impl"], []).append(r)
     # Median over rounds of each implementation's per-round medians.
     for case in rows:
@@ -57,6 +69,29 @@ def main(paths, command, threads):
                 return f"{r['flock']['ns'] / r[impl]['ns']:.2f}"
             return "—"
         out.append(f"| {title} | {cell('flock')} | {cell('numpy')} | {cell('jax')} | {ratio('numpy')} | {ratio('jax')} | {target} |")
+    out += ["", "## Collectives", "",
+            "`psum` of float32 over 2 MPI ranks on this host (`./launch -n 2`, shared memory), "
+            "against `MPI_Allreduce` from C on preallocated buffers (benchmarks/c/allreduce.c) and mpi4py's "
+            "`comm.Allreduce` on numpy buffers, run alternately in the same job. Each number is the best of 15 "
+            "repeats of a loop of calls (the machine is shared; the least disturbed repeat shows the cost of the "
+            "call itself), median over rounds. Bandwidth is bytes reduced per second of call time. Flock's psum "
+            "includes its consistency check (one 96-byte allgather of signatures; operands up to 48 bytes travel "
+            "in it).", "",
+            "| Case | Flock eager | Flock jit | C | mpi4py | eager/C (time) | jit/C (time) | Target |",
+            "|---|---|---|---|---|---|---|---|"]
+    for case, (title, target) in COLLECTIVE_TARGETS.items():
+        r = rows.get(case, {})
+        def cell(impl):
+            x = r.get(impl)
+            return f"{x['value']:.3g} {x['unit']}" if x else "—"
+        def versus(impl):
+            if impl not in r or "c" not in r:
+                return "—"
+            if case == "psum_4B":
+                return f"C {r[impl]['ns'] - r['c']['ns']:+.0f} ns"
+            return f"{r[impl]['ns'] / r['c']['ns']:.2f}"
+        out.append(f"| {title} | {cell('flock')} | {cell('flock_jit')} | {cell('c')} | {cell('mpi4py')} | "
+                   f"{versus('flock')} | {versus('flock_jit')} | {target} |")
     out.append("")
     open("BENCHMARKS.md", "w").write("\n".join(out))
     print("\n".join(out))

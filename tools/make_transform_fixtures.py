@@ -152,6 +152,57 @@ put("control.cond_grad", jax.grad(lambda x: jax.lax.cond(jnp.sum(x) > 0, lambda 
 put("control.fori_grad", jax.grad(lambda v: jax.lax.fori_loop(0, 3, lambda i, c: c * v, 1.0))(2.0))
 put("control.while_jvp", jax.jvp(lambda x: jnp.sum(jax.lax.while_loop(lambda c: jnp.sum(c) < 100, lambda c: c * 2, x)), (xs3,), (jnp.ones(3),))[1])
 
+# --- Per-primitive VJPs and JVPs ---------------------------------------------
+# grad of sum(f(a, b) * weights) w.r.t. both arguments, and the JVP along fixed
+# directions, for functions mirrored in GradFixtureTests.swift.
+A = np.array([[0.3, -1.2, 0.7], [1.9, -0.4, 0.25]])
+B = np.array([[1.1, 0.6, -0.9], [0.45, 1.3, -0.7]])
+POS = np.array([[0.3, 1.2, 0.7], [1.9, 0.4, 2.5]])
+UNIT = np.array([[0.3, -0.6, 0.7], [0.1, -0.4, 0.25]])
+TA = np.array([[0.5, -0.25, 1.0], [0.75, 0.1, -0.6]])
+TB = np.array([[-0.3, 0.8, 0.2], [0.4, -0.9, 0.35]])
+GRAD_FUNCS = {
+    "exp": (lambda a, b: jnp.exp(a) * b, A, B),
+    "log": (lambda a, b: jnp.log(a) * b, POS, B),
+    "log1p": (lambda a, b: jnp.log1p(a) * b, POS, B),
+    "expm1": (lambda a, b: jnp.expm1(a) * b, A, B),
+    "sin_cos": (lambda a, b: jnp.sin(a) * jnp.cos(b), A, B),
+    "tan": (lambda a, b: jnp.tan(a) * b, UNIT, B),
+    "tanh": (lambda a, b: jnp.tanh(a * b), A, B),
+    "sigmoid": (lambda a, b: jax.nn.sigmoid(a) * b, A, B),
+    "sqrt_rsqrt": (lambda a, b: jnp.sqrt(a) + jax.lax.rsqrt(a) * b, POS, B),
+    "abs": (lambda a, b: jnp.abs(a) * b, A, B),
+    "erf": (lambda a, b: jax.scipy.special.erf(a) * b, A, B),
+    "erf_inv": (lambda a, b: jax.scipy.special.erfinv(a) * b, UNIT, B),
+    "div": (lambda a, b: a / b, A, B),
+    "pow": (lambda a, b: a ** b, POS, B),
+    "max_min": (lambda a, b: jnp.maximum(a, b) - jnp.minimum(a * 2, b), A, B),
+    "atan2": (lambda a, b: jnp.arctan2(a, b), A, B),
+    "where": (lambda a, b: jnp.where(a > b, a * 2, b * b), A, B),
+    "reductions": (lambda a, b: jnp.max(a, axis=0) * jnp.sum(b, axis=0) + jnp.prod(a, axis=0), A, B),
+    "logsumexp": (lambda a, b: jax.nn.logsumexp(a * b, axis=1), A, B),
+    "softmax": (lambda a, b: jax.nn.softmax(a) * b, A, B),
+    "matmul": (lambda a, b: a @ b.T, A, B),
+    "transpose_reshape": (lambda a, b: a.reshape(3, 2).T * b, A, B),
+    "slice_concat": (lambda a, b: jnp.concatenate([a[:, ::2], b[:, 1:]], axis=1), A, B),
+    "index": (lambda a, b: a[jnp.array([1, 0, 1])] * b[0], A, B),
+    "cumsum": (lambda a, b: jnp.cumsum(a * b, axis=1), A, B),
+    "sort": (lambda a, b: jnp.sort(a * b, axis=1), A, B),
+    "pad": (lambda a, b: jnp.pad(a * b, ((1, 2), (0, 1))), A, B),
+    "conv1d": (lambda a, b: jax.lax.conv_general_dilated(a.reshape(1, 2, 3), b.reshape(3, 2, 1)[:2, :, :], (1,), "SAME"), A, B),
+    "gelu": (lambda a, b: jax.nn.gelu(a) * b, A, B),
+    "cond": (lambda a, b: jax.lax.cond(jnp.sum(a) > 0, lambda v: v[0] * v[1], lambda v: v[0] - v[1], (a, b)), A, B),
+    "scan": (lambda a, b: jax.lax.scan(lambda c, v: (c * v + jnp.sin(c), c * 2), b[0], a)[1], A, B),
+}
+for name, (f, a, b) in GRAD_FUNCS.items():
+    out = f(a, b)
+    w = np.linspace(-1, 1, out.size).reshape(out.shape)
+    ga, gb = jax.grad(lambda x, y: jnp.sum(f(x, y) * w), argnums=(0, 1))(a, b)
+    put(f"primgrad.{name}.out", out)
+    put(f"primgrad.{name}.ga", ga)
+    put(f"primgrad.{name}.gb", gb)
+    put(f"primgrad.{name}.jvp", jax.jvp(f, (a, b), (TA, TB))[1])
+
 with open(OUT, "w") as fh:
     json.dump(cases, fh, indent=0, sort_keys=True)
 print(f"wrote {len(cases)} cases to {OUT}")

@@ -30,6 +30,8 @@ extension Primitive {
         case .sort(let dimension, let numKeys): return evalSort(x, dimension: dimension, numKeys: numKeys)
         case .threefry2x32: return evalThreefry(x[0], x[1], x[2], x[3])
         case .stopGradient: return x
+        case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
+            return [try evaluateCollective(x, shape: shape)]
         case .customVJPLinear:
             throw FlockError("custom_vjp: can't apply forward-mode differentiation (jvp) to a custom_vjp function; use customJVP, or reverse mode")
         case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j):

@@ -275,6 +275,9 @@ extension Primitive {
         case .customVJPLinear(_, _, let outs):
             return outs
 
+        case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
+            return try collectiveAbstractEval(inputs)
+
         case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j):
             try checkJaxprInputs(j, inputs[...], name)
             return j.outputAvals

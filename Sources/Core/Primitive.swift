@@ -70,6 +70,34 @@ public enum Primitive: Hashable, Sendable {
     /// the residuals then the tangents; transposing calls the user's backward rule.
     case customVJPLinear(rule: CustomRule, residualCount: Int, outAvals: [AbstractValue])
 
+    // Collectives over named axes (JAX's `lax.psum`, …). `axes` is a tuple of
+    // axis names, looked up in the ``AxisEnvironment``: bound to a communicator
+    // (MPI ranks, in-process devices) or mapped by `vmap(f, axisName:)`. The
+    // members of several axes are numbered row-major over the names.
+
+    /// Sum over the members of the named axes.
+    case psum(axes: [String])
+    /// Maximum over the members of the named axes.
+    case pmax(axes: [String])
+    /// Minimum over the members of the named axes.
+    case pmin(axes: [String])
+    /// Every member's operand along `axis`: stacked as a new axis of the axes'
+    /// size, or concatenated along an existing one when `tiled`.
+    case allGather(axes: [String], axis: Int, tiled: Bool)
+    /// The sum over members, scattered along `scatterDimension`: member `i` gets
+    /// block `i` (that dimension removed, or divided by the size when `tiled`).
+    case psumScatter(axes: [String], scatterDimension: Int, tiled: Bool)
+    /// Each member sends its operand along (source, destination) pairs; members
+    /// that receive nothing get zeros.
+    case ppermute(axes: [String], pairs: [CollectiveOperation.Pair])
+    /// Block `j` of `splitAxis` goes to member `j`; member `i`'s block arrives at
+    /// position `i` of `concatAxis` (JAX's `all_to_all`).
+    case allToAll(axes: [String], splitAxis: Int, concatAxis: Int, tiled: Bool)
+    /// The member's index along the named axes (int32, no operands).
+    case axisIndex(axes: [String])
+    /// Member `source`'s operand on every member.
+    case pbroadcast(axes: [String], source: Int)
+
     /// Number of results for `inputCount` operands.
     public func outputCount(inputCount: Int) -> Int {
         switch self {
@@ -81,6 +109,7 @@ public enum Primitive: Hashable, Sendable {
         case .scan(let body, _, _, _, _): body.outputs.count
         case .stopGradient: 1
         case .customVJPLinear(_, _, let outs): outs.count
+        case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast: 1
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum:
@@ -126,6 +155,31 @@ public enum Primitive: Hashable, Sendable {
         case .customVJP: "custom_vjp_call"
         case .checkpoint: "checkpoint"
         case .customVJPLinear: "custom_lin"
+        case .psum: "psum"
+        case .pmax: "pmax"
+        case .pmin: "pmin"
+        case .allGather: "all_gather"
+        case .psumScatter: "reduce_scatter"
+        case .ppermute: "ppermute"
+        case .allToAll: "all_to_all"
+        case .axisIndex: "axis_index"
+        case .pbroadcast: "pbroadcast"
+        }
+    }
+
+    /// The axis names of a collective; nil for every other primitive.
+    public var collectiveAxes: [String]? {
+        switch self {
+        case .psum(let axes), .pmax(let axes), .pmin(let axes), .allGather(let axes, _, _),
+            .psumScatter(let axes, _, _), .ppermute(let axes, _), .allToAll(let axes, _, _, _),
+            .axisIndex(let axes), .pbroadcast(let axes, _):
+            axes
+        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
+            .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
+            .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
+            .threefry2x32, .stopGradient, .call, .cond, .whileLoop, .scan, .customJVP, .customVJP,
+            .checkpoint, .customVJPLinear:
+            nil
         }
     }
 }

@@ -155,7 +155,15 @@ extension Tensor {
 extension Tensor: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
     /// A weakly typed float32 scalar, like a Python float in JAX.
     public init(floatLiteral value: Double) {
-        self.init(value, dtype: .float32, weakType: true)
+        self.init(weakFloat: value)
+    }
+
+    /// A weakly typed float scalar: float32, remembering `value` exactly for
+    /// promotion to float64 (a Python float is exact in JAX's x64 mode).
+    init(weakFloat value: Double) {
+        let a = Tensor.scalarArray(value, dtype: .float32)
+        a.buffer.exactScalar = value
+        self.init(concrete: a, weakType: true)
     }
     /// A weakly typed int32 scalar, like a Python int in JAX.
     public init(integerLiteral value: Int) {
@@ -182,6 +190,7 @@ extension Tensor {
 
     /// The single element of a one-element tensor, converted to `T`.
     public func item<T: TensorElement>(_: T.Type = T.self) -> T {
+        guard concreteOrRaise("item") != nil else { return Tensor.placeholder(T.self) }
         let values: [T] = toArray()
         if values.count != 1 {
             if isConcrete {

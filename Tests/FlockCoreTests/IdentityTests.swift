@@ -84,3 +84,26 @@ import Testing
         #expect(address() == first)
     }
 }
+
+@Suite struct IndexedUpdateTests {
+    let x = arange(12).reshaped([3, 4]).converted(to: .float32)
+
+    @Test func setReplacesOnlyTheSelection() {
+        let y = x.at(1, 1...).set(Tensor(Float(-1)))
+        #expect(y.toArray(Float.self) == [0, 1, 2, 3, 4, -1, -1, -1, 8, 9, 10, 11])
+        #expect(x.toArray(Float.self)[5] == 5)  // x is unchanged
+        #expect(y.at(1, 1...).get().toArray(Float.self) == [-1, -1, -1])
+    }
+
+    @Test func addAccumulatesRepeatedIndices() {
+        let y = x.at(Tensor([0, 0, 2] as [Int32])).add(Tensor(Float(1)))
+        #expect(y[0].toArray(Float.self) == [2, 3, 4, 5])
+        #expect(y[2].toArray(Float.self) == [9, 10, 11, 12])
+        #expect(y[1].toArray(Float.self) == [4, 5, 6, 7])
+    }
+
+    @Test func stridedAndNegativeSelections() {
+        let y = x.at(.all, .stride(by: -2)).set(Tensor(Float(0)))
+        #expect(y.toArray(Float.self) == [0, 0, 2, 0, 4, 0, 6, 0, 8, 0, 10, 0])
+    }
+}

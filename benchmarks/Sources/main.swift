@@ -31,8 +31,8 @@ func measure(repeats: Int, inner: Int, _ body: () -> Void) -> Double {
     return median(samples)
 }
 
-func report(_ name: String, _ nsPerOp: Double, unit: String, value: Double) {
-    print("{\"case\": \"\(name)\", \"impl\": \"flock\", \"ns\": \(nsPerOp), \"unit\": \"\(unit)\", \"value\": \(value)}")
+func report(_ name: String, _ nsPerOp: Double, unit: String, value: Double, impl: String = "flock") {
+    print("{\"case\": \"\(name)\", \"impl\": \"\(impl)\", \"ns\": \(nsPerOp), \"unit\": \"\(unit)\", \"value\": \(value)}")
 }
 
 var blackhole: Float = 0
@@ -95,6 +95,40 @@ let transformCases: [(String, () -> Void)] = [
         report("mlp_eager_forward", fwd, unit: "ms", value: fwd / 1e6)
         report("mlp_eager_value_and_grad", both, unit: "ms", value: both / 1e6)
         report("mlp_grad_over_forward", both, unit: "ratio", value: both / fwd)
+    }),
+    ("per_example_grads", {
+        // One-hidden-layer regression model; per-example gradients of all parameters.
+        let b = 128, d = 64, h = 64
+        let k = Random.split(Random.key(3), num: 4)
+        let w1 = Random.normal(k[0], shape: [d, h]) * 0.1, b1 = zeros([h]), w2 = Random.normal(k[1], shape: [h]) * 0.1
+        let x = Random.normal(k[2], shape: [b, d]), y = Random.normal(k[3], shape: [b])
+        let loss = { (p: [Tensor], xi: Tensor, yi: Tensor) -> Tensor in
+            let hid = tanh(matmul(xi, p[0]) + p[1])
+            let r = (hid * p[2]).sum() - yi
+            return r * r
+        }
+        let perExample = vmapFlat({ a in grad { (p: [Tensor]) in loss(p, a[3], a[4]) }([a[0], a[1], a[2]]) },
+                                  inAxes: [nil, nil, nil, 0, 0], outAxes: [0, 0, 0])
+        let viaVmap = measure(repeats: 9, inner: 1) { blackhole += first(perExample([w1, b1, w2, x, y])[0]) }
+        // The same gradients by hand, batched.
+        let handBatched = { (a: [Tensor]) -> [Tensor] in
+            let (w1, b1, w2, x, y) = (a[0], a[1], a[2], a[3], a[4])
+            let hid = tanh(matmul(x, w1) + b1)                      // [B, H]
+            let dOut = 2 * (matmul(hid, w2) - y)                    // [B]
+            let gW2 = dOut.expandingDims(1) * hid                   // [B, H]
+            let dPre = dOut.expandingDims(1) * w2 * (1 - hid * hid) // [B, H]
+            let gW1 = x.expandingDims(2) * dPre.expandingDims(1)    // [B, D, H]
+            return [gW1, dPre, gW2]
+        }
+        let args = [w1, b1, w2, x, y]
+        let byHand = measure(repeats: 9, inner: 1) { blackhole += first(handBatched(args)[0]) }
+        let jitVmap = jit(perExample), jitHand = jit(handBatched)
+        let viaVmapJit = measure(repeats: 9, inner: 1) { blackhole += first(jitVmap(args)[0]) }
+        let byHandJit = measure(repeats: 9, inner: 1) { blackhole += first(jitHand(args)[0]) }
+        report("per_example_grads_vmap", viaVmap, unit: "ms", value: viaVmap / 1e6)
+        report("per_example_grads_by_hand", byHand, unit: "ms", value: byHand / 1e6)
+        report("per_example_grads_over_hand_batched", viaVmap, unit: "ratio", value: viaVmap / byHand)
+        report("per_example_grads_jit_over_hand_batched_jit", viaVmapJit, unit: "ratio", value: viaVmapJit / byHandJit)
     }),
     ("tracing_overhead_per_primitive", {
         let x = Tensor([1, 2, 3] as [Float])
@@ -230,6 +264,9 @@ if selected == "startup" {
     print(f(linspace(-1, 1, count: 1000)).sum().item(Float.self))
     exit(0)
 }
+// Collectives run under ./launch (benchmarks/run does it), apart from the rest.
+if selected == "collectives" || selected?.hasPrefix("psum_") == true { runCollectiveBenchmarks(selected) }
+if selected == "diag_psum_overhead" { runCollectiveDiagnostics() }
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }
 for (name, run) in jitCases where selected == nil || selected == name { run() }

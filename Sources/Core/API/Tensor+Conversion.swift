@@ -8,7 +8,13 @@ extension Tensor {
     /// Conversion that also sets the weak-type flag (used by type promotion).
     public func converted(to dtype: DType, weak: Bool) -> Tensor {
         if dtype == self.dtype && weak == weakType { return self }
-        if case .concrete(let a) = storage, dtype == a.dtype { return Tensor(concrete: a, weakType: weak) }
+        if case .concrete(let a) = storage {
+            if dtype == a.dtype { return Tensor(concrete: a, weakType: weak) }
+            if dtype == .float64, let exact = a.buffer.exactScalar { return Tensor(exact, dtype: .float64, weakType: weak) }
+            // A concrete scalar (typically a promoted literal) is converted now,
+            // whatever the interpreter: it is a constant, not part of the program.
+            if a.count == 1 { return Tensor(concrete: convertArray(a, to: dtype), weakType: weak) }
+        }
         return bind1(.convert(dtype, weakType: weak), self)
     }
 

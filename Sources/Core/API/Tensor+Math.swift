@@ -11,16 +11,23 @@ public func log(_ x: Tensor) -> Tensor { floatUnaryOp(.log, x) }
 public func log1p(_ x: Tensor) -> Tensor { floatUnaryOp(.log1p, x) }
 /// e^x − 1, accurate near 0.
 public func expm1(_ x: Tensor) -> Tensor { floatUnaryOp(.expm1, x) }
+/// Sine, elementwise (radians).
 public func sin(_ x: Tensor) -> Tensor { floatUnaryOp(.sin, x) }
+/// Cosine, elementwise (radians).
 public func cos(_ x: Tensor) -> Tensor { floatUnaryOp(.cos, x) }
+/// Tangent, elementwise (radians).
 public func tan(_ x: Tensor) -> Tensor { floatUnaryOp(.tan, x) }
+/// Hyperbolic tangent, elementwise.
 public func tanh(_ x: Tensor) -> Tensor { floatUnaryOp(.tanh, x) }
 /// The logistic sigmoid 1 / (1 + e^−x) (`jax.nn.sigmoid`).
 public func sigmoid(_ x: Tensor) -> Tensor { floatUnaryOp(.logistic, x) }
+/// Square root, elementwise (NaN for negative inputs).
 public func sqrt(_ x: Tensor) -> Tensor { floatUnaryOp(.sqrt, x) }
 /// 1 / √x.
 public func rsqrt(_ x: Tensor) -> Tensor { floatUnaryOp(.rsqrt, x) }
+/// The largest integer not greater than each element (integers pass through).
 public func floor(_ x: Tensor) -> Tensor { x.dtype.isFloatingPoint ? bind1(.unary(.floor), x) : x }
+/// The smallest integer not less than each element (integers pass through).
 public func ceil(_ x: Tensor) -> Tensor { x.dtype.isFloatingPoint ? bind1(.unary(.ceil), x) : x }
 /// Rounds half to even (`jnp.round`).
 public func round(_ x: Tensor) -> Tensor { x.dtype.isFloatingPoint ? bind1(.unary(.round), x) : x }
@@ -28,6 +35,7 @@ public func round(_ x: Tensor) -> Tensor { x.dtype.isFloatingPoint ? bind1(.unar
 public func erf(_ x: Tensor) -> Tensor { floatUnaryOp(.erf, x) }
 /// The inverse error function.
 public func erfInv(_ x: Tensor) -> Tensor { floatUnaryOp(.erfInv, x) }
+/// Absolute value, elementwise.
 public func abs(_ x: Tensor) -> Tensor { x.dtype == .bool || x.dtype == .uint32 ? x : bind1(.unary(.abs), x) }
 /// −1, 0 or 1 by the sign of each element (NaN stays NaN).
 public func sign(_ x: Tensor) -> Tensor {

@@ -17,6 +17,7 @@ extension Tensor {
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         (dtype == .bool ? converted(to: .int32) : self).reduction(.sum, "sum", axes: axes, keepDims: keepDims)
     }
+    /// ``sum(axes:keepDims:)`` over a single axis.
     public func sum(axis: Int, keepDims: Bool = false) -> Tensor { sum(axes: [axis], keepDims: keepDims) }
 
     /// Product over `axes`.
@@ -26,9 +27,11 @@ extension Tensor {
 
     /// Maximum over `axes` (NaN propagates).
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor { reduction(.max, "max", axes: axes, keepDims: keepDims) }
+    /// ``max(axes:keepDims:)`` over a single axis.
     public func max(axis: Int, keepDims: Bool = false) -> Tensor { max(axes: [axis], keepDims: keepDims) }
     /// Minimum over `axes` (NaN propagates).
     public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor { reduction(.min, "min", axes: axes, keepDims: keepDims) }
+    /// ``min(axes:keepDims:)`` over a single axis.
     public func min(axis: Int, keepDims: Bool = false) -> Tensor { min(axes: [axis], keepDims: keepDims) }
 
     /// Whether all elements (along `axes`) are true / nonzero.
@@ -53,6 +56,7 @@ extension Tensor {
         let x = floatingOperand(self)
         return x.sum(axes: axes, keepDims: keepDims) / Tensor(Double(reducedCount(axes)), dtype: x.dtype)
     }
+    /// ``mean(axes:keepDims:)`` over a single axis.
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor { mean(axes: [axis], keepDims: keepDims) }
 
     /// Variance over `axes` with `ddof` delta degrees of freedom (`jnp.var`);

@@ -154,6 +154,7 @@ public enum JaxprPrinter {
     }
 
     static func parameterString(_ p: Primitive) -> String {
+        func names(_ axes: [String]) -> String { "(" + axes.map { "'\($0)'" }.joined(separator: ", ") + (axes.count == 1 ? ",)" : ")") }
         switch p {
         case .reduce(_, let axes): return "[axes=(\(axes.map(String.init).joined(separator: ", ")))]"
         case .broadcastInDim(let shape, let dims): return "[broadcast_dimensions=\(dims) shape=\(shape)]"
@@ -163,6 +164,18 @@ public enum JaxprPrinter {
         case .dotGeneral(let dn): return "[dimension_numbers=((\(dn.lhsContracting), \(dn.rhsContracting)), (\(dn.lhsBatch), \(dn.rhsBatch)))]"
         case .argReduce(_, let axis), .concatenate(let axis): return "[axis=\(axis)]"
         case .iota(let d, let s, let dim): return "[dimension=\(dim) dtype=\(d) shape=\(s)]"
+        case .psum(let axes), .pmax(let axes), .pmin(let axes), .axisIndex(let axes):
+            return "[axes=\(names(axes))]"
+        case .allGather(let axes, let axis, let tiled):
+            return "[all_gather_dimension=\(axis) axis_name=\(names(axes)) tiled=\(tiled ? "True" : "False")]"
+        case .psumScatter(let axes, let d, let tiled):
+            return "[axis_name=\(names(axes)) scatter_dimension=\(d) tiled=\(tiled ? "True" : "False")]"
+        case .ppermute(let axes, let pairs):
+            return "[axis_name=\(names(axes)) perm=(\(pairs.map { "(\($0.source), \($0.destination))" }.joined(separator: ", ")))]"
+        case .allToAll(let axes, let split, let concat, let tiled):
+            return "[axis_name=\(names(axes)) concat_axis=\(concat) split_axis=\(split) tiled=\(tiled ? "True" : "False")]"
+        case .pbroadcast(let axes, let source):
+            return "[axis_name=\(names(axes)) source=\(source)]"
         default: return ""
         }
     }

@@ -29,6 +29,13 @@ func evalDotGeneral(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, s
         memsetZero(out)
         return out
     }
+    // Many tiny products (e.g. per-example outer products under vmap) cost
+    // more in BLAS call overhead than in arithmetic: plain loops instead.
+    if m * n * k <= 4096 && l.dtype.isFloatingPoint {
+        if l.dtype == .float32 { smallGemm(a, ta, b, tb, out, batch, m, k, n, Float.self) }
+        else { smallGemm(a, ta, b, tb, out, batch, m, k, n, Double.self) }
+        return out
+    }
     switch l.dtype {
     case .float32:
         let pa = a.pointer(Float.self).baseAddress!, pb = b.pointer(Float.self).baseAddress!
@@ -53,6 +60,31 @@ func evalDotGeneral(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, s
     case .bool: fatalError("unreachable: bool dot is rejected by the shape rule")
     }
     return out
+}
+
+/// Batched gemm by loops, the innermost over contiguous output columns.
+private func smallGemm<T: KernelFloat>(
+    _ a: DenseArray, _ ta: Bool, _ b: DenseArray, _ tb: Bool, _ out: DenseArray,
+    _ batch: Int, _ m: Int, _ k: Int, _ n: Int, _: T.Type
+) {
+    let pa = a.pointer(T.self).baseAddress!, pb = b.pointer(T.self).baseAddress!
+    let pc = out.mutablePointer(T.self).baseAddress!
+    for bi in 0..<batch {
+        let A = pa + bi * m * k, B = pb + bi * k * n, C = pc + bi * m * n
+        for i in 0..<m {
+            let row = C + i * n
+            for j in 0..<n { row[j] = 0 }
+            for p in 0..<k {
+                let av = ta ? A[p * m + i] : A[i * k + p]
+                if tb {
+                    for j in 0..<n { row[j] += av * B[j * k + p] }
+                } else {
+                    let brow = B + p * n
+                    for j in 0..<n { row[j] += av * brow[j] }
+                }
+            }
+        }
+    }
 }
 
 private func integerGemm<T: FixedWidthInteger>(

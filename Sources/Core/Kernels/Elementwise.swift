@@ -68,7 +68,8 @@ public struct BlockKernel: @unchecked Sendable {
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
             .dynamicSlice, .dynamicUpdateSlice, .gather, .scatterAdd, .concatenate, .pad, .iota,
             .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .call, .cond,
-            .whileLoop, .scan, .customJVP, .customVJP, .checkpoint, .customVJPLinear:
+            .whileLoop, .scan, .customJVP, .customVJP, .checkpoint, .customVJPLinear,
+            .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             return nil
         }
     }

@@ -16,6 +16,9 @@ public final class Buffer: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     /// Usable bytes (at least what was asked for).
     public let capacity: Int
+    /// The exact value of a weakly typed float literal stored as float32, kept
+    /// so that promoting it to float64 does not lose digits (`x64 * 0.3`).
+    public internal(set) var exactScalar: Double?
 
     init(pointer: UnsafeMutableRawPointer, capacity: Int) {
         self.pointer = pointer

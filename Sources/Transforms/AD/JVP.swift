@@ -155,12 +155,16 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
             }
             return one(y, addTangents(da, db))
         case .max, .min:
-            // Ties split the derivative evenly, as JAX does.
-            let pick = bind1(.compare(op == .max ? .gt : .lt), a, b)
-            let tie = bind1(.compare(.eq), a, b)
-            let fa = weightFor(pick: pick, tie: tie, first: true, like: y)
-            let fb = weightFor(pick: pick, tie: tie, first: false, like: y)
-            return one(y, addTangents(scaled(ta, fa, shape: s), scaled(tb, fb, shape: s)))
+            // Ties split the derivative evenly, as JAX does: the weight of an
+            // operand is 1 where it is selected, ½ on ties, else 0 (built from
+            // converted masks, so a scalar operand is never materialised).
+            let tieHalf = pmul(bind1(.convert(y.dtype, weakType: false), bind1(.compare(.eq), a, b)), lit(0.5, y))
+            func weight(_ chosen: CompareOp) -> Tensor {
+                padd(bind1(.convert(y.dtype, weakType: false), bind1(.compare(chosen), a, b)), tieHalf)
+            }
+            let da = ta.map { _ in weight(op == .max ? .gt : .lt) }
+            let db = tb.map { _ in weight(op == .max ? .lt : .gt) }
+            return one(y, addTangents(da.flatMap { scaled(ta, $0, shape: s) }, db.flatMap { scaled(tb, $0, shape: s) }))
         case .atan2:
             // d atan2(a, b) = (ta·b − tb·a) / (a² + b²)
             let denom = padd(pmul(a, a), pmul(b, b))
@@ -277,16 +281,21 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
 
     case .customVJPLinear:
         throw FlockError("custom_vjp: can't apply forward-mode differentiation (jvp) to a custom_vjp function; use customJVP, or reverse mode")
-    }
-}
 
-/// 1 where `pick`, 0.5 on ties, else 0 (for the first operand; swapped for the second).
-func weightFor(pick: Tensor, tie: Tensor, first: Bool, like y: Tensor) -> Tensor {
-    let one = lit(1, y), half = lit(0.5, y), zero = lit(0, y)
-    let s = y.shape
-    let chosen = first ? fit(pick, s) : bind1(.binary(.and), bind1(.unary(.not), fit(pick, s)), bind1(.unary(.not), fit(tie, s)))
-    let base = bind1(.select, chosen, full(s, one), full(s, zero))
-    return bind1(.select, fit(tie, s), full(s, half), base)
+    case .psum, .allGather, .psumScatter, .ppermute, .allToAll, .pbroadcast:
+        return linear()
+
+    case .pmax(let axes), .pmin(let axes):
+        // The tangent of the members holding the extremum, averaged over ties
+        // (as reduce max/min does; JAX has no rule here).
+        let a = x[0], y = bind1(p, a)
+        let mask = bind1(.convert(a.dtype, weakType: false), bind1(.compare(.eq), a, y))
+        let count = bind1(.psum(axes: axes), mask)
+        return one(y, pdiv(bind1(.psum(axes: axes), pmul(t[0]!, mask)), count))
+
+    case .axisIndex:
+        return zeroTangent()
+    }
 }
 
 /// Tangent of a product reduction: Σᵢ tᵢ Πⱼ≠ᵢ xⱼ along `axes`, via exclusive

@@ -115,8 +115,14 @@ func dotTransposeLHS(_ g: Tensor, _ xAval: AbstractValue, _ y: Tensor, _ dn: Dot
     let dims = DotDimensionNumbers(lhsContracting: ansY, rhsContracting: yKept, lhsBatch: ansBatch, rhsBatch: dn.rhsBatch)
     let xContractSortedByY = argsortInts(dn.rhsContracting).map { dn.lhsContracting[$0] }
     let outAxes = argsortInts(dn.lhsBatch + xKept + xContractSortedByY)
+    let identity = Array(0..<outAxes.count)
+    if outAxes != identity && dn.lhsBatch + xContractSortedByY + xKept == identity {
+        // dot(y, g) lays the result out as x already is: no transpose needed.
+        let swapped = DotDimensionNumbers(lhsContracting: yKept, rhsContracting: ansY, lhsBatch: dn.rhsBatch, rhsBatch: ansBatch)
+        return bind1(.dotGeneral(swapped), y, g)
+    }
     let r = bind1(.dotGeneral(dims), g, y)
-    return outAxes == Array(0..<outAxes.count) ? r : bind1(.transpose(outAxes), r)
+    return outAxes == identity ? r : bind1(.transpose(outAxes), r)
 }
 
 func dotTransposeRHS(_ g: Tensor, _ x: Tensor, _ yAval: AbstractValue, _ dn: DotDimensionNumbers) -> Tensor {
@@ -283,7 +289,29 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         return try backwardPass(j, x.map(\.value), cts)
     case .stopGradient:
         return [nil]
-    case .unary, .binary, .compare, .clamp, .bitcast, .reduce, .argReduce, .iota, .sort, .threefry2x32, .customVJP:
+
+    // Collectives (JAX's rules). A member's cotangent gathers what every member's
+    // output took from it: psum transposes to psum, a gather to a scatter, a
+    // permutation to its inverse.
+    case .psum:
+        return [ct.map { bind1(p, $0) }]
+    case .allGather(let axes, let axis, let tiled):
+        return [ct.map { bind1(.psumScatter(axes: axes, scatterDimension: axis, tiled: tiled), $0) }]
+    case .psumScatter(let axes, let d, let tiled):
+        return [ct.map { bind1(.allGather(axes: axes, axis: d, tiled: tiled), $0) }]
+    case .ppermute(let axes, let pairs):
+        return [ct.map { bind1(.ppermute(axes: axes, pairs: pairs.map { .init($0.destination, $0.source) }), $0) }]
+    case .allToAll(let axes, let split, let concat, let tiled):
+        return [ct.map { bind1(.allToAll(axes: axes, splitAxis: concat, concatAxis: split, tiled: tiled), $0) }]
+    case .pbroadcast(let axes, let source):
+        // Only the source's operand reaches the outputs: it gets their summed cotangent.
+        return [ct.map { c in
+            let isSource = bind1(.compare(.eq), bind1(.axisIndex(axes: axes)), Tensor(Int32(source)))
+            return bind1(.select, isSource, bind1(.psum(axes: axes), c), zeros(like: c.aval))
+        }]
+
+    case .unary, .binary, .compare, .clamp, .bitcast, .reduce, .argReduce, .iota, .sort, .threefry2x32, .customVJP,
+        .pmax, .pmin, .axisIndex:
         throw nonlinear()
     }
 }

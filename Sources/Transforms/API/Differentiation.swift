@@ -147,18 +147,28 @@ public func jvp<P: PyTree, Q: PyTree>(_ f: @escaping (P) -> Q, primals: P, tange
         outTemplate = q
         return treeLeaves(q)
     }, treeLeaves(primals), treeLeaves(tangents))
-    return (treeUnflatten(like: outTemplate!, outs), treeUnflatten(like: outTemplate!, touts))
+    guard let template = outTemplate else {
+        // jvpFlat reported bad arguments; return placeholders shaped like f's output.
+        let q = f(primals)
+        return (q, q)
+    }
+    return (treeUnflatten(like: template, outs), treeUnflatten(like: template, touts))
 }
 
-/// Outputs and the pullback of `f` at `primals` (`jax.vjp`).
-public func vjp<P: PyTree, Q: PyTree>(_ f: @escaping (P) -> Q, _ primals: P) -> (output: Q, pullback: (Q) -> P) {
+/// Linearizes a pytree function; returns the linear map and the output tree.
+func linearizeTree<P: PyTree, Q: PyTree>(_ f: @escaping (P) -> Q, _ primals: P) -> (Linearized, Q) {
     var outTemplate: Q? = nil
     let lin = linearizeFlat({ xs in
         let q = f(treeUnflatten(like: primals, xs))
         outTemplate = q
         return treeLeaves(q)
     }, treeLeaves(primals))
-    let out = treeUnflatten(like: outTemplate!, lin.outputs)
+    return (lin, treeUnflatten(like: outTemplate!, lin.outputs))
+}
+
+/// Outputs and the pullback of `f` at `primals` (`jax.vjp`).
+public func vjp<P: PyTree, Q: PyTree>(_ f: @escaping (P) -> Q, _ primals: P) -> (output: Q, pullback: (Q) -> P) {
+    let (lin, out) = linearizeTree(f, primals)
     return (out, { ct in
         if let d = treeStructure(out).firstDifference(from: treeStructure(ct)) {
             raise(FlockError("vjp: cotangent structure must match the output's; they differ at \(d)"))
@@ -170,13 +180,7 @@ public func vjp<P: PyTree, Q: PyTree>(_ f: @escaping (P) -> Q, _ primals: P) -> 
 
 /// Outputs and the linear map of `f` at `primals` (`jax.linearize`).
 public func linearize<P: PyTree, Q: PyTree>(_ f: @escaping (P) -> Q, _ primals: P) -> (output: Q, jvp: (P) -> Q) {
-    var outTemplate: Q? = nil
-    let lin = linearizeFlat({ xs in
-        let q = f(treeUnflatten(like: primals, xs))
-        outTemplate = q
-        return treeLeaves(q)
-    }, treeLeaves(primals))
-    let out = treeUnflatten(like: outTemplate!, lin.outputs)
+    let (lin, out) = linearizeTree(f, primals)
     return (out, { t in treeUnflatten(like: out, lin.jvp(treeLeaves(t))) })
 }
 

@@ -25,6 +25,12 @@ public final class JitFunction: @unchecked Sendable {
     struct Key: Hashable {
         let avals: [AbstractValue]
         let statics: [LiteralValue]
+        /// Named axes in scope (name and size): collectives' shapes depend on them.
+        let axes: [AxisKey]
+    }
+    struct AxisKey: Hashable {
+        let name: String
+        let size: Int
     }
     final class Entry: @unchecked Sendable {
         let jaxpr: Jaxpr
@@ -64,7 +70,9 @@ public final class JitFunction: @unchecked Sendable {
                 dynamic.append(x)
             }
         }
-        return (dynamic, Key(avals: dynamic.map(\.aval), statics: statics))
+        let frames = AxisEnvironment.frames
+        let axes = frames.map { AxisKey(name: $0.name, size: $0.size) }
+        return (dynamic, Key(avals: dynamic.map(\.aval), statics: statics, axes: axes))
     }
 
     /// The cache entry for `args`, tracing on a miss.
@@ -165,7 +173,8 @@ public final class JitFunction: @unchecked Sendable {
             raise(FlockError("jit(\(name)): lowering from abstract values needs the static arguments' values; pass tensors"))
             return LoweredFunction(function: self, entry: Entry(jaxpr: traceToJaxpr([]) { _ in [] }), argCount: 0)
         }
-        let key = Key(avals: avals, statics: [])
+        let frames = AxisEnvironment.frames
+        let key = Key(avals: avals, statics: [], axes: frames.map { AxisKey(name: $0.name, size: $0.size) })
         return LoweredFunction(function: self, entry: entry(key) { traceToJaxpr(avals, body) }, argCount: avals.count)
     }
 

@@ -48,10 +48,13 @@ private func evaluateNow(_ p: Primitive, _ inputs: [Tensor], _ outAvals: [Abstra
 }
 
 extension Primitive {
-    /// Whether evaluating at compile time is possible (the linear part of a
-    /// custom VJP has no forward evaluation).
+    /// Whether evaluating at compile time is possible and harmless: the
+    /// linear part of a custom VJP has no forward evaluation, and collectives
+    /// communicate (they run with the program, never at compile time).
     fileprivate var isFoldable: Bool {
-        if case .customVJPLinear = self { return false }
-        return true
+        switch self {
+        case .customVJPLinear, .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast: false
+        default: true
+        }
     }
 }

@@ -1,0 +1,97 @@
+import CMPI
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Ends a job whose collective waits forever.
+///
+/// Signatures turn *inconsistent* calls into errors, but a rank that never
+/// arrives (it skipped the collective, or waits in another one) leaves the
+/// others blocked inside MPI, where no error can reach them. Each MPI
+/// communicator records when its current collective started (two relaxed
+/// atomic stores, a few nanoseconds); a background thread checks every 200 ms
+/// and, past ``CollectiveTimeout/seconds``, prints what the rank was waiting
+/// for and aborts the job with MPI_Abort, so mpirun ends every rank.
+final class CollectiveWatchdog: Sendable {
+    static let shared = CollectiveWatchdog()
+
+    /// The in-flight state of one communicator.
+    final class Slot: Sendable {
+        /// Monotonic start time in ns of the collective in flight; 0 when idle.
+        let since = Atomic<UInt64>(0)
+        /// Sequence number (high 32 bits), kind and dtype code of the collective in flight.
+        let what = Atomic<UInt64>(0)
+        let size: Int
+
+        init(size: Int) { self.size = size }
+
+        @inline(__always)
+        func begin(_ signature: CollectiveSignature) {
+            what.store(UInt64(signature.sequence) << 32 | UInt64(signature.kind.rawValue) << 8 | UInt64(signature.dtype.code),
+                       ordering: .relaxed)
+            since.store(monotonicNanoseconds(), ordering: .relaxed)
+        }
+
+        @inline(__always)
+        func end() { since.store(0, ordering: .relaxed) }
+    }
+
+    private struct Weak: @unchecked Sendable { weak var slot: Slot? }
+    private let slots = Mutex<[Weak]>([])
+    private let started = Atomic<Bool>(false)
+
+    /// A slot for a new communicator of `size` members, watched from now on.
+    func register(size: Int) -> Slot {
+        let slot = Slot(size: size)
+        slots.withLock { list in
+            list.removeAll { $0.slot == nil }
+            list.append(Weak(slot: slot))
+        }
+        if started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            var thread = pthread_t()
+            pthread_create(&thread, nil, { _ in CollectiveWatchdog.shared.run(); return nil }, nil)
+            pthread_detach(thread)
+        }
+        return slot
+    }
+
+    private func run() {
+        let limit = UInt64(CollectiveTimeout.seconds * 1e9)
+        while true {
+            usleep(200_000)
+            let now = monotonicNanoseconds()
+            let stuck = slots.withLock { list in
+                list.compactMap(\.slot).first { s in
+                    let t = s.since.load(ordering: .relaxed)
+                    return t != 0 && now > t && now - t > limit
+                }
+            }
+            if let stuck { abortJob(stuck) }
+        }
+    }
+
+    private func abortJob(_ slot: Slot) -> Never {
+        let w = slot.what.load(ordering: .relaxed)
+        let kind = CollectiveKind(rawValue: UInt8(truncatingIfNeeded: w >> 8))
+        let dtype = kind == .barrier ? "" : DType(code: UInt8(truncatingIfNeeded: w)).map { " of \($0)" } ?? ""
+        var rank: Int32 = 0
+        MPI_Comm_rank(cmpi_comm_world(), &rank)
+        let message = "Flock: rank \(rank): \(kind?.description ?? "collective")\(dtype) (collective #\((w >> 32) + 1) on a communicator of "
+            + "\(slot.size) ranks) has waited \(Int(CollectiveTimeout.seconds)) s for the other ranks: some rank did "
+            + "not reach this collective. Every rank must call the same collectives in the same order. "
+            + "Aborting the job (FLOCK_COLLECTIVE_TIMEOUT sets the wait)."
+        printToStandardError(message)
+        MPI_Abort(cmpi_comm_world(), 3)
+        exit(3)
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}

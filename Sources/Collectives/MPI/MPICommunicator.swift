@@ -1,0 +1,173 @@
+import CMPI
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A communicator over MPI ranks: the world, or a sub-communicator made with
+/// ``split(color:key:)`` (one per mesh axis).
+///
+/// Every collective starts with one `MPI_Allgather` of a fixed 96-byte block
+/// per rank: the caller's ``CollectiveSignature`` (48 bytes) and, when the
+/// operand is at most 48 bytes, the operand itself. Fixed-size blocks cannot
+/// mismatch, so every rank sees every rank's signature and all of them report
+/// an inconsistent call identically. Small operands are then finished locally
+/// (a 4-byte `psum` costs one allgather, about one `MPI_Allreduce`); larger ones
+/// follow with the matching MPI collective, for which the signature exchange is
+/// a small fixed cost (≈ 0.3 µs on one host). ``checksSignatures`` switches the
+/// exchange off for large operands where that cost matters and the program is
+/// trusted.
+///
+/// ```swift
+/// try Distributed.initialize()
+/// let world = Distributed.processes            // MPICommunicator under mpirun
+/// let sum = try world.allReduce(DenseArray([Float(world.rank)], shape: [1]), .sum)
+/// ```
+public final class MPICommunicator: Communicator, @unchecked Sendable {
+    public let size: Int
+    public let rank: Int
+    let comm: MPIComm
+    /// Whether this object owns the handle (frees it on deinit).
+    private let owned: Bool
+    private let sequence = Atomic<UInt32>(0)
+    private let watch: CollectiveWatchdog.Slot
+
+    /// Whether operands larger than the inline limit also exchange signatures
+    /// first (default true; `FLOCK_COLLECTIVE_CHECKS=0` turns it off). Without
+    /// the check, ranks that pass different shapes to a large collective are
+    /// undefined behaviour in MPI (a hang, a truncation error or wrong data).
+    public static let checksSignatures: Bool = getenvString("FLOCK_COLLECTIVE_CHECKS") != "0"
+
+    /// Bytes per rank in the signature allgather, and operand bytes that fit in it.
+    static let blockBytes = 96
+    static let inlineBytes = blockBytes - CollectiveSignature.byteCount
+
+    init(_ comm: MPI_Comm, owned: Bool) throws {
+        try mpiCheck(MPI_Comm_set_errhandler(comm, cmpi_errors_return()), "MPI_Comm_set_errhandler")
+        var size: Int32 = 0, rank: Int32 = 0
+        try mpiCheck(MPI_Comm_size(comm, &size), "MPI_Comm_size")
+        try mpiCheck(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank")
+        self.comm = MPIComm(raw: comm)
+        self.owned = owned
+        self.size = Int(size)
+        self.rank = Int(rank)
+        watch = CollectiveWatchdog.shared.register(size: Int(size))
+    }
+
+    deinit {
+        if owned && mpiIsActive {
+            var c: MPI_Comm? = comm.raw
+            MPI_Comm_free(&c)
+        }
+    }
+
+    /// Splits this communicator (`MPI_Comm_split`, collective): ranks passing
+    /// the same `color` form one new communicator, ordered by `key` then by
+    /// rank. A nil color leaves this rank out (the result is nil).
+    ///
+    /// ```swift
+    /// // A 2 × 2 mesh of four ranks: one communicator per row.
+    /// let row = try world.split(color: world.rank / 2, key: world.rank % 2)!
+    /// ```
+    public func split(color: Int?, key: Int) throws -> MPICommunicator? {
+        if let color, color < 0 { throw FlockError("MPICommunicator.split: color must be non-negative, got \(color)") }
+        try barrier()  // a checked collective, so a rank that skips the split is reported
+        var out: MPI_Comm? = nil
+        let c = color.map { Int32(truncatingIfNeeded: $0) } ?? cmpi_undefined()
+        try mpiCheck(MPI_Comm_split(comm.raw, c, Int32(truncatingIfNeeded: key), &out), "MPI_Comm_split")
+        guard color != nil, let out else { return nil }
+        return try MPICommunicator(out, owned: true)
+    }
+
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
+        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
+        let inline = x.byteCount <= Self.inlineBytes
+        if !inline && !Self.checksSignatures {
+            try operation.validate(x, size: size)
+            return try transfer(operation, x, signature)
+        }
+        let block = Self.blockBytes
+        return try withUnsafeTemporaryAllocation(byteCount: block * (size + 1), alignment: 16) { scratch in
+            let send = scratch.baseAddress!, received = send + block
+            signature.encode(to: send)
+            if inline && x.byteCount > 0 {
+                (send + CollectiveSignature.byteCount).copyMemory(from: x.buffer.pointer, byteCount: x.byteCount)
+            }
+            watch.begin(signature)
+            let rc = MPI_Allgather(send, Int32(block), cmpi_byte(), received, Int32(block), cmpi_byte(), comm.raw)
+            watch.end()
+            try mpiCheck(rc, "\(signature): MPI_Allgather of signatures")
+            for r in 0..<size where memcmp(received + r * block, send, CollectiveSignature.byteCount) != 0 {
+                throw CollectiveSignature.mismatch(
+                    (0..<size).map { CollectiveSignature.decode(received + $0 * block) }, transport: "MPI ranks")
+            }
+            // Signatures agree, so every rank reaches the same verdict here.
+            try operation.validate(x, size: size)
+            guard inline else { return try transfer(operation, x, signature) }
+            if case .allReduce(let op) = operation {
+                // The latency-critical case, folded straight from the received blocks.
+                let out = DenseArray(uninitializedShape: x.shape, dtype: x.dtype)
+                let payload = CollectiveSignature.byteCount
+                out.buffer.pointer.copyMemory(from: received + payload, byteCount: x.byteCount)
+                for r in 1..<size { accumulate(out.buffer.pointer, received + r * block + payload, count: x.count, dtype: x.dtype, op) }
+                return out
+            }
+            let payloads = (0..<size).map { UnsafeRawPointer(received + $0 * block + CollectiveSignature.byteCount) }
+            return operation.localResult(payloads, shape: x.shape, dtype: x.dtype, rank: rank)
+        }
+    }
+
+    /// The payload collective for operands that do not fit in the signature block.
+    private func transfer(_ operation: CollectiveOperation, _ x: DenseArray, _ signature: CollectiveSignature) throws -> DenseArray {
+        var what: String { "\(signature)" }
+        let dt = mpiDatatype(x.dtype)
+        let count = try mpiCount(x.count, what)
+        let out = DenseArray(uninitializedShape: operation.resultShape(x.shape, size: size), dtype: x.dtype)
+        let src = UnsafeRawPointer(x.buffer.pointer), dst = out.buffer.pointer
+        watch.begin(signature)
+        defer { watch.end() }
+        switch operation {
+        case .allReduce(let op):
+            try mpiCheck(MPI_Allreduce(src, dst, count, dt, mpiOp(op), comm.raw), "\(what): MPI_Allreduce")
+        case .allGather:
+            try mpiCheck(MPI_Allgather(src, count, dt, dst, count, dt, comm.raw), "\(what): MPI_Allgather")
+        case .reduceScatter(let op):
+            try mpiCheck(MPI_Reduce_scatter_block(src, dst, count / Int32(size), dt, mpiOp(op), comm.raw),
+                         "\(what): MPI_Reduce_scatter_block")
+        case .allToAll:
+            let block = count / Int32(size)
+            try mpiCheck(MPI_Alltoall(src, block, dt, dst, block, dt, comm.raw), "\(what): MPI_Alltoall")
+        case .permute(let pairs):
+            try permute(pairs, src, dst, count, dt, what)
+            if !pairs.contains(where: { $0.destination == rank }) && out.byteCount > 0 { memset(dst, 0, out.byteCount) }
+        case .broadcast(let root):
+            if rank == root && out.byteCount > 0 { dst.copyMemory(from: src, byteCount: x.byteCount) }
+            try mpiCheck(MPI_Bcast(dst, count, dt, Int32(root), comm.raw), "\(what): MPI_Bcast")
+        case .barrier, .inconsistent:
+            try mpiCheck(MPI_Barrier(comm.raw), "\(what): MPI_Barrier")
+        }
+        return out
+    }
+
+    private func permute(
+        _ pairs: [CollectiveOperation.Pair], _ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer,
+        _ count: Int32, _ dt: MPI_Datatype, _ what: String
+    ) throws {
+        var requests: [MPI_Request?] = []
+        let tag: Int32 = 0x466C  // any fixed tag: messages between two ranks of one communicator stay in order
+        if let p = pairs.first(where: { $0.destination == rank }) {
+            var r: MPI_Request? = nil
+            try mpiCheck(MPI_Irecv(dst, count, dt, Int32(p.source), tag, comm.raw, &r), "\(what): MPI_Irecv")
+            requests.append(r)
+        }
+        if let p = pairs.first(where: { $0.source == rank }) {
+            var r: MPI_Request? = nil
+            try mpiCheck(MPI_Isend(src, count, dt, Int32(p.destination), tag, comm.raw, &r), "\(what): MPI_Isend")
+            requests.append(r)
+        }
+        if !requests.isEmpty {
+            try mpiCheck(MPI_Waitall(Int32(requests.count), &requests, cmpi_statuses_ignore()), "\(what): MPI_Waitall")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import CMPI
-@_exported import FlockCore

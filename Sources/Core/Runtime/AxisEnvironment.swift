@@ -1,0 +1,87 @@
+/// Named axes: the environment collectives consult.
+///
+/// A collective such as `psum(x, axisName: "i")` looks its axis name up here,
+/// innermost binding first (inner bindings shadow outer ones, as in JAX). A
+/// name is bound either to a *communicator* — MPI ranks, in-process devices —
+/// by ``withAxis(_:communicator:_:)`` (and `pmap`), or to the interpreter of
+/// a *mapped* axis by `vmap(f, axisName:)`, whose batching rules give
+/// collectives their single-process meaning (psum = sum over the batch axis).
+
+/// What an axis name refers to.
+public enum AxisBinding: Sendable {
+    /// Members of a communicator run the program; collectives call it.
+    case communicator(any Communicator)
+    /// A transform (vmap) maps over the axis; its interpreter handles collectives.
+    case mapped(any Interpreter)
+}
+
+/// One active named axis.
+public struct AxisFrame: Sendable {
+    public let name: String
+    public let size: Int
+    public let binding: AxisBinding
+
+    public init(name: String, size: Int, binding: AxisBinding) {
+        self.name = name
+        self.size = size
+        self.binding = binding
+    }
+
+    /// The communicator, for an axis bound to one.
+    public var communicator: (any Communicator)? {
+        if case .communicator(let c) = binding { return c }
+        return nil
+    }
+}
+
+/// The task-local stack of active named axes, innermost last.
+public enum AxisEnvironment {
+    @TaskLocal public static var frames: [AxisFrame] = []
+}
+
+/// The innermost active axis called `name`, or nil when nothing binds it.
+///
+/// ```swift
+/// withAxis("ranks", communicator: group.members[0]) {
+///     print(activeAxis(named: "ranks")?.size)   // Optional(4)
+/// }
+/// ```
+public func activeAxis(named name: String) -> AxisFrame? {
+    AxisEnvironment.frames.last { $0.name == name }
+}
+
+/// The size of the innermost active axis called `name`, or nil when nothing
+/// binds it.
+public func activeAxisSize(_ name: String) -> Int? {
+    activeAxis(named: name)?.size
+}
+
+/// Runs `body` with `name` bound to `frame`'s axis.
+public func withAxisFrame<R>(_ frame: AxisFrame, _ body: () throws -> R) rethrows -> R {
+    try AxisEnvironment.$frames.withValue(AxisEnvironment.frames + [frame], operation: body)
+}
+
+/// Runs `body` with the axis `name` bound to `communicator`: collectives over
+/// `name` inside `body` run among the communicator's members, each of which
+/// runs `body` too (SPMD).
+///
+/// ```swift
+/// let group = InProcessGroup(size: 2)
+/// // On each of two threads, member i:
+/// let total = withAxis("devices", communicator: group.members[i]) {
+///     psum(Tensor([Float(i)]), axisName: "devices")      // [1.0] on both
+/// }
+/// ```
+public func withAxis<R>(_ name: String, communicator: any Communicator, _ body: () throws -> R) rethrows -> R {
+    try withAxisFrame(AxisFrame(name: name, size: communicator.size, binding: .communicator(communicator)), body)
+}
+
+/// The frame for `name`, or an error naming the operation and the active axes.
+public func boundAxis(_ name: String, for operation: @autoclosure () -> String) throws -> AxisFrame {
+    if let frame = activeAxis(named: name) { return frame }
+    let operation = operation()
+    let active = AxisEnvironment.frames.map { "'\($0.name)'" }
+    throw FlockError(
+        "\(operation): unbound axis name '\(name)': no vmap(axisName:), pmap or withAxis binds it here"
+            + (active.isEmpty ? " (no named axes are active)" : " (active axes: \(active.joined(separator: ", ")))"))
+}

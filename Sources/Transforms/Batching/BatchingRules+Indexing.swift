@@ -1,0 +1,120 @@
+/// Batching rules of the indexing primitives: dynamic slices, gather, scatter-add.
+///
+/// Gather and scatter have *batching dimensions* (operand and index dimensions
+/// that are walked in lockstep), so a batched operand and batched indices map
+/// onto one gather/scatter with one more batching dimension. Dynamic slices
+/// with per-example start indices become a gather (read) or a scatter-add plus
+/// a select (write), as JAX lowers them.
+extension BatchingRules {
+    func dynamicSlice(_ x: BatchedValue, _ starts: [BatchedValue], sizes: [Int]) -> BatchedValue {
+        guard starts.contains(where: { $0.dim != nil }) else {
+            // Only the operand is batched: slice all of the batch dimension.
+            let d = x.dim!
+            var indices = starts.map(\.value)
+            indices.insert(Tensor(Int32(0)), at: d)
+            var s = sizes
+            s.insert(axisSize, at: d)
+            return BatchedValue(bind(.dynamicSlice(sizes: s), [x.value] + indices)[0], d)
+        }
+        // One index vector per example; gather clamps starts as dynamic_slice does.
+        let rank = sizes.count
+        let indices = indexVectors(starts)
+        let offsetDims = Array(1...rank)
+        if x.dim == nil {
+            let dn = GatherDimensionNumbers(offsetDims: offsetDims, collapsedSliceDims: [], startIndexMap: Array(0..<rank))
+            return BatchedValue(bind1(.gather(dn, sliceSizes: sizes), x.value, indices), 0)
+        }
+        let dn = GatherDimensionNumbers(
+            offsetDims: offsetDims, collapsedSliceDims: [], startIndexMap: Array(1...rank),
+            operandBatchingDims: [0], startIndicesBatchingDims: [0])
+        return BatchedValue(bind1(.gather(dn, sliceSizes: [1] + sizes), moveToFront(x), indices), 0)
+    }
+
+    func dynamicUpdateSlice(_ x: BatchedValue, _ update: BatchedValue, _ starts: [BatchedValue]) -> BatchedValue {
+        let operand = moveToFront(x), upd = moveToFront(update)
+        guard starts.contains(where: { $0.dim != nil }) else {
+            let indices = [Tensor(Int32(0))] + starts.map(\.value)
+            return BatchedValue(bind(.dynamicUpdateSlice, [operand, upd] + indices)[0], 0)
+        }
+        // Per-example starts: clamp them as dynamic_update_slice does, scatter
+        // the update into zeros, and select it inside each example's window.
+        let shape = x.exampleShape, window = update.exampleShape
+        let full = operand.shape
+        let rank = shape.count
+        let clamped = starts.enumerated().map { (i, s) -> BatchedValue in
+            let v = BatchedValue(int32(s.value), s.dim)
+            let hi = Tensor(Int32(shape[i] - window[i]))
+            return BatchedValue(bind1(.clamp, Tensor(Int32(0)), moveToFront(v), hi), 0)
+        }
+        let dn = ScatterDimensionNumbers(
+            updateWindowDims: Array(1...rank), insertedWindowDims: [], scatterDimsToOperandDims: Array(1...rank),
+            operandBatchingDims: [0], scatterIndicesBatchingDims: [0])
+        let zeros = bind1(.broadcastInDim(shape: full, broadcastDimensions: []), Tensor(0, dtype: operand.dtype))
+        let placed = bind1(.scatterAdd(dn), zeros, indexVectors(clamped), upd)
+        var mask: Tensor? = nil
+        for i in 0..<rank {
+            let position = bind1(.iota(.int32, shape: full, dimension: i + 1))
+            let start = broadcastPerExample(clamped[i].value, to: full, at: 0)
+            let end = bind1(.binary(.add), start, Tensor(Int32(window[i])))
+            let inside = bind1(.binary(.and), bind1(.compare(.ge), position, start), bind1(.compare(.lt), position, end))
+            mask = mask.map { bind1(.binary(.and), $0, inside) } ?? inside
+        }
+        return BatchedValue(bind1(.select, mask!, placed, operand), 0)
+    }
+
+    /// Per-example scalar start indices stacked into index vectors `[B, k]` (int32).
+    func indexVectors(_ starts: [BatchedValue]) -> Tensor {
+        let columns = starts.map { s -> Tensor in
+            let v = moveToFront(BatchedValue(int32(s.value), s.dim))
+            return bind1(.reshape([axisSize, 1]), v)
+        }
+        return bind(.concatenate(axis: 1), columns)[0]
+    }
+
+    /// An index as int32; uint32 indices beyond int32's range saturate (they are
+    /// clamped into the operand anyway) instead of wrapping to negative values.
+    func int32(_ x: Tensor) -> Tensor {
+        if x.dtype == .int32 { return x }
+        let capped = bind1(.binary(.min), x, Tensor(UInt32(Int32.max)))
+        return bind1(.convert(.int32, weakType: false), capped)
+    }
+
+    func gather(_ x: BatchedValue, _ indices: BatchedValue, _ dn: GatherDimensionNumbers, sliceSizes: [Int]) -> BatchedValue {
+        let plus1 = { (a: [Int]) in a.map { $0 + 1 } }
+        switch (x.dim, indices.dim) {
+        case (_?, nil):
+            // The batch dimension is one more window dimension, first in the output.
+            let out = GatherDimensionNumbers(
+                offsetDims: [0] + plus1(dn.offsetDims), collapsedSliceDims: plus1(dn.collapsedSliceDims),
+                startIndexMap: plus1(dn.startIndexMap), operandBatchingDims: plus1(dn.operandBatchingDims),
+                startIndicesBatchingDims: dn.startIndicesBatchingDims)
+            return BatchedValue(bind1(.gather(out, sliceSizes: [axisSize] + sliceSizes), moveToFront(x), indices.value), 0)
+        case (nil, _?):
+            // The batch dimension is one more index batch dimension, first in the output.
+            let out = GatherDimensionNumbers(
+                offsetDims: plus1(dn.offsetDims), collapsedSliceDims: dn.collapsedSliceDims,
+                startIndexMap: dn.startIndexMap, operandBatchingDims: dn.operandBatchingDims,
+                startIndicesBatchingDims: plus1(dn.startIndicesBatchingDims))
+            return BatchedValue(bind1(.gather(out, sliceSizes: sliceSizes), x.value, moveToFront(indices)), 0)
+        case (_?, _?), (nil, nil):
+            let out = GatherDimensionNumbers(
+                offsetDims: plus1(dn.offsetDims), collapsedSliceDims: plus1(dn.collapsedSliceDims),
+                startIndexMap: plus1(dn.startIndexMap), operandBatchingDims: [0] + plus1(dn.operandBatchingDims),
+                startIndicesBatchingDims: [0] + plus1(dn.startIndicesBatchingDims))
+            return BatchedValue(
+                bind1(.gather(out, sliceSizes: [1] + sliceSizes), moveToFront(x), moveToFront(indices)), 0)
+        }
+    }
+
+    /// Scatter-add: the output is batched whenever any operand is, so every
+    /// operand is brought to the front and the batch becomes a batching dimension.
+    func scatterAdd(_ x: BatchedValue, _ indices: BatchedValue, _ updates: BatchedValue, _ dn: ScatterDimensionNumbers) -> BatchedValue {
+        let plus1 = { (a: [Int]) in a.map { $0 + 1 } }
+        let out = ScatterDimensionNumbers(
+            updateWindowDims: plus1(dn.updateWindowDims), insertedWindowDims: plus1(dn.insertedWindowDims),
+            scatterDimsToOperandDims: plus1(dn.scatterDimsToOperandDims),
+            operandBatchingDims: [0] + plus1(dn.operandBatchingDims),
+            scatterIndicesBatchingDims: [0] + plus1(dn.scatterIndicesBatchingDims))
+        return BatchedValue(bind1(.scatterAdd(out), moveToFront(x), moveToFront(indices), moveToFront(updates)), 0)
+    }
+}

@@ -1,0 +1,196 @@
+/// The batching table: one rule per primitive.
+///
+/// A rule receives the operands as (value, batch dimension) pairs — at least one
+/// of them batched — and returns the results the same way. It runs under the
+/// parent interpreter, so the primitives it binds act on whole batches. Rules
+/// that can keep a batch dimension where it is do (elementwise, reductions);
+/// the others move it to the front first, as JAX does. Operand shapes were
+/// already checked per example by the shape rule.
+struct BatchingRules {
+    let axisSize: Int
+    let axisName: String?
+    /// Whether `axisName` refers to this vmap's axis where the rule runs (an
+    /// inner binding of the same name — another vmap, a communicator — shadows it).
+    var mapsName = false
+
+    func apply(_ p: Primitive, _ xs: [BatchedValue], outAvals: [AbstractValue]) throws -> [BatchedValue] {
+        let shape = outAvals[0].shape
+        switch p {
+        case .unary, .convert, .bitcast, .stopGradient:
+            return [BatchedValue(bind1(p, xs[0].value), xs[0].dim)]
+        case .binary, .compare:
+            return elementwise(p, xs, shape: shape, scalarOperands: [0, 1])
+        case .select:
+            return elementwise(p, xs, shape: shape, scalarOperands: [0])
+        case .clamp:
+            return elementwise(p, xs, shape: shape, scalarOperands: [0, 2])
+        case .threefry2x32:
+            return elementwise(p, xs, shape: shape, scalarOperands: [0, 1])
+
+        case .reduce(let op, let axes):
+            let d = xs[0].dim!
+            let out = bind1(.reduce(op, axes: axes.map { fullAxis($0, d) }), xs[0].value)
+            return [BatchedValue(out, d - axes.filter { $0 < d }.count)]
+        case .argReduce(let op, let axis):
+            let d = xs[0].dim!
+            return [BatchedValue(bind1(.argReduce(op, axis: fullAxis(axis, d)), xs[0].value), axis < d ? d - 1 : d)]
+        case .cumsum(let axis, let reverse):
+            let d = xs[0].dim!
+            return [BatchedValue(bind1(.cumsum(axis: fullAxis(axis, d), reverse: reverse), xs[0].value), d)]
+        case .reverse(let axes):
+            let d = xs[0].dim!
+            return [BatchedValue(bind1(.reverse(axes: axes.map { fullAxis($0, d) }), xs[0].value), d)]
+        case .sort(let dimension, let numKeys):
+            let operands = xs.map(moveToFront)
+            return bind(.sort(dimension: dimension + 1, numKeys: numKeys), operands).map { BatchedValue($0, 0) }
+
+        case .broadcastInDim(let target, let dims):
+            let x = moveToFront(xs[0])
+            let out = bind1(.broadcastInDim(shape: [axisSize] + target, broadcastDimensions: [0] + dims.map { $0 + 1 }), x)
+            return [BatchedValue(out, 0)]
+        case .reshape(let target):
+            return [BatchedValue(bind1(.reshape([axisSize] + target), moveToFront(xs[0])), 0)]
+        case .transpose(let perm):
+            // One transpose that also brings the batch dimension to the front.
+            let d = xs[0].dim!
+            return [BatchedValue(bind1(.transpose([d] + perm.map { fullAxis($0, d) }), xs[0].value), 0)]
+        case .slice(var start, var limit, var strides):
+            let d = xs[0].dim!
+            start.insert(0, at: d)
+            limit.insert(axisSize, at: d)
+            strides.insert(1, at: d)
+            return [BatchedValue(bind1(.slice(start: start, limit: limit, strides: strides), xs[0].value), d)]
+        case .pad(let low, let high, let interior):
+            return [pad(xs[0], xs[1], low: low, high: high, interior: interior)]
+        case .concatenate(let axis):
+            return [BatchedValue(bind(.concatenate(axis: axis + 1), xs.map(moveToFront))[0], 0)]
+        case .iota:
+            // No operands, so never batched; kept for exhaustiveness.
+            return [BatchedValue(bind1(p), nil)]
+
+        case .dynamicSlice(let sizes):
+            return [dynamicSlice(xs[0], Array(xs.dropFirst()), sizes: sizes)]
+        case .dynamicUpdateSlice:
+            return [dynamicUpdateSlice(xs[0], xs[1], Array(xs.dropFirst(2)))]
+        case .gather(let dn, let sliceSizes):
+            return [gather(xs[0], xs[1], dn, sliceSizes: sliceSizes)]
+        case .scatterAdd(let dn):
+            return [scatterAdd(xs[0], xs[1], xs[2], dn)]
+
+        case .dotGeneral(let dn):
+            return [dotGeneral(xs[0], xs[1], dn)]
+        case .convolution(let params):
+            return [convolution(xs[0], xs[1], params)]
+
+        case .call(let jaxpr, let name):
+            return call(jaxpr, name: name, xs)
+        case .cond(let branches):
+            return cond(branches, index: xs[0], Array(xs.dropFirst()))
+        case .whileLoop(let condJaxpr, let body, let condConstCount, let bodyConstCount):
+            return whileLoop(cond: condJaxpr, body: body, condConstCount: condConstCount, bodyConstCount: bodyConstCount, xs)
+        case .scan(let body, let length, let reverse, let constCount, let carryCount):
+            return scan(body: body, length: length, reverse: reverse, constCount: constCount, carryCount: carryCount, xs)
+        case .customJVP(let jaxpr, let rule):
+            return customJVP(jaxpr, rule: rule, xs)
+        case .customVJP(let jaxpr, let rule):
+            return customVJP(jaxpr, rule: rule, xs)
+        case .checkpoint(let jaxpr):
+            return checkpoint(jaxpr, xs)
+        case .customVJPLinear(let rule, let residualCount, let outAvals):
+            return customVJPLinear(rule: rule, residualCount: residualCount, outAvals: outAvals, xs)
+        case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
+            return try collective(p, xs)
+        }
+    }
+}
+
+// MARK: - Moving batch dimensions
+
+/// The axis of a batched value that per-example axis `axis` refers to, when the
+/// batch dimension is `batchDim`.
+@inline(__always)
+func fullAxis(_ axis: Int, _ batchDim: Int) -> Int { axis < batchDim ? axis : axis + 1 }
+
+extension BatchingRules {
+    /// `x`'s value with the batch dimension at `to`; an unbatched value is
+    /// broadcast along a new axis there.
+    func moveBatchAxis(_ x: BatchedValue, to: Int) -> Tensor {
+        let v = x.value
+        if v.isPoisoned { return v }
+        guard let from = x.dim else {
+            var shape = v.shape
+            shape.insert(axisSize, at: to)
+            return bind1(.broadcastInDim(shape: shape, broadcastDimensions: (0..<v.rank).map { fullAxis($0, to) }), v)
+        }
+        if from == to { return v }
+        var perm = Array(0..<v.rank)
+        perm.remove(at: from)
+        perm.insert(from, at: to)
+        return bind1(.transpose(perm), v)
+    }
+
+    /// `x`'s value with the batch dimension first (broadcast when unbatched).
+    func moveToFront(_ x: BatchedValue) -> Tensor { moveBatchAxis(x, to: 0) }
+
+    /// `x` batched at 0; unbatched values stay unbatched.
+    func batchedAtFront(_ x: BatchedValue) -> BatchedValue {
+        x.dim == nil ? x : BatchedValue(moveToFront(x), 0)
+    }
+
+    /// `value` ([B], one scalar per example) broadcast to `shape` along dimension `dim`.
+    func broadcastPerExample(_ value: Tensor, to shape: [Int], at dim: Int) -> Tensor {
+        bind1(.broadcastInDim(shape: shape, broadcastDimensions: [dim]), value)
+    }
+}
+
+// MARK: - Elementwise
+
+extension BatchingRules {
+    /// Elementwise primitives: every operand is brought to the full batched
+    /// shape with the batch dimension in one place, except unbatched scalars in
+    /// positions where the primitive accepts a rank-0 operand. A *batched*
+    /// scalar beside full operands has to be broadcast: per example it is a
+    /// scalar, but as a batch it is a vector.
+    func elementwise(_ p: Primitive, _ xs: [BatchedValue], shape: [Int], scalarOperands: Set<Int>) -> [BatchedValue] {
+        let dim = xs.first { $0.dim != nil && $0.exampleRank == shape.count }?.dim ?? 0
+        var full = shape
+        full.insert(axisSize, at: dim)
+        let operands = xs.enumerated().map { (i, x) -> Tensor in
+            switch (x.dim, x.exampleRank == shape.count) {
+            case (nil, false):
+                if scalarOperands.contains(i) { return x.value }
+                return bind1(.broadcastInDim(shape: full, broadcastDimensions: []), x.value)
+            case (_?, false):
+                return broadcastPerExample(x.value, to: full, at: dim)
+            case (_, true):
+                return moveBatchAxis(x, to: dim)
+            }
+        }
+        return bind(p, operands).map { BatchedValue($0, dim) }
+    }
+}
+
+// MARK: - Structural
+
+extension BatchingRules {
+    /// `pad` with a per-example padding value pads with zeros and then selects
+    /// the value outside the original elements, as JAX does.
+    func pad(_ x: BatchedValue, _ padValue: BatchedValue, low: [Int], high: [Int], interior: [Int]) -> BatchedValue {
+        guard padValue.dim != nil else {
+            let d = x.dim!
+            func insert(_ a: [Int]) -> [Int] { var a = a; a.insert(0, at: d); return a }
+            let out = bind1(.pad(low: insert(low), high: insert(high), interior: insert(interior)), x.value, padValue.value)
+            return BatchedValue(out, d)
+        }
+        let shape = x.exampleShape
+        let dtype = x.value.dtype
+        let padded = bind1(.pad(low: [0] + low, high: [0] + high, interior: [0] + interior),
+                           moveToFront(x), Tensor(0, dtype: dtype))
+        let inside = bind1(.broadcastInDim(shape: shape, broadcastDimensions: []), Tensor(true))
+        let mask = bind1(.pad(low: low, high: high, interior: interior), inside, Tensor(false))
+        let full = padded.shape
+        let maskB = bind1(.broadcastInDim(shape: full, broadcastDimensions: Array(1..<full.count)), mask)
+        let valueB = broadcastPerExample(moveToFront(padValue), to: full, at: 0)
+        return BatchedValue(bind1(.select, maskB, padded, valueB), 0)
+    }
+}

@@ -1,0 +1,148 @@
+import Testing
+@testable import FlockCollectives
+
+extension CollectivesTests {
+    /// The transports, without primitives: in-process groups, hierarchical
+    /// groups (emulated processes are an in-process group too), and MPI ranks
+    /// (one process under `swift test`, N under `./launch -n N`).
+    @Suite struct Communicators {
+        @Test(arguments: [1, 2, 3, 4])
+        func inProcessGroupMeansWhatItSays(size: Int) throws {
+            let group = InProcessGroup(size: size, timeout: 30)
+            for r in onMembers(size, { try expectCommunicatorSemantics(group.members[$0]) }) { try r.get() }
+        }
+
+        @Test(arguments: [(2, 2), (3, 2), (2, 1), (1, 3)])
+        func hierarchicalGroupMeansWhatItSays(processes: Int, localSize: Int) throws {
+            let processGroup = InProcessGroup(size: processes, timeout: 30)
+            let results = onMembers(processes) { p in
+                let local = HierarchicalGroup(localSize: localSize, processes: processGroup.members[p], timeout: 30)
+                for r in onMembers(localSize, { l in
+                    #expect(local.members[l].rank == p * localSize + l)
+                    try expectCommunicatorSemantics(local.members[l])
+                }) { try r.get() }
+            }
+            for r in results { try r.get() }
+        }
+
+        @Test func inProcessMismatchFailsEveryMember() {
+            let group = InProcessGroup(size: 3, timeout: 30)
+            let results = onMembers(3) { i in
+                try group.members[i].allReduce(Tensor([Float](repeating: 1, count: i == 1 ? 3 : 2)).concreteOrFail(), .sum)
+            }
+            let messages = results.map(thrownMessage)
+            for m in messages {
+                #expect(m.contains("different shapes") && m.contains("1: all-reduce of f32[3]") && m.contains("0: all-reduce of f32[2]"), "\(m)")
+            }
+            #expect(Set(messages).count == 1, "every member reports the same error")
+            // The group stays usable: the failed collective was exchanged by everyone.
+            for r in onMembers(3, { try group.members[$0].allReduce(Tensor([Float(1)]).concreteOrFail(), .sum) }) {
+                #expect((try? r.get()).map(doubles) == [3])
+            }
+        }
+
+        @Test func inProcessMissingMemberTimesOut() {
+            let group = InProcessGroup(size: 2, timeout: 0.3)
+            let start = monotonicNanoseconds()
+            let r = Result { try group.members[0].barrier() }
+            let seconds = Double(monotonicNanoseconds() - start) / 1e9
+            let m = thrownMessage(r)
+            #expect(m.contains("waited") && m.contains("members [1]"), "\(m)")
+            #expect(seconds < 5)
+            #expect(thrownMessage(Result { try group.members[1].barrier() }).contains("waited"), "later calls fail at once")
+        }
+
+        @Test func hierarchicalLocalMismatchFailsEveryProcess() {
+            let processGroup = InProcessGroup(size: 2, timeout: 30)
+            let results = onMembers(2) { p -> [String] in
+                let local = HierarchicalGroup(localSize: 2, processes: processGroup.members[p], timeout: 30)
+                return onMembers(2) { l in
+                    // Only process 0's second device passes a different dtype.
+                    let dtype: DType = p == 0 && l == 1 ? .float64 : .float32
+                    return try local.members[l].allGather(Tensor([1.0], shape: [1]).converted(to: dtype).concreteOrFail())
+                }.map(thrownMessage)
+            }
+            let messages = results.flatMap { (try? $0.get()) ?? ["process failed"] }
+            #expect(messages.count == 4)
+            #expect(messages[0].contains("different dtypes") && messages[0].contains("local devices of process 0"), "\(messages[0])")
+            #expect(messages[2].contains("its own local members called the collective inconsistently"), "\(messages[2])")
+        }
+
+        @Test func invalidOperationsFailOnEveryMember() {
+            let group = InProcessGroup(size: 2, timeout: 30)
+            let x = Tensor([Float(1), 2]).concreteOrFail()
+            let results = onMembers(2) { try group.members[$0].permute(x, pairs: [(0, 1), (1, 1)]) }
+            for r in results { #expect(thrownMessage(r).contains("destination 1 appears more than once"), "\(thrownMessage(r))") }
+            let scatter = onMembers(2) { try group.members[$0].reduceScatter(Tensor([Float(1), 2, 3]).concreteOrFail(), .sum) }
+            for r in scatter { #expect(thrownMessage(r).contains("leading axis must equal the 2 members"), "\(thrownMessage(r))") }
+        }
+
+        @Test func processesMeanWhatTheySay() throws {
+            try Distributed.initialize()
+            #expect(Distributed.processCount == Distributed.processes.size)
+            #expect(Distributed.usesMPI == Distributed.launchedByMPI)
+            try expectCommunicatorSemantics(Distributed.processes)
+        }
+
+        @Test func processMismatchFailsEveryRankAndRecovers() throws {
+            let world = Distributed.processes
+            let n = world.size, r = world.rank
+            // Rank-dependent shapes: inconsistent whenever there is more than one rank.
+            let small = Tensor([Float](repeating: 1, count: r + 1)).concreteOrFail()
+            let large = Tensor([Float](repeating: 1, count: 1000 * (r + 1))).concreteOrFail()
+            for x in [small, large] {
+                let start = monotonicNanoseconds()
+                let outcome = Result { try world.allReduce(x, .sum) }
+                if n > 1 {
+                    let m = thrownMessage(outcome)
+                    #expect(m.contains("different shapes") && m.contains("MPI ranks") && m.contains("1: all-reduce of f32[\(x.count / (r + 1) * 2)]"), "\(m)")
+                } else {
+                    #expect((try? outcome.get()) != nil)
+                }
+                #expect(monotonicNanoseconds() - start < 5_000_000_000)
+            }
+            // Ranks calling different operations.
+            let outcome = Result { r == 0 ? try world.allGather(small) : try world.allReduce(small, .sum) }
+            if n > 1 { #expect(thrownMessage(outcome).contains("different operations"), "\(thrownMessage(outcome))") }
+            // Every rank made the same exchanges, so the communicator still works.
+            #expect(doubles(try world.allReduce(Tensor([Float(1)]).concreteOrFail(), .sum)) == [Double(n)])
+        }
+
+        @Test func splitMakesSubCommunicators() throws {
+            guard let world = Distributed.processes as? MPICommunicator else { return }
+            let half = try #require(try world.split(color: world.rank % 2, key: world.rank))
+            #expect(half.size == (world.size + 1 - world.rank % 2) / 2)
+            #expect(half.rank == world.rank / 2)
+            try expectCommunicatorSemantics(half)
+            #expect(try world.split(color: nil, key: 0) == nil)
+        }
+
+        @Test func localDevicesSpanTheJob() throws {
+            let devices = Distributed.localDevices
+            #expect(devices.count == Distributed.localDeviceCount)
+            for (i, d) in devices.enumerated() {
+                #expect(d.size == Distributed.deviceCount)
+                #expect(d.rank == Distributed.processIndex * Distributed.localDeviceCount + i)
+            }
+            for r in onMembers(devices.count, { try expectCommunicatorSemantics(devices[$0]) }) { try r.get() }
+        }
+    }
+}
+
+extension CollectivesTests {
+    /// Run only by scripts/run-tests (which sets FLOCK_TEST_DELIBERATE_HANG and a
+    /// short FLOCK_COLLECTIVE_TIMEOUT): rank 1 never reaches a barrier, and the
+    /// job must end with the watchdog's message instead of hanging.
+    @Suite(.enabled(if: getenvString("FLOCK_TEST_DELIBERATE_HANG") != nil)) struct DeliberateHang {
+        @Test func aRankThatSkipsACollectiveEndsTheJob() throws {
+            let world = Distributed.processes
+            if world.rank == 1 {
+                sleep(600)
+            } else {
+                try world.barrier()
+            }
+        }
+    }
+}
+
+import Glibc

@@ -1,0 +1,81 @@
+// psum over MPI ranks: latency at 4 B and bandwidth at 64 KiB, 4 MiB and
+// 64 MiB, eager and jitted, timed exactly like benchmarks/c/allreduce.c and
+// benchmarks/mpi_peers.py (barrier, then a loop of calls; the best over
+// repeats of the mean time per call — on a shared machine the least disturbed). Run under `./launch -n 2` with the argument
+// `collectives` by benchmarks/run; rank 0 prints the JSON lines.
+import Flock
+
+let collectiveCases: [(name: String, bytes: Int, iterations: Int)] = [
+    ("psum_4B", 4, 20_000), ("psum_64KiB", 64 << 10, 2_000), ("psum_4MiB", 4 << 20, 60), ("psum_64MiB", 64 << 20, 6),
+]
+
+@MainActor
+func runCollectiveBenchmarks(_ selected: String?) {
+    let world = Distributed.processes
+    let repeats = 15
+    withAxis("ranks", communicator: world) {
+        for c in collectiveCases where selected == "collectives" || selected == c.name {
+            let n = c.bytes / 4
+            let x = Tensor((0..<n).map { Float($0 % 13 + world.rank) })
+            let jitted = jit { (v: Tensor) in psum(v, axisName: "ranks") }
+            for (impl, f) in [("flock", { (v: Tensor) in psum(v, axisName: "ranks") }), ("flock_jit", jitted)] {
+                var samples: [Double] = []
+                var y = x
+                for r in -1..<repeats {  // r = -1: warm-up (traces the jit, fills the buffer pool)
+                    try! world.barrier()
+                    let t0 = now()
+                    for _ in 0..<c.iterations { y = f(x) }
+                    if r >= 0 { samples.append(Double(now() - t0) / Double(c.iterations)) }
+                }
+                blackhole += first(y)
+                let ns = samples.min()!
+                guard world.rank == 0 else { continue }
+                if c.bytes == 4 {
+                    report(c.name, ns, unit: "us", value: ns / 1000, impl: impl)
+                } else {
+                    report(c.name, ns, unit: "GB/s", value: Double(c.bytes) / ns, impl: impl)
+                }
+            }
+        }
+    }
+}
+
+/// Diagnostics (not in BENCHMARKS.md): the cost of a 4-byte psum without
+/// transport (a one-member group), eager and jitted, and of its pieces.
+@MainActor
+func runCollectiveDiagnostics() {
+    let member = Distributed.usesMPI ? Distributed.processes : InProcessGroup(size: 1).members[0]
+    let x = Tensor([Float(1)])
+    let a = try! x.concreteArray(for: "diag")
+    withAxis("one", communicator: member) {
+        let n = Distributed.usesMPI ? 20_000 : 200_000
+        let jitted = jit { (v: Tensor) in psum(v, axisName: "one") }
+        if Distributed.usesMPI { try! member.barrier() }
+        report("diag_psum_overhead_eager", measure(repeats: 7, inner: n) {
+            var y = x
+            for _ in 0..<n { y = psum(x, axisName: "one") }
+            blackhole += first(y)
+        }, unit: "ns", value: 0)
+        report("diag_psum_overhead_jit", measure(repeats: 7, inner: n) {
+            var y = x
+            for _ in 0..<n { y = jitted(x) }
+            blackhole += first(y)
+        }, unit: "ns", value: 0)
+        report("diag_psum_overhead_bind", measure(repeats: 7, inner: n) {
+            var y = x
+            for _ in 0..<n { y = bind1(.psum(axes: ["one"]), x) }
+            blackhole += first(y)
+        }, unit: "ns", value: 0)
+        if Distributed.usesMPI { try! member.barrier() }
+        report("diag_psum_overhead_communicator", measure(repeats: 7, inner: n) {
+            var y = a
+            for _ in 0..<n { y = try! member.allReduce(a, .sum) }
+            blackhole += y.pointer(Float.self)[0]
+        }, unit: "ns", value: 0)
+        report("diag_add_eager", measure(repeats: 7, inner: n) {
+            var y = x
+            for _ in 0..<n { y = x + x }
+            blackhole += first(y)
+        }, unit: "ns", value: 0)
+    }
+}
