@@ -125,6 +125,18 @@ def jax_jit_cases(selected):
         f = jax.jit(jax.nn.gelu)
         ns = measure(lambda: f(x).block_until_ready(), 15, n)
         report("gelu_10m_jit", "jax", ns, "ns/element", ns)
+    if selected in (None, "per_example_grads_jit", "per_example_grads"):
+        # Flock's per_example_grads model: 64-64-1 tanh regression, batch 128, gradients of all parameters.
+        k = jax.random.split(jax.random.key(3), 4)
+        p = [jax.random.normal(k[0], (64, 64)) * 0.1, jnp.zeros(64), jax.random.normal(k[1], (64,)) * 0.1]
+        x, y = jax.random.normal(k[2], (128, 64)), jax.random.normal(k[3], (128,))
+
+        def loss(p, xi, yi):
+            r = (jnp.tanh(xi @ p[0] + p[1]) * p[2]).sum() - yi
+            return r * r
+        f = jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0, 0)))
+        ns = measure(lambda: jax.block_until_ready(f(p, x, y)), 9, 1)
+        report("per_example_grads_jit", "jax", ns, "ms", ns / 1e6)
     if selected in (None, "jit_compile_mlp_step"):
         _, params, x, labels = mlp_setup(128)
         # A fresh function and jit each time: trace, lower and compile (nothing cached in between).

@@ -266,6 +266,19 @@ import Testing
         expectClose(second, secondPlain, rtol: 1e-10, atol: 1e-12, "grad(grad(jit))")
     }
 
+    @Test func jitComposesWithVmap() {
+        let f = { (x: Tensor) in tanh(matmul(x, Self.b.T)).sum(axes: [0]) * x.sum() }
+        let rows = Self.a.reshaped([2, 1, 3])
+        let plain = vmap(f)(rows)
+        expectClose(jit(vmap(f))(rows), plain, rtol: 1e-14, atol: 1e-15, "jit(vmap)")
+        expectClose(vmap(jit(f))(rows), plain, rtol: 1e-14, atol: 1e-15, "vmap(jit)")
+        // Per-example gradients: jit(vmap(grad)).
+        let g = { (x: Tensor) in grad { (v: Tensor) in Self.loss(v, Self.b) }(x) }
+        let perExample = vmap(g)(rows)
+        expectClose(jit(vmap(g))(rows), perExample, rtol: 1e-12, atol: 1e-14, "jit(vmap(grad))")
+        expectClose(vmap(jit(g))(rows), perExample, rtol: 1e-12, atol: 1e-14, "vmap(jit(grad))")
+    }
+
     @Test func jvpOfJitEqualsJvp() {
         let f = jit { (x: Tensor) in tanh(x) * Self.b + x * x }
         let (y, t) = jvp(f, primals: Self.a, tangents: Self.b)

@@ -129,6 +129,7 @@ let transformCases: [(String, () -> Void)] = [
         report("per_example_grads_by_hand", byHand, unit: "ms", value: byHand / 1e6)
         report("per_example_grads_over_hand_batched", viaVmap, unit: "ratio", value: viaVmap / byHand)
         report("per_example_grads_jit_over_hand_batched_jit", viaVmapJit, unit: "ratio", value: viaVmapJit / byHandJit)
+        report("per_example_grads_jit", viaVmapJit, unit: "ms", value: viaVmapJit / 1e6)
     }),
     ("tracing_overhead_per_primitive", {
         let x = Tensor([1, 2, 3] as [Float])
