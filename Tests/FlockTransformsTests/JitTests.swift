@@ -51,6 +51,13 @@ import Testing
         ("nested jit", { x in jit { (v: [Tensor]) in [jit { (w: [Tensor]) in [w[0] * 2] }([v[0] + 1])[0] * v[1]] }(x)[0] }, [x, y]),
         ("outputs: input, literal, repeated", { x in x[0] + 0 }, [x]),
         ("rank-0", { x in x[0].sum() * 2 + 1 }, [x]),
+        ("relu/max gradients (masks)", { x in
+            grad { (v: Tensor) in (relu(v) * x[1] + maximum(v, x[1]) * 3).sum() }(x[0])
+        }, [f32([0, -1, 2, 0.5, -0.0, 3], [2, 3]), f32([1, 2, 3, 0.5, 0, -3], [2, 3])]),
+        ("predicates to numbers", { x in
+            (x[0] .> x[1]).converted(to: .int32) + (x[0] .== x[1]).converted(to: .int32) * 2
+                + ((x[2] .< 0.5) .& (x[2] .> -1)).converted(to: .float32).converted(to: .int32)
+        }, [i, j, x]),
         ("empty", { x in exp(x[0][0..<0]) + 1 }, [x]),
     ]
 

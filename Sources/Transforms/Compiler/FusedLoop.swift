@@ -108,6 +108,8 @@ final class FusedLoop: @unchecked Sendable {
                 }
             } else if case .select = e.primitive, case .variable(let p) = e.inputs[0], masks[p.id] != nil {
                 kernel = .maskSelect(v.aval.dtype)
+            } else if case .convert(let d, _) = e.primitive, case .variable(let p) = e.inputs[0], masks[p.id] != nil {
+                kernel = .maskConvert(to: d)!
             } else {
                 kernel = BlockKernel(e.primitive, operandTypes: e.inputs.map(\.aval.dtype))!
             }
@@ -230,8 +232,9 @@ final class FusedLoop: @unchecked Sendable {
 /// The predicates a loop keeps as lane masks (all bits set or clear, as wide
 /// as the data they select) instead of bools, by variable: comparisons of 4-
 /// or 8-byte operands and logical operations on such masks, when they are not
-/// outputs and every use is a `select` predicate over data of that width or
-/// another mask operation. Masks blend without the per-byte widening that
+/// outputs and every use is a `select` predicate over data of that width, a
+/// conversion to a number type of that width (giving 1 or 0) or another mask
+/// operation. Masks blend without the per-byte widening that
 /// 1-byte bools need.
 private func maskWidths(_ body: Jaxpr, outputs: Set<Int>) -> [Int: Int] {
     var width: [Int: Int] = [:]
@@ -260,6 +263,7 @@ private func maskWidths(_ body: Jaxpr, outputs: Set<Int>) -> [Int: Int] {
                 let ok: Bool
                 switch e.primitive {
                 case .select: ok = k == 0 && e.outputs[0].aval.dtype.byteSize == w
+                case .convert(let d, _): ok = d != .bool && d.byteSize == w
                 case .unary(.not), .binary(.and), .binary(.or), .binary(.xor): ok = width[e.outputs[0].id] == w
                 default: ok = false
                 }
