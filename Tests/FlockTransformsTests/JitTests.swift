@@ -143,6 +143,20 @@ import Testing
         #expect(plan.fusedLoopCount == 1)
     }
 
+    @Test func broadcastRowsAndColumnsAreReadInPlace() throws {
+        let x = Tensor((0..<1200).map { Float($0 % 37) * 0.1 - 1 }, shape: [4, 300])
+        let row = Tensor((0..<300).map { Float($0) * 0.01 }), column = Tensor([1, -2, 3, 0.5] as [Float])
+        let f = { (v: [Tensor]) -> [Tensor] in
+            let centred = v[0] - v[0].max(axes: [1], keepDims: true)  // [4, 1] → stretched
+            return [relu(centred + v[1]) * v[2].reshaped([4, 1]), (v[0] + v[1]).reshaped([1200])]
+        }
+        let k = optimize(makeJaxpr(f)([x, row, column]))
+        try checkJaxpr(k)
+        #expect(!Self.primitives(k).contains("broadcast_in_dim"), "\(k)")
+        let jitted = jit(f)([x, row, column]), eager = f([x, row, column])
+        for (a, b) in zip(jitted, eager) { expectIdentical(a, b, "row/column broadcasts") }
+    }
+
     @Test func fusionKeepsGroupsConvex() throws {
         // b depends on a through a reduction; fusing a with c (which reads b) would need b before a.
         let j = makeJaxpr { x in
@@ -305,9 +319,11 @@ import Testing
 /// reductions, products and layout changes, with literals 0 and 1, repeated
 /// and dead subexpressions, so every pass has something to rewrite.
 @Suite struct JitPropertyTests {
-    @Test(arguments: 0..<40)
-    func optimisedMatchesUnoptimised(_ seed: Int) throws {
-        let program = RandomProgram(seed: UInt64(seed))
+    /// 40 small programs, and a few whose rows are long enough for fused
+    /// loops to read broadcast rows and columns in place.
+    @Test(arguments: Array((0..<40).map { ($0, 6) }) + (40..<46).map { ($0, 256) })
+    func optimisedMatchesUnoptimised(_ seed: Int, _ n: Int) throws {
+        let program = RandomProgram(seed: UInt64(seed), n: n)
         let args = program.inputs
         let eager = program.run(args)
         let traced = makeJaxpr(program.run)(args)
@@ -341,13 +357,13 @@ struct RandomProgram {
         case dead(Int)
         case constant(Int)
     }
-    let n = 6
+    let n: Int
     var ops: [Op] = []
     let inputs: [Tensor]
 
-    init(seed: UInt64) {
+    init(seed: UInt64, n: Int) {
         var rng = SplitMix64(seed: seed)
-        let n = self.n
+        self.n = n
         inputs = (0..<3).map { _ in Tensor((0..<(n * n)).map { _ in Float(rng.unit() * 4 - 2) }, shape: [n, n]) }
         var count = 3
         for _ in 0..<(8 + Int(rng.next() % 16)) {
@@ -390,7 +406,7 @@ struct RandomProgram {
                 let r = [x.sum(axes: [1], keepDims: true), x.max(axes: [0], keepDims: true), x.mean(axes: [1], keepDims: true)][k]
                 v.append(r.broadcast(to: [n, n]) * 0.25 + x)
             case .product(let a, let b):
-                v.append(matmul(v[a], v[b].T) * 0.2)
+                v.append(matmul(v[a], v[b].T) * (1 / Float(n)))
             case .layout(let k, let a):
                 let x = v[a]
                 v.append([x.T, x.T.T, x.reshaped([n * n]).reshaped([n, n]) + 1, x.converted(to: .float64).converted(to: .float32)][k])
