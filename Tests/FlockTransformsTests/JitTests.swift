@@ -157,6 +157,32 @@ import Testing
         for (a, b) in zip(jitted, eager) { expectIdentical(a, b, "row/column broadcasts") }
     }
 
+    @Test func productsAccumulateIntoTheirUpdate() throws {
+        let w = Tensor((0..<20).map { Float($0) * 0.1 }, shape: [4, 5])
+        let x = Tensor((0..<12).map { Float($0) * 0.3 - 1 }, shape: [3, 4]), g = Tensor((0..<15).map { Float($0) * 0.2 - 1 }, shape: [3, 5])
+        let sq = Tensor((0..<16).map { Float($0) * 0.05 }, shape: [4, 4])
+        let cases: [(String, ([Tensor]) -> Tensor, [Tensor])] = [
+            ("w - c·xᵀg", { v in v[0] - 0.01 * matmul(v[1].T, v[2]) }, [w, x, g]),
+            ("w + xᵀg·c", { v in v[0] + matmul(v[1].T, v[2]) * 0.5 }, [w, x, g]),
+            ("xᵀg + w", { v in matmul(v[1].T, v[2]) + v[0] }, [w, x, g]),
+            ("w - w·w (w read by the product)", { v in v[0] - matmul(v[0], v[0]) }, [sq]),
+        ]
+        for (name, f, args) in cases {
+            let k = optimize(makeJaxpr { [f($0)] }(args))
+            try checkJaxpr(k)
+            let fused = k.equations.contains { if case .call(_, let n) = $0.primitive { return n == dotUpdateName }; return false }
+            #expect(fused, "\(name): \(k)")
+            expectClose(jit { [f($0)] }(args)[0], f(args), rtol: 1e-6, atol: 1e-6, name)
+        }
+        // Donated: the update lands in w's buffer.
+        let step = jit(donateArgnums: [0]) { (v: [Tensor]) in [v[0] - 0.01 * matmul(v[1].T, v[2])] }
+        let expected = w - 0.01 * matmul(x.T, g)
+        let w2 = w * 1
+        let out = step([w2, x, g])[0]
+        #expect(try out.concreteArray(for: "").buffer === w2.concreteArray(for: "").buffer)
+        expectClose(out, expected, rtol: 1e-6, atol: 1e-6, "donated update")
+    }
+
     @Test func fusionKeepsGroupsConvex() throws {
         // b depends on a through a reduction; fusing a with c (which reads b) would need b before a.
         let j = makeJaxpr { x in
