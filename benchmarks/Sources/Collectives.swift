@@ -50,6 +50,14 @@ func runCollectiveDiagnostics() {
     withAxis("one", communicator: member) {
         let n = Distributed.usesMPI ? 20_000 : 200_000
         let jitted = jit { (v: Tensor) in psum(v, axisName: "one") }
+        if CommandLine.arguments.count > 2 {  // `diag_psum_overhead eager`: only the eager loop, for profiling
+            report("diag_psum_overhead_eager", measure(repeats: 7, inner: n) {
+                var y = x
+                for _ in 0..<n { y = psum(x, axisName: "one") }
+                blackhole += first(y)
+            }, unit: "ns", value: 0)
+            return
+        }
         if Distributed.usesMPI { try! member.barrier() }
         report("diag_psum_overhead_eager", measure(repeats: 7, inner: n) {
             var y = x
