@@ -18,7 +18,9 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "FlockCore", dependencies: ["CBLAS"], path: "Sources/Core"),
+        // float32 block kernels compiled for AVX2 with per-function target attributes.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
         .target(name: "FlockTransforms", dependencies: ["FlockCore"], path: "Sources/Transforms"),
         .target(
             name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI"],

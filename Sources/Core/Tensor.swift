@@ -184,7 +184,8 @@ extension Tensor {
     public func toArray<T: TensorElement>(_: T.Type = T.self) -> [T] {
         guard let a = concreteOrRaise("toArray") else { return [] }
         if a.dtype == T.dtype { return a.toArray(T.self) }
-        return Tensor(concrete: a).converted(to: T.dtype).concreteOrRaise("toArray")?.toArray(T.self) ?? []
+        // A concrete value converts concretely, even while a transform is tracing.
+        return convertArray(a, to: T.dtype).toArray(T.self)
     }
 
     /// The single element of a one-element tensor, converted to `T`.
