@@ -75,13 +75,13 @@ public struct Tensor: Sendable {
 
     /// The concrete array, or an error naming `operation` when this tensor is
     /// traced (its value is not known while tracing) or poisoned.
-    public func concreteArray(for operation: String) throws -> DenseArray {
+    public func concreteArray(for operation: @autoclosure () -> String) throws -> DenseArray {
         switch storage {
         case .concrete(let a): return a
         case .poisoned(let e): throw e
         case .traced(let t):
             throw FlockError(
-                "\(operation): the concrete value of a traced tensor \(t.aval) is not available while tracing; "
+                "\(operation()): the concrete value of a traced tensor \(t.aval) is not available while tracing; "
                     + "use cond/select (or `where`) for value-dependent control flow, or mark the argument static")
         }
     }

@@ -48,8 +48,18 @@ func runCollectiveDiagnostics() {
     let x = Tensor([Float(1)])
     let a = try! x.concreteArray(for: "diag")
     withAxis("one", communicator: member) {
-        let n = Distributed.usesMPI ? 20_000 : 200_000
+        // `diag_psum_overhead eager|jit N`: N calls per repeat (small under valgrind).
+        let n = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3])! : Distributed.usesMPI ? 20_000 : 200_000
         let jitted = jit { (v: Tensor) in psum(v, axisName: "one") }
+        if CommandLine.arguments.count > 2 {  // `diag_psum_overhead eager|jit`: one loop alone, for profiling
+            let f: (Tensor) -> Tensor = CommandLine.arguments[2] == "jit" ? jitted : { psum($0, axisName: "one") }
+            report("diag_psum_overhead_\(CommandLine.arguments[2])", measure(repeats: 7, inner: n) {
+                var y = x
+                for _ in 0..<n { y = f(x) }
+                blackhole += first(y)
+            }, unit: "ns", value: 0)
+            return
+        }
         if Distributed.usesMPI { try! member.barrier() }
         report("diag_psum_overhead_eager", measure(repeats: 7, inner: n) {
             var y = x

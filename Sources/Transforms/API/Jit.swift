@@ -59,6 +59,10 @@ public final class JitFunction: @unchecked Sendable {
 
     /// Splits arguments into the traced ones and the cache key.
     private func signature(_ args: [Tensor]) throws -> (dynamic: [Tensor], key: Key) {
+        let frames = AxisEnvironment.frames
+        let axes = frames.isEmpty ? [] : frames.map { AxisKey(name: $0.name, size: $0.size) }
+        // The common case, no static arguments, without copying the arguments.
+        if staticArgnums.isEmpty { return (args, Key(avals: args.map(\.aval), statics: [], axes: axes)) }
         var dynamic: [Tensor] = [], statics: [LiteralValue] = []
         for (i, x) in args.enumerated() {
             if staticArgnums.contains(i) {
@@ -70,8 +74,6 @@ public final class JitFunction: @unchecked Sendable {
                 dynamic.append(x)
             }
         }
-        let frames = AxisEnvironment.frames
-        let axes = frames.map { AxisKey(name: $0.name, size: $0.size) }
         return (dynamic, Key(avals: dynamic.map(\.aval), statics: statics, axes: axes))
     }
 
@@ -136,7 +138,8 @@ public final class JitFunction: @unchecked Sendable {
     }
 
     private func donatedFlags(_ argCount: Int) -> [Bool] {
-        (0..<argCount).filter { !staticArgnums.contains($0) }.map { donateArgnums.contains($0) }
+        if donateArgnums.isEmpty { return [] }  // the common case, without allocating
+        return (0..<argCount).filter { !staticArgnums.contains($0) }.map { donateArgnums.contains($0) }
     }
 
     /// Calls the function on flat arguments.
