@@ -112,7 +112,8 @@ def sharding_section(rows):
     out = ["", "## pmap", "",
            f"Data-parallel SGD step of the MLP above (784-512-512-10, softmax cross-entropy) at a fixed global "
            f"batch of 256, gradients averaged with `pmean`, one device per rank (`./launch -n 1` and `-n 2`, one "
-           f"core and one BLAS thread per rank). Step time: median over 15 steps of the slowest rank. Scaling "
+           f"core and one BLAS thread per rank). Step time: each step takes as long as its slowest rank; the best of 15 "
+           f"steps (the machine is shared: the least disturbed step shows the step's cost), median over rounds. Scaling "
            f"efficiency = T(1 rank) / (2 · T(2 ranks)). Overhead: a 4×4 linear step (batch 8) under `pmap` "
            f"minus the same step under `jit`, one rank.", "",
            "| Case | Flock | Target |", "|---|---|---|",
