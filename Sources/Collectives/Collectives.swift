@@ -42,7 +42,7 @@ public func pmean<T: PyTree>(_ x: T, axisName: String) -> T { pmean(x, axisNames
 /// ``pmean(_:axisName:)`` over several axes at once.
 public func pmean<T: PyTree>(_ x: T, axisNames: [String]) -> T {
     let n = Double(axisSize(axisNames: axisNames))
-    return treeMap(x) { bind1(.psum(axes: axisNames), $0) / n }
+    return treeMap(x) { n == 1 ? bind1(.psum(axes: axisNames), $0) : bind1(.psum(axes: axisNames), $0) / n }
 }
 
 /// ``pmean(_:axisName:)`` of one tensor.

@@ -109,23 +109,7 @@ public enum Distributed {
     /// ```
     public static func onEachLocalDevice<R: Sendable>(axisName: String, _ body: @Sendable (Int) throws -> R) rethrows -> [R] {
         let devices = localDevices
-        if devices.count == 1 { return [try withAxis(axisName, communicator: devices[0]) { try body(0) }] }
-        let results = Mutex<[Int: Result<R, any Error>]>([:])
-        let frames = AxisEnvironment.frames
-        let interpreter = InterpreterContext.current
-        withoutActuallyEscaping(body) { body in
-            let body = UncheckedBox(body)
-            onThreads(devices.count) { i in
-                // New threads do not inherit task-locals: carry the caller's context over.
-                let r = AxisEnvironment.$frames.withValue(frames) {
-                    withInterpreter(interpreter) {
-                        Result { try withAxis(axisName, communicator: devices[i]) { try body.value(i) } }
-                    }
-                }
-                results.withLock { $0[i] = r }
-            }
-        }
-        return try (0..<devices.count).map { i in try results.withLock { $0[i]! }.get() }
+        return try onThreadsWithContext(devices.count) { i in try withAxis(axisName, communicator: devices[i]) { try body(i) } }
     }
 
     // MARK: - MPI lifetime

@@ -128,7 +128,8 @@ extension Primitive {
 
     private func evaluateCollective(_ operand: DenseArray?, _ comms: [any Communicator], shape: [Int]) throws -> DenseArray {
         func reduce(_ op: ReduceOp) throws -> DenseArray {
-            try comms.reduce(operand!) { try $1.allReduce($0, op) }
+            // A one-member axis (one device) leaves the operand as it is: no copy.
+            try comms.reduce(operand!) { $1.size == 1 ? $0 : try $1.allReduce($0, op) }
         }
         switch self {
         case .psum: return try reduce(.sum)

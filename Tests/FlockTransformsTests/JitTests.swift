@@ -51,6 +51,13 @@ import Testing
         ("nested jit", { x in jit { (v: [Tensor]) in [jit { (w: [Tensor]) in [w[0] * 2] }([v[0] + 1])[0] * v[1]] }(x)[0] }, [x, y]),
         ("outputs: input, literal, repeated", { x in x[0] + 0 }, [x]),
         ("rank-0", { x in x[0].sum() * 2 + 1 }, [x]),
+        ("relu/max gradients (masks)", { x in
+            grad { (v: Tensor) in (relu(v) * x[1] + maximum(v, x[1]) * 3).sum() }(x[0])
+        }, [f32([0, -1, 2, 0.5, -0.0, 3], [2, 3]), f32([1, 2, 3, 0.5, 0, -3], [2, 3])]),
+        ("predicates to numbers", { x in
+            (x[0] .> x[1]).converted(to: .int32) + (x[0] .== x[1]).converted(to: .int32) * 2
+                + ((x[2] .< 0.5) .& (x[2] .> -1)).converted(to: .float32).converted(to: .int32)
+        }, [i, j, x]),
         ("empty", { x in exp(x[0][0..<0]) + 1 }, [x]),
     ]
 
@@ -134,6 +141,46 @@ import Testing
         #expect(calls.count == 1, "\(k)")
         let plan = compilePlan(k)
         #expect(plan.fusedLoopCount == 1)
+    }
+
+    @Test func broadcastRowsAndColumnsAreReadInPlace() throws {
+        let x = Tensor((0..<1200).map { Float($0 % 37) * 0.1 - 1 }, shape: [4, 300])
+        let row = Tensor((0..<300).map { Float($0) * 0.01 }), column = Tensor([1, -2, 3, 0.5] as [Float])
+        let f = { (v: [Tensor]) -> [Tensor] in
+            let centred = v[0] - v[0].max(axes: [1], keepDims: true)  // [4, 1] → stretched
+            return [relu(centred + v[1]) * v[2].reshaped([4, 1]), (v[0] + v[1]).reshaped([1200])]
+        }
+        let k = optimize(makeJaxpr(f)([x, row, column]))
+        try checkJaxpr(k)
+        #expect(!Self.primitives(k).contains("broadcast_in_dim"), "\(k)")
+        let jitted = jit(f)([x, row, column]), eager = f([x, row, column])
+        for (a, b) in zip(jitted, eager) { expectIdentical(a, b, "row/column broadcasts") }
+    }
+
+    @Test func productsAccumulateIntoTheirUpdate() throws {
+        let w = Tensor((0..<20).map { Float($0) * 0.1 }, shape: [4, 5])
+        let x = Tensor((0..<12).map { Float($0) * 0.3 - 1 }, shape: [3, 4]), g = Tensor((0..<15).map { Float($0) * 0.2 - 1 }, shape: [3, 5])
+        let sq = Tensor((0..<16).map { Float($0) * 0.05 }, shape: [4, 4])
+        let cases: [(String, ([Tensor]) -> Tensor, [Tensor])] = [
+            ("w - c·xᵀg", { v in v[0] - 0.01 * matmul(v[1].T, v[2]) }, [w, x, g]),
+            ("w + xᵀg·c", { v in v[0] + matmul(v[1].T, v[2]) * 0.5 }, [w, x, g]),
+            ("xᵀg + w", { v in matmul(v[1].T, v[2]) + v[0] }, [w, x, g]),
+            ("w - w·w (w read by the product)", { v in v[0] - matmul(v[0], v[0]) }, [sq]),
+        ]
+        for (name, f, args) in cases {
+            let k = optimize(makeJaxpr { [f($0)] }(args))
+            try checkJaxpr(k)
+            let fused = k.equations.contains { if case .call(_, let n) = $0.primitive { return n == dotUpdateName }; return false }
+            #expect(fused, "\(name): \(k)")
+            expectClose(jit { [f($0)] }(args)[0], f(args), rtol: 1e-6, atol: 1e-6, name)
+        }
+        // Donated: the update lands in w's buffer.
+        let step = jit(donateArgnums: [0]) { (v: [Tensor]) in [v[0] - 0.01 * matmul(v[1].T, v[2])] }
+        let expected = w - 0.01 * matmul(x.T, g)
+        let w2 = w * 1
+        let out = step([w2, x, g])[0]
+        #expect(try out.concreteArray(for: "").buffer === w2.concreteArray(for: "").buffer)
+        expectClose(out, expected, rtol: 1e-6, atol: 1e-6, "donated update")
     }
 
     @Test func fusionKeepsGroupsConvex() throws {
@@ -266,6 +313,19 @@ import Testing
         expectClose(second, secondPlain, rtol: 1e-10, atol: 1e-12, "grad(grad(jit))")
     }
 
+    @Test func jitComposesWithVmap() {
+        let f = { (x: Tensor) in tanh(matmul(x, Self.b.T)).sum(axes: [0]) * x.sum() }
+        let rows = Self.a.reshaped([2, 1, 3])
+        let plain = vmap(f)(rows)
+        expectClose(jit(vmap(f))(rows), plain, rtol: 1e-14, atol: 1e-15, "jit(vmap)")
+        expectClose(vmap(jit(f))(rows), plain, rtol: 1e-14, atol: 1e-15, "vmap(jit)")
+        // Per-example gradients: jit(vmap(grad)).
+        let g = { (x: Tensor) in grad { (v: Tensor) in Self.loss(v, Self.b) }(x) }
+        let perExample = vmap(g)(rows)
+        expectClose(jit(vmap(g))(rows), perExample, rtol: 1e-12, atol: 1e-14, "jit(vmap(grad))")
+        expectClose(vmap(jit(g))(rows), perExample, rtol: 1e-12, atol: 1e-14, "vmap(jit(grad))")
+    }
+
     @Test func jvpOfJitEqualsJvp() {
         let f = jit { (x: Tensor) in tanh(x) * Self.b + x * x }
         let (y, t) = jvp(f, primals: Self.a, tangents: Self.b)
@@ -285,9 +345,11 @@ import Testing
 /// reductions, products and layout changes, with literals 0 and 1, repeated
 /// and dead subexpressions, so every pass has something to rewrite.
 @Suite struct JitPropertyTests {
-    @Test(arguments: 0..<40)
-    func optimisedMatchesUnoptimised(_ seed: Int) throws {
-        let program = RandomProgram(seed: UInt64(seed))
+    /// 40 small programs, and a few whose rows are long enough for fused
+    /// loops to read broadcast rows and columns in place.
+    @Test(arguments: Array((0..<40).map { ($0, 6) }) + (40..<46).map { ($0, 256) })
+    func optimisedMatchesUnoptimised(_ seed: Int, _ n: Int) throws {
+        let program = RandomProgram(seed: UInt64(seed), n: n)
         let args = program.inputs
         let eager = program.run(args)
         let traced = makeJaxpr(program.run)(args)
@@ -321,13 +383,13 @@ struct RandomProgram {
         case dead(Int)
         case constant(Int)
     }
-    let n = 6
+    let n: Int
     var ops: [Op] = []
     let inputs: [Tensor]
 
-    init(seed: UInt64) {
+    init(seed: UInt64, n: Int) {
         var rng = SplitMix64(seed: seed)
-        let n = self.n
+        self.n = n
         inputs = (0..<3).map { _ in Tensor((0..<(n * n)).map { _ in Float(rng.unit() * 4 - 2) }, shape: [n, n]) }
         var count = 3
         for _ in 0..<(8 + Int(rng.next() % 16)) {
@@ -370,7 +432,7 @@ struct RandomProgram {
                 let r = [x.sum(axes: [1], keepDims: true), x.max(axes: [0], keepDims: true), x.mean(axes: [1], keepDims: true)][k]
                 v.append(r.broadcast(to: [n, n]) * 0.25 + x)
             case .product(let a, let b):
-                v.append(matmul(v[a], v[b].T) * 0.2)
+                v.append(matmul(v[a], v[b].T) * (1 / Float(n)))
             case .layout(let k, let a):
                 let x = v[a]
                 v.append([x.T, x.T.T, x.reshaped([n * n]).reshaped([n, n]) + 1, x.converted(to: .float64).converted(to: .float32)][k])

@@ -129,6 +129,7 @@ let transformCases: [(String, () -> Void)] = [
         report("per_example_grads_by_hand", byHand, unit: "ms", value: byHand / 1e6)
         report("per_example_grads_over_hand_batched", viaVmap, unit: "ratio", value: viaVmap / byHand)
         report("per_example_grads_jit_over_hand_batched_jit", viaVmapJit, unit: "ratio", value: viaVmapJit / byHandJit)
+        report("per_example_grads_jit", viaVmapJit, unit: "ms", value: viaVmapJit / 1e6)
     }),
     ("tracing_overhead_per_primitive", {
         let x = Tensor([1, 2, 3] as [Float])
@@ -202,9 +203,10 @@ func minorFaults() -> Int {
 
 let diagnostics: [(String, () -> Void)] = [
     ("diag_profile_train_step", {
+        let batch = Int(CommandLine.arguments.dropFirst(2).first ?? "128")!
         let mlp = MLP(key: Random.key(0))
-        let x = Random.normal(Random.key(1), shape: [128, 784])
-        let labels = oneHot(Random.randint(Random.key(2), shape: [128], minval: 0, maxval: 10), numClasses: 10)
+        let x = Random.normal(Random.key(1), shape: [batch, 784])
+        let labels = oneHot(Random.randint(Random.key(2), shape: [batch], minval: 0, maxval: 10), numClasses: 10)
         let args = MLP.names.map { mlp.params[$0]! } + [x, labels]
         print(jit(name: "train_step", trainStep).lower(args).compile().profile(args, iterations: 50))
     }),
@@ -266,6 +268,9 @@ if selected == "startup" {
 // Collectives run under ./launch (benchmarks/run does it), apart from the rest.
 if selected == "collectives" || selected?.hasPrefix("psum_") == true { runCollectiveBenchmarks(selected) }
 if selected == "diag_psum_overhead" { runCollectiveDiagnostics() }
+if selected == "pmap" || selected?.hasPrefix("pmap_") == true { runShardingBenchmarks(selected) }
+if selected == "diag_pmap" { runShardingDiagnostics() }
+if selected == "diag_pmap_loop" { runPmapOverheadLoop() }
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }
 for (name, run) in jitCases where selected == nil || selected == name { run() }

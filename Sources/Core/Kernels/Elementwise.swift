@@ -100,6 +100,16 @@ public struct BlockKernel: @unchecked Sendable {
         return dtype.byteSize == 8 ? ternaryBlock(MaskSelectK<UInt64>.self) : ternaryBlock(MaskSelectK<UInt32>.self)
     }
 
+    /// Conversion of a lane mask (of `dtype`'s width) to `dtype`: 1 or 0.
+    public static func maskConvert(to dtype: DType) -> BlockKernel? {
+        switch dtype {
+        case .float32: unaryBlock(MaskToOneK<UInt32, OneF32>.self)
+        case .float64: unaryBlock(MaskToOneK<UInt64, OneF64>.self)
+        case .int32, .uint32: unaryBlock(MaskToOneK<UInt32, OneI32>.self)
+        case .bool: nil
+        }
+    }
+
     /// Logical not/and/or/xor on lane masks of `width` bytes (4 or 8).
     public static func maskLogic(_ p: Primitive, width: Int) -> BlockKernel? {
         switch (p, width) {
@@ -404,6 +414,17 @@ enum GeK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x:
 /// A comparison as a lane mask: all bits set where `K` holds.
 enum MaskK<K: BinaryKernel, M: FixedWidthInteger>: BinaryKernel where K.Output == Bool {
     @inline(__always) static func apply(_ x: K.Input, _ y: K.Input) -> M { K.apply(x, y) ? ~M(0) : 0 }
+}
+
+/// The bits of the value 1 in a dtype, for converting masks.
+protocol OneBits { associatedtype Bits: FixedWidthInteger; static var bits: Bits { get } }
+enum OneF32: OneBits { static var bits: UInt32 { Float(1).bitPattern } }
+enum OneF64: OneBits { static var bits: UInt64 { Double(1).bitPattern } }
+enum OneI32: OneBits { static var bits: UInt32 { 1 } }
+
+/// A lane mask converted to 1 (all bits set) or 0.
+enum MaskToOneK<M: FixedWidthInteger, One: OneBits>: UnaryKernel where One.Bits == M {
+    @inline(__always) static func apply(_ m: M) -> M { m & One.bits }
 }
 
 /// `select` with a lane-mask predicate: branch-free bit blending.

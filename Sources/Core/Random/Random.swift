@@ -129,9 +129,13 @@ extension Random {
     /// 32 random bits per element of `shape`.
     static func bits32(_ k0: Tensor, _ k1: Tensor, _ shape: [Int]) -> Tensor {
         if RandomConfig.threefryPartitionable {
-            let (high, low) = iota2x32(shape)
+            guard let (high, low) = elementCounters(shape, "bits") else { return poison }
             let out = bind(.threefry2x32, [k0, k1, high, low])
             return out[0] .^ out[1]
+        }
+        if let b = block {
+            guard checkBlockShape(shape, b, "bits") else { return poison }
+            return $block.withValue(nil) { cutBlock(bits32(k0, k1, b.globalShape), b) }
         }
         return hashCounters(k0, k1, uint32Iota(shape.reduce(1, *))).reshaped(shape)
     }
@@ -139,9 +143,14 @@ extension Random {
     /// 64 random bits per element of `shape`, as (high, low) uint32 words.
     static func bits64(_ k0: Tensor, _ k1: Tensor, _ shape: [Int]) -> (high: Tensor, low: Tensor) {
         if RandomConfig.threefryPartitionable {
-            let (high, low) = iota2x32(shape)
+            guard let (high, low) = elementCounters(shape, "bits") else { return (poison, poison) }
             let out = bind(.threefry2x32, [k0, k1, high, low])
             return (out[0], out[1])
+        }
+        if let b = block {
+            guard checkBlockShape(shape, b, "bits") else { return (poison, poison) }
+            let (high, low) = $block.withValue(nil) { bits64(k0, k1, b.globalShape) }
+            return (cutBlock(high, b), cutBlock(low, b))
         }
         let n = shape.reduce(1, *)
         let halves = FlockCore.split(hashCounters(k0, k1, uint32Iota(2 * n)), sections: 2)

@@ -20,8 +20,8 @@ public enum FlockThreads {
     }
 }
 
-/// Elements below which a kernel stays on the calling thread.
-let parallelThreshold = 1 << 17
+/// Elements below which a one-operation kernel stays on the calling thread.
+public let parallelThreshold = 1 << 17
 
 /// Carries a value across a concurrency boundary the caller has made safe.
 struct UncheckedSendable<T>: @unchecked Sendable {
@@ -30,12 +30,13 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 }
 
 /// Runs `body` over one contiguous chunk of `0..<n` per thread (on the calling
-/// thread alone below ~128k elements or with one thread). The body must be
+/// thread alone below `threshold` elements — ~128k by default, less for loops
+/// doing more work per element — or with one thread). The body must be
 /// `@Sendable`: kernels pass their pointers in `@unchecked Sendable` boxes.
 @inline(__always)
-public func forEachChunk(_ n: Int, _ body: @Sendable (Int, Int) -> Void) {
+public func forEachChunk(_ n: Int, threshold: Int = parallelThreshold, _ body: @Sendable (Int, Int) -> Void) {
     let threads = FlockThreads.count
-    if n < parallelThreshold || threads == 1 {
+    if n < threshold || threads == 1 {
         body(0, n)
         return
     }

@@ -258,6 +258,7 @@ public final class CompiledFunction: @unchecked Sendable {
         let p = PlanProfile(plan)
         do {
             let arrays = try args.map { try $0.concreteArray(for: "jit(\(name)).profile") }
+            _ = try plan.run(arrays)  // warm-up: buffer pool, BLAS buffers, page faults
             for _ in 0..<iterations { _ = try plan.run(arrays, profile: p) }
         } catch {
             return "jit(\(name)).profile: \(error)"

@@ -4,8 +4,9 @@
 /// equation becomes one instruction that releases the slots it reads for the
 /// last time. Fusion calls and single elementwise equations become fused
 /// loops; `cond`, `whileLoop`, `scan` and calls become nested plans (compiled
-/// once, run as often as the control flow says); everything else runs its
-/// primitive's kernel (BLAS for `dotGeneral`). Literals and the jaxpr's
+/// once, run as often as the control flow says); product-update calls become
+/// one accumulating gemm; everything else runs its primitive's kernel (BLAS
+/// for `dotGeneral`). Literals and the jaxpr's
 /// constants are operands of the instructions that read them.
 ///
 /// `donated` marks inputs whose buffers the plan may overwrite; it only
@@ -87,6 +88,11 @@ private struct PlanCompiler {
                 inputs += literals.map { .constant($0) }
                 kind = .fused(loop)
                 inPlace = loop.reusable
+            } else if case .call(let body, let name) = e.primitive, name == dotUpdateName,
+                case .dotGeneral(let dn) = body.equations[0].primitive, let form = UpdateForm(dotUpdate: body)
+            {
+                kind = .dotUpdate(dn, alpha: form.alpha)
+                inPlace = [(0, 2)]
             } else if e.primitive.isElementwise {
                 let loop = FusedLoop(singleEquation: e)
                 kind = .fused(loop)

@@ -4,11 +4,17 @@
 ///
 /// Built from the body of a call that elementwise fusion outlined, or from a
 /// single elementwise equation. Operands are the loop's inputs (arrays of the
-/// loop's shape, or rank-0 scalars), registers (per-thread scratch blocks) or
-/// outputs already written in the same block.
+/// loop's shape, one-element scalars, or broadcast rows and columns read in
+/// place), registers (per-thread scratch blocks) or outputs already written in
+/// the same block.
 final class FusedLoop: @unchecked Sendable {
     enum Source: Equatable {
+        /// An input of the loop's size, or a one-element scalar.
         case input(Int)
+        /// Input `k` read at element `i mod period` (a broadcast row).
+        case periodic(Int, period: Int)
+        /// Input `k` read at element `i / divisor` (a broadcast column).
+        case stretched(Int, divisor: Int)
         case register(Int)
         case output(Int)
     }
@@ -47,7 +53,7 @@ final class FusedLoop: @unchecked Sendable {
         outputAvals = body.outputAvals
         count = outputAvals.first?.count ?? 1
         var types = body.inputs.map(\.aval.dtype)
-        var scalar = body.inputs.map { $0.aval.rank == 0 }
+        var scalar = body.inputs.map { $0.aval.count == 1 }
         var source: [Int: Source] = [:]
         for (k, v) in body.inputs.enumerated() { source[v.id] = .input(k) }
 
@@ -74,7 +80,7 @@ final class FusedLoop: @unchecked Sendable {
                 if let k = literalIndex[l] { return .input(k) }
                 let k = types.count
                 types.append(l.tensor.dtype)
-                scalar.append(l.tensor.rank == 0)
+                scalar.append(l.tensor.count == 1)
                 literals.append(try! l.tensor.concreteArray(for: "jit"))
                 literalIndex[l] = k
                 return .input(k)
@@ -82,10 +88,18 @@ final class FusedLoop: @unchecked Sendable {
         }
         for (i, e) in body.equations.enumerated() {
             let v = e.outputs[0]
-            let operands = e.inputs.map(operand)
-            if isScalarBroadcast(e), outputOf[v.id] == nil {
-                source[v.id] = operands[0]  // read as a scalar where used
-                continue
+            var operands = e.inputs.map(operand)
+            if let pattern = loopBroadcast(e) {
+                // Read in place where used; copied out only if it is an output.
+                switch (pattern, operands[0]) {
+                case (.periodic(let p), .input(let k)): operands[0] = .periodic(k, period: p)
+                case (.stretched(let q), .input(let k)): operands[0] = .stretched(k, divisor: q)
+                default: break  // a scalar
+                }
+                if outputOf[v.id] == nil {
+                    source[v.id] = operands[0]
+                    continue
+                }
             }
             let destination: Destination
             if let j = outputOf[v.id] {
@@ -98,7 +112,7 @@ final class FusedLoop: @unchecked Sendable {
                 source[v.id] = .register(r)
             }
             var kernel: BlockKernel
-            if isScalarBroadcast(e) {
+            if isLoopBroadcast(e) {
                 kernel = .copy(v.aval.dtype)
             } else if let w = masks[v.id] {
                 if case .compare(let op) = e.primitive {
@@ -108,6 +122,8 @@ final class FusedLoop: @unchecked Sendable {
                 }
             } else if case .select = e.primitive, case .variable(let p) = e.inputs[0], masks[p.id] != nil {
                 kernel = .maskSelect(v.aval.dtype)
+            } else if case .convert(let d, _) = e.primitive, case .variable(let p) = e.inputs[0], masks[p.id] != nil {
+                kernel = .maskConvert(to: d)!
             } else {
                 kernel = BlockKernel(e.primitive, operandTypes: e.inputs.map(\.aval.dtype))!
             }
@@ -133,7 +149,8 @@ final class FusedLoop: @unchecked Sendable {
         var reusable: [(Int, Int)] = []
         for j in outputAvals.indices {
             guard let w = steps.firstIndex(where: { $0.destination == .output(j) }) else { continue }
-            for k in body.inputs.indices where !scalar[k] && types[k].byteSize == outputAvals[j].dtype.byteSize {
+            for k in body.inputs.indices
+            where body.inputs[k].aval.count == count && !scalar[k] && types[k].byteSize == outputAvals[j].dtype.byteSize {
                 if !steps[(w + 1)...].contains(where: { $0.operands.contains(.input(k)) }) { reusable.append((j, k)) }
             }
         }
@@ -153,7 +170,9 @@ final class FusedLoop: @unchecked Sendable {
         let outBase = outputs.map(\.buffer.pointer)
         let outSize = outputAvals.map(\.dtype.byteSize)
         let context = UncheckedBox((self, inBase, inSize, outBase, outSize))
-        forEachChunk(n) { lo, hi in
+        // A loop of k steps does about k one-operation kernels' work per element.
+        let threshold = max(parallelThreshold / max(steps.count, 1), 8 * Self.blockSize)
+        forEachChunk(n, threshold: threshold) { lo, hi in
             let (loop, inBase, inSize, outBase, outSize) = context.value
             loop.runChunk(lo, hi, inBase, inSize, outBase, outSize)
         }
@@ -165,6 +184,16 @@ final class FusedLoop: @unchecked Sendable {
         var base: UnsafeRawPointer
         var stride: Int
         var isScalar: Bool
+        /// Nonzero for a broadcast row: the element is `start mod period`.
+        var period = 0
+        /// Nonzero for a broadcast column: the element is `start / divisor`, a scalar in the block.
+        var divisor = 0
+
+        @inline(__always) func pointer(_ start: Int) -> UnsafeRawPointer {
+            if period > 0 { return base + (start % period) * stride }
+            if divisor > 0 { return base + (start / divisor) * stride }
+            return base + start * stride
+        }
     }
 
     private func runChunk(
@@ -182,6 +211,8 @@ final class FusedLoop: @unchecked Sendable {
                 inputIsScalar[i]
                     ? Address(base: inBase[i], stride: 0, isScalar: true)
                     : Address(base: inBase[i], stride: inSize[i], isScalar: false)
+            case .periodic(let i, let p): Address(base: inBase[i], stride: inSize[i], isScalar: false, period: p)
+            case .stretched(let i, let q): Address(base: inBase[i], stride: inSize[i], isScalar: true, divisor: q)
             case .register(let r): Address(base: UnsafeRawPointer(scratch + r * registerBytes), stride: 0, isScalar: false)
             case .output(let j): Address(base: UnsafeRawPointer(outBase[j]), stride: outSize[j], isScalar: false)
             }
@@ -189,7 +220,16 @@ final class FusedLoop: @unchecked Sendable {
         var addresses: [Address] = []
         var arity: [Int] = []
         var kernels: [BlockKernel] = []
+        // Blocks end where a broadcast row or column starts over.
+        var runs = Set<Int>()
         for step in steps {
+            for o in step.operands {
+                switch o {
+                case .periodic(_, let p): runs.insert(p)
+                case .stretched(_, let q): runs.insert(q)
+                case .input, .register, .output: break
+                }
+            }
             let destination: Source
             switch step.destination {
             case .register(let r): destination = .register(r)
@@ -202,19 +242,21 @@ final class FusedLoop: @unchecked Sendable {
         }
         let operands = UnsafeMutablePointer<BlockOperand>.allocate(capacity: 3)
         defer { operands.deallocate() }
+        let runLengths = Array(runs)
         addresses.withUnsafeBufferPointer { addr in
             kernels.withUnsafeBufferPointer { kernels in
                 arity.withUnsafeBufferPointer { arity in
                     var start = lo
                     while start < hi {
-                        let m = min(block, hi - start)
+                        var m = min(block, hi - start)
+                        for r in runLengths { m = min(m, r - start % r) }
                         var a = 0
                         for s in 0..<kernels.count {
                             let d = addr[a]
                             let destination = UnsafeMutableRawPointer(mutating: d.base + start * d.stride)
                             for k in 0..<arity[s] {
                                 let o = addr[a + 1 + k]
-                                operands[k] = BlockOperand(pointer: o.base + start * o.stride, isScalar: o.isScalar)
+                                operands[k] = BlockOperand(pointer: o.pointer(start), isScalar: o.isScalar)
                             }
                             a += 1 + arity[s]
                             kernels[s](operands, destination, count: m)
@@ -230,8 +272,9 @@ final class FusedLoop: @unchecked Sendable {
 /// The predicates a loop keeps as lane masks (all bits set or clear, as wide
 /// as the data they select) instead of bools, by variable: comparisons of 4-
 /// or 8-byte operands and logical operations on such masks, when they are not
-/// outputs and every use is a `select` predicate over data of that width or
-/// another mask operation. Masks blend without the per-byte widening that
+/// outputs and every use is a `select` predicate over data of that width, a
+/// conversion to a number type of that width (giving 1 or 0) or another mask
+/// operation. Masks blend without the per-byte widening that
 /// 1-byte bools need.
 private func maskWidths(_ body: Jaxpr, outputs: Set<Int>) -> [Int: Int] {
     var width: [Int: Int] = [:]
@@ -260,6 +303,7 @@ private func maskWidths(_ body: Jaxpr, outputs: Set<Int>) -> [Int: Int] {
                 let ok: Bool
                 switch e.primitive {
                 case .select: ok = k == 0 && e.outputs[0].aval.dtype.byteSize == w
+                case .convert(let d, _): ok = d != .bool && d.byteSize == w
                 case .unary(.not), .binary(.and), .binary(.or), .binary(.xor): ok = width[e.outputs[0].id] == w
                 default: ok = false
                 }

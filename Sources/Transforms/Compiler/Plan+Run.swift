@@ -65,6 +65,21 @@ extension Plan {
             loop.run(xs, into: outs)
         case .primitive(let p):
             outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
+        case .dotUpdate(let dn, let alpha):
+            let (a, b) = (state.read(inst.inputs[0]), state.read(inst.inputs[1]))
+            // Accumulate into w's buffer when the plan owns it and the product does not read it.
+            var c: DenseArray? = nil
+            if case .slot(let s) = inst.inputs[2], inst.dying.contains(s), let w = state.takeIfOwned(s) {
+                if w.buffer !== a.buffer && w.buffer !== b.buffer { c = w } else { state.slots[s] = w }
+            }
+            if c == nil {
+                let w = state.read(inst.inputs[2])
+                let copy = DenseArray(uninitializedShape: w.shape, dtype: w.dtype)
+                if w.byteCount > 0 { copy.buffer.pointer.copyMemory(from: w.buffer.pointer, byteCount: w.byteCount) }
+                c = copy
+            }
+            dotGeneralAccumulate(a, b, dn: dn, alpha: alpha, into: c!)
+            outs = [c!]
         case .call(let plan):
             let xs = state.readReleasing(inst)
             outs = try plan.run(xs)

@@ -17,6 +17,8 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
         case primitive(Primitive)
         /// Runs a fused elementwise loop; the operands are its inputs.
         case fused(FusedLoop)
+        /// Operands lhs, rhs, w: `w + alpha · dotGeneral(lhs, rhs)` as one gemm.
+        case dotUpdate(DotDimensionNumbers, alpha: Double)
         case call(Plan)
         case cond(branches: [Plan])
         case whileLoop(cond: Plan, body: Plan, condConstCount: Int, bodyConstCount: Int)
@@ -100,6 +102,7 @@ extension Plan.Kind {
         switch self {
         case .primitive(let p): p.name
         case .fused(let f): f.steps.count == 1 ? "loop[1 op]" : "fused_loop[\(f.steps.count) ops]"
+        case .dotUpdate(_, let alpha): "dot_update[alpha=\(alpha)]"
         case .call: "call"
         case .cond: "cond"
         case .whileLoop: "while"
@@ -109,7 +112,7 @@ extension Plan.Kind {
 
     var nestedPlans: [Plan] {
         switch self {
-        case .primitive, .fused: []
+        case .primitive, .fused, .dotUpdate: []
         case .call(let p): [p]
         case .cond(let branches): branches
         case .whileLoop(let c, let b, _, _): [c, b]

@@ -4,7 +4,8 @@ public let fusedElementwiseName = "fused_elementwise"
 
 /// Elementwise fusion: groups chains and DAGs of elementwise equations of one
 /// result shape (unary, binary, compare, select, clamp, convert, and
-/// broadcasts of rank-0 values, which become scalar operands) and outlines each
+/// broadcasts of rank-0 values, rows or columns, which the loop reads in
+/// place) and outlines each
 /// group of two or more into a `call` named ``fusedElementwiseName``. The
 /// compiler turns such a call into a single loop that reads each input and
 /// writes each output once, keeping intermediates in cache-sized blocks.
@@ -14,7 +15,7 @@ public let fusedElementwiseName = "fused_elementwise"
 /// could not run as one step). Groups then take the place of their members
 /// in a topological order that otherwise keeps the original order.
 public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
-    let eqs = jaxpr.equations
+    let eqs = duplicatingLoopBroadcasts(jaxpr)
     var producer: [Int: Int] = [:]
     for (i, e) in eqs.enumerated() { for v in e.outputs { producer[v.id] = i } }
 
@@ -74,12 +75,15 @@ public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
         for v in e.outputs { ancestors[v.id] = inputsUnion }
     }
 
-    // Group members by root; only groups with two or more non-broadcast members are outlined.
+    // Group members by root.
     var members: [Int: [Int]] = [:]
     for i in eqs.indices where fusible[i] { members[groups.find(i), default: []].append(i) }
     var unitOf = Array(eqs.indices)
     var outlined = Set<Int>()
-    for (root, ms) in members where ms.filter({ !isScalarBroadcast(eqs[$0]) }).count >= 2 {
+    // Worth a loop of its own: two operations, or one reading a broadcast in place.
+    for (root, ms) in members {
+        let operations = ms.filter { !isLoopBroadcast(eqs[$0]) }.count
+        guard operations >= 2 || (operations == 1 && ms.count > 1) else { continue }
         outlined.insert(root)
         for m in ms { unitOf[m] = root }
     }
@@ -127,18 +131,80 @@ public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
     return jaxpr.rebuilt(equations: out, outputs: jaxpr.outputs)
 }
 
+/// Gives each elementwise consumer of a broadcast a fused loop can read (see
+/// ``loopBroadcast(_:)``) its own copy of the broadcast, right before it, so
+/// the broadcast joins the consumer's group and is never materialised (CSE
+/// may have merged the broadcasts of several groups, which would otherwise
+/// make one group write it out for the others).
+/// Copies nothing else reads are dropped, as is an original left unread.
+private func duplicatingLoopBroadcasts(_ jaxpr: Jaxpr) -> [Equation] {
+    let eqs = jaxpr.equations
+    var supply = VarSupply(above: jaxpr)
+    var broadcasts: [Int: Equation] = [:]
+    for e in eqs where isLoopBroadcast(e) { broadcasts[e.outputs[0].id] = e }
+    guard !broadcasts.isEmpty else { return eqs }
+    var stillRead = Set<Int>()
+    for case .variable(let v) in jaxpr.outputs { stillRead.insert(v.id) }
+    var out: [Equation] = []
+    for e in eqs {
+        guard isFusible(e), !isLoopBroadcast(e) else {
+            for case .variable(let v) in e.inputs { stillRead.insert(v.id) }
+            out.append(e)
+            continue
+        }
+        var inputs = e.inputs
+        for (k, a) in inputs.enumerated() {
+            guard case .variable(let v) = a, let b = broadcasts[v.id] else { continue }
+            let copy = supply.fresh(v.aval)
+            out.append(Equation(primitive: b.primitive, inputs: b.inputs, outputs: [copy]))
+            inputs[k] = .variable(copy)
+        }
+        out.append(Equation(primitive: e.primitive, inputs: inputs, outputs: e.outputs))
+    }
+    return out.filter { e in !isLoopBroadcast(e) || broadcasts[e.outputs[0].id] == nil || stillRead.contains(e.outputs[0].id) }
+}
+
 /// Whether `e` can be part of a fused loop: elementwise with operands of the
 /// result's shape or rank 0, or a broadcast of a rank-0 value.
 func isFusible(_ e: Equation) -> Bool {
     let shape = e.outputs[0].aval.shape
     guard !shape.isEmpty, e.outputs.count == 1 else { return false }
-    if isScalarBroadcast(e) { return true }
+    if isLoopBroadcast(e) { return true }
     return e.primitive.isElementwise && e.inputs.allSatisfy { $0.aval.rank == 0 || $0.aval.shape == shape }
 }
 
-func isScalarBroadcast(_ e: Equation) -> Bool {
-    if case .broadcastInDim = e.primitive, e.inputs[0].aval.rank == 0 { return true }
-    return false
+func isLoopBroadcast(_ e: Equation) -> Bool { loopBroadcast(e) != nil }
+
+/// How a fused loop reads the operand of a broadcast, element `i` of the result.
+enum LoopBroadcast: Equatable {
+    /// One value for every element.
+    case scalar
+    /// Element `i mod period` (the operand fills the trailing dimensions: a bias row).
+    case periodic(Int)
+    /// Element `i / divisor` (the operand fills the leading dimensions: a column).
+    case stretched(Int)
+}
+
+/// Runs of this many elements at least make a periodic or stretched operand
+/// worth fusing (each run is one block of the loop).
+let minimumBroadcastRun = 256
+
+/// The pattern of a `broadcastInDim` a fused loop can read without
+/// materialising it, or nil.
+func loopBroadcast(_ e: Equation) -> LoopBroadcast? {
+    guard case .broadcastInDim(let shape, let dims) = e.primitive else { return nil }
+    let operand = e.inputs[0].aval
+    if operand.count == 1 { return .scalar }
+    let covered = dims.enumerated().filter { operand.shape[$0.offset] > 1 }.map(\.element)
+    let r = shape.count
+    if covered == Array((r - covered.count)..<r) {
+        return operand.count >= minimumBroadcastRun ? .periodic(operand.count) : nil
+    }
+    if covered == Array(0..<covered.count) {
+        let divisor = shape.dropFirst(covered.count).reduce(1, *)
+        return divisor >= minimumBroadcastRun ? .stretched(divisor) : nil
+    }
+    return nil
 }
 
 /// One call equation running `members` (in order); its inputs are the

@@ -1,0 +1,150 @@
+// pmap: a data-parallel training step of the MLP at a fixed global batch, on
+// however many ranks the job has (benchmarks/run starts it under
+// `./launch -n 1` and `-n 2`; the report computes the scaling efficiency),
+// and the per-step cost of pmap over the same step jitted, on one rank.
+// Rank 0 prints the JSON lines.
+import Flock
+
+let pmapGlobalBatch = 256
+
+/// One SGD step of the MLP: gradients averaged over the pmap axis `axis`
+/// (nil: plain, for the jitted baseline).
+func mlpStep(_ keys: [String], axis: String?) -> ([Tensor]) -> [Tensor] {
+    { a in
+        let p = Dictionary(uniqueKeysWithValues: zip(keys, a.prefix(keys.count)))
+        var g = grad { MLP.loss($0, a[keys.count], a[keys.count + 1]) }(p)
+        if let axis { g = pmean(g, axisName: axis) }
+        return keys.map { p[$0]! - 0.01 * g[$0]! }
+    }
+}
+
+/// The MLP's parameters and this process's rows of a fixed global batch,
+/// stacked per local device: [local devices, rows per device, …].
+func mlpData() -> (keys: [String], params: [Tensor], x: Tensor, labels: Tensor) {
+    let mlp = MLP(key: Random.key(0))
+    let keys = mlp.params.keys.sorted()
+    let L = Distributed.localDeviceCount, perDevice = pmapGlobalBatch / Distributed.deviceCount
+    let x = Random.normal(Random.key(1), shape: [pmapGlobalBatch, 784])
+    let labels = oneHot(Random.randint(Random.key(2), shape: [pmapGlobalBatch], minval: 0, maxval: 10), numClasses: 10)
+    let first = Distributed.processIndex * L * perDevice
+    let mine = { (t: Tensor) in t[first..<(first + L * perDevice)].reshaped([L, perDevice] + Array(t.shape.dropFirst())) }
+    return (keys, keys.map { mlp.params[$0]! }, mine(x), mine(labels))
+}
+
+/// Nanoseconds per step of `body`: each step starts after a barrier and takes
+/// as long as its slowest rank; the result is the best of `repeats` steps (the
+/// machine is shared: the least disturbed step shows the cost of the step).
+func timeSteps(repeats: Int, _ body: () -> Void) -> Double {
+    let world = Distributed.processes
+    body()  // warm-up: traces, buffer pool
+    var samples: [Double] = []
+    for _ in 0..<repeats {
+        try! world.barrier()
+        let t0 = now()
+        body()
+        samples.append(Double(now() - t0))
+    }
+    let slowest = try! world.allReduce(DenseArray(samples, shape: [repeats]), .max).toArray(Double.self)
+    return slowest.min()!
+}
+
+@MainActor
+func runShardingBenchmarks(_ selected: String?) {
+    try! Distributed.initialize()
+    let P = Distributed.processCount
+    let (keys, params, x, labels) = mlpData()
+    let step = pmap(mlpStep(keys, axis: "batch"), axisName: "batch",
+                    inAxes: keys.map { _ in nil } + [0, 0], outAxes: keys.map { _ in nil })
+    var current = params
+    let ns = timeSteps(repeats: 15) { current = try! step.local(current + [x, labels]) }
+    blackhole += first(current[0])
+    if Distributed.processIndex == 0 {
+        report("pmap_mlp_step_\(P)rank\(P == 1 ? "" : "s")", ns, unit: "ms", value: ns / 1e6)
+    }
+    guard P == 1 && Distributed.localDeviceCount == 1 else { return }
+
+    // Per-step cost of pmap over the jitted step, one rank, one device: the MLP
+    // step, and a tiny step whose computation is negligible. The two are timed
+    // alternately so that both see the same machine load.
+    let jitted = jit(mlpStep(keys, axis: nil))
+    let flatX = x.reshaped(Array(x.shape.dropFirst())), flatLabels = labels.reshaped(Array(labels.shape.dropFirst()))
+    var viaJit = params
+    let (pmapNs, jitNs) = alternately(repeats: 21, { current = try! step.local(current + [x, labels]) },
+                                      { viaJit = jitted(viaJit + [flatX, flatLabels]) })
+    blackhole += first(current[0]) + first(viaJit[0])
+    report("pmap_over_jit_mlp_step", pmapNs, unit: "ratio", value: pmapNs / jitNs)
+
+    let tiny = { (axis: String?) in { (a: [Tensor]) -> [Tensor] in
+        var g = grad { (w: Tensor) in (matmul(a[1], w) * matmul(a[1], w)).mean() }(a[0])
+        if let axis { g = pmean(g, axisName: axis) }
+        return [a[0] - 0.01 * g]
+    } }
+    let w = Random.normal(Random.key(3), shape: [4, 4]), xs = Random.normal(Random.key(4), shape: [8, 4])
+    let stacked = xs.expandingDims(0)
+    let tinyPmap = pmap(tiny("batch"), axisName: "batch", inAxes: [nil, 0], outAxes: [nil])
+    let tinyJit = jit(tiny(nil))
+    let inner = 200
+    var v = w, u = w
+    let (pmapTiny, jitTiny) = alternately(repeats: 21, { for _ in 0..<inner { v = try! tinyPmap.local([v, stacked])[0] } },
+                                          { for _ in 0..<inner { u = tinyJit([u, xs])[0] } })
+    blackhole += first(v) + first(u)
+    report("pmap_overhead_per_step", (pmapTiny - jitTiny) / Double(inner), unit: "us", value: (pmapTiny - jitTiny) / Double(inner) / 1000)
+    report("diag_tiny_step_jit", jitTiny / Double(inner), unit: "us", value: jitTiny / Double(inner) / 1000)
+}
+
+/// Median ns of `a` and of `b`, timed alternately `repeats` times after a warm-up.
+func alternately(repeats: Int, _ a: () -> Void, _ b: () -> Void) -> (Double, Double) {
+    a()
+    b()
+    var ta: [Double] = [], tb: [Double] = []
+    for _ in 0..<repeats {
+        var t0 = now()
+        a()
+        ta.append(Double(now() - t0))
+        t0 = now()
+        b()
+        tb.append(Double(now() - t0))
+    }
+    return (median(ta), median(tb))
+}
+
+/// Diagnostics (not in BENCHMARKS.md): the parts of the pmap step on this job —
+/// the step's computation alone (jitted, this device's rows), the gradient
+/// all-reduce alone, and the whole pmap step.
+@MainActor
+func runShardingDiagnostics() {
+    try! Distributed.initialize()
+    let (keys, params, x, labels) = mlpData()
+    let rows = x.reshaped(Array(x.shape.dropFirst())), rowLabels = labels.reshaped(Array(labels.shape.dropFirst()))
+    let local = jit(mlpStep(keys, axis: nil))
+    var current = params
+    let compute = timeSteps(repeats: 15) { current = local(current + [rows, rowLabels]) }
+    let reduce = withAxis("batch", communicator: Distributed.processes) {
+        timeSteps(repeats: 15) { current = current.map { psum($0, axisName: "batch") } }
+    }
+    let step = pmap(mlpStep(keys, axis: "batch"), axisName: "batch",
+                    inAxes: keys.map { _ in nil } + [0, 0], outAxes: keys.map { _ in nil })
+    current = params
+    let whole = timeSteps(repeats: 15) { current = try! step.local(current + [x, labels]) }
+    blackhole += first(current[0])
+    guard Distributed.processIndex == 0 else { return }
+    let P = Distributed.processCount
+    report("diag_pmap_compute_\(P)", compute, unit: "ms", value: compute / 1e6)
+    report("diag_pmap_gradient_psum_\(P)", reduce, unit: "ms", value: reduce / 1e6)
+    report("diag_pmap_step_\(P)", whole, unit: "ms", value: whole / 1e6)
+}
+
+/// Diagnostics (for a profiler): the tiny pmap step in a loop for a few seconds.
+@MainActor
+func runPmapOverheadLoop() {
+    let tiny = { (a: [Tensor]) -> [Tensor] in [a[0] - 0.01 * pmean(grad { (w: Tensor) in (matmul(a[1], w) * matmul(a[1], w)).mean() }(a[0]), axisName: "batch")] }
+    let w = Random.normal(Random.key(3), shape: [4, 4])
+    let xs = Random.normal(Random.key(4), shape: [Distributed.localDeviceCount, 8, 4])
+    let p = pmap(tiny, axisName: "batch", inAxes: [nil, 0], outAxes: [nil])
+    var v = w
+    let t0 = now()
+    var n = 0
+    while now() - t0 < 3_000_000_000 { v = try! p.local([v, xs])[0]; n += 1 }
+    blackhole += first(v)
+    report("diag_pmap_loop", Double(now() - t0) / Double(n), unit: "us", value: Double(now() - t0) / Double(n) / 1000)
+}
