@@ -152,10 +152,11 @@ public final class JitFunction: @unchecked Sendable {
             raise(error as! FlockError)
             return [Tensor.poisoned]
         }
+        let evaluating = InterpreterContext.current is EvalInterpreter && dynamic.allSatisfy(\.isConcrete)
+        // The hot path: a signature already compiled, found with one lookup.
+        if evaluating, let c = cache.withLock({ $0[key]?.compiled }) { return c.run(dynamic) }
         let e = entry(args, dynamic, key)
-        if InterpreterContext.current is EvalInterpreter, e.jaxpr.consts.allSatisfy(\.isConcrete),
-            dynamic.allSatisfy(\.isConcrete)
-        {
+        if evaluating, e.jaxpr.consts.allSatisfy(\.isConcrete) {
             return compiled(e, donated: donatedFlags(args.count)).run(dynamic)
         }
         let (closed, consts) = e.jaxpr.closureConverted()
