@@ -130,9 +130,9 @@ public final class JitFunction: @unchecked Sendable {
     }
 
     /// The compiled form of an entry, compiling on first use.
-    private func compiled(_ e: Entry, donated: [Bool]) -> CompiledFunction {
+    private func compiled(_ e: Entry, argCount: Int) -> CompiledFunction {
         if let c = cache.withLock({ _ in e.compiled }) { return c }
-        let c = CompiledFunction(name: name, jaxpr: e.jaxpr, donated: donated)
+        let c = CompiledFunction(name: name, jaxpr: e.jaxpr, donated: donatedFlags(argCount))
         compilations.add(1, ordering: .relaxed)
         cache.withLock { _ in if e.compiled == nil { e.compiled = c } }
         return c
@@ -153,7 +153,7 @@ public final class JitFunction: @unchecked Sendable {
         if InterpreterContext.current is EvalInterpreter, e.jaxpr.consts.allSatisfy(\.isConcrete),
             dynamic.allSatisfy(\.isConcrete)
         {
-            return compiled(e, donated: donatedFlags(args.count)).run(dynamic)
+            return compiled(e, argCount: args.count).run(dynamic)
         }
         let (closed, consts) = e.jaxpr.closureConverted()
         return bind(.call(closed, name: name), consts + dynamic)
@@ -182,7 +182,7 @@ public final class JitFunction: @unchecked Sendable {
     }
 
     func compile(_ lowered: LoweredFunction) -> CompiledFunction {
-        compiled(lowered.entry, donated: donatedFlags(lowered.argCount))
+        compiled(lowered.entry, argCount: lowered.argCount)
     }
 }
 
