@@ -208,6 +208,22 @@ let diagnostics: [(String, () -> Void)] = [
         let args = MLP.names.map { mlp.params[$0]! } + [x, labels]
         print(jit(name: "train_step", trainStep).lower(args).compile().profile(args, iterations: 50))
     }),
+    ("diag_jit_dispatch", {
+        // The fixed cost of calling a jitted function, against one eager operation.
+        let x = Tensor([1, 2, 3, 4] as [Float])
+        let f = jit { (v: Tensor) in v * 2 }
+        let n = 100_000
+        report("diag_jit_dispatch", measure(repeats: 7, inner: n) {
+            var y = x
+            for _ in 0..<n { y = f(x) }
+            blackhole += first(y)
+        }, unit: "ns", value: 0)
+        report("diag_eager_dispatch", measure(repeats: 7, inner: n) {
+            var y = x
+            for _ in 0..<n { y = x * 2 }
+            blackhole += first(y)
+        }, unit: "ns", value: 0)
+    }),
     ("diag_gemm_shapes", {
         @MainActor func bench(_ m: Int, _ k: Int, _ n: Int, ta: Bool = false, tb: Bool = false) {
             let a = ones(ta ? [k, m] : [m, k]), b = ones(tb ? [n, k] : [k, n])

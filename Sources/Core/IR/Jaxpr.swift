@@ -148,6 +148,10 @@ public enum JaxprPrinter {
             let outs = e.outputs.map(decl).joined(separator: " ")
             let params = parameterString(e.primitive)
             lines.append("    \(outs) = \(e.primitive.name)\(params) \(e.inputs.map(atom).joined(separator: " "))")
+            // A call's body, indented below it (as JAX prints `jaxpr={ ... }`).
+            if case .call(let body, _) = e.primitive {
+                lines += print(body).split(separator: "\n").map { "        " + $0 }
+            }
         }
         lines.append("  in (\(jaxpr.outputs.map(atom).joined(separator: ", "))) }")
         return lines.joined(separator: "\n")
@@ -164,6 +168,7 @@ public enum JaxprPrinter {
         case .dotGeneral(let dn): return "[dimension_numbers=((\(dn.lhsContracting), \(dn.rhsContracting)), (\(dn.lhsBatch), \(dn.rhsBatch)))]"
         case .argReduce(_, let axis), .concatenate(let axis): return "[axis=\(axis)]"
         case .iota(let d, let s, let dim): return "[dimension=\(dim) dtype=\(d) shape=\(s)]"
+        case .call(_, let name): return "[name=\(name)]"
         case .psum(let axes), .pmax(let axes), .pmin(let axes), .axisIndex(let axes):
             return "[axes=\(names(axes))]"
         case .allGather(let axes, let axis, let tiled):

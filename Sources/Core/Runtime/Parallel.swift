@@ -29,9 +29,9 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// Runs `body` over one contiguous chunk of `0..<n` per thread (on the calling
-/// thread alone below `threshold` elements — ~128k by default, less for loops
-/// doing more work per element — or with one thread). The body must be
+/// Runs `body` over contiguous chunks of `0..<n` on the worker threads (on the
+/// calling thread alone below `threshold` elements — ~128k by default, less
+/// for loops doing more work per element — or with one thread). The body must be
 /// `@Sendable`: kernels pass their pointers in `@unchecked Sendable` boxes.
 @inline(__always)
 public func forEachChunk(_ n: Int, threshold: Int = parallelThreshold, _ body: @Sendable (Int, Int) -> Void) {
@@ -40,8 +40,12 @@ public func forEachChunk(_ n: Int, threshold: Int = parallelThreshold, _ body: @
         body(0, n)
         return
     }
-    let chunk = ((n + threads - 1) / threads + 63) & ~63
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
+    // Four pieces per thread, taken dynamically by the workers: on a shared
+    // machine a descheduled thread then delays a quarter of its share, not all
+    // of it. Pieces aligned to 64 elements keep each writer on its own cache lines.
+    let pieces = Swift.max(threads, Swift.min(4 * threads, n / 16384))
+    let chunk = ((n + pieces - 1) / pieces + 63) & ~63
+    DispatchQueue.concurrentPerform(iterations: (n + chunk - 1) / chunk) { t in
         let lo = t * chunk
         let hi = min(n, lo + chunk)
         if lo < hi { body(lo, hi) }

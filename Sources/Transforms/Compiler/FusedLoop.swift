@@ -45,6 +45,13 @@ final class FusedLoop: @unchecked Sendable {
     /// step that writes the output. The executor takes, for each output, the
     /// first input whose buffer the plan owns, each input at most once.
     let reusable: [(output: Int, input: Int)]
+    /// The steps flattened for the block loop: per step its destination
+    /// (as a source) then its operands; the kernels; the operand counts.
+    private let flatSources: [Source]
+    private let flatKernels: [BlockKernel]
+    private let flatArity: [Int]
+    /// Periods and divisors of the broadcast operands: blocks end where one starts over.
+    private let runLengths: [Int]
 
     /// Compiles `body` (elementwise equations, scalar broadcasts, literals)
     /// with outputs of `shape`. Literals become extra inputs after the body's
@@ -159,22 +166,38 @@ final class FusedLoop: @unchecked Sendable {
         self.steps = steps
         self.registerCount = registers
         self.reusable = reusable
+        var runs = Set<Int>()
+        var flat: [Source] = []
+        for step in steps {
+            switch step.destination {
+            case .register(let r): flat.append(.register(r))
+            case .output(let j): flat.append(.output(j))
+            }
+            for o in step.operands {
+                flat.append(o)
+                switch o {
+                case .periodic(_, let p): runs.insert(p)
+                case .stretched(_, let q): runs.insert(q)
+                case .input, .register, .output: break
+                }
+            }
+        }
+        flatSources = flat
+        flatKernels = steps.map(\.kernel)
+        flatArity = steps.map(\.operands.count)
+        runLengths = runs.sorted()
     }
 
     /// Runs the loop: `inputs` as compiled (body inputs then literals), into `outputs`.
     func run(_ inputs: [DenseArray], into outputs: [DenseArray]) {
         let n = count
         if n == 0 { return }
-        let inBase = inputs.map { UnsafeRawPointer($0.buffer.pointer) }
-        let inSize = inputTypes.map(\.byteSize)
-        let outBase = outputs.map(\.buffer.pointer)
-        let outSize = outputAvals.map(\.dtype.byteSize)
-        let context = UncheckedBox((self, inBase, inSize, outBase, outSize))
+        let context = UncheckedBox((self, inputs, outputs))
         // A loop of k steps does about k one-operation kernels' work per element.
         let threshold = max(parallelThreshold / max(steps.count, 1), 8 * Self.blockSize)
         forEachChunk(n, threshold: threshold) { lo, hi in
-            let (loop, inBase, inSize, outBase, outSize) = context.value
-            loop.runChunk(lo, hi, inBase, inSize, outBase, outSize)
+            let (loop, inputs, outputs) = context.value
+            loop.runChunk(lo, hi, inputs, outputs)
         }
     }
 
@@ -196,72 +219,51 @@ final class FusedLoop: @unchecked Sendable {
         }
     }
 
-    private func runChunk(
-        _ lo: Int, _ hi: Int, _ inBase: [UnsafeRawPointer], _ inSize: [Int],
-        _ outBase: [UnsafeMutableRawPointer], _ outSize: [Int]
-    ) {
+    private func runChunk(_ lo: Int, _ hi: Int, _ inputs: [DenseArray], _ outputs: [DenseArray]) {
         let block = Self.blockSize
         let registerBytes = block * 8
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(1, registerCount * registerBytes), alignment: 64)
-        defer { scratch.deallocate() }
+        let scratch = registerCount > 0
+            ? UnsafeMutableRawPointer.allocate(byteCount: registerCount * registerBytes, alignment: 64) : nil
+        defer { scratch?.deallocate() }
         // Resolve every operand once per chunk; blocks then only add offsets.
         func address(_ s: Source) -> Address {
             switch s {
             case .input(let i):
-                inputIsScalar[i]
-                    ? Address(base: inBase[i], stride: 0, isScalar: true)
-                    : Address(base: inBase[i], stride: inSize[i], isScalar: false)
-            case .periodic(let i, let p): Address(base: inBase[i], stride: inSize[i], isScalar: false, period: p)
-            case .stretched(let i, let q): Address(base: inBase[i], stride: inSize[i], isScalar: true, divisor: q)
-            case .register(let r): Address(base: UnsafeRawPointer(scratch + r * registerBytes), stride: 0, isScalar: false)
-            case .output(let j): Address(base: UnsafeRawPointer(outBase[j]), stride: outSize[j], isScalar: false)
+                let base = UnsafeRawPointer(inputs[i].buffer.pointer)
+                return inputIsScalar[i]
+                    ? Address(base: base, stride: 0, isScalar: true)
+                    : Address(base: base, stride: inputTypes[i].byteSize, isScalar: false)
+            case .periodic(let i, let p):
+                return Address(base: UnsafeRawPointer(inputs[i].buffer.pointer), stride: inputTypes[i].byteSize, isScalar: false, period: p)
+            case .stretched(let i, let q):
+                return Address(base: UnsafeRawPointer(inputs[i].buffer.pointer), stride: inputTypes[i].byteSize, isScalar: true, divisor: q)
+            case .register(let r): return Address(base: UnsafeRawPointer(scratch! + r * registerBytes), stride: 0, isScalar: false)
+            case .output(let j):
+                return Address(base: UnsafeRawPointer(outputs[j].buffer.pointer), stride: outputAvals[j].dtype.byteSize, isScalar: false)
             }
         }
-        var addresses: [Address] = []
-        var arity: [Int] = []
-        var kernels: [BlockKernel] = []
-        // Blocks end where a broadcast row or column starts over.
-        var runs = Set<Int>()
-        for step in steps {
-            for o in step.operands {
-                switch o {
-                case .periodic(_, let p): runs.insert(p)
-                case .stretched(_, let q): runs.insert(q)
-                case .input, .register, .output: break
-                }
-            }
-            let destination: Source
-            switch step.destination {
-            case .register(let r): destination = .register(r)
-            case .output(let j): destination = .output(j)
-            }
-            addresses.append(address(destination))
-            for o in step.operands { addresses.append(address(o)) }
-            arity.append(step.operands.count)
-            kernels.append(step.kernel)
-        }
-        let operands = UnsafeMutablePointer<BlockOperand>.allocate(capacity: 3)
-        defer { operands.deallocate() }
-        let runLengths = Array(runs)
-        addresses.withUnsafeBufferPointer { addr in
-            kernels.withUnsafeBufferPointer { kernels in
-                arity.withUnsafeBufferPointer { arity in
-                    var start = lo
-                    while start < hi {
-                        var m = min(block, hi - start)
-                        for r in runLengths { m = min(m, r - start % r) }
-                        var a = 0
-                        for s in 0..<kernels.count {
-                            let d = addr[a]
-                            let destination = UnsafeMutableRawPointer(mutating: d.base + start * d.stride)
-                            for k in 0..<arity[s] {
-                                let o = addr[a + 1 + k]
-                                operands[k] = BlockOperand(pointer: o.pointer(start), isScalar: o.isScalar)
+        withUnsafeTemporaryAllocation(of: Address.self, capacity: flatSources.count) { addr in
+            withUnsafeTemporaryAllocation(of: BlockOperand.self, capacity: 3) { operands in
+                for (k, s) in flatSources.enumerated() { addr.initializeElement(at: k, to: address(s)) }
+                let ops = operands.baseAddress!
+                flatKernels.withUnsafeBufferPointer { kernels in
+                    flatArity.withUnsafeBufferPointer { arity in
+                        var start = lo
+                        while start < hi {
+                            var m = min(block, hi - start)
+                            for r in runLengths { m = min(m, r - start % r) }
+                            var a = 0
+                            for s in 0..<kernels.count {
+                                let destination = UnsafeMutableRawPointer(mutating: addr[a].pointer(start))
+                                for k in 0..<arity[s] {
+                                    let o = addr[a + 1 + k]
+                                    ops[k] = BlockOperand(pointer: o.pointer(start), isScalar: o.isScalar)
+                                }
+                                a += 1 + arity[s]
+                                kernels[s](ops, destination, count: m)
                             }
-                            a += 1 + arity[s]
-                            kernels[s](operands, destination, count: m)
+                            start += m
                         }
-                        start += m
                     }
                 }
             }

@@ -5,8 +5,8 @@ public let fusedElementwiseName = "fused_elementwise"
 /// Elementwise fusion: groups chains and DAGs of elementwise equations of one
 /// result shape (unary, binary, compare, select, clamp, convert, and
 /// broadcasts of rank-0 values, rows or columns, which the loop reads in
-/// place) and outlines each
-/// group of two or more into a `call` named ``fusedElementwiseName``. The
+/// place) and outlines each group worth a loop of its own (two operations, or
+/// one reading a broadcast) into a `call` named ``fusedElementwiseName``. The
 /// compiler turns such a call into a single loop that reads each input and
 /// writes each output once, keeping intermediates in cache-sized blocks.
 ///
