@@ -26,7 +26,7 @@ public final class PmapFunction: @unchecked Sendable {
     /// Arguments the caller gives up (checked; not yet reused in place).
     public let donateArgnums: Set<Int>
     let f: ([Tensor]) -> [Tensor]
-    /// One shardMap per (static arguments, in axes, out axes).
+    /// One shardMap per (static argument values, mapped dimensions).
     private let functions = Mutex<[Key: ShardMapFunction]>([:])
     private let layouts = Mutex<(mesh: Mesh?, shardings: [Int?: NamedSharding])>((nil, [:]))
     private struct Key: Hashable {
