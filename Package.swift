@@ -18,7 +18,9 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "FlockCore", dependencies: ["CBLAS"], path: "Sources/Core"),
+        // float32 block kernels compiled for AVX2 with per-function target attributes.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
         .target(name: "FlockTransforms", dependencies: ["FlockCore"], path: "Sources/Transforms"),
         .target(
             name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI"],
@@ -35,7 +37,7 @@ let package = Package(
         .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
         .executableTarget(name: "FlockTutorial", dependencies: ["Flock"], path: "Examples/Tutorial"),
         .executableTarget(
-            name: "FlockBenchmarks", dependencies: ["Flock"], path: "benchmarks/Sources"),
+            name: "FlockBenchmarks", dependencies: ["Flock", "CMPI"], path: "benchmarks/Sources"),
         .testTarget(
             name: "FlockCoreTests", dependencies: ["FlockCore"], path: "Tests/FlockCoreTests",
             resources: [.copy("Fixtures")]),

@@ -72,7 +72,90 @@ def jax_cases(selected):
         report("tanh_affine_10m", "jax", ns, "ns/element", ns)
 
 
+def mlp_setup(batch):
+    """The MLP of Flock's benchmark: 784-512-512-10, relu, softmax cross-entropy, SGD 0.01."""
+    import jax
+    import jax.numpy as jnp
+    k = jax.random.split(jax.random.key(0), 3)
+    params = {"w1": jax.random.normal(k[0], (784, 512)) * 0.05, "b1": jnp.zeros(512),
+              "w2": jax.random.normal(k[1], (512, 512)) * 0.05, "b2": jnp.zeros(512),
+              "w3": jax.random.normal(k[2], (512, 10)) * 0.05, "b3": jnp.zeros(10)}
+    x = jax.random.normal(jax.random.key(1), (batch, 784))
+    labels = jax.nn.one_hot(jax.random.randint(jax.random.key(2), (batch,), 0, 10), 10)
+
+    return make_step(), params, x, labels
+
+
+def make_step():
+    """A new train-step function object (so no JAX cache knows it yet)."""
+    import jax
+
+    def loss(p, x, y):
+        h1 = jax.nn.relu(x @ p["w1"] + p["b1"])
+        h2 = jax.nn.relu(h1 @ p["w2"] + p["b2"])
+        logits = h2 @ p["w3"] + p["b3"]
+        return -(jax.nn.log_softmax(logits) * y).sum(axis=1).mean()
+
+    def step(p, x, y):
+        l, g = jax.value_and_grad(loss)(p, x, y)
+        return l, jax.tree.map(lambda a, b: a - 0.01 * b, p, g)
+    return step
+
+
+def jax_jit_cases(selected):
+    import jax
+    import jax.numpy as jnp
+    for batch in (128, 1024):
+        case = f"mlp_train_step_{batch}"
+        if selected in (None, case):
+            step, params, x, labels = mlp_setup(batch)
+            jitted = jax.jit(step, donate_argnums=0)
+            state = {"p": params}
+            n = 10
+
+            def run():
+                for _ in range(n):
+                    loss, state["p"] = jitted(state["p"], x, labels)
+                loss.block_until_ready()
+            ns = measure(run, 7, n)
+            report(case, "jax", ns, "ms", ns / 1e6)
+    if selected in (None, "gelu_10m_jit"):
+        n = 10_000_000
+        x = jnp.linspace(-4, 4, n, dtype=jnp.float32)
+        f = jax.jit(jax.nn.gelu)
+        ns = measure(lambda: f(x).block_until_ready(), 15, n)
+        report("gelu_10m_jit", "jax", ns, "ns/element", ns)
+    if selected in (None, "per_example_grads_jit", "per_example_grads"):
+        # Flock's per_example_grads model: 64-64-1 tanh regression, batch 128, gradients of all parameters.
+        k = jax.random.split(jax.random.key(3), 4)
+        p = [jax.random.normal(k[0], (64, 64)) * 0.1, jnp.zeros(64), jax.random.normal(k[1], (64,)) * 0.1]
+        x, y = jax.random.normal(k[2], (128, 64)), jax.random.normal(k[3], (128,))
+
+        def loss(p, xi, yi):
+            r = (jnp.tanh(xi @ p[0] + p[1]) * p[2]).sum() - yi
+            return r * r
+        f = jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0, 0)))
+        ns = measure(lambda: jax.block_until_ready(f(p, x, y)), 9, 1)
+        report("per_example_grads_jit", "jax", ns, "ms", ns / 1e6)
+    if selected in (None, "jit_compile_mlp_step"):
+        _, params, x, labels = mlp_setup(128)
+        # A fresh function and jit each time: trace, lower and compile (nothing cached in between).
+        ns = measure(lambda: jax.jit(make_step()).lower(params, x, labels).compile(), 7, 1)
+        report("jit_compile_mlp_step", "jax", ns, "ms", ns / 1e6)
+
+
+def numpy_gelu(selected):
+    if selected in (None, "gelu_10m_jit"):
+        n = 10_000_000
+        x = np.linspace(-4, 4, n, dtype=np.float32)
+        c, k, h = np.float32(np.sqrt(2 / np.pi)), np.float32(0.044715), np.float32(0.5)
+        ns = measure(lambda: h * x * (1 + np.tanh(c * (x + k * x * x * x))), 9, n)
+        report("gelu_10m_jit", "numpy", ns, "ns/element", ns)
+
+
 if __name__ == "__main__":
     selected = sys.argv[1] if len(sys.argv) > 1 else None
     numpy_cases(selected)
+    numpy_gelu(selected)
     jax_cases(selected)
+    jax_jit_cases(selected)

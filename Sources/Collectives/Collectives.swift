@@ -28,7 +28,9 @@ public func psum<T: PyTree>(_ x: T, axisNames: [String]) -> T {
 }
 
 /// ``psum(_:axisName:)`` of one tensor (no pytree flattening).
-public func psum(_ x: Tensor, axisName: String) -> Tensor { bind1(.psum(axes: [axisName]), x) }
+public func psum(_ x: Tensor, axisName: String) -> Tensor {
+    eagerAllReduce(x, .sum, axisName: axisName, "psum") ?? bind1(.psum(axes: [axisName]), x)
+}
 
 /// ``psum(_:axisNames:)`` of one tensor.
 public func psum(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.psum(axes: axisNames), x) }
@@ -61,7 +63,9 @@ public func pmax<T: PyTree>(_ x: T, axisNames: [String]) -> T {
 }
 
 /// ``pmax(_:axisName:)`` of one tensor (no pytree flattening).
-public func pmax(_ x: Tensor, axisName: String) -> Tensor { bind1(.pmax(axes: [axisName]), x) }
+public func pmax(_ x: Tensor, axisName: String) -> Tensor {
+    eagerAllReduce(x, .max, axisName: axisName, "pmax") ?? bind1(.pmax(axes: [axisName]), x)
+}
 
 /// ``pmax(_:axisNames:)`` of one tensor.
 public func pmax(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.pmax(axes: axisNames), x) }
@@ -75,10 +79,32 @@ public func pmin<T: PyTree>(_ x: T, axisNames: [String]) -> T {
 }
 
 /// ``pmin(_:axisName:)`` of one tensor (no pytree flattening).
-public func pmin(_ x: Tensor, axisName: String) -> Tensor { bind1(.pmin(axes: [axisName]), x) }
+public func pmin(_ x: Tensor, axisName: String) -> Tensor {
+    eagerAllReduce(x, .min, axisName: axisName, "pmin") ?? bind1(.pmin(axes: [axisName]), x)
+}
 
 /// ``pmin(_:axisNames:)`` of one tensor.
 public func pmin(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.pmin(axes: axisNames), x) }
+
+/// The eager fast path of an all-reduce over one name bound to a communicator:
+/// what evaluating the primitive does, without the interpreter's generic
+/// machinery (a 4-byte psum is latency-bound; this halves Flock's share of it).
+/// Nil whenever anything is unusual — a transform is active, the name is
+/// unbound or mapped by vmap, a bool operand — so that `bind` handles it and
+/// reports errors as usual.
+@inline(__always)
+private func eagerAllReduce(_ x: Tensor, _ op: ReduceOp, axisName: String, _ name: String) -> Tensor? {
+    guard InterpreterContext.current is EvalInterpreter, x.dtype != .bool, let array = try? x.concreteArray(for: name),
+          let communicator = activeAxis(named: axisName)?.communicator
+    else { return nil }
+    do {
+        return Tensor(concrete: try communicator.perform(.allReduce(op), array), weakType: x.weakType)
+    } catch {
+        let message = (error as? FlockError)?.message ?? "\(error)"
+        raise(FlockError("\(name) over '\(axisName)': \(message)"))
+        return Tensor.poisoned
+    }
+}
 
 // MARK: - Data movement
 

@@ -4,11 +4,7 @@ extension Primitive {
     public func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
         let shape = outAvals[0].shape
         switch self {
-        case .unary(let op): return [evalUnary(op, x[0])]
-        case .binary(let op): return [evalBinary(op, x[0], x[1], shape: shape)]
-        case .compare(let op): return [evalCompare(op, x[0], x[1], shape: shape)]
-        case .select: return [evalSelect(x[0], x[1], x[2])]
-        case .clamp: return [evalClamp(x[0], x[1], x[2])]
+        case .unary, .binary, .compare, .select, .clamp: return [evalElementwise(self, x, out: outAvals[0])]
         case .convert(let dtype, _): return [convertArray(x[0], to: dtype)]
         case .bitcast(let dtype): return [bitcastArray(x[0], to: dtype)]
         case .reduce(let op, let axes): return [evalReduce(op, x[0], axes: axes, shape: shape)]

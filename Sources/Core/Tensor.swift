@@ -75,13 +75,13 @@ public struct Tensor: Sendable {
 
     /// The concrete array, or an error naming `operation` when this tensor is
     /// traced (its value is not known while tracing) or poisoned.
-    public func concreteArray(for operation: String) throws -> DenseArray {
+    public func concreteArray(for operation: @autoclosure () -> String) throws -> DenseArray {
         switch storage {
         case .concrete(let a): return a
         case .poisoned(let e): throw e
         case .traced(let t):
             throw FlockError(
-                "\(operation): the concrete value of a traced tensor \(t.aval) is not available while tracing; "
+                "\(operation()): the concrete value of a traced tensor \(t.aval) is not available while tracing; "
                     + "use cond/select (or `where`) for value-dependent control flow, or mark the argument static")
         }
     }
@@ -184,7 +184,8 @@ extension Tensor {
     public func toArray<T: TensorElement>(_: T.Type = T.self) -> [T] {
         guard let a = concreteOrRaise("toArray") else { return [] }
         if a.dtype == T.dtype { return a.toArray(T.self) }
-        return Tensor(concrete: a).converted(to: T.dtype).concreteOrRaise("toArray")?.toArray(T.self) ?? []
+        // A concrete value converts concretely, even while a transform is tracing.
+        return convertArray(a, to: T.dtype).toArray(T.self)
     }
 
     /// The single element of a one-element tensor, converted to `T`.

@@ -101,6 +101,10 @@ extension CollectivesTests {
                 }
                 #expect(monotonicNanoseconds() - start < 5_000_000_000)
             }
+            // Rank-dependent dtypes.
+            let typed = Tensor([1.0, 2.0]).converted(to: r == 0 ? .float32 : .float64).concreteOrFail()
+            let dtypes = Result { try world.allGather(typed) }
+            if n > 1 { #expect(thrownMessage(dtypes).contains("different dtypes"), "\(thrownMessage(dtypes))") }
             // Ranks calling different operations.
             let outcome = Result { r == 0 ? try world.allGather(small) : try world.allReduce(small, .sum) }
             if n > 1 { #expect(thrownMessage(outcome).contains("different operations"), "\(thrownMessage(outcome))") }

@@ -1,8 +1,15 @@
 // psum over MPI ranks: latency at 4 B and bandwidth at 64 KiB, 4 MiB and
 // 64 MiB, eager and jitted, timed exactly like benchmarks/c/allreduce.c and
 // benchmarks/mpi_peers.py (barrier, then a loop of calls; the best over
-// repeats of the mean time per call — on a shared machine the least disturbed). Run under `./launch -n 2` with the argument
-// `collectives` by benchmarks/run; rank 0 prints the JSON lines.
+// repeats of the mean time per call — on a shared machine the least disturbed).
+// Run under `./launch -n 2` with the argument `collectives` by benchmarks/run;
+// rank 0 prints the JSON lines.
+//
+// Each repeat also times `MPI_Allreduce` called directly on preallocated
+// buffers (impl "mpi"), interleaved with Flock's loops in the same job: a
+// paired baseline that sees the same machine load as Flock, which the
+// separate C program cannot.
+import CMPI
 import Flock
 
 let collectiveCases: [(name: String, bytes: Int, iterations: Int)] = [
@@ -18,22 +25,46 @@ func runCollectiveBenchmarks(_ selected: String?) {
             let n = c.bytes / 4
             let x = Tensor((0..<n).map { Float($0 % 13 + world.rank) })
             let jitted = jit { (v: Tensor) in psum(v, axisName: "ranks") }
-            for (impl, f) in [("flock", { (v: Tensor) in psum(v, axisName: "ranks") }), ("flock_jit", jitted)] {
-                var samples: [Double] = []
-                var y = x
-                for r in -1..<repeats {  // r = -1: warm-up (traces the jit, fills the buffer pool)
+            let input = x.flattened().toArray(Float.self)
+            var output = [Float](repeating: 0, count: n)
+            let loops: [(String, () -> Void)] = [
+                ("mpi", {
+                    input.withUnsafeBytes { src in
+                        output.withUnsafeMutableBytes { dst in
+                            for _ in 0..<c.iterations {
+                                _ = MPI_Allreduce(src.baseAddress, dst.baseAddress, Int32(n), cmpi_float(), cmpi_op_sum(), cmpi_comm_world())
+                            }
+                        }
+                    }
+                }),
+                ("flock", {
+                    var y = x
+                    for _ in 0..<c.iterations { y = psum(x, axisName: "ranks") }
+                    blackhole += first(y)
+                }),
+                ("flock_jit", {
+                    var y = x
+                    for _ in 0..<c.iterations { y = jitted(x) }
+                    blackhole += first(y)
+                }),
+            ]
+            var best = [Double](repeating: .infinity, count: loops.count)
+            for r in -1..<repeats {  // r = -1: warm-up (traces the jit, fills the buffer pool)
+                for (k, loop) in loops.enumerated() {
                     try! world.barrier()
                     let t0 = now()
-                    for _ in 0..<c.iterations { y = f(x) }
-                    if r >= 0 { samples.append(Double(now() - t0) / Double(c.iterations)) }
+                    loop.1()
+                    if r >= 0 { best[k] = min(best[k], Double(now() - t0) / Double(c.iterations)) }
                 }
-                blackhole += first(y)
-                let ns = samples.min()!
-                guard world.rank == 0 else { continue }
+            }
+            blackhole += output[0]
+            guard world.rank == 0 else { continue }
+            for (k, loop) in loops.enumerated() {
+                let ns = best[k]
                 if c.bytes == 4 {
-                    report(c.name, ns, unit: "us", value: ns / 1000, impl: impl)
+                    report(c.name, ns, unit: "us", value: ns / 1000, impl: loop.0)
                 } else {
-                    report(c.name, ns, unit: "GB/s", value: Double(c.bytes) / ns, impl: impl)
+                    report(c.name, ns, unit: "GB/s", value: Double(c.bytes) / ns, impl: loop.0)
                 }
             }
         }
@@ -48,8 +79,18 @@ func runCollectiveDiagnostics() {
     let x = Tensor([Float(1)])
     let a = try! x.concreteArray(for: "diag")
     withAxis("one", communicator: member) {
-        let n = Distributed.usesMPI ? 20_000 : 200_000
+        // `diag_psum_overhead eager|jit N`: N calls per repeat (small under valgrind).
+        let n = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3])! : Distributed.usesMPI ? 20_000 : 200_000
         let jitted = jit { (v: Tensor) in psum(v, axisName: "one") }
+        if CommandLine.arguments.count > 2 {  // `diag_psum_overhead eager|jit`: one loop alone, for profiling
+            let f: (Tensor) -> Tensor = CommandLine.arguments[2] == "jit" ? jitted : { psum($0, axisName: "one") }
+            report("diag_psum_overhead_\(CommandLine.arguments[2])", measure(repeats: 7, inner: n) {
+                var y = x
+                for _ in 0..<n { y = f(x) }
+                blackhole += first(y)
+            }, unit: "ns", value: 0)
+            return
+        }
         if Distributed.usesMPI { try! member.barrier() }
         report("diag_psum_overhead_eager", measure(repeats: 7, inner: n) {
             var y = x

@@ -1,6 +1,7 @@
 // Flock's benchmark executable: runs each case several times and prints one
 // JSON line per case with the median, for benchmarks/run to set beside the
 // peers (numpy, JAX) measured in the same run. Never used as a timed test.
+
 import Flock
 
 #if canImport(Glibc)
@@ -128,6 +129,7 @@ let transformCases: [(String, () -> Void)] = [
         report("per_example_grads_by_hand", byHand, unit: "ms", value: byHand / 1e6)
         report("per_example_grads_over_hand_batched", viaVmap, unit: "ratio", value: viaVmap / byHand)
         report("per_example_grads_jit_over_hand_batched_jit", viaVmapJit, unit: "ratio", value: viaVmapJit / byHandJit)
+        report("per_example_grads_jit", viaVmapJit, unit: "ms", value: viaVmapJit / 1e6)
     }),
     ("tracing_overhead_per_primitive", {
         let x = Tensor([1, 2, 3] as [Float])
@@ -141,8 +143,111 @@ let transformCases: [(String, () -> Void)] = [
     }),
 ]
 
+/// One SGD step of the MLP over flat arguments (params in `MLP.names` order, then x, labels),
+/// returning the loss and the updated params.
+func trainStep(_ args: [Tensor]) -> [Tensor] {
+    let p = Dictionary(uniqueKeysWithValues: zip(MLP.names, args.prefix(6)))
+    let (loss, g) = valueAndGrad { (q: [String: Tensor]) in MLP.loss(q, args[6], args[7]) }(p)
+    return [loss] + MLP.names.map { p[$0]! - 0.01 * g[$0]! }
+}
+
+extension MLP {
+    static let names = ["w1", "b1", "w2", "b2", "w3", "b3"]
+}
+
+@MainActor func trainStepCase(batch: Int) -> (String, () -> Void) {
+    ("mlp_train_step_\(batch)", {
+        let mlp = MLP(key: Random.key(0))
+        let x = Random.normal(Random.key(1), shape: [batch, 784])
+        let labels = oneHot(Random.randint(Random.key(2), shape: [batch], minval: 0, maxval: 10), numClasses: 10)
+        let step = jit(name: "train_step", donateArgnums: Set(0..<6), trainStep)
+        var params = MLP.names.map { mlp.params[$0]! }
+        let n = 10
+        let ns = measure(repeats: 7, inner: n) {
+            for _ in 0..<n { params = Array(step(params + [x, labels]).dropFirst()) }
+            blackhole += first(params[5])
+        }
+        report("mlp_train_step_\(batch)", ns, unit: "ms", value: ns / 1e6)
+    })
+}
+
+let jitCases: [(String, () -> Void)] = [
+    trainStepCase(batch: 128),
+    trainStepCase(batch: 1024),
+    ("gelu_10m_jit", {
+        let n = 10_000_000
+        let x = linspace(-4, 4, count: n)
+        let f = jit { (v: Tensor) in gelu(v) }
+        let ns = measure(repeats: 15, inner: n) { blackhole += first(f(x)) }
+        report("gelu_10m_jit", ns, unit: "ns/element", value: ns)
+    }),
+    ("jit_compile_mlp_step", {
+        let mlp = MLP(key: Random.key(0))
+        let x = Random.normal(Random.key(1), shape: [128, 784])
+        let labels = oneHot(Random.randint(Random.key(2), shape: [128], minval: 0, maxval: 10), numClasses: 10)
+        let args = MLP.names.map { mlp.params[$0]! } + [x, labels]
+        // A fresh jit function each time: trace, optimise and compile (JAX: lower + compile).
+        let ns = measure(repeats: 7, inner: 1) {
+            blackhole += Float(jit(name: "train_step", trainStep).lower(args).compile().instructionCount)
+        }
+        report("jit_compile_mlp_step", ns, unit: "ms", value: ns / 1e6)
+    }),
+]
+
 // Diagnostics (not in BENCHMARKS.md): the parts of tanh_affine_10m.
+func minorFaults() -> Int {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return u.ru_minflt
+}
+
 let diagnostics: [(String, () -> Void)] = [
+    ("diag_profile_train_step", {
+        let batch = Int(CommandLine.arguments.dropFirst(2).first ?? "128")!
+        let mlp = MLP(key: Random.key(0))
+        let x = Random.normal(Random.key(1), shape: [batch, 784])
+        let labels = oneHot(Random.randint(Random.key(2), shape: [batch], minval: 0, maxval: 10), numClasses: 10)
+        let args = MLP.names.map { mlp.params[$0]! } + [x, labels]
+        print(jit(name: "train_step", trainStep).lower(args).compile().profile(args, iterations: 50))
+    }),
+    ("diag_relu_jvp_loop", {
+        // The forward part of the train step's first fused loop: bias add, relu and its JVP masks.
+        let x = Random.normal(Random.key(1), shape: [128, 512]), b = Random.normal(Random.key(2), shape: [512])
+        let f = jit { (v: [Tensor]) in
+            let k = v[0] + v[1]
+            let (y, t) = jvp({ relu($0) }, primals: k, tangents: onesLike(k))
+            return [y, t]
+        }
+        let n = 100
+        let ns = measure(repeats: 9, inner: n * 128 * 512) { for _ in 0..<n { blackhole += first(f([x, b])[1]) } }
+        report("diag_relu_jvp_loop", ns, unit: "ns/element", value: ns)
+    }),
+    ("diag_gemm_shapes", {
+        @MainActor func bench(_ m: Int, _ k: Int, _ n: Int, ta: Bool = false, tb: Bool = false) {
+            let a = ones(ta ? [k, m] : [m, k]), b = ones(tb ? [n, k] : [k, n])
+            let dn = DotDimensionNumbers(lhsContracting: [ta ? 0 : 1], rhsContracting: [tb ? 1 : 0])
+            let ns = measure(repeats: 21, inner: 1) { blackhole += first(dotGeneral(a, b, dn)) }
+            print("\(m)x\(k)x\(n) ta=\(ta) tb=\(tb): \(ns / 1e6) ms \(2 * Double(m * k * n) / ns) GFLOP/s")
+        }
+        for bsz in [128, 1024] {
+            bench(bsz, 784, 512); bench(bsz, 512, 512); bench(bsz, 512, 10)
+            bench(784, bsz, 512, ta: true); bench(512, bsz, 512, ta: true); bench(bsz, 512, 512, tb: true); bench(512, bsz, 10, ta: true)
+        }
+    }),
+    ("diag_gelu_faults", {
+        let x = linspace(-4, 4, count: 10_000_000)
+        let f = jit { (v: Tensor) in gelu(v) }
+        for _ in 0..<5 {
+            let f0 = minorFaults(), t0 = now()
+            blackhole += first(f(x))
+            print("faults", minorFaults() - f0, "ms", Double(now() - t0) / 1e6)
+        }
+        for _ in 0..<3 {
+            let f0 = minorFaults(), t0 = now()
+            blackhole += first(tanh(x) * 0.5 + 0.5)
+            print("eager faults", minorFaults() - f0, "ms", Double(now() - t0) / 1e6)
+        }
+    }),
     ("diag_tanh_10m", {
         let x = linspace(-4, 4, count: 10_000_000)
         report("diag_tanh_10m", measure(repeats: 9, inner: 10_000_000) { blackhole += first(tanh(x)) }, unit: "ns/element", value: 0)
@@ -154,6 +259,12 @@ let diagnostics: [(String, () -> Void)] = [
 ]
 
 let selected = CommandLine.arguments.dropFirst().first
+// Process start to first result: benchmarks/startup.py times this whole process.
+if selected == "startup" {
+    let f = jit { (v: Tensor) in gelu(v) * 2 }
+    print(f(linspace(-1, 1, count: 1000)).sum().item(Float.self))
+    exit(0)
+}
 // Collectives run under ./launch (benchmarks/run does it), apart from the rest.
 if selected == "collectives" || selected?.hasPrefix("psum_") == true { runCollectiveBenchmarks(selected) }
 if selected == "diag_psum_overhead" { runCollectiveDiagnostics() }
@@ -162,5 +273,8 @@ if selected == "diag_pmap" { runShardingDiagnostics() }
 if selected == "diag_pmap_loop" { runPmapOverheadLoop() }
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }
+for (name, run) in jitCases where selected == nil || selected == name { run() }
 for (name, run) in diagnostics where selected == name { run() }
 if blackhole.isNaN { print("") }
+
+

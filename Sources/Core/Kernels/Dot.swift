@@ -14,6 +14,22 @@ private func gemmOperand(_ x: DenseArray, batch: [Int], rows: [Int], cols: [Int]
 }
 
 func evalDotGeneral(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, shape: [Int]) -> DenseArray {
+    let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
+    gemm(l, r, dn: dn, into: out, alpha: 1, accumulate: false)
+    return out
+}
+
+/// `c += alpha · dotGeneral(l, r)`, in place, for floating-point operands;
+/// `c` has the product's shape and its buffer belongs to the caller alone.
+/// jit runs a product and the update that consumes it (an SGD step
+/// `w - lr · g`) as one gemm with beta = 1, skipping a pass over memory.
+public func dotGeneralAccumulate(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, alpha: Double, into c: DenseArray) {
+    precondition(l.dtype.isFloatingPoint, "dotGeneralAccumulate: floating-point operands only, got \(l.dtype)")
+    gemm(l, r, dn: dn, into: c, alpha: alpha, accumulate: true)
+}
+
+/// out = alpha · l·r (+ out when accumulating).
+private func gemm(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, into out: DenseArray, alpha: Double, accumulate: Bool) {
     let lFree = (0..<l.rank).filter { !dn.lhsContracting.contains($0) && !dn.lhsBatch.contains($0) }
     let rFree = (0..<r.rank).filter { !dn.rhsContracting.contains($0) && !dn.rhsBatch.contains($0) }
     let batch = dn.lhsBatch.map { l.shape[$0] }.reduce(1, *)
@@ -23,19 +39,23 @@ func evalDotGeneral(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, s
     // lhs as [batch, M, K]; rhs as [batch, K, N].
     let (a, ta) = gemmOperand(l, batch: dn.lhsBatch, rows: lFree, cols: dn.lhsContracting)
     let (b, tb) = gemmOperand(r, batch: dn.rhsBatch, rows: dn.rhsContracting, cols: rFree)
-    let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
-    if out.count == 0 { return out }
+    if out.count == 0 { return }
     if k == 0 {
-        memsetZero(out)
-        return out
+        if !accumulate { memsetZero(out) }
+        return
     }
     // Many tiny products (e.g. per-example outer products under vmap) cost
     // more in BLAS call overhead than in arithmetic: plain loops instead.
     if m * n * k <= 4096 && l.dtype.isFloatingPoint {
-        if l.dtype == .float32 { smallGemm(a, ta, b, tb, out, batch, m, k, n, Float.self) }
-        else { smallGemm(a, ta, b, tb, out, batch, m, k, n, Double.self) }
-        return out
+        let product = accumulate ? DenseArray(uninitializedShape: out.shape, dtype: out.dtype) : out
+        if l.dtype == .float32 { smallGemm(a, ta, b, tb, product, batch, m, k, n, Float.self) }
+        else { smallGemm(a, ta, b, tb, product, batch, m, k, n, Double.self) }
+        if accumulate {
+            if l.dtype == .float32 { axpy(Float(alpha), product, out, Float.self) } else { axpy(alpha, product, out, Double.self) }
+        }
+        return
     }
+    let beta: Double = accumulate ? 1 : 0
     switch l.dtype {
     case .float32:
         let pa = a.pointer(Float.self).baseAddress!, pb = b.pointer(Float.self).baseAddress!
@@ -43,8 +63,8 @@ func evalDotGeneral(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, s
         for i in 0..<batch {
             cblas_sgemm(
                 CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                blasint(m), blasint(n), blasint(k), 1, pa + i * m * k, blasint(ta ? m : k),
-                pb + i * k * n, blasint(tb ? k : n), 0, pc + i * m * n, blasint(n))
+                blasint(m), blasint(n), blasint(k), Float(alpha), pa + i * m * k, blasint(ta ? m : k),
+                pb + i * k * n, blasint(tb ? k : n), Float(beta), pc + i * m * n, blasint(n))
         }
     case .float64:
         let pa = a.pointer(Double.self).baseAddress!, pb = b.pointer(Double.self).baseAddress!
@@ -52,14 +72,19 @@ func evalDotGeneral(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, s
         for i in 0..<batch {
             cblas_dgemm(
                 CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                blasint(m), blasint(n), blasint(k), 1, pa + i * m * k, blasint(ta ? m : k),
-                pb + i * k * n, blasint(tb ? k : n), 0, pc + i * m * n, blasint(n))
+                blasint(m), blasint(n), blasint(k), alpha, pa + i * m * k, blasint(ta ? m : k),
+                pb + i * k * n, blasint(tb ? k : n), beta, pc + i * m * n, blasint(n))
         }
     case .int32: integerGemm(a, ta, b, tb, out, batch, m, k, n, Int32.self)
     case .uint32: integerGemm(a, ta, b, tb, out, batch, m, k, n, UInt32.self)
     case .bool: fatalError("unreachable: bool dot is rejected by the shape rule")
     }
-    return out
+}
+
+/// y += a · x.
+private func axpy<T: KernelFloat>(_ a: T, _ x: DenseArray, _ y: DenseArray, _: T.Type) {
+    let px = x.pointer(T.self), py = y.mutablePointer(T.self)
+    for i in 0..<py.count { py[i] += a * px[i] }
 }
 
 /// Batched gemm by loops, the innermost over contiguous output columns.

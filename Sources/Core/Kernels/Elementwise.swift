@@ -3,14 +3,17 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CKernels
 
-// Elementwise kernels: switch on dtype once, then a plain loop over typed
-// pointers. Binary kernels accept one rank-0 operand (the shape rule allows it)
-// so that `x * 0.5` never materialises a broadcast scalar.
+// Elementwise kernels. Each operation is a kernel *type* (generic
+// specialisation over types reliably inlines `apply` into the loop, so it
+// vectorises; closures passed through the parallel helper did not: measured
+// 4x slower for tanh). A table picks the kernel for a primitive and dtype
+// once, as a ``BlockKernel``: a loop over a block of elements whose operands
+// are arrays or rank-0 scalars (the shape rules allow one, so `x * 0.5` never
+// materialises a broadcast scalar). Eager evaluation runs it over whole arrays
+// split across threads; jit's fused loops run it over cache-sized blocks.
 
-/// An elementwise function as a type: generic specialisation over kernel
-/// *types* reliably inlines `apply` into the loop, so it vectorises; closures
-/// passed through the parallel helper did not (measured 4× slower for tanh).
 protocol UnaryKernel {
     associatedtype Input
     associatedtype Output
@@ -23,42 +26,221 @@ protocol BinaryKernel {
     static func apply(_ x: Input, _ y: Input) -> Output
 }
 
-func mapUnary<K: UnaryKernel>(_ x: DenseArray, to dtype: DType, _: K.Type) -> DenseArray {
-    let out = DenseArray(uninitializedShape: x.shape, dtype: dtype)
-    let src = UncheckedSendable(x.pointer(K.Input.self).baseAddress!)
-    let dst = UncheckedSendable(out.mutablePointer(K.Output.self).baseAddress!)
-    forEachChunk(x.count) { lo, hi in
-        let s = src.value, d = dst.value
-        for i in lo..<hi { d[i] = K.apply(s[i]) }
+/// Three operands, the last two of one type (`select`, `clamp`).
+protocol TernaryKernel {
+    associatedtype First
+    associatedtype Input
+    associatedtype Output
+    static func apply(_ a: First, _ b: Input, _ c: Input) -> Output
+}
+
+/// An operand of a ``BlockKernel``: `count` elements, or one element standing for all of them.
+public struct BlockOperand: @unchecked Sendable {
+    public var pointer: UnsafeRawPointer
+    public var isScalar: Bool
+    public init(pointer: UnsafeRawPointer, isScalar: Bool) {
+        self.pointer = pointer
+        self.isScalar = isScalar
+    }
+}
+
+/// An elementwise primitive specialised to its operand dtypes: one tight,
+/// vectorised loop writing `count` results from `count` elements of each
+/// operand (scalar operands are broadcast).
+public struct BlockKernel: @unchecked Sendable {
+    let body: (UnsafePointer<BlockOperand>, UnsafeMutableRawPointer, Int) -> Void
+
+    public func callAsFunction(_ operands: UnsafePointer<BlockOperand>, _ output: UnsafeMutableRawPointer, count: Int) {
+        body(operands, output, count)
+    }
+
+    /// The kernel of an elementwise primitive (unary, binary, compare, select,
+    /// clamp, convert) for operands of `operandTypes`, or nil for other
+    /// primitives. The operand types must satisfy the primitive's shape rule.
+    public init?(_ primitive: Primitive, operandTypes t: [DType]) {
+        switch primitive {
+        case .unary(let op): self = unaryKernel(op, t[0])
+        case .binary(let op): self = binaryKernel(op, t[0])
+        case .compare(let op): self = compareKernel(op, t[0])
+        case .select: self = bySize(t[1], SelectK<UInt8>.self, SelectK<UInt32>.self, SelectK<UInt64>.self)
+        case .clamp: self = clampKernel(t[1])
+        case .convert(let dtype, _): self = convertKernel(t[0], to: dtype)
+        case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
+            .dynamicSlice, .dynamicUpdateSlice, .gather, .scatterAdd, .concatenate, .pad, .iota,
+            .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .call, .cond,
+            .whileLoop, .scan, .customJVP, .customVJP, .checkpoint, .customVJPLinear,
+            .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
+            return nil
+        }
+    }
+
+    init(_ body: @escaping (UnsafePointer<BlockOperand>, UnsafeMutableRawPointer, Int) -> Void) {
+        self.body = body
+    }
+
+    /// A comparison of `dtype` operands that writes lane masks (all bits set
+    /// when it holds) of the operands' element size instead of bools, or nil
+    /// for 1-byte operands. Masks feed ``maskSelect(_:)`` and bitwise not, and,
+    /// or, xor of unsigned integers of the same size without per-byte work
+    /// (fused loops keep predicates they do not output as masks).
+    public static func compareMask(_ op: CompareOp, _ dtype: DType) -> BlockKernel? {
+        if dtype == .float32, let k = AVX2Kernels.compareMask(op) { return k }
+        return switch dtype {
+        case .float32: maskCompare(op, Float.self, UInt32.self)
+        case .float64: maskCompare(op, Double.self, UInt64.self)
+        case .int32: maskCompare(op, Int32.self, UInt32.self)
+        case .uint32: maskCompare(op, UInt32.self, UInt32.self)
+        case .bool: nil
+        }
+    }
+
+    /// `select` whose predicate is a lane mask of the branches' element size.
+    public static func maskSelect(_ dtype: DType) -> BlockKernel {
+        if dtype.byteSize == 4, let k = AVX2Kernels.maskSelect() { return k }
+        return dtype.byteSize == 8 ? ternaryBlock(MaskSelectK<UInt64>.self) : ternaryBlock(MaskSelectK<UInt32>.self)
+    }
+
+    /// Conversion of a lane mask (of `dtype`'s width) to `dtype`: 1 or 0.
+    public static func maskConvert(to dtype: DType) -> BlockKernel? {
+        switch dtype {
+        case .float32: unaryBlock(MaskToOneK<UInt32, OneF32>.self)
+        case .float64: unaryBlock(MaskToOneK<UInt64, OneF64>.self)
+        case .int32, .uint32: unaryBlock(MaskToOneK<UInt32, OneI32>.self)
+        case .bool: nil
+        }
+    }
+
+    /// Logical not/and/or/xor on lane masks of `width` bytes (4 or 8).
+    public static func maskLogic(_ p: Primitive, width: Int) -> BlockKernel? {
+        switch (p, width) {
+        case (.unary(.not), 4): unaryBlock(BitNotK<UInt32>.self)
+        case (.unary(.not), 8): unaryBlock(BitNotK<UInt64>.self)
+        case (.binary(.and), 4): binaryBlock(BitAndK<UInt32>.self)
+        case (.binary(.and), 8): binaryBlock(BitAndK<UInt64>.self)
+        case (.binary(.or), 4): binaryBlock(BitOrK<UInt32>.self)
+        case (.binary(.or), 8): binaryBlock(BitOrK<UInt64>.self)
+        case (.binary(.xor), 4): binaryBlock(BitXorK<UInt32>.self)
+        case (.binary(.xor), 8): binaryBlock(BitXorK<UInt64>.self)
+        default: nil
+        }
+    }
+
+    /// Copies `count` elements of `dtype`, or fills them with a scalar operand.
+    public static func copy(_ dtype: DType) -> BlockKernel {
+        bySize(dtype, CopyK<UInt8>.self, CopyK<UInt32>.self, CopyK<UInt64>.self)
+    }
+}
+
+@inline(__always)
+func unaryBlock<K: UnaryKernel>(_: K.Type) -> BlockKernel {
+    BlockKernel { ops, out, n in
+        let d = out.assumingMemoryBound(to: K.Output.self)
+        let x = ops[0].pointer.assumingMemoryBound(to: K.Input.self)
+        if ops[0].isScalar {
+            let v = K.apply(x[0])
+            for i in 0..<n { d[i] = v }
+        } else {
+            for i in 0..<n { d[i] = K.apply(x[i]) }
+        }
+    }
+}
+
+@inline(__always)
+func binaryBlock<K: BinaryKernel>(_: K.Type) -> BlockKernel {
+    BlockKernel { ops, out, n in
+        let d = out.assumingMemoryBound(to: K.Output.self)
+        let x = ops[0].pointer.assumingMemoryBound(to: K.Input.self)
+        let y = ops[1].pointer.assumingMemoryBound(to: K.Input.self)
+        switch (ops[0].isScalar, ops[1].isScalar) {
+        case (false, false): for i in 0..<n { d[i] = K.apply(x[i], y[i]) }
+        case (false, true):
+            let c = y[0]
+            for i in 0..<n { d[i] = K.apply(x[i], c) }
+        case (true, false):
+            let c = x[0]
+            for i in 0..<n { d[i] = K.apply(c, y[i]) }
+        case (true, true):
+            let v = K.apply(x[0], y[0])
+            for i in 0..<n { d[i] = v }
+        }
+    }
+}
+
+@inline(__always)
+func ternaryBlock<K: TernaryKernel>(_: K.Type) -> BlockKernel {
+    BlockKernel { ops, out, n in
+        let d = out.assumingMemoryBound(to: K.Output.self)
+        let a = ops[0].pointer.assumingMemoryBound(to: K.First.self)
+        let b = ops[1].pointer.assumingMemoryBound(to: K.Input.self)
+        let c = ops[2].pointer.assumingMemoryBound(to: K.Input.self)
+        switch (ops[0].isScalar, ops[1].isScalar, ops[2].isScalar) {
+        case (false, false, false): for i in 0..<n { d[i] = K.apply(a[i], b[i], c[i]) }
+        case (false, true, true):
+            let (v, w) = (b[0], c[0])
+            for i in 0..<n { d[i] = K.apply(a[i], v, w) }
+        case (false, true, false):
+            let v = b[0]
+            for i in 0..<n { d[i] = K.apply(a[i], v, c[i]) }
+        case (false, false, true):
+            let w = c[0]
+            for i in 0..<n { d[i] = K.apply(a[i], b[i], w) }
+        case (true, false, true):
+            let (u, w) = (a[0], c[0])
+            for i in 0..<n { d[i] = K.apply(u, b[i], w) }
+        case (true, false, false):
+            let u = a[0]
+            for i in 0..<n { d[i] = K.apply(u, b[i], c[i]) }
+        case (true, true, false):
+            let (u, v) = (a[0], b[0])
+            for i in 0..<n { d[i] = K.apply(u, v, c[i]) }
+        case (true, true, true):
+            let r = K.apply(a[0], b[0], c[0])
+            for i in 0..<n { d[i] = r }
+        }
+    }
+}
+
+/// Runs `kernel` over whole arrays, split across threads, into a new array of `out`'s type.
+func runElementwise(_ kernel: BlockKernel, _ xs: [DenseArray], out aval: AbstractValue) -> DenseArray {
+    let out = DenseArray(uninitializedShape: aval.shape, dtype: aval.dtype)
+    let n = out.count
+    if n == 0 { return out }
+    let operands = xs.map { BlockOperand(pointer: UnsafeRawPointer($0.buffer.pointer), isScalar: $0.count != n) }
+    let sizes = xs.map(\.dtype.byteSize)
+    let dst = UncheckedSendable(out.buffer.pointer)
+    let outSize = aval.dtype.byteSize
+    forEachChunk(n) { lo, hi in
+        var ops = operands
+        for k in ops.indices where !ops[k].isScalar { ops[k].pointer += lo * sizes[k] }
+        ops.withUnsafeBufferPointer { kernel($0.baseAddress!, dst.value + lo * outSize, count: hi - lo) }
     }
     return out
 }
 
-func mapBinary<K: BinaryKernel>(_ a: DenseArray, _ b: DenseArray, shape: [Int], to dtype: DType, _: K.Type) -> DenseArray {
-    let out = DenseArray(uninitializedShape: shape, dtype: dtype)
-    let pa = UncheckedSendable(a.pointer(K.Input.self).baseAddress!)
-    let pb = UncheckedSendable(b.pointer(K.Input.self).baseAddress!)
-    let dst = UncheckedSendable(out.mutablePointer(K.Output.self).baseAddress!)
-    let n = out.count
-    if a.count == n && b.count == n {
-        forEachChunk(n) { lo, hi in
-            let x = pa.value, y = pb.value, d = dst.value
-            for i in lo..<hi { d[i] = K.apply(x[i], y[i]) }
-        }
-    } else if a.count == n {
-        let s = UncheckedSendable(pb.value[0])
-        forEachChunk(n) { lo, hi in
-            let x = pa.value, c = s.value, d = dst.value
-            for i in lo..<hi { d[i] = K.apply(x[i], c) }
-        }
-    } else {
-        let s = UncheckedSendable(pa.value[0])
-        forEachChunk(n) { lo, hi in
-            let y = pb.value, c = s.value, d = dst.value
-            for i in lo..<hi { d[i] = K.apply(c, y[i]) }
-        }
+/// The elementwise primitives' eval rule.
+func evalElementwise(_ p: Primitive, _ xs: [DenseArray], out: AbstractValue) -> DenseArray {
+    runElementwise(BlockKernel(p, operandTypes: xs.map(\.dtype))!, xs, out: out)
+}
+
+/// A kernel over the unsigned storage type of `dtype`'s element size.
+private func bySize<K1: UnaryKernel, K4: UnaryKernel, K8: UnaryKernel>(
+    _ dtype: DType, _: K1.Type, _: K4.Type, _: K8.Type
+) -> BlockKernel {
+    switch dtype.byteSize {
+    case 1: unaryBlock(K1.self)
+    case 4: unaryBlock(K4.self)
+    default: unaryBlock(K8.self)
     }
-    return out
+}
+
+private func bySize<K1: TernaryKernel, K4: TernaryKernel, K8: TernaryKernel>(
+    _ dtype: DType, _: K1.Type, _: K4.Type, _: K8.Type
+) -> BlockKernel {
+    switch dtype.byteSize {
+    case 1: ternaryBlock(K1.self)
+    case 4: ternaryBlock(K4.self)
+    default: ternaryBlock(K8.self)
+    }
 }
 
 // Float kernels, one line each.
@@ -94,39 +276,6 @@ enum PowK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ 
 enum MaxK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { nanMax(x, y) } }
 enum MinK<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { nanMin(x, y) } }
 enum Atan2K<T: KernelFloat>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { T._atan2(x, y) } }
-
-@inline(__always)
-func mapUnary<T, U>(_ x: DenseArray, to dtype: DType, _ f: (T) -> U) -> DenseArray {
-    precondition(MemoryLayout<U>.stride == dtype.byteSize, "mapUnary: kernel returns \(U.self) for a \(dtype) output")
-    let out = DenseArray(uninitializedShape: x.shape, dtype: dtype)
-    let src = x.pointer(T.self).baseAddress!
-    let dst = out.mutablePointer(U.self).baseAddress!
-    let n = x.count
-    parallelChunks(n) { lo, hi in
-        for i in lo..<hi { dst[i] = f(src[i]) }
-    }
-    return out
-}
-
-@inline(__always)
-func mapBinary<T, U>(_ a: DenseArray, _ b: DenseArray, shape: [Int], to dtype: DType, _ f: (T, T) -> U) -> DenseArray {
-    precondition(MemoryLayout<U>.stride == dtype.byteSize, "mapBinary: kernel returns \(U.self) for a \(dtype) output")
-    let out = DenseArray(uninitializedShape: shape, dtype: dtype)
-    let pa = a.pointer(T.self).baseAddress!
-    let pb = b.pointer(T.self).baseAddress!
-    let dst = out.mutablePointer(U.self).baseAddress!
-    let n = out.count
-    if a.count == n && b.count == n {
-        parallelChunks(n) { lo, hi in for i in lo..<hi { dst[i] = f(pa[i], pb[i]) } }
-    } else if a.count == n {
-        let s = pb[0]
-        parallelChunks(n) { lo, hi in for i in lo..<hi { dst[i] = f(pa[i], s) } }
-    } else {
-        let s = pa[0]
-        parallelChunks(n) { lo, hi in for i in lo..<hi { dst[i] = f(s, pb[i]) } }
-    }
-    return out
-}
 
 /// Float operations shared by float32 and float64 kernels.
 protocol KernelFloat: BinaryFloatingPoint, TensorElement {
@@ -185,73 +334,6 @@ extension Double: KernelFloat {
     (a < b || a.isNaN || (a == b && a.sign == .minus)) ? a : b
 }
 
-func floatUnary<T: KernelFloat>(_ op: UnaryOp, _ x: DenseArray, _: T.Type) -> DenseArray {
-    let d = x.dtype
-    switch op {
-    case .neg: return mapUnary(x, to: d, NegK<T>.self)
-    case .exp: return mapUnary(x, to: d, ExpK<T>.self)
-    case .log: return mapUnary(x, to: d, LogK<T>.self)
-    case .log1p: return mapUnary(x, to: d, Log1pK<T>.self)
-    case .expm1: return mapUnary(x, to: d, Expm1K<T>.self)
-    case .sin: return mapUnary(x, to: d, SinK<T>.self)
-    case .cos: return mapUnary(x, to: d, CosK<T>.self)
-    case .tan: return mapUnary(x, to: d, TanK<T>.self)
-    case .tanh: return mapUnary(x, to: d, TanhK<T>.self)
-    case .logistic: return mapUnary(x, to: d, LogisticK<T>.self)
-    case .sqrt: return mapUnary(x, to: d, SqrtK<T>.self)
-    case .rsqrt: return mapUnary(x, to: d, RsqrtK<T>.self)
-    case .abs: return mapUnary(x, to: d, AbsK<T>.self)
-    case .sign: return mapUnary(x, to: d, SignK<T>.self)
-    case .floor: return mapUnary(x, to: d, FloorK<T>.self)
-    case .ceil: return mapUnary(x, to: d, CeilK<T>.self)
-    case .round: return mapUnary(x, to: d, RoundK<T>.self)
-    case .erf: return mapUnary(x, to: d, ErfK<T>.self)
-    case .erfInv: return mapUnary(x, to: d, ErfInvK<T>.self)
-    case .isFinite: return mapUnary(x, to: .bool, IsFiniteK<T>.self)
-    case .not: fatalError("unreachable: not on floats is rejected by the shape rule")
-    }
-}
-
-func intUnary<T: FixedWidthInteger & TensorElement>(_ op: UnaryOp, _ x: DenseArray, _: T.Type) -> DenseArray {
-    let d = x.dtype
-    switch op {
-    case .neg: return mapUnary(x, to: d) { (v: T) in 0 &- v }
-    case .abs: return mapUnary(x, to: d) { (v: T) in v < 0 ? 0 &- v : v }
-    // The explicit result type matters: with literals alone the closure would return Int
-    // and write 8-byte elements into a 4-byte buffer.
-    case .sign: return mapUnary(x, to: d) { (v: T) -> T in v > 0 ? 1 : (v < 0 ? 0 &- 1 : 0) }
-    case .not: return mapUnary(x, to: d) { (v: T) in ~v }
-    default: fatalError("unreachable: \(op) on integers is rejected by the shape rule")
-    }
-}
-
-func evalUnary(_ op: UnaryOp, _ x: DenseArray) -> DenseArray {
-    switch x.dtype {
-    case .float32: floatUnary(op, x, Float.self)
-    case .float64: floatUnary(op, x, Double.self)
-    case .int32: intUnary(op, x, Int32.self)
-    case .uint32: intUnary(op, x, UInt32.self)
-    case .bool: mapUnary(x, to: .bool) { (v: Bool) in !v }  // only `not` reaches here
-    }
-}
-
-func floatBinary<T: KernelFloat>(_ op: BinaryOp, _ a: DenseArray, _ b: DenseArray, _ s: [Int], _: T.Type) -> DenseArray {
-    let d = a.dtype
-    switch op {
-    case .add: return mapBinary(a, b, shape: s, to: d, AddK<T>.self)
-    case .sub: return mapBinary(a, b, shape: s, to: d, SubK<T>.self)
-    case .mul: return mapBinary(a, b, shape: s, to: d, MulK<T>.self)
-    case .div: return mapBinary(a, b, shape: s, to: d, DivK<T>.self)
-    case .rem: return mapBinary(a, b, shape: s, to: d, RemK<T>.self)
-    case .pow: return mapBinary(a, b, shape: s, to: d, PowK<T>.self)
-    case .max: return mapBinary(a, b, shape: s, to: d, MaxK<T>.self)
-    case .min: return mapBinary(a, b, shape: s, to: d, MinK<T>.self)
-    case .atan2: return mapBinary(a, b, shape: s, to: d, Atan2K<T>.self)
-    case .and, .or, .xor, .shiftLeft, .shiftRightLogical:
-        fatalError("unreachable: \(op) on floats is rejected by the shape rule")
-    }
-}
-
 /// Integer power by squaring; negative exponents follow XLA (0 unless |base| = 1).
 @inline(__always)
 func intPow<T: FixedWidthInteger>(_ base: T, _ exponent: T) -> T {
@@ -269,130 +351,6 @@ func intPow<T: FixedWidthInteger>(_ base: T, _ exponent: T) -> T {
     return result
 }
 
-func intBinary<T: FixedWidthInteger & TensorElement>(_ op: BinaryOp, _ a: DenseArray, _ b: DenseArray, _ s: [Int], _: T.Type) -> DenseArray {
-    let d = a.dtype
-    switch op {
-    case .add: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x &+ y }
-    case .sub: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x &- y }
-    case .mul: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x &* y }
-    // XLA: x / 0 = -1 (all bits set), INT_MIN / -1 = INT_MIN; x % 0 = x, INT_MIN % -1 = 0.
-    case .div:
-        return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in
-            y == 0 ? ~T(0) : (T.isSigned && y == 0 &- 1 ? 0 &- x : x / y)
-        }
-    case .rem:
-        return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in
-            y == 0 ? x : (T.isSigned && y == 0 &- 1 ? 0 : x % y)
-        }
-    case .pow: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in intPow(x, y) }
-    case .max: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in Swift.max(x, y) }
-    case .min: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in Swift.min(x, y) }
-    case .and: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x & y }
-    case .or: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x | y }
-    case .xor: return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in x ^ y }
-    // Shift counts outside [0, bitWidth) give 0, as in XLA.
-    case .shiftLeft:
-        return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in
-            UInt64(truncatingIfNeeded: y) >= UInt64(T.bitWidth) ? 0 : x &<< y
-        }
-    case .shiftRightLogical:
-        return mapBinary(a, b, shape: s, to: d) { (x: T, y: T) in
-            UInt64(truncatingIfNeeded: y) >= UInt64(T.bitWidth)
-                ? 0 : T(truncatingIfNeeded: T.Magnitude(truncatingIfNeeded: x) >> T.Magnitude(truncatingIfNeeded: y))
-        }
-    case .atan2: fatalError("unreachable: atan2 on integers is rejected by the shape rule")
-    }
-}
-
-func boolBinary(_ op: BinaryOp, _ a: DenseArray, _ b: DenseArray, _ s: [Int]) -> DenseArray {
-    switch op {
-    case .and, .mul, .min: mapBinary(a, b, shape: s, to: .bool) { (x: Bool, y: Bool) in x && y }
-    case .or, .add, .max: mapBinary(a, b, shape: s, to: .bool) { (x: Bool, y: Bool) in x || y }
-    case .xor: mapBinary(a, b, shape: s, to: .bool) { (x: Bool, y: Bool) in x != y }
-    default: fatalError("unreachable: \(op) on bool is rejected by the shape rule")
-    }
-}
-
-func evalBinary(_ op: BinaryOp, _ a: DenseArray, _ b: DenseArray, shape: [Int]) -> DenseArray {
-    switch a.dtype {
-    case .float32: floatBinary(op, a, b, shape, Float.self)
-    case .float64: floatBinary(op, a, b, shape, Double.self)
-    case .int32: intBinary(op, a, b, shape, Int32.self)
-    case .uint32: intBinary(op, a, b, shape, UInt32.self)
-    case .bool: boolBinary(op, a, b, shape)
-    }
-}
-
-func compareTyped<T: Comparable>(_ op: CompareOp, _ a: DenseArray, _ b: DenseArray, _ s: [Int], _: T.Type) -> DenseArray {
-    switch op {
-    case .eq: mapBinary(a, b, shape: s, to: .bool) { (x: T, y: T) in x == y }
-    case .ne: mapBinary(a, b, shape: s, to: .bool) { (x: T, y: T) in x != y }
-    case .lt: mapBinary(a, b, shape: s, to: .bool) { (x: T, y: T) in x < y }
-    case .le: mapBinary(a, b, shape: s, to: .bool) { (x: T, y: T) in x <= y }
-    case .gt: mapBinary(a, b, shape: s, to: .bool) { (x: T, y: T) in x > y }
-    case .ge: mapBinary(a, b, shape: s, to: .bool) { (x: T, y: T) in x >= y }
-    }
-}
-
-func evalCompare(_ op: CompareOp, _ a: DenseArray, _ b: DenseArray, shape: [Int]) -> DenseArray {
-    switch a.dtype {
-    case .float32: compareTyped(op, a, b, shape, Float.self)
-    case .float64: compareTyped(op, a, b, shape, Double.self)
-    case .int32: compareTyped(op, a, b, shape, Int32.self)
-    case .uint32: compareTyped(op, a, b, shape, UInt32.self)
-    case .bool:
-        compareTyped(op, convertArray(a, to: .int32), convertArray(b, to: .int32), shape, Int32.self)
-    }
-}
-
-func selectTyped<T>(_ p: DenseArray, _ t: DenseArray, _ f: DenseArray, _: T.Type) -> DenseArray {
-    let out = DenseArray(uninitializedShape: t.shape, dtype: t.dtype)
-    let pp = p.pointer(Bool.self), pt = t.pointer(T.self), pf = f.pointer(T.self)
-    let dst = out.mutablePointer(T.self)
-    if p.count == 1 && t.count != 1 {
-        let src = pp[0] ? pt : pf
-        for i in 0..<dst.count { dst[i] = src[i] }
-    } else {
-        for i in 0..<dst.count { dst[i] = pp[i] ? pt[i] : pf[i] }
-    }
-    return out
-}
-
-func evalSelect(_ p: DenseArray, _ t: DenseArray, _ f: DenseArray) -> DenseArray {
-    switch t.dtype.byteSize {
-    case 1: selectTyped(p, t, f, UInt8.self)
-    case 4: selectTyped(p, t, f, UInt32.self)
-    default: selectTyped(p, t, f, UInt64.self)
-    }
-}
-
-func clampTyped<T: Comparable>(_ lo: DenseArray, _ x: DenseArray, _ hi: DenseArray, _: T.Type) -> DenseArray {
-    let out = DenseArray(uninitializedShape: x.shape, dtype: x.dtype)
-    let pl = lo.pointer(T.self), px = x.pointer(T.self), ph = hi.pointer(T.self)
-    let dst = out.mutablePointer(T.self)
-    let lScalar = lo.count == 1 && x.count != 1, hScalar = hi.count == 1 && x.count != 1
-    for i in 0..<dst.count {
-        let l = pl[lScalar ? 0 : i], h = ph[hScalar ? 0 : i], v = px[i]
-        dst[i] = v < l ? l : (v > h ? h : v)
-    }
-    return out
-}
-
-func evalClamp(_ lo: DenseArray, _ x: DenseArray, _ hi: DenseArray) -> DenseArray {
-    switch x.dtype {
-    case .float32: clampTyped(lo, x, hi, Float.self)
-    case .float64: clampTyped(lo, x, hi, Double.self)
-    case .int32: clampTyped(lo, x, hi, Int32.self)
-    case .uint32: clampTyped(lo, x, hi, UInt32.self)
-    case .bool: clampTyped(convertArray(lo, to: .int32), convertArray(x, to: .int32), convertArray(hi, to: .int32), Int32.self)
-        .converting(to: .bool)
-    }
-}
-
-extension DenseArray {
-    func converting(to dtype: DType) -> DenseArray { convertArray(self, to: dtype) }
-}
-
 /// Saturating float → integer conversion (NaN → 0), as XLA on CPU.
 @inline(__always)
 func saturatingInt<F: BinaryFloatingPoint, I: FixedWidthInteger>(_ v: F, _: I.Type) -> I {
@@ -402,38 +360,372 @@ func saturatingInt<F: BinaryFloatingPoint, I: FixedWidthInteger>(_ v: F, _: I.Ty
     return I(v)
 }
 
-func convertFrom<S>(_ x: DenseArray, _: S.Type, to dtype: DType, _ toDouble: (S) -> Double) -> DenseArray {
+
+// Integer and bool kernels. Integer arithmetic wraps, as XLA's.
+enum IntNegK<T: FixedWidthInteger>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { 0 &- x } }
+enum IntAbsK<T: FixedWidthInteger>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x < 0 ? 0 &- x : x } }
+enum IntSignK<T: FixedWidthInteger>: UnaryKernel {
+    @inline(__always) static func apply(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? 0 &- 1 : 0) }
+}
+enum BitNotK<T: FixedWidthInteger>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { ~x } }
+enum BoolNotK: UnaryKernel { @inline(__always) static func apply(_ x: Bool) -> Bool { !x } }
+enum CopyK<T>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x } }
+
+enum IntAddK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x &+ y } }
+enum IntSubK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x &- y } }
+enum IntMulK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x &* y } }
+// XLA: x / 0 = -1 (all bits set), INT_MIN / -1 = INT_MIN; x % 0 = x, INT_MIN % -1 = 0.
+enum IntDivK<T: FixedWidthInteger>: BinaryKernel {
+    @inline(__always) static func apply(_ x: T, _ y: T) -> T { y == 0 ? ~T(0) : (T.isSigned && y == 0 &- 1 ? 0 &- x : x / y) }
+}
+enum IntRemK<T: FixedWidthInteger>: BinaryKernel {
+    @inline(__always) static func apply(_ x: T, _ y: T) -> T { y == 0 ? x : (T.isSigned && y == 0 &- 1 ? 0 : x % y) }
+}
+enum IntPowK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { intPow(x, y) } }
+enum IntMaxK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { Swift.max(x, y) } }
+enum IntMinK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { Swift.min(x, y) } }
+enum BitAndK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x & y } }
+enum BitOrK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x | y } }
+enum BitXorK<T: FixedWidthInteger>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> T { x ^ y } }
+// Shift counts outside [0, bitWidth) give 0, as in XLA.
+enum ShiftLeftK<T: FixedWidthInteger>: BinaryKernel {
+    @inline(__always) static func apply(_ x: T, _ y: T) -> T {
+        UInt64(truncatingIfNeeded: y) >= UInt64(T.bitWidth) ? 0 : x &<< y
+    }
+}
+enum ShiftRightLogicalK<T: FixedWidthInteger>: BinaryKernel {
+    @inline(__always) static func apply(_ x: T, _ y: T) -> T {
+        UInt64(truncatingIfNeeded: y) >= UInt64(T.bitWidth)
+            ? 0 : T(truncatingIfNeeded: T.Magnitude(truncatingIfNeeded: x) >> T.Magnitude(truncatingIfNeeded: y))
+    }
+}
+enum BoolAndK: BinaryKernel { @inline(__always) static func apply(_ x: Bool, _ y: Bool) -> Bool { x && y } }
+enum BoolOrK: BinaryKernel { @inline(__always) static func apply(_ x: Bool, _ y: Bool) -> Bool { x || y } }
+enum BoolXorK: BinaryKernel { @inline(__always) static func apply(_ x: Bool, _ y: Bool) -> Bool { x != y } }
+
+// Comparisons; bools compare as the bytes 0 and 1.
+enum EqK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x == y } }
+enum NeK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x != y } }
+enum LtK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x < y } }
+enum LeK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x <= y } }
+enum GtK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x > y } }
+enum GeK<T: Comparable>: BinaryKernel { @inline(__always) static func apply(_ x: T, _ y: T) -> Bool { x >= y } }
+
+/// A comparison as a lane mask: all bits set where `K` holds.
+enum MaskK<K: BinaryKernel, M: FixedWidthInteger>: BinaryKernel where K.Output == Bool {
+    @inline(__always) static func apply(_ x: K.Input, _ y: K.Input) -> M { K.apply(x, y) ? ~M(0) : 0 }
+}
+
+/// The bits of the value 1 in a dtype, for converting masks.
+protocol OneBits { associatedtype Bits: FixedWidthInteger; static var bits: Bits { get } }
+enum OneF32: OneBits { static var bits: UInt32 { Float(1).bitPattern } }
+enum OneF64: OneBits { static var bits: UInt64 { Double(1).bitPattern } }
+enum OneI32: OneBits { static var bits: UInt32 { 1 } }
+
+/// A lane mask converted to 1 (all bits set) or 0.
+enum MaskToOneK<M: FixedWidthInteger, One: OneBits>: UnaryKernel where One.Bits == M {
+    @inline(__always) static func apply(_ m: M) -> M { m & One.bits }
+}
+
+/// `select` with a lane-mask predicate: branch-free bit blending.
+enum MaskSelectK<T: FixedWidthInteger>: TernaryKernel {
+    @inline(__always) static func apply(_ m: T, _ t: T, _ f: T) -> T { (m & t) | (~m & f) }
+}
+
+private func maskCompare<T: Comparable, M: FixedWidthInteger>(_ op: CompareOp, _: T.Type, _: M.Type) -> BlockKernel {
+    switch op {
+    case .eq: binaryBlock(MaskK<EqK<T>, M>.self)
+    case .ne: binaryBlock(MaskK<NeK<T>, M>.self)
+    case .lt: binaryBlock(MaskK<LtK<T>, M>.self)
+    case .le: binaryBlock(MaskK<LeK<T>, M>.self)
+    case .gt: binaryBlock(MaskK<GtK<T>, M>.self)
+    case .ge: binaryBlock(MaskK<GeK<T>, M>.self)
+    }
+}
+
+/// `select(pred, onTrue, onFalse)` on storage of the element size.
+enum SelectK<T>: TernaryKernel { @inline(__always) static func apply(_ p: Bool, _ t: T, _ f: T) -> T { p ? t : f } }
+/// `clamp(lo, x, hi)`: the operand order is (lo, x, hi).
+enum ClampK<T: Comparable>: TernaryKernel {
+    @inline(__always) static func apply(_ lo: T, _ x: T, _ hi: T) -> T { x < lo ? lo : (x > hi ? hi : x) }
+}
+
+private func clampKernel(_ dtype: DType) -> BlockKernel {
     switch dtype {
-    case .float32: mapUnary(x, to: .float32) { (v: S) in Float(toDouble(v)) }
-    case .float64: mapUnary(x, to: .float64) { (v: S) in toDouble(v) }
-    case .int32: mapUnary(x, to: .int32) { (v: S) in saturatingInt(toDouble(v), Int32.self) }
-    case .uint32: mapUnary(x, to: .uint32) { (v: S) in saturatingInt(toDouble(v), UInt32.self) }
-    case .bool: mapUnary(x, to: .bool) { (v: S) in toDouble(v) != 0 }
+    case .float32: ternaryBlock(ClampK<Float>.self)
+    case .float64: ternaryBlock(ClampK<Double>.self)
+    case .int32: ternaryBlock(ClampK<Int32>.self)
+    case .uint32: ternaryBlock(ClampK<UInt32>.self)
+    case .bool: ternaryBlock(ClampK<UInt8>.self)
+    }
+}
+
+private func floatUnary<T: KernelFloat>(_ op: UnaryOp, _: T.Type) -> BlockKernel {
+    switch op {
+    case .neg: unaryBlock(NegK<T>.self)
+    case .exp: unaryBlock(ExpK<T>.self)
+    case .log: unaryBlock(LogK<T>.self)
+    case .log1p: unaryBlock(Log1pK<T>.self)
+    case .expm1: unaryBlock(Expm1K<T>.self)
+    case .sin: unaryBlock(SinK<T>.self)
+    case .cos: unaryBlock(CosK<T>.self)
+    case .tan: unaryBlock(TanK<T>.self)
+    case .tanh: unaryBlock(TanhK<T>.self)
+    case .logistic: unaryBlock(LogisticK<T>.self)
+    case .sqrt: unaryBlock(SqrtK<T>.self)
+    case .rsqrt: unaryBlock(RsqrtK<T>.self)
+    case .abs: unaryBlock(AbsK<T>.self)
+    case .sign: unaryBlock(SignK<T>.self)
+    case .floor: unaryBlock(FloorK<T>.self)
+    case .ceil: unaryBlock(CeilK<T>.self)
+    case .round: unaryBlock(RoundK<T>.self)
+    case .erf: unaryBlock(ErfK<T>.self)
+    case .erfInv: unaryBlock(ErfInvK<T>.self)
+    case .isFinite: unaryBlock(IsFiniteK<T>.self)
+    case .not: fatalError("unreachable: not on floats is rejected by the shape rule")
+    }
+}
+
+private func intUnary<T: FixedWidthInteger>(_ op: UnaryOp, _: T.Type) -> BlockKernel {
+    switch op {
+    case .neg: unaryBlock(IntNegK<T>.self)
+    case .abs: unaryBlock(IntAbsK<T>.self)
+    case .sign: unaryBlock(IntSignK<T>.self)
+    case .not: unaryBlock(BitNotK<T>.self)
+    default: fatalError("unreachable: \(op) on integers is rejected by the shape rule")
+    }
+}
+
+private func unaryKernel(_ op: UnaryOp, _ dtype: DType) -> BlockKernel {
+    if dtype == .float32, let k = AVX2Kernels.unary(op) { return k }
+    return switch dtype {
+    case .float32: floatUnary(op, Float.self)
+    case .float64: floatUnary(op, Double.self)
+    case .int32: intUnary(op, Int32.self)
+    case .uint32: intUnary(op, UInt32.self)
+    case .bool: unaryBlock(BoolNotK.self)  // only `not` reaches here
+    }
+}
+
+private func floatBinary<T: KernelFloat>(_ op: BinaryOp, _: T.Type) -> BlockKernel {
+    switch op {
+    case .add: binaryBlock(AddK<T>.self)
+    case .sub: binaryBlock(SubK<T>.self)
+    case .mul: binaryBlock(MulK<T>.self)
+    case .div: binaryBlock(DivK<T>.self)
+    case .rem: binaryBlock(RemK<T>.self)
+    case .pow: binaryBlock(PowK<T>.self)
+    case .max: binaryBlock(MaxK<T>.self)
+    case .min: binaryBlock(MinK<T>.self)
+    case .atan2: binaryBlock(Atan2K<T>.self)
+    case .and, .or, .xor, .shiftLeft, .shiftRightLogical:
+        fatalError("unreachable: \(op) on floats is rejected by the shape rule")
+    }
+}
+
+private func intBinary<T: FixedWidthInteger>(_ op: BinaryOp, _: T.Type) -> BlockKernel {
+    switch op {
+    case .add: binaryBlock(IntAddK<T>.self)
+    case .sub: binaryBlock(IntSubK<T>.self)
+    case .mul: binaryBlock(IntMulK<T>.self)
+    case .div: binaryBlock(IntDivK<T>.self)
+    case .rem: binaryBlock(IntRemK<T>.self)
+    case .pow: binaryBlock(IntPowK<T>.self)
+    case .max: binaryBlock(IntMaxK<T>.self)
+    case .min: binaryBlock(IntMinK<T>.self)
+    case .and: binaryBlock(BitAndK<T>.self)
+    case .or: binaryBlock(BitOrK<T>.self)
+    case .xor: binaryBlock(BitXorK<T>.self)
+    case .shiftLeft: binaryBlock(ShiftLeftK<T>.self)
+    case .shiftRightLogical: binaryBlock(ShiftRightLogicalK<T>.self)
+    case .atan2: fatalError("unreachable: atan2 on integers is rejected by the shape rule")
+    }
+}
+
+private func binaryKernel(_ op: BinaryOp, _ dtype: DType) -> BlockKernel {
+    if dtype == .float32, let k = AVX2Kernels.binary(op) { return k }
+    return switch dtype {
+    case .float32: floatBinary(op, Float.self)
+    case .float64: floatBinary(op, Double.self)
+    case .int32: intBinary(op, Int32.self)
+    case .uint32: intBinary(op, UInt32.self)
+    case .bool:
+        switch op {
+        case .and, .mul, .min: binaryBlock(BoolAndK.self)
+        case .or, .add, .max: binaryBlock(BoolOrK.self)
+        case .xor: binaryBlock(BoolXorK.self)
+        default: fatalError("unreachable: \(op) on bool is rejected by the shape rule")
+        }
+    }
+}
+
+private func compareTyped<T: Comparable>(_ op: CompareOp, _: T.Type) -> BlockKernel {
+    switch op {
+    case .eq: binaryBlock(EqK<T>.self)
+    case .ne: binaryBlock(NeK<T>.self)
+    case .lt: binaryBlock(LtK<T>.self)
+    case .le: binaryBlock(LeK<T>.self)
+    case .gt: binaryBlock(GtK<T>.self)
+    case .ge: binaryBlock(GeK<T>.self)
+    }
+}
+
+private func compareKernel(_ op: CompareOp, _ dtype: DType) -> BlockKernel {
+    switch dtype {
+    case .float32: compareTyped(op, Float.self)
+    case .float64: compareTyped(op, Double.self)
+    case .int32: compareTyped(op, Int32.self)
+    case .uint32: compareTyped(op, UInt32.self)
+    case .bool: compareTyped(op, UInt8.self)
+    }
+}
+
+// MARK: - Conversion
+
+/// Element types converted through Double, which represents every value of
+/// every Flock dtype exactly.
+protocol DoubleConvertible {
+    var doubleValue: Double { get }
+    static func converted(from d: Double) -> Self
+}
+
+extension Float: DoubleConvertible {
+    @inline(__always) var doubleValue: Double { Double(self) }
+    @inline(__always) static func converted(from d: Double) -> Float { Float(d) }
+}
+extension Double: DoubleConvertible {
+    @inline(__always) var doubleValue: Double { self }
+    @inline(__always) static func converted(from d: Double) -> Double { d }
+}
+extension Int32: DoubleConvertible {
+    @inline(__always) var doubleValue: Double { Double(self) }
+    @inline(__always) static func converted(from d: Double) -> Int32 { saturatingInt(d, Int32.self) }
+}
+extension UInt32: DoubleConvertible {
+    @inline(__always) var doubleValue: Double { Double(self) }
+    @inline(__always) static func converted(from d: Double) -> UInt32 { saturatingInt(d, UInt32.self) }
+}
+extension Bool: DoubleConvertible {
+    @inline(__always) var doubleValue: Double { self ? 1 : 0 }
+    @inline(__always) static func converted(from d: Double) -> Bool { d != 0 }
+}
+
+enum ConvertK<S: DoubleConvertible, D: DoubleConvertible>: UnaryKernel {
+    @inline(__always) static func apply(_ x: S) -> D { D.converted(from: x.doubleValue) }
+}
+/// int32 ↔ uint32 wrap (keep the bits), as XLA.
+enum WrapK<S: FixedWidthInteger, D: FixedWidthInteger>: UnaryKernel {
+    @inline(__always) static func apply(_ x: S) -> D { D(truncatingIfNeeded: x) }
+}
+
+private func convertKernel<S: DoubleConvertible>(_: S.Type, to dtype: DType) -> BlockKernel {
+    switch dtype {
+    case .float32: unaryBlock(ConvertK<S, Float>.self)
+    case .float64: unaryBlock(ConvertK<S, Double>.self)
+    case .int32: unaryBlock(ConvertK<S, Int32>.self)
+    case .uint32: unaryBlock(ConvertK<S, UInt32>.self)
+    case .bool: unaryBlock(ConvertK<S, Bool>.self)
     }
 }
 
 /// Element type conversion with JAX's CPU semantics: floats saturate into
 /// integers (NaN → 0), integers wrap between int32 and uint32, nonzero → true.
+private func convertKernel(_ from: DType, to dtype: DType) -> BlockKernel {
+    switch (from, dtype) {
+    case _ where from == dtype: BlockKernel.copy(dtype)
+    case (.int32, .uint32): unaryBlock(WrapK<Int32, UInt32>.self)
+    case (.uint32, .int32): unaryBlock(WrapK<UInt32, Int32>.self)
+    case (.float32, _): convertKernel(Float.self, to: dtype)
+    case (.float64, _): convertKernel(Double.self, to: dtype)
+    case (.int32, _): convertKernel(Int32.self, to: dtype)
+    case (.uint32, _): convertKernel(UInt32.self, to: dtype)
+    case (.bool, _): convertKernel(Bool.self, to: dtype)
+    }
+}
+
+/// `x` converted to `dtype` (the same array when the dtype already matches).
 func convertArray(_ x: DenseArray, to dtype: DType) -> DenseArray {
     if x.dtype == dtype { return x }
-    switch (x.dtype, dtype) {
-    case (.float32, .float64): return mapUnary(x, to: dtype) { (v: Float) in Double(v) }
-    case (.float64, .float32): return mapUnary(x, to: dtype) { (v: Double) in Float(v) }
-    case (.float32, .int32): return mapUnary(x, to: dtype) { (v: Float) in saturatingInt(v, Int32.self) }
-    case (.int32, .float32): return mapUnary(x, to: dtype) { (v: Int32) in Float(v) }
-    case (.uint32, .float32): return mapUnary(x, to: dtype) { (v: UInt32) in Float(v) }
-    case (.int32, .uint32): return mapUnary(x, to: dtype) { (v: Int32) in UInt32(bitPattern: v) }
-    case (.uint32, .int32): return mapUnary(x, to: dtype) { (v: UInt32) in Int32(bitPattern: v) }
-    case (.float32, _): return convertFrom(x, Float.self, to: dtype) { Double($0) }
-    case (.float64, _): return convertFrom(x, Double.self, to: dtype) { $0 }
-    case (.int32, _): return convertFrom(x, Int32.self, to: dtype) { Double($0) }
-    case (.uint32, _): return convertFrom(x, UInt32.self, to: dtype) { Double($0) }
-    case (.bool, _): return convertFrom(x, Bool.self, to: dtype) { $0 ? 1 : 0 }
-    }
+    return runElementwise(convertKernel(x.dtype, to: dtype), [x], out: AbstractValue(shape: x.shape, dtype: dtype))
 }
 
 func bitcastArray(_ x: DenseArray, to dtype: DType) -> DenseArray {
     let out = DenseArray(uninitializedShape: x.shape, dtype: dtype)
     if x.byteCount > 0 { out.buffer.pointer.copyMemory(from: x.buffer.pointer, byteCount: x.byteCount) }
     return out
+}
+
+/// float32 kernels of the C target, compiled for AVX2 (8 lanes instead of
+/// SSE2's 4); used when the CPU has AVX2 unless `FLOCK_DISABLE_AVX2=1`. They
+/// compute bit for bit what the Swift kernels compute.
+enum AVX2Kernels {
+    static let enabled = flock_has_avx2() != 0 && getenvString("FLOCK_DISABLE_AVX2") == nil
+
+    @inline(__always)
+    private static func f32(_ o: BlockOperand) -> UnsafePointer<Float> { o.pointer.assumingMemoryBound(to: Float.self) }
+
+    static func binary(_ op: BinaryOp) -> BlockKernel? {
+        guard enabled else { return nil }
+        let code: Int
+        switch op {
+        case .add: code = FLOCK_ADD
+        case .sub: code = FLOCK_SUB
+        case .mul: code = FLOCK_MUL
+        case .div: code = FLOCK_DIV
+        case .max: code = FLOCK_MAX
+        case .min: code = FLOCK_MIN
+        case .rem, .pow, .atan2, .and, .or, .xor, .shiftLeft, .shiftRightLogical: return nil
+        }
+        return BlockKernel { ops, out, n in
+            flock_f32_binary(Int32(code), f32(ops[0]), ops[0].isScalar ? 1 : 0, f32(ops[1]), ops[1].isScalar ? 1 : 0,
+                             out.assumingMemoryBound(to: Float.self), n)
+        }
+    }
+
+    static func unary(_ op: UnaryOp) -> BlockKernel? {
+        guard enabled else { return nil }
+        let code: Int
+        switch op {
+        case .neg: code = FLOCK_NEG
+        case .abs: code = FLOCK_ABS
+        case .tanh: code = FLOCK_TANH
+        default: return nil
+        }
+        let fallback = floatUnary(op, Float.self)
+        return BlockKernel { ops, out, n in
+            // A scalar operand fills the block; that is rare and the Swift kernel does it.
+            if ops[0].isScalar { fallback(ops, out, count: n) } else {
+                flock_f32_unary(Int32(code), f32(ops[0]), out.assumingMemoryBound(to: Float.self), n)
+            }
+        }
+    }
+
+    static func compareMask(_ op: CompareOp) -> BlockKernel? {
+        guard enabled else { return nil }
+        let code: Int
+        switch op {
+        case .eq: code = FLOCK_EQ
+        case .ne: code = FLOCK_NE
+        case .lt: code = FLOCK_LT
+        case .le: code = FLOCK_LE
+        case .gt: code = FLOCK_GT
+        case .ge: code = FLOCK_GE
+        }
+        return BlockKernel { ops, out, n in
+            flock_f32_compare_mask(Int32(code), f32(ops[0]), ops[0].isScalar ? 1 : 0, f32(ops[1]), ops[1].isScalar ? 1 : 0,
+                                   out.assumingMemoryBound(to: UInt32.self), n)
+        }
+    }
+
+    static func maskSelect() -> BlockKernel? {
+        guard enabled else { return nil }
+        let fallback = ternaryBlock(MaskSelectK<UInt32>.self)
+        return BlockKernel { ops, out, n in
+            if ops[0].isScalar { fallback(ops, out, count: n) } else {
+                let u = { (o: BlockOperand) in o.pointer.assumingMemoryBound(to: UInt32.self) }
+                flock_u32_mask_select(u(ops[0]), u(ops[1]), ops[1].isScalar ? 1 : 0, u(ops[2]), ops[2].isScalar ? 1 : 0,
+                                      out.assumingMemoryBound(to: UInt32.self), n)
+            }
+        }
+    }
 }

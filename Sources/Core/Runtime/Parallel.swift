@@ -20,29 +20,8 @@ public enum FlockThreads {
     }
 }
 
-/// Elements below which a kernel stays on the calling thread.
-let parallelThreshold = 1 << 17
-
-/// Splits `0..<n` into one contiguous chunk per thread and runs `body` on each.
-@inline(__always)
-func parallelChunks(_ n: Int, _ body: (Int, Int) -> Void) {
-    let threads = FlockThreads.count
-    if n < parallelThreshold || threads == 1 {
-        body(0, n)
-        return
-    }
-    // Chunks aligned to 64 elements keep each thread's writes on its own cache lines.
-    let chunk = ((n + threads - 1) / threads + 63) & ~63
-    withoutActuallyEscaping(body) { escaping in
-        // The closure only reads and writes disjoint ranges of raw buffers.
-        let box = UncheckedSendable(escaping)
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let lo = t * chunk
-            let hi = min(n, lo + chunk)
-            if lo < hi { box.value(lo, hi) }
-        }
-    }
-}
+/// Elements below which a one-operation kernel stays on the calling thread.
+public let parallelThreshold = 1 << 17
 
 /// Carries a value across a concurrency boundary the caller has made safe.
 struct UncheckedSendable<T>: @unchecked Sendable {
@@ -50,12 +29,14 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// Runs `body` over one contiguous chunk of `0..<n` per thread. The body must
-/// be `@Sendable`: kernels pass their pointers in ``UncheckedSendable`` boxes.
+/// Runs `body` over one contiguous chunk of `0..<n` per thread (on the calling
+/// thread alone below `threshold` elements — ~128k by default, less for loops
+/// doing more work per element — or with one thread). The body must be
+/// `@Sendable`: kernels pass their pointers in `@unchecked Sendable` boxes.
 @inline(__always)
-func forEachChunk(_ n: Int, _ body: @Sendable (Int, Int) -> Void) {
+public func forEachChunk(_ n: Int, threshold: Int = parallelThreshold, _ body: @Sendable (Int, Int) -> Void) {
     let threads = FlockThreads.count
-    if n < parallelThreshold || threads == 1 {
+    if n < threshold || threads == 1 {
         body(0, n)
         return
     }

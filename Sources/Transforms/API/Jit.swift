@@ -1,63 +1,295 @@
 import Synchronization
 
-/// A jit-compiled function: traces once per abstract signature into a jaxpr,
-/// caches it, and runs it as one `pjit` call equation.
+/// A jit-compiled function (`jax.jit`): traces once per abstract signature
+/// into a jaxpr, and on evaluation runs it as an optimised ``Plan``.
 ///
-/// This first `jit` evaluates the cached jaxpr equation by equation; because
-/// the call is a primitive, `grad`, `vmap` and an enclosing `jit` transform
-/// its body like any other program. The optimising compiler replaces the
-/// evaluation without changing this interface.
+/// The cache is keyed by the dynamic arguments' abstract values (shape,
+/// dtype, weak type) and the values of the static arguments. When the
+/// current interpreter evaluates (no transform is active) and the arguments
+/// are concrete, a call runs the compiled plan: the jaxpr after the passes of
+/// ``optimize(_:name:fuse:)``, compiled by ``compilePlan(_:donated:)``. Under
+/// a transform (`grad`, `vmap`, an enclosing `jit`) the call binds one `pjit`
+/// equation holding the traced jaxpr, so the transform sees the program.
+///
+/// Set `FLOCK_EXPLAIN_CACHE_MISSES=1` to log why each trace happened and
+/// `FLOCK_DUMP_IR=1` (or `passes`) to print the jaxpr around the passes and
+/// the plan.
 public final class JitFunction: @unchecked Sendable {
     let name: String
     let body: ([Tensor]) -> [Tensor]
-    private struct Key: Hashable {
+    /// Positions of arguments passed by value: part of the cache key, not traced.
+    public let staticArgnums: Set<Int>
+    /// Positions of arguments whose buffers the compiled plan may overwrite.
+    public let donateArgnums: Set<Int>
+
+    struct Key: Hashable {
         let avals: [AbstractValue]
-        let statics: [String]
+        let statics: [LiteralValue]
         /// Named axes in scope (name and size): collectives' shapes depend on them.
         let axes: [AxisKey]
     }
-    private struct AxisKey: Hashable {
+    struct AxisKey: Hashable {
         let name: String
         let size: Int
     }
-    private let cache = Mutex<[Key: Jaxpr]>([:])
+    final class Entry: @unchecked Sendable {
+        let jaxpr: Jaxpr
+        /// Guarded by the function's cache lock.
+        var compiled: CompiledFunction?
+        init(jaxpr: Jaxpr) { self.jaxpr = jaxpr }
+    }
+    private let cache = Mutex<[Key: Entry]>([:])
     private let misses = Atomic<Int>(0)
+    private let compilations = Atomic<Int>(0)
 
-    init(name: String, body: @escaping ([Tensor]) -> [Tensor]) {
+    init(name: String, staticArgnums: Set<Int> = [], donateArgnums: Set<Int> = [], body: @escaping ([Tensor]) -> [Tensor]) {
         self.name = name
         self.body = body
+        self.staticArgnums = staticArgnums
+        self.donateArgnums = donateArgnums
     }
 
     /// How many times this function has been traced (cache misses).
     public var traceCount: Int { misses.load(ordering: .relaxed) }
+    /// How many plans this function has compiled (one per signature evaluated).
+    public var compileCount: Int { compilations.load(ordering: .relaxed) }
 
     /// Logs why each trace happened when `FLOCK_EXPLAIN_CACHE_MISSES=1`.
     static let explain = getenvFlag("FLOCK_EXPLAIN_CACHE_MISSES")
 
-    /// The jaxpr for `args`' abstract signature, tracing on a miss.
-    public func jaxpr(for args: [Tensor], statics: [String] = []) -> Jaxpr {
+    /// Splits arguments into the traced ones and the cache key.
+    private func signature(_ args: [Tensor]) throws -> (dynamic: [Tensor], key: Key) {
         let frames = AxisEnvironment.frames
-        let key = Key(avals: args.map(\.aval), statics: statics,
-                      axes: frames.isEmpty ? [] : frames.map { AxisKey(name: $0.name, size: $0.size) })
-        if let j = cache.withLock({ $0[key] }) { return j }
-        let j = traceToJaxpr(key.avals, body)
-        misses.add(1, ordering: .relaxed)
-        if Self.explain {
-            let known = cache.withLock { Array($0.keys) }
-            print("jit(\(name)): tracing for signature \(key.avals)\(statics.isEmpty ? "" : " statics \(statics)")"
-                + (known.isEmpty ? " (first call)" : "; cached signatures: \(known.map(\.avals))"))
+        let axes = frames.isEmpty ? [] : frames.map { AxisKey(name: $0.name, size: $0.size) }
+        // The common case, no static arguments, without copying the arguments.
+        if staticArgnums.isEmpty { return (args, Key(avals: args.map(\.aval), statics: [], axes: axes)) }
+        var dynamic: [Tensor] = [], statics: [LiteralValue] = []
+        for (i, x) in args.enumerated() {
+            if staticArgnums.contains(i) {
+                guard x.isConcrete else {
+                    throw FlockError("jit(\(name)): static argument \(i) must be a concrete value, got a traced \(x.aval)")
+                }
+                statics.append(LiteralValue(x))
+            } else {
+                dynamic.append(x)
+            }
         }
+        return (dynamic, Key(avals: dynamic.map(\.aval), statics: statics, axes: axes))
+    }
+
+    /// The cache entry for `args`, tracing on a miss.
+    private func entry(_ args: [Tensor], _ dynamic: [Tensor], _ key: Key) -> Entry {
+        entry(key) {
+            traceToJaxpr(key.avals) { traced in
+                var merged: [Tensor] = [], d = traced[...], s = key.statics[...]
+                for i in 0..<args.count { merged.append(staticArgnums.contains(i) ? s.popFirst()!.tensor : d.popFirst()!) }
+                return body(merged)
+            }
+        }
+    }
+
+    private func entry(_ key: Key, trace: () -> Jaxpr) -> Entry {
+        if let e = cache.withLock({ $0[key] }) { return e }
+        let j = trace()
+        misses.add(1, ordering: .relaxed)
+        if Self.explain { explainMiss(key) }
+        let e = Entry(jaxpr: j)
         // Jaxprs that captured tracers of an enclosing transform are valid for this call only.
-        if j.consts.allSatisfy(\.isConcrete) { cache.withLock { $0[key] = j } }
-        return j
+        if j.consts.allSatisfy(\.isConcrete) { cache.withLock { $0[key] = e } }
+        return e
+    }
+
+    private func explainMiss(_ key: Key) {
+        let known = cache.withLock { Array($0.keys) }
+        var reason = "first call"
+        if let k = known.first(where: { $0.avals.count == key.avals.count && $0.statics.count == key.statics.count }) {
+            var diffs: [String] = []
+            for (i, (a, b)) in zip(k.avals, key.avals).enumerated() where a != b {
+                diffs.append("dynamic argument \(i) was \(a)\(a.weakType ? " (weak)" : "") and is now \(b)\(b.weakType ? " (weak)" : "")")
+            }
+            for (i, (a, b)) in zip(k.statics, key.statics).enumerated() where a != b {
+                diffs.append("static argument \(i) changed value (\(b.tensor.aval))")
+            }
+            reason = diffs.joined(separator: "; ")
+        } else if !known.isEmpty {
+            reason = "a new number of arguments (\(key.avals.count))"
+        }
+        print("jit(\(name)): tracing for signature \(key.avals)\(key.statics.isEmpty ? "" : " with \(key.statics.count) static arguments"): \(reason); \(known.count) signature(s) cached")
+    }
+
+    /// The traced jaxpr for `args`' abstract signature, tracing on a miss.
+    public func jaxpr(for args: [Tensor]) -> Jaxpr {
+        do {
+            let (dynamic, key) = try signature(args)
+            return entry(args, dynamic, key).jaxpr
+        } catch {
+            raise(error as! FlockError)
+            return traceToJaxpr([]) { _ in [] }
+        }
+    }
+
+    /// The compiled form of an entry, compiling on first use.
+    private func compiled(_ e: Entry, donated: [Bool]) -> CompiledFunction {
+        if let c = cache.withLock({ _ in e.compiled }) { return c }
+        let c = CompiledFunction(name: name, jaxpr: e.jaxpr, donated: donated)
+        compilations.add(1, ordering: .relaxed)
+        cache.withLock { _ in if e.compiled == nil { e.compiled = c } }
+        return c
+    }
+
+    private func donatedFlags(_ argCount: Int) -> [Bool] {
+        if donateArgnums.isEmpty { return [] }  // the common case, without allocating
+        return (0..<argCount).filter { !staticArgnums.contains($0) }.map { donateArgnums.contains($0) }
     }
 
     /// Calls the function on flat arguments.
     public func callAsFunction(_ args: [Tensor]) -> [Tensor] {
-        let j = jaxpr(for: args)
-        let (closed, consts) = j.closureConverted()
-        return bind(.call(closed, name: name), consts + args)
+        let dynamic: [Tensor], key: Key
+        do { (dynamic, key) = try signature(args) } catch {
+            raise(error as! FlockError)
+            return [Tensor.poisoned]
+        }
+        let evaluating = InterpreterContext.current is EvalInterpreter && dynamic.allSatisfy(\.isConcrete)
+        // The hot path: a signature already compiled, found with one lookup.
+        if evaluating, let c = cache.withLock({ $0[key]?.compiled }) { return c.run(dynamic) }
+        let e = entry(args, dynamic, key)
+        if evaluating, e.jaxpr.consts.allSatisfy(\.isConcrete) {
+            return compiled(e, donated: donatedFlags(args.count)).run(dynamic)
+        }
+        let (closed, consts) = e.jaxpr.closureConverted()
+        return bind(.call(closed, name: name), consts + dynamic)
     }
+
+    /// Traces for `args` (ahead of time): `jit(f).lower(args).compile()`.
+    public func lower(_ args: [Tensor]) -> LoweredFunction {
+        let dynamic: [Tensor], key: Key
+        do { (dynamic, key) = try signature(args) } catch {
+            raise(error as! FlockError)
+            return LoweredFunction(function: self, entry: Entry(jaxpr: traceToJaxpr([]) { _ in [] }), argCount: 0)
+        }
+        return LoweredFunction(function: self, entry: entry(args, dynamic, key), argCount: args.count)
+    }
+
+    /// Traces for abstract arguments (shapes and dtypes only, like
+    /// `jax.ShapeDtypeStruct`); the function must have no static arguments.
+    public func lower(_ avals: [AbstractValue]) -> LoweredFunction {
+        guard staticArgnums.isEmpty else {
+            raise(FlockError("jit(\(name)): lowering from abstract values needs the static arguments' values; pass tensors"))
+            return LoweredFunction(function: self, entry: Entry(jaxpr: traceToJaxpr([]) { _ in [] }), argCount: 0)
+        }
+        let frames = AxisEnvironment.frames
+        let key = Key(avals: avals, statics: [], axes: frames.map { AxisKey(name: $0.name, size: $0.size) })
+        return LoweredFunction(function: self, entry: entry(key) { traceToJaxpr(avals, body) }, argCount: avals.count)
+    }
+
+    fileprivate func compile(_ lowered: LoweredFunction) -> CompiledFunction {
+        compiled(lowered.entry, donated: donatedFlags(lowered.argCount))
+    }
+}
+
+/// A jitted function traced for one signature (`jax.stages.Lowered`).
+public struct LoweredFunction: Sendable {
+    fileprivate let function: JitFunction
+    fileprivate let entry: JitFunction.Entry
+    fileprivate let argCount: Int
+
+    /// The traced jaxpr (before optimisation).
+    public var jaxpr: Jaxpr { entry.jaxpr }
+    /// The traced jaxpr as text.
+    public func asText() -> String { "\(entry.jaxpr)" }
+    /// Optimises and compiles (or returns the cached compilation).
+    public func compile() -> CompiledFunction { function.compile(self) }
+}
+
+/// A jitted function compiled for one signature (`jax.stages.Compiled`): the
+/// optimised jaxpr and its plan, with the plan's statistics.
+///
+/// ```swift
+/// let f = jit { xs in [tanh(xs[0]) * 0.5 + 0.5] }
+/// let c = f.lower([x]).compile()
+/// print(c.instructionCount, c.bufferCount, c.peakBytes)
+/// let y = c([x])
+/// ```
+public final class CompiledFunction: @unchecked Sendable {
+    public let name: String
+    /// The jaxpr as traced.
+    public let jaxpr: Jaxpr
+    /// The jaxpr after the optimisation passes.
+    public let optimizedJaxpr: Jaxpr
+    /// The executable plan.
+    public let plan: Plan
+    /// Donated dynamic arguments.
+    let donated: [Bool]
+    /// Seconds spent optimising and compiling.
+    public let compileSeconds: Double
+
+    init(name: String, jaxpr: Jaxpr, donated: [Bool]) {
+        let t0 = monotonicSeconds()
+        self.name = name
+        self.jaxpr = jaxpr
+        self.donated = donated
+        optimizedJaxpr = optimize(jaxpr, name: name)
+        plan = compilePlan(optimizedJaxpr, donated: donated)
+        compileSeconds = monotonicSeconds() - t0
+        if IRDump.mode != .off { IRDump.write("jit(\(name)): plan\n\(plan)") }
+    }
+
+    /// Instructions of the top-level plan (nested plans of control flow not counted).
+    public var instructionCount: Int { plan.instructionCount }
+    /// Buffer slots of the top-level plan.
+    public var bufferCount: Int { plan.bufferCount }
+    /// Estimated peak bytes of live arrays while the plan runs, inputs included.
+    public var peakBytes: Int { plan.peakBytes }
+
+    /// Runs the plan on the dynamic arguments (static ones are part of the compilation).
+    public func callAsFunction(_ args: [Tensor]) -> [Tensor] {
+        guard args.count == plan.inputAvals.count,
+            zip(args, plan.inputAvals).allSatisfy({ $0.isConcrete && $0.shape == $1.shape && $0.dtype == $1.dtype })
+        else {
+            raise(FlockError("jit(\(name)): compiled for \(plan.inputAvals), called with \(args.map { $0.isConcrete ? "\($0.aval)" : "a traced value" })"))
+            return plan.outputAvals.map { _ in Tensor.poisoned }
+        }
+        return run(args)
+    }
+
+    /// Runs the plan `iterations` times on `args` and returns its instructions
+    /// sorted by the time they took, one line each: where a program spends its time.
+    public func profile(_ args: [Tensor], iterations: Int = 10) -> String {
+        let p = PlanProfile(plan)
+        do {
+            let arrays = try args.map { try $0.concreteArray(for: "jit(\(name)).profile") }
+            _ = try plan.run(arrays)  // warm-up: buffer pool, BLAS buffers, page faults
+            for _ in 0..<iterations { _ = try plan.run(arrays, profile: p) }
+        } catch {
+            return "jit(\(name)).profile: \(error)"
+        }
+        let total = p.seconds.reduce(0, +)
+        let rows = p.seconds.enumerated().sorted { $0.element > $1.element }.map { k, t in
+            let inst = plan.instructions[k]
+            let share = total > 0 ? Int((100 * t / total).rounded()) : 0
+            let us = (t / Double(iterations) * 1e7).rounded() / 10
+            return "\(us) us \(share)%  #\(k) \(inst.kind.name) -> \(inst.outAvals.map(\.description).joined(separator: " "))"
+        }
+        let ms = (total / Double(iterations) * 1e6).rounded() / 1e3
+        return (["jit(\(name)): \(ms) ms per run"] + rows).joined(separator: "\n")
+    }
+
+    func run(_ args: [Tensor]) -> [Tensor] {
+        do {
+            let arrays = try args.map { try $0.concreteArray(for: "jit(\(name))") }
+            let outs = try plan.run(arrays, donated: donated)
+            return zip(outs, jaxpr.outputAvals).map { Tensor(concrete: $0, weakType: $1.weakType) }
+        } catch {
+            raise((error as? FlockError) ?? FlockError("jit(\(name)): \(error)"))
+            return plan.outputAvals.map { _ in Tensor.poisoned }
+        }
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 func getenvFlag(_ name: String) -> Bool {
@@ -71,8 +303,23 @@ import Glibc
 #endif
 
 /// Compiles `f` over flat lists of tensors (`jax.jit`).
-public func jit(name: String = "jit", _ f: @escaping ([Tensor]) -> [Tensor]) -> JitFunction {
-    JitFunction(name: name, body: f)
+///
+/// - Parameters:
+///   - staticArgnums: positions of arguments passed by value: each distinct
+///     value compiles separately, and `f` sees the concrete tensor.
+///   - donateArgnums: positions of arguments whose buffers the compiled plan
+///     may reuse for its results (as `jax.jit(donate_argnums=)`); the caller
+///     must not read a donated argument after the call.
+///
+/// ```swift
+/// let step = jit(donateArgnums: [0]) { args in [args[0] - 0.1 * args[1]] }
+/// params = step([params, grads])[0]
+/// ```
+public func jit(
+    name: String = "jit", staticArgnums: Set<Int> = [], donateArgnums: Set<Int> = [],
+    _ f: @escaping ([Tensor]) -> [Tensor]
+) -> JitFunction {
+    JitFunction(name: name, staticArgnums: staticArgnums, donateArgnums: donateArgnums, body: f)
 }
 
 /// Compiles a unary tensor function (`jax.jit`).

@@ -1,0 +1,120 @@
+#include "ckernels.h"
+#include <string.h>
+
+// Same rounding as Swift: every operation rounds on its own.
+#pragma clang fp contract(off)
+
+#define AVX2 __attribute__((target("avx2")))
+
+int flock_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+
+static inline uint32_t bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return u;
+}
+
+// NaN propagates; +0.0 is larger than -0.0 whatever the operand order (Swift's nanMax/nanMin).
+static inline float nan_max(float a, float b) { return (a > b || a != a || (a == b && (int32_t)bits(b) < 0)) ? a : b; }
+static inline float nan_min(float a, float b) { return (a < b || a != a || (a == b && (int32_t)bits(a) < 0)) ? a : b; }
+
+// One loop per operand shape, so each vectorises on its own.
+#define BINARY_LOOPS(EXPR)                                                            \
+    if (!a_scalar && !b_scalar) {                                                     \
+        for (long i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = (EXPR); }   \
+    } else if (!a_scalar) {                                                           \
+        float y = b[0];                                                               \
+        for (long i = 0; i < n; i++) { float x = a[i]; out[i] = (EXPR); }            \
+    } else if (!b_scalar) {                                                           \
+        float x = a[0];                                                               \
+        for (long i = 0; i < n; i++) { float y = b[i]; out[i] = (EXPR); }            \
+    } else {                                                                          \
+        float x = a[0], y = b[0], r = (EXPR);                                         \
+        for (long i = 0; i < n; i++) out[i] = r;                                      \
+    }
+
+AVX2 void flock_f32_binary(int op, const float *a, int a_scalar, const float *b, int b_scalar, float *out, long n) {
+    switch (op) {
+    case FLOCK_ADD: BINARY_LOOPS(x + y) break;
+    case FLOCK_SUB: BINARY_LOOPS(x - y) break;
+    case FLOCK_MUL: BINARY_LOOPS(x * y) break;
+    case FLOCK_DIV: BINARY_LOOPS(x / y) break;
+    case FLOCK_MAX: BINARY_LOOPS(nan_max(x, y)) break;
+    case FLOCK_MIN: BINARY_LOOPS(nan_min(x, y)) break;
+    }
+}
+
+// Flock's fastTanh (Sources/Core/Kernels/MathFunctions.swift), operation for operation.
+static inline float fast_tanh(float input) {
+    const float bound = 7.90531110763549805f;
+    float x = input < -bound ? -bound : (input > bound ? bound : input);
+    float x2 = x * x;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 - 8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    p = p * x;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    float r = p / q;
+    int tiny = (bits(input) & 0x7fffffffu) < 0x39d1b717u;
+    return tiny ? input : r;
+}
+
+AVX2 void flock_f32_unary(int op, const float *x, float *out, long n) {
+    switch (op) {
+    case FLOCK_NEG: for (long i = 0; i < n; i++) out[i] = -x[i]; break;
+    case FLOCK_ABS: for (long i = 0; i < n; i++) { uint32_t u = bits(x[i]) & 0x7fffffffu; memcpy(&out[i], &u, 4); } break;
+    case FLOCK_TANH: for (long i = 0; i < n; i++) out[i] = fast_tanh(x[i]); break;
+    }
+}
+
+#define COMPARE_LOOPS(EXPR)                                                                       \
+    if (!a_scalar && !b_scalar) {                                                                 \
+        for (long i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = (EXPR) ? ~0u : 0u; }    \
+    } else if (!a_scalar) {                                                                       \
+        float y = b[0];                                                                           \
+        for (long i = 0; i < n; i++) { float x = a[i]; out[i] = (EXPR) ? ~0u : 0u; }             \
+    } else if (!b_scalar) {                                                                       \
+        float x = a[0];                                                                           \
+        for (long i = 0; i < n; i++) { float y = b[i]; out[i] = (EXPR) ? ~0u : 0u; }             \
+    } else {                                                                                      \
+        float x = a[0], y = b[0];                                                                 \
+        uint32_t r = (EXPR) ? ~0u : 0u;                                                           \
+        for (long i = 0; i < n; i++) out[i] = r;                                                  \
+    }
+
+AVX2 void flock_f32_compare_mask(int op, const float *a, int a_scalar, const float *b, int b_scalar, uint32_t *out, long n) {
+    switch (op) {
+    case FLOCK_EQ: COMPARE_LOOPS(x == y) break;
+    case FLOCK_NE: COMPARE_LOOPS(x != y) break;
+    case FLOCK_LT: COMPARE_LOOPS(x < y) break;
+    case FLOCK_LE: COMPARE_LOOPS(x <= y) break;
+    case FLOCK_GT: COMPARE_LOOPS(x > y) break;
+    case FLOCK_GE: COMPARE_LOOPS(x >= y) break;
+    }
+}
+
+AVX2 void flock_u32_mask_select(const uint32_t *m, const uint32_t *t, int t_scalar, const uint32_t *f, int f_scalar,
+                                uint32_t *out, long n) {
+    if (!t_scalar && !f_scalar) {
+        for (long i = 0; i < n; i++) out[i] = (m[i] & t[i]) | (~m[i] & f[i]);
+    } else if (!t_scalar) {
+        uint32_t g = f[0];
+        for (long i = 0; i < n; i++) out[i] = (m[i] & t[i]) | (~m[i] & g);
+    } else if (!f_scalar) {
+        uint32_t s = t[0];
+        for (long i = 0; i < n; i++) out[i] = (m[i] & s) | (~m[i] & f[i]);
+    } else {
+        uint32_t s = t[0], g = f[0];
+        for (long i = 0; i < n; i++) out[i] = (m[i] & s) | (~m[i] & g);
+    }
+}

@@ -1,0 +1,30 @@
+// Why this exists: Swift compiles for baseline x86-64 (SSE2) unless a package
+// passes unsafe flags, which would make Flock unusable as a dependency. C can
+// mark single functions with a target attribute instead, so these float32
+// block kernels run 8 lanes wide with AVX2 where the CPU has it (checked at
+// run time). They compute exactly what Flock's Swift kernels compute (same
+// operations in the same order, no contraction into fused multiply-adds), so
+// results do not depend on which one runs.
+#ifndef FLOCK_CKERNELS_H
+#define FLOCK_CKERNELS_H
+
+#include <stdint.h>
+
+/// 1 when the CPU supports AVX2 (and the kernels below may be called).
+int flock_has_avx2(void);
+
+enum { FLOCK_ADD, FLOCK_SUB, FLOCK_MUL, FLOCK_DIV, FLOCK_MAX, FLOCK_MIN };
+enum { FLOCK_NEG, FLOCK_ABS, FLOCK_TANH };
+enum { FLOCK_EQ, FLOCK_NE, FLOCK_LT, FLOCK_LE, FLOCK_GT, FLOCK_GE };
+
+/// out[i] = a[i] op b[i]; a scalar operand (flag 1) is read at index 0.
+void flock_f32_binary(int op, const float *a, int a_scalar, const float *b, int b_scalar, float *out, long n);
+/// out[i] = op(x[i]) for a non-scalar x.
+void flock_f32_unary(int op, const float *x, float *out, long n);
+/// out[i] = all ones where a[i] op b[i] holds, else 0.
+void flock_f32_compare_mask(int op, const float *a, int a_scalar, const float *b, int b_scalar, uint32_t *out, long n);
+/// out[i] = m[i] ? t[i] : f[i] bitwise, for a non-scalar lane mask m.
+void flock_u32_mask_select(const uint32_t *m, const uint32_t *t, int t_scalar, const uint32_t *f, int f_scalar,
+                           uint32_t *out, long n);
+
+#endif

@@ -1,0 +1,181 @@
+// The executor: runs a plan's instructions in order over its slots.
+//
+// Buffer ownership decides in-place execution. An array in a slot that no
+// one else references (checked with `isKnownUniquelyReferenced` after the
+// slot lets go) belongs to the plan; when an elementwise loop reads it for the
+// last time, the loop writes its result into the same buffer. A donated input
+// is treated as owned although the caller still holds it — that is what
+// donation means: the caller must not read a donated argument afterwards.
+
+extension Plan {
+    /// Runs the plan on concrete arrays; `donated[i]` lets the plan overwrite argument `i`'s buffer.
+    func run(_ args: consuming [DenseArray], donated: [Bool] = [], profile: PlanProfile? = nil) throws -> [DenseArray] {
+        var state = ExecutionState(slotCount: slotCount)
+        var args = args
+        for (i, s) in inputSlots.enumerated() where s >= 0 {
+            if i < donated.count && donated[i] { state.donated.insert(ObjectIdentifier(args[i].buffer)) }
+            state.slots[s] = args[i]
+        }
+        if !state.donated.isEmpty {
+            // Constants are held by the plan; a donated buffer that is also a constant is never overwritten.
+            for inst in instructions {
+                for case .constant(let c) in inst.inputs { state.donated.remove(ObjectIdentifier(c.buffer)) }
+            }
+        }
+        args = []  // the slots hold the only references the plan keeps
+        if let profile {
+            for (k, inst) in instructions.enumerated() {
+                let t0 = monotonicSeconds()
+                try execute(inst, &state)
+                profile.seconds[k] += monotonicSeconds() - t0
+            }
+        } else {
+            for inst in instructions { try execute(inst, &state) }
+        }
+        return outputs.map { o in
+            switch o {
+            case .slot(let s): state.slots[s]!
+            case .constant(let c): c
+            }
+        }
+    }
+
+    private func execute(_ inst: Instruction, _ state: inout ExecutionState) throws {
+        var outs: [DenseArray]
+        switch inst.kind {
+        case .fused(let loop):
+            // Claim dying operands whose buffers can take an output, before reading the rest.
+            var claimed: [Int: DenseArray] = [:]  // output index -> array whose buffer it reuses
+            var taken: [Int: DenseArray] = [:]  // slot -> array moved out of its slot
+            for (j, k) in loop.reusable {
+                guard claimed[j] == nil, case .slot(let s) = inst.inputs[k], inst.dying.contains(s), taken[s] == nil,
+                    let array = state.takeIfOwned(s)
+                else { continue }
+                taken[s] = array
+                claimed[j] = array
+            }
+            let xs = inst.inputs.map { o -> DenseArray in
+                if case .slot(let s) = o, let a = taken[s] { return a }
+                return state.read(o)
+            }
+            outs = inst.outAvals.enumerated().map { j, aval in
+                if let a = claimed[j] { return DenseArray(buffer: a.buffer, shape: aval.shape, dtype: aval.dtype) }
+                return DenseArray(uninitializedShape: aval.shape, dtype: aval.dtype)
+            }
+            loop.run(xs, into: outs)
+        case .primitive(let p):
+            outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
+        case .dotUpdate(let dn, let alpha):
+            let (a, b) = (state.read(inst.inputs[0]), state.read(inst.inputs[1]))
+            // Accumulate into w's buffer when the plan owns it and the product does not read it.
+            var c: DenseArray? = nil
+            if case .slot(let s) = inst.inputs[2], inst.dying.contains(s), let w = state.takeIfOwned(s) {
+                if w.buffer !== a.buffer && w.buffer !== b.buffer { c = w } else { state.slots[s] = w }
+            }
+            if c == nil {
+                let w = state.read(inst.inputs[2])
+                let copy = DenseArray(uninitializedShape: w.shape, dtype: w.dtype)
+                if w.byteCount > 0 { copy.buffer.pointer.copyMemory(from: w.buffer.pointer, byteCount: w.byteCount) }
+                c = copy
+            }
+            dotGeneralAccumulate(a, b, dn: dn, alpha: alpha, into: c!)
+            outs = [c!]
+        case .call(let plan):
+            let xs = state.readReleasing(inst)
+            outs = try plan.run(xs)
+        case .cond(let branches):
+            var xs = state.readReleasing(inst)
+            let index = Swift.min(Swift.max(Int(xs[0].double(at: 0)), 0), branches.count - 1)
+            xs.removeFirst()
+            outs = try branches[index].run(xs)
+        case .whileLoop(let cond, let body, let nc, let nb):
+            var xs = state.readReleasing(inst)
+            let condConsts = Array(xs.prefix(nc)), bodyConsts = Array(xs[nc..<(nc + nb)])
+            var carry = Array(xs.dropFirst(nc + nb))
+            xs = []
+            while try cond.run(condConsts + carry)[0].double(at: 0) != 0 {
+                carry = try body.run(bodyConsts + consume carry)
+            }
+            outs = carry
+        case .scan(let body, let length, let reverse, let nc, let ncarry):
+            var xs = state.readReleasing(inst)
+            outs = try runScan(body, &xs, inst.outAvals, length, reverse, nc, ncarry)
+        }
+        for s in inst.dying { state.slots[s] = nil }
+        for (s, a) in zip(inst.outputs, outs) { state.slots[s] = a }
+    }
+
+    private func runScan(
+        _ body: Plan, _ xs: inout [DenseArray], _ outAvals: [AbstractValue],
+        _ length: Int, _ reverse: Bool, _ nc: Int, _ ncarry: Int
+    ) throws -> [DenseArray] {
+        let consts = Array(xs.prefix(nc))
+        var carry = Array(xs[nc..<(nc + ncarry)])
+        let scanned = Array(xs.dropFirst(nc + ncarry))
+        xs = []
+        let stacked = outAvals.dropFirst(ncarry).map { DenseArray(uninitializedShape: $0.shape, dtype: $0.dtype) }
+        for step in 0..<length {
+            let i = reverse ? length - 1 - step : step
+            let slices = scanned.map { a -> DenseArray in
+                let shape = Array(a.shape.dropFirst())
+                let s = DenseArray(uninitializedShape: shape, dtype: a.dtype)
+                let n = s.byteCount
+                if n > 0 { s.buffer.pointer.copyMemory(from: a.buffer.pointer + i * n, byteCount: n) }
+                return s
+            }
+            var outs = try body.run(consts + consume carry + slices)
+            for (k, y) in outs.dropFirst(ncarry).enumerated() {
+                let n = y.byteCount
+                if n > 0 { (stacked[k].buffer.pointer + i * n).copyMemory(from: y.buffer.pointer, byteCount: n) }
+            }
+            outs.removeLast(outs.count - ncarry)
+            carry = outs
+        }
+        return carry + stacked
+    }
+}
+
+/// Seconds spent in each top-level instruction of a plan, summed over runs.
+final class PlanProfile {
+    var seconds: [Double]
+    init(_ plan: Plan) { seconds = Array(repeating: 0, count: plan.instructionCount) }
+}
+
+/// The slots of one running plan and the donated buffers it may overwrite.
+private struct ExecutionState {
+    var slots: [DenseArray?]
+    var donated = Set<ObjectIdentifier>()
+
+    init(slotCount: Int) { slots = Array(repeating: nil, count: slotCount) }
+
+    func read(_ o: Plan.Operand) -> DenseArray {
+        switch o {
+        case .slot(let s): slots[s]!
+        case .constant(let c): c
+        }
+    }
+
+    /// The operands of `inst`, with its dying slots emptied first so a nested
+    /// plan can own (and reuse) their buffers.
+    mutating func readReleasing(_ inst: Plan.Instruction) -> [DenseArray] {
+        let xs = inst.inputs.map(read)
+        for s in inst.dying { slots[s] = nil }
+        return xs
+    }
+
+    /// Moves the array out of `slot` if the plan may overwrite its buffer:
+    /// nothing else references it, or it was donated and no other slot holds it.
+    mutating func takeIfOwned(_ slot: Int) -> DenseArray? {
+        guard let a = slots[slot] else { return nil }
+        slots[slot] = nil
+        var buffer = a.buffer
+        let (shape, dtype) = (a.shape, a.dtype)
+        _ = consume a
+        if isKnownUniquelyReferenced(&buffer) { return DenseArray(buffer: buffer, shape: shape, dtype: dtype) }
+        if donated.contains(ObjectIdentifier(buffer)) && !slots.contains(where: { $0?.buffer === buffer }) {
+            return DenseArray(buffer: buffer, shape: shape, dtype: dtype)
+        }
+        slots[slot] = DenseArray(buffer: buffer, shape: shape, dtype: dtype)
+        return nil
+    }
+}

@@ -1,0 +1,101 @@
+import Testing
+@testable import FlockCore
+
+/// The AVX2 float32 kernels of the C target against the Swift kernels they
+/// stand in for, bit for bit, on special values, random values and random bit
+/// patterns, in every scalar/array operand combination and with ragged tails.
+@Suite struct ElementwiseKernelTests {
+    static let values: [Float] = {
+        var specials: [Float] = [.nan, -.nan, .infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, -.leastNormalMagnitude,
+                                 1, -1, 0.0004, -0.0003, 7.90531110763549805, -7.9053111, 8, -100, .greatestFiniteMagnitude]
+        var state: UInt64 = 0x1234_5678
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 11
+        }
+        for k in 0..<4000 {
+            specials.append(k % 2 == 0 ? Float(Double(next() % 2_000_001) / 100_000 - 10) : Float(bitPattern: UInt32(truncatingIfNeeded: next())))
+        }
+        return specials
+    }()
+    static let others: [Float] = values.reversed()
+
+    /// Runs `kernel` with operand 0 from `a`, operand 1 from `b` (scalar when flagged), into 4-byte results.
+    static func run(_ kernel: BlockKernel, _ a: [Float], _ aScalar: Bool, _ b: [Float]?, _ bScalar: Bool) -> [UInt32] {
+        let n = a.count
+        var out = [UInt32](repeating: 0, count: n)
+        a.withUnsafeBytes { pa in
+            (b ?? a).withUnsafeBytes { pb in
+                let ops = [BlockOperand(pointer: pa.baseAddress!, isScalar: aScalar), BlockOperand(pointer: pb.baseAddress!, isScalar: bScalar)]
+                ops.withUnsafeBufferPointer { o in
+                    out.withUnsafeMutableBytes { kernel(o.baseAddress!, $0.baseAddress!, count: n) }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test func binaryKernelsMatchSwift() throws {
+        try #require(AVX2Kernels.enabled, "no AVX2 on this CPU: nothing to compare")
+        let reference: [(BinaryOp, BlockKernel)] = [
+            (.add, binaryBlock(AddK<Float>.self)), (.sub, binaryBlock(SubK<Float>.self)), (.mul, binaryBlock(MulK<Float>.self)),
+            (.div, binaryBlock(DivK<Float>.self)), (.max, binaryBlock(MaxK<Float>.self)), (.min, binaryBlock(MinK<Float>.self)),
+        ]
+        for (op, swift) in reference {
+            let c = AVX2Kernels.binary(op)!
+            for (sa, sb) in [(false, false), (false, true), (true, false), (true, true)] {
+                for k in [0, 5, 17] {  // scalars taken at several positions
+                    let a = sa ? Array(Self.values[k...]) : Self.values, b = sb ? Array(Self.others[k...]) : Self.others
+                    let n = min(a.count, b.count) - (sa || sb ? 0 : 3)
+                    #expect(Self.run(c, Array(a.prefix(n)), sa, Array(b.prefix(n)), sb) == Self.run(swift, Array(a.prefix(n)), sa, Array(b.prefix(n)), sb),
+                            "\(op) scalar operands \(sa) \(sb)")
+                }
+            }
+        }
+    }
+
+    @Test func unaryKernelsMatchSwift() throws {
+        try #require(AVX2Kernels.enabled, "no AVX2 on this CPU: nothing to compare")
+        let reference: [(UnaryOp, BlockKernel)] = [
+            (.neg, unaryBlock(NegK<Float>.self)), (.abs, unaryBlock(AbsK<Float>.self)), (.tanh, unaryBlock(TanhK<Float>.self)),
+        ]
+        for (op, swift) in reference {
+            let c = AVX2Kernels.unary(op)!
+            #expect(Self.run(c, Self.values, false, nil, false) == Self.run(swift, Self.values, false, nil, false), "\(op)")
+        }
+    }
+
+    @Test func maskKernelsMatchSwift() throws {
+        try #require(AVX2Kernels.enabled, "no AVX2 on this CPU: nothing to compare")
+        let reference: [(CompareOp, BlockKernel)] = [
+            (.eq, binaryBlock(MaskK<EqK<Float>, UInt32>.self)), (.ne, binaryBlock(MaskK<NeK<Float>, UInt32>.self)),
+            (.lt, binaryBlock(MaskK<LtK<Float>, UInt32>.self)), (.le, binaryBlock(MaskK<LeK<Float>, UInt32>.self)),
+            (.gt, binaryBlock(MaskK<GtK<Float>, UInt32>.self)), (.ge, binaryBlock(MaskK<GeK<Float>, UInt32>.self)),
+        ]
+        for (op, swift) in reference {
+            let c = AVX2Kernels.compareMask(op)!
+            for (sa, sb) in [(false, false), (false, true), (true, false)] {
+                #expect(Self.run(c, Self.values, sa, Self.others, sb) == Self.run(swift, Self.values, sa, Self.others, sb), "\(op)")
+            }
+        }
+        // Select blends by the mask bits.
+        let mask = Self.run(AVX2Kernels.compareMask(.lt)!, Self.values, false, Self.others, false)
+        let c = AVX2Kernels.maskSelect()!, swift = ternaryBlock(MaskSelectK<UInt32>.self)
+        for (st, sf) in [(false, false), (false, true), (true, false), (true, true)] {
+            func select(_ k: BlockKernel) -> [UInt32] {
+                var out = [UInt32](repeating: 0, count: mask.count)
+                mask.withUnsafeBytes { m in
+                    Self.values.withUnsafeBytes { t in
+                        Self.others.withUnsafeBytes { f in
+                            let ops = [BlockOperand(pointer: m.baseAddress!, isScalar: false), BlockOperand(pointer: t.baseAddress!, isScalar: st),
+                                       BlockOperand(pointer: f.baseAddress!, isScalar: sf)]
+                            ops.withUnsafeBufferPointer { o in out.withUnsafeMutableBytes { k(o.baseAddress!, $0.baseAddress!, count: mask.count) } }
+                        }
+                    }
+                }
+                return out
+            }
+            #expect(select(c) == select(swift), "select scalar branches \(st) \(sf)")
+        }
+    }
+}
