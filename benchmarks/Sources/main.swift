@@ -180,6 +180,10 @@ let jitCases: [(String, () -> Void)] = [
         let f = jit { (v: Tensor) in gelu(v) }
         let ns = measure(repeats: 15, inner: n) { blackhole += first(f(x)) }
         report("gelu_10m_jit", ns, unit: "ns/element", value: ns)
+        // The memory floor: a jitted negation reads and writes the same bytes.
+        let g = jit { (v: Tensor) in -v }
+        let floor = measure(repeats: 15, inner: n) { blackhole += first(g(x)) }
+        report("gelu_10m_over_memory_floor", ns, unit: "ratio", value: ns / floor)
     }),
     ("jit_compile_mlp_step", {
         let mlp = MLP(key: Random.key(0))
@@ -195,12 +199,6 @@ let jitCases: [(String, () -> Void)] = [
 ]
 
 // Diagnostics (not in BENCHMARKS.md): the parts of tanh_affine_10m.
-func minorFaults() -> Int {
-    var u = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &u)
-    return u.ru_minflt
-}
-
 let diagnostics: [(String, () -> Void)] = [
     ("diag_profile_train_step", {
         let batch = Int(CommandLine.arguments.dropFirst(2).first ?? "128")!
@@ -209,18 +207,6 @@ let diagnostics: [(String, () -> Void)] = [
         let labels = oneHot(Random.randint(Random.key(2), shape: [batch], minval: 0, maxval: 10), numClasses: 10)
         let args = MLP.names.map { mlp.params[$0]! } + [x, labels]
         print(jit(name: "train_step", trainStep).lower(args).compile().profile(args, iterations: 50))
-    }),
-    ("diag_relu_jvp_loop", {
-        // The forward part of the train step's first fused loop: bias add, relu and its JVP masks.
-        let x = Random.normal(Random.key(1), shape: [128, 512]), b = Random.normal(Random.key(2), shape: [512])
-        let f = jit { (v: [Tensor]) in
-            let k = v[0] + v[1]
-            let (y, t) = jvp({ relu($0) }, primals: k, tangents: onesLike(k))
-            return [y, t]
-        }
-        let n = 100
-        let ns = measure(repeats: 9, inner: n * 128 * 512) { for _ in 0..<n { blackhole += first(f([x, b])[1]) } }
-        report("diag_relu_jvp_loop", ns, unit: "ns/element", value: ns)
     }),
     ("diag_gemm_shapes", {
         @MainActor func bench(_ m: Int, _ k: Int, _ n: Int, ta: Bool = false, tb: Bool = false) {
@@ -232,20 +218,6 @@ let diagnostics: [(String, () -> Void)] = [
         for bsz in [128, 1024] {
             bench(bsz, 784, 512); bench(bsz, 512, 512); bench(bsz, 512, 10)
             bench(784, bsz, 512, ta: true); bench(512, bsz, 512, ta: true); bench(bsz, 512, 512, tb: true); bench(512, bsz, 10, ta: true)
-        }
-    }),
-    ("diag_gelu_faults", {
-        let x = linspace(-4, 4, count: 10_000_000)
-        let f = jit { (v: Tensor) in gelu(v) }
-        for _ in 0..<5 {
-            let f0 = minorFaults(), t0 = now()
-            blackhole += first(f(x))
-            print("faults", minorFaults() - f0, "ms", Double(now() - t0) / 1e6)
-        }
-        for _ in 0..<3 {
-            let f0 = minorFaults(), t0 = now()
-            blackhole += first(tanh(x) * 0.5 + 0.5)
-            print("eager faults", minorFaults() - f0, "ms", Double(now() - t0) / 1e6)
         }
     }),
     ("diag_tanh_10m", {

@@ -110,6 +110,9 @@ public final class JitFunction: @unchecked Sendable {
             for (i, (a, b)) in zip(k.statics, key.statics).enumerated() where a != b {
                 diffs.append("static argument \(i) changed value (\(b.tensor.aval))")
             }
+            if k.axes != key.axes {
+                diffs.append("named axes in scope were \(k.axes.map { "\($0.name)=\($0.size)" }) and are now \(key.axes.map { "\($0.name)=\($0.size)" })")
+            }
             reason = diffs.joined(separator: "; ")
         } else if !known.isEmpty {
             reason = "a new number of arguments (\(key.avals.count))"
