@@ -117,7 +117,8 @@ def sharding_section(rows):
            f"core and one BLAS thread per rank). Step time: each step takes as long as its slowest rank; the best of 15 "
            f"steps (the machine is shared: the least disturbed step shows the step's cost), median over rounds. Scaling "
            f"efficiency = T(1 rank) / (2 · T(2 ranks)). Overhead: a 4×4 linear step (batch 8) under `pmap` "
-           f"minus the same step under `jit`, one rank.", "",
+           f"minus the same step under `jit`, one rank. The 2-rank job needs both cores, so a loaded machine slows it "
+           f"most: set the step beside its computation alone on the same job.", "",
            "| Case | Flock | Target |", "|---|---|---|",
            f"| Step, 1 rank (batch 256 per rank) | {ms(one)} | — |",
            f"| Step, 2 ranks (batch 128 per rank) | {ms(two)} | — |",
