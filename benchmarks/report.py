@@ -76,8 +76,8 @@ def main(paths, command, threads):
             "`MPI_Allreduce` on preallocated buffers — from a C program (benchmarks/c/allreduce.c, built with "
             "mpicc) and, interleaved with Flock's loops in the same job, from Swift (*paired*: it sees the same "
             "machine load as Flock) — and mpi4py's `comm.Allreduce` on numpy buffers. Each number is the best of "
-            "15 repeats of a loop of calls (the machine is shared; the least disturbed repeat shows the cost of "
-            "the call itself), median over rounds. Bandwidth is bytes reduced per second of call time. Flock's "
+            "31 repeats of a short loop of calls (a few ms; the machine is shared, and the least disturbed repeat "
+            "shows the cost of the call itself), median over rounds. Bandwidth is bytes reduced per second of call time. Flock's "
             "psum includes its consistency check (one 96-byte allgather of signatures; operands up to 48 bytes "
             "travel in it).", "",
             "| Case | Flock eager | Flock jit | MPI paired | C | mpi4py | eager vs paired | jit vs paired | eager vs C | Target |",
