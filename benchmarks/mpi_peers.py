@@ -7,8 +7,8 @@ import sys
 import numpy as np
 from mpi4py import MPI
 
-CASES = [("psum_4B", 4, 20000), ("psum_64KiB", 64 << 10, 2000), ("psum_4MiB", 4 << 20, 60), ("psum_64MiB", 64 << 20, 6)]
-REPEATS = 15
+CASES = [("psum_4B", 4, 1000), ("psum_64KiB", 64 << 10, 100), ("psum_4MiB", 4 << 20, 5), ("psum_64MiB", 64 << 20, 2)]
+REPEATS = 31
 
 
 def main(selected):

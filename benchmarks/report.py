@@ -76,8 +76,8 @@ def main(paths, command, threads):
             "`MPI_Allreduce` on preallocated buffers — from a C program (benchmarks/c/allreduce.c, built with "
             "mpicc) and, interleaved with Flock's loops in the same job, from Swift (*paired*: it sees the same "
             "machine load as Flock) — and mpi4py's `comm.Allreduce` on numpy buffers. Each number is the best of "
-            "15 repeats of a loop of calls (the machine is shared; the least disturbed repeat shows the cost of "
-            "the call itself), median over rounds. Bandwidth is bytes reduced per second of call time. Flock's "
+            "31 repeats of a short loop of calls (a few ms; the machine is shared, and the least disturbed repeat "
+            "shows the cost of the call itself), median over rounds. Bandwidth is bytes reduced per second of call time. Flock's "
             "psum includes its consistency check (one 96-byte allgather of signatures; operands up to 48 bytes "
             "travel in it).", "",
             "| Case | Flock eager | Flock jit | MPI paired | C | mpi4py | eager vs paired | jit vs paired | eager vs C | Target |",
@@ -117,10 +117,14 @@ def sharding_section(rows):
            f"core and one BLAS thread per rank). Step time: each step takes as long as its slowest rank; the best of 15 "
            f"steps (the machine is shared: the least disturbed step shows the step's cost), median over rounds. Scaling "
            f"efficiency = T(1 rank) / (2 · T(2 ranks)). Overhead: a 4×4 linear step (batch 8) under `pmap` "
-           f"minus the same step under `jit`, one rank.", "",
+           f"minus the same step under `jit`, one rank. The 2-rank job needs both cores, so a loaded machine slows it "
+           f"most: set the step beside its computation alone on the same job.", "",
            "| Case | Flock | Target |", "|---|---|---|",
            f"| Step, 1 rank (batch 256 per rank) | {ms(one)} | — |",
            f"| Step, 2 ranks (batch 128 per rank) | {ms(two)} | — |",
+           f"| … its computation alone (each rank, jitted, no communication), 2 ranks | {ms(ns('pmap_mlp_compute_2ranks'))} | — |",
+           f"| … the gradients' all-reduce alone (`psum` of 6 arrays, 2.7 MB), 2 ranks | {ms(ns('pmap_mlp_allreduce_2ranks'))} | — |",
+           f"| The step's computation alone, 1 rank (batch 256) | {ms(ns('pmap_mlp_compute_1rank'))} | — |",
            f"| Scaling efficiency, 1 → 2 ranks | {one / (2 * two):.2f} | ≥ 0.8 |" if one and two else
            "| Scaling efficiency, 1 → 2 ranks | — | ≥ 0.8 |",
            f"| `pmap` step / `jit` step, 1 rank | {ratio_value:.3f} | ≤ 1.05 |" if ratio_value else

@@ -23,10 +23,11 @@ public final class PmapFunction: @unchecked Sendable {
     let outAxesRule: OutAxes
     /// Arguments passed by value (one trace per distinct value).
     public let staticBroadcastedArgnums: Set<Int>
-    /// Arguments the caller gives up (checked; not yet reused in place).
+    /// Arguments the caller gives up: the compiled step may write its results
+    /// into their buffers (an unmapped one only with one local device).
     public let donateArgnums: Set<Int>
     let f: ([Tensor]) -> [Tensor]
-    /// One shardMap per (static arguments, in axes, out axes).
+    /// One shardMap per (static argument values, mapped dimensions).
     private let functions = Mutex<[Key: ShardMapFunction]>([:])
     private let layouts = Mutex<(mesh: Mesh?, shardings: [Int?: NamedSharding])>((nil, [:]))
     private struct Key: Hashable {
@@ -207,8 +208,14 @@ public final class PmapFunction: @unchecked Sendable {
                 a.map { PartitionSpec(dimensions: (0..<($0 < 0 ? $0 + aval.rank : $0)).map { _ in [] } + [[axisName]]) } ?? .replicated
             }
         }
+        // Donated arguments, by position among the dynamic ones. An unmapped argument's
+        // block is one buffer shared by the local devices: donated only with one device.
+        let dynamicPositions = (0..<total).filter { !staticPositions.contains($0) }
+        let donated = Set(dynamicPositions.enumerated().compactMap { k, i in
+            donateArgnums.contains(i) && (inDims[k] != nil || Distributed.localDeviceCount == 1) ? k : nil
+        })
         let g = ShardMapFunction(body, mesh: mesh, inSpecs: inDims.map { $0.map(mappedSpec) ?? .replicated },
-                                 outSpecs: .computed(outSpecs), checkRep: true, name: "pmap")
+                                 outSpecs: .computed(outSpecs), checkRep: true, name: "pmap", donateArgnums: donated)
         functions.withLock { $0[key] = g }
         return g
     }
@@ -235,8 +242,9 @@ public final class PmapFunction: @unchecked Sendable {
 ///     is the same on every device (checked; default: 0 for all).
 ///   - staticBroadcastedArgnums: arguments passed by value: `f` sees the
 ///     concrete tensor, and each distinct value traces separately.
-///   - donateArgnums: arguments the caller gives up (accepted and checked;
-///     their buffers are not yet reused in place).
+///   - donateArgnums: arguments the caller gives up: the compiled step may
+///     write results into their buffers (`jax.pmap(donate_argnums=)`); an
+///     unmapped argument is donated only when the process has one device.
 public func pmap(
     _ f: @escaping ([Tensor]) -> [Tensor], axisName: String, inAxes: [Int?]? = nil, outAxes: [Int?]? = nil,
     staticBroadcastedArgnums: Set<Int> = [], donateArgnums: Set<Int> = []

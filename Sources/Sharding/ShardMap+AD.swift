@@ -21,7 +21,8 @@ extension ShardMapFunction {
     /// let cotangents = try pullback([ct])       // [dx], laid out like x
     /// ```
     public func vjp(_ args: [ShardedArray]) throws -> (outputs: [ShardedArray], pullback: ([ShardedArray]) throws -> [ShardedArray]) {
-        let outputs = try self(args)
+        // The pullback recomputes from the arguments: they must survive the forward call.
+        let outputs = try (jitted.donateArgnums.isEmpty ? self : withoutDonation())(args)
         let outSpecs = outputs.map(\.spec)
         let inputs = args
         return (outputs, { cotangents in
@@ -48,6 +49,11 @@ extension ShardMapFunction {
     public func valueAndGrad(_ args: [ShardedArray]) throws -> (value: ShardedArray, grads: [ShardedArray]) {
         let outs = try backward(outSpecs: nil, valueAndGrad: true)(args)
         return (outs[0], Array(outs.dropFirst()))
+    }
+
+    /// This function without donated arguments.
+    private func withoutDonation() -> ShardMapFunction {
+        ShardMapFunction(f, mesh: mesh, inSpecs: inSpecs, outSpecs: outSpecsRule, checkRep: checkRep, name: name)
     }
 
     /// The per-device pullback program: arguments (and, for a plain pullback,

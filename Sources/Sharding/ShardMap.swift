@@ -27,8 +27,9 @@ public final class ShardMapFunction: @unchecked Sendable {
     public let checkRep: Bool
     /// The results' specs, given or computed from the results' per-device types.
     let outSpecsRule: OutSpecs
-    /// The per-device function, and its jitted form.
+    /// The per-device function, its name and its jitted form.
     let f: ([Tensor]) -> [Tensor]
+    let name: String
     let jitted: JitFunction
     /// Varying mesh axes of each output, per traced jaxpr (by identity).
     private let varying = Mutex<[Jaxpr: [Set<String>]]>([:])
@@ -43,13 +44,14 @@ public final class ShardMapFunction: @unchecked Sendable {
     }
 
     init(_ f: @escaping ([Tensor]) -> [Tensor], mesh: Mesh, inSpecs: [PartitionSpec], outSpecs: OutSpecs,
-         checkRep: Bool, name: String) {
+         checkRep: Bool, name: String, donateArgnums: Set<Int> = []) {
         self.mesh = mesh
         self.inSpecs = inSpecs
         self.outSpecsRule = outSpecs
         self.checkRep = checkRep
         self.f = f
-        jitted = jit(name: name, f)
+        self.name = name
+        jitted = jit(name: name, donateArgnums: donateArgnums, f)
     }
 
     /// The results' specs (empty for `pmap`'s, which follow the results' ranks).
@@ -85,15 +87,16 @@ public final class ShardMapFunction: @unchecked Sendable {
         let comms = try MeshCommunicators.of(mesh)
 
         // Trace once per signature, here, with device 0's axes bound.
-        let jitted = self.jitted
-        let jaxpr = try withFrames(comms.frames(local: 0)) {
-            try catchingErrors { jitted.jaxpr(for: inputs.map { $0.blocks[0] }) }
-        }
+        // Trace and compile once per signature, here, with device 0's axes bound
+        // (shapes and axis sizes are the same on every device).
+        let lowered = try withFrames(comms.frames(local: 0)) { try catchingErrors { jitted.lower(inputs.map { $0.blocks[0] }) } }
+        let jaxpr = lowered.jaxpr
         let outShardings = try self.outShardings(jaxpr.outputAvals)
         let outShapes = try outputShapes(jaxpr, outShardings)
+        let compiled = try withFrames(comms.frames(local: 0)) { try catchingErrors { lowered.compile() } }
 
         let results = try onThreadsWithContext(Distributed.localDeviceCount) { i in
-            try withFrames(comms.frames(local: i)) { try catchingErrors { jitted(inputs.map { $0.blocks[i] }) } }
+            try withFrames(comms.frames(local: i)) { try catchingErrors { compiled(inputs.map { $0.blocks[i] }) } }
         }
         return outShapes.indices.map { j in
             ShardedArray(shape: outShapes[j], sharding: outShardings[j], blocks: results.map { $0[j] })

@@ -106,6 +106,12 @@ extension ShardingTests {
             let rows = { (t: Tensor) in t[(me * 4 * L)..<((me + 1) * 4 * L)].reshaped([L, 4] + Array(t.shape.dropFirst())) }
             let outs = try step.local(keys.map { params[$0]! } + [rows(x), rows(y)])
             for (key, out) in zip(keys, outs) { expectClose(out, fullBatch[key]!, rtol: 1e-12, atol: 1e-14, key) }
+            // Donating the parameters (the step may write the new ones into their buffers).
+            let donating = pmap(step.f, axisName: "batch", inAxes: step.inAxes, outAxes: step.outAxes,
+                                donateArgnums: Set(0..<keys.count))
+            let copies = keys.map { params[$0]! + 0 }
+            let donated = try donating.local(copies + [rows(x), rows(y)])
+            for (key, out) in zip(keys, donated) { expectClose(out, fullBatch[key]!, rtol: 1e-12, atol: 1e-14, "donated \(key)") }
 
             // The same step with shardMap on a 2-D mesh: batch over both axes.
             for mesh in meshes2D() {

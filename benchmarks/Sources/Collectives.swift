@@ -1,7 +1,8 @@
 // psum over MPI ranks: latency at 4 B and bandwidth at 64 KiB, 4 MiB and
 // 64 MiB, eager and jitted, timed exactly like benchmarks/c/allreduce.c and
-// benchmarks/mpi_peers.py (barrier, then a loop of calls; the best over
-// repeats of the mean time per call — on a shared machine the least disturbed).
+// benchmarks/mpi_peers.py (barrier, then a short loop of calls, a few ms; the
+// best over 31 repeats of the mean time per call — on a shared machine, the
+// least disturbed).
 // Run under `./launch -n 2` with the argument `collectives` by benchmarks/run;
 // rank 0 prints the JSON lines.
 //
@@ -10,16 +11,17 @@
 // paired baseline that sees the same machine load as Flock, which the
 // separate C program cannot.
 import CMPI
+import Glibc
 import Flock
 
 let collectiveCases: [(name: String, bytes: Int, iterations: Int)] = [
-    ("psum_4B", 4, 20_000), ("psum_64KiB", 64 << 10, 2_000), ("psum_4MiB", 4 << 20, 60), ("psum_64MiB", 64 << 20, 6),
+    ("psum_4B", 4, 1_000), ("psum_64KiB", 64 << 10, 100), ("psum_4MiB", 4 << 20, 5), ("psum_64MiB", 64 << 20, 2),
 ]
 
 @MainActor
 func runCollectiveBenchmarks(_ selected: String?) {
     let world = Distributed.processes
-    let repeats = 15
+    let repeats = 31
     withAxis("ranks", communicator: world) {
         for c in collectiveCases where selected == "collectives" || selected == c.name {
             let n = c.bytes / 4
@@ -48,9 +50,10 @@ func runCollectiveBenchmarks(_ selected: String?) {
                     blackhole += first(y)
                 }),
             ]
+            let only = getenv("FLOCK_BENCH_ONLY").map { String(cString: $0) }  // diagnostics: one loop alone
             var best = [Double](repeating: .infinity, count: loops.count)
             for r in -1..<repeats {  // r = -1: warm-up (traces the jit, fills the buffer pool)
-                for (k, loop) in loops.enumerated() {
+                for (k, loop) in loops.enumerated() where only == nil || only == loop.0 {
                     try! world.barrier()
                     let t0 = now()
                     loop.1()
@@ -59,7 +62,7 @@ func runCollectiveBenchmarks(_ selected: String?) {
             }
             blackhole += output[0]
             guard world.rank == 0 else { continue }
-            for (k, loop) in loops.enumerated() {
+            for (k, loop) in loops.enumerated() where best[k].isFinite {
                 let ns = best[k]
                 if c.bytes == 4 {
                     report(c.name, ns, unit: "us", value: ns / 1000, impl: loop.0)

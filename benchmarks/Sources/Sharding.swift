@@ -57,20 +57,36 @@ func runShardingBenchmarks(_ selected: String?) {
                     inAxes: keys.map { _ in nil } + [0, 0], outAxes: keys.map { _ in nil })
     var current = params
     let ns = timeSteps(repeats: 15) { current = try! step.local(current + [x, labels]) }
-    blackhole += first(current[0])
+    // The parts of the step on this job: its computation alone (jitted, this
+    // device's rows, no communication) and the gradients' all-reduce alone.
+    let rows = x.reshaped([-1, 784]), rowLabels = labels.reshaped([-1, 10])
+    let local = jit(mlpStep(keys, axis: nil))
+    var viaJit = params
+    let compute = timeSteps(repeats: 15) { viaJit = local(viaJit + [rows, rowLabels]) }
+    let allReduce = withAxis("batch", communicator: Distributed.processes) {
+        timeSteps(repeats: 15) { viaJit = viaJit.map { psum($0, axisName: "batch") } }
+    }
+    // The same step jitted with its pmean, the axis bound directly (no pmap).
+    let withPmean = jit(mlpStep(keys, axis: "batch"))
+    let direct = withAxis("batch", communicator: Distributed.processes) {
+        timeSteps(repeats: 15) { viaJit = withPmean(viaJit + [rows, rowLabels]) }
+    }
+    blackhole += first(current[0]) + first(viaJit[0])
+    if Distributed.processIndex == 0 { report("diag_mlp_step_jit_with_pmean_\(P)", direct, unit: "ms", value: direct / 1e6) }
     if Distributed.processIndex == 0 {
-        report("pmap_mlp_step_\(P)rank\(P == 1 ? "" : "s")", ns, unit: "ms", value: ns / 1e6)
+        let ranks = "\(P)rank\(P == 1 ? "" : "s")"
+        report("pmap_mlp_step_\(ranks)", ns, unit: "ms", value: ns / 1e6)
+        report("pmap_mlp_compute_\(ranks)", compute, unit: "ms", value: compute / 1e6)
+        if P > 1 { report("pmap_mlp_allreduce_\(ranks)", allReduce, unit: "ms", value: allReduce / 1e6) }
     }
     guard P == 1 && Distributed.localDeviceCount == 1 else { return }
 
     // Per-step cost of pmap over the jitted step, one rank, one device: the MLP
     // step, and a tiny step whose computation is negligible. The two are timed
     // alternately so that both see the same machine load.
-    let jitted = jit(mlpStep(keys, axis: nil))
-    let flatX = x.reshaped(Array(x.shape.dropFirst())), flatLabels = labels.reshaped(Array(labels.shape.dropFirst()))
-    var viaJit = params
+    viaJit = params
     let (pmapNs, jitNs) = alternately(repeats: 21, { current = try! step.local(current + [x, labels]) },
-                                      { viaJit = jitted(viaJit + [flatX, flatLabels]) })
+                                      { viaJit = local(viaJit + [rows, rowLabels]) })
     blackhole += first(current[0]) + first(viaJit[0])
     report("pmap_over_jit_mlp_step", pmapNs, unit: "ratio", value: pmapNs / jitNs)
 
@@ -106,32 +122,6 @@ func alternately(repeats: Int, _ a: () -> Void, _ b: () -> Void) -> (Double, Dou
         tb.append(Double(now() - t0))
     }
     return (median(ta), median(tb))
-}
-
-/// Diagnostics (not in BENCHMARKS.md): the parts of the pmap step on this job —
-/// the step's computation alone (jitted, this device's rows), the gradient
-/// all-reduce alone, and the whole pmap step.
-@MainActor
-func runShardingDiagnostics() {
-    try! Distributed.initialize()
-    let (keys, params, x, labels) = mlpData()
-    let rows = x.reshaped(Array(x.shape.dropFirst())), rowLabels = labels.reshaped(Array(labels.shape.dropFirst()))
-    let local = jit(mlpStep(keys, axis: nil))
-    var current = params
-    let compute = timeSteps(repeats: 15) { current = local(current + [rows, rowLabels]) }
-    let reduce = withAxis("batch", communicator: Distributed.processes) {
-        timeSteps(repeats: 15) { current = current.map { psum($0, axisName: "batch") } }
-    }
-    let step = pmap(mlpStep(keys, axis: "batch"), axisName: "batch",
-                    inAxes: keys.map { _ in nil } + [0, 0], outAxes: keys.map { _ in nil })
-    current = params
-    let whole = timeSteps(repeats: 15) { current = try! step.local(current + [x, labels]) }
-    blackhole += first(current[0])
-    guard Distributed.processIndex == 0 else { return }
-    let P = Distributed.processCount
-    report("diag_pmap_compute_\(P)", compute, unit: "ms", value: compute / 1e6)
-    report("diag_pmap_gradient_psum_\(P)", reduce, unit: "ms", value: reduce / 1e6)
-    report("diag_pmap_step_\(P)", whole, unit: "ms", value: whole / 1e6)
 }
 
 /// Diagnostics (for a profiler): the tiny pmap step in a loop for a few seconds.

@@ -257,7 +257,6 @@ if selected == "startup" {
 if selected == "collectives" || selected?.hasPrefix("psum_") == true { runCollectiveBenchmarks(selected) }
 if selected == "diag_psum_overhead" { runCollectiveDiagnostics() }
 if selected == "pmap" || selected?.hasPrefix("pmap_") == true { runShardingBenchmarks(selected) }
-if selected == "diag_pmap" { runShardingDiagnostics() }
 if selected == "diag_pmap_loop" { runPmapOverheadLoop() }
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }

@@ -1,9 +1,10 @@
 /* The C baseline for Flock's psum benchmark: MPI_Allreduce (sum, float32) on
  * preallocated buffers, timed like Flock's and mpi4py's cases (benchmarks/run
  * builds it with mpicc and runs it under ./launch -n 2 in the same run).
- * Rank 0 prints one JSON line per size: the best over repeats of the mean
- * time per call (the machine is shared: the best repeat is the one least
- * disturbed by other processes; every implementation is timed the same way). */
+ * Rank 0 prints one JSON line per size: the best over 31 repeats of the mean
+ * time per call (the machine is shared: short loops, and the best repeat is
+ * the one least disturbed by other processes; every implementation is timed
+ * the same way). */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,8 @@ int main(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     const char *names[] = {"psum_4B", "psum_64KiB", "psum_4MiB", "psum_64MiB"};
     const long bytes[] = {4, 64L << 10, 4L << 20, 64L << 20};
-    const int iterations[] = {20000, 2000, 60, 6};
-    enum { repeats = 15 };
+    const int iterations[] = {1000, 100, 5, 2};
+    enum { repeats = 31 };
     for (int c = 0; c < 4; c++) {
         long n = bytes[c] / 4;
         float *in = malloc(bytes[c]), *out = malloc(bytes[c]);
