@@ -40,12 +40,15 @@ public final class CompiledFunction: @unchecked Sendable {
     let donated: [Bool]
     /// Seconds spent optimising and compiling.
     public let compileSeconds: Double
+    /// Whether each output is weakly typed (computed once, not per call).
+    private let outputWeakTypes: [Bool]
 
     init(name: String, jaxpr: Jaxpr, donated: [Bool]) {
         let t0 = monotonicSeconds()
         self.name = name
         self.jaxpr = jaxpr
         self.donated = donated
+        outputWeakTypes = jaxpr.outputAvals.map(\.weakType)
         optimizedJaxpr = optimize(jaxpr, name: name)
         plan = compilePlan(optimizedJaxpr, donated: donated)
         compileSeconds = monotonicSeconds() - t0
@@ -96,7 +99,7 @@ public final class CompiledFunction: @unchecked Sendable {
         do {
             let arrays = try args.map { try $0.concreteArray(for: "jit(\(name))") }
             let outs = try plan.run(arrays, donated: donated)
-            return zip(outs, jaxpr.outputAvals).map { Tensor(concrete: $0, weakType: $1.weakType) }
+            return zip(outs, outputWeakTypes).map { Tensor(concrete: $0, weakType: $1) }
         } catch {
             raise((error as? FlockError) ?? FlockError("jit(\(name)): \(error)"))
             return plan.outputAvals.map { _ in Tensor.poisoned }
