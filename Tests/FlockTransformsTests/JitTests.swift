@@ -245,6 +245,21 @@ import Testing
         #expect(f.traceCount == 4 && f.compileCount == 4)
     }
 
+    @Test func samplersUnderJitEqualEagerSamplers() {
+        // The samplers convert dtypes and draw bits inside the trace: jit must give the same bits.
+        let key = PRNGKey(42)
+        let f = jit { (x: [Tensor]) in
+            let k = PRNGKey(data: x[0])
+            return [Random.normal(k, shape: [3, 4]), Random.uniform(k, shape: [5], dtype: .float64),
+                    Random.truncatedNormal(k, lower: -1, upper: 2, shape: [6]), Random.bernoulli(k, p: 0.3, shape: [7])]
+        }
+        let out = f([key.data])
+        expectIdentical(out[0], Random.normal(key, shape: [3, 4]), "normal")
+        expectIdentical(out[1], Random.uniform(key, shape: [5], dtype: .float64), "uniform")
+        expectIdentical(out[2], Random.truncatedNormal(key, lower: -1, upper: 2, shape: [6]), "truncatedNormal")
+        expectIdentical(out[3], Random.bernoulli(key, p: 0.3, shape: [7]), "bernoulli")
+    }
+
     @Test func staticArgumentsAreCacheKeys() {
         let f = jit(staticArgnums: [1]) { (x: [Tensor]) in
             // A static argument is concrete while tracing: Swift control flow may read it.
