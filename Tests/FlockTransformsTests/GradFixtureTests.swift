@@ -28,6 +28,8 @@ import Testing
         ("sort", { sort($0 * $1, axis: 1) }, A, B), ("pad", { pad($0 * $1, [(1, 2), (0, 1)]) }, A, B),
         ("conv1d", { convolution($0.reshaped([1, 2, 3]), $1.reshaped([3, 2, 1])[0..<2], padding: .same) }, A, B),
         ("gelu", { gelu($0) * $1 }, A, B),
+        // jax.nn.relu has its own derivative: 0 where x == 0 (maximum would give 1/2).
+        ("relu", { relu($0 - 0.3) * $1 + relu($1 - 0.6) }, A, B),
         ("cond", { a, b in cond(a.sum() .> 0, { (v: [Tensor]) in v[0] * v[1] }, { (v: [Tensor]) in v[0] - v[1] }, [a, b]) }, A, B),
         ("scan", { a, b in scan({ (c: Tensor, v: Tensor) in (c * v + sin(c), c * 2) }, initial: b[0], xs: a).1 }, A, B),
     ]

@@ -24,8 +24,15 @@ public func logSoftmax(_ x: Tensor, axis: Int = -1) -> Tensor {
     return shifted - log(exp(shifted).sum(axes: [axis], keepDims: true))
 }
 
-/// max(x, 0).
-public func relu(_ x: Tensor) -> Tensor { maximum(x, Tensor(0, dtype: x.dtype)) }
+/// max(x, 0) (`jax.nn.relu`), with JAX's derivative: 0 at x == 0, where
+/// `maximum(x, 0)` would give 1/2.
+///
+/// Written as a select, whose derivative is the select of the tangent: a
+/// boolean mask (one byte an element) is all the backward pass keeps. NaN stays NaN.
+public func relu(_ x: Tensor) -> Tensor {
+    let zero = Tensor(0, dtype: x.dtype)
+    return select(x .<= zero, zero.broadcast(to: x.shape), x)
+}
 
 /// GELU; tanh approximation by default, as `jax.nn.gelu`.
 public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
