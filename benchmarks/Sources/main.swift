@@ -240,6 +240,24 @@ let diagnostics: [(String, () -> Void)] = [
         let x = linspace(-4, 4, count: 10_000_000)
         report("diag_tanh_10m", measure(repeats: 9, inner: 10_000_000) { blackhole += first(tanh(x)) }, unit: "ns/element", value: 0)
     }),
+    ("diag_relu_backward", {
+        // relu's backward step alone: select(mask, 0, cotangent) over a [1024, 512] activation.
+        let x = Random.normal(Random.key(0), shape: [1024, 512]), ct = Random.normal(Random.key(1), shape: [1024, 512])
+        let f = jit { (v: [Tensor]) in [select(v[0] .<= 0, zeros([1024, 512]), v[1])] }
+        print(f.lower([x, ct]).compile().profile([x, ct], iterations: 200))
+        let g = jit { (v: [Tensor]) in [select(v[0], zeros([1024, 512]), v[1])] }
+        let m = x .<= 0
+        print(g.lower([m, ct]).compile().profile([m, ct], iterations: 200))
+    }),
+    ("diag_gelu_loop", {
+        // Jitted GELU on 10M float32, 200 times: for perf, after set-up.
+        let x = linspace(-4, 4, count: 10_000_000)
+        let f = jit { (v: Tensor) in gelu(v) }
+        blackhole += first(f(x))
+        let t0 = now()
+        for _ in 0..<200 { blackhole += first(f(x)) }
+        print("gelu: \(Double(now() - t0) / 200 / 1e7) ns/element")
+    }),
     ("diag_mul_10m", {
         let x = linspace(-4, 4, count: 10_000_000)
         report("diag_mul_10m", measure(repeats: 9, inner: 10_000_000) { blackhole += first(x * 0.5) }, unit: "ns/element", value: 0)
