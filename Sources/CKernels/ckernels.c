@@ -6,6 +6,12 @@
 
 #define AVX2 __attribute__((target("avx2")))
 
+// Elementwise loops read element i and write element i only, so they are safe
+// to vectorise even when the output is one of the inputs (jit writes in
+// place). Without this the compiler checks for overlap at run time and runs
+// the scalar loop -- with branches for selects -- whenever out == in.
+#define ELEMENTWISE _Pragma("clang loop vectorize(assume_safety)")
+
 int flock_has_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
@@ -24,16 +30,16 @@ static inline float nan_min(float a, float b) { return (a < b || a != a || (a ==
 // One loop per operand shape, so each vectorises on its own.
 #define BINARY_LOOPS(EXPR)                                                            \
     if (!a_scalar && !b_scalar) {                                                     \
-        for (long i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = (EXPR); }   \
+        ELEMENTWISE for (long i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = (EXPR); }   \
     } else if (!a_scalar) {                                                           \
         float y = b[0];                                                               \
-        for (long i = 0; i < n; i++) { float x = a[i]; out[i] = (EXPR); }            \
+        ELEMENTWISE for (long i = 0; i < n; i++) { float x = a[i]; out[i] = (EXPR); }            \
     } else if (!b_scalar) {                                                           \
         float x = a[0];                                                               \
-        for (long i = 0; i < n; i++) { float y = b[i]; out[i] = (EXPR); }            \
+        ELEMENTWISE for (long i = 0; i < n; i++) { float y = b[i]; out[i] = (EXPR); }            \
     } else {                                                                          \
         float x = a[0], y = b[0], r = (EXPR);                                         \
-        for (long i = 0; i < n; i++) out[i] = r;                                      \
+        ELEMENTWISE for (long i = 0; i < n; i++) out[i] = r;                                      \
     }
 
 AVX2 void flock_f32_binary(int op, const float *a, int a_scalar, const float *b, int b_scalar, float *out, long n) {
@@ -71,25 +77,25 @@ static inline float fast_tanh(float input) {
 
 AVX2 void flock_f32_unary(int op, const float *x, float *out, long n) {
     switch (op) {
-    case FLOCK_NEG: for (long i = 0; i < n; i++) out[i] = -x[i]; break;
-    case FLOCK_ABS: for (long i = 0; i < n; i++) { uint32_t u = bits(x[i]) & 0x7fffffffu; memcpy(&out[i], &u, 4); } break;
-    case FLOCK_TANH: for (long i = 0; i < n; i++) out[i] = fast_tanh(x[i]); break;
+    case FLOCK_NEG: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = -x[i]; break;
+    case FLOCK_ABS: ELEMENTWISE for (long i = 0; i < n; i++) { uint32_t u = bits(x[i]) & 0x7fffffffu; memcpy(&out[i], &u, 4); } break;
+    case FLOCK_TANH: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = fast_tanh(x[i]); break;
     }
 }
 
 #define COMPARE_LOOPS(EXPR)                                                                       \
     if (!a_scalar && !b_scalar) {                                                                 \
-        for (long i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = (EXPR) ? ~0u : 0u; }    \
+        ELEMENTWISE for (long i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = (EXPR) ? ~0u : 0u; }    \
     } else if (!a_scalar) {                                                                       \
         float y = b[0];                                                                           \
-        for (long i = 0; i < n; i++) { float x = a[i]; out[i] = (EXPR) ? ~0u : 0u; }             \
+        ELEMENTWISE for (long i = 0; i < n; i++) { float x = a[i]; out[i] = (EXPR) ? ~0u : 0u; }             \
     } else if (!b_scalar) {                                                                       \
         float x = a[0];                                                                           \
-        for (long i = 0; i < n; i++) { float y = b[i]; out[i] = (EXPR) ? ~0u : 0u; }             \
+        ELEMENTWISE for (long i = 0; i < n; i++) { float y = b[i]; out[i] = (EXPR) ? ~0u : 0u; }             \
     } else {                                                                                      \
         float x = a[0], y = b[0];                                                                 \
         uint32_t r = (EXPR) ? ~0u : 0u;                                                           \
-        for (long i = 0; i < n; i++) out[i] = r;                                                  \
+        ELEMENTWISE for (long i = 0; i < n; i++) out[i] = r;                                                  \
     }
 
 AVX2 void flock_f32_compare_mask(int op, const float *a, int a_scalar, const float *b, int b_scalar, uint32_t *out, long n) {
@@ -106,15 +112,39 @@ AVX2 void flock_f32_compare_mask(int op, const float *a, int a_scalar, const flo
 AVX2 void flock_u32_mask_select(const uint32_t *m, const uint32_t *t, int t_scalar, const uint32_t *f, int f_scalar,
                                 uint32_t *out, long n) {
     if (!t_scalar && !f_scalar) {
-        for (long i = 0; i < n; i++) out[i] = (m[i] & t[i]) | (~m[i] & f[i]);
+        ELEMENTWISE for (long i = 0; i < n; i++) out[i] = (m[i] & t[i]) | (~m[i] & f[i]);
     } else if (!t_scalar) {
         uint32_t g = f[0];
-        for (long i = 0; i < n; i++) out[i] = (m[i] & t[i]) | (~m[i] & g);
+        ELEMENTWISE for (long i = 0; i < n; i++) out[i] = (m[i] & t[i]) | (~m[i] & g);
     } else if (!f_scalar) {
         uint32_t s = t[0];
-        for (long i = 0; i < n; i++) out[i] = (m[i] & s) | (~m[i] & f[i]);
+        ELEMENTWISE for (long i = 0; i < n; i++) out[i] = (m[i] & s) | (~m[i] & f[i]);
     } else {
         uint32_t s = t[0], g = f[0];
-        for (long i = 0; i < n; i++) out[i] = (m[i] & s) | (~m[i] & g);
+        ELEMENTWISE for (long i = 0; i < n; i++) out[i] = (m[i] & s) | (~m[i] & g);
+    }
+}
+
+// Blends, not branches: a predicate such as relu's mask is random, and a
+// branch on it mispredicts on half the elements.
+#define BOOL_SELECT_LOOP(T, F)                                                              \
+    ELEMENTWISE for (long i = 0; i < n; i++) {                                                          \
+        uint32_t m = 0u - (uint32_t)(p[i] != 0);                                            \
+        out[i] = (m & (T)) | (~m & (F));                                                    \
+    }
+
+AVX2 void flock_u32_bool_select(const uint8_t *p, const uint32_t *t, int t_scalar, const uint32_t *f, int f_scalar,
+                                uint32_t *out, long n) {
+    if (!t_scalar && !f_scalar) {
+        BOOL_SELECT_LOOP(t[i], f[i])
+    } else if (!t_scalar) {
+        uint32_t g = f[0];
+        BOOL_SELECT_LOOP(t[i], g)
+    } else if (!f_scalar) {
+        uint32_t s = t[0];
+        BOOL_SELECT_LOOP(s, f[i])
+    } else {
+        uint32_t s = t[0], g = f[0];
+        BOOL_SELECT_LOOP(s, g)
     }
 }

@@ -98,4 +98,67 @@ import Testing
             #expect(select(c) == select(swift), "select scalar branches \(st) \(sf)")
         }
     }
+
+    /// Runs a three-operand kernel: a bool or mask predicate and two 4-byte operands (scalar when flagged).
+    static func ternary(_ k: BlockKernel, _ p: UnsafeRawPointer, _ t: [Float], _ st: Bool, _ f: [Float], _ sf: Bool) -> [UInt32] {
+        var out = [UInt32](repeating: 0, count: t.count)
+        t.withUnsafeBytes { pt in
+            f.withUnsafeBytes { pf in
+                let ops = [BlockOperand(pointer: p, isScalar: false), BlockOperand(pointer: pt.baseAddress!, isScalar: st),
+                           BlockOperand(pointer: pf.baseAddress!, isScalar: sf)]
+                ops.withUnsafeBufferPointer { o in out.withUnsafeMutableBytes { k(o.baseAddress!, $0.baseAddress!, count: t.count) } }
+            }
+        }
+        return out
+    }
+
+    @Test func boolSelectMatchesSwift() throws {
+        try #require(AVX2Kernels.enabled, "no AVX2 on this CPU: nothing to compare")
+        let predicate = zip(Self.values, Self.others).map { $0 < $1 }
+        let c = AVX2Kernels.boolSelect()!, swift = ternaryBlock(SelectK<UInt32>.self)
+        try predicate.withUnsafeBytes { p in
+            for (st, sf) in [(false, false), (false, true), (true, false), (true, true)] {
+                let got = Self.ternary(c, p.baseAddress!, Self.values, st, Self.others, sf)
+                #expect(got == Self.ternary(swift, p.baseAddress!, Self.values, st, Self.others, sf), "bool select \(st) \(sf)")
+                // And against the definition.
+                let want = predicate.indices.map { i in (predicate[i] ? Self.values[st ? 0 : i] : Self.others[sf ? 0 : i]).bitPattern }
+                try #require(got == want, "bool select \(st) \(sf) against its definition")
+            }
+        }
+    }
+
+    /// jit writes results into an operand's buffer; the C loops must give the
+    /// same bits in place (vectorised, not the overlap-checked scalar fallback).
+    @Test func inPlaceKernelsEqualOutOfPlace() throws {
+        try #require(AVX2Kernels.enabled, "no AVX2 on this CPU: nothing to compare")
+        let n = Self.values.count
+        func inPlace(_ k: BlockKernel, operands: Int, into slot: Int) -> [UInt32] {
+            var a = Self.values, b = Self.others
+            let predicate = zip(a, b).map { $0 > $1 }
+            return predicate.withUnsafeBytes { p in
+                a.withUnsafeMutableBytes { pa in
+                    b.withUnsafeMutableBytes { pb in
+                        let ptrs = operands == 3 ? [UnsafeMutableRawPointer(mutating: p.baseAddress!), pa.baseAddress!, pb.baseAddress!]
+                                                 : [pa.baseAddress!, pb.baseAddress!]
+                        let ops = ptrs.prefix(operands).map { BlockOperand(pointer: UnsafeRawPointer($0), isScalar: false) }
+                        ops.withUnsafeBufferPointer { k($0.baseAddress!, ptrs[slot], count: n) }
+                        return Array(UnsafeRawBufferPointer(start: ptrs[slot], count: 4 * n).bindMemory(to: UInt32.self))
+                    }
+                }
+            }
+        }
+        for op in [BinaryOp.add, .mul, .div, .max] {
+            let k = AVX2Kernels.binary(op)!
+            let outOfPlace = Self.run(k, Self.values, false, Self.others, false)
+            #expect(inPlace(k, operands: 2, into: 0) == outOfPlace, "\(op) into its first operand")
+            #expect(inPlace(k, operands: 2, into: 1) == outOfPlace, "\(op) into its second operand")
+        }
+        let tanh = AVX2Kernels.unary(.tanh)!
+        #expect(inPlace(tanh, operands: 1, into: 0) == Self.run(tanh, Self.values, false, nil, false), "tanh in place")
+        let select = AVX2Kernels.boolSelect()!
+        let predicate = zip(Self.values, Self.others).map { $0 > $1 }
+        let outOfPlace = predicate.withUnsafeBytes { Self.ternary(select, $0.baseAddress!, Self.values, false, Self.others, false) }
+        #expect(inPlace(select, operands: 3, into: 1) == outOfPlace, "select into its true operand")
+        #expect(inPlace(select, operands: 3, into: 2) == outOfPlace, "select into its false operand")
+    }
 }

@@ -26,5 +26,8 @@ void flock_f32_compare_mask(int op, const float *a, int a_scalar, const float *b
 /// out[i] = m[i] ? t[i] : f[i] bitwise, for a non-scalar lane mask m.
 void flock_u32_mask_select(const uint32_t *m, const uint32_t *t, int t_scalar, const uint32_t *f, int f_scalar,
                            uint32_t *out, long n);
+// select(pred, t, f) on 4-byte elements with a bool (one byte, 0 or 1) predicate; t and f may be scalars.
+void flock_u32_bool_select(const uint8_t *p, const uint32_t *t, int t_scalar, const uint32_t *f, int f_scalar,
+                           uint32_t *out, long n);
 
 #endif

@@ -73,4 +73,17 @@ enum AVX2Kernels {
             }
         }
     }
+
+    /// `select` with a bool predicate over 4-byte data.
+    static func boolSelect() -> BlockKernel? {
+        guard enabled else { return nil }
+        let fallback = ternaryBlock(SelectK<UInt32>.self)
+        return BlockKernel { ops, out, n in
+            if ops[0].isScalar { fallback(ops, out, count: n) } else {
+                let u = { (o: BlockOperand) in o.pointer.assumingMemoryBound(to: UInt32.self) }
+                flock_u32_bool_select(ops[0].pointer.assumingMemoryBound(to: UInt8.self), u(ops[1]), ops[1].isScalar ? 1 : 0,
+                                      u(ops[2]), ops[2].isScalar ? 1 : 0, out.assumingMemoryBound(to: UInt32.self), n)
+            }
+        }
+    }
 }

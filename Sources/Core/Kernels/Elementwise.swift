@@ -70,7 +70,9 @@ public struct BlockKernel: @unchecked Sendable {
         case .unary(let op): self = unaryKernel(op, t[0])
         case .binary(let op): self = binaryKernel(op, t[0])
         case .compare(let op): self = compareKernel(op, t[0])
-        case .select: self = bySize(t[1], SelectK<UInt8>.self, SelectK<UInt32>.self, SelectK<UInt64>.self)
+        case .select:
+            if t[1].byteSize == 4, let k = AVX2Kernels.boolSelect() { self = k; return }
+            self = bySize(t[1], SelectK<UInt8>.self, SelectK<UInt32>.self, SelectK<UInt64>.self)
         case .clamp: self = clampKernel(t[1])
         case .convert(let dtype, _): self = convertKernel(t[0], to: dtype)
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
