@@ -77,13 +77,28 @@ public struct Tensor: Sendable {
     /// traced (its value is not known while tracing) or poisoned.
     public func concreteArray(for operation: @autoclosure () -> String) throws -> DenseArray {
         switch storage {
-        case .concrete(let a): return a
+        case .concrete(let a):
+            if a.isDeleted { throw Tensor.deletedError(operation()) }
+            return a
         case .poisoned(let e): throw e
         case .traced(let t):
             throw FlockError(
                 "\(operation()): the concrete value of a traced tensor \(t.aval) is not available while tracing; "
                     + "use cond/select (or `where`) for value-dependent control flow, or mark the argument static")
         }
+    }
+
+    /// The error for reading an array whose buffer was donated.
+    static func deletedError(_ operation: String) -> FlockError {
+        FlockError("\(operation): this array was donated to a jitted function (donateArgnums) and its buffer may have been "
+                   + "reused; it can no longer be read. Use the function's outputs, or do not donate the argument")
+    }
+
+    /// Whether this tensor's array was donated to a jitted function and may no
+    /// longer be read (`jax.Array.is_deleted()`).
+    public var isDeleted: Bool {
+        if case .concrete(let a) = storage { return a.isDeleted }
+        return false
     }
 
     /// Concrete array, reporting a traced/poisoned value through ``raise(_:)``.

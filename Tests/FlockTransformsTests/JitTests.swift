@@ -178,8 +178,9 @@ import Testing
         let step = jit(donateArgnums: [0]) { (v: [Tensor]) in [v[0] - 0.01 * matmul(v[1].T, v[2])] }
         let expected = w - 0.01 * matmul(x.T, g)
         let w2 = w * 1
+        let w2Buffer = try w2.concreteArray(for: "").buffer
         let out = step([w2, x, g])[0]
-        #expect(try out.concreteArray(for: "").buffer === w2.concreteArray(for: "").buffer)
+        #expect(try out.concreteArray(for: "").buffer === w2Buffer)
         expectClose(out, expected, rtol: 1e-6, atol: 1e-6, "donated update")
     }
 
@@ -281,9 +282,37 @@ import Testing
         #expect(try kept.concreteArray(for: "").buffer !== p.concreteArray(for: "").buffer)
         #expect(p.toArray(Float.self)[3] == 3, "a non-donated argument is never overwritten")
         let q = Tensor((0..<n).map { Float($0) })
+        let qBuffer = try q.concreteArray(for: "").buffer
         let out = f([q, d])[0]
-        #expect(try out.concreteArray(for: "").buffer === q.concreteArray(for: "").buffer, "the donated buffer holds the result")
+        #expect(try out.concreteArray(for: "").buffer === qBuffer, "the donated buffer holds the result")
         expectClose(out, kept)
+        // The donated argument is deleted (as in JAX): reading it is an error naming the donation, never stale data.
+        #expect(q.isDeleted && !out.isDeleted && !d.isDeleted)
+        let message = errorText { _ = q + 1 }
+        #expect(message.contains("donated to a jitted function"), "\(message)")
+        #expect(errorText { _ = q.toArray(Float.self) }.contains("donated"))
+        #expect(errorText { _ = f([q, d]) }.contains("donated"), "calling again with a deleted argument")
+        #expect("\(q)".contains("deleted"))
+        // Donating an argument the plan cannot reuse (another dtype) deletes it all the same.
+        let h = jit(donateArgnums: [0]) { (x: [Tensor]) in [x[0].converted(to: .float64).sum()] }
+        let r = Tensor([1, 2, 3] as [Float])
+        #expect(h([r])[0].item(Double.self) == 6)
+        #expect(r.isDeleted)
+        // Returning the donated argument itself gives a live output.
+        let identity = jit(donateArgnums: [0]) { (x: [Tensor]) in [x[0]] }
+        let s = Tensor([4, 5] as [Float])
+        let t = identity([s])[0]
+        #expect(s.isDeleted && !t.isDeleted && t.toArray(Float.self) == [4, 5])
+    }
+
+    /// The message of the first error `body` raises, or "" when it raises none.
+    func errorText(_ body: () -> Void) -> String {
+        do {
+            try catchingErrors(body)
+            return ""
+        } catch {
+            return "\(error)"
+        }
     }
 
     @Test func intermediatesAreReusedInPlace() throws {

@@ -8,7 +8,7 @@ extension Tensor {
     /// Conversion that also sets the weak-type flag (used by type promotion).
     public func converted(to dtype: DType, weak: Bool) -> Tensor {
         if dtype == self.dtype && weak == weakType { return self }
-        if case .concrete(let a) = storage {
+        if case .concrete(let a) = storage, !a.isDeleted {
             if dtype == a.dtype { return Tensor(concrete: a, weakType: weak) }
             if dtype == .float64, let exact = a.buffer.exactScalar { return Tensor(exact, dtype: .float64, weakType: weak) }
             // A concrete scalar (typically a promoted literal) is converted now,

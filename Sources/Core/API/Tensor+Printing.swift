@@ -6,6 +6,7 @@ extension Tensor: CustomStringConvertible {
         switch storage {
         case .poisoned(let e): return "Array(<poisoned: \(e.message)>)"
         case .traced(let t): return "Traced<\(t.aval)>"
+        case .concrete(let a) where a.isDeleted: return "Array(<deleted: donated to a jitted function>)"
         case .concrete(let a):
             let prefix = "Array("
             var suffix = "dtype=\(a.dtype)"

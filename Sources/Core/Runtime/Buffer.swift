@@ -19,6 +19,12 @@ public final class Buffer: @unchecked Sendable {
     /// The exact value of a weakly typed float literal stored as float32, kept
     /// so that promoting it to float64 does not lose digits (`x64 * 0.3`).
     public internal(set) var exactScalar: Double?
+    /// Bumped when the buffer is donated to a jitted function: arrays made
+    /// before that (the caller's) are deleted, arrays made after it are not.
+    public private(set) var generation: UInt32 = 0
+
+    /// Marks every existing array over this buffer as deleted (donation).
+    public func invalidateArrays() { generation &+= 1 }
 
     init(pointer: UnsafeMutableRawPointer, capacity: Int) {
         self.pointer = pointer

@@ -5,12 +5,19 @@ public struct DenseArray: @unchecked Sendable {
     public let buffer: Buffer
     public let shape: [Int]
     public let dtype: DType
+    /// The buffer's generation when this array was made (see ``isDeleted``).
+    public let generation: UInt32
 
     public init(buffer: Buffer, shape: [Int], dtype: DType) {
         self.buffer = buffer
         self.shape = shape
         self.dtype = dtype
+        generation = buffer.generation
     }
+
+    /// Whether the buffer was donated to a jitted function since this array
+    /// was made: its contents may have been overwritten (`jax.Array.is_deleted`).
+    public var isDeleted: Bool { generation != buffer.generation }
 
     /// A fresh, uninitialised array; the caller must fill every element.
     public init(uninitializedShape shape: [Int], dtype: DType) {

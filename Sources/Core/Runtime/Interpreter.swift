@@ -76,6 +76,7 @@ public final class EvalInterpreter: Interpreter {
                     "\(primitive.name): an input is a tracer of a transform that is no longer active "
                         + "(a traced value escaped its transform, e.g. stored outside a jit or grad)")
             }
+            if a.isDeleted { throw Tensor.deletedError(primitive.name) }
             arrays.append(a)
             avals.append(x.aval)
         }

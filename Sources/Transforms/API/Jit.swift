@@ -206,8 +206,9 @@ import Glibc
 ///   - staticArgnums: positions of arguments passed by value: each distinct
 ///     value compiles separately, and `f` sees the concrete tensor.
 ///   - donateArgnums: positions of arguments whose buffers the compiled plan
-///     may reuse for its results (as `jax.jit(donate_argnums=)`); the caller
-///     must not read a donated argument after the call.
+///     may reuse for its results (as `jax.jit(donate_argnums=)`). After the
+///     call a donated argument is deleted (``Tensor/isDeleted``): reading it
+///     is an error, as in JAX.
 ///
 /// ```swift
 /// let step = jit(donateArgnums: [0]) { args in [args[0] - 0.1 * args[1]] }

@@ -21,6 +21,13 @@ extension Plan {
             for inst in instructions {
                 for case .constant(let c) in inst.inputs { state.donated.remove(ObjectIdentifier(c.buffer)) }
             }
+            // The caller's arrays over donated buffers are deleted from now on,
+            // whether or not the plan reuses them (as in JAX): reading one is an
+            // error, never silently overwritten data.
+            for (i, s) in inputSlots.enumerated() where s >= 0 && i < donated.count && donated[i] {
+                let b = args[i].buffer
+                if state.donated.contains(ObjectIdentifier(b)) && !args[i].isDeleted { b.invalidateArrays() }
+            }
         }
         args = []  // the slots hold the only references the plan keeps
         if let profile {
@@ -32,12 +39,16 @@ extension Plan {
         } else {
             for inst in instructions { try execute(inst, &state) }
         }
-        return outputs.map { o in
+        let results = outputs.map { o in
             switch o {
             case .slot(let s): state.slots[s]!
             case .constant(let c): c
             }
         }
+        // An output over a donated buffer (the argument returned, or written in
+        // place) is a new array: made after the donation, it is not deleted.
+        if state.donated.isEmpty { return results }
+        return results.map { $0.isDeleted ? DenseArray(buffer: $0.buffer, shape: $0.shape, dtype: $0.dtype) : $0 }
     }
 
     private func execute(_ inst: Instruction, _ state: inout ExecutionState) throws {
