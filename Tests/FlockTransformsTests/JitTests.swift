@@ -305,6 +305,39 @@ import Testing
         #expect(s.isDeleted && !t.isDeleted && t.toArray(Float.self) == [4, 5])
     }
 
+    @Test func pytreeJitDonatesWholeArguments() {
+        let n = 1 << 15  // pooled sizes: in-place reuse is visible
+        func params() -> [String: Tensor] {
+            ["w": Tensor((0..<n).map { Float($0) * 1e-3 }), "b": Tensor((0..<16).map { Float($0) })]
+        }
+        let grads: [String: Tensor] = ["w": Tensor((0..<n).map { _ in Float(2) }), "b": Tensor((0..<16).map { _ in Float(1) })]
+        let sgd = { (p: [String: Tensor], g: [String: Tensor]) -> [String: Tensor] in
+            ["w": p["w"]! - 0.5 * g["w"]!, "b": p["b"]! - 0.5 * g["b"]!]
+        }
+        let expected = sgd(params(), grads)
+        let step = jit(donateArgnums: [0], sgd)
+        var p = params()
+        let wBuffer = try! p["w"]!.concreteArray(for: "").buffer
+        let old = p
+        p = step(p, grads)
+        for k in ["w", "b"] {
+            expectClose(p[k]!, expected[k]!, rtol: 0, atol: 0, k)
+            #expect(old[k]!.isDeleted && !p[k]!.isDeleted && !grads[k]!.isDeleted, "\(k): the first argument's leaves only")
+        }
+        #expect(try! p["w"]!.concreteArray(for: "").buffer === wBuffer, "the update is written into the donated buffer")
+        p = step(p, grads)  // the same structures: no new function
+        expectClose(p["w"]!, sgd(expected, grads)["w"]!, rtol: 0, atol: 0, "second step")
+        // Without donation nothing is deleted; the one-argument form donates its argument.
+        let q = params()
+        _ = jit(sgd)(q, grads)
+        #expect(!q["w"]!.isDeleted)
+        let decay = jit(donateArgnums: [0]) { (t: [String: Tensor]) in treeMap(t) { $0 * 0.5 } }
+        let r = params()
+        let halved = decay(r)
+        #expect(r["b"]!.isDeleted && halved["b"]!.toArray(Float.self)[2] == 1)
+        #expect(errorText { _ = jit(donateArgnums: [2], sgd) }.contains("out of range"))
+    }
+
     /// The message of the first error `body` raises, or "" when it raises none.
     func errorText(_ body: () -> Void) -> String {
         do {

@@ -233,23 +233,69 @@ public func jit(name: String = "jit", _ f: @escaping (Tensor) -> Tensor) -> (Ten
 }
 
 /// Compiles a function between pytrees (`jax.jit`).
-public func jit<P: PyTree, Q: PyTree>(name: String = "jit", _ f: @escaping (P) -> Q) -> (P) -> Q {
-    // While a call traces, the body needs that call's input tree (for its
-    // structure); the output structure is remembered per input structure.
-    let state = JitTreeState<P, Q>()
-    let j = JitFunction(name: name) { leaves in
-        let template = state.current!
-        let q = f(treeUnflatten(like: template, leaves))
-        state.outputs[treeStructure(template)] = q
-        return treeLeaves(q)
+///
+/// - Parameter donateArgnums: `[0]` donates every leaf of the argument (see
+///   ``jit(name:staticArgnums:donateArgnums:_:)``): afterwards they are deleted.
+///
+/// ```swift
+/// let update = jit(donateArgnums: [0]) { (p: [String: Tensor]) in treeMap(p) { $0 * 0.99 } }
+/// params = update(params)
+/// ```
+public func jit<P: PyTree, Q: PyTree>(
+    name: String = "jit", donateArgnums: Set<Int> = [], _ f: @escaping (P) -> Q
+) -> (P) -> Q {
+    let g = jit(name: name, donateArgnums: donateArgnums) { (p: P, _: [Tensor]) in f(p) }
+    return { g($0, []) }
+}
+
+/// Compiles a function of two pytrees (`jax.jit` of `f(params, batch)`).
+///
+/// - Parameter donateArgnums: `0` donates every leaf of the first argument,
+///   `1` of the second (`jax.jit(donate_argnums=)`); donated leaves are deleted
+///   after the call. Static values are better captured by the closure; the
+///   flat ``jit(name:staticArgnums:donateArgnums:_:)`` takes static tensors.
+///
+/// ```swift
+/// let step = jit(donateArgnums: [0]) { (params: [String: Tensor], batch: [Tensor]) in
+///     let g = grad { (p: [String: Tensor]) in loss(p, batch[0], batch[1]) }(params)
+///     return treeMap(params, g) { $0 - 0.01 * $1 }
+/// }
+/// params = step(params, [x, y])
+/// ```
+public func jit<P: PyTree, R: PyTree, Q: PyTree>(
+    name: String = "jit", donateArgnums: Set<Int> = [], _ f: @escaping (P, R) -> Q
+) -> (P, R) -> Q {
+    if let bad = donateArgnums.first(where: { !(0...1).contains($0) }) {
+        raise(FlockError("jit(\(name)): donateArgnums \(bad) is out of range for a function of 2 arguments"))
     }
-    return { p in
+    // One flat jitted function per pair of input structures: which flat
+    // positions are donated depends on how many leaves each argument has.
+    let state = JitTreeState<(P, R), Q>()
+    return { p, r in
         state.lock.withLock {
-            let s = treeStructure(p)
-            state.current = p
-            let outs = j(treeLeaves(p))
-            state.current = nil
-            return treeUnflatten(like: state.outputs[s]!, outs)
+            let key = [treeStructure(p), treeStructure(r)]
+            let function: JitFunction
+            if let j = state.functions[key] {
+                function = j
+            } else {
+                let split = treeLeaves(p).count
+                let total = split + treeLeaves(r).count
+                var donated = Set<Int>()
+                if donateArgnums.contains(0) { donated.formUnion(0..<split) }
+                if donateArgnums.contains(1) { donated.formUnion(split..<total) }
+                function = JitFunction(name: name, donateArgnums: donated) { leaves in
+                    // While a call traces, the body needs that call's trees (for their structures).
+                    let (p0, r0) = state.current!
+                    let q = f(treeUnflatten(like: p0, Array(leaves[..<split])), treeUnflatten(like: r0, Array(leaves[split...])))
+                    state.outputs[key] = q
+                    return treeLeaves(q)
+                }
+                state.functions[key] = function
+            }
+            state.current = (p, r)
+            defer { state.current = nil }
+            let outs = function(treeLeaves(p) + treeLeaves(r))
+            return treeUnflatten(like: state.outputs[key]!, outs)
         }
     }
 }
@@ -257,7 +303,8 @@ public func jit<P: PyTree, Q: PyTree>(name: String = "jit", _ f: @escaping (P) -
 final class JitTreeState<P, Q>: @unchecked Sendable {
     let lock = PosixLock()
     var current: P?
-    var outputs: [TreeStructure: Q] = [:]
+    var outputs: [[TreeStructure]: Q] = [:]
+    var functions: [[TreeStructure]: JitFunction] = [:]
 }
 
 /// A recursive mutex for state that is not `Sendable` (tracing may re-enter).
