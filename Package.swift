@@ -38,17 +38,19 @@ let package = Package(
         .executableTarget(name: "FlockTutorial", dependencies: ["Flock"], path: "Examples/Tutorial"),
         .executableTarget(
             name: "FlockBenchmarks", dependencies: ["Flock", "CMPI"], path: "benchmarks/Sources"),
+        // Helpers shared by the test targets.
+        .target(name: "FlockTestSupport", dependencies: ["FlockCore"], path: "Tests/FlockTestSupport"),
         .testTarget(
-            name: "FlockCoreTests", dependencies: ["FlockCore"], path: "Tests/FlockCoreTests",
+            name: "FlockCoreTests", dependencies: ["FlockCore", "FlockTestSupport"], path: "Tests/FlockCoreTests",
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "FlockShardingTests", dependencies: ["FlockSharding"], path: "Tests/FlockShardingTests"),
+        .testTarget(name: "FlockShardingTests", dependencies: ["FlockSharding", "FlockTestSupport"], path: "Tests/FlockShardingTests"),
         .testTarget(
-            name: "FlockTransformsTests", dependencies: ["FlockTransforms"], path: "Tests/FlockTransformsTests",
+            name: "FlockTransformsTests", dependencies: ["FlockTransforms", "FlockTestSupport"], path: "Tests/FlockTransformsTests",
             resources: [.copy("Fixtures")]),
         // Run as a plain `swift test` (a one-process job) and, by scripts/run-tests,
         // as the built test binary under `./launch -n 2` and `-n 4`.
         .testTarget(
-            name: "FlockCollectivesTests", dependencies: ["FlockCollectives"], path: "Tests/FlockCollectivesTests",
+            name: "FlockCollectivesTests", dependencies: ["FlockCollectives", "FlockTestSupport"], path: "Tests/FlockCollectivesTests",
             resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockCollectives
 
 /// A collective written over axis names `names` for an axis of total size `size`.
@@ -127,14 +128,3 @@ extension CollectivesTests {
     }
 }
 
-/// The FlockError message raised by `body`, or nil.
-func errorMessage(_ body: () -> Void) -> String? {
-    do {
-        try catchingErrors { body() }
-        return nil
-    } catch let e as FlockError {
-        return e.message
-    } catch {
-        return "\(error)"
-    }
-}

@@ -1,19 +1,11 @@
 import Testing
+import FlockTestSupport
 @testable import FlockCore
 
 /// Bad input must produce a FlockError naming the operation, the shapes and
 /// what was expected, catchable with `catchingErrors`.
 @Suite struct ErrorTests {
-    func message(_ body: () -> Void) -> String? {
-        do {
-            try catchingErrors { body() }
-            return nil
-        } catch let e as FlockError {
-            return e.message
-        } catch {
-            return "unexpected error type: \(error)"
-        }
-    }
+    func message(_ body: () -> Void) -> String? { errorMessage(body) }
 
     static let cases: [(String, @Sendable () -> Void, [String])] = [
         ("matmul", { _ = matmul(ones([4, 3]), ones([5, 2])) }, ["matmul", "contracting", "[4, 3]", "[5, 2]"]),

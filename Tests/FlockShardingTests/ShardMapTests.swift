@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockSharding
 
 extension ShardingTests {
@@ -64,7 +65,7 @@ extension ShardingTests {
             guard Distributed.processCount > 1, L > 1 else { return }
             let interleaved = (0..<L).flatMap { l in (0..<Distributed.processCount).map { $0 * L + l } }
             let bad = try Mesh(shape: [n], axisNames: ["r"], devices: interleaved)
-            let message = thrownMessage { _ = try shardMap({ $0 }, mesh: bad, inSpecs: [.replicated], outSpecs: [.replicated])([x]) }
+            let message = errorMessage { _ = try shardMap({ $0 }, mesh: bad, inSpecs: [.replicated], outSpecs: [.replicated])([x]) }
             #expect(message?.contains("each group of an axis must hold the same number of devices of each of its processes") == true,
                     "\(message ?? "no error")")
         }
@@ -86,7 +87,7 @@ extension ShardingTests {
             let x = hostArray([deviceCount * 2])
             // The sum of a sharded value differs between devices: it must be psummed to be replicated.
             let unreduced = shardMap({ a in [a[0].sum()] }, mesh: mesh, inSpecs: [PartitionSpec("data")], outSpecs: [.replicated])
-            let message = thrownMessage { _ = try unreduced([x]) }
+            let message = errorMessage { _ = try unreduced([x]) }
             #expect(message?.contains("result 0 (per-device f64[]) varies along mesh axes [\"data\"]") == true, "\(message ?? "no error")")
             let reduced = shardMap({ a in [psum(a[0].sum(), axisName: "data")] }, mesh: mesh,
                                    inSpecs: [PartitionSpec("data")], outSpecs: [.replicated])
@@ -95,7 +96,7 @@ extension ShardingTests {
             let inner = jit { (v: Tensor) in pmax(v, axisName: "data") }
             let nested = shardMap({ a in [cond(a[1].sum() .> 0, { inner($0) }, { $0 * 0 }, a[0])] }, mesh: mesh,
                                   inSpecs: [PartitionSpec("data"), .replicated], outSpecs: [.replicated])
-            let nestedMessage = thrownMessage { _ = try nested([x, Tensor([1.0])]) }
+            let nestedMessage = errorMessage { _ = try nested([x, Tensor([1.0])]) }
             #expect(nestedMessage?.contains("varies along") == true, "a replicated predicate with a varying false branch: \(nestedMessage ?? "no error")")
             let unchecked = shardMap({ a in [a[0].sum()] }, mesh: mesh, inSpecs: [PartitionSpec("data")], outSpecs: [.replicated], checkRep: false)
             #expect(try unchecked([x])[0].shape == [])

@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockSharding
 
 extension ShardingTests {
@@ -9,7 +10,7 @@ extension ShardingTests {
         /// then checks that all processes are still in step.
         func expectError(_ parts: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
             let start = monotonicSeconds()
-            let message = thrownMessage(body) ?? "no error"
+            let message = errorMessage(body) ?? "no error"
             for part in parts {
                 #expect(message.contains(part), "expected '\(part)' in: \(message)", sourceLocation: sourceLocation)
             }

@@ -40,18 +40,6 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-12, ato
     }
 }
 
-/// The message of the error `body` throws (or raises), or nil.
-func thrownMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try catchingErrors { try body() }
-        return nil
-    } catch let e as FlockError {
-        return e.message
-    } catch {
-        return "\(error)"
-    }
-}
-
 /// Specs of a rank-2 array over a 2-D mesh with axes x and y.
 let specs2D: [PartitionSpec] = [
     .replicated, PartitionSpec("x", nil), PartitionSpec(nil, "y"), PartitionSpec("x", "y"), PartitionSpec("y", "x"),

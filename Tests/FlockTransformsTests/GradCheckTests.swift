@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockTransforms
 
 /// Every differentiable primitive's JVP against finite differences and its VJP

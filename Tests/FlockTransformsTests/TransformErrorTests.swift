@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockTransforms
 
 /// Bad input to transforms: each error names the argument, its shape and what was expected.

@@ -49,14 +49,3 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol
     }
 }
 
-/// The FlockError message raised by `body`, or nil.
-func errorMessage(_ body: () -> Void) -> String? {
-    do {
-        try catchingErrors { body() }
-        return nil
-    } catch let e as FlockError {
-        return e.message
-    } catch {
-        return "\(error)"
-    }
-}

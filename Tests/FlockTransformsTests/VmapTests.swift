@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 import FlockTransforms
 
 // vmap is checked against its definition: running the function on each slice
@@ -7,22 +8,6 @@ import FlockTransforms
 
 // MARK: - Test support
 
-/// Deterministic pseudo-random numbers (SplitMix64), so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) * 4 - 2 }
-}
 
 /// How to make one argument: dtype, per-example shape and value range.
 enum Arg: Sendable {
@@ -40,7 +25,7 @@ enum Arg: Sendable {
     }
 
     /// A value of `shape` (the per-example shape with the batch axis inserted).
-    func make(_ shape: [Int], _ rng: inout SplitMix) -> Tensor {
+    func make(_ shape: [Int], _ rng: inout SplitMix64) -> Tensor {
         let n = shape.reduce(1, *)
         switch self {
         case .float: return Tensor((0..<n).map { _ in rng.float() }, shape: shape)
@@ -110,7 +95,7 @@ func checkVmap(_ f: @escaping ([Tensor]) -> [Tensor], _ args: [Tensor], inAxes: 
 
 /// Axes configurations: all first, all last, random (some unmapped), and each argument unmapped in turn.
 func axisConfigurations(_ c: Case, seed: UInt64) -> [(label: String, inAxes: [Int?], outAxes: (_ ranks: [Int]) -> [Int?])] {
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let ranks = c.args.map { $0.shape.count }
     var configs: [(String, [Int?], ([Int]) -> [Int?])] = [
         ("inAxes 0", ranks.map { _ in 0 }, { $0.map { _ in 0 } }),
@@ -122,7 +107,7 @@ func axisConfigurations(_ c: Case, seed: UInt64) -> [(label: String, inAxes: [In
         if axes.allSatisfy({ $0 == nil }) { axes[0] = 0 }
         let outSeed = rng.next()
         configs.append(("random \(k) \(axes)", axes, { outRanks in
-            var r = SplitMix(seed: outSeed)
+            var r = SplitMix64(seed: outSeed)
             return outRanks.map { rank in r.int(-(rank + 1)...rank) }
         }))
     }
@@ -137,7 +122,7 @@ func axisConfigurations(_ c: Case, seed: UInt64) -> [(label: String, inAxes: [In
 }
 
 /// Arguments for `c` with the batch axes at `inAxes`.
-func arguments(_ c: Case, _ inAxes: [Int?], _ rng: inout SplitMix) -> [Tensor] {
+func arguments(_ c: Case, _ inAxes: [Int?], _ rng: inout SplitMix64) -> [Tensor] {
     zip(c.args, inAxes).map { arg, axis in
         var shape = arg.shape
         if let axis { shape.insert(batchSize, at: axis < 0 ? axis + shape.count + 1 : axis) }
@@ -147,7 +132,7 @@ func arguments(_ c: Case, _ inAxes: [Int?], _ rng: inout SplitMix) -> [Tensor] {
 
 func runCase(_ c: Case) {
     for (n, config) in axisConfigurations(c, seed: c.name.utf8.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) }).enumerated() {
-        var rng = SplitMix(seed: UInt64(n + 1))
+        var rng = SplitMix64(seed: UInt64(n + 1))
         let args = arguments(c, config.inAxes, &rng)
         let ranks = c.f(zip(args, config.inAxes).map { example($0, $1, 0) }).map(\.rank)
         checkVmap(c.f, args, inAxes: config.inAxes, outAxes: config.outAxes(ranks), "\(c.name), \(config.label)",
@@ -345,7 +330,7 @@ let sinTimesVJP = CustomRule(
 // MARK: - Nesting, tutorials, composition with other transforms
 
 func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return Arg.float(shape).make(shape, &rng)
 }
 

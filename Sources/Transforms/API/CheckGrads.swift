@@ -21,13 +21,13 @@ public func checkGrads(
     modes: Set<GradCheckMode> = [.forward, .reverse], eps: Double? = nil,
     atol: Double? = nil, rtol: Double? = nil, seed: UInt64 = 0
 ) throws {
-    var rng = SplitMix64(seed: seed)
+    var rng = CheckGradsGenerator(seed: seed)
     try checkGradsRecursive(f, args, order: order, modes: modes, eps: eps, atol: atol, rtol: rtol, rng: &rng)
 }
 
 private func checkGradsRecursive(
     _ f: @escaping ([Tensor]) -> [Tensor], _ args: [Tensor], order: Int, modes: Set<GradCheckMode>,
-    eps: Double?, atol: Double?, rtol: Double?, rng: inout SplitMix64
+    eps: Double?, atol: Double?, rtol: Double?, rng: inout CheckGradsGenerator
 ) throws {
     guard order >= 1 else { return }
     let isF64 = args.allSatisfy { $0.dtype == .float64 }
@@ -80,13 +80,13 @@ func expectClose(_ a: Tensor, _ b: Tensor, atol: Double, rtol: Double, _ what: S
 }
 
 /// Standard-normal-ish values shaped like `x` (for directions; not JAX's PRNG).
-func randomLike(_ x: Tensor, _ rng: inout SplitMix64) -> Tensor {
+func randomLike(_ x: Tensor, _ rng: inout CheckGradsGenerator) -> Tensor {
     let values = (0..<x.count).map { _ in rng.nextGaussian() }
     return Tensor(values, shape: x.shape).converted(to: x.dtype.isFloatingPoint ? x.dtype : .float32)
 }
 
 /// A small deterministic generator for test directions.
-struct SplitMix64 {
+struct CheckGradsGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
     mutating func next() -> UInt64 {
