@@ -302,17 +302,26 @@ public final class CustomRule: Hashable, @unchecked Sendable {
     public let jvp: (([Tensor], [Tensor]) -> ([Tensor], [Tensor]))?
     public let forward: (([Tensor]) -> ([Tensor], [Tensor]))?
     public let backward: (([Tensor], [Tensor]) -> [Tensor])?
+    /// Leading operands of the primitive that are values the function
+    /// captured (closure constants): the rules take them (and ignore them),
+    /// but differentiating with respect to them is an error, as in JAX.
+    public let constCount: Int
 
-    public init(jvp: @escaping ([Tensor], [Tensor]) -> ([Tensor], [Tensor])) {
+    public init(jvp: @escaping ([Tensor], [Tensor]) -> ([Tensor], [Tensor]), constCount: Int = 0) {
         self.jvp = jvp
         self.forward = nil
         self.backward = nil
+        self.constCount = constCount
     }
 
-    public init(forward: @escaping ([Tensor]) -> ([Tensor], [Tensor]), backward: @escaping ([Tensor], [Tensor]) -> [Tensor]) {
+    public init(
+        forward: @escaping ([Tensor]) -> ([Tensor], [Tensor]), backward: @escaping ([Tensor], [Tensor]) -> [Tensor],
+        constCount: Int = 0
+    ) {
         self.jvp = nil
         self.forward = forward
         self.backward = backward
+        self.constCount = constCount
     }
 
     public static func == (a: CustomRule, b: CustomRule) -> Bool { a === b }

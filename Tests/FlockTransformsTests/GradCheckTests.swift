@@ -122,6 +122,31 @@ import FlockTestSupport
         #expect(m?.contains("can't apply forward-mode") == true, "got \(m ?? "nil")")
     }
 
+    @Test func customRulesOfFunctionsThatCaptureValues() {
+        // A captured constant array (not scalar: it becomes a closure constant)
+        // must not switch the rule off.
+        let w = Tensor([0.5, -1.5, 2, 1, 0.25, 3], shape: [2, 3]).converted(to: .float64)
+        let fj = customJVP({ x in sin(x) * w }) { x, t in (sin(x) * w, t * 10) }
+        let fv = customVJP({ x in x * w }, forward: { x in (x * w, []) }, backward: { _, g in g * 7 })
+        for (name, f, want) in [("jvp", fj, 10.0), ("vjp", fv, 7.0)] {
+            let expected = full(Self.a.shape, want, dtype: .float64)
+            expectClose(grad { (v: Tensor) in f(v).sum() }(Self.a), expected, "grad of custom \(name) with a capture")
+            expectClose(jit { (v: Tensor) in grad { (u: Tensor) in f(u).sum() }(v) }(Self.a), expected, "jit(grad) \(name)")
+            let perExample = vmap { (v: Tensor) in grad { (u: Tensor) in (f(u) * 1).sum() }(v) }(Self.a.reshaped([1, 2, 3]))
+            expectClose(perExample, expected.reshaped([1, 2, 3]), "vmap(grad) \(name)")
+            expectClose(f(Self.a), Self.a * w * (name == "jvp" ? 0 : 1) + sin(Self.a) * w * (name == "jvp" ? 1 : 0), "value \(name)")
+        }
+        expectClose(jvp(fj, primals: Self.a, tangents: onesLike(Self.a)).tangent, full(Self.a.shape, 10, dtype: .float64), "jvp")
+        // Differentiating with respect to a captured value is an error (as in JAX), not a silent wrong derivative.
+        for (name, make) in [
+            ("customJVP", { (c: Tensor) in customJVP({ x in x * c }) { x, t in (x * c, t * c) } }),
+            ("customVJP", { (c: Tensor) in customVJP({ x in x * c }, forward: { x in (x * c, []) }, backward: { _, g in g * c }) }),
+        ] as [(String, (Tensor) -> (Tensor) -> Tensor)] {
+            let m = errorMessage { _ = grad { (c: Tensor) in make(c)(Self.a).sum() }(Self.b) }
+            #expect(m?.contains("\(name): differentiating with respect to a value the function captures") == true, "\(name): \(m ?? "nil")")
+        }
+    }
+
     @Test func perturbationsOfNestedDerivativesStayApart() {
         // d/dx [x · d/dy (x + y)] = 1 (a classic perturbation-confusion test).
         let f = grad { (x: Tensor) in x * grad { (y: Tensor) in x + y }(Tensor(1.0)) }

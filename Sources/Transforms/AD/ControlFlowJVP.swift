@@ -171,7 +171,19 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
 /// JVP of a `customVJP` function: primal outputs from the user's forward
 /// rule; tangents through a `customVJPLinear` equation that remembers the
 /// residuals, so reverse mode can call the user's backward rule.
+/// JAX's restriction: a custom rule covers the function's explicit arguments
+/// only, so a captured value must not carry a tangent.
+func checkNoClosedOverTangents(_ rule: CustomRule, _ t: [Tensor?], _ what: String) throws {
+    if t.prefix(rule.constCount).contains(where: { $0 != nil }) {
+        throw FlockError(
+            "\(what): differentiating with respect to a value the function captures (closes over) is not supported: "
+                + "the custom rule only says how to differentiate with respect to the function's arguments. "
+                + "Pass the value as an argument and extend the rule")
+    }
+}
+
 func jvpOfCustomVJP(_ j: Jaxpr, _ rule: CustomRule, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor], [Tensor?]) {
+    try checkNoClosedOverTangents(rule, t, "customVJP")
     let (outs, residuals) = rule.forward!(x)
     let tangents = zip(t, x).map { instantiate($0, $1.aval) }
     let outTangents = bind(.customVJPLinear(rule: rule, residualCount: residuals.count, outAvals: outs.map(\.aval)),

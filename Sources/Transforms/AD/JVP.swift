@@ -272,6 +272,7 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         return try jvpControlFlow(p, x, t)
 
     case .customJVP(_, let rule):
+        try checkNoClosedOverTangents(rule, t, "customJVP")
         let tangents = zip(t, x).map { instantiate($0, $1.aval) }
         let (outs, outTangents) = rule.jvp!(x, tangents)
         return (outs, outTangents.map { Optional($0) })

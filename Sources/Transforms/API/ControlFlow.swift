@@ -172,11 +172,12 @@ public func customJVPFlat(_ f: @escaping ([Tensor]) -> [Tensor], jvp rule: @esca
     let r = CustomRule(jvp: rule)
     return { xs in
         let (j, consts) = traceClosed(xs.map(\.aval), f)
-        guard consts.isEmpty else {
-            // Captured values are constants of the primal function; evaluate directly.
-            return f(xs)
-        }
-        return bind(.customJVP(j, rule: r), xs)
+        if consts.isEmpty { return bind(.customJVP(j, rule: r), xs) }
+        // Captured values become leading operands the rule skips (the rule
+        // captured them too); differentiating with respect to them is an error.
+        let n = consts.count
+        let closed = CustomRule(jvp: { p, t in rule(Array(p.dropFirst(n)), Array(t.dropFirst(n))) }, constCount: n)
+        return bind(.customJVP(j, rule: closed), consts + xs)
     }
 }
 
@@ -205,8 +206,18 @@ public func customVJPFlat(
     let r = CustomRule(forward: forward, backward: backward)
     return { xs in
         let (j, consts) = traceClosed(xs.map(\.aval), f)
-        guard consts.isEmpty else { return f(xs) }
-        return bind(.customVJP(j, rule: r), xs)
+        if consts.isEmpty { return bind(.customVJP(j, rule: r), xs) }
+        // As customJVPFlat: captured values lead, the rules skip them, and their
+        // cotangents are zeros (differentiating with respect to them is an error).
+        let constAvals = consts.map(\.aval)
+        let closed = CustomRule(
+            forward: { p in forward(Array(p.dropFirst(constAvals.count))) },
+            backward: { res, ct in
+                constAvals.map { bind1(.broadcastInDim(shape: $0.shape, broadcastDimensions: []), Tensor(0, dtype: $0.dtype)) }
+                    + backward(res, ct)
+            },
+            constCount: constAvals.count)
+        return bind(.customVJP(j, rule: closed), consts + xs)
     }
 }
 

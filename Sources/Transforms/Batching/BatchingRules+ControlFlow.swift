@@ -207,7 +207,7 @@ extension BatchingRules {
                 return o + to
             }.map(moveToFront)
             return (Array(outs.prefix(outCount)), Array(outs.dropFirst(outCount)))
-        })
+        }, constCount: constCount + rule.constCount)
         let outs = bind(.customJVP(t.jaxpr, rule: batchedRule), t.consts + args.map(\.value))
         return outs.map { BatchedValue($0, 0) }
     }
@@ -262,7 +262,8 @@ extension BatchingRules {
                     bind1(.broadcastInDim(shape: $0.shape, broadcastDimensions: []), Tensor(0, dtype: $0.dtype))
                 }
                 return constCts + inputCts
-            })
+            },
+            constCount: constAvals.count + rule.constCount)
     }
 }
 
