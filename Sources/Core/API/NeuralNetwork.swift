@@ -41,9 +41,11 @@ public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
         // Constants in x's dtype: a Swift float literal is a float32 value, too coarse for float64.
         let c = Tensor((2 / Double.pi).squareRoot(), dtype: x.dtype, weakType: true)
         let k = Tensor(0.044715, dtype: x.dtype, weakType: true)
-        return 0.5 * x * (1 + tanh(c * (x + k * x * x * x)))
+        // jax.nn.gelu's operations in its order (x ** 3 is (x·x)·x), so the results round alike.
+        let cdf = 0.5 * (1 + tanh(c * (x + k * (x * x * x))))
+        return x * cdf
     }
-    return 0.5 * x * (1 + erf(x * Tensor(1 / 2.0.squareRoot(), dtype: x.dtype, weakType: true)))
+    return x * (erf(x / Tensor(2.0.squareRoot(), dtype: x.dtype, weakType: true)) + 1) / 2
 }
 
 /// log(1 + eˣ), computed stably (`jax.nn.softplus`).
