@@ -68,12 +68,31 @@ final class BufferPool: Sendable {
         var idleBytes = 0
     }
     private let state = Mutex(State())
+    /// Bytes of pooled-size buffers in use (handed out, not yet given back),
+    /// and the most there have been since ``resetPeak()``: what the memory
+    /// tests measure.
+    private let live = Atomic<Int>(0)
+    private let peak = Atomic<Int>(0)
+
+    /// Bytes of large (pooled-size) buffers currently in use.
+    var liveBytes: Int { live.load(ordering: .relaxed) }
+    /// The most large-buffer bytes in use at once since the last ``resetPeak()``.
+    var peakBytes: Int { peak.load(ordering: .relaxed) }
+    /// Starts a new peak measurement from the bytes in use now.
+    func resetPeak() { peak.store(live.load(ordering: .relaxed), ordering: .relaxed) }
 
     func take(byteCount: Int) -> Buffer {
         let n = max(byteCount, 1)
         if n < Self.largeThreshold {
             return Buffer(pointer: malloc(n)!, capacity: n)
         }
+        let buffer = takeLarge(n)
+        let now = live.add(buffer.capacity, ordering: .relaxed).newValue
+        peak.max(now, ordering: .relaxed)
+        return buffer
+    }
+
+    private func takeLarge(_ n: Int) -> Buffer {
         let unit = n >= Self.hugePage ? Self.hugePage : Self.granule
         let rounded = (n + unit - 1) / unit * unit
         let reused: (UInt, Int)? = state.withLock { s in
@@ -101,6 +120,7 @@ final class BufferPool: Sendable {
 
     func give(pointer: UnsafeMutableRawPointer, capacity: Int) {
         if capacity < Self.largeThreshold { free(pointer); return }
+        live.subtract(capacity, ordering: .relaxed)
         let address = UInt(bitPattern: pointer)
         let evicted: [UInt] = state.withLock { s in
             s.idle.append((address, capacity))
