@@ -54,4 +54,31 @@ import Testing
     @Test func finiteDifferencesAgreeWithGradients() throws {
         try checkGrads({ xs in [loss(xs[0], xs[1])] }, [W, b], order: 2)
     }
+
+    /// The README's training step (kept in step with it): jit with donation
+    /// trains exactly as the same step run eagerly.
+    @Test func readmeTrainingStep() {
+        typealias Params = [String: Tensor]
+        func loss(_ p: Params, _ x: Tensor, _ y: Tensor) -> Tensor {
+            let h = relu(matmul(x, p["w1"]!) + p["b1"]!)
+            return ((matmul(h, p["w2"]!) - y) * (matmul(h, p["w2"]!) - y)).mean()
+        }
+        let body = { (p: Params, batch: [Tensor]) -> Params in
+            let g = grad { (q: Params) in loss(q, batch[0], batch[1]) }(p)
+            return treeMap(p, g) { $0 - 0.01 * $1 }
+        }
+        let step = jit(donateArgnums: [0], body)
+        let initial: Params = ["w1": Random.normal(Random.key(0), shape: [8, 16]) * 0.3, "b1": zeros([16]),
+                               "w2": Random.normal(Random.key(1), shape: [16, 1]) * 0.3]
+        let x = Random.normal(Random.key(2), shape: [32, 8]), y = x.sum(axes: [1], keepDims: true)
+        var params = treeMap(initial) { $0 * 1 }  // copies: the originals are not donated
+        var eager = initial
+        for _ in 0..<100 {
+            params = step(params, [x, y])
+            eager = body(eager, [x, y])
+        }
+        let before = loss(initial, x, y).item(Float.self), after = loss(params, x, y).item(Float.self)
+        #expect(after < before / 4, "loss \(before) → \(after)")
+        for k in ["w1", "b1", "w2"] { expectClose(params[k]!, eager[k]!, rtol: 1e-4, atol: 1e-5, k) }
+    }
 }
