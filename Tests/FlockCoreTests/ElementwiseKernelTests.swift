@@ -161,4 +161,35 @@ import Testing
         #expect(inPlace(select, operands: 3, into: 1) == outOfPlace, "select into its true operand")
         #expect(inPlace(select, operands: 3, into: 2) == outOfPlace, "select into its false operand")
     }
+
+    /// The Swift kernels' in-place paths (one pointer) against their
+    /// out-of-place loops, for float32 and float64, array and scalar operands.
+    @Test func swiftKernelsInPlaceEqualOutOfPlace() {
+        func check<T: BinaryFloatingPoint>(_ k: BlockKernel, _ a: [T], _ b: [T]?, scalar: Bool, _ what: String) {
+            let n = a.count
+            var outOfPlace = [T](repeating: 0, count: n)
+            var inPlace = a
+            a.withUnsafeBytes { pa in
+                (b ?? a).withUnsafeBytes { pb in
+                    let ops = [BlockOperand(pointer: pa.baseAddress!, isScalar: false), BlockOperand(pointer: pb.baseAddress!, isScalar: scalar)]
+                    ops.withUnsafeBufferPointer { o in outOfPlace.withUnsafeMutableBytes { k(o.baseAddress!, $0.baseAddress!, count: n) } }
+                }
+            }
+            inPlace.withUnsafeMutableBytes { pa in
+                (b ?? a).withUnsafeBytes { pb in
+                    let ops = [BlockOperand(pointer: UnsafeRawPointer(pa.baseAddress!), isScalar: false),
+                               BlockOperand(pointer: pb.baseAddress!, isScalar: scalar)]
+                    ops.withUnsafeBufferPointer { o in k(o.baseAddress!, pa.baseAddress!, count: n) }
+                }
+            }
+            #expect(zip(inPlace, outOfPlace).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(what) in place")
+        }
+        let f = Self.values.map { Swift.abs($0) }, g = Self.others
+        let d = f.map { Double($0) * 1.000001 }, e = g.map { Double($0) }
+        check(unaryBlock(SqrtK<Float>.self), f, nil, scalar: false, "sqrt f32")
+        check(unaryBlock(ExpK<Double>.self), e, nil, scalar: false, "exp f64")
+        check(binaryBlock(AddK<Double>.self), d, e, scalar: false, "add f64")
+        check(binaryBlock(MulK<Double>.self), d, e, scalar: true, "mul f64 by a scalar")
+        check(binaryBlock(DivK<Float>.self), f, g, scalar: false, "div f32 (Swift)")
+    }
 }

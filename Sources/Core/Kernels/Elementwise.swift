@@ -149,6 +149,12 @@ func unaryBlock<K: UnaryKernel>(_: K.Type) -> BlockKernel {
         if ops[0].isScalar {
             let v = K.apply(x[0])
             for i in 0..<n { d[i] = v }
+        } else if K.Input.self == K.Output.self && UnsafeRawPointer(out) == ops[0].pointer {
+            // In place (jit reuses dying buffers): through one pointer, so the
+            // loop vectorises; with two equal pointers the compiler's overlap
+            // check would send it to the scalar loop.
+            let p = out.assumingMemoryBound(to: K.Input.self)
+            for i in 0..<n { p[i] = unsafeBitCast(K.apply(p[i]), to: K.Input.self) }
         } else {
             for i in 0..<n { d[i] = K.apply(x[i]) }
         }
@@ -162,6 +168,14 @@ func binaryBlock<K: BinaryKernel>(_: K.Type) -> BlockKernel {
         let x = ops[0].pointer.assumingMemoryBound(to: K.Input.self)
         let y = ops[1].pointer.assumingMemoryBound(to: K.Input.self)
         switch (ops[0].isScalar, ops[1].isScalar) {
+        case (false, false) where K.Input.self == K.Output.self && UnsafeRawPointer(out) == ops[0].pointer:
+            // In place into the first operand: one pointer for it (see unaryBlock).
+            let p = out.assumingMemoryBound(to: K.Input.self)
+            for i in 0..<n { p[i] = unsafeBitCast(K.apply(p[i], y[i]), to: K.Input.self) }
+        case (false, true) where K.Input.self == K.Output.self && UnsafeRawPointer(out) == ops[0].pointer:
+            let p = out.assumingMemoryBound(to: K.Input.self)
+            let c = y[0]
+            for i in 0..<n { p[i] = unsafeBitCast(K.apply(p[i], c), to: K.Input.self) }
         case (false, false): for i in 0..<n { d[i] = K.apply(x[i], y[i]) }
         case (false, true):
             let c = y[0]
