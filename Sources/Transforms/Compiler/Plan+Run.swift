@@ -10,8 +10,20 @@
 extension Plan {
     /// Runs the plan on concrete arrays; `donated[i]` lets the plan overwrite argument `i`'s buffer.
     func run(_ args: consuming [DenseArray], donated: [Bool] = [], profile: PlanProfile? = nil) throws -> [DenseArray] {
-        var state = ExecutionState(slotCount: slotCount)
         var args = args
+        // Slots on the stack (small plans): a heap array costs a third of a small plan's run.
+        return try withUnsafeTemporaryAllocation(of: DenseArray?.self, capacity: slotCount) { slots in
+            slots.initialize(repeating: nil)
+            defer { _ = slots.deinitialize() }
+            var state = ExecutionState(slots: slots)
+            return try run(&args, &state, donated: donated, profile: profile)
+        }
+    }
+
+    /// Moves `args` into the slots (leaving it empty) and runs the instructions.
+    private func run(
+        _ args: inout [DenseArray], _ state: inout ExecutionState, donated: [Bool], profile: PlanProfile?
+    ) throws -> [DenseArray] {
         for (i, s) in inputSlots.enumerated() where s >= 0 {
             if i < donated.count && donated[i] { state.donated.insert(ObjectIdentifier(args[i].buffer)) }
             state.slots[s] = args[i]
@@ -65,6 +77,12 @@ extension Plan {
             loop.run(xs, into: outs)
         case .primitive(let p):
             outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
+        case .allReduce(let p, let op, let axis):
+            // Latency-bound: no operand or result arrays around the communicator call.
+            let y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis)
+            for s in inst.dying { state.slots[s] = nil }
+            state.slots[inst.outputs[0]] = y
+            return
         case .dotUpdate(let dn, let alpha):
             let (a, b) = (state.read(inst.inputs[0]), state.read(inst.inputs[1]))
             // Accumulate into w's buffer when the plan owns it and the product does not read it.
@@ -143,10 +161,11 @@ final class PlanProfile {
 
 /// The slots of one running plan and the donated buffers it may overwrite.
 private struct ExecutionState {
-    var slots: [DenseArray?]
+    /// Owned by ``Plan/run(_:donated:profile:)``, which initialises and deinitialises them.
+    let slots: UnsafeMutableBufferPointer<DenseArray?>
     var donated = Set<ObjectIdentifier>()
 
-    init(slotCount: Int) { slots = Array(repeating: nil, count: slotCount) }
+    init(slots: UnsafeMutableBufferPointer<DenseArray?>) { self.slots = slots }
 
     func read(_ o: Plan.Operand) -> DenseArray {
         switch o {
