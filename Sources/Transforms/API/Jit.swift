@@ -162,9 +162,7 @@ public final class JitFunction: @unchecked Sendable {
     /// evaluated eagerly) have it: the key's fields compared in place.
     private func recentCompiled(_ args: [Tensor]) -> CompiledFunction? {
         guard let r = recent.withLock({ $0 }), r.key.avals.count == args.count else { return nil }
-        for (x, a) in zip(args, r.key.avals) where !x.isConcrete || x.weakType != a.weakType || x.dtype != a.dtype || x.shape != a.shape {
-            return nil
-        }
+        for i in args.indices where !args[i].isConcrete(with: r.key.avals[i]) { return nil }
         let frames = AxisEnvironment.frames
         guard frames.count == r.key.axes.count else { return nil }
         for (f, a) in zip(frames, r.key.axes) where f.size != a.size || f.name != a.name { return nil }

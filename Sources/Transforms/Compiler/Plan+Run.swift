@@ -11,30 +11,49 @@ extension Plan {
     /// Runs the plan on concrete arrays; `donated[i]` lets the plan overwrite argument `i`'s buffer.
     func run(_ args: consuming [DenseArray], donated: [Bool] = [], profile: PlanProfile? = nil) throws -> [DenseArray] {
         var args = args
-        // Slots on the stack (small plans): a heap array costs a third of a small plan's run.
-        return try withUnsafeTemporaryAllocation(of: DenseArray?.self, capacity: slotCount) { slots in
-            slots.initialize(repeating: nil)
-            defer { _ = slots.deinitialize() }
-            var state = ExecutionState(slots: slots)
-            return try run(&args, &state, donated: donated, profile: profile)
+        return try withSlots { state in
+            for (i, s) in inputSlots.enumerated() where s >= 0 {
+                state.bind(s, args[i], donated: i < donated.count && donated[i])
+            }
+            args = []  // the slots hold the only references the plan keeps
+            try executeAll(&state, profile: profile)
+            return outputs.map(state.read)
         }
     }
 
-    /// Moves `args` into the slots (leaving it empty) and runs the instructions.
-    private func run(
-        _ args: inout [DenseArray], _ state: inout ExecutionState, donated: [Bool], profile: PlanProfile?
-    ) throws -> [DenseArray] {
-        for (i, s) in inputSlots.enumerated() where s >= 0 {
-            if i < donated.count && donated[i] { state.donated.insert(ObjectIdentifier(args[i].buffer)) }
-            state.slots[s] = args[i]
+    /// Runs the plan on the concrete values of `args` and returns tensors with
+    /// `weakTypes`: ``run(_:donated:profile:)`` without the arrays in between,
+    /// for a jitted function's call. `name` names the function in errors.
+    func run(_ args: [Tensor], donated: [Bool], weakTypes: [Bool], name: String) throws -> [Tensor] {
+        try withSlots { state in
+            for (i, s) in inputSlots.enumerated() where s >= 0 {
+                state.bind(s, try args[i].concreteArray(for: "jit(\(name))"), donated: i < donated.count && donated[i])
+            }
+            try executeAll(&state, profile: nil)
+            return outputs.indices.map { Tensor(concrete: state.read(outputs[$0]), weakType: weakTypes[$0]) }
         }
+    }
+
+    /// Runs `body` over this plan's slots, kept on the stack when few (a heap
+    /// array costs a third of a small plan's run).
+    @inline(__always)
+    private func withSlots<R>(_ body: (inout ExecutionState) throws -> R) throws -> R {
+        try withUnsafeTemporaryAllocation(of: DenseArray?.self, capacity: slotCount) { slots in
+            slots.initialize(repeating: nil)
+            defer { _ = slots.deinitialize() }
+            var state = ExecutionState(slots: slots)
+            return try body(&state)
+        }
+    }
+
+    /// Runs the instructions once the inputs are bound.
+    private func executeAll(_ state: inout ExecutionState, profile: PlanProfile?) throws {
         if !state.donated.isEmpty {
             // Constants are held by the plan; a donated buffer that is also a constant is never overwritten.
             for inst in instructions {
                 for case .constant(let c) in inst.inputs { state.donated.remove(ObjectIdentifier(c.buffer)) }
             }
         }
-        args = []  // the slots hold the only references the plan keeps
         if let profile {
             for (k, inst) in instructions.enumerated() {
                 let t0 = monotonicSeconds()
@@ -43,12 +62,6 @@ extension Plan {
             }
         } else {
             for inst in instructions { try execute(inst, &state) }
-        }
-        return outputs.map { o in
-            switch o {
-            case .slot(let s): state.slots[s]!
-            case .constant(let c): c
-            }
         }
     }
 
@@ -166,6 +179,12 @@ private struct ExecutionState {
     var donated = Set<ObjectIdentifier>()
 
     init(slots: UnsafeMutableBufferPointer<DenseArray?>) { self.slots = slots }
+
+    /// Stores input `array` in `slot`; a donated one may be overwritten.
+    mutating func bind(_ slot: Int, _ array: DenseArray, donated: Bool) {
+        if donated { self.donated.insert(ObjectIdentifier(array.buffer)) }
+        slots[slot] = array
+    }
 
     func read(_ o: Plan.Operand) -> DenseArray {
         switch o {
