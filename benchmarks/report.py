@@ -37,7 +37,7 @@ COLLECTIVE_TARGETS = {
 }
 
 
-def main(paths, command, threads):
+def read_rows(paths):
     rows = defaultdict(dict)
     for path in paths:
         for line in open(path):
@@ -51,6 +51,11 @@ def main(paths, command, threads):
         for impl, rs in rows[case].items():
             rs.sort(key=lambda x: x["ns"])
             rows[case][impl] = rs[len(rs) // 2]
+    return rows
+
+
+def main(paths, command, threads):
+    rows = read_rows(paths)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     out = ["# Benchmarks", "",
@@ -71,7 +76,16 @@ def main(paths, command, threads):
                 return f"{r['flock']['ns'] / r[impl]['ns']:.2f}"
             return "—"
         out.append(f"| {title} | {cell('flock')} | {cell('numpy')} | {cell('jax')} | {ratio('numpy')} | {ratio('jax')} | {target} |")
-    out += ["", "## Collectives", "",
+    out += collective_section(rows)
+    out += sharding_section(rows)
+    out.append("")
+    open("BENCHMARKS.md", "w").write("\n".join(out))
+    print("\n".join(out))
+
+
+def collective_section(rows, command=None):
+    """psum over 2 ranks against paired MPI, C and mpi4py; `command` names a run of this section alone."""
+    out = ["", "## Collectives", "",
             "`psum` of float32 over 2 MPI ranks on this host (`./launch -n 2`, shared memory), against "
             "`MPI_Allreduce` on preallocated buffers — from a C program (benchmarks/c/allreduce.c, built with "
             "mpicc) and, interleaved with Flock's loops in the same job, from Swift (*paired*: it sees the same "
@@ -79,7 +93,7 @@ def main(paths, command, threads):
             "31 repeats of a short loop of calls (a few ms; the machine is shared, and the least disturbed repeat "
             "shows the cost of the call itself), median over rounds. Bandwidth is bytes reduced per second of call time. Flock's "
             "psum includes its consistency check (one 96-byte allgather of signatures; operands up to 48 bytes "
-            "travel in it).", "",
+            "travel in it)." + (f" Measured separately from the rest of this page: `{command}`." if command else ""), "",
             "| Case | Flock eager | Flock jit | MPI paired | C | mpi4py | eager vs paired | jit vs paired | eager vs C | Target |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     for case, (title, target) in COLLECTIVE_TARGETS.items():
@@ -95,10 +109,19 @@ def main(paths, command, threads):
             return f"{r[impl]['ns'] / r[base]['ns']:.2f}"
         out.append(f"| {title} | {cell('flock')} | {cell('flock_jit')} | {cell('mpi')} | {cell('c')} | {cell('mpi4py')} | "
                    f"{versus('flock', 'mpi')} | {versus('flock_jit', 'mpi')} | {versus('flock', 'c')} | {target} |")
-    out += sharding_section(rows)
-    out.append("")
+    return out
+
+
+def splice_collectives(paths, command):
+    """Replaces only the Collectives section of the existing BENCHMARKS.md (`benchmarks/run --case collectives`)."""
+    rows = read_rows(paths)
+    old = open("BENCHMARKS.md").read().split("\n")
+    start = old.index("## Collectives") - 1  # the blank line before the heading
+    end = next(i for i in range(start + 2, len(old)) if old[i].startswith("## ")) - 1
+    section = collective_section(rows, command)
+    out = old[:start] + section + old[end:]
     open("BENCHMARKS.md", "w").write("\n".join(out))
-    print("\n".join(out))
+    print("\n".join(section))
 
 
 def sharding_section(rows):
@@ -135,5 +158,8 @@ def sharding_section(rows):
 
 
 if __name__ == "__main__":
-    threads = os.environ.get("BENCH_THREADS", "")
-    main(sys.argv[2:], sys.argv[1], f"{threads} thread{'s' if threads != '1' else ''}" if threads else "")
+    if os.environ.get("BENCH_SECTION") == "collectives":
+        splice_collectives(sys.argv[2:], sys.argv[1])
+    else:
+        threads = os.environ.get("BENCH_THREADS", "")
+        main(sys.argv[2:], sys.argv[1], f"{threads} thread{'s' if threads != '1' else ''}" if threads else "")

@@ -104,15 +104,30 @@ extension Primitive {
     }
 
     func evaluateCollective(_ inputs: [DenseArray], shape: [Int]) throws -> DenseArray {
+        if let (op, axis) = singleAxisAllReduce { return try evaluateAllReduce(inputs[0], op, axis: axis) }
         let axes = collectiveAxes!
         do {
-            // The common case, one name and an all-reduce, without the general machinery.
-            if axes.count == 1, let op = allReduceOp {
-                return try boundCommunicator(axes[0]).perform(.allReduce(op), inputs[0])
-            }
             return try evaluateCollective(inputs.first, axes.map(boundCommunicator), shape: shape)
         } catch let e as FlockError {
             throw FlockError("\(name) over \(axes.map { "'\($0)'" }.joined(separator: ", ")): \(e.message)")
+        }
+    }
+
+    /// The reduction and the axis name of a psum, pmax or pmin over one name
+    /// (nil for anything else): the common, latency-bound collective, which
+    /// ``evaluateAllReduce(_:_:axis:)`` runs without the general machinery.
+    public var singleAxisAllReduce: (op: ReduceOp, axis: String)? {
+        guard let op = allReduceOp, let axes = collectiveAxes, axes.count == 1 else { return nil }
+        return (op, axes[0])
+    }
+
+    /// Evaluates this psum, pmax or pmin over the one name `axis` through the
+    /// communicator bound to it (see ``singleAxisAllReduce``).
+    public func evaluateAllReduce(_ x: DenseArray, _ op: ReduceOp, axis: String) throws -> DenseArray {
+        do {
+            return try boundCommunicator(axis).perform(.allReduce(op), x)
+        } catch let e as FlockError {
+            throw FlockError("\(name) over '\(axis)': \(e.message)")
         }
     }
 

@@ -115,6 +115,14 @@ public struct Tensor: Sendable {
         if case .concrete = storage { return true }
         return false
     }
+
+    /// Whether the value is concrete with abstract value `aval` (shape, dtype
+    /// and weak type): one check for a jitted call's signature, without the
+    /// copies that reading ``shape`` and ``dtype`` one by one makes.
+    public func isConcrete(with aval: AbstractValue) -> Bool {
+        guard case .concrete(let a) = storage else { return false }
+        return weakType == aval.weakType && a.dtype == aval.dtype && a.shape == aval.shape
+    }
 }
 
 // MARK: - Creation from Swift values

@@ -111,6 +111,16 @@ extension CollectivesTests {
             for m in messages {
                 #expect(m.contains("psum over 'i': collective called inconsistently") && m.contains("different shapes"), "\(m)")
             }
+            // The same under jit (its plan runs psum as its own instruction), one function shared by both threads.
+            let summed = jit { (v: [Tensor]) in [psum(v[0], axisName: "i")] }
+            let jitMessages = onMembers(2) { m in
+                errorMessage {
+                    _ = withAxis("i", communicator: group.members[m]) { summed([referenceInput([m == 1 ? 4 : 3])]) }
+                } ?? "no error"
+            }.map { (try? $0.get()) ?? "thread failed" }
+            for m in jitMessages {
+                #expect(m.contains("psum over 'i': collective called inconsistently") && m.contains("different shapes"), "\(m)")
+            }
             // MPI ranks: rank-dependent shapes, eagerly and under jit; every rank fails promptly and goes on.
             let world = Distributed.processes
             guard world.size > 1 else { return }
@@ -121,6 +131,16 @@ extension CollectivesTests {
             let jitted = jit { (v: Tensor) in allGather(v, axisName: "r") }
             let traced = errorMessage { _ = withAxis("r", communicator: world) { jitted(x) } } ?? "no error"
             #expect(traced.contains("all_gather over 'r'") && traced.contains("different shapes"), "\(traced)")
+            // A jitted psum: operands inside the signature block and larger ones, shapes and dtypes.
+            let jittedSum = jit { (v: Tensor) in psum(v, axisName: "r") }
+            let cases = [
+                (x, "different shapes"), (referenceInput([world.rank + 1, 512]), "different shapes"),
+                (referenceInput([3], dtype: world.rank == 0 ? .float32 : .float64), "different dtypes"),
+            ]
+            for (v, what) in cases {
+                let m = errorMessage { _ = withAxis("r", communicator: world) { jittedSum(v) } } ?? "no error"
+                #expect(m.contains("psum over 'r'") && m.contains(what), "\(m)")
+            }
             #expect(monotonicNanoseconds() - start < 10_000_000_000, "errors arrive within seconds")
             let after = withAxis("r", communicator: world) { psum(Tensor(Float(1)), axisName: "r") }
             #expect(after.item(Float.self) == Float(world.size))

@@ -276,6 +276,24 @@ import FlockTestSupport
         #expect(f.traceCount == 4 && f.compileCount == 4)
     }
 
+    @Test func repeatedCallsMatchTheWholeSignature() {
+        // A call is first matched against the previous call's signature, field by
+        // field: alternating shapes, dtypes, weak types and named axes each need their own plan.
+        let body = { (x: [Tensor]) in [x[0] * 2 + Double(activeAxisSize("i") ?? 0)] }
+        let f = jit(body)
+        let a = Tensor([1, 2, 3] as [Float]), b = Tensor([1, 2] as [Float]), weak: Tensor = 1.5
+        let one = InProcessGroup(size: 1).members[0]
+        for round in 0..<2 {
+            for (x, what) in [(a, "f32[3]"), (b, "f32[2]"), (a.converted(to: .float64), "f64[3]"), (weak, "weak f32[]")] {
+                expectIdentical(f([x])[0], body([x])[0], "\(what), round \(round)")
+                expectIdentical(f([x])[0], body([x])[0], "\(what) again, round \(round)")
+            }
+            withAxis("i", communicator: one) { expectIdentical(f([a])[0], body([a])[0], "f32[3] under axis 'i'") }
+            expectIdentical(f([a])[0], body([a])[0], "f32[3] after axis 'i'")
+        }
+        #expect(f.traceCount == 5 && f.compileCount == 5)
+    }
+
     @Test func samplersUnderJitEqualEagerSamplers() {
         // The samplers convert dtypes and draw bits inside the trace: jit must give the same bits.
         let key = PRNGKey(42)

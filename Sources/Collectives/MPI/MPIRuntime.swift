@@ -63,9 +63,10 @@ var mpiIsActive: Bool {
 }
 
 /// An element count as MPI's `int`, or an error for operands too large for one call.
-func mpiCount(_ n: Int, _ operation: String) throws -> Int32 {
+/// (`operation` is built only for the error: describing a signature costs more than a small collective.)
+func mpiCount(_ n: Int, _ operation: @autoclosure () -> String) throws -> Int32 {
     guard n <= Int(Int32.max) else {
-        throw FlockError("\(operation): \(n) elements exceed MPI's limit of \(Int32.max) per call; split the operand")
+        throw FlockError("\(operation()): \(n) elements exceed MPI's limit of \(Int32.max) per call; split the operand")
     }
     return Int32(n)
 }

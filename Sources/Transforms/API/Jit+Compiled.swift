@@ -97,9 +97,7 @@ public final class CompiledFunction: @unchecked Sendable {
 
     func run(_ args: [Tensor]) -> [Tensor] {
         do {
-            let arrays = try args.map { try $0.concreteArray(for: "jit(\(name))") }
-            let outs = try plan.run(arrays, donated: donated)
-            return zip(outs, outputWeakTypes).map { Tensor(concrete: $0, weakType: $1) }
+            return try plan.run(args, donated: donated, weakTypes: outputWeakTypes, name: name)
         } catch {
             raise((error as? FlockError) ?? FlockError("jit(\(name)): \(error)"))
             return plan.outputAvals.map { _ in Tensor.poisoned }

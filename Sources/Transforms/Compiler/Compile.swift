@@ -144,6 +144,7 @@ private struct PlanCompiler {
         case .scan(let b, let length, let reverse, let nc, let ncarry):
             return .scan(body: compilePlan(b), length: length, reverse: reverse, constCount: nc, carryCount: ncarry)
         default:
+            if let (op, axis) = p.singleAxisAllReduce { return .allReduce(p, op, axis: axis) }
             return .primitive(p)
         }
     }

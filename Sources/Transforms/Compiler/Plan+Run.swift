@@ -5,17 +5,50 @@
 // slot lets go) belongs to the plan; when an elementwise loop reads it for the
 // last time, the loop writes its result into the same buffer. A donated input
 // is treated as owned although the caller still holds it — that is what
-// donation means: the caller must not read a donated argument afterwards.
+// donation means; the run then deletes the caller's arrays over donated
+// buffers (reading one is an error), and outputs over them are made anew.
 
 extension Plan {
     /// Runs the plan on concrete arrays; `donated[i]` lets the plan overwrite argument `i`'s buffer.
     func run(_ args: consuming [DenseArray], donated: [Bool] = [], profile: PlanProfile? = nil) throws -> [DenseArray] {
-        var state = ExecutionState(slotCount: slotCount)
         var args = args
-        for (i, s) in inputSlots.enumerated() where s >= 0 {
-            if i < donated.count && donated[i] { state.donated.insert(ObjectIdentifier(args[i].buffer)) }
-            state.slots[s] = args[i]
+        return try withSlots { state in
+            for (i, s) in inputSlots.enumerated() where s >= 0 {
+                state.bind(s, args[i], donated: i < donated.count && donated[i])
+            }
+            args = []  // the slots hold the only references the plan keeps
+            try executeAll(&state, profile: profile)
+            return outputs.map(state.output)
         }
+    }
+
+    /// Runs the plan on the concrete values of `args` and returns tensors with
+    /// `weakTypes`: ``run(_:donated:profile:)`` without the arrays in between,
+    /// for a jitted function's call. `name` names the function in errors.
+    func run(_ args: [Tensor], donated: [Bool], weakTypes: [Bool], name: String) throws -> [Tensor] {
+        try withSlots { state in
+            for (i, s) in inputSlots.enumerated() where s >= 0 {
+                state.bind(s, try args[i].concreteArray(for: "jit(\(name))"), donated: i < donated.count && donated[i])
+            }
+            try executeAll(&state, profile: nil)
+            return outputs.indices.map { Tensor(concrete: state.output(outputs[$0]), weakType: weakTypes[$0]) }
+        }
+    }
+
+    /// Runs `body` over this plan's slots, kept on the stack when few (a heap
+    /// array costs a third of a small plan's run).
+    @inline(__always)
+    private func withSlots<R>(_ body: (inout ExecutionState) throws -> R) throws -> R {
+        try withUnsafeTemporaryAllocation(of: DenseArray?.self, capacity: slotCount) { slots in
+            slots.initialize(repeating: nil)
+            defer { _ = slots.deinitialize() }
+            var state = ExecutionState(slots: slots)
+            return try body(&state)
+        }
+    }
+
+    /// Runs the instructions once the inputs are bound.
+    private func executeAll(_ state: inout ExecutionState, profile: PlanProfile?) throws {
         if !state.donated.isEmpty {
             // Constants are held by the plan; a donated buffer that is also a constant is never overwritten.
             for inst in instructions {
@@ -24,12 +57,11 @@ extension Plan {
             // The caller's arrays over donated buffers are deleted from now on,
             // whether or not the plan reuses them (as in JAX): reading one is an
             // error, never silently overwritten data.
-            for (i, s) in inputSlots.enumerated() where s >= 0 && i < donated.count && donated[i] {
-                let b = args[i].buffer
-                if state.donated.contains(ObjectIdentifier(b)) && !args[i].isDeleted { b.invalidateArrays() }
+            var bumped = Set<ObjectIdentifier>()
+            for b in state.donatedBuffers where state.donated.contains(ObjectIdentifier(b)) {
+                if bumped.insert(ObjectIdentifier(b)).inserted { b.invalidateArrays() }
             }
         }
-        args = []  // the slots hold the only references the plan keeps
         if let profile {
             for (k, inst) in instructions.enumerated() {
                 let t0 = monotonicSeconds()
@@ -39,16 +71,6 @@ extension Plan {
         } else {
             for inst in instructions { try execute(inst, &state) }
         }
-        let results = outputs.map { o in
-            switch o {
-            case .slot(let s): state.slots[s]!
-            case .constant(let c): c
-            }
-        }
-        // An output over a donated buffer (the argument returned, or written in
-        // place) is a new array: made after the donation, it is not deleted.
-        if state.donated.isEmpty { return results }
-        return results.map { $0.isDeleted ? DenseArray(buffer: $0.buffer, shape: $0.shape, dtype: $0.dtype) : $0 }
     }
 
     private func execute(_ inst: Instruction, _ state: inout ExecutionState) throws {
@@ -76,6 +98,12 @@ extension Plan {
             loop.run(xs, into: outs)
         case .primitive(let p):
             outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
+        case .allReduce(let p, let op, let axis):
+            // Latency-bound: no operand or result arrays around the communicator call.
+            let y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis)
+            for s in inst.dying { state.slots[s] = nil }
+            state.slots[inst.outputs[0]] = y
+            return
         case .dotUpdate(let dn, let alpha):
             let (a, b) = (state.read(inst.inputs[0]), state.read(inst.inputs[1]))
             // Accumulate into w's buffer when the plan owns it and the product does not read it.
@@ -154,10 +182,29 @@ final class PlanProfile {
 
 /// The slots of one running plan and the donated buffers it may overwrite.
 private struct ExecutionState {
-    var slots: [DenseArray?]
+    /// Owned by ``Plan/run(_:donated:profile:)``, which initialises and deinitialises them.
+    let slots: UnsafeMutableBufferPointer<DenseArray?>
     var donated = Set<ObjectIdentifier>()
+    /// The donated buffers themselves, whose earlier arrays the run deletes.
+    var donatedBuffers: [Buffer] = []
 
-    init(slotCount: Int) { slots = Array(repeating: nil, count: slotCount) }
+    init(slots: UnsafeMutableBufferPointer<DenseArray?>) { self.slots = slots }
+
+    /// Stores input `array` in `slot`; a donated one may be overwritten.
+    mutating func bind(_ slot: Int, _ array: DenseArray, donated: Bool) {
+        if donated {
+            self.donated.insert(ObjectIdentifier(array.buffer))
+            donatedBuffers.append(array.buffer)
+        }
+        slots[slot] = array
+    }
+
+    /// An output: an array over a donated buffer (the argument returned, or
+    /// written in place) is made anew, after the donation, so it is not deleted.
+    func output(_ o: Plan.Operand) -> DenseArray {
+        let a = read(o)
+        return a.isDeleted ? DenseArray(buffer: a.buffer, shape: a.shape, dtype: a.dtype) : a
+    }
 
     func read(_ o: Plan.Operand) -> DenseArray {
         switch o {

@@ -15,6 +15,8 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
     enum Kind {
         /// Runs the primitive's eval kernel.
         case primitive(Primitive)
+        /// A psum, pmax or pmin over one axis name, straight to its communicator.
+        case allReduce(Primitive, ReduceOp, axis: String)
         /// Runs a fused elementwise loop; the operands are its inputs.
         case fused(FusedLoop)
         /// Operands lhs, rhs, w: `w + alpha · dotGeneral(lhs, rhs)` as one gemm.
@@ -25,13 +27,23 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
         case scan(body: Plan, length: Int, reverse: Bool, constCount: Int, carryCount: Int)
     }
 
-    struct Instruction {
+    /// A class, not a struct: running a plan then retains one reference per
+    /// instruction instead of each of its arrays.
+    final class Instruction {
         let kind: Kind
         let inputs: [Operand]
         let outputs: [Int]
         let outAvals: [AbstractValue]
         /// Slots read for the last time here; released after the instruction.
         let dying: [Int]
+
+        init(kind: Kind, inputs: [Operand], outputs: [Int], outAvals: [AbstractValue], dying: [Int]) {
+            self.kind = kind
+            self.inputs = inputs
+            self.outputs = outputs
+            self.outAvals = outAvals
+            self.dying = dying
+        }
     }
 
     let inputSlots: [Int]
@@ -100,7 +112,7 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
 extension Plan.Kind {
     var name: String {
         switch self {
-        case .primitive(let p): p.name
+        case .primitive(let p), .allReduce(let p, _, _): p.name
         case .fused(let f): f.steps.count == 1 ? "loop[1 op]" : "fused_loop[\(f.steps.count) ops]"
         case .dotUpdate(_, let alpha): "dot_update[alpha=\(alpha)]"
         case .call: "call"
@@ -112,7 +124,7 @@ extension Plan.Kind {
 
     var nestedPlans: [Plan] {
         switch self {
-        case .primitive, .fused, .dotUpdate: []
+        case .primitive, .allReduce, .fused, .dotUpdate: []
         case .call(let p): [p]
         case .cond(let branches): branches
         case .whileLoop(let c, let b, _, _): [c, b]
