@@ -138,3 +138,17 @@ func runPmapOverheadLoop() {
     blackhole += first(v)
     report("diag_pmap_loop", Double(now() - t0) / Double(n), unit: "us", value: Double(now() - t0) / Double(n) / 1000)
 }
+
+/// Diagnostics: where the data-parallel step's time goes on each rank (the
+/// step jitted with its pmean, the axis bound to the job's ranks).
+@MainActor
+func runPmeanStepProfile() {
+    try! Distributed.initialize()
+    let (keys, params, x, labels) = mlpData()
+    let rows = x.reshaped([-1, 784]), rowLabels = labels.reshaped([-1, 10])
+    let args = params + [rows, rowLabels]
+    let text = withAxis("batch", communicator: Distributed.processes) {
+        jit(name: "step_with_pmean", mlpStep(keys, axis: "batch")).lower(args).compile().profile(args, iterations: 30)
+    }
+    if Distributed.processIndex == 0 { print(text.split(separator: "\n").prefix(16).joined(separator: "\n")) }
+}
