@@ -126,7 +126,9 @@ public enum Distributed {
         var provided: Int32 = 0
         if !mpiIsActive {
             try mpiCheck(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided), "MPI_Init_thread")
-            atexit { if mpiIsActive { MPI_Finalize() } }
+            try Departures.start()
+            // Every rank announces its exit (so ranks waiting for it end the job), then finalises.
+            atexit { Departures.announceAndFinalize() }
         } else {
             MPI_Query_thread(&provided)
         }

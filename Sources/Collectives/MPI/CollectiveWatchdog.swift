@@ -24,8 +24,13 @@ final class CollectiveWatchdog: Sendable {
         /// Sequence number (high 32 bits), kind and dtype code of the collective in flight.
         let what = Atomic<UInt64>(0)
         let size: Int
+        /// The members' ranks in the world communicator.
+        let worldRanks: Set<Int>
 
-        init(size: Int) { self.size = size }
+        init(size: Int, worldRanks: Set<Int>) {
+            self.size = size
+            self.worldRanks = worldRanks
+        }
 
         @inline(__always)
         func begin(_ signature: CollectiveSignature) {
@@ -42,9 +47,9 @@ final class CollectiveWatchdog: Sendable {
     private let slots = Mutex<[Weak]>([])
     private let started = Atomic<Bool>(false)
 
-    /// A slot for a new communicator of `size` members, watched from now on.
-    func register(size: Int) -> Slot {
-        let slot = Slot(size: size)
+    /// A slot for a new communicator of `size` members (`worldRanks`), watched from now on.
+    func register(size: Int, worldRanks: Set<Int>) -> Slot {
+        let slot = Slot(size: size, worldRanks: worldRanks)
         slots.withLock { list in
             list.removeAll { $0.slot == nil }
             list.append(Weak(slot: slot))
@@ -69,19 +74,32 @@ final class CollectiveWatchdog: Sendable {
                 }
             }
             if let stuck { abortJob(stuck) }
+            // A rank that left can never join a collective of its communicators.
+            if let (gone, seconds) = Departures.poll(), seconds >= Departures.patience {
+                let waiting = slots.withLock { list in
+                    list.compactMap(\.slot).first { s in
+                        let t = s.since.load(ordering: .relaxed)
+                        return t != 0 && now > t && Double(now - t) * 1e-9 >= Departures.patience && s.worldRanks.contains(gone)
+                    }
+                }
+                if let waiting { abortJob(waiting, departed: gone) }
+            }
         }
     }
 
-    private func abortJob(_ slot: Slot) -> Never {
+    private func abortJob(_ slot: Slot, departed: Int? = nil) -> Never {
         let w = slot.what.load(ordering: .relaxed)
         let kind = CollectiveKind(rawValue: UInt8(truncatingIfNeeded: w >> 8))
         let dtype = kind == .barrier ? "" : DType(code: UInt8(truncatingIfNeeded: w)).map { " of \($0)" } ?? ""
         var rank: Int32 = 0
         MPI_Comm_rank(cmpi_comm_world(), &rank)
-        let message = "Flock: rank \(rank): \(kind?.description ?? "collective")\(dtype) (collective #\((w >> 32) + 1) on a communicator of "
-            + "\(slot.size) ranks) has waited \(Int(CollectiveTimeout.seconds)) s for the other ranks: some rank did "
+        let what = "\(kind?.description ?? "collective")\(dtype) (collective #\((w >> 32) + 1) on a communicator of \(slot.size) ranks)"
+        let message = departed.map { gone in
+            "Flock: rank \(rank): rank \(gone) has exited while this rank waits for it in \(what); the collective cannot "
+                + "complete. Aborting the job."
+        } ?? ("Flock: rank \(rank): \(what) has waited \(Int(CollectiveTimeout.seconds)) s for the other ranks: some rank did "
             + "not reach this collective. Every rank must call the same collectives in the same order. "
-            + "Aborting the job (FLOCK_COLLECTIVE_TIMEOUT sets the wait)."
+            + "Aborting the job (FLOCK_COLLECTIVE_TIMEOUT sets the wait).")
         printToStandardError(message)
         MPI_Abort(cmpi_comm_world(), 3)
         exit(3)
