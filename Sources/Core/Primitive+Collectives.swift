@@ -123,9 +123,10 @@ extension Primitive {
 
     /// Evaluates this psum, pmax or pmin over the one name `axis` through the
     /// communicator bound to it (see ``singleAxisAllReduce``).
-    public func evaluateAllReduce(_ x: DenseArray, _ op: ReduceOp, axis: String) throws -> DenseArray {
+    public func evaluateAllReduce(_ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false) throws -> DenseArray {
         do {
-            return try boundCommunicator(axis).perform(.allReduce(op), x)
+            let c = try boundCommunicator(axis)
+            return try inPlace ? c.allReduceInPlace(x, op) : c.perform(.allReduce(op), x)
         } catch let e as FlockError {
             throw FlockError("\(name) over '\(axis)': \(e.message)")
         }

@@ -141,6 +141,15 @@ extension CollectivesTests {
                 let m = errorMessage { _ = withAxis("r", communicator: world) { jittedSum(v) } } ?? "no error"
                 #expect(m.contains("psum over 'r'") && m.contains(what), "\(m)")
             }
+            // In place: an operand made in the plan dies at the psum and takes its result (MPI_IN_PLACE);
+            // the same errors, and the right sums.
+            let doubledSum = jit { (v: Tensor) in psum(v * 2, axisName: "r") }
+            let inPlace = errorMessage { _ = withAxis("r", communicator: world) { doubledSum(referenceInput([world.rank + 1, 512])) } } ?? "no error"
+            #expect(inPlace.contains("psum over 'r'") && inPlace.contains("different shapes"), "\(inPlace)")
+            let big = Tensor((0..<3000).map { Double($0 + world.rank) })
+            let total = withAxis("r", communicator: world) { doubledSum(big) }.toArray(Double.self)
+            let want = (0..<3000).map { i in (0..<world.size).map { Double(2 * (i + $0)) }.reduce(0, +) }
+            #expect(total == want, "in-place psum of 3000 float64")
             #expect(monotonicNanoseconds() - start < 10_000_000_000, "errors arrive within seconds")
             let after = withAxis("r", communicator: world) { psum(Tensor(Float(1)), axisName: "r") }
             #expect(after.item(Float.self) == Float(world.size))

@@ -97,16 +97,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
-        let inline = x.byteCount <= Self.inlineBytes
-        if !inline && !Self.checksSignatures {
+        if x.byteCount > Self.inlineBytes {
+            if Self.checksSignatures { try exchangeSignatures(signature) }
             try operation.validate(x, size: size)
             return try transfer(operation, x, signature)
         }
+        // Small operands travel in the signature block: one MPI call in all.
         let block = Self.blockBytes
         return try withUnsafeTemporaryAllocation(byteCount: block * (size + 1), alignment: 16) { scratch in
             let send = scratch.baseAddress!, received = send + block
             signature.encode(to: send)
-            if inline && x.byteCount > 0 {
+            if x.byteCount > 0 {
                 (send + CollectiveSignature.byteCount).copyMemory(from: x.buffer.pointer, byteCount: x.byteCount)
             }
             watch.begin(signature)
@@ -119,7 +120,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             }
             // Signatures agree, so every rank reaches the same verdict here.
             try operation.validate(x, size: size)
-            guard inline else { return try transfer(operation, x, signature) }
             if case .allReduce(let op) = operation {
                 // The latency-critical case, folded straight from the received blocks.
                 let out = DenseArray(uninitializedShape: x.shape, dtype: x.dtype)
@@ -130,6 +130,40 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             }
             let payloads = (0..<size).map { UnsafeRawPointer(received + $0 * block + CollectiveSignature.byteCount) }
             return operation.localResult(payloads, shape: x.shape, dtype: x.dtype, rank: rank)
+        }
+    }
+
+    /// The all-reduce into `x`'s buffer (`MPI_IN_PLACE`) for operands beyond
+    /// the signature block; small ones take ``perform(_:_:)``'s inline path.
+    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
+        if x.byteCount <= Self.inlineBytes { return try perform(.allReduce(op), x) }
+        let operation = CollectiveOperation.allReduce(op)
+        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
+        if Self.checksSignatures { try exchangeSignatures(signature) }
+        try operation.validate(x, size: size)
+        var what: String { "\(signature)" }
+        let count = try mpiCount(x.count, what)
+        watch.begin(signature)
+        defer { watch.end() }
+        try mpiCheck(MPI_Allreduce(cmpi_in_place(), x.buffer.pointer, count, mpiDatatype(x.dtype), mpiOp(op), comm.raw),
+                     "\(what): MPI_Allreduce")
+        return x
+    }
+
+    /// The signature exchange alone (operands too large to travel in it).
+    private func exchangeSignatures(_ signature: CollectiveSignature) throws {
+        let block = Self.blockBytes
+        try withUnsafeTemporaryAllocation(byteCount: block * (size + 1), alignment: 16) { scratch in
+            let send = scratch.baseAddress!, received = send + block
+            signature.encode(to: send)
+            watch.begin(signature)
+            let rc = MPI_Allgather(send, Int32(block), cmpi_byte(), received, Int32(block), cmpi_byte(), comm.raw)
+            watch.end()
+            try mpiCheck(rc, "\(signature): MPI_Allgather of signatures")
+            for r in 0..<size where memcmp(received + r * block, send, CollectiveSignature.byteCount) != 0 {
+                throw CollectiveSignature.mismatch(
+                    (0..<size).map { CollectiveSignature.decode(received + $0 * block) }, transport: "MPI ranks")
+            }
         }
     }
 

@@ -28,6 +28,16 @@ public protocol Communicator: AnyObject, Sendable {
     /// member's result (see ``CollectiveOperation`` for each one's meaning).
     /// Inconsistent calls across members throw on every member.
     func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray
+
+    /// ``perform(_:_:)`` of `.allReduce(op)` that may write the result into
+    /// `x`'s buffer, which the caller owns and gives up (jit passes operands
+    /// that die at the collective). Returns the result, in `x`'s buffer or not.
+    func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray
+}
+
+extension Communicator {
+    /// By default, the out-of-place all-reduce.
+    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray { try perform(.allReduce(op), x) }
 }
 
 /// A collective operation and its parameters. Shapes below are per member.

@@ -100,7 +100,14 @@ extension Plan {
             outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
         case .allReduce(let p, let op, let axis):
             // Latency-bound: no operand or result arrays around the communicator call.
-            let y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis)
+            // An operand that dies here and that the plan owns takes the result
+            // (MPI_IN_PLACE: one buffer less, the data stays in cache).
+            let y: DenseArray
+            if case .slot(let s) = inst.inputs[0], inst.dying.contains(s), let x = state.takeIfOwned(s) {
+                y = try p.evaluateAllReduce(x, op, axis: axis, inPlace: true)
+            } else {
+                y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis)
+            }
             for s in inst.dying { state.slots[s] = nil }
             state.slots[inst.outputs[0]] = y
             return
