@@ -145,6 +145,34 @@ import FlockTestSupport
         #expect(plan.fusedLoopCount == 1)
     }
 
+    /// Reductions join the loop that makes their operand (`sum(x * x)`): the
+    /// operand is never materialised, and results equal the unfused reduce
+    /// kernel's bit for bit — rows of every length mod 4, rows longer than a
+    /// block, blocks cut at odd places by a broadcast row, NaNs, float64.
+    @Test(arguments: [[7, 3000], [4, 301], [5, 4], [2, 3, 5], [1030], [3, 2050]])
+    func reductionsFuseWithTheirProducers(_ shape: [Int]) throws {
+        let n = shape.reduce(1, *)
+        var values = (0..<n).map { Float(($0 * 7919) % 1999) / 999.5 - 1 }
+        values[n / 2] = n > 100 ? .nan : values[n / 2]
+        let x = Tensor(values, shape: shape)
+        let last = shape.count - 1
+        let bias = Tensor((0..<shape[last]).map { Float($0 % 13) * 0.25 }, shape: [shape[last]])
+        for dtype in [DType.float32, .float64] {
+            let xs = [x.converted(to: dtype), bias.converted(to: dtype)]
+            let f = { (v: [Tensor]) -> [Tensor] in
+                let y = tanh(v[0] * 1.5 + v[1]) * v[0]  // a loop with a broadcast row (cuts blocks at row multiples)
+                return [(y * y).sum(axes: [last]), (v[0] + 1).max(axes: [last]), (v[0] * -2).min(), exp(v[0] * 0.5).sum(),
+                        (v[0] - v[1]).sum(axes: Array(0..<shape.count).suffix(min(2, shape.count)))]
+            }
+            let k = optimize(makeJaxpr(f)(xs))
+            try checkJaxpr(k)
+            let reduces = k.equations.filter { if case .reduce = $0.primitive { return true }; return false }
+            #expect(reduces.isEmpty, "every reduce joins its producer's loop: \(k)")
+            let got = jit(f)(xs), want = f(xs)
+            for (i, (g, w)) in zip(got, want).enumerated() { expectIdentical(g, w, "\(shape) \(dtype) output \(i)") }
+        }
+    }
+
     @Test func broadcastRowsAndColumnsAreReadInPlace() throws {
         let x = Tensor((0..<1200).map { Float($0 % 37) * 0.1 - 1 }, shape: [4, 300])
         let row = Tensor((0..<300).map { Float($0) * 0.01 }), column = Tensor([1, -2, 3, 0.5] as [Float])

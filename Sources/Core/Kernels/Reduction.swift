@@ -144,3 +144,65 @@ func evalCumsum(_ x: DenseArray, axis: Int, reverse: Bool) -> DenseArray {
     case .bool: fatalError("unreachable: cumsum of bool is rejected by the shape rule")
     }
 }
+
+/// One block of a row reduction done in pieces (jit's fused reductions): adds
+/// the `count` elements at `x`, positions `offset..<offset + count` of a row
+/// of `rowLength`, into the row's four partial results at `partials` (32
+/// bytes, reset when `offset` is 0); at the row's end writes the result to
+/// `out`. The order is ``reduceTyped``'s for a contiguous row, so a row
+/// reduced in blocks equals the same row reduced whole, bit for bit.
+public func accumulateRowBlock(
+    _ op: ReduceOp, _ dtype: DType, _ x: UnsafeRawPointer, count: Int, offset: Int, rowLength: Int,
+    partials: UnsafeMutableRawPointer, into out: UnsafeMutableRawPointer
+) {
+    func run<T: KernelFloat>(_: T.Type, _ identity: T, _ combine: (T, T) -> T) {
+        accumulateRun(identity, combine, x.assumingMemoryBound(to: T.self), count: count, offset: offset, length: rowLength,
+                      partials.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self))
+    }
+    switch (dtype, op) {
+    case (.float32, .sum): run(Float.self, 0) { $0 + $1 }
+    case (.float32, .max): run(Float.self, -.infinity) { nanMax($0, $1) }
+    case (.float32, .min): run(Float.self, .infinity) { nanMin($0, $1) }
+    case (.float64, .sum): run(Double.self, 0) { $0 + $1 }
+    case (.float64, .max): run(Double.self, -.infinity) { nanMax($0, $1) }
+    case (.float64, .min): run(Double.self, .infinity) { nanMin($0, $1) }
+    default: preconditionFailure("accumulateRowBlock: \(op) of \(dtype) is not a fused reduction")
+    }
+}
+
+@inline(__always)
+private func accumulateRun<T>(
+    _ identity: T, _ combine: (T, T) -> T, _ x: UnsafePointer<T>, count: Int, offset: Int, length: Int,
+    _ p: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>
+) {
+    if offset == 0 { p.update(repeating: identity, count: 4) }
+    var a0 = p[0], a1 = p[1], a2 = p[2], a3 = p[3]
+    // Positions below `full` go to partial (position mod 4); the tail of the row to the first.
+    let full = length - length % 4
+    var r = offset, e = 0
+    @inline(__always) func one(_ v: T) {
+        if r >= full { a0 = combine(a0, v) } else {
+            switch r & 3 {
+            case 0: a0 = combine(a0, v)
+            case 1: a1 = combine(a1, v)
+            case 2: a2 = combine(a2, v)
+            default: a3 = combine(a3, v)
+            }
+        }
+        r += 1
+        e += 1
+    }
+    while e < count && r & 3 != 0 { one(x[e]) }
+    while e + 4 <= count && r + 4 <= full {
+        a0 = combine(a0, x[e]); a1 = combine(a1, x[e + 1])
+        a2 = combine(a2, x[e + 2]); a3 = combine(a3, x[e + 3])
+        e += 4
+        r += 4
+    }
+    while e < count { one(x[e]) }
+    if r == length {
+        out[0] = combine(combine(a0, a1), combine(a2, a3))
+    } else {
+        p[0] = a0; p[1] = a1; p[2] = a2; p[3] = a3
+    }
+}

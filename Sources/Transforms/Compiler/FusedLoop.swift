@@ -28,6 +28,17 @@ final class FusedLoop: @unchecked Sendable {
         let destination: Destination
         /// Bytes per element of the destination.
         let elementSize: Int
+        /// A reduction over rows of the operand into output `destination`
+        /// (see ``fuseReductions(_:)``) instead of an elementwise kernel.
+        var reduction: RowReduction? = nil
+    }
+
+    /// Accumulates rows of `rowLength` elements (float32 or float64) with
+    /// `op`, in the reduce kernel's order: four interleaved partial results.
+    struct RowReduction {
+        let op: ReduceOp
+        let dtype: DType
+        let rowLength: Int
     }
 
     /// Elements per block: the registers of a typical loop stay in L1 (measured:
@@ -56,13 +67,18 @@ final class FusedLoop: @unchecked Sendable {
     private let flatArity: [Int]
     /// Periods and divisors of the broadcast operands: blocks end where one starts over.
     private let runLengths: [Int]
+    private let flatReductions: [RowReduction?]
+    /// The reductions' row length (one per loop), or nil without reductions.
+    private let rowLength: Int?
 
     /// Compiles `body` (elementwise equations, scalar broadcasts, literals)
     /// with outputs of `shape`. Literals become extra inputs after the body's
     /// own, in the order of `literals`.
     init(body: Jaxpr, literals: inout [DenseArray]) {
         outputAvals = body.outputAvals
-        count = outputAvals.first?.count ?? 1
+        // Elements of the loop: the elementwise shape (a reduced output is smaller).
+        count = body.equations.filter { fusibleReductionRowLength($0) == nil }.map { $0.outputs[0].aval.count }.max()
+            ?? outputAvals.first?.count ?? 1
         var types = body.inputs.map(\.aval.dtype)
         var scalar = body.inputs.map { $0.aval.count == 1 }
         var source: [Int: Source] = [:]
@@ -122,6 +138,15 @@ final class FusedLoop: @unchecked Sendable {
                 destination = .register(r)
                 source[v.id] = .register(r)
             }
+            if let length = fusibleReductionRowLength(e), case .reduce(let op, _) = e.primitive, case .output = destination {
+                var step = Step(kernel: .copy(v.aval.dtype), operands: operands, destination: destination, elementSize: v.aval.dtype.byteSize)
+                step.reduction = RowReduction(op: op, dtype: v.aval.dtype, rowLength: length)
+                steps.append(step)
+                for case .variable(let u) in e.inputs where lastRead[u.id] == i {
+                    if let r = registerOf.removeValue(forKey: u.id) { freeRegisters.append(r) }
+                }
+                continue
+            }
             var kernel: BlockKernel
             if isLoopBroadcast(e) {
                 kernel = .copy(v.aval.dtype)
@@ -161,7 +186,8 @@ final class FusedLoop: @unchecked Sendable {
         for j in outputAvals.indices {
             guard let w = steps.firstIndex(where: { $0.destination == .output(j) }) else { continue }
             for k in body.inputs.indices
-            where body.inputs[k].aval.count == count && !scalar[k] && types[k].byteSize == outputAvals[j].dtype.byteSize {
+            where body.inputs[k].aval.count == count && outputAvals[j].count == count && !scalar[k]
+                && types[k].byteSize == outputAvals[j].dtype.byteSize {
                 if !steps[(w + 1)...].contains(where: { $0.operands.contains(.input(k)) }) { reusable.append((j, k)) }
             }
         }
@@ -186,9 +212,13 @@ final class FusedLoop: @unchecked Sendable {
                 }
             }
         }
+        let length = steps.compactMap(\.reduction).first?.rowLength
+        if let length { runs.insert(length) }  // blocks never straddle two rows
         flatSources = flat
         flatKernels = steps.map(\.kernel)
         flatArity = steps.map(\.operands.count)
+        flatReductions = steps.map(\.reduction)
+        rowLength = length
         runLengths = runs.sorted()
     }
 
@@ -199,6 +229,15 @@ final class FusedLoop: @unchecked Sendable {
         let context = UncheckedBox((self, inputs, outputs))
         // A loop of k steps does about k one-operation kernels' work per element.
         let threshold = max(parallelThreshold / max(steps.count, 1), 8 * Self.blockSize)
+        if let length = rowLength {
+            // Chunks of whole rows: each row is accumulated by one thread, in order.
+            let rows = n / length
+            forEachChunk(rows, threshold: max(1, threshold / length)) { r0, r1 in
+                let (loop, inputs, outputs) = context.value
+                loop.runChunk(r0 * length, r1 * length, inputs, outputs)
+            }
+            return
+        }
         forEachChunk(n, threshold: threshold) { lo, hi in
             let (loop, inputs, outputs) = context.value
             loop.runChunk(lo, hi, inputs, outputs)
@@ -234,6 +273,9 @@ final class FusedLoop: @unchecked Sendable {
             ? UnsafeMutableRawPointer.allocate(byteCount: registerCount * registerBytes + 4096, alignment: 4096) : nil
         defer { allocation?.deallocate() }
         let scratch = allocation.map { $0 + Self.scratchOffset }
+        // Partial results of the reductions (four per reduction step), carried from block to block of a row.
+        let partials = UnsafeMutableRawPointer.allocate(byteCount: max(1, steps.count) * 32, alignment: 16)
+        defer { partials.deallocate() }
         // Resolve every operand once per chunk; blocks then only add offsets.
         func address(_ s: Source) -> Address {
             switch s {
@@ -266,6 +308,16 @@ final class FusedLoop: @unchecked Sendable {
                             for r in runLengths { m = min(m, r - start % r) }
                             var a = 0
                             for s in 0..<kernels.count {
+                                if let red = flatReductions[s] {
+                                    // Elements `start mod rowLength` onwards of a row; the result at the row's index.
+                                    let row = start / red.rowLength
+                                    let out = UnsafeMutableRawPointer(mutating: addr[a].base) + row * red.dtype.byteSize
+                                    accumulateRowBlock(red.op, red.dtype, addr[a + 1].pointer(start), count: m,
+                                                       offset: start % red.rowLength, rowLength: red.rowLength,
+                                                       partials: partials + s * 32, into: out)
+                                    a += 2
+                                    continue
+                                }
                                 let destination = UnsafeMutableRawPointer(mutating: addr[a].pointer(start))
                                 for k in 0..<arity[s] {
                                     let o = addr[a + 1 + k]

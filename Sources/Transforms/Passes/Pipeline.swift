@@ -60,6 +60,7 @@ private func optimize(_ jaxpr: Jaxpr, closed: Bool, fuse: Bool, name: String, du
     }
     if fuse {
         j = run("elementwise fusion", j, fuseElementwise)
+        j = run("reduction fusion", j, fuseReductions)
         j = run("product-update fusion", j, fuseDotUpdates)
     }
     return j
