@@ -18,6 +18,21 @@ struct CollectiveCase: Sendable, CustomTestStringConvertible {
     /// The stacked operands `[S] + exampleShape`: `sin(k + 1)` over the flat index
     /// (int32 cases: `k mod 7 − 3`).
     func input(_ size: Int) -> Tensor { referenceInput([size] + exampleShape(size), dtype: dtype) }
+
+    /// The per-example gradient of a scalar-valued case.
+    var grad: CollectiveCase {
+        let f = self.f
+        return CollectiveCase(name: "grad." + name, exampleShape: exampleShape, dtype: dtype, f: { s in FlockTransforms.grad(f(s)) })
+    }
+
+    /// The case under `jit` (traced once per axis size, collectives staged).
+    var jitted: CollectiveCase {
+        let f = self.f
+        return CollectiveCase(name: "jit(\(name))", exampleShape: exampleShape, dtype: dtype, f: { s in
+            let j = jit(f(s))
+            return { j($0) }
+        })
+    }
 }
 
 func referenceInput(_ shape: [Int], dtype: DType = .float64) -> Tensor {
@@ -79,7 +94,6 @@ enum CollectiveCases {
     static let flockOnly: [CollectiveCase] = [
         .init(name: "ppermute.partial", exampleShape: { _ in [3] },
               f: { s in { ppermute($0, axisName: "i", perm: s == 1 ? [] : s == 2 ? [(0, 1)] : [(0, s - 1), (s - 1, 1)]) } }),
-        .init(name: "grad.pmax", exampleShape: { _ in [3] }, f: { _ in grad { x in pmax(x * x, axisName: "i").sum() } }),
         .init(name: "pmax.float32", exampleShape: { _ in [3] }, dtype: .float32, f: { _ in { pmax($0, axisName: "i") } }),
         .init(name: "allGather.int32", exampleShape: { _ in [2] }, dtype: .int32, f: { _ in { allGather($0, axisName: "i", axis: 1) } }),
         .init(name: "jit.composition", exampleShape: { [$0, 2] }, f: { s in
@@ -108,6 +122,32 @@ enum CollectiveCases {
         } }),
         .init(name: "jvp.psum", exampleShape: { _ in [3] }, f: { _ in { x in
             jvp({ (v: Tensor) in psum(sin(v), axisName: "i") }, primals: x, tangents: cos(x)).tangent
+        } }),
+        // The collectives of the ordinary vmap case that need a full axis, and jit of every case.
+        .init(name: "vmap.ordinary.more", exampleShape: { [$0, 2] }, f: { s in { x in
+            vmap({ row in pmax(row, axisName: "i") - pmin(row, axisName: "i") + ppermute(row, axisName: "i", perm: ring(s))
+                    + pbroadcast(row, axisName: "i", source: s - 1) }, inAxes: 0)(x)
+        } }),
+    ] + gradLosses.map(\.grad) + (values + gradLosses.map(\.grad)).map(\.jitted)
+
+    /// Per-example scalar losses through collectives whose gradients (the
+    /// "grad." cases) have no JAX fixture: checked against finite differences
+    /// of the sum of the losses over the axis (values without ties for pmax/pmin).
+    static let gradLosses: [CollectiveCase] = [
+        .init(name: "pmax", exampleShape: { _ in [3] }, f: { _ in { x in (pmax(x * x, axisName: "i") * sin(x)).sum() } }),
+        .init(name: "pmin", exampleShape: { _ in [3] }, f: { _ in { x in (pmin(x * x, axisName: "i") * sin(x)).sum() } }),
+        .init(name: "allGather.tiled1", exampleShape: { _ in [2, 3] }, f: { s in { x in
+            (sin(allGather(x, axisName: "i", axis: 1, tiled: true)) * (referenceInput([2, 3 * s]) + 0.5)).sum()
+        } }),
+        .init(name: "psumScatter.tiled1", exampleShape: { [3, 2 * $0] }, f: { _ in { x in
+            let y = psumScatter(x, axisName: "i", scatterDimension: 1, tiled: true)
+            return (y * y * cos(x[0..., 0..<2])).sum()
+        } }),
+        .init(name: "allToAll.tiled.split1concat0", exampleShape: { [3, 2 * $0] }, f: { s in { x in
+            (sin(allToAll(x, axisName: "i", splitAxis: 1, concatAxis: 0, tiled: true)) * (referenceInput([3 * s, 2]) + 0.5)).sum()
+        } }),
+        .init(name: "allToAll.tiled.split1concat1", exampleShape: { [3, 2 * $0] }, f: { s in { x in
+            (allToAll(x, axisName: "i", splitAxis: 1, concatAxis: 1, tiled: true) * x * (referenceInput([3, 2 * s]) + 0.5)).sum()
         } }),
     ]
 }

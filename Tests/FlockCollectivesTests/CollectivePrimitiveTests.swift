@@ -32,6 +32,22 @@ extension CollectivesTests {
             expectClose(try vmapResult(c, size: 4), shape: e.shape, e.values, "\(c.name) under vmap")
         }
 
+        /// The oracle for the "grad." cases without a JAX fixture: each collective's
+        /// transpose sums the cotangents over the axis, so the per-example gradients
+        /// under vmap are the gradient of the sum of the losses, which vmap computes
+        /// without collectives and checkGrads checks against finite differences.
+        @Test(arguments: CollectiveCases.gradLosses)
+        func gradientsMatchFiniteDifferences(_ c: CollectiveCase) throws {
+            for size in [1, 3] {
+                let x = c.input(size)
+                let total = { (x: Tensor) in vmap(c.f(size), axisName: "i")(x).sum() }
+                try checkGrads({ [total($0[0])] }, [x], order: 1)
+                let expected = grad(total)(x)
+                expectClose(try vmapResult(c.grad, size: size), shape: expected.shape, expected.toArray(Double.self),
+                            rtol: 1e-10, atol: 1e-12, "\(c.grad.name) at axis size \(size)")
+            }
+        }
+
         @Test func gradOfSumOfVmapMatchesJAX() throws {
             let e = try #require(JAXCollectiveReference.entries["grad.of.sum.vmap.psum"])
             let g = grad { (x: Tensor) in vmap({ v in psum(v * v, axisName: "i") * v }, axisName: "i")(x).sum() }

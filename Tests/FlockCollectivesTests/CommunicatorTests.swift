@@ -80,7 +80,19 @@ extension CollectivesTests {
         @Test func processesMeanWhatTheySay() throws {
             try Distributed.initialize()
             #expect(Distributed.processCount == Distributed.processes.size)
-            #expect(Distributed.usesMPI == Distributed.launchedByMPI)
+            // The layout the launcher asked for, read from the environment (not from Distributed).
+            if let size = getenvString("OMPI_COMM_WORLD_SIZE") {
+                #expect(Distributed.usesMPI)
+                #expect(Distributed.processCount == Int(size), "OMPI_COMM_WORLD_SIZE = \(size)")
+                #expect(Distributed.processIndex == Int(getenvString("OMPI_COMM_WORLD_RANK") ?? ""))
+            } else if getenvString("PMIX_RANK") == nil && getenvString("PMI_SIZE") == nil {
+                #expect(!Distributed.usesMPI && Distributed.processCount == 1 && Distributed.processIndex == 0)
+            }
+            // Set by scripts/run-tests for each layout, independently of ./launch.
+            if let expected = getenvString("FLOCK_TEST_EXPECT_LOCAL_DEVICES") {
+                #expect(Distributed.localDeviceCount == Int(expected), "FLOCK_TEST_EXPECT_LOCAL_DEVICES = \(expected)")
+                #expect(Distributed.localDevices.count == Int(expected))
+            }
             try expectCommunicatorSemantics(Distributed.processes)
         }
 
@@ -108,6 +120,14 @@ extension CollectivesTests {
             // Ranks calling different operations.
             let outcome = Result { r == 0 ? try world.allGather(small) : try world.allReduce(small, .sum) }
             if n > 1 { #expect(thrownMessage(outcome).contains("different operations"), "\(thrownMessage(outcome))") }
+            // Rank 0 passes a ring, the others the identity (same operation, shape and dtype).
+            let pairs = (0..<n).map { (source: $0, destination: r == 0 ? ($0 + 1) % n : $0) }
+            let permuted = Result { try world.permute(Tensor([Float(r)]).concreteOrFail(), pairs: pairs) }
+            if n > 1 {
+                #expect(thrownMessage(permuted).contains("different parameters (reduction, root or permutation)"), "\(thrownMessage(permuted))")
+            } else {
+                #expect((try? permuted.get()).map(doubles) == [0])
+            }
             // Every rank made the same exchanges, so the communicator still works.
             #expect(doubles(try world.allReduce(Tensor([Float(1)]).concreteOrFail(), .sum)) == [Double(n)])
         }

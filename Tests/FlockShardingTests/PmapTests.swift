@@ -106,12 +106,19 @@ extension ShardingTests {
             let rows = { (t: Tensor) in t[(me * 4 * L)..<((me + 1) * 4 * L)].reshaped([L, 4] + Array(t.shape.dropFirst())) }
             let outs = try step.local(keys.map { params[$0]! } + [rows(x), rows(y)])
             for (key, out) in zip(keys, outs) { expectClose(out, fullBatch[key]!, rtol: 1e-12, atol: 1e-14, key) }
-            // Donating the parameters (the step may write the new ones into their buffers).
+            // Donating the parameters (unmapped) and the inputs (mapped): the step may write
+            // the new parameters into their buffers, and the caller's arrays are deleted.
             let donating = pmap(step.f, axisName: "batch", inAxes: step.inAxes, outAxes: step.outAxes,
-                                donateArgnums: Set(0..<keys.count))
-            let copies = keys.map { params[$0]! + 0 }
-            let donated = try donating.local(copies + [rows(x), rows(y)])
+                                donateArgnums: Set(0...keys.count))
+            let copies = keys.map { params[$0]! + 0 }, inputs = rows(x) + 0, targets = rows(y)
+            let donated = try donating.local(copies + [inputs, targets])
             for (key, out) in zip(keys, donated) { expectClose(out, fullBatch[key]!, rtol: 1e-12, atol: 1e-14, "donated \(key)") }
+            // An unmapped argument is donated only with one local device (its block is shared by them).
+            for (key, c) in zip(keys, copies) { #expect(c.isDeleted == (L == 1), "donated \(key) with \(L) local devices") }
+            // With several local devices the mapped argument is split into new blocks, so
+            // the caller's array is not reused (and, unlike JAX, not deleted either).
+            if L == 1 { #expect(inputs.isDeleted, "the donated mapped argument") }
+            #expect(!targets.isDeleted, "an argument that was not donated")
 
             // The same step with shardMap on a 2-D mesh: batch over both axes.
             for mesh in meshes2D() {

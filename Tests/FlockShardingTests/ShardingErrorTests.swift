@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import FlockTestSupport
 @testable import FlockSharding
@@ -33,6 +34,49 @@ extension ShardingTests {
             let wrong = Distributed.processIndex == last
             expectError(wrong ? ["pmap: argument 0 of shape [\(L + 2), 2]"] : ["pmap: process \(last) rejected its arguments", "[\(L + 2), 2]"]) {
                 _ = try p([hostArray([wrong ? L + 2 : L, 2])])
+            }
+        }
+
+        @Test func pmapAxesAndArgnumsThatDoNotFit() {
+            let L = Distributed.localDeviceCount
+            let x = hostArray([L, 2])
+            let unmapped = pmap({ [$0[0] * 2] }, axisName: "i", outAxes: [nil])
+            expectError(["result 0 (per-device f64[2]) varies along mesh axes [\"i\"]", "outSpecs[0] = PartitionSpec() does not name them"]) {
+                _ = try unmapped([x])
+            }
+            let inAxis = pmap({ [$0[0]] }, axisName: "i", inAxes: [2])
+            expectError(["pmap: inAxes[0] = 2 is out of range for argument 0 of shape [\(L), 2]"]) { _ = try inAxis([x]) }
+            let negativeInAxis = pmap({ [$0[0]] }, axisName: "i", inAxes: [-3])
+            expectError(["pmap: inAxes[0] = -3 is out of range"]) { _ = try negativeInAxis([x]) }
+            let inCount = pmap({ [$0[0]] }, axisName: "i", inAxes: [0, 0])
+            expectError(["pmap: inAxes has 2 entries but the function was called with 1 non-static arguments"]) { _ = try inCount([x]) }
+            let outAxis = pmap({ [$0[0]] }, axisName: "i", outAxes: [2])
+            expectError(["pmap: outAxes 2 is out of range for a result of per-device shape [2]"]) { _ = try outAxis([x]) }
+            let outCount = pmap({ [$0[0]] }, axisName: "i", outAxes: [0, 0])
+            expectError(["pmap: outAxes has 2 entries but the function returned 1 results"]) { _ = try outCount([x]) }
+            let both = pmap({ [$0[0] * $0[1]] }, axisName: "i", staticBroadcastedArgnums: [1], donateArgnums: [1])
+            expectError(["pmap: argument 1 cannot be both static and donated"]) { _ = try both([x, Tensor(2.0)]) }
+            let outside = pmap({ [$0[0]] }, axisName: "i", donateArgnums: [3])
+            expectError(["pmap: argnum 3 in staticBroadcastedArgnums or donateArgnums is out of range for 1 arguments"]) { _ = try outside([x]) }
+        }
+
+        /// pmap takes concrete arguments: inside jit (or grad) it reports that, not a wrong result.
+        @Test func pmapInsideJitOrGradIsAnError() {
+            let L = Distributed.localDeviceCount
+            let p = pmap({ [psum($0[0], axisName: "i")] }, axisName: "i")
+            for (name, transform) in [("jit", { (f: @escaping (Tensor) -> Tensor) in jit(f) }),
+                                      ("grad", { (f: @escaping (Tensor) -> Tensor) in grad { f($0).sum() } })] {
+                expectError(["pmap: argument 0 is a traced value", "pmap's arguments must be concrete"]) {
+                    let caught = Mutex<(any Error)?>(nil)
+                    _ = transform { x in
+                        do { return try p([x])[0].processLocalData } catch {
+                            caught.withLock { $0 = error }
+                            return x
+                        }
+                    }(hostArray([L, 2]))
+                    guard let e = caught.withLock({ $0 }) else { Issue.record("\(name): no error"); return }
+                    throw e
+                }
             }
         }
 
