@@ -79,6 +79,7 @@ public final class PmapFunction: @unchecked Sendable {
     ///   device count) or `f` fails to trace.
     public func callAsFunction(_ args: [Tensor]) throws -> [ShardedArray] {
         let (mapFunction, inputs) = try prepare(args)
+        defer { deleteDonated(args) }
         return try mapFunction(inputs)
     }
 
@@ -87,8 +88,20 @@ public final class PmapFunction: @unchecked Sendable {
     /// entries), unmapped ones as they are.
     public func local(_ args: [Tensor]) throws -> [Tensor] {
         let (mapFunction, inputs) = try prepare(args)
+        defer { deleteDonated(args) }
         let outs = try mapFunction(inputs)
         return try outs.map { out in out.spec.usedAxes.isEmpty ? out.blocks[0] : try out.processLocalData }
+    }
+
+    /// Donated arguments are deleted after the call, as in JAX, whether or not
+    /// their buffers were reused: with several local devices the devices work
+    /// on copies of their blocks, and the caller's array goes all the same.
+    /// (One already deleted by the plan keeps the outputs made after that.)
+    private func deleteDonated(_ args: [Tensor]) {
+        for i in donateArgnums where i < args.count && !staticBroadcastedArgnums.contains(i) {
+            guard case .some(let a) = try? args[i].concreteArray(for: "pmap"), !a.isDeleted else { continue }
+            a.buffer.invalidateArrays()
+        }
     }
 
     /// The results and a pullback from their cotangents to the cotangents of
