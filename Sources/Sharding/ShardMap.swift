@@ -152,6 +152,12 @@ public final class ShardMapFunction: @unchecked Sendable {
             for (j, s) in shardings.enumerated() {
                 let unmentioned = mesh.axisNames.filter { varying[j].contains($0) && !s.spec.usedAxes.contains($0) }
                 guard unmentioned.isEmpty else {
+                    if name == "pmap" {
+                        // pmap's out axes are its own words for these specs.
+                        throw FlockError(
+                            "pmap: result \(j) (per-device \(avals[j])) differs across devices, but outAxes[\(j)] is nil "
+                                + "(one copy for all devices); reduce it over the axis (psum, pmean, …) or map it with an out axis")
+                    }
                     throw FlockError(
                         "shardMap: result \(j) (per-device \(avals[j])) varies along mesh axes \(unmentioned), but outSpecs[\(j)] = "
                             + "\(s.spec) does not name them, so its copies along them could differ; reduce it over them "
