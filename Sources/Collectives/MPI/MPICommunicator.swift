@@ -98,26 +98,13 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
         if x.byteCount > Self.inlineBytes {
-            if Self.checksSignatures { try exchangeSignatures(signature) }
+            if Self.checksSignatures { try exchangingSignatures(signature, inline: nil) { _ in } }
             try operation.validate(x, size: size)
             return try transfer(operation, x, signature)
         }
         // Small operands travel in the signature block: one MPI call in all.
         let block = Self.blockBytes
-        return try withUnsafeTemporaryAllocation(byteCount: block * (size + 1), alignment: 16) { scratch in
-            let send = scratch.baseAddress!, received = send + block
-            signature.encode(to: send)
-            if x.byteCount > 0 {
-                (send + CollectiveSignature.byteCount).copyMemory(from: x.buffer.pointer, byteCount: x.byteCount)
-            }
-            watch.begin(signature)
-            let rc = MPI_Allgather(send, Int32(block), cmpi_byte(), received, Int32(block), cmpi_byte(), comm.raw)
-            watch.end()
-            try mpiCheck(rc, "\(signature): MPI_Allgather of signatures")
-            for r in 0..<size where memcmp(received + r * block, send, CollectiveSignature.byteCount) != 0 {
-                throw CollectiveSignature.mismatch(
-                    (0..<size).map { CollectiveSignature.decode(received + $0 * block) }, transport: "MPI ranks")
-            }
+        return try exchangingSignatures(signature, inline: x) { received in
             // Signatures agree, so every rank reaches the same verdict here.
             try operation.validate(x, size: size)
             if case .allReduce(let op) = operation {
@@ -139,7 +126,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if x.byteCount <= Self.inlineBytes { return try perform(.allReduce(op), x) }
         let operation = CollectiveOperation.allReduce(op)
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
-        if Self.checksSignatures { try exchangeSignatures(signature) }
+        if Self.checksSignatures { try exchangingSignatures(signature, inline: nil) { _ in } }
         try operation.validate(x, size: size)
         var what: String { "\(signature)" }
         let count = try mpiCount(x.count, what)
@@ -150,12 +137,19 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return x
     }
 
-    /// The signature exchange alone (operands too large to travel in it).
-    private func exchangeSignatures(_ signature: CollectiveSignature) throws {
+    /// Exchanges this rank's signature (followed by `inline`'s bytes, an
+    /// operand small enough to travel with it) with every rank, throws on a
+    /// mismatch, then runs `body` on the received blocks (one per rank).
+    private func exchangingSignatures<R>(
+        _ signature: CollectiveSignature, inline x: DenseArray?, _ body: (UnsafeMutableRawPointer) throws -> R
+    ) throws -> R {
         let block = Self.blockBytes
-        try withUnsafeTemporaryAllocation(byteCount: block * (size + 1), alignment: 16) { scratch in
+        return try withUnsafeTemporaryAllocation(byteCount: block * (size + 1), alignment: 16) { scratch in
             let send = scratch.baseAddress!, received = send + block
             signature.encode(to: send)
+            if let x, x.byteCount > 0 {
+                (send + CollectiveSignature.byteCount).copyMemory(from: x.buffer.pointer, byteCount: x.byteCount)
+            }
             watch.begin(signature)
             let rc = MPI_Allgather(send, Int32(block), cmpi_byte(), received, Int32(block), cmpi_byte(), comm.raw)
             watch.end()
@@ -164,6 +158,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                 throw CollectiveSignature.mismatch(
                     (0..<size).map { CollectiveSignature.decode(received + $0 * block) }, transport: "MPI ranks")
             }
+            return try body(received)
         }
     }
 
