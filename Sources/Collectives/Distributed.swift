@@ -126,8 +126,10 @@ public enum Distributed {
         var provided: Int32 = 0
         if !mpiIsActive {
             try mpiCheck(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided), "MPI_Init_thread")
-            try Departures.start()
-            // Every rank announces its exit (so ranks waiting for it end the job), then finalises.
+            // Every rank announces its exit (so ranks waiting for it end the job), then
+            // finalises. The watchdog thread listens while collectives run: that
+            // needs MPI_THREAD_MULTIPLE.
+            if provided >= Int32(MPI_THREAD_MULTIPLE) { try Departures.start() }
             atexit { Departures.announceAndFinalize() }
         } else {
             MPI_Query_thread(&provided)
