@@ -96,11 +96,22 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
+        try perform(operation, x, inPlace: false)
+    }
+
+    /// The all-reduce into `x`'s buffer (`MPI_IN_PLACE`) for operands beyond
+    /// the signature block; small ones take the inline path as usual.
+    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
+        try perform(.allReduce(op), x, inPlace: true)
+    }
+
+    /// `inPlace` (all-reduces only): a large operand's buffer takes the result.
+    private func perform(_ operation: CollectiveOperation, _ x: DenseArray, inPlace: Bool) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
         if x.byteCount > Self.inlineBytes {
             if Self.checksSignatures { try exchangingSignatures(signature, inline: nil) { _ in } }
             try operation.validate(x, size: size)
-            return try transfer(operation, x, signature)
+            return try transfer(operation, x, signature, inPlace: inPlace)
         }
         // Small operands travel in the signature block: one MPI call in all.
         let block = Self.blockBytes
@@ -118,23 +129,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             let payloads = (0..<size).map { UnsafeRawPointer(received + $0 * block + CollectiveSignature.byteCount) }
             return operation.localResult(payloads, shape: x.shape, dtype: x.dtype, rank: rank)
         }
-    }
-
-    /// The all-reduce into `x`'s buffer (`MPI_IN_PLACE`) for operands beyond
-    /// the signature block; small ones take ``perform(_:_:)``'s inline path.
-    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
-        if x.byteCount <= Self.inlineBytes { return try perform(.allReduce(op), x) }
-        let operation = CollectiveOperation.allReduce(op)
-        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
-        if Self.checksSignatures { try exchangingSignatures(signature, inline: nil) { _ in } }
-        try operation.validate(x, size: size)
-        var what: String { "\(signature)" }
-        let count = try mpiCount(x.count, what)
-        watch.begin(signature)
-        defer { watch.end() }
-        try mpiCheck(MPI_Allreduce(cmpi_in_place(), x.buffer.pointer, count, mpiDatatype(x.dtype), mpiOp(op), comm.raw),
-                     "\(what): MPI_Allreduce")
-        return x
     }
 
     /// Exchanges this rank's signature (followed by `inline`'s bytes, an
@@ -163,12 +157,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// The payload collective for operands that do not fit in the signature block.
-    private func transfer(_ operation: CollectiveOperation, _ x: DenseArray, _ signature: CollectiveSignature) throws -> DenseArray {
+    private func transfer(
+        _ operation: CollectiveOperation, _ x: DenseArray, _ signature: CollectiveSignature, inPlace: Bool = false
+    ) throws -> DenseArray {
         var what: String { "\(signature)" }
         let dt = mpiDatatype(x.dtype)
         let count = try mpiCount(x.count, what)
-        let out = DenseArray(uninitializedShape: operation.resultShape(x.shape, size: size), dtype: x.dtype)
-        let src = UnsafeRawPointer(x.buffer.pointer), dst = out.buffer.pointer
+        // In place (all-reduces only): the result goes into x's buffer.
+        let out = inPlace ? x : DenseArray(uninitializedShape: operation.resultShape(x.shape, size: size), dtype: x.dtype)
+        let src = inPlace ? UnsafeRawPointer(cmpi_in_place()!) : UnsafeRawPointer(x.buffer.pointer), dst = out.buffer.pointer
         watch.begin(signature)
         defer { watch.end() }
         switch operation {

@@ -6,7 +6,7 @@ public struct DenseArray: @unchecked Sendable {
     public let shape: [Int]
     public let dtype: DType
     /// The buffer's generation when this array was made (see ``isDeleted``).
-    public let generation: UInt32
+    let generation: UInt32
 
     public init(buffer: Buffer, shape: [Int], dtype: DType) {
         self.buffer = buffer

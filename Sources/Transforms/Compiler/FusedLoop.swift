@@ -297,9 +297,10 @@ final class FusedLoop: @unchecked Sendable {
             withUnsafeTemporaryAllocation(of: BlockOperand.self, capacity: 3) { operands in
                 for (k, s) in flatSources.enumerated() { addr.initializeElement(at: k, to: address(s)) }
                 let ops = operands.baseAddress!
-                // Each chunk calls its own copies of the kernels: no reference
-                // count shared between threads (see BlockKernel.privateCopy).
-                let local = flatKernels.map { $0.privateCopy() }
+                // A chunk that shares the loop with other threads calls its own
+                // copies of the kernels: no reference count shared between threads
+                // (see BlockKernel.privateCopy). A loop run whole needs none.
+                let local = lo == 0 && hi == count ? flatKernels : flatKernels.map { $0.privateCopy() }
                 local.withUnsafeBufferPointer { kernels in
                     flatArity.withUnsafeBufferPointer { arity in
                         var start = lo

@@ -52,15 +52,12 @@ extension Plan {
         if !state.donated.isEmpty {
             // Constants are held by the plan; a donated buffer that is also a constant is never overwritten.
             for inst in instructions {
-                for case .constant(let c) in inst.inputs { state.donated.remove(ObjectIdentifier(c.buffer)) }
+                for case .constant(let c) in inst.inputs { state.donated.removeValue(forKey: ObjectIdentifier(c.buffer)) }
             }
             // The caller's arrays over donated buffers are deleted from now on,
             // whether or not the plan reuses them (as in JAX): reading one is an
             // error, never silently overwritten data.
-            var bumped = Set<ObjectIdentifier>()
-            for b in state.donatedBuffers where state.donated.contains(ObjectIdentifier(b)) {
-                if bumped.insert(ObjectIdentifier(b)).inserted { b.invalidateArrays() }
-            }
+            for b in state.donated.values { b.invalidateArrays() }
         }
         if let profile {
             for (k, inst) in instructions.enumerated() {
@@ -191,18 +188,14 @@ final class PlanProfile {
 private struct ExecutionState {
     /// Owned by ``Plan/run(_:donated:profile:)``, which initialises and deinitialises them.
     let slots: UnsafeMutableBufferPointer<DenseArray?>
-    var donated = Set<ObjectIdentifier>()
-    /// The donated buffers themselves, whose earlier arrays the run deletes.
-    var donatedBuffers: [Buffer] = []
+    /// The donated buffers, by identity (each once, however many arguments share it).
+    var donated: [ObjectIdentifier: Buffer] = [:]
 
     init(slots: UnsafeMutableBufferPointer<DenseArray?>) { self.slots = slots }
 
     /// Stores input `array` in `slot`; a donated one may be overwritten.
     mutating func bind(_ slot: Int, _ array: DenseArray, donated: Bool) {
-        if donated {
-            self.donated.insert(ObjectIdentifier(array.buffer))
-            donatedBuffers.append(array.buffer)
-        }
+        if donated { self.donated[ObjectIdentifier(array.buffer)] = array.buffer }
         slots[slot] = array
     }
 
@@ -237,7 +230,7 @@ private struct ExecutionState {
         let (shape, dtype) = (a.shape, a.dtype)
         _ = consume a
         if isKnownUniquelyReferenced(&buffer) { return DenseArray(buffer: buffer, shape: shape, dtype: dtype) }
-        if donated.contains(ObjectIdentifier(buffer)) && !slots.contains(where: { $0?.buffer === buffer }) {
+        if donated[ObjectIdentifier(buffer)] != nil && !slots.contains(where: { $0?.buffer === buffer }) {
             return DenseArray(buffer: buffer, shape: shape, dtype: dtype)
         }
         slots[slot] = DenseArray(buffer: buffer, shape: shape, dtype: dtype)

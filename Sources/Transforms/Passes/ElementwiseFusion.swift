@@ -209,7 +209,7 @@ func loopBroadcast(_ e: Equation) -> LoopBroadcast? {
 
 /// One call equation running `members` (in order); its inputs are the
 /// variables they read from outside, its outputs those read outside.
-private func outline(_ members: [Equation], _ readOutside: Set<Int>) -> Equation {
+func outline(_ members: [Equation], _ readOutside: Set<Int>) -> Equation {
     var defined = Set<Int>()
     for e in members { for v in e.outputs { defined.insert(v.id) } }
     var inputs: [Var] = []

@@ -25,11 +25,7 @@ public func fuseReductions(_ jaxpr: Jaxpr) -> Jaxpr {
         else { continue }
         // The producer as a fused loop: an outlined group, or a single elementwise equation.
         var call = eqs[p]
-        if isFusible(call) && !isLoopBroadcast(call) {
-            let inputs = uniqueVariables(call.inputs)
-            let body = Jaxpr(inputs: inputs, constVars: [], consts: [], equations: [call], outputs: call.outputs.map { .variable($0) })
-            call = Equation(primitive: .call(body, name: fusedElementwiseName), inputs: inputs.map { .variable($0) }, outputs: call.outputs)
-        }
+        if isFusible(call) && !isLoopBroadcast(call) { call = outline([call], Set(call.outputs.map(\.id))) }
         guard case .call(let body, let name) = call.primitive, name == fusedElementwiseName,
             let k = call.outputs.firstIndex(where: { $0.id == v.id }), case .variable(let inner) = body.outputs[k],
             body.equations.allSatisfy({ fusibleReductionRowLength($0).map { $0 == length } ?? true }),
@@ -62,11 +58,4 @@ func fusibleReductionRowLength(_ e: Equation) -> Int? {
         axes.sorted() == Array((x.rank - axes.count)..<x.rank), !axes.isEmpty
     else { return nil }
     return axes.map { x.shape[$0] }.reduce(1, *)
-}
-
-private func uniqueVariables(_ atoms: [Atom]) -> [Var] {
-    var seen = Set<Int>()
-    var out: [Var] = []
-    for case .variable(let v) in atoms where seen.insert(v.id).inserted { out.append(v) }
-    return out
 }
