@@ -213,7 +213,7 @@ public func customVJPFlat(
         let closed = CustomRule(
             forward: { p in forward(Array(p.dropFirst(constAvals.count))) },
             backward: { res, ct in
-                constAvals.map { bind1(.broadcastInDim(shape: $0.shape, broadcastDimensions: []), Tensor(0, dtype: $0.dtype)) }
+                constAvals.map { zeros($0.shape, dtype: $0.dtype) }
                     + backward(res, ct)
             },
             constCount: constAvals.count)

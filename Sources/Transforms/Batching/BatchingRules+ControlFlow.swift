@@ -259,7 +259,7 @@ extension BatchingRules {
                     batched ? moveToFront(ct) : bind1(.reduce(.sum, axes: [0]), moveToFront(ct))
                 }
                 let constCts = constAvals.map {
-                    bind1(.broadcastInDim(shape: $0.shape, broadcastDimensions: []), Tensor(0, dtype: $0.dtype))
+                    zeros($0.shape, dtype: $0.dtype)
                 }
                 return constCts + inputCts
             },
