@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
         .target(name: "FlockTransforms", dependencies: ["FlockCore"], path: "Sources/Transforms"),
         .target(
-            name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI"],
+            name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI", "CKernels"],
             path: "Sources/Collectives"),
         .target(
             name: "FlockSharding",

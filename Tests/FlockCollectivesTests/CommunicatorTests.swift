@@ -102,7 +102,11 @@ extension CollectivesTests {
             // Rank-dependent shapes: inconsistent whenever there is more than one rank.
             let small = Tensor([Float](repeating: 1, count: r + 1)).concreteOrFail()
             let large = Tensor([Float](repeating: 1, count: 1000 * (r + 1))).concreteOrFail()
-            for x in [small, large] {
+            // Rank 0's operand fits the shared-memory payload, the others' do not:
+            // one side publishes its operand, the other goes on to MPI.
+            let elements = SharedMemoryExchange.capacity / 4 * (r + 1)
+            let straddling = DenseArray([Float](repeating: 1, count: max(elements, 1000 * (r + 1))), shape: [max(elements, 1000 * (r + 1))])
+            for x in [small, large, straddling] {
                 let start = monotonicNanoseconds()
                 let outcome = Result { try world.allReduce(x, .sum) }
                 if n > 1 {
@@ -130,6 +134,21 @@ extension CollectivesTests {
             }
             // Every rank made the same exchanges, so the communicator still works.
             #expect(doubles(try world.allReduce(Tensor([Float(1)]).concreteOrFail(), .sum)) == [Double(n)])
+        }
+
+        /// Ranks of one host meet in shared memory unless that is turned off
+        /// (`./launch --tcp` turns it off for TCP-only jobs).
+        @Test func ranksOnOneHostShareMemory() throws {
+            guard let world = Distributed.processes as? MPICommunicator, world.size > 1 else { return }
+            let off = getenvString("FLOCK_SHARED_COLLECTIVE_BYTES") == "0"
+            #expect(world.usesSharedMemory == !off, "FLOCK_SHARED_COLLECTIVE_BYTES = \(getenvString("FLOCK_SHARED_COLLECTIVE_BYTES") ?? "unset")")
+            // Every rank folds the members' operands in rank order: the same bits everywhere,
+            // also for float32 sums that depend on the order.
+            let x = DenseArray((0..<1000).map { Float($0 % 7) * 0.1 + Float(world.rank) * 1e-3 }, shape: [1000])
+            let sum = try world.allReduce(x, .sum)
+            let all = try world.allGather(sum)
+            let bits = all.pointer(Float.self)
+            #expect((0..<(world.size * 1000)).allSatisfy { bits[$0].bitPattern == bits[$0 % 1000].bitPattern })
         }
 
         @Test func splitMakesSubCommunicators() throws {

@@ -8,6 +8,11 @@ import Glibc
 /// A communicator over MPI ranks: the world, or a sub-communicator made with
 /// ``split(color:key:)`` (one per mesh axis).
 ///
+/// When every member runs on this host, collectives meet in a shared-memory
+/// window instead (``SharedMemoryExchange``): signatures always, operands up
+/// to its capacity (1 MiB by default) too; larger operands then use MPI.
+/// Otherwise (ranks on several hosts, or `launch --tcp`):
+///
 /// Every collective starts with one `MPI_Allgather` of a fixed 96-byte block
 /// per rank: the caller's ``CollectiveSignature`` (48 bytes) and, when the
 /// operand is at most 48 bytes, the operand itself. Fixed-size blocks cannot
@@ -32,6 +37,12 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private let owned: Bool
     private let sequence = Atomic<UInt32>(0)
     private let watch: CollectiveWatchdog.Slot
+    /// The shared-memory path when every member is on this host.
+    private let shared: SharedMemoryExchange?
+
+    /// Whether collectives meet in shared memory (every member on this host,
+    /// and `FLOCK_SHARED_COLLECTIVE_BYTES` is not 0); see ``SharedMemoryExchange``.
+    public var usesSharedMemory: Bool { shared != nil }
 
     /// Whether operands larger than the inline limit also exchange signatures
     /// first (default true; `FLOCK_COLLECTIVE_CHECKS=0` turns it off). Without
@@ -53,6 +64,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         self.size = Int(size)
         self.rank = Int(rank)
         watch = CollectiveWatchdog.shared.register(size: Int(size), worldRanks: try Self.worldRanks(of: comm, size: size))
+        shared = try SharedMemoryExchange.make(comm, size: Int(size), rank: Int(rank))
     }
 
     /// The world ranks of `comm`'s members (for the watchdog: which departures concern it).
@@ -108,6 +120,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// `inPlace` (all-reduces only): a large operand's buffer takes the result.
     private func perform(_ operation: CollectiveOperation, _ x: DenseArray, inPlace: Bool) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
+        if let shared { return try perform(operation, x, signature, through: shared, inPlace: inPlace) }
         if x.byteCount > Self.inlineBytes {
             if Self.checksSignatures { try exchangingSignatures(signature, inline: nil) { _ in } }
             try operation.validate(x, size: size)
@@ -129,6 +142,42 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             let payloads = (0..<size).map { UnsafeRawPointer(received + $0 * block + CollectiveSignature.byteCount) }
             return operation.localResult(payloads, shape: x.shape, dtype: x.dtype, rank: rank)
         }
+    }
+
+    /// A collective whose signatures (and operands up to the exchange's
+    /// capacity) meet in shared memory; larger operands then go through MPI.
+    private func perform(
+        _ operation: CollectiveOperation, _ x: DenseArray, _ signature: CollectiveSignature,
+        through shared: SharedMemoryExchange, inPlace: Bool
+    ) throws -> DenseArray {
+        let carried = x.byteCount <= SharedMemoryExchange.capacity
+        if !carried && !Self.checksSignatures { return try transfer(operation, x, signature, inPlace: inPlace) }
+        watch.begin(signature)
+        do {
+            try shared.arrive(signature, operand: carried ? UnsafeRawPointer(x.buffer.pointer) : nil, bytes: x.byteCount)
+        } catch {
+            watch.end()
+            throw error
+        }
+        watch.end()
+        guard carried else {
+            shared.finish()
+            try operation.validate(x, size: size)
+            return try transfer(operation, x, signature, inPlace: inPlace)
+        }
+        defer { shared.finish() }
+        // Signatures agree, so every rank reaches the same verdict here.
+        try operation.validate(x, size: size)
+        if case .allReduce(let op) = operation {
+            // In rank order on every rank: the same bits everywhere.
+            let out = inPlace ? x : DenseArray(uninitializedShape: x.shape, dtype: x.dtype)
+            if x.byteCount > 0 {
+                combine(shared.payload(0), shared.payload(1), into: out.buffer.pointer, count: x.count, dtype: x.dtype, op)
+                for r in 2..<size { accumulate(out.buffer.pointer, shared.payload(r), count: x.count, dtype: x.dtype, op) }
+            }
+            return out
+        }
+        return operation.localResult((0..<size).map(shared.payload), shape: x.shape, dtype: x.dtype, rank: rank)
     }
 
     /// Exchanges this rank's signature (followed by `inline`'s bytes, an

@@ -1,3 +1,5 @@
+import CKernels
+
 // Local halves of collectives: combining members' buffers elementwise, and
 // moving blocks along the leading axis. Communicators that hold every
 // member's data in memory (in-process groups, small MPI messages) use these.
@@ -16,6 +18,22 @@ public func checkCollectiveReduction(_ op: ReduceOp, _ dtype: DType) throws {
 public func accumulate(
     _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, dtype: DType, _ op: ReduceOp
 ) {
+    combine(UnsafeRawPointer(dst), src, into: dst, count: count, dtype: dtype, op)
+}
+
+/// `out[i] = op(a[i], b[i])` for `count` elements of `dtype`, in one pass;
+/// `out` may be `a` but must not otherwise overlap `b`.
+public func combine(
+    _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer, count: Int, dtype: DType, _ op: ReduceOp
+) {
+    if dtype == .float32, AVX2Kernels.enabled, let code = AVX2Kernels.code(op) {
+        flock_f32_binary(Int32(code), a.assumingMemoryBound(to: Float.self), 0, b.assumingMemoryBound(to: Float.self), 0,
+                         out.assumingMemoryBound(to: Float.self), count)
+        return
+    }
+    if UnsafeRawPointer(out) != a { out.copyMemory(from: a, byteCount: count * dtype.byteSize) }
+    let dst = out
+    let src = b
     switch dtype {
     case .float32: accumulateFloat(dst, src, count, op, Float.self)
     case .float64: accumulateFloat(dst, src, count, op, Double.self)
@@ -63,8 +81,12 @@ public func combine(_ sources: [UnsafeRawPointer], count: Int, dtype: DType, _ o
     let out = DenseArray(uninitializedShape: shape, dtype: dtype)
     let bytes = count * dtype.byteSize
     guard let first = sources.first, bytes > 0 else { return out }
-    out.buffer.pointer.copyMemory(from: first, byteCount: bytes)
-    for s in sources.dropFirst() { accumulate(out.buffer.pointer, s, count: count, dtype: dtype, op) }
+    guard sources.count > 1 else {
+        out.buffer.pointer.copyMemory(from: first, byteCount: bytes)
+        return out
+    }
+    combine(first, sources[1], into: out.buffer.pointer, count: count, dtype: dtype, op)
+    for s in sources.dropFirst(2) { accumulate(out.buffer.pointer, s, count: count, dtype: dtype, op) }
     return out
 }
 

@@ -9,6 +9,17 @@ enum AVX2Kernels {
     @inline(__always)
     private static func f32(_ o: BlockOperand) -> UnsafePointer<Float> { o.pointer.assumingMemoryBound(to: Float.self) }
 
+    /// The C kernels' code for a reduction's binary operation (sum, max, min).
+    static func code(_ op: ReduceOp) -> Int? {
+        switch op {
+        case .sum: FLOCK_ADD
+        case .max: FLOCK_MAX
+        case .min: FLOCK_MIN
+        case .prod: FLOCK_MUL
+        case .and, .or: nil
+        }
+    }
+
     static func binary(_ op: BinaryOp) -> BlockKernel? {
         guard enabled else { return nil }
         let code: Int
