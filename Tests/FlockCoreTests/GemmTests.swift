@@ -32,7 +32,11 @@ import Testing
     // (batch, m, k, n): tall, wide, batched, a single row, skinny.
     static let shapes = [(1, 300, 70, 45), (1, 37, 130, 260), (2, 161, 64, 97), (1, 1, 2048, 300),
                          // Skinny: N or K at most 16.
-                         (1, 517, 300, 10), (1, 300, 10, 200), (2, 33, 7, 300), (1, 2000, 3, 1)]
+                         (1, 517, 300, 10), (1, 300, 10, 200), (2, 33, 7, 300), (1, 2000, 3, 1),
+                         // The AVX2 loops' limits (a small side of 1 ... 12; 13 goes to BLAS) and row, column and
+                         // depth tails (not multiples of 8), batched; both sides small.
+                         (1, 1029, 515, 12), (1, 263, 1024, 1), (1, 95, 12, 517), (1, 64, 9, 11), (3, 41, 1000, 7),
+                         (1, 100, 13, 400)]
 
     @Test(arguments: shapes.indices, [DType.float32, .float64])
     func productsEqualTheTripleLoop(_ s: Int, _ dtype: DType) {
