@@ -104,7 +104,8 @@ extension CollectivesTests {
             let large = Tensor([Float](repeating: 1, count: 1000 * (r + 1))).concreteOrFail()
             // Rank 0's operand fits the shared-memory payload, the others' do not:
             // one side publishes its operand, the other goes on to MPI.
-            let elements = SharedMemoryExchange.capacity / 4 * (r + 1)
+            let payload = (Distributed.processes as? MPICommunicator)?.sharedPayloadBytes ?? 0
+            let elements = payload / 4 * (r + 1)
             let straddling = DenseArray([Float](repeating: 1, count: max(elements, 1000 * (r + 1))), shape: [max(elements, 1000 * (r + 1))])
             for x in [small, large, straddling] {
                 let start = monotonicNanoseconds()

@@ -43,6 +43,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Whether collectives meet in shared memory (every member on this host,
     /// and `FLOCK_SHARED_COLLECTIVE_BYTES` is not 0); see ``SharedMemoryExchange``.
     public var usesSharedMemory: Bool { shared != nil }
+    /// Operand bytes that travel through shared memory (0 without it).
+    var sharedPayloadBytes: Int { shared?.payloadBytes ?? 0 }
 
     /// Whether operands larger than the inline limit also exchange signatures
     /// first (default true; `FLOCK_COLLECTIVE_CHECKS=0` turns it off). Without
@@ -150,7 +152,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         _ operation: CollectiveOperation, _ x: DenseArray, _ signature: CollectiveSignature,
         through shared: SharedMemoryExchange, inPlace: Bool
     ) throws -> DenseArray {
-        let carried = x.byteCount <= SharedMemoryExchange.capacity
+        let carried = x.byteCount <= shared.payloadBytes
         if !carried && !Self.checksSignatures { return try transfer(operation, x, signature, inPlace: inPlace) }
         watch.begin(signature)
         do {

@@ -10,7 +10,7 @@ import Glibc
 ///
 /// Each member owns a region of an `MPI_Win_allocate_shared` window: two
 /// counters on cache lines of their own, a signature, and a payload of up to
-/// ``capacity`` bytes. Collective `k` on a member:
+/// ``payloadBytes`` bytes. Collective `k` on a member:
 ///
 /// 1. waits until every member is `done` with collective `k - 1` (its region
 ///    may be overwritten);
@@ -31,8 +31,9 @@ import Glibc
 /// Waiting spins, then yields the core (ranks may outnumber cores); the
 /// collective watchdog covers waits that never end, as for MPI calls.
 final class SharedMemoryExchange: @unchecked Sendable {
-    /// Payload bytes per member (`FLOCK_SHARED_COLLECTIVE_BYTES`, default 1 MiB;
-    /// 0 turns the shared-memory path off). Larger operands use MPI.
+    /// Payload bytes per member between two members (`FLOCK_SHARED_COLLECTIVE_BYTES`,
+    /// default 1 MiB; 0 turns the shared-memory path off); see ``payloadBytes``.
+    /// Larger operands use MPI.
     static let capacity: Int = {
         guard let s = getenvString("FLOCK_SHARED_COLLECTIVE_BYTES") else { return 1 << 20 }
         return max(0, Int(s) ?? 1 << 20)
@@ -42,6 +43,12 @@ final class SharedMemoryExchange: @unchecked Sendable {
 
     let size: Int
     let rank: Int
+    /// Payload bytes per member: ``capacity`` for two members, less for more
+    /// (each member reads every payload, so the total read stays at 2 × capacity).
+    let payloadBytes: Int
+    /// Spins before yielding the core while waiting: none when the members
+    /// outnumber the cores (the one awaited may need this core).
+    private let spins: Int
     /// Each member's region, in rank order.
     private let regions: [UnsafeMutableRawPointer]
     private var window: MPI_Win?
@@ -64,7 +71,9 @@ final class SharedMemoryExchange: @unchecked Sendable {
     private init(_ comm: MPI_Comm, size: Int, rank: Int) throws {
         self.size = size
         self.rank = rank
-        let bytes = Self.payloadOffset + (Self.capacity + 63) / 64 * 64
+        payloadBytes = (Self.capacity * 2 / size + 63) / 64 * 64
+        spins = size > sysconf(Int32(_SC_NPROCESSORS_ONLN)) ? 0 : 4096
+        let bytes = Self.payloadOffset + payloadBytes
         var base: UnsafeMutableRawPointer? = nil
         var win: MPI_Win? = nil
         try mpiCheck(MPI_Win_allocate_shared(MPI_Aint(bytes), 1, cmpi_info_null(), comm, &base, &win), "MPI_Win_allocate_shared")
@@ -96,11 +105,11 @@ final class SharedMemoryExchange: @unchecked Sendable {
     func arrive(_ signature: CollectiveSignature, operand: UnsafeRawPointer?, bytes: Int) throws {
         let k = sequence + 1
         let mine = regions[rank]
-        for r in 0..<size where r != rank { Self.wait(regions[r] + Self.doneOffset, atLeast: k - 1) }
+        for r in 0..<size where r != rank { wait(regions[r] + Self.doneOffset, atLeast: k - 1) }
         signature.encode(to: mine + Self.signatureOffset)
         if let operand, bytes > 0 { (mine + Self.payloadOffset).copyMemory(from: operand, byteCount: bytes) }
         flock_store_release_u64(mine + Self.arrivedOffset, k)
-        for r in 0..<size where r != rank { Self.wait(regions[r] + Self.arrivedOffset, atLeast: k) }
+        for r in 0..<size where r != rank { wait(regions[r] + Self.arrivedOffset, atLeast: k) }
         sequence = k
         for r in 0..<size where memcmp(regions[r] + Self.signatureOffset, mine + Self.signatureOffset, CollectiveSignature.byteCount) != 0 {
             let all = regions.map { CollectiveSignature.decode($0 + Self.signatureOffset) }
@@ -115,11 +124,11 @@ final class SharedMemoryExchange: @unchecked Sendable {
     }
 
     @inline(__always)
-    private static func wait(_ counter: UnsafeRawPointer, atLeast k: UInt64) {
-        var spins = 0
+    private func wait(_ counter: UnsafeRawPointer, atLeast k: UInt64) {
+        var spun = 0
         while flock_load_acquire_u64(counter) < k {
-            if spins < 4096 {
-                spins += 1
+            if spun < spins {
+                spun += 1
                 flock_cpu_relax()
             } else {
                 sched_yield()  // another rank may need this core
