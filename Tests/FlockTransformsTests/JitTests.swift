@@ -149,7 +149,9 @@ import FlockTestSupport
     /// operand is never materialised, and results equal the unfused reduce
     /// kernel's bit for bit — rows of every length mod 4, rows longer than a
     /// block, blocks cut at odd places by a broadcast row, NaNs, float64.
-    @Test(arguments: [[7, 3000], [4, 301], [5, 4], [2, 3, 5], [1030], [3, 2050]])
+    @Test(arguments: [[7, 3000], [4, 301], [5, 4], [2, 3, 5], [1030], [3, 2050],
+                      // Narrow rows (several to a block, broadcasts expanded), around the limit of 256.
+                      [1000, 10], [333, 7], [2, 75, 63], [9, 255], [5, 256], [40, 1]])
     func reductionsFuseWithTheirProducers(_ shape: [Int]) throws {
         let n = shape.reduce(1, *)
         var values = (0..<n).map { Float(($0 * 7919) % 1999) / 999.5 - 1 }
@@ -171,6 +173,27 @@ import FlockTestSupport
             let got = jit(f)(xs), want = f(xs)
             for (i, (g, w)) in zip(got, want).enumerated() { expectIdentical(g, w, "\(shape) \(dtype) output \(i)") }
         }
+    }
+
+    /// A softmax cross-entropy over 10 classes: per-row maxima and sums are
+    /// broadcast back over rows of 10 (expanded into registers block by block,
+    /// many rows to a block); jitted equals eager bit for bit, the row count
+    /// not a multiple of the rows per block.
+    @Test func narrowRowsKeepWholeBlocks() throws {
+        let n = 1037 * 10
+        let logitValues: [Float] = (0..<n).map { i in Float((i * 7919) % 1999) / 199.9 - 5 }
+        let labelValues: [Float] = (0..<n).map { i in i % 10 == (i / 10) % 10 ? 1 : 0 }
+        let logits = Tensor(logitValues, shape: [1037, 10]), labels = Tensor(labelValues, shape: [1037, 10])
+        let bias = Tensor((0..<10).map { Float($0) * 0.1 - 0.3 })
+        let f = { (v: [Tensor]) -> [Tensor] in
+            let z = v[0] + v[2]
+            let shifted = z - z.max(axes: [1], keepDims: true)
+            let logSum = log(exp(shifted).sum(axes: [1], keepDims: true))
+            let logp = shifted - logSum
+            return [-(logp * v[1]).sum(axes: [1]), exp(logp) - v[1]]
+        }
+        let got = jit(f)([logits, labels, bias]), want = f([logits, labels, bias])
+        for (i, (g, w)) in zip(got, want).enumerated() { expectIdentical(g, w, "softmax output \(i)") }
     }
 
     @Test func broadcastRowsAndColumnsAreReadInPlace() throws {

@@ -8,7 +8,7 @@
 /// place), registers (per-thread scratch blocks) or outputs already written in
 /// the same block.
 final class FusedLoop: @unchecked Sendable {
-    enum Source: Equatable {
+    enum Source: Hashable {
         /// An input of the loop's size, or a one-element scalar.
         case input(Int)
         /// Input `k` read at element `i mod period` (a broadcast row).
@@ -48,6 +48,10 @@ final class FusedLoop: @unchecked Sendable {
     /// register's offset in its page (see `runChunk`).
     static let registerStagger = 5 * 64
     static let scratchOffset = 17 * 64
+    /// Rows (reductions) and broadcast runs shorter than this many elements
+    /// do not cut blocks (a block per run would cost more in dispatch than
+    /// in arithmetic): see ``expansions``.
+    static let narrowRow = 256
 
     let count: Int
     let inputTypes: [DType]
@@ -65,8 +69,14 @@ final class FusedLoop: @unchecked Sendable {
     private let flatSources: [Source]
     private let flatKernels: [BlockKernel]
     private let flatArity: [Int]
-    /// Periods and divisors of the broadcast operands: blocks end where one starts over.
+    /// Periods and divisors of the broadcast operands read in place: blocks end where one starts over.
     private let runLengths: [Int]
+    /// Broadcast operands with short periods or divisors (narrow rows, e.g. a
+    /// softmax over 10 classes), written out block by block into extra
+    /// registers instead of cutting every block at each row's end.
+    private let expansions: [(source: Source, register: Int, elementSize: Int)]
+    /// Registers including the expansions'.
+    private let scratchRegisters: Int
     private let flatReductions: [RowReduction?]
     /// The reductions' row length (one per loop), or nil without reductions.
     private let rowLength: Int?
@@ -198,28 +208,49 @@ final class FusedLoop: @unchecked Sendable {
         self.reusable = reusable
         var runs = Set<Int>()
         var flat: [Source] = []
+        let length = steps.compactMap(\.reduction).first?.rowLength
+        // Rows shorter than this are reduced several to a block, and broadcasts
+        // that start over more often are expanded (every one, with such rows).
+        let narrowRows = length.map { $0 < Self.narrowRow } ?? false
+        var expanded: [Source: Int] = [:]
+        var expansions: [(Source, Int, Int)] = []
         for step in steps {
             switch step.destination {
             case .register(let r): flat.append(.register(r))
             case .output(let j): flat.append(.output(j))
             }
             for o in step.operands {
-                flat.append(o)
+                let run: Int, k: Int
                 switch o {
-                case .periodic(_, let p): runs.insert(p)
-                case .stretched(_, let q): runs.insert(q)
-                case .input, .register, .output: break
+                case .periodic(let i, let p): (run, k) = (p, i)
+                case .stretched(let i, let q): (run, k) = (q, i)
+                case .input, .register, .output:
+                    flat.append(o)
+                    continue
                 }
+                if run >= Self.narrowRow && !narrowRows {
+                    runs.insert(run)
+                    flat.append(o)
+                    continue
+                }
+                let r = expanded[o] ?? {
+                    let r = registers + expansions.count
+                    expansions.append((o, r, types[k].byteSize))
+                    expanded[o] = r
+                    return r
+                }()
+                flat.append(.register(r))
             }
         }
-        let length = steps.compactMap(\.reduction).first?.rowLength
-        if let length { runs.insert(length) }  // blocks never straddle two rows
+        if let length, !narrowRows { runs.insert(length) }  // blocks never straddle two rows
         flatSources = flat
         flatKernels = steps.map(\.kernel)
         flatArity = steps.map(\.operands.count)
         flatReductions = steps.map(\.reduction)
         rowLength = length
         runLengths = runs.sorted()
+        self.expansions = expansions.map { (source: $0.0, register: $0.1, elementSize: $0.2) }
+        scratchRegisters = registers + expansions.count
     }
 
     /// Runs the loop: `inputs` as compiled (body inputs then literals), into `outputs`.
@@ -269,8 +300,8 @@ final class FusedLoop: @unchecked Sendable {
         // addresses agree in their low 12 bits make loads wait on unrelated
         // stores (4K aliasing), which cost GELU 2-3x.
         let registerBytes = block * 8 + Self.registerStagger
-        let allocation = registerCount > 0
-            ? UnsafeMutableRawPointer.allocate(byteCount: registerCount * registerBytes + 4096, alignment: 4096) : nil
+        let allocation = scratchRegisters > 0
+            ? UnsafeMutableRawPointer.allocate(byteCount: scratchRegisters * registerBytes + 4096, alignment: 4096) : nil
         defer { allocation?.deallocate() }
         let scratch = allocation.map { $0 + Self.scratchOffset }
         // Partial results of the reductions (four per reduction step), carried from block to block of a row.
@@ -307,15 +338,33 @@ final class FusedLoop: @unchecked Sendable {
                         while start < hi {
                             var m = min(block, hi - start)
                             for r in runLengths { m = min(m, r - start % r) }
+                            if let length = rowLength, length < Self.narrowRow {
+                                m = max(length, m - m % length)  // whole rows (chunks are whole rows)
+                            }
+                            for e in expansions {
+                                expand(e.source, e.elementSize, into: scratch! + e.register * registerBytes, start: start, count: m,
+                                       inputs)
+                            }
                             var a = 0
                             for s in 0..<kernels.count {
                                 if let red = flatReductions[s] {
-                                    // Elements `start mod rowLength` onwards of a row; the result at the row's index.
                                     let row = start / red.rowLength
                                     let out = UnsafeMutableRawPointer(mutating: addr[a].base) + row * red.dtype.byteSize
-                                    accumulateRowBlock(red.op, red.dtype, addr[a + 1].pointer(start), count: m,
-                                                       offset: start % red.rowLength, rowLength: red.rowLength,
-                                                       partials: partials + s * 32, into: out)
+                                    if red.rowLength < Self.narrowRow {
+                                        // Several whole rows: each accumulated as the reduce kernel does.
+                                        let rowBytes = red.rowLength * red.dtype.byteSize
+                                        let first = addr[a + 1].pointer(start)
+                                        for j in 0..<(m / red.rowLength) {
+                                            accumulateRowBlock(red.op, red.dtype, first + j * rowBytes, count: red.rowLength,
+                                                               offset: 0, rowLength: red.rowLength, partials: partials + s * 32,
+                                                               into: out + j * red.dtype.byteSize)
+                                        }
+                                    } else {
+                                        // Elements `start mod rowLength` onwards of a row; the result at the row's index.
+                                        accumulateRowBlock(red.op, red.dtype, addr[a + 1].pointer(start), count: m,
+                                                           offset: start % red.rowLength, rowLength: red.rowLength,
+                                                           partials: partials + s * 32, into: out)
+                                    }
                                     a += 2
                                     continue
                                 }
@@ -333,6 +382,44 @@ final class FusedLoop: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+/// Writes elements `start ..< start + count` of a broadcast operand (input `k`
+/// read at `i mod period` or `i / divisor`) contiguously into `register`.
+private func expand(
+    _ source: FusedLoop.Source, _ size: Int, into register: UnsafeMutableRawPointer, start: Int, count: Int,
+    _ inputs: [DenseArray]
+) {
+    func fill<T>(_: T.Type) {
+        let out = register.assumingMemoryBound(to: T.self)
+        switch source {
+        case .periodic(let k, let p):
+            let x = UnsafeRawPointer(inputs[k].buffer.pointer).assumingMemoryBound(to: T.self)
+            var i = 0, j = start % p
+            while i < count {
+                let run = min(p - j, count - i)
+                (out + i).update(from: x + j, count: run)
+                i += run
+                j = 0
+            }
+        case .stretched(let k, let q):
+            let x = UnsafeRawPointer(inputs[k].buffer.pointer).assumingMemoryBound(to: T.self)
+            var i = 0, e = start
+            while i < count {
+                let run = min(q - e % q, count - i)
+                (out + i).update(repeating: x[e / q], count: run)
+                i += run
+                e += run
+            }
+        case .input, .register, .output: preconditionFailure("expand: not a broadcast operand")
+        }
+    }
+    switch size {
+    case 1: fill(UInt8.self)
+    case 2: fill(UInt16.self)
+    case 4: fill(UInt32.self)
+    default: fill(UInt64.self)
     }
 }
 

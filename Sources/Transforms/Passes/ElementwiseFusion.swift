@@ -185,12 +185,9 @@ enum LoopBroadcast: Equatable {
     case stretched(Int)
 }
 
-/// Runs of this many elements at least make a periodic or stretched operand
-/// worth fusing (each run is one block of the loop).
-let minimumBroadcastRun = 256
-
 /// The pattern of a `broadcastInDim` a fused loop can read without
-/// materialising it, or nil.
+/// materialising it, or nil. Long runs are read in place; short ones (narrow
+/// rows) are written out block by block (see `FusedLoop.narrowRow`).
 func loopBroadcast(_ e: Equation) -> LoopBroadcast? {
     guard case .broadcastInDim(let shape, let dims) = e.primitive else { return nil }
     let operand = e.inputs[0].aval
@@ -198,11 +195,11 @@ func loopBroadcast(_ e: Equation) -> LoopBroadcast? {
     let covered = dims.enumerated().filter { operand.shape[$0.offset] > 1 }.map(\.element)
     let r = shape.count
     if covered == Array((r - covered.count)..<r) {
-        return operand.count >= minimumBroadcastRun ? .periodic(operand.count) : nil
+        return .periodic(operand.count)
     }
     if covered == Array(0..<covered.count) {
         let divisor = shape.dropFirst(covered.count).reduce(1, *)
-        return divisor >= minimumBroadcastRun ? .stretched(divisor) : nil
+        return .stretched(divisor)
     }
     return nil
 }
