@@ -212,6 +212,26 @@ import FlockTestSupport
         #expect(loops >= (NativeLoop.isEnabled ? 1 : 0))
     }
 
+    /// The native loops of a plan (top level).
+    static func nativeLoops(_ plan: Plan) -> [NativeLoop] {
+        plan.instructions.compactMap { if case .fused(let loop) = $0.kind { return loop.native } else { return nil } }
+    }
+
+    /// 24 values alive at once need more than 16 registers: some are spilled to the stack.
+    @Test func registerPressureSpills() throws {
+        var rng = SplitMix64(seed: 9)
+        let args = (0..<2).map { _ in Tensor((0..<1003).map { _ in rng.float() * 4 }) }
+        let f = { (v: [Tensor]) -> [Tensor] in
+            let parts = (1...24).map { k in v[0] * Tensor(Float(k) * 0.37) + v[1] }
+            return [parts.dropFirst().reduce(parts[0]) { $0 * 0.5 + $1 }]
+        }
+        try Self.expectNativeMatchesInterpreter("24 live values", args, f)
+        let loops = Self.nativeLoops(compilePlan(optimize(makeJaxpr(f)(args))))
+        if NativeLoop.isEnabled {
+            #expect(loops.count == 1 && loops[0].spills && loops[0].elementsPerIteration == 8)
+        }
+    }
+
     /// A broadcast row is read in place (periodic operand): that loop keeps the interpreter.
     @Test func loopWithBroadcastRowFallsBack() throws {
         var rng = SplitMix64(seed: 5)
@@ -229,6 +249,10 @@ import FlockTestSupport
         let f = jit { (v: [Tensor]) in [gelu(v[0])] }
         let compiled = f.lower([a]).compile()
         #expect(compiled.nativeLoopCount == (NativeLoop.isEnabled ? 1 : 0))
+        if NativeLoop.isEnabled, let loop = Self.nativeLoops(compilePlan(optimize(makeJaxpr { [gelu($0[0])] }([a])))).first {
+            // Several groups of 8 side by side, no spills.
+            #expect(loop.elementsPerIteration >= 16 && !loop.spills)
+        }
         let got = f([a])[0].toArray(Float.self).map(\.bitPattern), want = gelu(a).toArray(Float.self).map(\.bitPattern)
         #expect(got == want)
         try Self.expectNativeMatchesInterpreter("gelu", [a]) { [gelu($0[0])] }

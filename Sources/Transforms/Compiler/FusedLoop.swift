@@ -88,7 +88,7 @@ final class FusedLoop: @unchecked Sendable {
     /// The reductions' row length (one per loop), or nil without reductions.
     private let rowLength: Int?
     /// The loop as machine code, when every step is supported (see ``NativeLoop``);
-    /// it runs the multiples of 8 elements of each chunk, the interpreter the rest.
+    /// it runs whole iterations (8-32 elements) of each chunk, the interpreter the rest.
     private(set) var native: NativeLoop? = nil
 
     /// Compiles `body` (elementwise equations, scalar broadcasts, literals)
@@ -269,7 +269,8 @@ final class FusedLoop: @unchecked Sendable {
             let pointers = UncheckedBox((native, table))
             forEachChunk(n, threshold: threshold) { lo, hi in
                 let (native, table) = pointers.value
-                let end = lo + (hi - lo) / 8 * 8
+                let step = native.elementsPerIteration
+                let end = lo + (hi - lo) / step * step
                 if end > lo { native.run(inputs: table, outputs: table + context.value.1.count, lo, end) }
                 if end < hi {
                     let (loop, inputs, outputs) = context.value

@@ -48,6 +48,12 @@ final class NativeLoop: @unchecked Sendable {
     private let entry: Entry
     /// Bytes of machine code (for reports and tests).
     let codeSize: Int
+    /// Elements per iteration of the loop: 8 per group of registers, as many
+    /// groups (up to 4) as 16 registers hold without spilling; the function
+    /// runs multiples of it.
+    let elementsPerIteration: Int
+    /// Whether values had to be spilled to the stack (then one group of 8 per iteration).
+    let spills: Bool
 
     /// Compiles `loop`'s steps, or returns nil when a step or operand is not supported.
     init?(_ loop: FusedLoop) {
@@ -59,6 +65,8 @@ final class NativeLoop: @unchecked Sendable {
         guard let bytes = compiler.assemble(), let code = ExecutableCode(bytes) else { return nil }
         self.code = code
         codeSize = bytes.count
+        elementsPerIteration = 8 * compiler.unroll
+        spills = compiler.spills
         let table = compiler.constantTable
         let constants = UnsafeMutableRawPointer.allocate(byteCount: max(32, table.count * 4), alignment: 32)
         table.withUnsafeBytes { if let p = $0.baseAddress { constants.copyMemory(from: p, byteCount: $0.count) } }
@@ -68,10 +76,10 @@ final class NativeLoop: @unchecked Sendable {
 
     deinit { constants.deallocate() }
 
-    /// Runs elements `lo..<hi` (`hi - lo` a multiple of 8) of the loop over
-    /// the inputs' and outputs' first elements.
+    /// Runs elements `lo..<hi` (`hi - lo` a multiple of ``elementsPerIteration``)
+    /// of the loop over the inputs' and outputs' first elements.
     func run(inputs: UnsafePointer<UnsafeRawPointer>, outputs: UnsafePointer<UnsafeRawPointer>, _ lo: Int, _ hi: Int) {
-        precondition((hi - lo) % 8 == 0, "NativeLoop: \(hi - lo) elements is not a multiple of 8")
+        precondition((hi - lo) % elementsPerIteration == 0, "NativeLoop: \(hi - lo) elements is not a multiple of \(elementsPerIteration)")
         entry(UnsafeRawPointer(inputs), UnsafeRawPointer(outputs), lo, hi, UnsafeRawPointer(constants))
     }
 }
@@ -84,7 +92,7 @@ private struct NativeLoopCompiler {
     /// Where a value lives in memory besides (or instead of) a register.
     enum Home {
         /// An input or output array: `[base + index·4]`.
-        case array(A.GPR)
+        case array(A.GPR, Int32)
         /// A stack slot (a broadcast scalar or a spill): `[rsp + offset]`.
         case stack(Int32)
         /// A constant of the table: `[r8 + offset]`.
@@ -175,7 +183,7 @@ private struct NativeLoopCompiler {
                 v = newValue(.stack(offset))
             } else {
                 guard let r = baseRegister(isOutput: false, index: k) else { return nil }
-                v = newValue(.array(r))
+                v = newValue(.array(r, 0))
             }
             inputValue[k] = v
             return v
@@ -343,19 +351,45 @@ private struct NativeLoopCompiler {
 
     // MARK: Register allocation and assembly
 
-    /// The function's machine code, or nil if the loop needs more arrays than base registers.
-    mutating func assemble() -> [UInt8]? {
-        guard !tooManyArrays else { return nil }
-        for (i, o) in ops.enumerated() { for s in o.sources where values[s].uses.last != i { values[s].uses.append(i) } }
+    /// The loop body for `unroll` groups of 8 elements, each operation
+    /// issued for every group in turn (independent chains side by side keep
+    /// more of the pipelines busy than one long chain), with registers
+    /// allocated; `frameEnd` is the stack frame's size and `spilled` whether
+    /// 16 registers were too few.
+    private func body(unroll: Int) -> (code: [UInt8], frameEnd: Int32, spilled: Bool) {
+        // Values per group: constants and scalars are shared, arrays are read
+        // 32 bytes further per group, computed values are copied.
+        var values: [Value] = []
+        var copies: [[Int]] = []
+        for v in self.values {
+            switch v.home {
+            case .constant, .stack:
+                copies.append(Array(repeating: values.count, count: unroll))
+                values.append(Value(home: v.home))
+            case .array(let base, _):
+                copies.append((0..<unroll).map { u in values.count + u })
+                for u in 0..<unroll { values.append(Value(home: .array(base, Int32(32 * u)))) }
+            case nil:
+                copies.append((0..<unroll).map { u in values.count + u })
+                for _ in 0..<unroll { values.append(Value(home: nil)) }
+            }
+        }
+        var ops: [(op: Op, group: Int)] = []
+        for o in self.ops {
+            for u in 0..<unroll {
+                ops.append((Op(kind: o.kind, destination: o.destination.map { copies[$0][u] }, sources: o.sources.map { copies[$0][u] }), u))
+            }
+        }
+        for (i, o) in ops.enumerated() { for s in o.op.sources where values[s].uses.last != i { values[s].uses.append(i) } }
 
-        // The body first: its spills size the frame.
         var body = A()
         var holder = [Int?](repeating: nil, count: 16)
-        var spillOffset = Int32(32 * (1 + scalars.count))
+        var frameEnd = Int32(32 * (1 + scalars.count))
+        var spilled = false
 
         func memory(_ v: Int) -> A.Memory {
             switch values[v].home! {
-            case .array(let base): return A.Memory(base: base, index: .rax, scale: 4)
+            case .array(let base, let displacement): return A.Memory(base: base, index: .rax, scale: 4, displacement: displacement)
             case .stack(let offset): return A.Memory(base: .rsp, displacement: offset)
             case .constant(let offset): return A.Memory(base: .r8, displacement: offset)
             }
@@ -375,8 +409,9 @@ private struct NativeLoopCompiler {
             }
             let v = holder[best]!
             if values[v].home == nil {
-                values[v].home = .stack(spillOffset)
-                spillOffset += 32
+                values[v].home = .stack(frameEnd)
+                frameEnd += 32
+                spilled = true
                 body.vmovups(memory(v), A.YMM(best))
             }
             values[v].register = nil
@@ -399,7 +434,7 @@ private struct NativeLoopCompiler {
             values[v].register.map { .register(A.YMM($0)) } ?? .memory(memory(v))
         }
 
-        for (i, o) in ops.enumerated() {
+        for (i, (o, group)) in ops.enumerated() {
             var pinned: [Int] = []
             let s = o.sources
             // Registers first (an allocation must not evict an operand already chosen), then memory operands.
@@ -413,8 +448,9 @@ private struct NativeLoopCompiler {
             }
             let second = s.count > 1 ? operand(s[1]) : operand(s[0])
             if case .store(let base) = o.kind {
-                body.vmovups(A.Memory(base: base, index: .rax, scale: 4), first!)
-                if values[s[0]].home == nil { values[s[0]].home = .array(base) }
+                let displacement = Int32(32 * group)
+                body.vmovups(A.Memory(base: base, index: .rax, scale: 4, displacement: displacement), first!)
+                if values[s[0]].home == nil { values[s[0]].home = .array(base, displacement) }
             }
             // Operands read for the last time free their registers (the result may take one).
             for v in Set(s) where nextUse(v, from: i + 1) == Int.max {
@@ -441,6 +477,30 @@ private struct NativeLoopCompiler {
                 holder[r] = d
             }
         }
+        return (body.finish(), frameEnd, spilled)
+    }
+
+    /// Groups of 8 elements per iteration: as many as fit in 16 registers without spilling (at most 4).
+    private(set) var unroll = 1
+    /// Whether the chosen body spills values to the stack.
+    private(set) var spills = false
+
+    /// The function's machine code, or nil if the loop needs more arrays than base registers.
+    mutating func assemble() -> [UInt8]? {
+        guard !tooManyArrays else { return nil }
+        var chosen = body(unroll: 1)
+        unroll = 1
+        spills = chosen.spilled
+        if !chosen.spilled {
+            for u in [4, 3, 2] {
+                let b = body(unroll: u)
+                if !b.spilled {
+                    (chosen, unroll) = (b, u)
+                    break
+                }
+            }
+        }
+        let spillOffset = chosen.frameEnd
 
         // Prologue, loop, epilogue.
         var a = A()
@@ -465,8 +525,8 @@ private struct NativeLoopCompiler {
         a.cmp(.rax, .rcx)
         a.jump(if: .greaterOrEqual, to: done)
         a.bind(top)
-        a.append(body.finish())
-        a.add(.rax, 8)
+        a.append(chosen.code)
+        a.add(.rax, Int32(8 * unroll))
         a.cmp(.rax, .rcx)
         a.jump(if: .less, to: top)
         a.bind(done)
