@@ -132,6 +132,9 @@ private struct PlanCompiler {
             }
             instructions.append(Plan.Instruction(kind: kind, inputs: inputs, outputs: outputs, outAvals: e.outputs.map(\.aval), dying: dying))
         }
+        // One executable mapping for the plan's native loops.
+        let loops = instructions.compactMap { i -> FusedLoop? in if case .fused(let f) = i.kind { f } else { nil } }
+        if !NativeLoop.link(loops.compactMap(\.native)) { for f in loops { f.discardNative() } }
         return Plan(
             inputSlots: inputSlots, slotCount: slotCount, instructions: instructions,
             outputs: jaxpr.outputs.map(operand), inputAvals: jaxpr.inputAvals, outputAvals: jaxpr.outputAvals,

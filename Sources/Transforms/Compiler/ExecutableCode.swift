@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -6,7 +8,8 @@ import Darwin
 
 /// Machine code in pages of its own: written while the pages are read-write,
 /// then made read+execute (never writable and executable at once), and
-/// unmapped when the object goes away.
+/// unmapped when the object goes away (the plans using it and the cache of
+/// ``shared(_:)`` have let go).
 final class ExecutableCode: @unchecked Sendable {
     /// The first byte of the code.
     let address: UnsafeRawPointer
@@ -36,3 +39,55 @@ final class ExecutableCode: @unchecked Sendable {
 
     deinit { munmap(mapping, length) }
 }
+
+extension ExecutableCode {
+    /// Mapped code for `bytes`, shared with earlier requests for the same
+    /// bytes: compiling a function again (a new `jit`, a retrace) then costs
+    /// no system calls, which are most of a native loop's compile time
+    /// (mapping, then changing protections and unmapping both interrupt the
+    /// other cores). Keeps at most ``cacheBudget`` bytes of recent code.
+    static func shared(_ bytes: [UInt8]) -> ExecutableCode? {
+        if let hit = codeCache.withLock({ $0.lookup(bytes) }) { return hit }
+        guard let code = ExecutableCode(bytes) else { return nil }
+        codeCache.withLock { $0.insert(bytes, code) }
+        return code
+    }
+
+    /// Bytes of code the cache keeps mapped.
+    static let cacheBudget = 4 << 20
+}
+
+private struct CodeCache {
+    /// Code bytes as a key hashed in one call (an array of bytes hashes byte by byte).
+    struct Key: Hashable {
+        let bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    }
+    var entries: [Key: ExecutableCode] = [:]
+    /// Keys, least recently used first.
+    var order: [Key] = []
+    var bytes = 0
+
+    mutating func lookup(_ bytes: [UInt8]) -> ExecutableCode? {
+        let key = Key(bytes: bytes)
+        guard let code = entries[key] else { return nil }
+        if let i = order.lastIndex(of: key) { order.remove(at: i) }
+        order.append(key)
+        return code
+    }
+
+    mutating func insert(_ bytes: [UInt8], _ code: ExecutableCode) {
+        let key = Key(bytes: bytes)
+        guard entries[key] == nil else { return }
+        entries[key] = code
+        order.append(key)
+        self.bytes += bytes.count
+        while self.bytes > ExecutableCode.cacheBudget, let oldest = order.first {
+            order.removeFirst()
+            self.bytes -= oldest.bytes.count
+            entries[oldest] = nil
+        }
+    }
+}
+
+private let codeCache = Mutex(CodeCache())

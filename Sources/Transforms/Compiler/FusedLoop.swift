@@ -89,7 +89,11 @@ final class FusedLoop: @unchecked Sendable {
     private let rowLength: Int?
     /// The loop as machine code, when every step is supported (see ``NativeLoop``);
     /// it runs whole iterations (8-32 elements) of each chunk, the interpreter the rest.
+    /// `compilePlan` links the plan's native loops (maps their code) together.
     private(set) var native: NativeLoop? = nil
+
+    /// Runs the interpreter only (the native code could not be mapped).
+    func discardNative() { native = nil }
 
     /// Compiles `body` (elementwise equations, scalar broadcasts, literals)
     /// with outputs of `shape`. Literals become extra inputs after the body's
@@ -260,7 +264,7 @@ final class FusedLoop: @unchecked Sendable {
             }
             return
         }
-        if let native {
+        if let native, native.isLinked {
             // The arrays' first elements, inputs then outputs, as the native function takes them.
             let table = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: max(1, inputs.count + outputs.count))
             defer { table.deallocate() }

@@ -32,10 +32,11 @@ final class NativeLoop: @unchecked Sendable {
         UnsafeRawPointer, UnsafeRawPointer, Int, Int, UnsafeRawPointer
     ) -> Void
 
-    /// Whether native loops are compiled: on x86-64 CPUs with AVX2, unless
+    /// Whether native loops are compiled: on x86-64 Linux and macOS with AVX2, unless
     /// `FLOCK_NATIVE_LOOPS=0` or `FLOCK_DISABLE_AVX2` is set.
     static let isEnabled: Bool = {
-        #if arch(x86_64)
+        // The generated code follows the System V calling convention (not Windows').
+        #if arch(x86_64) && (os(Linux) || os(macOS))
         return flock_has_avx2() != 0 && getenv("FLOCK_DISABLE_AVX2") == nil
             && getenv("FLOCK_NATIVE_LOOPS").map { String(cString: $0) != "0" } ?? true
         #else
@@ -43,9 +44,12 @@ final class NativeLoop: @unchecked Sendable {
         #endif
     }()
 
-    private let code: ExecutableCode
-    private let constants: UnsafeMutableRawPointer
-    private let entry: Entry
+    /// The code and constant table, until ``link(_:)`` maps them.
+    private var image: (code: [UInt8], constants: [UInt32])
+    /// The pages holding this loop (shared with the other loops linked with it).
+    private var code: ExecutableCode? = nil
+    private var entry: Entry? = nil
+    private var constants: UnsafeRawPointer? = nil
     /// Bytes of machine code (for reports and tests).
     let codeSize: Int
     /// Elements per iteration of the loop: 8 per group of registers, as many
@@ -55,32 +59,61 @@ final class NativeLoop: @unchecked Sendable {
     /// Whether values had to be spilled to the stack (then one group of 8 per iteration).
     let spills: Bool
 
-    /// Compiles `loop`'s steps, or returns nil when a step or operand is not supported.
+    /// Compiles `loop`'s steps, or returns nil when a step or operand is not
+    /// supported or the loop is shorter than 8 elements (it would never run).
+    /// The loop runs once ``link(_:)`` has mapped its code.
     init?(_ loop: FusedLoop) {
-        guard Self.isEnabled else { return nil }
+        guard Self.isEnabled, loop.count >= 8 else { return nil }
         var compiler = NativeLoopCompiler(inputIsScalar: loop.inputIsScalar)
         for step in loop.steps {
             guard compiler.lower(step, inputTypes: loop.inputTypes) else { return nil }
         }
-        guard let bytes = compiler.assemble(), let code = ExecutableCode(bytes) else { return nil }
-        self.code = code
+        guard let bytes = compiler.assemble() else { return nil }
+        image = (bytes, compiler.constantTable)
         codeSize = bytes.count
         elementsPerIteration = 8 * compiler.unroll
         spills = compiler.spills
-        let table = compiler.constantTable
-        let constants = UnsafeMutableRawPointer.allocate(byteCount: max(32, table.count * 4), alignment: 32)
-        table.withUnsafeBytes { if let p = $0.baseAddress { constants.copyMemory(from: p, byteCount: $0.count) } }
-        self.constants = constants
-        entry = unsafeBitCast(code.address, to: Entry.self)
     }
 
-    deinit { constants.deallocate() }
+    /// Whether the code is mapped and the loop can run.
+    var isLinked: Bool { entry != nil }
+
+    /// Maps the code and constants of `loops` into one set of executable
+    /// pages (system calls cost more than compiling: one mapping per plan,
+    /// not per loop, and none for a plan whose code is already mapped, see
+    /// ``ExecutableCode/shared(_:)``). Returns false, leaving the loops
+    /// unlinked, if the system refuses executable memory.
+    static func link(_ loops: [NativeLoop]) -> Bool {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(loops.reduce(0) { $0 + $1.image.code.count + 4 * $1.image.constants.count + 96 })
+        var offsets: [(code: Int, constants: Int)] = []
+        for loop in loops {
+            // Functions start on 64-byte lines; constants are 32-byte vectors.
+            bytes += Array(repeating: 0xCC, count: (64 - bytes.count % 64) % 64)  // int3 padding
+            let c = bytes.count
+            bytes += loop.image.code
+            bytes += Array(repeating: 0xCC, count: (32 - bytes.count % 32) % 32)
+            let k = bytes.count
+            for word in loop.image.constants {
+                for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * k))) }
+            }
+            offsets.append((c, k))
+        }
+        guard !loops.isEmpty, let code = ExecutableCode.shared(bytes) else { return loops.isEmpty }
+        for (loop, (c, k)) in zip(loops, offsets) {
+            loop.code = code
+            loop.entry = unsafeBitCast(code.address + c, to: Entry.self)
+            loop.constants = code.address + k
+            loop.image = ([], [])
+        }
+        return true
+    }
 
     /// Runs elements `lo..<hi` (`hi - lo` a multiple of ``elementsPerIteration``)
     /// of the loop over the inputs' and outputs' first elements.
     func run(inputs: UnsafePointer<UnsafeRawPointer>, outputs: UnsafePointer<UnsafeRawPointer>, _ lo: Int, _ hi: Int) {
         precondition((hi - lo) % elementsPerIteration == 0, "NativeLoop: \(hi - lo) elements is not a multiple of \(elementsPerIteration)")
-        entry(UnsafeRawPointer(inputs), UnsafeRawPointer(outputs), lo, hi, UnsafeRawPointer(constants))
+        entry!(UnsafeRawPointer(inputs), UnsafeRawPointer(outputs), lo, hi, constants!)
     }
 }
 
@@ -101,9 +134,6 @@ private struct NativeLoopCompiler {
 
     struct Value {
         var home: Home?
-        var register: Int?
-        var uses: [Int] = []
-        var nextUse = 0
         var isConstant: Bool { if case .constant = home { return true } else { return false } }
     }
 
@@ -355,125 +385,131 @@ private struct NativeLoopCompiler {
     /// issued for every group in turn (independent chains side by side keep
     /// more of the pipelines busy than one long chain), with registers
     /// allocated; `frameEnd` is the stack frame's size and `spilled` whether
-    /// 16 registers were too few.
+    /// 16 registers were too few. Flat arrays throughout: this runs for
+    /// every loop a plan compiles.
     private func body(unroll: Int) -> (code: [UInt8], frameEnd: Int32, spilled: Bool) {
-        // Values per group: constants and scalars are shared, arrays are read
-        // 32 bytes further per group, computed values are copied.
-        var values: [Value] = []
-        var copies: [[Int]] = []
-        for v in self.values {
-            switch v.home {
+        // Copies of the values per group: constants and scalars are shared,
+        // arrays are read 32 bytes further per group, computed values repeat.
+        var first = [Int](repeating: 0, count: values.count)
+        var shared = [Bool](repeating: false, count: values.count)
+        var home: [Home?] = []
+        home.reserveCapacity(values.count * unroll)
+        for (v, value) in values.enumerated() {
+            first[v] = home.count
+            switch value.home {
             case .constant, .stack:
-                copies.append(Array(repeating: values.count, count: unroll))
-                values.append(Value(home: v.home))
+                shared[v] = true
+                home.append(value.home)
             case .array(let base, _):
-                copies.append((0..<unroll).map { u in values.count + u })
-                for u in 0..<unroll { values.append(Value(home: .array(base, Int32(32 * u)))) }
+                for u in 0..<unroll { home.append(.array(base, Int32(32 * u))) }
             case nil:
-                copies.append((0..<unroll).map { u in values.count + u })
-                for _ in 0..<unroll { values.append(Value(home: nil)) }
+                for _ in 0..<unroll { home.append(nil) }
             }
         }
-        var ops: [(op: Op, group: Int)] = []
-        for o in self.ops {
-            for u in 0..<unroll {
-                ops.append((Op(kind: o.kind, destination: o.destination.map { copies[$0][u] }, sources: o.sources.map { copies[$0][u] }), u))
-            }
+        @inline(__always) func copy(_ v: Int, _ u: Int) -> Int { shared[v] ? first[v] : first[v] + u }
+
+        // Expanded op i = op i / unroll for group i % unroll. For each source
+        // slot, the next op (after i) reading that value, or Int.max.
+        let n = ops.count * unroll
+        var nextUseAfter = [Int](repeating: Int.max, count: n * 3)
+        var upcoming = [Int](repeating: Int.max, count: home.count)
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            let o = ops[i / unroll]
+            for (k, v) in o.sources.enumerated() { nextUseAfter[i * 3 + k] = upcoming[copy(v, i % unroll)] }
+            for v in o.sources { upcoming[copy(v, i % unroll)] = i }
         }
-        for (i, o) in ops.enumerated() { for s in o.op.sources where values[s].uses.last != i { values[s].uses.append(i) } }
 
         var body = A()
-        var holder = [Int?](repeating: nil, count: 16)
+        var holder = [Int](repeating: -1, count: 16)
+        var register = [Int](repeating: -1, count: home.count)
         var frameEnd = Int32(32 * (1 + scalars.count))
         var spilled = false
 
         func memory(_ v: Int) -> A.Memory {
-            switch values[v].home! {
+            switch home[v]! {
             case .array(let base, let displacement): return A.Memory(base: base, index: .rax, scale: 4, displacement: displacement)
             case .stack(let offset): return A.Memory(base: .rsp, displacement: offset)
             case .constant(let offset): return A.Memory(base: .r8, displacement: offset)
             }
         }
-        /// The next use of `v` at or after op `i` (Int.max if none).
-        func nextUse(_ v: Int, from i: Int) -> Int {
-            while values[v].nextUse < values[v].uses.count && values[v].uses[values[v].nextUse] < i { values[v].nextUse += 1 }
-            return values[v].nextUse < values[v].uses.count ? values[v].uses[values[v].nextUse] : Int.max
-        }
-        func allocate(at i: Int, pinned: [Int]) -> Int {
-            if let free = holder.firstIndex(where: { $0 == nil }) { return free }
-            // Evict the value needed furthest ahead; spill it if memory has no copy.
+        /// A free register, or the one whose value is needed furthest ahead
+        /// (spilled if memory holds no copy); `pinned` is a bit set of registers to keep.
+        func allocate(pinned: UInt16) -> Int {
+            if let free = holder.firstIndex(of: -1) { return free }
             var best = -1, bestUse = -1
-            for r in 0..<16 where !pinned.contains(r) {
-                let u = nextUse(holder[r]!, from: i)
-                if u > bestUse { (best, bestUse) = (r, u) }
+            for r in 0..<16 where pinned & (1 << r) == 0 && upcoming[holder[r]] > bestUse {
+                (best, bestUse) = (r, upcoming[holder[r]])
             }
-            let v = holder[best]!
-            if values[v].home == nil {
-                values[v].home = .stack(frameEnd)
+            let v = holder[best]
+            if home[v] == nil {
+                home[v] = .stack(frameEnd)
                 frameEnd += 32
                 spilled = true
                 body.vmovups(memory(v), A.YMM(best))
             }
-            values[v].register = nil
-            holder[best] = nil
+            register[v] = -1
+            holder[best] = -1
             return best
         }
-        func inRegister(_ v: Int, at i: Int, pinned: inout [Int]) -> A.YMM {
-            if let r = values[v].register {
-                pinned.append(r)
-                return A.YMM(r)
+        func inRegister(_ v: Int, pinned: inout UInt16) -> A.YMM {
+            var r = register[v]
+            if r < 0 {
+                r = allocate(pinned: pinned)
+                body.vmovups(A.YMM(r), .memory(memory(v)))
+                register[v] = r
+                holder[r] = v
             }
-            let r = allocate(at: i, pinned: pinned)
-            body.vmovups(A.YMM(r), .memory(memory(v)))
-            values[v].register = r
-            holder[r] = v
-            pinned.append(r)
+            pinned |= 1 << r
             return A.YMM(r)
         }
         func operand(_ v: Int) -> A.Operand {
-            values[v].register.map { .register(A.YMM($0)) } ?? .memory(memory(v))
+            register[v] >= 0 ? .register(A.YMM(register[v])) : .memory(memory(v))
         }
 
-        for (i, (o, group)) in ops.enumerated() {
-            var pinned: [Int] = []
-            let s = o.sources
+        for i in 0..<n {
+            let o = ops[i / unroll], group = i % unroll
+            var pinned: UInt16 = 0
+            let s0 = copy(o.sources[0], group)
+            let s1 = o.sources.count > 1 ? copy(o.sources[1], group) : s0
             // Registers first (an allocation must not evict an operand already chosen), then memory operands.
-            var first: A.YMM? = nil, mask: A.YMM? = nil
+            var firstOperand = A.YMM(0), mask = A.YMM(0)
             switch o.kind {
-            case .packed, .compare, .greaterInt, .store: first = inRegister(s[0], at: i, pinned: &pinned)
+            case .packed, .compare, .greaterInt, .store: firstOperand = inRegister(s0, pinned: &pinned)
             case .blend:
-                first = inRegister(s[0], at: i, pinned: &pinned)
-                mask = inRegister(s[2], at: i, pinned: &pinned)
+                firstOperand = inRegister(s0, pinned: &pinned)
+                mask = inRegister(copy(o.sources[2], group), pinned: &pinned)
             case .sqrt, .round: break
             }
-            let second = s.count > 1 ? operand(s[1]) : operand(s[0])
+            let second = operand(s1)
             if case .store(let base) = o.kind {
                 let displacement = Int32(32 * group)
-                body.vmovups(A.Memory(base: base, index: .rax, scale: 4, displacement: displacement), first!)
-                if values[s[0]].home == nil { values[s[0]].home = .array(base, displacement) }
+                body.vmovups(A.Memory(base: base, index: .rax, scale: 4, displacement: displacement), firstOperand)
+                if home[s0] == nil { home[s0] = .array(base, displacement) }
             }
             // Operands read for the last time free their registers (the result may take one).
-            for v in Set(s) where nextUse(v, from: i + 1) == Int.max {
-                if let r = values[v].register {
-                    holder[r] = nil
-                    values[v].register = nil
-                    pinned.removeAll { $0 == r }
+            for k in o.sources.indices {
+                let v = copy(o.sources[k], group)
+                upcoming[v] = nextUseAfter[i * 3 + k]
+                if upcoming[v] == Int.max, register[v] >= 0 {
+                    pinned &= ~(1 << register[v])
+                    holder[register[v]] = -1
+                    register[v] = -1
                 }
             }
-            guard let d = o.destination else { continue }
-            let r = allocate(at: i, pinned: pinned)
+            guard let d = o.destination.map({ copy($0, group) }) else { continue }
+            let r = allocate(pinned: pinned)
             let out = A.YMM(r)
             switch o.kind {
-            case .packed(let p): body.packed(p, out, first!, second)
-            case .compare(let predicate): body.vcmpps(out, first!, second, predicate)
-            case .greaterInt: body.vpcmpgtd(out, first!, second)
-            case .blend: body.vblendvps(out, first!, second, mask!)
+            case .packed(let p): body.packed(p, out, firstOperand, second)
+            case .compare(let predicate): body.vcmpps(out, firstOperand, second, predicate)
+            case .greaterInt: body.vpcmpgtd(out, firstOperand, second)
+            case .blend: body.vblendvps(out, firstOperand, second, mask)
             case .sqrt: body.vsqrtps(out, second)
             case .round(let mode): body.vroundps(out, second, mode)
             case .store: break
             }
-            if !values[d].uses.isEmpty {
-                values[d].register = r
+            if upcoming[d] != Int.max {
+                register[d] = r
                 holder[r] = d
             }
         }
@@ -488,18 +524,30 @@ private struct NativeLoopCompiler {
     /// The function's machine code, or nil if the loop needs more arrays than base registers.
     mutating func assemble() -> [UInt8]? {
         guard !tooManyArrays else { return nil }
-        var chosen = body(unroll: 1)
-        unroll = 1
-        spills = chosen.spilled
-        if !chosen.spilled {
-            for u in [4, 3, 2] {
-                let b = body(unroll: u)
-                if !b.spilled {
-                    (chosen, unroll) = (b, u)
-                    break
-                }
+        // Computed values alive at once (inputs and constants can always be
+        // reloaded). Groups interleaved need fewer registers than that many
+        // times one (GELU: 5 alive, 4 groups fit), so the estimate is generous
+        // and only saves trials for loops that clearly would spill.
+        var last = [Int](repeating: -1, count: values.count)
+        for (i, o) in ops.enumerated() { for v in o.sources { last[v] = i } }
+        var live = 0, peak = 1
+        for (i, o) in ops.enumerated() {
+            if let d = o.destination, last[d] > i { live += 1 }
+            peak = max(peak, live)
+            for (k, v) in o.sources.enumerated() where last[v] == i && values[v].home == nil && !o.sources[..<k].contains(v) {
+                live -= 1
             }
         }
+        var found: (code: [UInt8], frameEnd: Int32, spilled: Bool)? = nil
+        for u in stride(from: min(4, 24 / peak), through: 2, by: -1) {
+            let b = body(unroll: u)
+            if !b.spilled {
+                (found, unroll) = (b, u)
+                break
+            }
+        }
+        let chosen = found ?? body(unroll: 1)
+        if found == nil { (unroll, spills) = (1, chosen.spilled) }
         let spillOffset = chosen.frameEnd
 
         // Prologue, loop, epilogue.

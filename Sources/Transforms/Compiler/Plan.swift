@@ -91,7 +91,7 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
     /// native loops are off (no AVX2, `FLOCK_NATIVE_LOOPS=0`) or unsupported.
     public var nativeLoopCount: Int {
         instructions.reduce(0) { n, inst in
-            if case .fused(let f) = inst.kind { return n + (f.native != nil ? 1 : 0) }
+            if case .fused(let f) = inst.kind { return n + (f.native?.isLinked == true ? 1 : 0) }
             return n + inst.kind.nestedPlans.reduce(0) { $0 + $1.nativeLoopCount }
         }
     }
@@ -124,7 +124,7 @@ extension Plan.Kind {
         switch self {
         case .primitive(let p), .allReduce(let p, _, _): p.name
         case .fused(let f):
-            (f.steps.count == 1 ? "loop[1 op]" : "fused_loop[\(f.steps.count) ops]") + (f.native != nil ? "[native]" : "")
+            (f.steps.count == 1 ? "loop[1 op]" : "fused_loop[\(f.steps.count) ops]") + (f.native?.isLinked == true ? "[native]" : "")
         case .dotUpdate(_, let alpha): "dot_update[alpha=\(alpha)]"
         case .call: "call"
         case .cond: "cond"

@@ -52,10 +52,21 @@ struct X86Assembler {
 
     // MARK: Encoding helpers
 
-    private mutating func emit(_ b: UInt8...) { bytes.append(contentsOf: b) }
+    // Fixed arities, not variadic: a variadic call allocates an array per instruction.
+    private mutating func emit(_ a: UInt8) { bytes.append(a) }
+    private mutating func emit(_ a: UInt8, _ b: UInt8) {
+        bytes.append(a)
+        bytes.append(b)
+    }
+    private mutating func emit(_ a: UInt8, _ b: UInt8, _ c: UInt8) {
+        bytes.append(a)
+        bytes.append(b)
+        bytes.append(c)
+    }
 
     private mutating func emit32(_ v: Int32) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+        let u = UInt32(bitPattern: v)
+        for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: u >> (8 * k))) }
     }
 
     /// ModRM (+ SIB + displacement) for register field `reg` (low 3 bits used) and `rm`.
