@@ -278,6 +278,17 @@ let diagnostics: [(String, () -> Void)] = [
         report("diag_native_compile_plan_on", median(on), unit: "us", value: median(on) / 1e3)
         report("diag_native_compile_plan_off", median(off), unit: "us", value: median(off) / 1e3)
     }),
+    ("diag_gelu_cache_sizes", {
+        // Jitted GELU and negation on arrays that stay in L2, L3 or only memory: compute against memory.
+        for n in [32_768, 262_144, 10_000_000] {
+            let x = linspace(-4, 4, count: n)
+            let f = jit { (v: Tensor) in gelu(v) }, g = jit { (v: Tensor) in -v }
+            let inner = max(1, 20_000_000 / n)
+            let a = measure(repeats: 9, inner: n * inner) { for _ in 0..<inner { blackhole += first(f(x)) } }
+            let b = measure(repeats: 9, inner: n * inner) { for _ in 0..<inner { blackhole += first(g(x)) } }
+            print("n=\(n): gelu \(a) ns/element, negation \(b) ns/element")
+        }
+    }),
     ("diag_mul_10m", {
         let x = linspace(-4, 4, count: 10_000_000)
         report("diag_mul_10m", measure(repeats: 9, inner: 10_000_000) { blackhole += first(x * 0.5) }, unit: "ns/element", value: 0)
