@@ -26,8 +26,9 @@ import Darwin
 /// evicts the value used furthest in the future (spilling it to the stack if
 /// memory holds no copy).
 final class NativeLoop: @unchecked Sendable {
-    /// `(inputs, outputs, lo, hi, constants)`: element pointers of the loop's
-    /// inputs and outputs; `hi - lo` a multiple of 8.
+    /// `(inputs, outputs, lo, hi, constants)`: tables of the first-element
+    /// pointers of the loop's inputs and outputs, the element range
+    /// (`hi - lo` a multiple of ``elementsPerIteration``) and the constant table.
     private typealias Entry = @convention(c) (
         UnsafeRawPointer, UnsafeRawPointer, Int, Int, UnsafeRawPointer
     ) -> Void
@@ -95,7 +96,7 @@ final class NativeLoop: @unchecked Sendable {
             bytes += Array(repeating: 0xCC, count: (32 - bytes.count % 32) % 32)
             let k = bytes.count
             for word in loop.image.constants {
-                for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * k))) }
+                for b in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * b))) }
             }
             offsets.append((c, k))
         }
@@ -117,9 +118,9 @@ final class NativeLoop: @unchecked Sendable {
     }
 }
 
-/// Lowers steps to a straight-line program over virtual values, then
-/// allocates registers and assembles the function.
-private struct NativeLoopCompiler {
+/// Lowers steps to a straight-line program over virtual values; then
+/// (NativeLoop+Assembly.swift) allocates registers and assembles the function.
+struct NativeLoopCompiler {
     typealias A = X86Assembler
 
     /// Where a value lives in memory besides (or instead of) a register.
@@ -164,12 +165,16 @@ private struct NativeLoopCompiler {
     private var registerValue: [Int: Int] = [:]
     private var outputValue: [Int: Int] = [:]
     /// Base registers of the arrays, in the order they are given out; the index is into inputs or outputs.
-    private var arrays: [(register: A.GPR, isOutput: Bool, index: Int)] = []
+    var arrays: [(register: A.GPR, isOutput: Bool, index: Int)] = []
     /// Broadcast scalar inputs: (input, stack offset).
-    private var scalars: [(input: Int, offset: Int32)] = []
+    var scalars: [(input: Int, offset: Int32)] = []
     /// Registers for array bases: everything but rax (index), rcx (end), r8 (constants), rsp, rbp.
     private static let baseRegisters: [A.GPR] = [.r9, .r10, .r11, .rbx, .r12, .r13, .r14, .r15, .rdx, .rsi, .rdi]
-    private var tooManyArrays = false
+    var tooManyArrays = false
+    /// Groups of 8 elements per iteration (set by `assemble`).
+    var unroll = 1
+    /// Whether the assembled body spills values to the stack.
+    var spills = false
 
     init(inputIsScalar: [Bool]) { self.inputIsScalar = inputIsScalar }
 
@@ -377,211 +382,5 @@ private struct NativeLoopCompiler {
         let magnitude = commutative(.and, input, constant(UInt32(0x7fff_ffff)))
         let tiny = op(.greaterInt, constant(UInt32(0x39d1_b717)), magnitude)
         return op(.blend, r, input, tiny)
-    }
-
-    // MARK: Register allocation and assembly
-
-    /// The loop body for `unroll` groups of 8 elements, each operation
-    /// issued for every group in turn (independent chains side by side keep
-    /// more of the pipelines busy than one long chain), with registers
-    /// allocated; `frameEnd` is the stack frame's size and `spilled` whether
-    /// 16 registers were too few. Flat arrays throughout: this runs for
-    /// every loop a plan compiles.
-    private func body(unroll: Int) -> (code: [UInt8], frameEnd: Int32, spilled: Bool) {
-        // Copies of the values per group: constants and scalars are shared,
-        // arrays are read 32 bytes further per group, computed values repeat.
-        var first = [Int](repeating: 0, count: values.count)
-        var shared = [Bool](repeating: false, count: values.count)
-        var home: [Home?] = []
-        home.reserveCapacity(values.count * unroll)
-        for (v, value) in values.enumerated() {
-            first[v] = home.count
-            switch value.home {
-            case .constant, .stack:
-                shared[v] = true
-                home.append(value.home)
-            case .array(let base, _):
-                for u in 0..<unroll { home.append(.array(base, Int32(32 * u))) }
-            case nil:
-                for _ in 0..<unroll { home.append(nil) }
-            }
-        }
-        @inline(__always) func copy(_ v: Int, _ u: Int) -> Int { shared[v] ? first[v] : first[v] + u }
-
-        // Expanded op i = op i / unroll for group i % unroll. For each source
-        // slot, the next op (after i) reading that value, or Int.max.
-        let n = ops.count * unroll
-        var nextUseAfter = [Int](repeating: Int.max, count: n * 3)
-        var upcoming = [Int](repeating: Int.max, count: home.count)
-        for i in stride(from: n - 1, through: 0, by: -1) {
-            let o = ops[i / unroll]
-            for (k, v) in o.sources.enumerated() { nextUseAfter[i * 3 + k] = upcoming[copy(v, i % unroll)] }
-            for v in o.sources { upcoming[copy(v, i % unroll)] = i }
-        }
-
-        var body = A()
-        var holder = [Int](repeating: -1, count: 16)
-        var register = [Int](repeating: -1, count: home.count)
-        var frameEnd = Int32(32 * (1 + scalars.count))
-        var spilled = false
-
-        func memory(_ v: Int) -> A.Memory {
-            switch home[v]! {
-            case .array(let base, let displacement): return A.Memory(base: base, index: .rax, scale: 4, displacement: displacement)
-            case .stack(let offset): return A.Memory(base: .rsp, displacement: offset)
-            case .constant(let offset): return A.Memory(base: .r8, displacement: offset)
-            }
-        }
-        /// A free register, or the one whose value is needed furthest ahead
-        /// (spilled if memory holds no copy); `pinned` is a bit set of registers to keep.
-        func allocate(pinned: UInt16) -> Int {
-            if let free = holder.firstIndex(of: -1) { return free }
-            var best = -1, bestUse = -1
-            for r in 0..<16 where pinned & (1 << r) == 0 && upcoming[holder[r]] > bestUse {
-                (best, bestUse) = (r, upcoming[holder[r]])
-            }
-            let v = holder[best]
-            if home[v] == nil {
-                home[v] = .stack(frameEnd)
-                frameEnd += 32
-                spilled = true
-                body.vmovups(memory(v), A.YMM(best))
-            }
-            register[v] = -1
-            holder[best] = -1
-            return best
-        }
-        func inRegister(_ v: Int, pinned: inout UInt16) -> A.YMM {
-            var r = register[v]
-            if r < 0 {
-                r = allocate(pinned: pinned)
-                body.vmovups(A.YMM(r), .memory(memory(v)))
-                register[v] = r
-                holder[r] = v
-            }
-            pinned |= 1 << r
-            return A.YMM(r)
-        }
-        func operand(_ v: Int) -> A.Operand {
-            register[v] >= 0 ? .register(A.YMM(register[v])) : .memory(memory(v))
-        }
-
-        for i in 0..<n {
-            let o = ops[i / unroll], group = i % unroll
-            var pinned: UInt16 = 0
-            let s0 = copy(o.sources[0], group)
-            let s1 = o.sources.count > 1 ? copy(o.sources[1], group) : s0
-            // Registers first (an allocation must not evict an operand already chosen), then memory operands.
-            var firstOperand = A.YMM(0), mask = A.YMM(0)
-            switch o.kind {
-            case .packed, .compare, .greaterInt, .store: firstOperand = inRegister(s0, pinned: &pinned)
-            case .blend:
-                firstOperand = inRegister(s0, pinned: &pinned)
-                mask = inRegister(copy(o.sources[2], group), pinned: &pinned)
-            case .sqrt, .round: break
-            }
-            let second = operand(s1)
-            if case .store(let base) = o.kind {
-                let displacement = Int32(32 * group)
-                body.vmovups(A.Memory(base: base, index: .rax, scale: 4, displacement: displacement), firstOperand)
-                if home[s0] == nil { home[s0] = .array(base, displacement) }
-            }
-            // Operands read for the last time free their registers (the result may take one).
-            for k in o.sources.indices {
-                let v = copy(o.sources[k], group)
-                upcoming[v] = nextUseAfter[i * 3 + k]
-                if upcoming[v] == Int.max, register[v] >= 0 {
-                    pinned &= ~(1 << register[v])
-                    holder[register[v]] = -1
-                    register[v] = -1
-                }
-            }
-            guard let d = o.destination.map({ copy($0, group) }) else { continue }
-            let r = allocate(pinned: pinned)
-            let out = A.YMM(r)
-            switch o.kind {
-            case .packed(let p): body.packed(p, out, firstOperand, second)
-            case .compare(let predicate): body.vcmpps(out, firstOperand, second, predicate)
-            case .greaterInt: body.vpcmpgtd(out, firstOperand, second)
-            case .blend: body.vblendvps(out, firstOperand, second, mask)
-            case .sqrt: body.vsqrtps(out, second)
-            case .round(let mode): body.vroundps(out, second, mode)
-            case .store: break
-            }
-            if upcoming[d] != Int.max {
-                register[d] = r
-                holder[r] = d
-            }
-        }
-        return (body.finish(), frameEnd, spilled)
-    }
-
-    /// Groups of 8 elements per iteration: as many as fit in 16 registers without spilling (at most 4).
-    private(set) var unroll = 1
-    /// Whether the chosen body spills values to the stack.
-    private(set) var spills = false
-
-    /// The function's machine code, or nil if the loop needs more arrays than base registers.
-    mutating func assemble() -> [UInt8]? {
-        guard !tooManyArrays else { return nil }
-        // Computed values alive at once (inputs and constants can always be
-        // reloaded). Groups interleaved need fewer registers than that many
-        // times one (GELU: 5 alive, 4 groups fit), so the estimate is generous
-        // and only saves trials for loops that clearly would spill.
-        var last = [Int](repeating: -1, count: values.count)
-        for (i, o) in ops.enumerated() { for v in o.sources { last[v] = i } }
-        var live = 0, peak = 1
-        for (i, o) in ops.enumerated() {
-            if let d = o.destination, last[d] > i { live += 1 }
-            peak = max(peak, live)
-            for (k, v) in o.sources.enumerated() where last[v] == i && values[v].home == nil && !o.sources[..<k].contains(v) {
-                live -= 1
-            }
-        }
-        var found: (code: [UInt8], frameEnd: Int32, spilled: Bool)? = nil
-        for u in stride(from: min(4, 24 / peak), through: 2, by: -1) {
-            let b = body(unroll: u)
-            if !b.spilled {
-                (found, unroll) = (b, u)
-                break
-            }
-        }
-        let chosen = found ?? body(unroll: 1)
-        if found == nil { (unroll, spills) = (1, chosen.spilled) }
-        let spillOffset = chosen.frameEnd
-
-        // Prologue, loop, epilogue.
-        var a = A()
-        let saved: [A.GPR] = [.rbx, .rbp, .r12, .r13, .r14, .r15]
-        for r in saved { a.push(r) }
-        a.mov(.rbp, .rsp)
-        a.and(.rsp, -32)
-        a.sub(.rsp, spillOffset)
-        a.mov(A.Memory(base: .rsp), .rdi)
-        a.mov(A.Memory(base: .rsp, displacement: 8), .rsi)
-        a.mov(.rax, .rdx)
-        for (k, offset) in scalars {
-            a.mov(.rdx, A.Memory(base: .rdi, displacement: Int32(8 * k)))
-            a.vbroadcastss(A.YMM(0), A.Memory(base: .rdx))
-            a.vmovups(A.Memory(base: .rsp, displacement: offset), A.YMM(0))
-        }
-        for (r, isOutput, index) in arrays {
-            a.mov(r, A.Memory(base: .rsp, displacement: isOutput ? 8 : 0))
-            a.mov(r, A.Memory(base: r, displacement: Int32(8 * index)))
-        }
-        let top = a.newLabel(), done = a.newLabel()
-        a.cmp(.rax, .rcx)
-        a.jump(if: .greaterOrEqual, to: done)
-        a.bind(top)
-        a.append(chosen.code)
-        a.add(.rax, Int32(8 * unroll))
-        a.cmp(.rax, .rcx)
-        a.jump(if: .less, to: top)
-        a.bind(done)
-        a.vzeroupper()
-        a.mov(.rsp, .rbp)
-        for r in saved.reversed() { a.pop(r) }
-        a.ret()
-        return a.finish()
     }
 }
