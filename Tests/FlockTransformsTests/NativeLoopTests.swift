@@ -232,7 +232,27 @@ import FlockTestSupport
         }
     }
 
-    /// A broadcast row is read in place (periodic operand): that loop keeps the interpreter.
+    /// Broadcast rows read in place: rows of whole groups of 8 run native
+    /// (an unroll dividing the row, chunks started on whole iterations, the
+    /// row index wrapping), including a matrix split over threads.
+    @Test(arguments: [[37, 256], [41, 264], [9, 1024], [2003, 512]])
+    func broadcastRowsMatch(_ shape: [Int]) throws {
+        var rng = SplitMix64(seed: UInt64(shape[0] * shape[1]))
+        let (m, n) = (shape[0], shape[1])
+        let x = Tensor((0..<(m * n)).map { _ in rng.float() * 3 }, shape: [m, n])
+        let row = Tensor((0..<n).map { _ in rng.float() }, shape: [n])
+        let loops = try Self.expectNativeMatchesInterpreter("rows \(shape)", [x, row]) { v in
+            let r = v[1].broadcast(to: [m, n])
+            return [maximum(v[0] * r + 1, 0), tanh(v[0] - r)]
+        }
+        #expect(loops == (NativeLoop.isEnabled ? 2 : 0))  // one loop per output: each reads the row
+        if NativeLoop.isEnabled, let loop = Self.nativeLoops(compilePlan(optimize(makeJaxpr { v in
+            [maximum(v[0] * v[1].broadcast(to: [m, n]) + 1, 0)] }([x, row])))).first {
+            #expect(loop.period == n && n % loop.elementsPerIteration == 0)
+        }
+    }
+
+    /// A broadcast row of a length that is no multiple of 8 keeps the interpreter.
     @Test func loopWithBroadcastRowFallsBack() throws {
         var rng = SplitMix64(seed: 5)
         let x = Tensor((0..<(12 * 301)).map { _ in rng.float() }, shape: [12, 301])

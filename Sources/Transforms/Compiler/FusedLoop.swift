@@ -274,11 +274,16 @@ final class FusedLoop: @unchecked Sendable {
             forEachChunk(n, threshold: threshold) { lo, hi in
                 let (native, table) = pointers.value
                 let step = native.elementsPerIteration
-                let end = lo + (hi - lo) / step * step
-                if end > lo { native.run(inputs: table, outputs: table + context.value.1.count, lo, end) }
-                if end < hi {
-                    let (loop, inputs, outputs) = context.value
-                    loop.runChunk(end, hi, inputs, outputs)
+                // With broadcast rows, native runs start at whole iterations (none wraps a row).
+                let start = native.period == nil ? lo : (lo + step - 1) / step * step
+                let end = start + max(0, hi - start) / step * step
+                let (loop, inputs, outputs) = context.value
+                if end > start {
+                    if start > lo { loop.runChunk(lo, start, inputs, outputs) }
+                    native.run(inputs: table, outputs: table + inputs.count, start, end)
+                    if end < hi { loop.runChunk(end, hi, inputs, outputs) }
+                } else {
+                    loop.runChunk(lo, hi, inputs, outputs)
                 }
             }
             return

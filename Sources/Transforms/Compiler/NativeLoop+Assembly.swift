@@ -25,6 +25,8 @@ extension NativeLoopCompiler {
                 home.append(value.home)
             case .array(let base, _):
                 for u in 0..<unroll { home.append(.array(base, Int32(32 * u))) }
+            case .row(let base, _):
+                for u in 0..<unroll { home.append(.row(base, Int32(32 * u))) }
             case nil:
                 for _ in 0..<unroll { home.append(nil) }
             }
@@ -51,6 +53,7 @@ extension NativeLoopCompiler {
         func memory(_ v: Int) -> A.Memory {
             switch home[v]! {
             case .array(let base, let displacement): return A.Memory(base: base, index: .rax, scale: 4, displacement: displacement)
+            case .row(let base, let displacement): return A.Memory(base: base, index: .r11, scale: 4, displacement: displacement)
             case .stack(let offset): return A.Memory(base: .rsp, displacement: offset)
             case .constant(let offset): return A.Memory(base: .r8, displacement: offset)
             }
@@ -157,7 +160,7 @@ extension NativeLoopCompiler {
             }
         }
         var found: (code: [UInt8], frameEnd: Int32, spilled: Bool)? = nil
-        for u in stride(from: min(4, 24 / peak), through: 2, by: -1) {
+        for u in stride(from: min(4, 24 / peak), through: 2, by: -1) where (period ?? 0) % (8 * u) == 0 {
             let b = body(unroll: u)
             if !b.spilled {
                 (found, unroll) = (b, u)
@@ -170,6 +173,7 @@ extension NativeLoopCompiler {
 
         // Prologue, loop, epilogue.
         var a = A()
+        if period != nil { a.mov(.r11, .r9) }  // lo mod period, before r9 becomes a base
         let saved: [A.GPR] = [.rbx, .rbp, .r12, .r13, .r14, .r15]
         for r in saved { a.push(r) }
         a.mov(.rbp, .rsp)
@@ -193,6 +197,15 @@ extension NativeLoopCompiler {
         a.bind(top)
         a.append(chosen.code)
         a.add(.rax, Int32(8 * unroll))
+        if let p = period {
+            // The row index wraps after whole iterations (8·unroll divides the period).
+            let inRow = a.newLabel()
+            a.add(.r11, Int32(8 * unroll))
+            a.cmp(.r11, Int32(p))
+            a.jump(if: .less, to: inRow)
+            a.sub(.r11, Int32(p))
+            a.bind(inRow)
+        }
         a.cmp(.rax, .rcx)
         a.jump(if: .less, to: top)
         a.bind(done)

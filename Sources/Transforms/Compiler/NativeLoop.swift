@@ -26,11 +26,12 @@ import Darwin
 /// evicts the value used furthest in the future (spilling it to the stack if
 /// memory holds no copy).
 final class NativeLoop: @unchecked Sendable {
-    /// `(inputs, outputs, lo, hi, constants)`: tables of the first-element
-    /// pointers of the loop's inputs and outputs, the element range
-    /// (`hi - lo` a multiple of ``elementsPerIteration``) and the constant table.
+    /// `(inputs, outputs, lo, hi, constants, phase)`: tables of the
+    /// first-element pointers of the loop's inputs and outputs, the element
+    /// range (`hi - lo` a multiple of ``elementsPerIteration``), the constant
+    /// table, and `lo mod period` for broadcast rows.
     private typealias Entry = @convention(c) (
-        UnsafeRawPointer, UnsafeRawPointer, Int, Int, UnsafeRawPointer
+        UnsafeRawPointer, UnsafeRawPointer, Int, Int, UnsafeRawPointer, Int
     ) -> Void
 
     /// Whether native loops are compiled: on x86-64 Linux and macOS with AVX2, unless
@@ -59,6 +60,11 @@ final class NativeLoop: @unchecked Sendable {
     let elementsPerIteration: Int
     /// Whether values had to be spilled to the stack (then one group of 8 per iteration).
     let spills: Bool
+    /// The length of the broadcast rows the loop reads in place (element `i`
+    /// of a row operand is `row[i mod period]`), a multiple of
+    /// ``elementsPerIteration``; nil without rows. Runs must then start at a
+    /// multiple of ``elementsPerIteration``, so that no iteration wraps.
+    let period: Int?
 
     /// Compiles `loop`'s steps, or returns nil when a step or operand is not
     /// supported or the loop is shorter than 8 elements (it would never run).
@@ -74,6 +80,7 @@ final class NativeLoop: @unchecked Sendable {
         codeSize = bytes.count
         elementsPerIteration = 8 * compiler.unroll
         spills = compiler.spills
+        period = compiler.period
     }
 
     /// Whether the code is mapped and the loop can run.
@@ -110,11 +117,13 @@ final class NativeLoop: @unchecked Sendable {
         return true
     }
 
-    /// Runs elements `lo..<hi` (`hi - lo` a multiple of ``elementsPerIteration``)
-    /// of the loop over the inputs' and outputs' first elements.
+    /// Runs elements `lo..<hi` (`hi - lo` a multiple of ``elementsPerIteration``,
+    /// and `lo` too if the loop has a ``period``) of the loop over the inputs'
+    /// and outputs' first elements.
     func run(inputs: UnsafePointer<UnsafeRawPointer>, outputs: UnsafePointer<UnsafeRawPointer>, _ lo: Int, _ hi: Int) {
-        precondition((hi - lo) % elementsPerIteration == 0, "NativeLoop: \(hi - lo) elements is not a multiple of \(elementsPerIteration)")
-        entry!(UnsafeRawPointer(inputs), UnsafeRawPointer(outputs), lo, hi, constants!)
+        precondition((hi - lo) % elementsPerIteration == 0 && (period == nil || lo % elementsPerIteration == 0),
+                     "NativeLoop: elements \(lo)..<\(hi) are not whole iterations of \(elementsPerIteration)")
+        entry!(UnsafeRawPointer(inputs), UnsafeRawPointer(outputs), lo, hi, constants!, period.map { lo % $0 } ?? 0)
     }
 }
 
@@ -127,6 +136,8 @@ struct NativeLoopCompiler {
     enum Home {
         /// An input or output array: `[base + index·4]`.
         case array(A.GPR, Int32)
+        /// A broadcast row: `[base + (index mod period)·4]`, the index mod period in r11.
+        case row(A.GPR, Int32)
         /// A stack slot (a broadcast scalar or a spill): `[rsp + offset]`.
         case stack(Int32)
         /// A constant of the table: `[r8 + offset]`.
@@ -168,8 +179,11 @@ struct NativeLoopCompiler {
     var arrays: [(register: A.GPR, isOutput: Bool, index: Int)] = []
     /// Broadcast scalar inputs: (input, stack offset).
     var scalars: [(input: Int, offset: Int32)] = []
-    /// Registers for array bases: everything but rax (index), rcx (end), r8 (constants), rsp, rbp.
-    private static let baseRegisters: [A.GPR] = [.r9, .r10, .r11, .rbx, .r12, .r13, .r14, .r15, .rdx, .rsi, .rdi]
+    /// Registers for array bases: everything but rax (index), rcx (end), r8
+    /// (constants), r11 (index mod period), rsp, rbp.
+    private static let baseRegisters: [A.GPR] = [.r9, .r10, .rbx, .r12, .r13, .r14, .r15, .rdx, .rsi, .rdi]
+    /// The period of the loop's broadcast rows (all rows of one loop must share it).
+    var period: Int? = nil
     var tooManyArrays = false
     /// Groups of 8 elements per iteration (set by `assemble`).
     var unroll = 1
@@ -222,9 +236,18 @@ struct NativeLoopCompiler {
             }
             inputValue[k] = v
             return v
+        case .periodic(let k, let p):
+            // Rows of one length, whole groups of 8 (unroll is chosen to divide it too).
+            guard p % 8 == 0, period == nil || period == p else { return nil }
+            period = p
+            if let v = inputValue[k] { return v }
+            guard let r = baseRegister(isOutput: false, index: k) else { return nil }
+            let v = newValue(.row(r, 0))
+            inputValue[k] = v
+            return v
         case .register(let r): return registerValue[r]
         case .output(let j): return outputValue[j]
-        case .periodic, .stretched: return nil
+        case .stretched: return nil
         }
     }
 
@@ -250,6 +273,7 @@ struct NativeLoopCompiler {
         for o in step.operands {
             guard let v = value(of: o) else { return false }
             if case .input(let k) = o, inputTypes[k].byteSize != 4 { return false }
+            if case .periodic(let k, _) = o, inputTypes[k].byteSize != 4 { return false }
             operands.append(v)
         }
         guard let result = lower(step.operation, operands) else { return false }

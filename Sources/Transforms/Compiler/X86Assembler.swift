@@ -236,6 +236,8 @@ struct X86Assembler {
     }
 
     mutating func add(_ dst: GPR, _ imm: Int32) { group1(0, dst, imm) }
+    /// `cmp dst, imm` (sets flags from `dst - imm`).
+    mutating func cmp(_ dst: GPR, _ imm: Int32) { group1(7, dst, imm) }
     mutating func and(_ dst: GPR, _ imm: Int32) { group1(4, dst, imm) }
     mutating func sub(_ dst: GPR, _ imm: Int32) { group1(5, dst, imm) }
 
