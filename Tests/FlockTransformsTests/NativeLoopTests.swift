@@ -46,6 +46,26 @@ import FlockTestSupport
             ("vmovups [r15+rax*4],ymm3", bytes { $0.vmovups(mem(.r15), A.YMM(3)) }, [0xc4, 0xc1, 0x7c, 0x11, 0x1c, 0x87]),
             ("vbroadcastss ymm0,[rdx]", bytes { $0.vbroadcastss(A.YMM(0), A.Memory(base: .rdx)) }, [0xc4, 0xe2, 0x7d, 0x18, 0x02]),
             ("vzeroupper", bytes { $0.vzeroupper() }, [0xc5, 0xf8, 0x77]),
+            ("vpmovzxbd ymm3,[r10+rax*1+0x8]",
+             bytes { $0.vpmovzxbd(A.YMM(3), A.Memory(base: .r10, index: .rax, displacement: 8)) },
+             [0xc4, 0xc2, 0x7d, 0x31, 0x5c, 0x02, 0x08]),
+            ("vpmovzxbd ymm12,[rbx+rax*1]", bytes { $0.vpmovzxbd(A.YMM(12), A.Memory(base: .rbx, index: .rax)) },
+             [0xc4, 0x62, 0x7d, 0x31, 0x24, 0x03]),
+            ("vpslld ymm3,ymm3,0x1f", bytes { $0.vpslld(A.YMM(3), A.YMM(3), 31) }, [0xc5, 0xe5, 0x72, 0xf3, 0x1f]),
+            ("vpslld ymm9,ymm12,0x1f", bytes { $0.vpslld(A.YMM(9), A.YMM(12), 31) }, [0xc4, 0xc1, 0x35, 0x72, 0xf4, 0x1f]),
+            ("vextractf128 xmm2,ymm5,0x1", bytes { $0.vextractUpperHalf(A.YMM(2), A.YMM(5)) }, [0xc4, 0xe3, 0x7d, 0x19, 0xea, 0x01]),
+            ("vextractf128 xmm10,ymm11,0x1", bytes { $0.vextractUpperHalf(A.YMM(10), A.YMM(11)) },
+             [0xc4, 0x43, 0x7d, 0x19, 0xda, 0x01]),
+            ("vpackssdw xmm2,xmm5,xmm2", bytes { $0.vpackssdw128(A.YMM(2), A.YMM(5), A.YMM(2)) }, [0xc5, 0xd1, 0x6b, 0xd2]),
+            ("vpackssdw xmm10,xmm11,xmm10", bytes { $0.vpackssdw128(A.YMM(10), A.YMM(11), A.YMM(10)) },
+             [0xc4, 0x41, 0x21, 0x6b, 0xd2]),
+            ("vpacksswb xmm2,xmm2,xmm2", bytes { $0.vpacksswb128(A.YMM(2), A.YMM(2), A.YMM(2)) }, [0xc5, 0xe9, 0x63, 0xd2]),
+            ("vpabsb xmm2,xmm2", bytes { $0.vpabsb128(A.YMM(2), A.YMM(2)) }, [0xc4, 0xe2, 0x79, 0x1c, 0xd2]),
+            ("vmovq [r9+rax*1+0x10],xmm2", bytes { $0.vmovq(A.Memory(base: .r9, index: .rax, displacement: 16), A.YMM(2)) },
+             [0xc4, 0xc1, 0x79, 0xd6, 0x54, 0x01, 0x10]),
+            ("vmovq [rdx+rax*1],xmm13", bytes { $0.vmovq(A.Memory(base: .rdx, index: .rax), A.YMM(13)) },
+             [0xc5, 0x79, 0xd6, 0x2c, 0x02]),
+            ("cmp r11,0x200", bytes { $0.cmp(.r11, 512) }, [0x49, 0x81, 0xfb, 0x00, 0x02, 0x00, 0x00]),
             ("push r12", bytes { $0.push(.r12) }, [0x41, 0x54]),
             ("pop rbx", bytes { $0.pop(.rbx) }, [0x5b]),
             ("mov rbp,rsp", bytes { $0.mov(.rbp, .rsp) }, [0x48, 0x89, 0xe5]),
@@ -158,6 +178,33 @@ import FlockTestSupport
             try Self.expectNativeMatchesInterpreter("\(name) (x, \(s))", [a, scalar]) { [f($0[0], $0[1])] }
             try Self.expectNativeMatchesInterpreter("\(name) (\(s), x)", [scalar, a]) { [f($0[0], $0[1])] }
         }
+    }
+
+    /// Comparisons written as bools (relu's mask for its backward pass) and
+    /// selects on bool arrays, with a row broadcast as in a dense layer.
+    @Test func boolOutputsAndPredicatesMatch() throws {
+        let (a, b) = Self.pairs()
+        let expected = NativeLoop.isEnabled ? 1 : 0
+        let compares: [@Sendable (Tensor, Tensor) -> Tensor] = [{ $0 .== $1 }, { $0 .!= $1 }, { $0 .< $1 }, { $0 .<= $1 }, { $0 .> $1 }, { $0 .>= $1 }]
+        for (k, c) in compares.enumerated() {
+            #expect(try Self.expectNativeMatchesInterpreter("bool compare \(k)", [a, b]) { v in [c(v[0], v[1])] } == expected)
+        }
+        // The bytes themselves are 0 or 1 (a bool of any other byte would still print as true).
+        let plan = compilePlan(optimize(makeJaxpr { v in [v[0] .<= v[1]] }([a, b])))
+        let out = try plan.run([a, b].map { try $0.concreteArray(for: "test") })[0]
+        let bytes = UnsafeBufferPointer(start: out.buffer.pointer.assumingMemoryBound(to: UInt8.self), count: out.count)
+        #expect(bytes.allSatisfy { $0 <= 1 } && bytes.contains(1) && bytes.contains(0))
+        let mask = a .> b
+        #expect(try Self.expectNativeMatchesInterpreter("bool select", [mask, a, b]) { v in [`where`(v[0], v[1], v[2] * 2)] } == expected)
+        #expect(try Self.expectNativeMatchesInterpreter("bool select scalar branch", [mask, a]) { v in [`where`(v[0], Tensor(Float(0)), v[1])] } == expected)
+        var rng = SplitMix64(seed: 3)
+        let x = Tensor((0..<(67 * 512)).map { _ in rng.float() }, shape: [67, 512])
+        let bias = Tensor((0..<512).map { _ in rng.float() }, shape: [512])
+        let relu = try Self.expectNativeMatchesInterpreter("dense relu", [x, bias]) { v in
+            let z = v[0] + v[1].broadcast(to: [67, 512])
+            return [z .> 0, maximum(z, 0)]
+        }
+        #expect(relu == expected)
     }
 
     /// Lengths around multiples of 8 (tails of 0-7 elements) and one long

@@ -27,6 +27,8 @@ extension NativeLoopCompiler {
                 for u in 0..<unroll { home.append(.array(base, Int32(32 * u))) }
             case .row(let base, _):
                 for u in 0..<unroll { home.append(.row(base, Int32(32 * u))) }
+            case .bytes(let base, _):
+                for u in 0..<unroll { home.append(.bytes(base, Int32(8 * u))) }
             case nil:
                 for _ in 0..<unroll { home.append(nil) }
             }
@@ -54,6 +56,7 @@ extension NativeLoopCompiler {
             switch home[v]! {
             case .array(let base, let displacement): return A.Memory(base: base, index: .rax, scale: 4, displacement: displacement)
             case .row(let base, let displacement): return A.Memory(base: base, index: .r11, scale: 4, displacement: displacement)
+            case .bytes(let base, let displacement): return A.Memory(base: base, index: .rax, scale: 1, displacement: displacement)
             case .stack(let offset): return A.Memory(base: .rsp, displacement: offset)
             case .constant(let offset): return A.Memory(base: .r8, displacement: offset)
             }
@@ -100,17 +103,26 @@ extension NativeLoopCompiler {
             // Registers first (an allocation must not evict an operand already chosen), then memory operands.
             var firstOperand = A.YMM(0), mask = A.YMM(0)
             switch o.kind {
-            case .packed, .compare, .greaterInt, .store: firstOperand = inRegister(s0, pinned: &pinned)
+            case .packed, .compare, .greaterInt, .store, .storeBool: firstOperand = inRegister(s0, pinned: &pinned)
             case .blend:
                 firstOperand = inRegister(s0, pinned: &pinned)
                 mask = inRegister(copy(o.sources[2], group), pinned: &pinned)
-            case .sqrt, .round: break
+            case .sqrt, .round, .loadBool: break
             }
             let second = operand(s1)
             if case .store(let base) = o.kind {
                 let displacement = Int32(32 * group)
                 body.vmovups(A.Memory(base: base, index: .rax, scale: 4, displacement: displacement), firstOperand)
                 if home[s0] == nil { home[s0] = .array(base, displacement) }
+            }
+            if case .storeBool(let base) = o.kind {
+                // Masks (0 or -1 per dword) packed with saturation to bytes 0 or -1, then made 0 or 1.
+                let t = A.YMM(allocate(pinned: pinned))
+                body.vextractUpperHalf(t, firstOperand)
+                body.vpackssdw128(t, firstOperand, t)
+                body.vpacksswb128(t, t, t)
+                body.vpabsb128(t, t)
+                body.vmovq(A.Memory(base: base, index: .rax, scale: 1, displacement: Int32(8 * group)), t)
             }
             // Operands read for the last time free their registers (the result may take one).
             for k in o.sources.indices {
@@ -132,7 +144,10 @@ extension NativeLoopCompiler {
             case .blend: body.vblendvps(out, firstOperand, second, mask)
             case .sqrt: body.vsqrtps(out, second)
             case .round(let mode): body.vroundps(out, second, mode)
-            case .store: break
+            case .loadBool:
+                body.vpmovzxbd(out, memory(s0))
+                body.vpslld(out, out, 31)
+            case .store, .storeBool: break
             }
             if upcoming[d] != Int.max {
                 register[d] = r

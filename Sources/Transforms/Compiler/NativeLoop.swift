@@ -12,9 +12,11 @@ import Darwin
 ///
 /// Built from a ``FusedLoop``'s steps when every step is one of the supported
 /// float32 operations (arithmetic, max/min, neg, abs, tanh, sqrt, rsqrt,
-/// floor/ceil/round, sign, clamp, copies, lane-mask compares, logic, selects and
-/// conversions) over contiguous inputs, one-element scalars, registers or
-/// outputs; otherwise `init` fails and the loop keeps its interpreter. The
+/// floor/ceil/round, sign, clamp, copies, comparisons to lane masks or bools,
+/// selects, mask logic and conversions) over contiguous inputs (bool arrays as
+/// select predicates), one-element scalars, broadcast rows of whole groups of
+/// 8, registers or outputs; otherwise `init` fails and the loop keeps its
+/// interpreter. Bools are lane masks in registers and bytes in memory. The
 /// code does each step's operations in the kernels' order with no
 /// contraction, and emulates their NaN and signed-zero rules, so its results
 /// equal the interpreter's bit for bit.
@@ -71,9 +73,9 @@ final class NativeLoop: @unchecked Sendable {
     /// The loop runs once ``link(_:)`` has mapped its code.
     init?(_ loop: FusedLoop) {
         guard Self.isEnabled, loop.count >= 8 else { return nil }
-        var compiler = NativeLoopCompiler(inputIsScalar: loop.inputIsScalar)
+        var compiler = NativeLoopCompiler(inputIsScalar: loop.inputIsScalar, inputTypes: loop.inputTypes)
         for step in loop.steps {
-            guard compiler.lower(step, inputTypes: loop.inputTypes) else { return nil }
+            guard compiler.lower(step) else { return nil }
         }
         guard let bytes = compiler.assemble() else { return nil }
         image = (bytes, compiler.constantTable)
@@ -138,6 +140,8 @@ struct NativeLoopCompiler {
         case array(A.GPR, Int32)
         /// A broadcast row: `[base + (index mod period)·4]`, the index mod period in r11.
         case row(A.GPR, Int32)
+        /// An array of bools (one byte each): `[base + index]`.
+        case bytes(A.GPR, Int32)
         /// A stack slot (a broadcast scalar or a spill): `[rsp + offset]`.
         case stack(Int32)
         /// A constant of the table: `[r8 + offset]`.
@@ -158,6 +162,10 @@ struct NativeLoopCompiler {
         case sqrt
         case round(UInt8)
         case store(A.GPR)
+        /// 8 bools (a `.bytes` value) to lanes whose sign bit is the bool.
+        case loadBool
+        /// A lane mask (all ones or zeros) stored as 8 bools of 0 or 1.
+        case storeBool(A.GPR)
     }
 
     struct Op {
@@ -167,6 +175,7 @@ struct NativeLoopCompiler {
     }
 
     let inputIsScalar: [Bool]
+    let inputTypes: [DType]
     var values: [Value] = []
     var ops: [Op] = []
     /// The constant table, 8 equal lanes per constant.
@@ -190,7 +199,10 @@ struct NativeLoopCompiler {
     /// Whether the assembled body spills values to the stack.
     var spills = false
 
-    init(inputIsScalar: [Bool]) { self.inputIsScalar = inputIsScalar }
+    init(inputIsScalar: [Bool], inputTypes: [DType]) {
+        self.inputIsScalar = inputIsScalar
+        self.inputTypes = inputTypes
+    }
 
     // MARK: Values
 
@@ -227,11 +239,16 @@ struct NativeLoopCompiler {
             if let v = inputValue[k] { return v }
             let v: Int
             if inputIsScalar[k] {
+                guard inputTypes[k].byteSize == 4 else { return nil }  // broadcasts read 4 bytes
                 let offset = Int32(32 * (1 + scalars.count))  // slot 0 holds the saved argument pointers
                 scalars.append((k, offset))
                 v = newValue(.stack(offset))
-            } else {
+            } else if inputTypes[k] == .bool {
+                // Read only as select predicates: loaded once, widened to lanes.
                 guard let r = baseRegister(isOutput: false, index: k) else { return nil }
+                v = op(.loadBool, newValue(.bytes(r, 0)))
+            } else {
+                guard inputTypes[k].byteSize == 4, let r = baseRegister(isOutput: false, index: k) else { return nil }
                 v = newValue(.array(r, 0))
             }
             inputValue[k] = v
@@ -267,12 +284,19 @@ struct NativeLoopCompiler {
     // MARK: Lowering
 
     /// Appends the operations of `step`; false if it is not supported.
-    mutating func lower(_ step: FusedLoop.Step, inputTypes: [DType]) -> Bool {
-        guard step.reduction == nil, step.elementSize == 4 else { return false }
+    /// Every value is 8 lanes of 4 bytes; bools (a comparison's result, a
+    /// select's predicate) are lane masks, 1-byte only in memory.
+    mutating func lower(_ step: FusedLoop.Step) -> Bool {
+        let isBool: Bool
+        switch (step.operation, step.elementSize) {
+        case (_, 4): isBool = false
+        case (.elementwise(.compare, _), 1): isBool = true
+        default: return false
+        }
+        guard step.reduction == nil else { return false }
         var operands: [Int] = []
         for o in step.operands {
             guard let v = value(of: o) else { return false }
-            if case .input(let k) = o, inputTypes[k].byteSize != 4 { return false }
             if case .periodic(let k, _) = o, inputTypes[k].byteSize != 4 { return false }
             operands.append(v)
         }
@@ -281,7 +305,7 @@ struct NativeLoopCompiler {
         case .register(let r): registerValue[r] = result
         case .output(let j):
             guard let base = baseRegister(isOutput: true, index: j) else { return false }
-            ops.append(Op(kind: .store(base), destination: nil, sources: [result]))
+            ops.append(Op(kind: isBool ? .storeBool(base) : .store(base), destination: nil, sources: [result]))
             outputValue[j] = result
         }
         return true
@@ -291,7 +315,7 @@ struct NativeLoopCompiler {
         switch operation {
         case .copy(let dtype):
             return dtype.byteSize == 4 ? x[0] : nil
-        case .compareMask(let c, .float32):
+        case .compareMask(let c, .float32), .elementwise(.compare(let c), [.float32, .float32]):
             // Ordered quiet predicates, except ≠ which holds for NaN (as C's and Swift's !=).
             let predicate: UInt8
             switch c {
@@ -304,6 +328,10 @@ struct NativeLoopCompiler {
             }
             return op(.compare(predicate), x[0], x[1])
         case .compareMask: return nil
+        case .elementwise(.select, let types):
+            // A bool predicate: its lanes' sign bits select, as SelectK's 0 - p does.
+            guard types[0] == .bool, types[1].byteSize == 4 else { return nil }
+            return op(.blend, x[2], x[1], x[0])
         case .maskLogic(let p, width: 4):
             switch p {
             case .unary(.not): return op(.packed(.xor), x[0], constant(UInt32.max))

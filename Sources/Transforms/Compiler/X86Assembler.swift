@@ -112,12 +112,15 @@ struct X86Assembler {
     enum Map: UInt8 { case x0F = 1, x0F38 = 2, x0F3A = 3 }
     enum Prefix: UInt8 { case none = 0, x66 = 1, xF3 = 2, xF2 = 3 }
 
-    /// A VEX.256 instruction: `opcode` in `map` with implied prefix `pp`,
-    /// ModRM.reg = `reg`, VEX.vvvv = `vvvv` (a register number; 0 when unused).
-    private mutating func vex(_ opcode: UInt8, map: Map, pp: Prefix, w: Bool = false, reg: UInt8, vvvv: UInt8, _ rm: Operand) {
+    /// A VEX instruction (256 bits, or 128 unless `wide`): `opcode` in `map`
+    /// with implied prefix `pp`, ModRM.reg = `reg`, VEX.vvvv = `vvvv` (a
+    /// register number; 0 when unused).
+    private mutating func vex(
+        _ opcode: UInt8, map: Map, pp: Prefix, w: Bool = false, wide: Bool = true, reg: UInt8, vvvv: UInt8, _ rm: Operand
+    ) {
         let (x, b) = extensionBits(rm)
         let r = reg >= 8
-        let tail = (w ? 0x80 : 0) | (~vvvv & 0xF) << 3 | 0x04 | pp.rawValue  // L = 1: 256 bits
+        let tail = (w ? 0x80 : 0) | (~vvvv & 0xF) << 3 | (wide ? 0x04 : 0) | pp.rawValue  // L: 256 or 128 bits
         if map == .x0F && !x && !b && !w {
             emit(0xC5, (r ? 0 : 0x80) | tail)
         } else {
@@ -182,6 +185,46 @@ struct X86Assembler {
     /// `vbroadcastss dst, dword [src]`.
     mutating func vbroadcastss(_ dst: YMM, _ src: Memory) {
         vex(0x18, map: .x0F38, pp: .x66, reg: dst.index, vvvv: 0, .memory(src))
+    }
+
+    // Bools (one byte each) to and from lane masks. 128-bit forms name the
+    // low half (xmm) of a YMM register.
+
+    /// `vpmovzxbd dst, qword [src]`: 8 bytes zero-extended to 8 dwords.
+    mutating func vpmovzxbd(_ dst: YMM, _ src: Memory) {
+        vex(0x31, map: .x0F38, pp: .x66, reg: dst.index, vvvv: 0, .memory(src))
+    }
+
+    /// `vpslld dst, src, count`: each dword shifted left.
+    mutating func vpslld(_ dst: YMM, _ src: YMM, _ count: UInt8) {
+        vex(0x72, map: .x0F, pp: .x66, reg: 6, vvvv: dst.index, .register(src))
+        emit(count)
+    }
+
+    /// `vextractf128 xmm(dst), src, 1`: the upper 128 bits.
+    mutating func vextractUpperHalf(_ dst: YMM, _ src: YMM) {
+        vex(0x19, map: .x0F3A, pp: .x66, reg: src.index, vvvv: 0, .register(dst))
+        emit(1)
+    }
+
+    /// `vpackssdw xmm(dst), xmm(src1), xmm(src2)`: 4 + 4 dwords to 8 words, saturating.
+    mutating func vpackssdw128(_ dst: YMM, _ src1: YMM, _ src2: YMM) {
+        vex(0x6B, map: .x0F, pp: .x66, wide: false, reg: dst.index, vvvv: src1.index, .register(src2))
+    }
+
+    /// `vpacksswb xmm(dst), xmm(src1), xmm(src2)`: 8 + 8 words to 16 bytes, saturating.
+    mutating func vpacksswb128(_ dst: YMM, _ src1: YMM, _ src2: YMM) {
+        vex(0x63, map: .x0F, pp: .x66, wide: false, reg: dst.index, vvvv: src1.index, .register(src2))
+    }
+
+    /// `vpabsb xmm(dst), xmm(src)`: bytes' absolute values (-1 → 1).
+    mutating func vpabsb128(_ dst: YMM, _ src: YMM) {
+        vex(0x1C, map: .x0F38, pp: .x66, wide: false, reg: dst.index, vvvv: 0, .register(src))
+    }
+
+    /// `vmovq qword [dst], xmm(src)`: the low 8 bytes.
+    mutating func vmovq(_ dst: Memory, _ src: YMM) {
+        vex(0xD6, map: .x0F, pp: .x66, wide: false, reg: src.index, vvvv: 0, .memory(dst))
     }
 
     /// `vzeroupper`: avoids the penalty of dirty upper halves in SSE code after us.
