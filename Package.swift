@@ -21,7 +21,7 @@ let package = Package(
         // float32 block kernels compiled for AVX2 with per-function target attributes.
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
-        .target(name: "FlockTransforms", dependencies: ["FlockCore"], path: "Sources/Transforms"),
+        .target(name: "FlockTransforms", dependencies: ["FlockCore", "CKernels"], path: "Sources/Transforms"),
         .target(
             name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI", "CKernels"],
             path: "Sources/Collectives"),

@@ -258,6 +258,37 @@ let diagnostics: [(String, () -> Void)] = [
         for _ in 0..<200 { blackhole += first(f(x)) }
         print("gelu: \(Double(now() - t0) / 200 / 1e7) ns/element")
     }),
+    ("diag_native_compile_cost", {
+        // compilePlan of the MLP step's optimised jaxpr with and without native
+        // loops, alternating in one process (the jit_compile_mlp_step difference
+        // is within that benchmark's noise on a shared machine).
+        let mlp = MLP(key: Random.key(0))
+        let x = Random.normal(Random.key(1), shape: [128, 784])
+        let labels = oneHot(Random.randint(Random.key(2), shape: [128], minval: 0, maxval: 10), numClasses: 10)
+        let jaxpr = optimize(makeJaxpr(trainStep)(MLP.names.map { mlp.params[$0]! } + [x, labels]))
+        var on: [Double] = [], off: [Double] = []
+        for _ in 0..<301 {
+            var t0 = now()
+            blackhole += Float(compilePlan(jaxpr).nativeLoopCount)
+            on.append(Double(now() - t0))
+            t0 = now()
+            blackhole += Float(compilePlan(jaxpr, native: false).instructionCount)
+            off.append(Double(now() - t0))
+        }
+        report("diag_native_compile_plan_on", median(on), unit: "us", value: median(on) / 1e3)
+        report("diag_native_compile_plan_off", median(off), unit: "us", value: median(off) / 1e3)
+    }),
+    ("diag_gelu_cache_sizes", {
+        // Jitted GELU and negation on arrays that stay in L2, L3 or only memory: compute against memory.
+        for n in [32_768, 262_144, 10_000_000] {
+            let x = linspace(-4, 4, count: n)
+            let f = jit { (v: Tensor) in gelu(v) }, g = jit { (v: Tensor) in -v }
+            let inner = max(1, 20_000_000 / n)
+            let a = measure(repeats: 9, inner: n * inner) { for _ in 0..<inner { blackhole += first(f(x)) } }
+            let b = measure(repeats: 9, inner: n * inner) { for _ in 0..<inner { blackhole += first(g(x)) } }
+            print("n=\(n): gelu \(a) ns/element, negation \(b) ns/element")
+        }
+    }),
     ("diag_mul_10m", {
         let x = linspace(-4, 4, count: 10_000_000)
         report("diag_mul_10m", measure(repeats: 9, inner: 10_000_000) { blackhole += first(x * 0.5) }, unit: "ns/element", value: 0)

@@ -61,6 +61,9 @@ public final class CompiledFunction: @unchecked Sendable {
     public var bufferCount: Int { plan.bufferCount }
     /// Estimated peak bytes of live arrays while the plan runs, inputs included.
     public var peakBytes: Int { plan.peakBytes }
+    /// Elementwise loops of the plan (nested plans included) compiled to
+    /// native AVX2 code; the others run their block-kernel interpreter.
+    public var nativeLoopCount: Int { plan.nativeLoopCount }
 
     /// Runs the plan on the dynamic arguments (static ones are part of the compilation).
     public func callAsFunction(_ args: [Tensor]) -> [Tensor] {

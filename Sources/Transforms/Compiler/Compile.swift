@@ -11,22 +11,27 @@
 ///
 /// `donated` marks inputs whose buffers the plan may overwrite; it only
 /// affects the peak-memory estimate (the executor decides at run time).
-public func compilePlan(_ jaxpr: Jaxpr, donated: [Bool] = []) -> Plan {
-    var compiler = PlanCompiler(jaxpr, donated: donated)
+/// `native: false` keeps every elementwise loop on its block-kernel
+/// interpreter (tests compare the two); by default loops that
+/// ``NativeLoop`` supports run as machine code where it is enabled.
+public func compilePlan(_ jaxpr: Jaxpr, donated: [Bool] = [], native: Bool = true) -> Plan {
+    var compiler = PlanCompiler(jaxpr, donated: donated, native: native)
     return compiler.compile()
 }
 
 private struct PlanCompiler {
     let jaxpr: Jaxpr
     let donated: [Bool]
+    let native: Bool
     var slotOf: [Int: Int] = [:]
     var freeSlots: [Int] = []
     var slotCount = 0
     let consts: [Int: Tensor]
 
-    init(_ jaxpr: Jaxpr, donated: [Bool]) {
+    init(_ jaxpr: Jaxpr, donated: [Bool], native: Bool) {
         self.jaxpr = jaxpr
         self.donated = donated
+        self.native = native
         consts = jaxpr.constValues
     }
 
@@ -84,7 +89,7 @@ private struct PlanCompiler {
             var inPlace: [(output: Int, input: Int)] = []
             if case .call(let body, let name) = e.primitive, name == fusedElementwiseName {
                 var literals: [DenseArray] = []
-                let loop = FusedLoop(body: body, literals: &literals)
+                let loop = FusedLoop(body: body, literals: &literals, native: native)
                 inputs += literals.map { .constant($0) }
                 kind = .fused(loop)
                 inPlace = loop.reusable
@@ -94,11 +99,11 @@ private struct PlanCompiler {
                 kind = .dotUpdate(dn, alpha: form.alpha)
                 inPlace = [(0, 2)]
             } else if e.primitive.isElementwise {
-                let loop = FusedLoop(singleEquation: e)
+                let loop = FusedLoop(singleEquation: e, native: native)
                 kind = .fused(loop)
                 inPlace = loop.reusable
             } else {
-                kind = Self.kind(of: e.primitive)
+                kind = Self.kind(of: e.primitive, native: native)
             }
             for s in dying { freeSlots.append(s) }
             let outputs = e.outputs.map { v -> Int in
@@ -127,22 +132,26 @@ private struct PlanCompiler {
             }
             instructions.append(Plan.Instruction(kind: kind, inputs: inputs, outputs: outputs, outAvals: e.outputs.map(\.aval), dying: dying))
         }
+        // One executable mapping for the plan's native loops.
+        let loops = instructions.compactMap { i -> FusedLoop? in if case .fused(let f) = i.kind { f } else { nil } }
+        if !NativeLoop.link(loops.compactMap(\.native)) { for f in loops { f.discardNative() } }
         return Plan(
             inputSlots: inputSlots, slotCount: slotCount, instructions: instructions,
             outputs: jaxpr.outputs.map(operand), inputAvals: jaxpr.inputAvals, outputAvals: jaxpr.outputAvals,
             peakBytes: memory.peak, constantBytes: constantBytes)
     }
 
-    static func kind(of p: Primitive) -> Plan.Kind {
+    static func kind(of p: Primitive, native: Bool) -> Plan.Kind {
+        func plan(_ j: Jaxpr) -> Plan { compilePlan(j, native: native) }
         switch p {
         case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j):
-            return .call(compilePlan(j))
+            return .call(plan(j))
         case .cond(let branches):
-            return .cond(branches: branches.map { compilePlan($0) })
+            return .cond(branches: branches.map(plan))
         case .whileLoop(let c, let b, let nc, let nb):
-            return .whileLoop(cond: compilePlan(c), body: compilePlan(b), condConstCount: nc, bodyConstCount: nb)
+            return .whileLoop(cond: plan(c), body: plan(b), condConstCount: nc, bodyConstCount: nb)
         case .scan(let b, let length, let reverse, let nc, let ncarry):
-            return .scan(body: compilePlan(b), length: length, reverse: reverse, constCount: nc, carryCount: ncarry)
+            return .scan(body: plan(b), length: length, reverse: reverse, constCount: nc, carryCount: ncarry)
         default:
             if let (op, axis) = p.singleAxisAllReduce { return .allReduce(p, op, axis: axis) }
             return .primitive(p)
@@ -190,7 +199,7 @@ extension AbstractValue {
 
 extension FusedLoop {
     /// A loop of one elementwise equation, every operand an input (literals are constant operands).
-    convenience init(singleEquation e: Equation) {
+    convenience init(singleEquation e: Equation, native: Bool = true) {
         let params = e.inputs.enumerated().map { Var(id: -1 - $0.offset, aval: $0.element.aval) }
         let out = e.outputs[0]
         let body = Jaxpr(
@@ -198,6 +207,6 @@ extension FusedLoop {
             equations: [Equation(primitive: e.primitive, inputs: params.map { .variable($0) }, outputs: [out])],
             outputs: [.variable(out)])
         var none: [DenseArray] = []
-        self.init(body: body, literals: &none)
+        self.init(body: body, literals: &none, native: native)
     }
 }

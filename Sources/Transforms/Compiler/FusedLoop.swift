@@ -22,8 +22,25 @@ final class FusedLoop: @unchecked Sendable {
         case register(Int)
         case output(Int)
     }
+    /// What a step computes, recorded beside its (opaque) kernel so that
+    /// ``NativeLoop`` can generate code for it.
+    enum Operation: Equatable {
+        /// An elementwise primitive's own kernel for operands of these types.
+        case elementwise(Primitive, operandTypes: [DType])
+        /// A comparison writing lane masks (``BlockKernel/compareMask(_:_:)``).
+        case compareMask(CompareOp, DType)
+        /// not/and/or/xor of lane masks of `width` bytes.
+        case maskLogic(Primitive, width: Int)
+        /// `select` with a lane-mask predicate over data of this type.
+        case maskSelect(DType)
+        /// A lane mask converted to 1 or 0 of this type.
+        case maskConvert(DType)
+        /// A copy (or a scalar filling the block) of this type.
+        case copy(DType)
+    }
     struct Step {
         let kernel: BlockKernel
+        let operation: Operation
         let operands: [Source]
         let destination: Destination
         /// Bytes per element of the destination.
@@ -80,11 +97,19 @@ final class FusedLoop: @unchecked Sendable {
     private let flatReductions: [RowReduction?]
     /// The reductions' row length (one per loop), or nil without reductions.
     private let rowLength: Int?
+    /// The loop as machine code, when every step is supported (see ``NativeLoop``);
+    /// it runs whole iterations (8-32 elements) of each chunk, the interpreter the rest.
+    /// `compilePlan` links the plan's native loops (maps their code) together.
+    private(set) var native: NativeLoop? = nil
+
+    /// Runs the interpreter only (the native code could not be mapped).
+    func discardNative() { native = nil }
 
     /// Compiles `body` (elementwise equations, scalar broadcasts, literals)
     /// with outputs of `shape`. Literals become extra inputs after the body's
-    /// own, in the order of `literals`.
-    init(body: Jaxpr, literals: inout [DenseArray]) {
+    /// own, in the order of `literals`. With `native`, a loop that
+    /// ``NativeLoop`` supports is also compiled to machine code.
+    init(body: Jaxpr, literals: inout [DenseArray], native: Bool = true) {
         outputAvals = body.outputAvals
         // Elements of the loop: the elementwise shape (a reduced output is smaller).
         count = body.equations.filter { fusibleReductionRowLength($0) == nil }.map { $0.outputs[0].aval.count }.max()
@@ -149,7 +174,7 @@ final class FusedLoop: @unchecked Sendable {
                 source[v.id] = .register(r)
             }
             if let length = fusibleReductionRowLength(e), case .reduce(let op, _) = e.primitive, case .output = destination {
-                var step = Step(kernel: .copy(v.aval.dtype), operands: operands, destination: destination, elementSize: v.aval.dtype.byteSize)
+                var step = Step(kernel: .copy(v.aval.dtype), operation: .copy(v.aval.dtype), operands: operands, destination: destination, elementSize: v.aval.dtype.byteSize)
                 step.reduction = RowReduction(op: op, dtype: v.aval.dtype, rowLength: length)
                 steps.append(step)
                 for case .variable(let u) in e.inputs where lastRead[u.id] == i {
@@ -157,23 +182,23 @@ final class FusedLoop: @unchecked Sendable {
                 }
                 continue
             }
-            var kernel: BlockKernel
+            let operation: Operation
             if isLoopBroadcast(e) {
-                kernel = .copy(v.aval.dtype)
+                operation = .copy(v.aval.dtype)
             } else if let w = masks[v.id] {
                 if case .compare(let op) = e.primitive {
-                    kernel = .compareMask(op, e.inputs[0].aval.dtype)!
+                    operation = .compareMask(op, e.inputs[0].aval.dtype)
                 } else {
-                    kernel = .maskLogic(e.primitive, width: w)!
+                    operation = .maskLogic(e.primitive, width: w)
                 }
             } else if case .select = e.primitive, case .variable(let p) = e.inputs[0], masks[p.id] != nil {
-                kernel = .maskSelect(v.aval.dtype)
+                operation = .maskSelect(v.aval.dtype)
             } else if case .convert(let d, _) = e.primitive, case .variable(let p) = e.inputs[0], masks[p.id] != nil {
-                kernel = .maskConvert(to: d)!
+                operation = .maskConvert(d)
             } else {
-                kernel = BlockKernel(e.primitive, operandTypes: e.inputs.map(\.aval.dtype))!
+                operation = .elementwise(e.primitive, operandTypes: e.inputs.map(\.aval.dtype))
             }
-            steps.append(Step(kernel: kernel, operands: operands, destination: destination, elementSize: masks[v.id] ?? v.aval.dtype.byteSize))
+            steps.append(Step(kernel: operation.kernel, operation: operation, operands: operands, destination: destination, elementSize: masks[v.id] ?? v.aval.dtype.byteSize))
             // Registers whose variable is read for the last time here are free for later steps.
             for case .variable(let u) in e.inputs where lastRead[u.id] == i {
                 if let r = registerOf.removeValue(forKey: u.id) { freeRegisters.append(r) }
@@ -187,7 +212,7 @@ final class FusedLoop: @unchecked Sendable {
             case .literal: s = operand(a)
             }
             if s != .output(j) {
-                steps.append(Step(kernel: .copy(outputAvals[j].dtype), operands: [s], destination: .output(j),
+                steps.append(Step(kernel: .copy(outputAvals[j].dtype), operation: .copy(outputAvals[j].dtype), operands: [s], destination: .output(j),
                                   elementSize: outputAvals[j].dtype.byteSize))
             }
         }
@@ -251,6 +276,7 @@ final class FusedLoop: @unchecked Sendable {
         runLengths = runs.sorted()
         self.expansions = expansions.map { (source: $0.0, register: $0.1, elementSize: $0.2) }
         scratchRegisters = registers + expansions.count
+        if native { self.native = NativeLoop(self) }
     }
 
     /// Runs the loop: `inputs` as compiled (body inputs then literals), into `outputs`.
@@ -266,6 +292,30 @@ final class FusedLoop: @unchecked Sendable {
             forEachChunk(rows, threshold: max(1, threshold / length)) { r0, r1 in
                 let (loop, inputs, outputs) = context.value
                 loop.runChunk(r0 * length, r1 * length, inputs, outputs)
+            }
+            return
+        }
+        if let native, native.isLinked {
+            // The arrays' first elements, inputs then outputs, as the native function takes them.
+            let table = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: max(1, inputs.count + outputs.count))
+            defer { table.deallocate() }
+            for (k, a) in inputs.enumerated() { table[k] = UnsafeRawPointer(a.buffer.pointer) }
+            for (j, a) in outputs.enumerated() { table[inputs.count + j] = UnsafeRawPointer(a.buffer.pointer) }
+            let pointers = UncheckedBox((native, table))
+            forEachChunk(n, threshold: threshold) { lo, hi in
+                let (native, table) = pointers.value
+                let step = native.elementsPerIteration
+                // With broadcast rows, native runs start at whole iterations (none wraps a row).
+                let start = native.period == nil ? lo : (lo + step - 1) / step * step
+                let end = start + max(0, hi - start) / step * step
+                let (loop, inputs, outputs) = context.value
+                if end > start {
+                    if start > lo { loop.runChunk(lo, start, inputs, outputs) }
+                    native.run(inputs: table, outputs: table + inputs.count, start, end)
+                    if end < hi { loop.runChunk(end, hi, inputs, outputs) }
+                } else {
+                    loop.runChunk(lo, hi, inputs, outputs)
+                }
             }
             return
         }
@@ -420,6 +470,20 @@ private func expand(
     case 2: fill(UInt16.self)
     case 4: fill(UInt32.self)
     default: fill(UInt64.self)
+    }
+}
+
+extension FusedLoop.Operation {
+    /// The block kernel that computes the operation.
+    var kernel: BlockKernel {
+        switch self {
+        case .elementwise(let p, let types): BlockKernel(p, operandTypes: types)!
+        case .compareMask(let op, let dtype): .compareMask(op, dtype)!
+        case .maskLogic(let p, let width): .maskLogic(p, width: width)!
+        case .maskSelect(let dtype): .maskSelect(dtype)
+        case .maskConvert(let dtype): .maskConvert(to: dtype)!
+        case .copy(let dtype): .copy(dtype)
+        }
     }
 }
 

@@ -86,6 +86,16 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// Elementwise loops (fused or of one equation) of this plan and its
+    /// nested plans that run as native code (see `NativeLoop`); 0 where
+    /// native loops are off (no AVX2, `FLOCK_NATIVE_LOOPS=0`) or unsupported.
+    public var nativeLoopCount: Int {
+        instructions.reduce(0) { n, inst in
+            if case .fused(let f) = inst.kind { return n + (f.native?.isLinked == true ? 1 : 0) }
+            return n + inst.kind.nestedPlans.reduce(0) { $0 + $1.nativeLoopCount }
+        }
+    }
+
     /// One line per instruction, nested plans indented.
     public var description: String { lines(indent: "").joined(separator: "\n") }
 
@@ -113,7 +123,8 @@ extension Plan.Kind {
     var name: String {
         switch self {
         case .primitive(let p), .allReduce(let p, _, _): p.name
-        case .fused(let f): f.steps.count == 1 ? "loop[1 op]" : "fused_loop[\(f.steps.count) ops]"
+        case .fused(let f):
+            (f.steps.count == 1 ? "loop[1 op]" : "fused_loop[\(f.steps.count) ops]") + (f.native?.isLinked == true ? "[native]" : "")
         case .dotUpdate(_, let alpha): "dot_update[alpha=\(alpha)]"
         case .call: "call"
         case .cond: "cond"
