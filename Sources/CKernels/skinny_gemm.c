@@ -61,7 +61,7 @@ INLINE void rows_dot(const int N, long k, float alpha, const float *a, long lda,
 }
 
 // N small, A stored [K, M]: eight rows of C at a time, c[i .. i+8, j] = sum_k A[k, i .. i+8] * Q[k, j].
-INLINE void columns_broadcast(const int N, long m, long k, float alpha, const float *a, long lda, const float *q,
+INLINE void columns_broadcast(const int N, long k, float alpha, const float *a, long lda, const float *q,
                               float beta, float *c, long ldc, long lo, long hi) {
     long i = lo;
     for (; i + 8 <= hi; i += 8) {
@@ -83,7 +83,6 @@ INLINE void columns_broadcast(const int N, long m, long k, float alpha, const fl
             store(c + i * ldc + j, s, alpha, beta);
         }
     }
-    (void)m;
 }
 
 // K small: c[i, :] = sum_k A(i, k) * Q[k, :], the K values of A's row broadcast once.
@@ -123,20 +122,18 @@ INLINE void rows_broadcast(const int K, int ta, long n, float alpha, const float
     case 11: F(11, __VA_ARGS__); break; case 12: F(12, __VA_ARGS__); break;             \
     }
 
-AVX2_FMA void flock_sgemm_skinny(int ta, int tb, long m, long n, long k, float alpha,
-                                 const float *a, long lda, const float *b, long ldb,
-                                 float beta, float *c, long ldc, long row_lo, long row_hi, float *scratch) {
-    (void)b; (void)ldb; (void)tb;  // B is read from `scratch`, packed by flock_sgemm_skinny_pack
+AVX2_FMA void flock_sgemm_skinny(int ta, long n, long k, float alpha, const float *a, long lda, const float *packed,
+                                 float beta, float *c, long ldc, long row_lo, long row_hi) {
     int n_small = n <= FLOCK_SKINNY_MAX && (k > FLOCK_SKINNY_MAX || n <= k);
     if (n_small) {
         int small = (int)n;
         if (!ta) {
-            CASES(rows_dot, k, alpha, a, lda, scratch, beta, c, ldc, row_lo, row_hi)
+            CASES(rows_dot, k, alpha, a, lda, packed, beta, c, ldc, row_lo, row_hi)
         } else {
-            CASES(columns_broadcast, m, k, alpha, a, lda, scratch, beta, c, ldc, row_lo, row_hi)
+            CASES(columns_broadcast, k, alpha, a, lda, packed, beta, c, ldc, row_lo, row_hi)
         }
     } else {
         int small = (int)k;
-        CASES(rows_broadcast, ta, n, alpha, a, lda, scratch, beta, c, ldc, row_lo, row_hi)
+        CASES(rows_broadcast, ta, n, alpha, a, lda, packed, beta, c, ldc, row_lo, row_hi)
     }
 }

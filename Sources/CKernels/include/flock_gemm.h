@@ -12,16 +12,16 @@ int flock_has_avx2_fma(void);
 /// The largest small side flock_sgemm_skinny takes.
 enum { FLOCK_SKINNY_MAX = 12 };
 
-/// Row-major C[M, N] = alpha * op(A) op(B) + beta * C for rows [row_lo, row_hi) of C,
-/// where op(A) is [M, K] (stored [K, M] when ta) and op(B) is [K, N] (stored
-/// [N, K] when tb); beta is 0 or 1. Requires N <= FLOCK_SKINNY_MAX or
-/// K <= FLOCK_SKINNY_MAX; `scratch` holds K * N floats (B repacked).
-/// Row ranges of one call must not overlap; with ta, row_lo should be a multiple of 8.
-void flock_sgemm_skinny(int ta, int tb, long m, long n, long k, float alpha,
-                        const float *a, long lda, const float *b, long ldb,
-                        float beta, float *c, long ldc, long row_lo, long row_hi, float *scratch);
-
-/// Repacks B for flock_sgemm_skinny into `scratch` (call once per product, before the row ranges).
+/// Repacks op(B) -- [K, N], stored [N, K] when tb -- into `scratch` (K * N
+/// floats) for flock_sgemm_skinny: once per product, before the row ranges.
 void flock_sgemm_skinny_pack(int ta, int tb, long n, long k, const float *b, long ldb, float *scratch);
+
+/// Row-major C[M, N] = alpha * op(A) op(B) + beta * C for rows [row_lo, row_hi) of C,
+/// where op(A) is [M, K] (stored [K, M] when ta) and op(B) was packed into
+/// `packed` by flock_sgemm_skinny_pack; beta is 0 or 1. Requires
+/// N <= FLOCK_SKINNY_MAX or K <= FLOCK_SKINNY_MAX. Row ranges of one call
+/// must not overlap; with ta, row_lo should be a multiple of 8.
+void flock_sgemm_skinny(int ta, long n, long k, float alpha, const float *a, long lda, const float *packed,
+                        float beta, float *c, long ldc, long row_lo, long row_hi);
 
 #endif

@@ -155,13 +155,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let carried = x.byteCount <= shared.payloadBytes
         if !carried && !Self.checksSignatures { return try transfer(operation, x, signature, inPlace: inPlace) }
         watch.begin(signature)
-        do {
-            try shared.arrive(signature, operand: carried ? UnsafeRawPointer(x.buffer.pointer) : nil, bytes: x.byteCount)
-        } catch {
-            watch.end()
-            throw error
-        }
+        let arrival = Result { try shared.arrive(signature, operand: carried ? UnsafeRawPointer(x.buffer.pointer) : nil, bytes: x.byteCount) }
         watch.end()
+        try arrival.get()
         guard carried else {
             shared.finish()
             try operation.validate(x, size: size)
@@ -173,10 +169,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if case .allReduce(let op) = operation {
             // In rank order on every rank: the same bits everywhere.
             let out = inPlace ? x : DenseArray(uninitializedShape: x.shape, dtype: x.dtype)
-            if x.byteCount > 0 {
-                combine(shared.payload(0), shared.payload(1), into: out.buffer.pointer, count: x.count, dtype: x.dtype, op)
-                for r in 2..<size { accumulate(out.buffer.pointer, shared.payload(r), count: x.count, dtype: x.dtype, op) }
-            }
+            combine((0..<size).map(shared.payload), into: out.buffer.pointer, count: x.count, dtype: x.dtype, op)
             return out
         }
         return operation.localResult((0..<size).map(shared.payload), shape: x.shape, dtype: x.dtype, rank: rank)

@@ -51,7 +51,6 @@ final class SharedMemoryExchange: @unchecked Sendable {
     private let spins: Int
     /// Each member's region, in rank order.
     private let regions: [UnsafeMutableRawPointer]
-    private var window: MPI_Win?
     /// The number of the collective in progress or last finished (one at a time per communicator).
     private var sequence: UInt64 = 0
 
@@ -77,7 +76,6 @@ final class SharedMemoryExchange: @unchecked Sendable {
         var base: UnsafeMutableRawPointer? = nil
         var win: MPI_Win? = nil
         try mpiCheck(MPI_Win_allocate_shared(MPI_Aint(bytes), 1, cmpi_info_null(), comm, &base, &win), "MPI_Win_allocate_shared")
-        window = win
         var regions: [UnsafeMutableRawPointer] = []
         for r in 0..<size {
             var length: MPI_Aint = 0

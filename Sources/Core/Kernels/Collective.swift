@@ -32,8 +32,7 @@ public func combine(
         return
     }
     if UnsafeRawPointer(out) != a { out.copyMemory(from: a, byteCount: count * dtype.byteSize) }
-    let dst = out
-    let src = b
+    let (dst, src) = (out, b)
     switch dtype {
     case .float32: accumulateFloat(dst, src, count, op, Float.self)
     case .float64: accumulateFloat(dst, src, count, op, Double.self)
@@ -79,15 +78,21 @@ private func accumulateInteger<T: FixedWidthInteger>(
 /// order (so every member that folds the same sources gets the same bits).
 public func combine(_ sources: [UnsafeRawPointer], count: Int, dtype: DType, _ op: ReduceOp, shape: [Int]) -> DenseArray {
     let out = DenseArray(uninitializedShape: shape, dtype: dtype)
-    let bytes = count * dtype.byteSize
-    guard let first = sources.first, bytes > 0 else { return out }
-    guard sources.count > 1 else {
-        out.buffer.pointer.copyMemory(from: first, byteCount: bytes)
-        return out
-    }
-    combine(first, sources[1], into: out.buffer.pointer, count: count, dtype: dtype, op)
-    for s in sources.dropFirst(2) { accumulate(out.buffer.pointer, s, count: count, dtype: dtype, op) }
+    combine(sources, into: out.buffer.pointer, count: count, dtype: dtype, op)
     return out
+}
+
+/// The elementwise `op` of `count` elements at each of `sources`, folded in
+/// order (the first two in one pass), written to `out` (which may not overlap
+/// the sources after the first).
+public func combine(_ sources: [UnsafeRawPointer], into out: UnsafeMutableRawPointer, count: Int, dtype: DType, _ op: ReduceOp) {
+    guard let first = sources.first, count > 0 else { return }
+    guard sources.count > 1 else {
+        out.copyMemory(from: first, byteCount: count * dtype.byteSize)
+        return
+    }
+    combine(first, sources[1], into: out, count: count, dtype: dtype, op)
+    for s in sources.dropFirst(2) { accumulate(out, s, count: count, dtype: dtype, op) }
 }
 
 /// Block `index` of `x` along its leading axis, of `x.byteCount / blocks` bytes.

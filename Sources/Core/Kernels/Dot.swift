@@ -162,8 +162,8 @@ enum SkinnyGemm {
         for i in 0..<batch {
             flock_sgemm_skinny_pack(ta ? 1 : 0, tb ? 1 : 0, n, k, pb + i * k * n, ldb, scratch)
             forEachChunk(m, threshold: threshold) { lo, hi in
-                flock_sgemm_skinny(ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, context.a + i * m * k, lda, nil, ldb,
-                                   beta, context.c + i * m * n, n, lo, hi, context.scratch)
+                flock_sgemm_skinny(ta ? 1 : 0, n, k, alpha, context.a + i * m * k, lda, context.scratch,
+                                   beta, context.c + i * m * n, n, lo, hi)
             }
         }
     }

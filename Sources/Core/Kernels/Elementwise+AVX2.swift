@@ -9,29 +9,32 @@ enum AVX2Kernels {
     @inline(__always)
     private static func f32(_ o: BlockOperand) -> UnsafePointer<Float> { o.pointer.assumingMemoryBound(to: Float.self) }
 
-    /// The C kernels' code for a reduction's binary operation (sum, max, min).
-    static func code(_ op: ReduceOp) -> Int? {
+    /// The C kernels' code for a binary operation they have.
+    static func code(_ op: BinaryOp) -> Int? {
         switch op {
-        case .sum: FLOCK_ADD
+        case .add: FLOCK_ADD
+        case .sub: FLOCK_SUB
+        case .mul: FLOCK_MUL
+        case .div: FLOCK_DIV
         case .max: FLOCK_MAX
         case .min: FLOCK_MIN
-        case .prod: FLOCK_MUL
+        case .rem, .pow, .atan2, .and, .or, .xor, .shiftLeft, .shiftRightLogical: nil
+        }
+    }
+
+    /// The C kernels' code for a reduction's binary operation.
+    static func code(_ op: ReduceOp) -> Int? {
+        switch op {
+        case .sum: code(BinaryOp.add)
+        case .max: code(BinaryOp.max)
+        case .min: code(BinaryOp.min)
+        case .prod: code(BinaryOp.mul)
         case .and, .or: nil
         }
     }
 
     static func binary(_ op: BinaryOp) -> BlockKernel? {
-        guard enabled else { return nil }
-        let code: Int
-        switch op {
-        case .add: code = FLOCK_ADD
-        case .sub: code = FLOCK_SUB
-        case .mul: code = FLOCK_MUL
-        case .div: code = FLOCK_DIV
-        case .max: code = FLOCK_MAX
-        case .min: code = FLOCK_MIN
-        case .rem, .pow, .atan2, .and, .or, .xor, .shiftLeft, .shiftRightLogical: return nil
-        }
+        guard enabled, let code = code(op) else { return nil }
         return BlockKernel { ops, out, n in
             flock_f32_binary(Int32(code), f32(ops[0]), ops[0].isScalar ? 1 : 0, f32(ops[1]), ops[1].isScalar ? 1 : 0,
                              out.assumingMemoryBound(to: Float.self), n)
