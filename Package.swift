@@ -21,6 +21,7 @@ let package = Package(
         // float32 block kernels compiled for AVX2 with per-function target attributes.
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
+        .target(name: "FlockIO", dependencies: ["FlockCore"], path: "Sources/IO"),
         .target(name: "FlockTransforms", dependencies: ["FlockCore", "CKernels"], path: "Sources/Transforms"),
         .target(
             name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI", "CKernels"],
@@ -31,7 +32,7 @@ let package = Package(
             path: "Sources/Sharding"),
         .target(
             name: "Flock",
-            dependencies: ["FlockCore", "FlockTransforms", "FlockCollectives", "FlockSharding"],
+            dependencies: ["FlockCore", "FlockIO", "FlockTransforms", "FlockCollectives", "FlockSharding"],
             path: "Sources/Flock"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
         .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
@@ -42,6 +43,9 @@ let package = Package(
         .target(name: "FlockTestSupport", dependencies: ["FlockCore"], path: "Tests/FlockTestSupport"),
         .testTarget(
             name: "FlockCoreTests", dependencies: ["FlockCore", "FlockTestSupport"], path: "Tests/FlockCoreTests",
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FlockIOTests", dependencies: ["FlockIO", "FlockTestSupport"], path: "Tests/FlockIOTests",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FlockShardingTests", dependencies: ["FlockSharding", "FlockTestSupport"], path: "Tests/FlockShardingTests"),
         .testTarget(

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fixtures for Flock's .npy/.npz reader and writer, with numpy as the oracle.
 
-    python tools/make_npy_fixtures.py            # (re)write Tests/FlockCoreTests/Fixtures/npy/
+    python tools/make_npy_fixtures.py            # (re)write Tests/FlockIOTests/Fixtures/npy/
     python tools/make_npy_fixtures.py --check D  # check the files Flock wrote into D
 
 Writing: every supported dtype, big-endian, Fortran order, scalars, empty
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "Tests" / "FlockCoreTests" / "Fixtures" / "npy"
+OUT = ROOT / "Tests" / "FlockIOTests" / "Fixtures" / "npy"
 MAX_LISTED_VALUES = 64
 
 

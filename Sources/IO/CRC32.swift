@@ -1,3 +1,5 @@
+import FlockCore
+
 // CRC-32 as zip and zlib use it (ISO-HDLC: reflected polynomial 0xEDB88320,
 // initial value and final xor 0xFFFFFFFF). Zip stores it for every member, so
 // the reader can tell a damaged archive from a valid one.

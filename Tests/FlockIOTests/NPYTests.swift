@@ -2,7 +2,8 @@ import Foundation
 import FlockTestSupport
 import Testing
 
-@testable import FlockCore
+import FlockCore
+@testable import FlockIO
 
 // Oracles: fixture files written by numpy and zlib (tools/make_npy_fixtures.py)
 // with numpy's account of their contents in manifest.json; np.save's exact

@@ -1,3 +1,5 @@
+import FlockCore
+
 // A DEFLATE decoder (RFC 1951), so that `np.savez_compressed` archives load
 // without zlib. The zip directory tells the decompressed size up front, so the
 // output is one preallocated buffer and a stream that would write past it is

@@ -1,3 +1,5 @@
+import FlockCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,5 @@
+import FlockCore
+
 // numpy's `.npz` format: a zip archive with one `.npy` member per array, the
 // member `name.npy` holding the array `name`. `np.savez` stores members
 // uncompressed, `np.savez_compressed` deflates them (see Inflate.swift).
