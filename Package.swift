@@ -30,9 +30,16 @@ let package = Package(
             name: "FlockSharding",
             dependencies: ["FlockCore", "FlockTransforms", "FlockCollectives"],
             path: "Sources/Sharding"),
+        .target(name: "FlockOptim", dependencies: ["FlockCore", "FlockTransforms"], path: "Sources/Optim"),
+        .target(
+            name: "FlockNN",
+            dependencies: ["FlockCore", "FlockIO", "FlockTransforms", "FlockCollectives", "FlockSharding"],
+            path: "Sources/NN"),
         .target(
             name: "Flock",
-            dependencies: ["FlockCore", "FlockIO", "FlockTransforms", "FlockCollectives", "FlockSharding"],
+            dependencies: [
+                "FlockCore", "FlockIO", "FlockTransforms", "FlockCollectives", "FlockSharding", "FlockNN", "FlockOptim",
+            ],
             path: "Sources/Flock"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
         .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
@@ -46,6 +53,12 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "FlockIOTests", dependencies: ["FlockIO", "FlockTestSupport"], path: "Tests/FlockIOTests",
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FlockNNTests", dependencies: ["FlockNN", "FlockOptim", "FlockTestSupport"], path: "Tests/FlockNNTests",
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FlockOptimTests", dependencies: ["FlockOptim", "FlockNN", "FlockTestSupport"], path: "Tests/FlockOptimTests",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FlockShardingTests", dependencies: ["FlockSharding", "FlockTestSupport"], path: "Tests/FlockShardingTests"),
         .testTarget(

@@ -4,3 +4,5 @@
 @_exported import FlockTransforms
 @_exported import FlockCollectives
 @_exported import FlockSharding
+@_exported import FlockNN
+@_exported import FlockOptim

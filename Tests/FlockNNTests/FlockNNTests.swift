@@ -1,0 +1,3 @@
+import FlockNN
+import FlockTestSupport
+import Testing

@@ -1,0 +1,3 @@
+import FlockOptim
+import FlockTestSupport
+import Testing
