@@ -8,7 +8,11 @@ let package = Package(
         .executable(name: "flock-demo", targets: ["FlockDemo"]),
         .executable(name: "flock-bench", targets: ["FlockBenchmarks"]),
         .executable(name: "flock-data-parallel", targets: ["FlockDataParallel"]),
-        .executable(name: "flock-tutorial", targets: ["FlockTutorial"]),
+        .executable(name: "tutorial", targets: ["FlockTutorial"]),
+    ],
+    dependencies: [
+        // Command-line parsing for the examples (`--help` on every executable).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // C shims: header-only, no logic (see the headers for why they exist).
@@ -43,7 +47,10 @@ let package = Package(
             path: "Sources/Flock"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
         .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
-        .executableTarget(name: "FlockTutorial", dependencies: ["Flock"], path: "Examples/Tutorial"),
+        .executableTarget(
+            name: "FlockTutorial",
+            dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Tutorial"),
         .executableTarget(
             name: "FlockBenchmarks", dependencies: ["Flock", "CMPI"], path: "benchmarks/Sources"),
         // Helpers shared by the test targets.
