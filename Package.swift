@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         // Command-line parsing for the examples (`--help` on every executable).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation --target Flock` builds the DocC catalog.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // C shims: header-only, no logic (see the headers for why they exist).
