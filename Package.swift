@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
         .target(name: "FlockIO", dependencies: ["FlockCore"], path: "Sources/IO"),
-        .target(name: "FlockTransforms", dependencies: ["FlockCore", "CKernels"], path: "Sources/Transforms"),
+        .target(name: "FlockCompiler", dependencies: ["FlockCore", "CKernels"], path: "Sources/Compiler"),
+        .target(name: "FlockTransforms", dependencies: ["FlockCore", "FlockCompiler"], path: "Sources/Transforms"),
         .target(
             name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI", "CKernels"],
             path: "Sources/Collectives"),
@@ -44,7 +45,7 @@ let package = Package(
         .target(
             name: "Flock",
             dependencies: [
-                "FlockCore", "FlockIO", "FlockTransforms", "FlockCollectives", "FlockSharding", "FlockNN", "FlockOptim",
+                "FlockCore", "FlockIO", "FlockCompiler", "FlockTransforms", "FlockCollectives", "FlockSharding", "FlockNN", "FlockOptim",
             ],
             path: "Sources/Flock"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
@@ -70,6 +71,9 @@ let package = Package(
             name: "FlockOptimTests", dependencies: ["FlockOptim", "FlockNN", "FlockTestSupport"], path: "Tests/FlockOptimTests",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FlockShardingTests", dependencies: ["FlockSharding", "FlockTestSupport"], path: "Tests/FlockShardingTests"),
+        .testTarget(
+            name: "FlockCompilerTests", dependencies: ["FlockCompiler", "FlockTransforms", "FlockTestSupport"],
+            path: "Tests/FlockCompilerTests"),
         .testTarget(
             name: "FlockTransformsTests", dependencies: ["FlockTransforms", "FlockTestSupport"], path: "Tests/FlockTransformsTests",
             resources: [.copy("Fixtures")]),

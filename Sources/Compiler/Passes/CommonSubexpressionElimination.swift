@@ -1,3 +1,4 @@
+import FlockCore
 /// Common-subexpression elimination: an equation that applies the same
 /// primitive (parameters included: primitives are `Hashable`) to the same
 /// atoms as an earlier one is removed, and its outputs are read from the

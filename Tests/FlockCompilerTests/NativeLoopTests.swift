@@ -2,6 +2,7 @@ import Testing
 import FlockTestSupport
 @testable import FlockCore
 @testable import FlockTransforms
+@testable import FlockCompiler
 
 /// The x86-64 encoder against clang's bytes, and native fused loops against
 /// the block-kernel interpreter bit for bit: every supported operation on

@@ -1,3 +1,4 @@
+import FlockCore
 /// A fused elementwise loop: a straight-line program of elementwise kernels
 /// run block by block over the elements, so each input is read and each
 /// output written once while intermediates stay in cache-sized registers.

@@ -1,3 +1,4 @@
+import FlockCore
 /// Inlining for execution: the bodies of nested calls (`call`, and
 /// `customJVP`/`customVJP`/`checkpoint`, which evaluate as calls) are spliced
 /// into the caller with fresh variables, and `stopGradient` becomes the
@@ -60,7 +61,7 @@ extension Primitive {
     /// The body that evaluating this primitive runs as a plain call, if any.
     var inlinedBody: Jaxpr? {
         switch self {
-        case .call(let j, let name): name == fusedElementwiseName ? nil : j
+        case .call(let j, let kind): kind == .fusedElementwise ? nil : j
         case .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j): j
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,

@@ -1,3 +1,4 @@
+import FlockCore
 /// Algebraic simplification: rewrites that make a program cheaper without
 /// changing its results.
 ///

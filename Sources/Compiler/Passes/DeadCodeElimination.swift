@@ -1,3 +1,4 @@
+import FlockCore
 /// Dead-code elimination: drops equations none of whose outputs reach the
 /// jaxpr's outputs, and constants nothing reads. Primitives have no effects,
 /// so an unread result is never needed. Inputs stay, so the signature is kept.

@@ -1,3 +1,4 @@
+import FlockCore
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import FlockCore
 /// Constant folding: an equation whose operands are all known (literals or
 /// constants) and whose results are small is evaluated now. Rank-0 results
 /// become literals, others new constants (when `allowNewConstants`: the

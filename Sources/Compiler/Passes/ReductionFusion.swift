@@ -1,3 +1,4 @@
+import FlockCore
 /// Reduction fusion: a `reduce` (sum, max or min of floats over trailing
 /// axes, a whole array included) whose operand is made by an elementwise
 /// loop and read by nothing else joins that loop, which then accumulates the
@@ -26,7 +27,7 @@ public func fuseReductions(_ jaxpr: Jaxpr) -> Jaxpr {
         // The producer as a fused loop: an outlined group, or a single elementwise equation.
         var call = eqs[p]
         if isFusible(call) && !isLoopBroadcast(call) { call = outline([call], Set(call.outputs.map(\.id))) }
-        guard case .call(let body, let name) = call.primitive, name == fusedElementwiseName,
+        guard case .call(let body, .fusedElementwise) = call.primitive,
             let k = call.outputs.firstIndex(where: { $0.id == v.id }), case .variable(let inner) = body.outputs[k],
             body.equations.allSatisfy({ fusibleReductionRowLength($0).map { $0 == length } ?? true }),
             body.equations.contains(where: { $0.outputs[0].aval.shape == v.aval.shape })
@@ -41,7 +42,7 @@ public func fuseReductions(_ jaxpr: Jaxpr) -> Jaxpr {
                             outputs: outputs)
         var callOutputs = call.outputs
         callOutputs[k] = e.outputs[0]
-        eqs[p] = Equation(primitive: .call(newBody, name: fusedElementwiseName), inputs: call.inputs, outputs: callOutputs)
+        eqs[p] = Equation(primitive: .call(newBody, kind: .fusedElementwise), inputs: call.inputs, outputs: callOutputs)
         removed.insert(r)
         changed = true
     }

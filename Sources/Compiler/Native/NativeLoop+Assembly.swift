@@ -1,3 +1,4 @@
+import FlockCore
 // Register allocation and assembly of a native loop: the straight-line
 // program of `NativeLoopCompiler` becomes the body of a loop over groups of
 // 8 elements, between a prologue that loads the array bases and broadcasts

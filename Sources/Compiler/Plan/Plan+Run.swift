@@ -1,3 +1,7 @@
+import FlockCore
+#if canImport(Glibc)
+import Glibc
+#endif
 // The executor: runs a plan's instructions in order over its slots.
 //
 // Buffer ownership decides in-place execution. An array in a slot that no
@@ -236,4 +240,11 @@ private struct ExecutionState {
         slots[slot] = DenseArray(buffer: buffer, shape: shape, dtype: dtype)
         return nil
     }
+}
+
+/// Seconds on the monotonic clock (compile times, profiles).
+package func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

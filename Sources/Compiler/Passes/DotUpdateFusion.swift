@@ -1,10 +1,7 @@
-/// The name of the calls that product-update fusion outlines; the compiler
-/// runs each as one gemm that accumulates into the updated operand.
-public let dotUpdateName = "dot_update"
-
+import FlockCore
 /// Product-update fusion: a floating-point `dotGeneral` whose only reader is
 /// a fused loop computing `w ± c·g` or `w ± g` (an SGD step, a residual add)
-/// becomes one call named ``dotUpdateName`` holding the product and the
+/// becomes one call of kind ``CallKind/dotUpdate`` holding the product and the
 /// update. The compiler runs it as a single gemm with `beta = 1` into `w`'s
 /// buffer (when the plan owns it), so the product is never written out and
 /// read back. Rounding may differ from the two-step form by an ulp (BLAS
@@ -39,7 +36,7 @@ public func fuseDotUpdates(_ jaxpr: Jaxpr) -> Jaxpr {
                 + body.equations,
             outputs: body.outputs)
         removed.insert(i)
-        replaced[j] = Equation(primitive: .call(inner, name: dotUpdateName),
+        replaced[j] = Equation(primitive: .call(inner, kind: .dotUpdate),
                                inputs: product.inputs + [e.inputs[update.updated]], outputs: e.outputs)
     }
     if replaced.isEmpty { return jaxpr }
@@ -50,7 +47,7 @@ public func fuseDotUpdates(_ jaxpr: Jaxpr) -> Jaxpr {
 /// The body of a fused update, or a lone `add`/`sub` of two variables as one.
 private func updateBody(_ e: Equation) -> Jaxpr? {
     switch e.primitive {
-    case .call(let body, let name) where name == fusedElementwiseName: return body
+    case .call(let body, .fusedElementwise): return body
     case .binary(.add), .binary(.sub):
         guard case .variable(let a) = e.inputs[0], case .variable(let b) = e.inputs[1], a != b else { return nil }
         return Jaxpr(inputs: [a, b], constVars: [], consts: [], equations: [e], outputs: [.variable(e.outputs[0])])
@@ -75,7 +72,7 @@ struct UpdateForm {
         return u
     }
 
-    /// The form of a ``dotUpdateName`` body: its first equation is the product.
+    /// The form of a ``CallKind/dotUpdate`` body: its first equation is the product.
     init?(dotUpdate body: Jaxpr) {
         guard let first = body.equations.first, body.inputs.count == 3 else { return nil }
         let update = Jaxpr(inputs: [first.outputs[0], body.inputs[2]], constVars: [], consts: [],

@@ -1,3 +1,4 @@
+import FlockCore
 import CKernels
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import FlockCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -89,9 +90,4 @@ enum IRDump {
         let line = s + "\n"
         _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
     }
-}
-
-func getenvString(_ name: String) -> String? {
-    guard let p = getenv(name) else { return nil }
-    return String(cString: p)
 }

@@ -1,3 +1,4 @@
+import FlockCore
 /// An executable plan: a flat list of instructions over integer buffer slots,
 /// compiled from an optimised jaxpr by ``compilePlan(_:)``.
 ///

@@ -1,3 +1,4 @@
+import FlockCore
 /// A small x86-64 assembler: the VEX-encoded 256-bit (ymm) float instructions
 /// and the general-purpose instructions that ``NativeLoop`` needs, written
 /// into a byte array. Encodings follow the Intel SDM (volume 2); the tests

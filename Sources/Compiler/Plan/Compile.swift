@@ -1,3 +1,4 @@
+import FlockCore
 /// Compiles an (optimised) jaxpr into an executable ``Plan``.
 ///
 /// Variables get buffer slots, reused once their value is dead; each
@@ -87,13 +88,13 @@ private struct PlanCompiler {
             }
             let kind: Plan.Kind
             var inPlace: [(output: Int, input: Int)] = []
-            if case .call(let body, let name) = e.primitive, name == fusedElementwiseName {
+            if case .call(let body, .fusedElementwise) = e.primitive {
                 var literals: [DenseArray] = []
                 let loop = FusedLoop(body: body, literals: &literals, native: native)
                 inputs += literals.map { .constant($0) }
                 kind = .fused(loop)
                 inPlace = loop.reusable
-            } else if case .call(let body, let name) = e.primitive, name == dotUpdateName,
+            } else if case .call(let body, .dotUpdate) = e.primitive,
                 case .dotGeneral(let dn) = body.equations[0].primitive, let form = UpdateForm(dotUpdate: body)
             {
                 kind = .dotUpdate(dn, alpha: form.alpha)

@@ -1,12 +1,9 @@
-/// The name of the calls that elementwise fusion outlines; the compiler runs
-/// each as one loop over the elements.
-public let fusedElementwiseName = "fused_elementwise"
-
+import FlockCore
 /// Elementwise fusion: groups chains and DAGs of elementwise equations of one
 /// result shape (unary, binary, compare, select, clamp, convert, and
 /// broadcasts of rank-0 values, rows or columns, which the loop reads in
 /// place) and outlines each group worth a loop of its own (two operations, or
-/// one reading a broadcast) into a `call` named ``fusedElementwiseName``. The
+/// one reading a broadcast) into a `call` of kind ``CallKind/fusedElementwise``. The
 /// compiler turns such a call into a single loop that reads each input and
 /// writes each output once, keeping intermediates in cache-sized blocks.
 ///
@@ -218,7 +215,7 @@ func outline(_ members: [Equation], _ readOutside: Set<Int>) -> Equation {
     }
     let outputs = members.flatMap(\.outputs).filter { readOutside.contains($0.id) }
     let body = Jaxpr(inputs: inputs, constVars: [], consts: [], equations: members, outputs: outputs.map { .variable($0) })
-    return Equation(primitive: .call(body, name: fusedElementwiseName), inputs: inputs.map { .variable($0) }, outputs: outputs)
+    return Equation(primitive: .call(body, kind: .fusedElementwise), inputs: inputs.map { .variable($0) }, outputs: outputs)
 }
 
 /// Disjoint sets over `0..<count` with path halving.

@@ -1,3 +1,4 @@
+import FlockCore
 // Shared plumbing of the optimisation passes: substituting atoms while a jaxpr
 // is rebuilt, fresh variable ids, and rebuilding the jaxprs that higher-order
 // primitives carry.
@@ -59,7 +60,7 @@ extension Primitive {
     /// (which must keep the jaxpr's inputs and output types).
     func mappingSubJaxprs(_ transform: (Jaxpr) -> Jaxpr) -> Primitive {
         switch self {
-        case .call(let j, let name): .call(transform(j), name: name)
+        case .call(let j, let kind): .call(transform(j), kind: kind)
         case .customJVP(let j, let rule): .customJVP(transform(j), rule: rule)
         case .customVJP(let j, let rule): .customVJP(transform(j), rule: rule)
         case .checkpoint(let j): .checkpoint(transform(j))
