@@ -121,10 +121,112 @@ def initializer_fixtures():
     w.write()
 
 
+
+# MARK: - Layers
+
+from flax import nnx  # noqa: E402
+
+
+def flat(tree):
+    """{"layers.0.kernel": array} for an nnx State or a dict of arrays."""
+    out = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        names = []
+        for k in path:
+            name = getattr(k, "key", getattr(k, "idx", getattr(k, "name", None)))
+            if name == "value" or name is None:
+                continue
+            names.append(str(name))
+        out[".".join(names)] = np.asarray(leaf)
+    return out
+
+
+def rand(key, shape, dtype=jnp.float32, scale=1.0):
+    return jax.random.normal(key, shape, dtype) * scale
+
+
+class LayerWriter(Writer):
+    def layer(self, case, module, inputs, call, seed, *, grad_inputs=True, param_filter=nnx.Param, extra=None):
+        """Stores flax's init of `module`, new random parameters, the forward
+        output, a cotangent and the gradients w.r.t. parameters and inputs."""
+        graphdef, params, rest = nnx.split(module, param_filter, ...)
+        init = flat(params)
+        keys = iter(jax.random.split(jax.random.PRNGKey(1000 + seed), 64))
+        # Fresh parameters (non-zero biases, non-unit scales) so every term matters.
+        leaves, tree = jax.tree_util.tree_flatten(params)
+        leaves = [rand(next(keys), l.shape, l.dtype, 0.5) + (1.0 if l.ndim == 1 else 0.0) for l in leaves]
+        params = jax.tree_util.tree_unflatten(tree, leaves)
+
+        def f(p, xs):
+            return call(nnx.merge(graphdef, p, rest), *xs)
+
+        out = f(params, inputs)
+        ct = rand(next(keys), out.shape, out.dtype)
+        differentiable = [i for i, x in enumerate(inputs) if grad_inputs and jnp.issubdtype(x.dtype, jnp.floating)]
+
+        def loss(p, xs_float):
+            xs = list(inputs)
+            for i, x in zip(differentiable, xs_float):
+                xs[i] = x
+            return jnp.sum(f(p, xs) * ct)
+
+        gp, gx = jax.grad(loss, argnums=(0, 1))(params, [inputs[i] for i in differentiable])
+        arrays = {"out": out, "ct": ct}
+        for i, x in enumerate(inputs):
+            arrays[f"x{i}"] = x
+        for i, g in zip(differentiable, gx):
+            arrays[f"gx{i}"] = g
+        for k, v in init.items():
+            arrays[f"init.{k}"] = v
+        for k, v in flat(params).items():
+            arrays[f"param.{k}"] = v
+        for k, v in flat(gp).items():
+            arrays[f"grad.{k}"] = v
+        arrays.update(extra or {})
+        self.add(dict(case, seed=seed), **arrays)
+
+
+def layer_fixtures():
+    w = LayerWriter("layers")
+    seed = iter(range(10_000))
+
+    def key(s):
+        return jax.random.PRNGKey(s)
+
+    # Linear (nnx.Linear = linen Dense): input ranks 1–3, with and without bias.
+    for (fin, fout, xshape, use_bias) in [(3, 4, (2, 3), True), (5, 2, (5,), True), (4, 6, (2, 3, 4), False),
+                                          (1, 1, (4, 1), True)]:
+        s = next(seed)
+        m = nnx.Linear(fin, fout, use_bias=use_bias, rngs=nnx.Rngs(s))
+        w.layer(dict(layer="Linear", inFeatures=fin, outFeatures=fout, useBias=use_bias), m,
+                [rand(key(s), xshape)], lambda m, x: m(x), s)
+
+    # MLP: nnx.Linear layers sharing one Rngs, relu between.
+    class MLP(nnx.Module):
+        def __init__(self, sizes, rngs):
+            self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes, sizes[1:])])
+
+        def __call__(self, x):
+            for i, layer in enumerate(self.layers):
+                x = layer(x)
+                if i < len(self.layers) - 1:
+                    x = jax.nn.relu(x)
+            return x
+
+    for sizes in [(4, 8, 3), (3, 5, 5, 2)]:
+        s = next(seed)
+        w.layer(dict(layer="MLP", sizes=sizes), MLP(sizes, nnx.Rngs(s)), [rand(key(s), (3, sizes[0]))],
+                lambda m, x: m(x), s)
+
+    w.write()
+
+
 if __name__ == "__main__":
     import sys
     parts = sys.argv[1:] or ["initializers", "layers"]
     if "initializers" in parts:
         initializer_fixtures()
-    if "layers" in parts and "layer_fixtures" in globals():
-        layer_fixtures()  # noqa: F821
+    # Layers in JAX's default 32-bit mode (x64 changes, e.g., dropout's draws).
+    jax.config.update("jax_enable_x64", False)
+    if "layers" in parts:
+        layer_fixtures()
