@@ -276,6 +276,18 @@ def check(directory):
         assert {k: describe(v) for k, v in tensors.items()} == entry["tensors"], path
         with safe_open(path, "np") as g:
             assert (g.metadata() or None) == (entry["metadata"] or None), path
+    checkpoint = Path(directory) / "flock_checkpoint.safetensors"
+    if checkpoint.exists():
+        data = checkpoint.read_bytes()
+        n = struct.unpack("<Q", data[:8])[0]
+        with safe_open(checkpoint, "np") as g:
+            metadata = g.metadata()
+        user = {k: v for k, v in metadata.items() if not k.startswith("flock.")}
+        assert metadata["flock.crc32"] == f"{checkpoint_crc(data[8 + n:], user):08x}", metadata
+        names = sorted(stn.load_file(checkpoint))
+        assert names == sorted(["params.dense.w", "params.dense.b", "params.layers.0.weight",
+                                "params.layers.1.weight", "step", "key"]), names
+        print(f"checked {checkpoint}: names, metadata {user} and checksum")
     print(f"checked {len(manifest['safetensors'])} files in {directory}")
 
 

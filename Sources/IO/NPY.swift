@@ -500,7 +500,7 @@ func withFileSink(_ path: String, operation: String, _ body: (inout FileSink) th
 }
 
 /// The whole contents of the file at `path`.
-func readFile(_ path: String, operation: String) throws -> [UInt8] {
+package func readFile(_ path: String, operation: String) throws -> [UInt8] {
     func failure(_ what: String) -> FlockError {
         FlockError("\(operation): cannot read \(path): \(what): \(String(cString: strerror(errno)))")
     }
