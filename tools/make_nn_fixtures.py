@@ -124,6 +124,7 @@ def initializer_fixtures():
 
 # MARK: - Layers
 
+import flax.linen  # noqa: E402
 from flax import nnx  # noqa: E402
 
 
@@ -146,23 +147,27 @@ def rand(key, shape, dtype=jnp.float32, scale=1.0):
 
 
 class LayerWriter(Writer):
-    def layer(self, case, module, inputs, call, seed, *, grad_inputs=True, param_filter=nnx.Param, extra=None):
+    def layer(self, case, module, inputs, call, seed, *, extra=None):
         """Stores flax's init of `module`, new random parameters, the forward
         output, a cotangent and the gradients w.r.t. parameters and inputs."""
-        graphdef, params, rest = nnx.split(module, param_filter, ...)
+        graphdef, params, rest = nnx.split(module, nnx.Param, ...)
+
+        def f(p, xs):
+            return call(nnx.merge(graphdef, p, rest), *xs)
+
+        self.functional(case, params, inputs, f, seed, extra=extra)
+
+    def functional(self, case, params, inputs, f, seed, *, extra=None):
+        """As `layer`, for a pure function f(params, inputs) and flax's initial `params`."""
         init = flat(params)
         keys = iter(jax.random.split(jax.random.PRNGKey(1000 + seed), 64))
         # Fresh parameters (non-zero biases, non-unit scales) so every term matters.
         leaves, tree = jax.tree_util.tree_flatten(params)
         leaves = [rand(next(keys), l.shape, l.dtype, 0.5) + (1.0 if l.ndim == 1 else 0.0) for l in leaves]
         params = jax.tree_util.tree_unflatten(tree, leaves)
-
-        def f(p, xs):
-            return call(nnx.merge(graphdef, p, rest), *xs)
-
         out = f(params, inputs)
         ct = rand(next(keys), out.shape, out.dtype)
-        differentiable = [i for i, x in enumerate(inputs) if grad_inputs and jnp.issubdtype(x.dtype, jnp.floating)]
+        differentiable = [i for i, x in enumerate(inputs) if jnp.issubdtype(x.dtype, jnp.floating)]
 
         def loss(p, xs_float):
             xs = list(inputs)
@@ -182,7 +187,8 @@ class LayerWriter(Writer):
             arrays[f"param.{k}"] = v
         for k, v in flat(gp).items():
             arrays[f"grad.{k}"] = v
-        arrays.update(extra or {})
+        for k, v in (extra(params) if callable(extra) else (extra or {})).items():
+            arrays[k] = v
         self.add(dict(case, seed=seed), **arrays)
 
 
@@ -217,6 +223,68 @@ def layer_fixtures():
         s = next(seed)
         w.layer(dict(layer="MLP", sizes=sizes), MLP(sizes, nnx.Rngs(s)), [rand(key(s), (3, sizes[0]))],
                 lambda m, x: m(x), s)
+
+    # LayerNorm / RMSNorm: epsilon, without bias or scale, ranks 2–3.
+    for (features, xshape, eps, use_bias, use_scale) in [(4, (3, 4), 1e-6, True, True), (5, (2, 3, 5), 1e-3, True, True),
+                                                          (3, (2, 3), 1e-6, False, True), (3, (4, 3), 1e-5, True, False),
+                                                          (6, (2, 6), 0.5, False, False), (1, (3, 1), 1e-6, True, True)]:
+        s = next(seed)
+        m = nnx.LayerNorm(features, epsilon=eps, use_bias=use_bias, use_scale=use_scale, rngs=nnx.Rngs(s))
+        w.layer(dict(layer="LayerNorm", features=features, epsilon=eps, useBias=use_bias, useScale=use_scale), m,
+                [rand(key(s), xshape, scale=3.0) + 1.0], lambda m, x: m(x), s)
+    for (features, xshape, eps, use_scale) in [(4, (3, 4), 1e-6, True), (5, (2, 3, 5), 1e-2, True), (3, (2, 3), 1e-6, False)]:
+        s = next(seed)
+        m = nnx.RMSNorm(features, epsilon=eps, use_scale=use_scale, rngs=nnx.Rngs(s))
+        w.layer(dict(layer="RMSNorm", features=features, epsilon=eps, useScale=use_scale), m,
+                [rand(key(s), xshape, scale=2.0)], lambda m, x: m(x), s)
+
+    # BatchNorm: training (batch statistics, updated running statistics) and evaluation.
+    for (features, xshape, momentum, eps, ura) in [(3, (8, 3), 0.99, 1e-5, False), (4, (2, 3, 3, 4), 0.9, 1e-3, False),
+                                                   (3, (8, 3), 0.99, 1e-5, True), (2, (5, 2), 0.5, 1e-5, True)]:
+        s = next(seed)
+        m = nnx.BatchNorm(features, momentum=momentum, epsilon=eps, rngs=nnx.Rngs(s))
+        m.mean[...] = rand(key(s + 500), (features,), scale=0.5)
+        m.var[...] = jnp.exp(rand(key(s + 501), (features,), scale=0.5))
+        x = rand(key(s), xshape, scale=2.0) + 0.5
+        _, params, stats = nnx.split(m, nnx.Param, nnx.BatchStat)
+        stats = {"mean": m.mean[...], "var": m.var[...]}
+        linen = flax.linen.BatchNorm(use_running_average=ura, momentum=momentum, epsilon=eps)
+
+        def apply(p, xs, linen=linen, stats=stats):
+            return linen.apply({"params": p, "batch_stats": stats}, xs[0], mutable=["batch_stats"])
+
+        def extra(p, apply=apply, x=x, stats=stats):
+            _, updated = apply(p, [x])
+            out = {f"state.{k}": v for k, v in stats.items()}
+            out.update({f"newState.{k}": v for k, v in updated["batch_stats"].items()})
+            return out
+
+        w.functional(dict(layer="BatchNorm", features=features, momentum=momentum, epsilon=eps, useRunningAverage=ura),
+                     nnx.to_pure_dict(params), [x], lambda p, xs, apply=apply: apply(p, xs)[0], s, extra=extra)
+
+    # Dropout: rates, a shared mask along broadcast dims, the key passed directly.
+    for (rate, xshape, bdims) in [(0.5, (4, 6), ()), (0.1, (3, 5), ()), (0.9, (2, 3, 4), (1,)), (0.0, (3, 3), ()),
+                                  (1.0, (2, 2), ()), (0.3, (2, 3, 4), (0, 2))]:
+        s = next(seed)
+        m = nnx.Dropout(rate, broadcast_dims=bdims)
+        k = jax.random.PRNGKey(s + 700)
+        w.layer(dict(layer="Dropout", rate=rate, broadcastDims=list(bdims), deterministic=False, keySeed=s + 700), m,
+                [rand(key(s), xshape)], lambda m, x, k=k: m(x, deterministic=False, rngs=k), s)
+    s = next(seed)
+    w.layer(dict(layer="Dropout", rate=0.5, broadcastDims=[], deterministic=True, keySeed=0), nnx.Dropout(0.5),
+            [rand(key(s), (3, 4))], lambda m, x: m(x, deterministic=True), s)
+
+    # Embedding: lookup (gradient scatters into the table) and attend.
+    for (num, features, ishape) in [(10, 4, (3,)), (7, 3, (2, 5)), (1, 2, (4,))]:
+        s = next(seed)
+        m = nnx.Embed(num, features, rngs=nnx.Rngs(s))
+        idx = jax.random.randint(key(s), ishape, 0, num)
+        w.layer(dict(layer="Embedding", numEmbeddings=num, features=features, method="call"), m, [idx],
+                lambda m, i: m(i), s)
+        s = next(seed)
+        m = nnx.Embed(num, features, rngs=nnx.Rngs(s))
+        w.layer(dict(layer="Embedding", numEmbeddings=num, features=features, method="attend"), m,
+                [rand(key(s), ishape + (features,))], lambda m, q: m.attend(q), s)
 
     w.write()
 
