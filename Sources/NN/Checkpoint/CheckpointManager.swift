@@ -146,28 +146,28 @@ public struct CheckpointManager: Sendable {
 
 /// Every process learns whether process 0's write failed, so all of them throw
 /// (or none does), and none returns before the file exists.
-private func agreeOnSuccess(_ failure: FlockError?, operation: String) throws {
+func agreeOnSuccess(_ failure: FlockError?, operation: String) throws {
     if Distributed.processCount > 1 {
         let failed = withAxis("processes", communicator: Distributed.processes) {
             psum(Tensor([Int32(failure == nil ? 0 : 1)]), axisName: "processes")
         }
         let anyFailed = try failed.concreteArray(for: operation).toArray(Int32.self)[0] > 0
-        if anyFailed && failure == nil { throw FlockError("\(operation): process 0 failed to write the checkpoint") }
+        if anyFailed && failure == nil { throw FlockError("\(operation): another process failed to write the checkpoint") }
     }
     if let failure { throw failure }
 }
 
 /// `mkdir -p`.
-private func makeDirectories(_ path: String) throws {
+func makeDirectories(_ path: String, operation: String = "CheckpointManager") throws {
     var prefix = path.hasPrefix("/") ? "/" : ""
     for component in path.split(separator: "/") {
         prefix += component + "/"
         if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-            throw FlockError("CheckpointManager: cannot create \(prefix): \(String(cString: strerror(errno)))")
+            throw FlockError("\(operation): cannot create \(prefix): \(String(cString: strerror(errno)))")
         }
     }
     var info = stat()
     guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-        throw FlockError("CheckpointManager: \(path) is not a directory")
+        throw FlockError("\(operation): \(path) is not a directory")
     }
 }
