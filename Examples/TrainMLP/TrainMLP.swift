@@ -43,6 +43,9 @@ struct TrainMLP: FlockExample {
     @Option(help: "Fail (exit status 1) unless the test accuracy reaches this value.")
     var expectAccuracy: Double?
 
+    @Option(help: ArgumentHelp("Fault injection for tests: the last rank exits with status 1 after this step on a job's first run (FLOCK_RESTART_COUNT 0).", visibility: .hidden))
+    var failAtStep: Int?
+
     mutating func validate() throws {
         guard !hiddenSizes.isEmpty, hiddenSizes.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--hidden must be positive sizes separated by commas, got '\(hidden)'")
@@ -107,6 +110,11 @@ struct TrainMLP: FlockExample {
                             accuracy: Double(outs[stateCount + 1].item(Float.self)))
             if let checkpoints, training.checkpointEvery > 0, done % training.checkpointEvery == 0 || done == steps {
                 if Distributed.processIndex == 0 { _ = try checkpoints.save(state, step: done) }
+            }
+            if done == failAtStep, Distributed.processIndex == Distributed.processCount - 1,
+               ProcessInfo.processInfo.environment["FLOCK_RESTART_COUNT"] ?? "0" == "0" {
+                printError("train-mlp: injected failure after step \(done)")
+                Foundation.exit(1)
             }
         }
         progress.finish()
