@@ -207,3 +207,104 @@ out = {"optimizers": optimizers, "schedules": schedules, "global_norm": {"grads"
 with open(OUT, "w") as f:
     json.dump(out, f, separators=(",", ":"))
 print(f"wrote {OUT}: {len(optimizers)} optimizer runs, {len(schedules)} schedules, {os.path.getsize(OUT)} bytes")
+
+# --- Losses and metrics (FlockNN) -------------------------------------------------
+# Each case: a function name, its array arguments, scalar keyword arguments
+# and optax's (or, for the metrics, jnp's) per-example output.
+
+LOSSES_OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "FlockNNTests", "Fixtures", "losses.json")
+r = np.random.default_rng(7)
+loss_cases = []
+
+
+def loss_case(name, fn, args, kwargs, out):
+    loss_cases.append({"name": name, "fn": fn, "args": {k: enc(v) for k, v in args.items()}, "kwargs": kwargs, "out": enc(out)})
+
+
+def f32(*shape, scale=1.0):
+    return (r.normal(size=shape) * scale).astype(np.float32)
+
+
+big = np.array([[100.0, -100.0, 0.0, 3.0], [-100.0, -100.0, -100.0, -100.0], [100.0, 100.0, -100.0, 0.0]], np.float32)
+logit_sets = {"random": f32(5, 4), "large": big, "ties": np.array([[1, 1, 0, 1], [2, 2, 2, 2], [0, 3, 3, -1]], np.float32),
+              "rank3": f32(2, 3, 5, scale=3.0)}
+for lname, logits in logit_sets.items():
+    ncls = logits.shape[-1]
+    ints = r.integers(0, ncls, size=logits.shape[:-1]).astype(np.int32)
+    onehot = np.asarray(jax.nn.one_hot(ints, ncls), np.float32)
+    probs = r.dirichlet(np.ones(ncls), size=logits.shape[:-1]).astype(np.float32)
+    probs_with_zeros = np.where(r.random(probs.shape) < 0.4, 0.0, probs).astype(np.float32)
+    loss_case(f"sce_int_{lname}", "softmax_cross_entropy_int", {"logits": logits, "labels": ints}, {},
+              optax.softmax_cross_entropy_with_integer_labels(logits, ints))
+    for alpha in (0.0, 0.1):
+        sm = optax.smooth_labels(onehot, alpha)
+        loss_case(f"smooth_labels_{lname}_{alpha}", "smooth_labels", {"labels": onehot}, {"alpha": alpha}, sm)
+        loss_case(f"sce_onehot_smoothed_{lname}_{alpha}", "softmax_cross_entropy", {"logits": logits, "labels": sm}, {},
+                  optax.softmax_cross_entropy(logits, sm))
+    loss_case(f"sce_probs_{lname}", "softmax_cross_entropy", {"logits": logits, "labels": probs_with_zeros}, {},
+              optax.softmax_cross_entropy(logits, probs_with_zeros))
+    where = r.random(logits.shape) < 0.7
+    where[..., 0] = True  # every row keeps a class…
+    where_rows = where.copy()
+    where_rows.reshape(-1, ncls)[0] = False  # …except one fully masked row
+    for wname, w in (("mask", where), ("mask_empty_row", where_rows)):
+        lab = np.where(w, probs, 0.0).astype(np.float32)
+        loss_case(f"sce_probs_{wname}_{lname}", "softmax_cross_entropy", {"logits": logits, "labels": lab, "where": w}, {},
+                  optax.softmax_cross_entropy(logits, lab, where=w))
+        loss_case(f"sce_int_{wname}_{lname}", "softmax_cross_entropy_int", {"logits": logits, "labels": ints, "where": w}, {},
+                  optax.softmax_cross_entropy_with_integer_labels(logits, ints, where=w))
+    loss_case(f"accuracy_{lname}", "accuracy", {"logits": logits, "labels": ints}, {},
+              (jnp.argmax(logits, -1) == ints).astype(jnp.float32))
+    for k in (1, 2, 3):
+        top = jax.lax.top_k(logits, k)[1]
+        loss_case(f"top{k}_accuracy_{lname}", "top_k_accuracy", {"logits": logits, "labels": ints}, {"k": k},
+                  jnp.any(top == ints[..., None], axis=-1).astype(jnp.float32))
+    # labels chosen at the tied and the extreme positions
+    for pos in range(ncls):
+        lab = np.full(logits.shape[:-1], pos, np.int32)
+        top = jax.lax.top_k(logits, 2)[1]
+        loss_case(f"top2_accuracy_{lname}_label{pos}", "top_k_accuracy", {"logits": logits, "labels": lab}, {"k": 2},
+                  jnp.any(top == lab[..., None], axis=-1).astype(jnp.float32))
+
+# a rank-1 `where` over classes, broadcast to every row
+lg = logit_sets["random"]
+wc = np.array([True, False, True, True])
+lab = np.asarray(jax.nn.one_hot(np.array([0, 2, 3, 0, 2]), 4), np.float32)
+loss_case("sce_probs_class_mask", "softmax_cross_entropy", {"logits": lg, "labels": lab, "where": np.broadcast_to(wc, lg.shape)}, {},
+          optax.softmax_cross_entropy(lg, lab, where=np.broadcast_to(wc, lg.shape)))
+
+bce_logits = np.array([-100, -20, -3, -0.5, 0, 0.5, 3, 20, 100], np.float32)
+for lname, labels in (("hard", np.array([0, 1, 0, 1, 1, 0, 1, 0, 1], np.float32)),
+                      ("soft", np.linspace(0, 1, 9).astype(np.float32))):
+    loss_case(f"bce_{lname}", "sigmoid_binary_cross_entropy", {"logits": bce_logits, "labels": labels}, {},
+              optax.sigmoid_binary_cross_entropy(bce_logits, labels))
+m_logits = f32(3, 4, scale=4.0)
+m_labels = (r.random((3, 4)) < 0.5).astype(np.float32)
+loss_case("bce_matrix", "sigmoid_binary_cross_entropy", {"logits": m_logits, "labels": m_labels}, {},
+          optax.sigmoid_binary_cross_entropy(m_logits, m_labels))
+
+p, t = f32(4, 3, scale=2.0), f32(4, 3, scale=2.0)
+loss_case("squared_error", "squared_error", {"predictions": p, "targets": t}, {}, optax.squared_error(p, t))
+loss_case("l2_loss", "l2_loss", {"predictions": p, "targets": t}, {}, optax.l2_loss(p, t))
+loss_case("l2_loss_no_targets", "l2_loss", {"predictions": p}, {}, optax.l2_loss(p))
+for delta in (1.0, 0.5, 3.0):
+    loss_case(f"huber_{delta}", "huber_loss", {"predictions": p, "targets": t}, {"delta": delta}, optax.huber_loss(p, t, delta=delta))
+edge = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0], np.float32)
+loss_case("huber_edges", "huber_loss", {"predictions": edge, "targets": np.zeros_like(edge)}, {"delta": 1.0},
+          optax.huber_loss(edge, np.zeros_like(edge), delta=1.0))
+
+a, b = f32(4, 5), f32(4, 5)
+a[1] = 0.0  # a zero vector: 0/0 without epsilon, 0 with it
+b[2] = -3.0 * a[2]  # opposite directions
+for eps in (0.0, 1e-8, 0.5):
+    loss_case(f"cosine_similarity_{eps}", "cosine_similarity", {"predictions": a, "targets": b}, {"epsilon": eps},
+              optax.cosine_similarity(a, b, epsilon=eps))
+    loss_case(f"cosine_distance_{eps}", "cosine_distance", {"predictions": a, "targets": b}, {"epsilon": eps},
+              optax.cosine_distance(a, b, epsilon=eps))
+wm = r.random((4, 5)) < 0.6
+loss_case("cosine_similarity_where", "cosine_similarity", {"predictions": a, "targets": b, "where": wm}, {"epsilon": 1e-8},
+          optax.cosine_similarity(a, b, epsilon=1e-8, where=wm))
+
+with open(LOSSES_OUT, "w") as f:
+    json.dump(loss_cases, f, separators=(",", ":"))
+print(f"wrote {LOSSES_OUT}: {len(loss_cases)} cases, {os.path.getsize(LOSSES_OUT)} bytes")

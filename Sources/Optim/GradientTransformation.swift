@@ -81,6 +81,11 @@ public struct GradientTransformation: Sendable {
         self.updateFlat = updateFlat
     }
 
+    /// The same transformation under another name (the optimisers name their chains).
+    func named(_ newName: String) -> GradientTransformation {
+        GradientTransformation(name: newName, stateCount: stateCount, initFlat: initFlat, updateFlat: updateFlat)
+    }
+
     /// A transformation without state.
     static func stateless(
         _ name: String, _ update: @escaping @Sendable (_ updates: [Tensor], _ params: [Tensor]?, _ info: [LeafInfo]) -> [Tensor]
@@ -124,8 +129,8 @@ public struct GradientTransformation: Sendable {
         var paramLeaves: [Tensor]? = nil
         if let params {
             let pinfo = LeafInfo.of(params)
-            if let d = firstDifference(pinfo, info) {
-                raise(FlockError("\(name).update: params and gradients differ: \(d)"))
+            if let d = firstDifference(pinfo, info, "the params", "the gradients") {
+                raise(FlockError("\(name).update: the params and the gradients differ: \(d)"))
                 return (grads, state)
             }
             paramLeaves = treeLeaves(params)
@@ -135,14 +140,16 @@ public struct GradientTransformation: Sendable {
     }
 }
 
-/// The first difference between two lists of leaf infos, described for an error message.
-func firstDifference(_ a: [LeafInfo], _ b: [LeafInfo]) -> String? {
+/// The first difference between two trees' leaves (`aName`'s and `bName`'s),
+/// described for an error message: the first mismatching path, and what differs there.
+func firstDifference(_ a: [LeafInfo], _ b: [LeafInfo], _ aName: String, _ bName: String) -> String? {
+    func show(_ p: String) -> String { p.isEmpty ? "." : p }
     for (x, y) in zip(a, b) where x != y {
-        return x.path != y.path ? "leaf \(x.path) vs \(y.path)" : "at \(x.path.isEmpty ? "." : x.path): \(x.dtype) \(x.shape) vs \(y.dtype) \(y.shape)"
+        if x.path != y.path { return "first mismatching path \(show(x.path)) in \(aName), \(show(y.path)) in \(bName)" }
+        return "first mismatching path \(show(x.path)): \(x.dtype) \(x.shape) in \(aName), \(y.dtype) \(y.shape) in \(bName)"
     }
-    if a.count != b.count {
-        return a.count > b.count ? "\(a[b.count].path) is missing from the second tree" : "\(b[a.count].path) is missing from the first tree"
-    }
+    if a.count > b.count { return "first mismatching path \(show(a[b.count].path)): in \(aName) only (\(a.count) leaves, \(bName) \(b.count))" }
+    if b.count > a.count { return "first mismatching path \(show(b[a.count].path)): in \(bName) only (\(b.count) leaves, \(aName) \(a.count))" }
     return nil
 }
 

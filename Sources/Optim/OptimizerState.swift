@@ -39,8 +39,8 @@ public struct OptimizerState: PyTree, Sendable, CustomStringConvertible {
 
     /// Why this state cannot be updated with gradients laid out as `info`, if it cannot.
     func mismatch(with info: [LeafInfo], expectedStateCount: Int, transformation: String) -> String? {
-        if let d = firstDifference(parameters, info) {
-            return "\(transformation).update: the optimiser state was made for a different model: \(d) (state's parameters vs gradients)"
+        if let d = firstDifference(parameters, info, "the state", "the gradients") {
+            return "\(transformation).update: the optimiser state was made for a different model: \(d)"
         }
         if leaves.count != expectedStateCount {
             return "\(transformation).update: the state has \(leaves.count) leaves, this transformation keeps \(expectedStateCount) for these parameters: the state comes from another optimiser"

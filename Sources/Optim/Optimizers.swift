@@ -14,7 +14,7 @@ extension GradientTransformation {
     /// let optimizer = GradientTransformation.sgd(learningRate: 0.1, momentum: 0.9, nesterov: true)
     /// ```
     public static func sgd(learningRate: Schedule, momentum: Double? = nil, nesterov: Bool = false) -> GradientTransformation {
-        chain(momentum.map { trace(decay: $0, nesterov: nesterov) } ?? identity, scaleByLearningRate(learningRate))
+        chain(momentum.map { trace(decay: $0, nesterov: nesterov) } ?? identity, scaleByLearningRate(learningRate)).named("sgd")
     }
 
     /// Adam (`optax.adam`): chain(scaleByAdam, scaleByLearningRate); NAdam with `nesterov`.
@@ -25,7 +25,7 @@ extension GradientTransformation {
     public static func adam(
         learningRate: Schedule, b1: Double = 0.9, b2: Double = 0.999, eps: Double = 1e-8, epsRoot: Double = 0, nesterov: Bool = false
     ) -> GradientTransformation {
-        chain(scaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot, nesterov: nesterov), scaleByLearningRate(learningRate))
+        chain(scaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot, nesterov: nesterov), scaleByLearningRate(learningRate)).named("adam")
     }
 
     /// Adam with decoupled weight decay (`optax.adamw`): chain(scaleByAdam,
@@ -44,12 +44,12 @@ extension GradientTransformation {
     ) -> GradientTransformation {
         chain(
             scaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot, nesterov: nesterov),
-            addDecayedWeights(weightDecay, mask: mask), scaleByLearningRate(learningRate))
+            addDecayedWeights(weightDecay, mask: mask), scaleByLearningRate(learningRate)).named("adamw")
     }
 
     /// Adagrad (`optax.adagrad`): chain(scaleByRss, scaleByLearningRate).
     public static func adagrad(learningRate: Schedule, initialAccumulatorValue: Double = 0.1, eps: Double = 1e-7) -> GradientTransformation {
-        chain(scaleByRss(initialAccumulatorValue: initialAccumulatorValue, eps: eps), scaleByLearningRate(learningRate))
+        chain(scaleByRss(initialAccumulatorValue: initialAccumulatorValue, eps: eps), scaleByLearningRate(learningRate)).named("adagrad")
     }
 
     /// RMSProp (`optax.rmsprop`): the second-moment rescaling (centred with
@@ -66,7 +66,7 @@ extension GradientTransformation {
         let second = centered
             ? scaleByStddev(decay: decay, eps: eps, initialScale: initialScale, epsInSqrt: epsInSqrt, biasCorrection: biasCorrection)
             : scaleByRms(decay: decay, eps: eps, initialScale: initialScale, epsInSqrt: epsInSqrt, biasCorrection: biasCorrection)
-        return chain(second, scaleByLearningRate(learningRate), momentum.map { trace(decay: $0, nesterov: nesterov) } ?? identity)
+        return chain(second, scaleByLearningRate(learningRate), momentum.map { trace(decay: $0, nesterov: nesterov) } ?? identity).named("rmsprop")
     }
 
     /// Lion (`optax.lion`): chain(scaleByLion, addDecayedWeights, scaleByLearningRate).
@@ -78,7 +78,7 @@ extension GradientTransformation {
         learningRate: Schedule, b1: Double = 0.9, b2: Double = 0.99, weightDecay: Schedule = 1e-3,
         mask: (@Sendable (LeafInfo) -> Bool)? = nil
     ) -> GradientTransformation {
-        chain(scaleByLion(b1: b1, b2: b2), addDecayedWeights(weightDecay, mask: mask), scaleByLearningRate(learningRate))
+        chain(scaleByLion(b1: b1, b2: b2), addDecayedWeights(weightDecay, mask: mask), scaleByLearningRate(learningRate)).named("lion")
     }
 
     /// LAMB (`optax.lamb`): chain(scaleByAdam, addDecayedWeights,
@@ -90,6 +90,6 @@ extension GradientTransformation {
     ) -> GradientTransformation {
         chain(
             scaleByAdam(b1: b1, b2: b2, eps: eps, epsRoot: epsRoot), addDecayedWeights(weightDecay, mask: mask),
-            scaleByTrustRatio(), scaleByLearningRate(learningRate))
+            scaleByTrustRatio(), scaleByLearningRate(learningRate)).named("lamb")
     }
 }
