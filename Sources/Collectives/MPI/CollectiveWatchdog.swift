@@ -83,7 +83,7 @@ final class CollectiveWatchdog: Sendable {
             usleep(200_000)
             let now = monotonicNanoseconds()
             let live = slots.withLock { $0.compactMap(\.slot) }
-            for s in live { s.exchange?.beat() }
+            Departures.whileActive { for s in live { s.exchange?.beat() } }
             if let stuck = live.first(where: { s in
                 let t = s.since.load(ordering: .relaxed)
                 return t != 0 && now > t && now - t > limit
@@ -93,7 +93,8 @@ final class CollectiveWatchdog: Sendable {
             for s in live {
                 let t = s.since.load(ordering: .relaxed)
                 guard t != 0, now > t, now - t > silence, let exchange = s.exchange else { continue }
-                let silent = exchange.silentMembers(now: now, limit: silence)
+                var silent: [Int] = []
+                Departures.whileActive { silent = exchange.silentMembers(now: now, limit: silence) }
                 if !silent.isEmpty { abortJob(s, silent: silent.map { s.memberWorldRanks[$0] }) }
             }
             // A rank that left can never join a collective of its communicators.
@@ -116,7 +117,8 @@ final class CollectiveWatchdog: Sendable {
         var rank: Int32 = 0
         MPI_Comm_rank(cmpi_comm_world(), &rank)
         let what = "\(kind?.description ?? "collective")\(dtype) (collective #\((w >> 32) + 1) on a communicator of \(slot.size) ranks)"
-        let absent = slot.exchange?.membersNotArrived().map { slot.memberWorldRanks[$0] } ?? []
+        var absent: [Int] = []
+        Departures.whileActive { absent = slot.exchange?.membersNotArrived().map { slot.memberWorldRanks[$0] } ?? [] }
         let who = absent.isEmpty ? "some rank did" : (absent.count == 1 ? "rank \(absent[0]) did" : "ranks \(absent.map(String.init).joined(separator: ", ")) did")
         let message: String
         if let gone = departed {

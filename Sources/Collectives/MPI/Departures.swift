@@ -64,6 +64,15 @@ enum Departures {
         MPI_Finalize()
     }
 
+    /// Runs `body` unless MPI is finalising (or finalised), holding off
+    /// `MPI_Finalize` meanwhile: the watchdog reads and writes the shared
+    /// windows, which finalising unmaps.
+    static func whileActive(_ body: () -> Void) {
+        lock.withLock { finalizing in
+            if !finalizing { body() }
+        }
+    }
+
     /// From the watchdog thread: receives announcements; returns the rank that
     /// left and the seconds since, once one has.
     static func poll() -> (rank: Int, seconds: Double)? {
