@@ -219,12 +219,7 @@ func decodeNPY(_ bytes: UnsafeRawBufferPointer, context: String) throws -> Tenso
     let (dtype, swap) = try parseDescr(header.descr, context: context)
 
     let dataStart = headerStart + headerLength
-    let (count, countOverflow) = header.shape.reduce((1, false)) { acc, n in
-        let p = acc.0.multipliedReportingOverflow(by: n)
-        return (p.partialValue, acc.1 || p.overflow)
-    }
-    let (byteCount, byteOverflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
-    guard !countOverflow, !byteOverflow else {
+    guard let (_, byteCount) = checkedSizes(header.shape, itemSize: dtype.byteSize) else {
         throw FlockError("\(context): shape \(header.shape) has too many elements")
     }
     let available = bytes.count - dataStart
@@ -443,20 +438,11 @@ private struct PythonLiteralParser {
     }
 
     private mutating func parseInt() throws -> Int {
-        let negative = next == UInt8(ascii: "-")
-        if negative { position += 1 }
-        var value = 0, digits = 0
-        while let c = next, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) {
-            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(Int(c - UInt8(ascii: "0")))
-            guard !o1, !o2 else { throw error("integer too large") }
-            value = sum
-            digits += 1
-            position += 1
-        }
+        let (value, digits, overflow) = scanInteger(text, &position)
+        guard !overflow else { throw error("integer too large") }
         guard digits > 0 else { throw error("expected digits") }
         if next == UInt8(ascii: "L") { position += 1 }  // Python 2 long, in old files
-        return negative ? -value : value
+        return value
     }
 }
 

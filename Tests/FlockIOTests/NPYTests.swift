@@ -396,17 +396,26 @@ enum NPYFixtures {
         var crc32: UInt32
     }
 
-    static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("npy")
+    static let folder = FixtureFolder("npy")
+    static let manifest: Manifest = folder.manifest()
+    static func path(_ file: String) -> String { folder.path(file) }
+    static func bytes(_ file: String) -> [UInt8] { folder.bytes(file) }
+}
 
-    static let manifest: Manifest = {
-        let data = try! Data(contentsOf: directory.appendingPathComponent("manifest.json"))
+/// A folder of Fixtures/ with a manifest.json written by a tools/ script (snake_case keys).
+struct FixtureFolder: Sendable {
+    let url: URL
+
+    init(_ name: String) { url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name) }
+
+    func manifest<T: Decodable>() -> T {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try! decoder.decode(Manifest.self, from: data)
-    }()
+        return try! decoder.decode(T.self, from: Data(contentsOf: url.appendingPathComponent("manifest.json")))
+    }
 
-    static func path(_ file: String) -> String { directory.appendingPathComponent(file).path }
-    static func bytes(_ file: String) -> [UInt8] { Array(try! Data(contentsOf: directory.appendingPathComponent(file))) }
+    func path(_ file: String) -> String { url.appendingPathComponent(file).path }
+    func bytes(_ file: String) -> [UInt8] { Array(try! Data(contentsOf: url.appendingPathComponent(file))) }
 }
 
 /// What numpy says an array holds; values row-major, for small arrays only.
@@ -458,27 +467,6 @@ func expectSameBits(_ t: Tensor, _ expected: DenseArray, _ what: String) throws 
     let a = try t.concreteArray(for: "test")
     #expect(a.dtype == expected.dtype && a.shape == expected.shape, "\(what): \(a.dtype) \(a.shape)")
     #expect(Array(a.bytes) == Array(expected.bytes), "\(what): element bytes differ")
-}
-
-/// Runs `body`, expecting a FlockError whose message contains `fragment`.
-func expectFlockError(
-    _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any
-) {
-    do {
-        _ = try body()
-        Issue.record("expected an error containing \"\(fragment)\"", sourceLocation: sourceLocation)
-    } catch let error as FlockError {
-        #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
-/// Runs `body`, accepting a result or a FlockError.
-func expectValueOrFlockError(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do { _ = try body() } catch is FlockError {} catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
-    }
 }
 
 /// An array of `shape` whose bytes are random (any bit pattern, NaN payloads

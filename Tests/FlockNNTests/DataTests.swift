@@ -45,17 +45,6 @@ private func indexDataset(_ n: Int, width: Int = 3) throws -> Dataset {
     return try Dataset(features: Tensor(x, shape: [n, width]), labels: Tensor((0..<n).map(Int32.init)))
 }
 
-private func expectFlockError(_ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do {
-        _ = try body()
-        Issue.record("expected an error containing \"\(fragment)\"", sourceLocation: sourceLocation)
-    } catch let error as FlockError {
-        #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 @Suite struct DataTests {
     @Test(arguments: DataFixtures.file.permutations.indices)
     func epochOrderMatchesJAX(case i: Int) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import FlockTestSupport
 import Testing
 
 import FlockCollectives
@@ -99,12 +100,12 @@ private func crossJobArrays(_ mesh: Mesh) throws -> [String: (Tensor, NamedShard
         let x = try ShardedArray(hostArray([3], seed: 1), sharding: sharding)
         try ShardedCheckpoint.save(["x": x], to: directory)
         #expect(throws: Never.self) { try ShardedCheckpoint.restore(["x": sharding], from: directory) }
-        expectError("has no array 'y' (it has x)") { try ShardedCheckpoint.restore(["y": sharding], from: directory) }
+        expectFlockError("has no array 'y' (it has x)") { try ShardedCheckpoint.restore(["y": sharding], from: directory) }
         let wrong = try NamedSharding(mesh: mesh, spec: PartitionSpec("data"))
         if Distributed.deviceCount > 1 {
-            expectError("is not divisible by") { try ShardedCheckpoint.restore(["x": wrong], from: directory) }
+            expectFlockError("is not divisible by") { try ShardedCheckpoint.restore(["x": wrong], from: directory) }
         }
-        expectError("is not a complete sharded checkpoint") { try ShardedCheckpoint.restore(["x": sharding], from: directory + "-none") }
+        expectFlockError("is not a complete sharded checkpoint") { try ShardedCheckpoint.restore(["x": sharding], from: directory + "-none") }
         // Process 0 damages its own file; every process then fails to restore.
         let file = ShardedCheckpoint.processFile(directory, 0)
         if Distributed.processIndex == 0 {
@@ -113,7 +114,7 @@ private func crossJobArrays(_ mesh: Mesh) throws -> [String: (Tensor, NamedShard
             try Data(bytes).write(to: URL(fileURLWithPath: file))
         }
         _ = try sharedDirectory()  // a collective: the damage is done before anyone reads
-        expectError("checksum mismatch") { try ShardedCheckpoint.restore(["x": sharding], from: directory) }
+        expectFlockError("checksum mismatch") { try ShardedCheckpoint.restore(["x": sharding], from: directory) }
     }
 
     @Test func blockNamesAndLayouts() {
@@ -161,16 +162,5 @@ private func crossJobArrays(_ mesh: Mesh) throws -> [String: (Tensor, NamedShard
                 #expect(try bits(back[name]!.processAllgather()) == bits(host), "\(name)")
             }
         }
-    }
-}
-
-private func expectError(_ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do {
-        _ = try body()
-        Issue.record("expected an error containing \"\(fragment)\"", sourceLocation: sourceLocation)
-    } catch let error as FlockError {
-        #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
     }
 }
