@@ -15,7 +15,7 @@ import FlockSharding
 // Across jobs: with FLOCK_SHARDED_CHECKPOINT_DIR and
 // FLOCK_SHARDED_CHECKPOINT_MODE=save a job writes a checkpoint that a later
 // job with MODE=restore, on another number of processes, reads back
-// (scripts/test-sharded-checkpoints runs 2 → 1 and 1 → 2).
+// (scripts/test-checkpoints runs 2 → 1, 1 → 2 and 2 → 1 × 4 devices).
 
 private func hostArray(_ shape: [Int], seed: Int, dtype: DType = .float32) -> Tensor {
     dtype == .int32 ? Random.randint(PRNGKey(seed), shape: shape, minval: -1000, maxval: 1000)
@@ -115,6 +115,21 @@ private func crossJobArrays(_ mesh: Mesh) throws -> [String: (Tensor, NamedShard
         }
         _ = try sharedDirectory()  // a collective: the damage is done before anyone reads
         expectFlockError("checksum mismatch") { try ShardedCheckpoint.restore(["x": sharding], from: directory) }
+    }
+
+    /// The manager on every process of a job: process 0 writes, all see the file when save returns.
+    @Test func managerAcrossProcesses() throws {
+        let manager = try CheckpointManager(directory: try sharedDirectory() + "-manager", keep: 2)
+        let state: [String: Tensor] = ["w": hostArray([3, 2], seed: 4), "step": Tensor(Int32(0))]
+        for step in 1...3 {
+            try manager.save(["w": hostArray([3, 2], seed: step), "step": Tensor(Int32(step))], step: step)
+            #expect(try manager.latestStep() == step)
+        }
+        #expect(try manager.steps() == [2, 3])
+        let (step, restored) = try #require(try manager.restoreLatest(like: state))
+        #expect(step == 3)
+        #expect(try bits(restored["w"]!) == bits(hostArray([3, 2], seed: 3)))
+        #expect(restored["step"]!.toArray(Int32.self) == [3])
     }
 
     @Test func blockNamesAndLayouts() {
