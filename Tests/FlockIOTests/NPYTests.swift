@@ -501,3 +501,32 @@ func temporaryDirectory() throws -> String {
     return url.path
 }
 
+
+@Suite struct NPYRowsTests {
+    /// Every C-ordered fixture with rows: each row range equals the same rows of the whole array.
+    @Test(arguments: NPYFixtures.manifest.npy.filter { !$0.file.hasPrefix("fortran") && !$0.array.shape.isEmpty }.map(\.file))
+    func rowsMatchTheWholeArray(file: String) throws {
+        let whole = try loadNPY(NPYFixtures.path(file)).concreteArray(for: "test")
+        let n = whole.shape[0]
+        #expect(try npyInfo(NPYFixtures.path(file)) == (whole.shape, whole.dtype))
+        let rowBytes = whole.byteCount / max(n, 1)
+        for rows in Set([0..<n, 0..<0, 0..<min(1, n), (n / 2)..<n, (n / 3)..<(2 * n / 3)]) {
+            let part = try loadNPY(NPYFixtures.path(file), rows: rows).concreteArray(for: "test")
+            #expect(part.shape == [rows.count] + whole.shape.dropFirst())
+            #expect(Array(part.bytes) == Array(whole.bytes[(rows.lowerBound * rowBytes)..<(rows.upperBound * rowBytes)]), "\(file) \(rows)")
+        }
+    }
+
+    @Test func badRowsThrow() throws {
+        expectFlockError("rows 0..<4 are outside the 3 rows of shape [3, 3]") { try loadNPY(NPYFixtures.path("f4.npy"), rows: 0..<4) }
+        expectFlockError("rows 0..<1 of a scalar") { try loadNPY(NPYFixtures.path("scalar_f4.npy"), rows: 0..<1) }
+        expectFlockError("Fortran-ordered array are not contiguous") { try loadNPY(NPYFixtures.path("fortran_f4.npy"), rows: 0..<1) }
+        expectFlockError("cannot read /nonexistent.npy") { try npyInfo("/nonexistent.npy") }
+        let directory = try temporaryDirectory()
+        let bytes = NPYFixtures.bytes("f4_3d.npy")
+        for n in [0, 5, 11, 64, bytes.count - 1] {
+            try Data(bytes[0..<n]).write(to: URL(fileURLWithPath: directory + "/cut.npy"))
+            #expect(throws: FlockError.self) { try loadNPY(directory + "/cut.npy", rows: 0..<1) }
+        }
+    }
+}

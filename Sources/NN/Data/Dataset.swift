@@ -89,9 +89,15 @@ public struct Dataset: Sendable {
         guard shards >= 1, (0..<shards).contains(index) else {
             throw FlockError("Dataset.shard: index \(index) is not in 0..<\(shards)")
         }
-        let base = count / shards, extra = count % shards
+        return try rows(Dataset.shardRows(count, index: index, count: shards))
+    }
+
+    /// The rows of shard `index` of `count` over `n` examples, as ``shard(index:count:)`` splits them.
+    public static func shardRows(_ n: Int, index: Int, count shards: Int) -> Range<Int> {
+        guard shards >= 1, (0..<shards).contains(index) else { return 0..<0 }
+        let base = n / shards, extra = n % shards
         let start = index * base + min(index, extra)
-        return try rows(start..<(start + base + (index < extra ? 1 : 0)))
+        return start..<(start + base + (index < extra ? 1 : 0))
     }
 }
 
