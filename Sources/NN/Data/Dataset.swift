@@ -16,12 +16,17 @@ import FlockCore
 /// ```
 public struct Dataset: Sendable {
     /// The features, `[count, ...]`.
-    public let features: Tensor
+    public var features: Tensor { Tensor(concrete: featureArray) }
     /// The labels, `[count, ...]`.
-    public let labels: Tensor
+    public var labels: Tensor { Tensor(concrete: labelArray) }
+
+    /// The arrays themselves: batches are byte copies from them, which need
+    /// no Flock operation (so they can run on the prefetch thread) and cannot fail.
+    let featureArray: DenseArray
+    let labelArray: DenseArray
 
     /// The number of examples.
-    public var count: Int { features.shape[0] }
+    public var count: Int { featureArray.shape[0] }
 
     /// A data set over in-memory arrays.
     ///
@@ -57,8 +62,7 @@ public struct Dataset: Sendable {
         if let exampleShape, Array(x.shape.dropFirst()) != exampleShape {
             throw FlockError("Dataset: features have shape \(x.shape), expected [N] + \(exampleShape)")
         }
-        self.features = Tensor(concrete: x)
-        self.labels = Tensor(concrete: y)
+        (featureArray, labelArray) = (x, y)
     }
 
     /// The examples at `rows`, in that order.
@@ -69,8 +73,7 @@ public struct Dataset: Sendable {
             throw FlockError("Dataset.rows: row \(bad) is out of range for \(count) examples")
         }
         return try Dataset(
-            features: Tensor(concrete: gatherRows(features.concreteArray(for: "Dataset"), rows)),
-            labels: Tensor(concrete: gatherRows(labels.concreteArray(for: "Dataset"), rows)))
+            features: Tensor(concrete: gatherRows(featureArray, rows)), labels: Tensor(concrete: gatherRows(labelArray, rows)))
     }
 
     /// The examples in `range`.
