@@ -63,16 +63,12 @@ func decodeIDX(_ file: [UInt8], context: String) throws -> Tensor {
         throw FlockError("\(context): truncated IDX file: \(rank) dimensions need \(dataStart) header bytes, file has \(bytes.count)")
     }
     let shape = (0..<rank).map { d in (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) } }
-    var count = 1
-    for n in shape {
-        let (p, overflow) = count.multipliedReportingOverflow(by: n)
-        guard !overflow else { throw FlockError("\(context): IDX dimensions \(shape) have too many elements") }
-        count = p
+    guard let (count, needed) = checkedSizes(shape, itemSize: type.size) else {
+        throw FlockError("\(context): IDX dimensions \(shape) have too many elements")
     }
-    let (needed, overflow) = count.multipliedReportingOverflow(by: type.size)
-    guard !overflow, needed == bytes.count - dataStart else {
+    guard needed == bytes.count - dataStart else {
         throw FlockError(
-            "\(context): IDX dimensions \(shape) of \(type.name) need \(overflow ? "too many" : String(needed)) data bytes, file has \(bytes.count - dataStart)")
+            "\(context): IDX dimensions \(shape) of \(type.name) need \(needed) data bytes, file has \(bytes.count - dataStart)")
     }
     let array = DenseArray(uninitializedShape: shape, dtype: type.dtype)
     bytes.withUnsafeBytes { raw in

@@ -159,22 +159,13 @@ package struct JSONParser {
     }
 
     private mutating func parseInteger() throws -> Int {
-        let negative = next == UInt8(ascii: "-")
-        if negative { position += 1 }
-        var value = 0, digits = 0
-        while let c = next, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) {
-            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(Int(c - UInt8(ascii: "0")))
-            guard !o1, !o2 else { throw error("integer too large") }
-            value = sum
-            digits += 1
-            position += 1
-        }
+        let (value, digits, overflow) = scanInteger(text, &position)
+        guard !overflow else { throw error("integer too large") }
         guard digits > 0 else { throw error("expected digits") }
         if let c = next, c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
             throw error("expected an integer, found a fraction or exponent")
         }
-        return negative ? -value : value
+        return value
     }
 
     private mutating func parseString() throws -> String {

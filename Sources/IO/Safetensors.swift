@@ -270,15 +270,11 @@ private func parseEntry(_ name: String, _ value: JSONValue, dataCount: Int, cont
     guard end <= dataCount else {
         throw bad("data_offsets [\(begin), \(end)] run past the \(dataCount) bytes of data (truncated file?)")
     }
-    var count = 1
-    for n in shape {
-        let (p, overflow) = count.multipliedReportingOverflow(by: n)
-        guard !overflow else { throw bad("shape \(shape) has too many elements") }
-        count = p
+    guard let (_, byteCount) = checkedSizes(shape, itemSize: dtype.byteSize) else {
+        throw bad("shape \(shape) has too many elements")
     }
-    let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
-    guard !overflow, byteCount == end - begin else {
-        throw bad("shape \(shape) of \(dtypeName) needs \(overflow ? "too many" : String(byteCount)) bytes, data_offsets [\(begin), \(end)] hold \(end - begin)")
+    guard byteCount == end - begin else {
+        throw bad("shape \(shape) of \(dtypeName) needs \(byteCount) bytes, data_offsets [\(begin), \(end)] hold \(end - begin)")
     }
     return SafetensorsEntry(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
 }

@@ -44,15 +44,8 @@ enum IOFixtures {
         var message: String
     }
 
-    static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("io")
-
-    static let manifest: Manifest = {
-        let data = try! Data(contentsOf: directory.appendingPathComponent("manifest.json"))
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try! decoder.decode(Manifest.self, from: data)
-    }()
-
-    static func path(_ file: String) -> String { directory.appendingPathComponent(file).path }
-    static func bytes(_ file: String) -> [UInt8] { Array(try! Data(contentsOf: directory.appendingPathComponent(file))) }
+    static let folder = FixtureFolder("io")
+    static let manifest: Manifest = folder.manifest()
+    static func path(_ file: String) -> String { folder.path(file) }
+    static func bytes(_ file: String) -> [UInt8] { folder.bytes(file) }
 }

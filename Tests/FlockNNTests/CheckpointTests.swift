@@ -56,17 +56,6 @@ private func temporaryDirectory() throws -> String {
     return url.path
 }
 
-private func expectFlockError(_ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do {
-        _ = try body()
-        Issue.record("expected an error containing \"\(fragment)\"", sourceLocation: sourceLocation)
-    } catch let error as FlockError {
-        #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 private let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("checkpoint")
 
 @Suite struct CheckpointTests {

@@ -45,17 +45,6 @@ private func indexDataset(_ n: Int, width: Int = 3) throws -> Dataset {
     return try Dataset(features: Tensor(x, shape: [n, width]), labels: Tensor((0..<n).map(Int32.init)))
 }
 
-private func expectFlockError(_ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do {
-        _ = try body()
-        Issue.record("expected an error containing \"\(fragment)\"", sourceLocation: sourceLocation)
-    } catch let error as FlockError {
-        #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 @Suite struct DataTests {
     @Test(arguments: DataFixtures.file.permutations.indices)
     func epochOrderMatchesJAX(case i: Int) throws {
@@ -207,5 +196,25 @@ private func expectFlockError(_ fragment: String, sourceLocation: SourceLocation
             try Dataset(npz: digitsPath, features: "x_train", labels: "y_test")
         }
         expectFlockError("cannot read /nonexistent/d.npz") { try Dataset(npz: "/nonexistent/d.npz", features: "x", labels: "y") }
+    }
+}
+
+@Suite struct DataShardTests {
+    /// Each process reading its rows of .npy files gets what `shard` cuts from the whole data set.
+    @Test(arguments: [1, 2, 3, 4])
+    func npyRowsEqualShards(processes: Int) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flock-rows-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let whole = try Dataset(npz: digitsPath, features: "x_test", labels: "y_test")
+        try saveNPY(whole.features, to: directory + "/x.npy")
+        try saveNPY(whole.labels, to: directory + "/y.npy")
+        for p in 0..<processes {
+            let rows = Dataset.shardRows(whole.count, index: p, count: processes)
+            let mine = try Dataset(npyFeatures: directory + "/x.npy", labels: directory + "/y.npy", rows: rows)
+            let expected = try whole.shard(index: p, count: processes)
+            #expect(mine.features.toArray(Float.self) == expected.features.toArray(Float.self))
+            #expect(mine.labels.toArray(Int32.self) == expected.labels.toArray(Int32.self))
+        }
+        #expect((0..<processes).map { Dataset.shardRows(297, index: $0, count: processes).count }.reduce(0, +) == 297)
     }
 }

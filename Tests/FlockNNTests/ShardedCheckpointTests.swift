@@ -1,4 +1,5 @@
 import Foundation
+import FlockTestSupport
 import Testing
 
 import FlockCollectives
@@ -14,7 +15,7 @@ import FlockSharding
 // Across jobs: with FLOCK_SHARDED_CHECKPOINT_DIR and
 // FLOCK_SHARDED_CHECKPOINT_MODE=save a job writes a checkpoint that a later
 // job with MODE=restore, on another number of processes, reads back
-// (scripts/test-sharded-checkpoints runs 2 → 1 and 1 → 2).
+// (scripts/test-checkpoints runs 2 → 1, 1 → 2 and 2 → 1 × 4 devices).
 
 private func hostArray(_ shape: [Int], seed: Int, dtype: DType = .float32) -> Tensor {
     dtype == .int32 ? Random.randint(PRNGKey(seed), shape: shape, minval: -1000, maxval: 1000)
@@ -99,12 +100,12 @@ private func crossJobArrays(_ mesh: Mesh) throws -> [String: (Tensor, NamedShard
         let x = try ShardedArray(hostArray([3], seed: 1), sharding: sharding)
         try ShardedCheckpoint.save(["x": x], to: directory)
         #expect(throws: Never.self) { try ShardedCheckpoint.restore(["x": sharding], from: directory) }
-        expectError("has no array 'y' (it has x)") { try ShardedCheckpoint.restore(["y": sharding], from: directory) }
+        expectFlockError("has no array 'y' (it has x)") { try ShardedCheckpoint.restore(["y": sharding], from: directory) }
         let wrong = try NamedSharding(mesh: mesh, spec: PartitionSpec("data"))
         if Distributed.deviceCount > 1 {
-            expectError("is not divisible by") { try ShardedCheckpoint.restore(["x": wrong], from: directory) }
+            expectFlockError("is not divisible by") { try ShardedCheckpoint.restore(["x": wrong], from: directory) }
         }
-        expectError("is not a complete sharded checkpoint") { try ShardedCheckpoint.restore(["x": sharding], from: directory + "-none") }
+        expectFlockError("is not a complete sharded checkpoint") { try ShardedCheckpoint.restore(["x": sharding], from: directory + "-none") }
         // Process 0 damages its own file; every process then fails to restore.
         let file = ShardedCheckpoint.processFile(directory, 0)
         if Distributed.processIndex == 0 {
@@ -113,7 +114,22 @@ private func crossJobArrays(_ mesh: Mesh) throws -> [String: (Tensor, NamedShard
             try Data(bytes).write(to: URL(fileURLWithPath: file))
         }
         _ = try sharedDirectory()  // a collective: the damage is done before anyone reads
-        expectError("checksum mismatch") { try ShardedCheckpoint.restore(["x": sharding], from: directory) }
+        expectFlockError("checksum mismatch") { try ShardedCheckpoint.restore(["x": sharding], from: directory) }
+    }
+
+    /// The manager on every process of a job: process 0 writes, all see the file when save returns.
+    @Test func managerAcrossProcesses() throws {
+        let manager = try CheckpointManager(directory: try sharedDirectory() + "-manager", keep: 2)
+        let state: [String: Tensor] = ["w": hostArray([3, 2], seed: 4), "step": Tensor(Int32(0))]
+        for step in 1...3 {
+            try manager.save(["w": hostArray([3, 2], seed: step), "step": Tensor(Int32(step))], step: step)
+            #expect(try manager.latestStep() == step)
+        }
+        #expect(try manager.steps() == [2, 3])
+        let (step, restored) = try #require(try manager.restoreLatest(like: state))
+        #expect(step == 3)
+        #expect(try bits(restored["w"]!) == bits(hostArray([3, 2], seed: 3)))
+        #expect(restored["step"]!.toArray(Int32.self) == [3])
     }
 
     @Test func blockNamesAndLayouts() {
@@ -161,16 +177,5 @@ private func crossJobArrays(_ mesh: Mesh) throws -> [String: (Tensor, NamedShard
                 #expect(try bits(back[name]!.processAllgather()) == bits(host), "\(name)")
             }
         }
-    }
-}
-
-private func expectError(_ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do {
-        _ = try body()
-        Issue.record("expected an error containing \"\(fragment)\"", sourceLocation: sourceLocation)
-    } catch let error as FlockError {
-        #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
     }
 }

@@ -130,11 +130,9 @@ public struct DataLoader: Sendable {
             rows.append(real ? order[position] : order[0])
             mask.append(real ? 1 : 0)
         }
-        // Shapes and dtypes were checked when the data set was made.
-        let features = try! dataset.features.concreteArray(for: "DataLoader")
-        let labels = try! dataset.labels.concreteArray(for: "DataLoader")
         return Batch(
-            features: Tensor(concrete: gatherRows(features, rows)), labels: Tensor(concrete: gatherRows(labels, rows)),
+            features: Tensor(concrete: gatherRows(dataset.featureArray, rows)),
+            labels: Tensor(concrete: gatherRows(dataset.labelArray, rows)),
             mask: Tensor(concrete: DenseArray(mask, shape: [localBatchSize])), rows: rows,
             realCount: mask.reduce(0) { $0 + Int($1) }, index: index, localDeviceCount: localDeviceCount)
     }

@@ -31,13 +31,21 @@ extension Dataset {
             featureDType: featureDType, labelDType: labelDType, exampleShape: exampleShape)
     }
 
-    /// Features and labels from two `.npy` files.
+    /// Features and labels from two `.npy` files, or only rows `rows` of them
+    /// (reading only those bytes: each process can read just its share).
+    ///
+    /// ```swift
+    /// let n = try npyInfo("x.npy").shape[0]
+    /// let mine = try Dataset(npyFeatures: "x.npy", labels: "y.npy",
+    ///                        rows: Dataset.shardRows(n, index: Distributed.processIndex, count: Distributed.processCount))
+    /// ```
     public init(
-        npyFeatures features: String, labels: String,
+        npyFeatures features: String, labels: String, rows: Range<Int>? = nil,
         featureDType: DType? = nil, labelDType: DType? = nil, exampleShape: [Int]? = nil
     ) throws {
+        func load(_ path: String) throws -> Tensor { try rows.map { try loadNPY(path, rows: $0) } ?? loadNPY(path) }
         try self.init(
-            checking: features, features: loadNPY(features), labels: loadNPY(labels),
+            checking: features, features: load(features), labels: load(labels),
             featureDType: featureDType, labelDType: labelDType, exampleShape: exampleShape)
     }
 

@@ -16,12 +16,17 @@ import FlockCore
 /// ```
 public struct Dataset: Sendable {
     /// The features, `[count, ...]`.
-    public let features: Tensor
+    public var features: Tensor { Tensor(concrete: featureArray) }
     /// The labels, `[count, ...]`.
-    public let labels: Tensor
+    public var labels: Tensor { Tensor(concrete: labelArray) }
+
+    /// The arrays themselves: batches are byte copies from them, which need
+    /// no Flock operation (so they can run on the prefetch thread) and cannot fail.
+    let featureArray: DenseArray
+    let labelArray: DenseArray
 
     /// The number of examples.
-    public var count: Int { features.shape[0] }
+    public var count: Int { featureArray.shape[0] }
 
     /// A data set over in-memory arrays.
     ///
@@ -57,8 +62,7 @@ public struct Dataset: Sendable {
         if let exampleShape, Array(x.shape.dropFirst()) != exampleShape {
             throw FlockError("Dataset: features have shape \(x.shape), expected [N] + \(exampleShape)")
         }
-        self.features = Tensor(concrete: x)
-        self.labels = Tensor(concrete: y)
+        (featureArray, labelArray) = (x, y)
     }
 
     /// The examples at `rows`, in that order.
@@ -69,8 +73,7 @@ public struct Dataset: Sendable {
             throw FlockError("Dataset.rows: row \(bad) is out of range for \(count) examples")
         }
         return try Dataset(
-            features: Tensor(concrete: gatherRows(features.concreteArray(for: "Dataset"), rows)),
-            labels: Tensor(concrete: gatherRows(labels.concreteArray(for: "Dataset"), rows)))
+            features: Tensor(concrete: gatherRows(featureArray, rows)), labels: Tensor(concrete: gatherRows(labelArray, rows)))
     }
 
     /// The examples in `range`.
@@ -89,9 +92,15 @@ public struct Dataset: Sendable {
         guard shards >= 1, (0..<shards).contains(index) else {
             throw FlockError("Dataset.shard: index \(index) is not in 0..<\(shards)")
         }
-        let base = count / shards, extra = count % shards
+        return try rows(Dataset.shardRows(count, index: index, count: shards))
+    }
+
+    /// The rows of shard `index` of `count` over `n` examples, as ``shard(index:count:)`` splits them.
+    public static func shardRows(_ n: Int, index: Int, count shards: Int) -> Range<Int> {
+        guard shards >= 1, (0..<shards).contains(index) else { return 0..<0 }
+        let base = n / shards, extra = n % shards
         let start = index * base + min(index, extra)
-        return try rows(start..<(start + base + (index < extra ? 1 : 0)))
+        return start..<(start + base + (index < extra ? 1 : 0))
     }
 }
 

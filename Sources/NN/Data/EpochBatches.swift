@@ -17,6 +17,7 @@ public struct EpochBatches: Sequence, Sendable {
     /// The number of batches.
     public var count: Int { loader.batchesPerEpoch }
 
+    /// Starts the epoch (and its prefetch thread, if any).
     public func makeIterator() -> Iterator {
         Iterator(loader: loader, order: order)
     }
@@ -34,6 +35,7 @@ public struct EpochBatches: Sequence, Sendable {
             producer = loader.prefetch > 0 && loader.batchesPerEpoch > 0 ? Producer(loader: loader, order: order) : nil
         }
 
+        /// The next batch, or `nil` after the last.
         public mutating func next() -> Batch? {
             guard position < loader.batchesPerEpoch else { return nil }
             defer { position += 1 }
