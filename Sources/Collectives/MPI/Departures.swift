@@ -58,6 +58,9 @@ enum Departures {
             }
             MPI_Waitall(size, &requests, cmpi_statuses_ignore())
         }
+        // A rank ending on an error does not wait for the others in
+        // MPI_Finalize's fence: its non-zero exit (and the announcement) end the job.
+        if ProgramFailure.isFailing { return }
         MPI_Finalize()
     }
 
