@@ -19,6 +19,7 @@ public struct LeafInfo: Hashable, Sendable, CustomStringConvertible {
     /// The leaf's dtype.
     public let dtype: DType
 
+    /// The path, dtype and shape, as error messages print them.
     public var description: String { "\(path.isEmpty ? "." : path) \(dtype) \(shape)" }
 
     /// The leaf infos of a tree, in leaf order.

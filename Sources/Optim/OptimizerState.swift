@@ -48,14 +48,17 @@ public struct OptimizerState: PyTree, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// One line per leaf: its path, dtype and shape.
     public var description: String {
         zip(paths, leaves).map { "\($0): \($1.dtype) \($1.shape)" }.joined(separator: "\n")
     }
 
     // MARK: PyTree
 
+    /// Appends the state's leaves (``PyTree``).
     public func flattenLeaves(into out: inout [Tensor]) { out.append(contentsOf: leaves) }
 
+    /// The same state with leaves taken from `input` (``PyTree``).
     public func rebuilt(from input: inout ArraySlice<Tensor>) -> OptimizerState {
         var new: [Tensor] = []
         new.reserveCapacity(leaves.count)
@@ -63,6 +66,7 @@ public struct OptimizerState: PyTree, Sendable, CustomStringConvertible {
         return replacingLeaves(new)
     }
 
+    /// The state's node and one `path: leaf` node per leaf (``PyTree``).
     public func describeStructure(path: String, into nodes: inout [String]) {
         nodes.append("\(path.isEmpty ? "." : path): OptimizerState for \(parameters.count) parameter leaves")
         for p in paths { nodes.append("\(path)\(p): leaf") }

@@ -33,7 +33,9 @@ public struct Schedule: Sendable, ExpressibleByFloatLiteral, ExpressibleByIntege
         constantValue = value
     }
 
+    /// A constant schedule from a float literal: `learningRate: 1e-3`.
     public init(floatLiteral value: Double) { self.init(constant: value) }
+    /// A constant schedule from an integer literal: `learningRate: 1`.
     public init(integerLiteral value: Int) { self.init(constant: Double(value)) }
 
     /// The schedule's value at `count` (an int32 scalar, possibly traced).
