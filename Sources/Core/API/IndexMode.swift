@@ -23,7 +23,7 @@ public enum IndexMode: String, Hashable, Sendable, CaseIterable {
     case wrap
 
     /// The gather/scatter primitives' mode, or an error naming `function`.
-    func primitiveMode(_ function: String) -> GatherScatterMode? {
+    package func primitiveMode(_ function: String) -> GatherScatterMode? {
         switch self {
         case .promiseInBounds: return .promiseInBounds
         case .clip: return .clip

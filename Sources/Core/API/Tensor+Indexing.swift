@@ -284,7 +284,7 @@ public func take(_ x: Tensor, _ indices: Tensor, axis: Int? = nil, mode: IndexMo
 
 /// A fill value as the primitive holds it: NaN for a float is the default
 /// (nil), so that equal gathers stay equal (NaN ≠ NaN) for jit's cache.
-func canonicalFill(_ fill: Double?, _ dtype: DType) -> Double? {
+package func canonicalFill(_ fill: Double?, _ dtype: DType) -> Double? {
     guard let f = fill else { return nil }
     return f.isNaN && dtype.isFloatingPoint ? nil : f
 }

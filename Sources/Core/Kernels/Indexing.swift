@@ -215,7 +215,7 @@ func evalScatter(
 /// into ranges, each applies, in the updates' order, the parts of every run
 /// that land in its range — so each element sees its updates in the same
 /// order as on one thread, and the bits are those of a sequential scatter.
-func scatterInPlace(
+package func scatterInPlace(
     _ op: ScatterOp, into out: DenseArray, _ indices: DenseArray, _ updates: DenseArray, dn: ScatterDimensionNumbers,
     mode: GatherScatterMode
 ) {

@@ -274,7 +274,7 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         let iota = bind1(.iota(.int32, shape: x[0].shape, dimension: dimension))
         let sorted = bind(.sort(dimension: dimension, numKeys: numKeys), x + [iota])
         let perm = sorted.last!
-        let tangents = zip(t, x).map { ti, xi in ti.map { takeAlongAxis($0, perm, axis: dimension) } }
+        let tangents = zip(t, x).map { ti, xi in ti.map { takeAlongAxis($0, perm, axis: dimension, mode: .promiseInBounds) } }
         return (Array(sorted.dropLast()), tangents)
 
     case .call(let j, _):
@@ -340,16 +340,36 @@ func sliceLast(_ x: Tensor, _ i: Int) -> Tensor {
 }
 
 /// `x` gathered along `axis` at `indices` of the same shape (`jnp.take_along_axis`).
-public func takeAlongAxis(_ x: Tensor, _ indices: Tensor, axis: Int) -> Tensor {
+///
+/// - Parameters:
+///   - mode: `.fill` (JAX's default), `.clip`, `.drop` (as `.fill`) or
+///     `.promiseInBounds` (`.wrap` is an error, as in JAX). Negative indices
+///     count from the end in every mode but `.promiseInBounds`, as in JAX.
+///   - fillValue: what `.fill` reads out of bounds (nil: NaN for floats, the
+///     minimum of signed and the maximum of unsigned integers, true for bool).
+public func takeAlongAxis(_ x: Tensor, _ indices: Tensor, axis: Int, mode: IndexMode = .fill, fillValue: Double? = nil) -> Tensor {
     let r = x.rank
+    let axis = axis < 0 ? axis + r : axis
+    guard axis >= 0 && axis < r else {
+        raise(FlockError("takeAlongAxis: axis \(axis) is out of bounds for array of dimension \(r)"))
+        return .poisoned
+    }
+    guard indices.rank == r else {
+        raise(FlockError("takeAlongAxis: indices \(indices.shape) and array \(x.shape) must have the same number of dimensions"))
+        return .poisoned
+    }
+    let n = Int32(x.shape[axis])
+    var i = indices.converted(to: .int32)
+    guard let gatherMode = mode.primitiveMode("takeAlongAxis") else { return .poisoned }
+    if mode != .promiseInBounds { i = `where`(i .< Tensor(Int32(0)), i + Tensor(n), i) }
     var columns: [Tensor] = []
     for d in 0..<r {
-        let c = d == axis ? indices.converted(to: .int32) : bind1(.iota(.int32, shape: indices.shape, dimension: d))
+        let c = d == axis ? i : bind1(.iota(.int32, shape: indices.shape, dimension: d))
         columns.append(bind1(.reshape(indices.shape + [1]), c))
     }
     let idx = r == 1 ? columns[0] : bind(.concatenate(axis: r), columns)[0]
     let dn = GatherDimensionNumbers(offsetDims: [], collapsedSliceDims: Array(0..<r), startIndexMap: Array(0..<r))
-    return bind1(.gather(dn, sliceSizes: [Int](repeating: 1, count: r), mode: .promiseInBounds, fillValue: nil), x, idx)
+    return bind1(.gather(dn, sliceSizes: [Int](repeating: 1, count: r), mode: gatherMode, fillValue: canonicalFill(fillValue, x.dtype)), x, idx)
 }
 
 /// The tangent of scatter-min/max (JAX's rule): where updates land, the mean
