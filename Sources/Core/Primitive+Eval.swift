@@ -17,9 +17,9 @@ extension Primitive {
             return [evalSlice(x[0], start: start, limit: limit, steps: strides, shape: shape)]
         case .dynamicSlice(let sizes): return [evalDynamicSlice(x[0], starts: Array(x[1...]), sizes: sizes)]
         case .dynamicUpdateSlice: return [evalDynamicUpdateSlice(x[0], x[1], starts: Array(x[2...]))]
-        case .gather(let dn, let sliceSizes):
-            return [evalGather(x[0], x[1], dn: dn, sliceSizes: sliceSizes, shape: shape)]
-        case .scatterAdd(let dn): return [evalScatterAdd(x[0], x[1], x[2], dn: dn)]
+        case .gather(let dn, let sliceSizes, let mode, let fill):
+            return [evalGather(x[0], x[1], dn: dn, sliceSizes: sliceSizes, mode: mode, fill: fill, shape: shape)]
+        case .scatter(let op, let dn, let mode): return [evalScatter(op, x[0], x[1], x[2], dn: dn, mode: mode)]
         case .concatenate(let axis): return [evalConcatenate(x, axis: axis, shape: shape)]
         case .pad(let low, let high, let interior):
             return [evalPad(x[0], value: x[1], low: low, high: high, interior: interior, shape: shape)]

@@ -185,11 +185,11 @@ extension Primitive {
             try checkIndexScalars(inputs.dropFirst(2), fail)
             return [x]
 
-        case .gather(let dn, let sliceSizes):
+        case .gather(let dn, let sliceSizes, _, _):
             try expectCount(2)
             return [try gatherShape(inputs[0], inputs[1], dn, sliceSizes, fail)]
 
-        case .scatterAdd(let dn):
+        case .scatter(_, let dn, _):
             try expectCount(3)
             try checkScatter(inputs[0], inputs[1], inputs[2], dn, fail)
             return [inputs[0]]

@@ -29,9 +29,13 @@ public enum Primitive: Hashable, Sendable {
     /// Inputs: operand, update, then one rank-0 integer start index per dimension.
     case dynamicUpdateSlice
     /// Inputs: operand, start indices (last dimension is the index vector).
-    case gather(GatherDimensionNumbers, sliceSizes: [Int])
-    /// Inputs: operand, scatter indices (last dimension is the index vector), updates.
-    case scatterAdd(ScatterDimensionNumbers)
+    /// `fillValue` is what out-of-bounds windows read in `.fillOrDrop` mode
+    /// (nil: JAX's default for the dtype — NaN, the type's minimum or maximum, true).
+    case gather(GatherDimensionNumbers, sliceSizes: [Int], mode: GatherScatterMode, fillValue: Double?)
+    /// Inputs: operand, scatter indices (last dimension is the index vector),
+    /// updates. Each update is combined with the operand element it lands on
+    /// by `op`, in the order of the updates (so repeated indices are deterministic).
+    case scatter(ScatterOp, ScatterDimensionNumbers, mode: GatherScatterMode)
     case concatenate(axis: Int)
     /// Inputs: operand, rank-0 padding value. Negative low/high crop.
     case pad(low: [Int], high: [Int], interior: [Int])
@@ -112,7 +116,7 @@ public enum Primitive: Hashable, Sendable {
         case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast: 1
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
-            .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum:
+            .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum:
             1
         }
     }
@@ -137,7 +141,7 @@ public enum Primitive: Hashable, Sendable {
         case .dynamicSlice: "dynamic_slice"
         case .dynamicUpdateSlice: "dynamic_update_slice"
         case .gather: "gather"
-        case .scatterAdd: "scatter-add"
+        case .scatter(let op, _, _): op == .replace ? "scatter" : "scatter-\(op.rawValue)"
         case .concatenate: "concatenate"
         case .pad: "pad"
         case .iota: "iota"
@@ -176,7 +180,7 @@ public enum Primitive: Hashable, Sendable {
             axes
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
-            .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
+            .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .threefry2x32, .stopGradient, .call, .cond, .whileLoop, .scan, .customJVP, .customVJP,
             .checkpoint, .customVJPLinear:
             nil
@@ -253,8 +257,27 @@ public struct ConvolutionParameters: Hashable, Sendable {
     }
 }
 
+/// How gather and scatter treat windows that do not fit in the operand (JAX's
+/// `GatherScatterMode`).
+public enum GatherScatterMode: String, Hashable, Sendable, CaseIterable {
+    /// Start indices are clamped so the whole window fits.
+    case clip
+    /// A gather reads the fill value for the whole window; a scatter drops it.
+    case fillOrDrop = "fill_or_drop"
+    /// The caller promises every window fits; outside, gathers clamp and
+    /// scatters drop (XLA CPU's behaviour), and gradients are undefined.
+    case promiseInBounds = "promise_in_bounds"
+}
+
+/// How a scatter combines an update with the operand element it lands on.
+public enum ScatterOp: String, Hashable, Sendable, CaseIterable {
+    /// The update replaces the element (the last of repeated indices wins).
+    case replace
+    case add, mul, min, max
+}
+
 /// XLA gather dimension numbers; the index vector is the last dimension of the
-/// start indices. Out-of-bounds starts are clamped so the slice fits.
+/// start indices.
 public struct GatherDimensionNumbers: Hashable, Sendable {
     public var offsetDims: [Int]
     public var collapsedSliceDims: [Int]
@@ -274,7 +297,7 @@ public struct GatherDimensionNumbers: Hashable, Sendable {
 }
 
 /// XLA scatter dimension numbers; the index vector is the last dimension of the
-/// indices. Updates whose window falls outside the operand are dropped.
+/// indices.
 public struct ScatterDimensionNumbers: Hashable, Sendable {
     public var updateWindowDims: [Int]
     public var insertedWindowDims: [Int]

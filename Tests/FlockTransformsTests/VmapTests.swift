@@ -214,16 +214,16 @@ let indexingCases: [Case] = [
     Case("gather with batching dims", [.float([3, 5]), .int([3, 1], 0...4)]) {
         let dn = GatherDimensionNumbers(offsetDims: [], collapsedSliceDims: [1], startIndexMap: [1],
                                         operandBatchingDims: [0], startIndicesBatchingDims: [0])
-        return [bind1(.gather(dn, sliceSizes: [1, 1]), $0[0], $0[1])]
+        return [bind1(.gather(dn, sliceSizes: [1, 1], mode: .promiseInBounds, fillValue: nil), $0[0], $0[1])]
     },
     Case("scatter add", [.float([5, 3]), .int([4, 1], 0...4), .float([4, 3])]) {
         let dn = ScatterDimensionNumbers(updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0])
-        return [bind1(.scatterAdd(dn), $0[0], $0[1], $0[2])]
+        return [bind1(.scatter(.add, dn, mode: .fillOrDrop), $0[0], $0[1], $0[2])]
     },
     Case("scatter add with batching dims", [.float([3, 5]), .int([3, 2, 1], 0...4), .float([3, 2])]) {
         let dn = ScatterDimensionNumbers(updateWindowDims: [], insertedWindowDims: [1], scatterDimsToOperandDims: [1],
                                          operandBatchingDims: [0], scatterIndicesBatchingDims: [0])
-        return [bind1(.scatterAdd(dn), $0[0], $0[1], $0[2])]
+        return [bind1(.scatter(.add, dn, mode: .fillOrDrop), $0[0], $0[1], $0[2])]
     },
 ]
 

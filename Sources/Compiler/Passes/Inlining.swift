@@ -65,7 +65,7 @@ extension Primitive {
         case .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j): j
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
-            .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
+            .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .threefry2x32, .stopGradient, .customVJPLinear, .cond, .whileLoop, .scan,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             nil

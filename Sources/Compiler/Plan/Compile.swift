@@ -105,6 +105,7 @@ private struct PlanCompiler {
                 inPlace = loop.reusable
             } else {
                 kind = Self.kind(of: e.primitive, native: native)
+                if case .scatter = e.primitive { inPlace = [(0, 0)] }  // into the operand (Plan+Run)
             }
             for s in dying { freeSlots.append(s) }
             let outputs = e.outputs.map { v -> Int in

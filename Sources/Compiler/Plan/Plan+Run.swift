@@ -98,7 +98,13 @@ extension Plan {
             }
             loop.run(xs, into: outs)
         case .primitive(let p):
-            outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
+            if case .scatter(let op, let dn, let mode) = p, let x = state.takeScatterOperand(inst) {
+                // Into the dying operand's buffer: no copy of the table.
+                scatterInPlace(op, into: x, state.read(inst.inputs[1]), state.read(inst.inputs[2]), dn: dn, mode: mode)
+                outs = [x]
+            } else {
+                outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
+            }
         case .allReduce(let p, let op, let axis):
             // Latency-bound: no operand or result arrays around the communicator call.
             // An operand that dies here and that the plan owns takes the result
@@ -223,6 +229,20 @@ private struct ExecutionState {
         let xs = inst.inputs.map(read)
         for s in inst.dying { slots[s] = nil }
         return xs
+    }
+
+    /// A scatter's operand, moved out of its slot when it dies here, the plan
+    /// owns it and the indices and updates do not share its buffer.
+    mutating func takeScatterOperand(_ inst: Plan.Instruction) -> DenseArray? {
+        guard case .slot(let s) = inst.inputs[0], inst.dying.contains(s),
+            !inst.inputs.dropFirst().contains(where: { if case .slot(s) = $0 { true } else { false } }),
+            let x = takeIfOwned(s)
+        else { return nil }
+        if inst.inputs.dropFirst().contains(where: { read($0).buffer === x.buffer }) {
+            slots[s] = x
+            return nil
+        }
+        return x
     }
 
     /// Moves the array out of `slot` if the plan may overwrite its buffer:

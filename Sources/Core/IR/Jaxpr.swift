@@ -169,6 +169,9 @@ public enum JaxprPrinter {
         case .argReduce(_, let axis), .concatenate(let axis): return "[axis=\(axis)]"
         case .iota(let d, let s, let dim): return "[dimension=\(dim) dtype=\(d) shape=\(s)]"
         case .call(_, let kind): return "[name=\(kind)]"
+        case .gather(_, let sizes, let mode, let fill):
+            return "[mode=\(mode.rawValue) slice_sizes=\(sizes)\(fill.map { " fill_value=\($0)" } ?? "")]"
+        case .scatter(_, _, let mode): return "[mode=\(mode.rawValue)]"
         case .psum(let axes), .pmax(let axes), .pmin(let axes), .axisIndex(let axes):
             return "[axes=\(names(axes))]"
         case .allGather(let axes, let axis, let tiled):

@@ -231,34 +231,45 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         let tOperand = lin(0) ? bind1(.dynamicUpdateSlice, [c, zeros(like: u)] + idx) : nil
         let tUpdate = lin(1) ? bind1(.dynamicSlice(sizes: u.shape), [c] + idx) : nil
         return [tOperand, tUpdate] + idx.map { _ in nil }
-    case .gather(let dn, let sliceSizes):
+    case .gather(let dn, _, let mode, _):
+        // The same windows, added back; filled (out-of-bounds) windows are dropped.
         guard let c = ct else { return [nil, nil] }
-        let a = x[0].aval
-        let indices = x[1].value!
-        // Gather clamps start indices; clamp them the same way before scattering.
-        let bounds = Tensor(dn.startIndexMap.map { Int32(a.shape[$0] - sliceSizes[$0]) })
-        let idx32 = indices.converted(to: .int32)
-        let clamped = minimum(maximum(idx32, Tensor(Int32(0))), bounds)
         let sdn = ScatterDimensionNumbers(
             updateWindowDims: dn.offsetDims, insertedWindowDims: dn.collapsedSliceDims,
             scatterDimsToOperandDims: dn.startIndexMap, operandBatchingDims: dn.operandBatchingDims,
             scatterIndicesBatchingDims: dn.startIndicesBatchingDims)
-        return [bind1(.scatterAdd(sdn), zeros(like: a), clamped, c), nil]
-    case .scatterAdd(let dn):
+        return [bind1(.scatter(.add, sdn, mode: mode), zeros(like: x[0].aval), x[1].value!, c), nil]
+    case .scatter(let op, let dn, let mode):
         guard let c = ct else { return [nil, nil, nil] }
+        let indices = x[1].value!
         let u = x[2].aval
-        var tUpdates: Tensor? = nil
-        if lin(2) {
-            let windowOperandDims = (0..<c.rank).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
-            var sliceSizes = [Int](repeating: 1, count: c.rank)
-            for (k, od) in windowOperandDims.enumerated() { sliceSizes[od] = u.shape[dn.updateWindowDims[k]] }
-            let gdn = GatherDimensionNumbers(
-                offsetDims: dn.updateWindowDims, collapsedSliceDims: dn.insertedWindowDims,
-                startIndexMap: dn.scatterDimsToOperandDims, operandBatchingDims: dn.operandBatchingDims,
-                startIndicesBatchingDims: dn.scatterIndicesBatchingDims)
-            tUpdates = bind1(.gather(gdn, sliceSizes: sliceSizes), c, x[1].value!)
+        let gdn = inverseGatherDimensions(dn), sliceSizes = inverseSliceSizes(dn, c.shape, u.shape)
+        let gatherMode: GatherScatterMode = mode == .clip ? .clip : .fillOrDrop
+        switch op {
+        case .add:
+            let tUpdates = lin(2) ? bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: 0), c, indices) : nil
+            return [lin(0) ? c : nil, nil, tUpdates]
+        case .mul:
+            // Linear in the operand only (the JVP refuses tangents of the updates).
+            return [lin(0) ? bind1(.scatter(.mul, dn, mode: mode), c, indices, x[2].value!) : nil, nil, nil]
+        case .replace:
+            // The operand's elements that are overwritten get no cotangent; of
+            // repeated indices only the winning (last) update gets one: the
+            // winner is found by scattering each update's position and reading it back.
+            let tOperand = lin(0) ? bind1(p, c, indices, zeros(like: u)) : nil
+            var tUpdates: Tensor? = nil
+            if lin(2) {
+                let own = bind1(.reshape(u.shape), bind1(.iota(.int32, shape: [u.count], dimension: 0)))
+                let none = bind1(.broadcastInDim(shape: c.shape, broadcastDimensions: []), Tensor(Int32(-1)))
+                let winner = bind1(.scatter(.replace, dn, mode: mode), none, indices, own)
+                let back = bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: -2), winner, indices)
+                let read = bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: 0), c, indices)
+                tUpdates = bind1(.select, bind1(.compare(.eq), back, own), read, zeros(like: u))
+            }
+            return [tOperand, nil, tUpdates]
+        case .min, .max:
+            throw FlockError("\(p.name): not linear; it has no transpose rule")
         }
-        return [lin(0) ? c : nil, nil, tUpdates]
     case .cumsum(let axis, let reverse):
         return [ct.map { bind1(.cumsum(axis: axis, reverse: !reverse), $0) }]
     case .dotGeneral(let dn):

@@ -72,10 +72,10 @@ struct BatchingRules {
             return [dynamicSlice(xs[0], Array(xs.dropFirst()), sizes: sizes)]
         case .dynamicUpdateSlice:
             return [dynamicUpdateSlice(xs[0], xs[1], Array(xs.dropFirst(2)))]
-        case .gather(let dn, let sliceSizes):
-            return [gather(xs[0], xs[1], dn, sliceSizes: sliceSizes)]
-        case .scatterAdd(let dn):
-            return [scatterAdd(xs[0], xs[1], xs[2], dn)]
+        case .gather(let dn, let sliceSizes, let mode, let fill):
+            return [gather(xs[0], xs[1], dn, sliceSizes: sliceSizes, mode: mode, fill: fill)]
+        case .scatter(let op, let dn, let mode):
+            return [scatter(op, xs[0], xs[1], xs[2], dn, mode: mode)]
 
         case .dotGeneral(let dn):
             return [dotGeneral(xs[0], xs[1], dn)]
