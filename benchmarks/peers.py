@@ -144,6 +144,65 @@ def jax_jit_cases(selected):
         report("jit_compile_mlp_step", "jax", ns, "ms", ns / 1e6)
 
 
+CONV_CASES = ("conv_sgemm_peak", "conv2_forward", "conv2_input_grad", "conv2_kernel_grad", "cnn_train_step")
+
+
+def jax_convolution_cases(selected):
+    """Flock's convolution cases (benchmarks/Sources/Convolution.swift) in JAX, NCHW, SAME padding."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    if selected not in ("convolution",) + CONV_CASES:
+        return
+    run_all = selected == "convolution"
+    conv = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    flops = 2.0 * 128 * 64 * 32 * 9 * 28 * 28
+    if run_all or selected == "conv_sgemm_peak":
+        a = jnp.linspace(-1, 1, 1024 * 1024, dtype=jnp.float32).reshape(1024, 1024)
+        b = jnp.linspace(1, -1, 1024 * 1024, dtype=jnp.float32).reshape(1024, 1024)
+        ns = measure(lambda: (a @ b).block_until_ready(), 9, 1)
+        report("conv_sgemm_peak", "jax", ns, "GFLOP/s", 2 * 1024**3 / ns)
+    x = jax.random.normal(jax.random.key(1), (128, 32, 28, 28))
+    w = jax.random.normal(jax.random.key(2), (64, 32, 3, 3))
+    ct = jax.random.normal(jax.random.key(3), (128, 64, 28, 28))
+    passes = {
+        "conv2_forward": (jax.jit(conv), (x, w)),
+        "conv2_input_grad": (jax.jit(lambda x, w, ct: jax.vjp(lambda x: conv(x, w), x)[1](ct)), (x, w, ct)),
+        "conv2_kernel_grad": (jax.jit(lambda x, w, ct: jax.vjp(lambda w: conv(x, w), w)[1](ct)), (x, w, ct)),
+    }
+    for case, (f, args) in passes.items():
+        if run_all or selected == case:
+            ns = measure(lambda: jax.block_until_ready(f(*args)), 9, 1)
+            report(case, "jax", ns, "GFLOP/s", flops / ns)
+    if run_all or selected == "cnn_train_step":
+        k = jax.random.split(jax.random.key(10), 3)
+        params = [jax.random.normal(k[0], (32, 1, 3, 3)) * 0.3, jnp.zeros(32),
+                  jax.random.normal(k[1], (64, 32, 3, 3)) * 0.06, jnp.zeros(64),
+                  jax.random.normal(k[2], (64, 10)) * 0.1, jnp.zeros(10)]
+        xs = jax.random.normal(jax.random.key(4), (128, 1, 28, 28))
+        labels = jax.nn.one_hot(jax.random.randint(jax.random.key(5), (128,), 0, 10), 10)
+
+        def loss(p, x, y):
+            h1 = jax.nn.relu(conv(x, p[0]) + p[1].reshape(1, 32, 1, 1))
+            h2 = jax.nn.relu(conv(h1, p[2]) + p[3].reshape(1, 64, 1, 1))
+            logits = h2.mean(axis=(2, 3)) @ p[4] + p[5]
+            return -(jax.nn.log_softmax(logits) * y).sum(axis=1).mean()
+
+        def step(p, x, y):
+            l, g = jax.value_and_grad(loss)(p, x, y)
+            return l, [a - 0.01 * b for a, b in zip(p, g)]
+        jitted = jax.jit(step, donate_argnums=0)
+        state = {"p": params}
+        n = 3
+
+        def run():
+            for _ in range(n):
+                l, state["p"] = jitted(state["p"], xs, labels)
+            l.block_until_ready()
+        ns = measure(run, 5, n)
+        report("cnn_train_step", "jax", ns, "ms", ns / 1e6)
+
+
 def numpy_gelu(selected):
     if selected in (None, "gelu_10m_jit"):
         n = 10_000_000
@@ -188,6 +247,9 @@ def optax_cases(selected):
 
 if __name__ == "__main__":
     selected = sys.argv[1] if len(sys.argv) > 1 else None
+    if selected == "convolution" or selected in CONV_CASES:
+        jax_convolution_cases(selected)
+        sys.exit(0)
     numpy_cases(selected)
     numpy_gelu(selected)
     jax_cases(selected)

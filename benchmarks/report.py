@@ -126,6 +126,56 @@ def splice_collectives(paths, command):
     print("\n".join(section))
 
 
+CONVOLUTION_TARGETS = {
+    "conv_sgemm_peak": ("`matmul` float32 1024×1024 (the measured peak the passes are set against)", "—"),
+    "conv2_forward": ("conv2 forward: [128, 32, 28, 28] ⊛ [64, 32, 3, 3], SAME, 3.7 GFLOP", "≥ 60 % of peak"),
+    "conv2_input_grad": ("conv2 input gradient (jitted `vjp` w.r.t. the input)", "≥ 60 % of peak"),
+    "conv2_kernel_grad": ("conv2 kernel gradient (jitted `vjp` w.r.t. the kernel)", "≥ 60 % of peak"),
+    "cnn_train_step": ("Jitted CNN SGD train step, batch 128, 28×28×1 NCHW", "Flock/JAX ≤ 1.0 (aim 0.8)"),
+}
+
+
+def convolution_section(rows, threads, command):
+    """The convolution cases at one thread count, with % of the sgemm peak measured in the same run."""
+    peak = {impl: r["value"] for impl, r in rows.get("conv_sgemm_peak", {}).items()}
+    out = ["", f"## Convolution, {threads}", "",
+           "The CNN of issue 18 (conv 3×3 1→32 + relu, conv 3×3 32→64 + relu, spatial mean, dense 64→10, softmax "
+           "cross-entropy, SGD; NCHW) and its second convolution's passes, float32. Flock and JAX alternate in the "
+           "same run (3 rounds, medians); % of peak is against each side's own 1024² sgemm in the same process. "
+           f"Command: `{command}`.", "",
+           "| Case | Flock | JAX | Flock/JAX (time) | Flock % of peak | JAX % of peak | Target |",
+           "|---|---|---|---|---|---|---|"]
+    for case, (title, target) in CONVOLUTION_TARGETS.items():
+        r = rows.get(case, {})
+        def cell(impl):
+            x = r.get(impl)
+            return f"{x['value']:.3g} {x['unit']}" if x else "—"
+        def share(impl):
+            x = r.get(impl)
+            if not x or x["unit"] != "GFLOP/s" or case == "conv_sgemm_peak" or impl not in peak:
+                return "—"
+            return f"{100 * x['value'] / peak[impl]:.0f} %"
+        ratio = f"{r['flock']['ns'] / r['jax']['ns']:.2f}" if "flock" in r and "jax" in r else "—"
+        out.append(f"| {title} | {cell('flock')} | {cell('jax')} | {ratio} | {share('flock')} | {share('jax')} | {target} |")
+    return out
+
+
+def splice_convolution(paths, command, threads):
+    """Replaces (or appends) the Convolution section of this thread count in BENCHMARKS.md."""
+    rows = read_rows(paths)
+    old = open("BENCHMARKS.md").read().rstrip("\n").split("\n")
+    section = convolution_section(rows, threads, command)
+    heading = section[1]
+    if heading in old:
+        start = old.index(heading) - 1
+        end = next((i for i in range(start + 2, len(old)) if old[i].startswith("## ")), len(old) + 1) - 1
+        out = old[:start] + section + old[end:]
+    else:
+        out = old + section
+    open("BENCHMARKS.md", "w").write("\n".join(out) + "\n")
+    print("\n".join(section))
+
+
 def sharding_section(rows):
     """pmap: the data-parallel MLP step on 1 and 2 ranks, and pmap's cost over jit."""
     def ns(case):
@@ -162,6 +212,9 @@ def sharding_section(rows):
 if __name__ == "__main__":
     if os.environ.get("BENCH_SECTION") == "collectives":
         splice_collectives(sys.argv[2:], sys.argv[1])
+    elif os.environ.get("BENCH_SECTION") == "convolution":
+        threads = os.environ.get("BENCH_THREADS", "")
+        splice_convolution(sys.argv[2:], sys.argv[1], f"{threads} thread{'s' if threads != '1' else ''}" if threads else "all cores")
     else:
         threads = os.environ.get("BENCH_THREADS", "")
         main(sys.argv[2:], sys.argv[1], f"{threads} thread{'s' if threads != '1' else ''}" if threads else "")

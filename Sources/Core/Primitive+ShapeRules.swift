@@ -391,8 +391,15 @@ func convolutionShape(
         p.lhsDilation.count == n, p.rhsDilation.count == n
     else { throw fail("strides, padding and dilations must each have \(n) entries for lhs \(l.shape)") }
     let g = p.featureGroupCount
-    guard g >= 1, l.shape[1] % g == 0, l.shape[1] / g == r.shape[1], r.shape[0] % g == 0 else {
-        throw fail("input features \(l.shape[1]) of lhs \(l.shape) must equal \(g) groups × rhs input features \(r.shape[1]) of rhs \(r.shape), and output features \(r.shape[0]) must be divisible by \(g)")
+    guard g >= 1 else { throw fail("feature_group_count must be at least 1, got \(g) for lhs \(l.shape), rhs \(r.shape)") }
+    guard l.shape[1] % g == 0 else {
+        throw fail("feature_group_count \(g) does not divide the input features \(l.shape[1]) of lhs \(l.shape) (rhs \(r.shape))")
+    }
+    guard r.shape[0] % g == 0 else {
+        throw fail("feature_group_count \(g) does not divide the output features \(r.shape[0]) of rhs \(r.shape) (lhs \(l.shape))")
+    }
+    guard l.shape[1] / g == r.shape[1] else {
+        throw fail("input features differ: lhs \(l.shape) has \(l.shape[1]) features in \(g) group(s) of \(l.shape[1] / g), rhs \(r.shape) expects \(r.shape[1]) per group")
     }
     var shape = [l.shape[0], r.shape[0]]
     for i in 0..<n {
@@ -402,6 +409,11 @@ func convolutionShape(
         let inSize = l.shape[2 + i] == 0 ? 0 : (l.shape[2 + i] - 1) * p.lhsDilation[i] + 1
         let padded = inSize + p.padding[i][0] + p.padding[i][1]
         let window = r.shape[2 + i] == 0 ? 0 : (r.shape[2 + i] - 1) * p.rhsDilation[i] + 1
+        // An empty input gives an empty output; a window that outgrows a
+        // non-empty padded input is a mistake (JAX would silently give size 0).
+        if padded < window && inSize > 0 {
+            throw fail("window \(window) of spatial dimension \(i) (rhs \(r.shape), rhs dilation \(p.rhsDilation[i])) is larger than the padded input \(padded) (lhs \(l.shape), padding \(p.padding[i]), lhs dilation \(p.lhsDilation[i]))")
+        }
         shape.append(padded < window ? 0 : (padded - window) / p.windowStrides[i] + 1)
     }
     return AbstractValue(shape: shape, dtype: l.dtype)

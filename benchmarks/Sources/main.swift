@@ -357,6 +357,10 @@ if selected == "diag_psum_overhead" { runCollectiveDiagnostics() }
 if selected == "pmap" || selected?.hasPrefix("pmap_") == true { runShardingBenchmarks(selected) }
 if selected == "diag_pmap_loop" { runPmapOverheadLoop() }
 if selected == "diag_pmean_step_profile" { runPmeanStepProfile() }
+if selected == "convolution" || selected?.hasPrefix("conv") == true || selected == "cnn_train_step" {
+    runConvolutionBenchmarks(selected)
+    exit(0)
+}
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }
 for (name, run) in jitCases where selected == nil || selected == name { run() }

@@ -1,6 +1,8 @@
 // Direct N-d convolution (XLA conv_general_dilated semantics, NC… / OI…
 // layout): strides, low/high padding, lhs (input) and rhs (kernel) dilation,
-// feature groups. Output [N, O, spatial…].
+// feature groups. Output [N, O, spatial…]. It is the oracle the gemm paths
+// (Convolution+Gemm.swift) are tested against, and the kernel of the
+// configurations those paths do not take.
 
 private func convTyped<T: KernelFloat>(_ l: DenseArray, _ r: DenseArray, _ p: ConvolutionParameters, _ shape: [Int], _: T.Type) -> DenseArray {
     let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
@@ -54,10 +56,21 @@ private func convTyped<T: KernelFloat>(_ l: DenseArray, _ r: DenseArray, _ p: Co
     return out
 }
 
-func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
+/// The direct loop, kept as the tests' oracle for the gemm paths.
+func convolutionReference(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
     switch l.dtype {
     case .float32: convTyped(l, r, p, shape, Float.self)
     case .float64: convTyped(l, r, p, shape, Double.self)
     case .int32, .uint32, .bool: fatalError("unreachable: non-float convolution is rejected by the shape rule")
     }
+}
+
+func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
+    let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
+    switch l.dtype {
+    case .float32: ConvolutionGemm<Float>(l, r, p, out).run()
+    case .float64: ConvolutionGemm<Double>(l, r, p, out).run()
+    case .int32, .uint32, .bool: fatalError("unreachable: non-float convolution is rejected by the shape rule")
+    }
+    return out
 }

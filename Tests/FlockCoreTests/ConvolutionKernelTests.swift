@@ -1,0 +1,105 @@
+import Testing
+import FlockTestSupport
+@testable import FlockCore
+
+/// The gemm formulations of convolution against the direct loop
+/// (`convolutionReference`), for every path, with the default scratch and a
+/// tiny one that forces tiling, in float32 and float64.
+@Suite struct ConvolutionKernelTests {
+    struct Case: CustomStringConvertible, Sendable {
+        let name: String
+        let lhs: [Int], rhs: [Int]
+        var strides: [Int]? = nil, padding: [[Int]]? = nil, lhsDilation: [Int]? = nil, rhsDilation: [Int]? = nil
+        var groups = 1
+        var description: String { name }
+
+        var parameters: ConvolutionParameters {
+            let n = lhs.count - 2
+            return ConvolutionParameters(
+                windowStrides: strides ?? Array(repeating: 1, count: n),
+                padding: padding ?? Array(repeating: [0, 0], count: n),
+                lhsDilation: lhsDilation ?? Array(repeating: 1, count: n),
+                rhsDilation: rhsDilation ?? Array(repeating: 1, count: n), featureGroupCount: groups)
+        }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "1-D", lhs: [2, 3, 11], rhs: [4, 3, 3]),
+        Case(name: "1-D stride larger than kernel", lhs: [1, 2, 10], rhs: [3, 2, 2], strides: [3], padding: [[1, 2]]),
+        Case(name: "1-D negative padding", lhs: [2, 2, 9], rhs: [2, 2, 3], padding: [[-1, -2]]),
+        Case(name: "1-D lhs dilation and stride", lhs: [2, 3, 6], rhs: [2, 3, 3], strides: [2], padding: [[2, 1]], lhsDilation: [3]),
+        Case(name: "2-D same", lhs: [2, 3, 7, 6], rhs: [5, 3, 3, 3], padding: [[1, 1], [1, 1]]),
+        Case(name: "2-D strides and rhs dilation", lhs: [2, 4, 9, 11], rhs: [6, 4, 3, 2], strides: [2, 3],
+             padding: [[1, 0], [2, 1]], rhsDilation: [2, 1]),
+        Case(name: "2-D lhs dilation", lhs: [2, 3, 5, 4], rhs: [4, 3, 3, 2], strides: [1, 2],
+             padding: [[2, 2], [1, 0]], lhsDilation: [2, 3]),
+        Case(name: "2-D negative and mixed padding", lhs: [1, 2, 8, 7], rhs: [3, 2, 2, 3], padding: [[-2, 1], [1, -1]]),
+        Case(name: "2-D groups", lhs: [2, 4, 6, 7], rhs: [6, 2, 3, 3], groups: 2),
+        Case(name: "2-D depthwise", lhs: [3, 5, 6, 6], rhs: [5, 1, 3, 3], padding: [[1, 1], [1, 1]], groups: 5),
+        Case(name: "2-D depthwise multiplier", lhs: [1, 3, 5, 5], rhs: [6, 1, 2, 2], groups: 3),
+        Case(name: "2-D lhs dilation with groups", lhs: [2, 4, 4, 5], rhs: [6, 2, 3, 3], padding: [[2, 2], [2, 2]],
+             lhsDilation: [2, 2], groups: 2),
+        Case(name: "2-D kernel-gradient shape", lhs: [4, 6, 12, 10], rhs: [5, 6, 11, 9], padding: [[1, 1], [1, 0]]),
+        Case(name: "2-D kernel-gradient strided", lhs: [3, 4, 11, 9], rhs: [5, 4, 5, 4], strides: [1, 2],
+             padding: [[0, 1], [1, 1]], rhsDilation: [2, 2]),
+        Case(name: "2-D batch 1, one channel", lhs: [1, 1, 5, 3], rhs: [1, 1, 2, 2]),
+        Case(name: "3-D", lhs: [2, 2, 5, 4, 6], rhs: [3, 2, 2, 3, 2], strides: [1, 2, 1],
+             padding: [[1, 0], [0, 1], [1, 1]], rhsDilation: [1, 1, 2]),
+        Case(name: "3-D lhs dilation", lhs: [1, 2, 3, 3, 3], rhs: [2, 2, 2, 2, 2], padding: [[1, 1], [1, 1], [1, 1]],
+             lhsDilation: [2, 2, 2]),
+        Case(name: "empty batch", lhs: [0, 2, 5], rhs: [3, 2, 2]),
+        Case(name: "no input features", lhs: [2, 0, 5], rhs: [3, 0, 2]),
+    ]
+
+    static func random(_ shape: [Int], _ dtype: DType, seed: UInt64) -> DenseArray {
+        var g = SplitMix64(seed: seed)
+        let values = (0..<shape.reduce(1, *)).map { _ in g.float() }
+        let a = DenseArray(values, shape: shape)
+        return dtype == .float32 ? a : convertArray(a, to: dtype)
+    }
+
+    static func check(_ c: Case, _ dtype: DType) throws {
+        let l = random(c.lhs, dtype, seed: 1), r = random(c.rhs, dtype, seed: 2)
+        let p = c.parameters
+        let aval = try convolutionShape(
+            AbstractValue(shape: c.lhs, dtype: dtype), AbstractValue(shape: c.rhs, dtype: dtype), p) { FlockError($0) }
+        let expected = convolutionReference(l, r, p: p, shape: aval.shape)
+        let dilated = p.lhsDilation.contains { $0 > 1 }
+        let paths: [ConvolutionPath?] = dilated ? [nil, .lhsDilated] : [nil, .forward, .kernelGradient, .lhsDilated]
+        for path in paths {
+            for scratch in [convolutionScratchBytes, 64] {
+                let out = DenseArray(uninitializedShape: aval.shape, dtype: dtype)
+                if dtype == .float32 {
+                    ConvolutionGemm<Float>(l, r, p, out, path: path, scratchBytes: scratch).run()
+                } else {
+                    ConvolutionGemm<Double>(l, r, p, out, path: path, scratchBytes: scratch).run()
+                }
+                let got = convertArray(out, to: .float64).pointer(Double.self)
+                let want = convertArray(expected, to: .float64).pointer(Double.self)
+                let tol = dtype == .float32 ? 1e-4 : 1e-12
+                var worst = 0.0
+                for i in 0..<want.count { worst = max(worst, abs(got[i] - want[i]) / (1 + abs(want[i]))) }
+                #expect(worst <= tol, "\(c.name) \(dtype) path \(String(describing: path)) scratch \(scratch): error \(worst)")
+            }
+        }
+    }
+
+    @Test(arguments: cases)
+    func float32(_ c: Case) throws { try Self.check(c, .float32) }
+
+    @Test(arguments: cases)
+    func float64(_ c: Case) throws { try Self.check(c, .float64) }
+
+    /// The paths the dispatcher picks for the shapes they are meant for.
+    @Test func pathSelection() {
+        func path(_ l: [Int], _ r: [Int], _ out: [Int], lhsDilation: [Int] = [1, 1]) -> ConvolutionPath {
+            let p = ConvolutionParameters(windowStrides: [1, 1], padding: [[0, 0], [0, 0]], lhsDilation: lhsDilation, rhsDilation: [1, 1])
+            return ConvolutionGemm<Float>(
+                DenseArray(uninitializedShape: l, dtype: .float32), DenseArray(uninitializedShape: r, dtype: .float32), p,
+                DenseArray(uninitializedShape: out, dtype: .float32)).path
+        }
+        #expect(path([128, 32, 28, 28], [64, 32, 3, 3], [128, 64, 26, 26]) == .forward)
+        #expect(path([32, 128, 28, 28], [64, 128, 26, 26], [32, 64, 3, 3]) == .kernelGradient)
+        #expect(path([2, 3, 5, 5], [4, 3, 3, 3], [2, 4, 7, 7], lhsDilation: [2, 2]) == .lhsDilated)
+    }
+}

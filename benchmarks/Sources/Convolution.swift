@@ -1,0 +1,85 @@
+// Convolution benchmarks (issue 18): a small CNN's jitted train step and the
+// second convolution's forward, input-gradient and kernel-gradient passes,
+// with sgemm measured in the same process as the peak they are set against.
+// `flock-bench convolution` runs them all; benchmarks/peers.py has the JAX side.
+
+import Flock
+
+/// The CNN of the benchmark: conv 3×3 1→32 + relu, conv 3×3 32→64 + relu,
+/// spatial mean, dense 64→10, softmax cross-entropy; NCHW, "SAME" padding.
+enum CNN {
+    static let names = ["w1", "b1", "w2", "b2", "w3", "b3"]
+
+    static func initial() -> [Tensor] {
+        [Random.normal(Random.key(10), shape: [32, 1, 3, 3]) * 0.3, zeros([32]),
+         Random.normal(Random.key(11), shape: [64, 32, 3, 3]) * 0.06, zeros([64]),
+         Random.normal(Random.key(12), shape: [64, 10]) * 0.1, zeros([10])]
+    }
+
+    static func loss(_ p: [Tensor], _ x: Tensor, _ y: Tensor) -> Tensor {
+        let h1 = relu(convolution(x, p[0], padding: .same) + p[1].reshaped([1, 32, 1, 1]))
+        let h2 = relu(convolution(h1, p[2], padding: .same) + p[3].reshaped([1, 64, 1, 1]))
+        let logits = matmul(h2.mean(axes: [2, 3]), p[4]) + p[5]
+        return -(logSoftmax(logits) * y).sum(axes: [1]).mean()
+    }
+
+    /// One SGD step over flat arguments (params, then x, labels): loss, new params.
+    static func step(_ args: [Tensor]) -> [Tensor] {
+        let p = Array(args.prefix(6))
+        let (l, g) = valueAndGrad { (q: [Tensor]) in loss(q, args[6], args[7]) }(p)
+        return [l] + zip(p, g).map { $0 - 0.01 * $1 }
+    }
+}
+
+/// FLOPs of conv2 (128 × 64 × 32 × 3 × 3 multiply-adds at each of 28 × 28 positions).
+let conv2FLOPs = 2.0 * 128 * 64 * 32 * 9 * 28 * 28
+
+@MainActor let convolutionCases: [(String, () -> Void)] = [
+    ("conv_sgemm_peak", {
+        let a = linspace(-1, 1, count: 1024 * 1024).reshaped([1024, 1024])
+        let b = linspace(1, -1, count: 1024 * 1024).reshaped([1024, 1024])
+        let ns = measure(repeats: 9, inner: 1) { blackhole += first(matmul(a, b)) }
+        report("conv_sgemm_peak", ns, unit: "GFLOP/s", value: 2 * 1024 * 1024 * 1024 / ns)
+    }),
+    ("conv2_forward", {
+        let x = Random.normal(Random.key(1), shape: [128, 32, 28, 28]), w = Random.normal(Random.key(2), shape: [64, 32, 3, 3])
+        let f = jit { (v: [Tensor]) in [convolution(v[0], v[1], padding: .same)] }
+        let ns = measure(repeats: 9, inner: 1) { blackhole += first(f([x, w])[0]) }
+        report("conv2_forward", ns, unit: "GFLOP/s", value: conv2FLOPs / ns)
+    }),
+    ("conv2_input_grad", {
+        let x = Random.normal(Random.key(1), shape: [128, 32, 28, 28]), w = Random.normal(Random.key(2), shape: [64, 32, 3, 3])
+        let ct = Random.normal(Random.key(3), shape: [128, 64, 28, 28])
+        let f = jit { (v: [Tensor]) in
+            vjpFlat({ [convolution($0[0], v[1], padding: .same)] }, [v[0]]).pullback([v[2]])
+        }
+        let ns = measure(repeats: 9, inner: 1) { blackhole += first(f([x, w, ct])[0]) }
+        report("conv2_input_grad", ns, unit: "GFLOP/s", value: conv2FLOPs / ns)
+    }),
+    ("conv2_kernel_grad", {
+        let x = Random.normal(Random.key(1), shape: [128, 32, 28, 28]), w = Random.normal(Random.key(2), shape: [64, 32, 3, 3])
+        let ct = Random.normal(Random.key(3), shape: [128, 64, 28, 28])
+        let f = jit { (v: [Tensor]) in
+            vjpFlat({ [convolution(v[0], $0[0], padding: .same)] }, [v[1]]).pullback([v[2]])
+        }
+        let ns = measure(repeats: 9, inner: 1) { blackhole += first(f([x, w, ct])[0]) }
+        report("conv2_kernel_grad", ns, unit: "GFLOP/s", value: conv2FLOPs / ns)
+    }),
+    ("cnn_train_step", {
+        let x = Random.normal(Random.key(4), shape: [128, 1, 28, 28])
+        let labels = oneHot(Random.randint(Random.key(5), shape: [128], minval: 0, maxval: 10), numClasses: 10)
+        let step = jit(name: "cnn_train_step", donateArgnums: Set(0..<6), CNN.step)
+        var params = CNN.initial()
+        let n = 3
+        let ns = measure(repeats: 5, inner: n) {
+            for _ in 0..<n { params = Array(step(params + [x, labels]).dropFirst()) }
+            blackhole += first(params[5])
+        }
+        report("cnn_train_step", ns, unit: "ms", value: ns / 1e6)
+    }),
+]
+
+/// Runs the convolution cases: all for `convolution`, else the one named.
+@MainActor func runConvolutionBenchmarks(_ selected: String?) {
+    for (name, run) in convolutionCases where selected == "convolution" || selected == name { run() }
+}

@@ -1,0 +1,112 @@
+"""JAX reference values for Flock's convolution (issue 18).
+
+Writes Tests/FlockTransformsTests/Fixtures/convolution.json: for a broad sweep
+of lax.conv_general_dilated configurations (1-D/2-D/3-D, odd sizes, strides
+larger than the kernel, negative and mixed padding, lhs and rhs dilation,
+feature groups up to depthwise, batch 1, NCHW and NHWC dimension numbers), the
+inputs, the output, a cotangent and the gradients w.r.t. both operands, all in
+float64. Run: .venv/bin/python tools/make_conv_fixtures.py
+"""
+import json
+import os
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax import lax  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "FlockTransformsTests", "Fixtures", "convolution.json")
+
+SPECS = {1: ("NCH", "OIH", "NCH"), 2: ("NCHW", "OIHW", "NCHW"), 3: ("NCDHW", "OIDHW", "NCDHW")}
+CHANNELS_LAST = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC"), 3: ("NDHWC", "DHWIO", "NDHWC")}
+
+
+def case(name, batch, cin, cout, spatial, kernel, strides=None, padding=None, lhs_dilation=None,
+         rhs_dilation=None, groups=1, channels_last=False):
+    n = len(spatial)
+    return dict(name=name, batch=batch, cin=cin, cout=cout, spatial=spatial, kernel=kernel,
+                strides=strides or [1] * n, padding=padding or [[0, 0]] * n,
+                lhs_dilation=lhs_dilation or [1] * n, rhs_dilation=rhs_dilation or [1] * n,
+                groups=groups, channels_last=channels_last)
+
+
+CASES = [
+    # 1-D
+    case("1d valid", 2, 3, 4, [11], [3]),
+    case("1d same odd", 3, 2, 5, [7], [4], padding=[[1, 2]]),
+    case("1d stride larger than kernel", 2, 2, 3, [13], [2], strides=[3], padding=[[1, 0]]),
+    case("1d negative padding", 2, 2, 2, [9], [3], padding=[[-1, -2]]),
+    case("1d lhs dilation", 2, 3, 2, [5], [3], strides=[2], padding=[[2, 1]], lhs_dilation=[3]),
+    case("1d rhs dilation", 1, 2, 3, [12], [3], padding=[[2, 2]], rhs_dilation=[3]),
+    case("1d depthwise", 2, 4, 4, [9], [3], padding=[[1, 1]], groups=4),
+    case("1d channels last", 2, 3, 2, [8], [3], strides=[2], padding=[[1, 1]], channels_last=True),
+    case("1d batch 1 kernel 1", 1, 1, 1, [5], [1]),
+    # 2-D
+    case("2d valid", 2, 3, 4, [7, 6], [3, 3]),
+    case("2d same", 2, 3, 5, [6, 7], [3, 3], padding=[[1, 1], [1, 1]]),
+    case("2d strides", 2, 4, 3, [9, 11], [3, 2], strides=[2, 3], padding=[[1, 0], [2, 1]]),
+    case("2d stride larger than kernel", 1, 2, 3, [10, 9], [2, 2], strides=[4, 3]),
+    case("2d negative and mixed padding", 2, 2, 3, [8, 7], [2, 3], padding=[[-2, 1], [1, -1]]),
+    case("2d lhs dilation", 2, 3, 4, [5, 4], [3, 2], strides=[1, 2], padding=[[2, 2], [1, 0]], lhs_dilation=[2, 3]),
+    case("2d rhs dilation", 2, 2, 3, [9, 8], [3, 2], padding=[[2, 1], [0, 1]], rhs_dilation=[2, 3]),
+    case("2d all dilations", 1, 2, 2, [4, 5], [2, 3], strides=[2, 1], padding=[[1, 1], [2, 2]],
+         lhs_dilation=[2, 2], rhs_dilation=[2, 1]),
+    case("2d groups", 2, 4, 6, [6, 7], [3, 3], groups=2),
+    case("2d depthwise", 3, 5, 5, [6, 6], [3, 3], padding=[[1, 1], [1, 1]], groups=5),
+    case("2d depthwise multiplier", 1, 3, 6, [5, 5], [2, 2], groups=3),
+    case("2d groups lhs dilation", 2, 4, 6, [4, 5], [3, 3], padding=[[2, 2], [2, 2]], lhs_dilation=[2, 2], groups=2),
+    case("2d batch 1 one channel", 1, 1, 1, [5, 3], [2, 2]),
+    case("2d big kernel", 2, 3, 2, [8, 7], [6, 5], padding=[[1, 1], [0, 1]]),
+    case("2d channels last", 2, 3, 4, [7, 6], [3, 3], padding=[[1, 1], [1, 1]], channels_last=True),
+    case("2d channels last strided groups", 2, 4, 4, [9, 8], [3, 2], strides=[2, 2], padding=[[1, 1], [0, 1]],
+         groups=2, channels_last=True),
+    # 3-D
+    case("3d valid", 2, 2, 3, [5, 4, 6], [2, 3, 2]),
+    case("3d strides dilation", 2, 2, 3, [5, 6, 6], [2, 3, 2], strides=[1, 2, 1],
+         padding=[[1, 0], [0, 1], [1, 1]], rhs_dilation=[1, 1, 2]),
+    case("3d lhs dilation", 1, 2, 2, [3, 3, 3], [2, 2, 2], padding=[[1, 1], [1, 1], [1, 1]], lhs_dilation=[2, 2, 2]),
+    case("3d depthwise channels last", 1, 3, 3, [4, 4, 3], [2, 2, 2], padding=[[1, 0], [0, 1], [1, 1]],
+         groups=3, channels_last=True),
+]
+
+
+def values(a):
+    return [float(v) for v in np.asarray(a).reshape(-1)]
+
+
+def main():
+    rng = np.random.default_rng(18)
+    out = []
+    for c in CASES:
+        n = len(c["spatial"])
+        if c["channels_last"]:
+            spec = CHANNELS_LAST[n]
+            lhs_shape = [c["batch"]] + c["spatial"] + [c["cin"]]
+            rhs_shape = c["kernel"] + [c["cin"] // c["groups"], c["cout"]]
+        else:
+            spec = SPECS[n]
+            lhs_shape = [c["batch"], c["cin"]] + c["spatial"]
+            rhs_shape = [c["cout"], c["cin"] // c["groups"]] + c["kernel"]
+        lhs = jnp.asarray(np.round(rng.uniform(-2, 2, lhs_shape), 3))
+        rhs = jnp.asarray(np.round(rng.uniform(-2, 2, rhs_shape), 3))
+
+        def f(x, w):
+            return lax.conv_general_dilated(
+                x, w, window_strides=c["strides"], padding=[tuple(p) for p in c["padding"]],
+                lhs_dilation=c["lhs_dilation"], rhs_dilation=c["rhs_dilation"], dimension_numbers=spec,
+                feature_group_count=c["groups"], precision=lax.Precision.HIGHEST)
+        y, pullback = jax.vjp(f, lhs, rhs)
+        ct = jnp.asarray(np.round(rng.uniform(-1, 1, y.shape), 3))
+        g_lhs, g_rhs = pullback(ct)
+        out.append(dict(c, lhs_shape=lhs_shape, rhs_shape=rhs_shape, out_shape=list(y.shape),
+                        lhs=values(lhs), rhs=values(rhs), out=values(y), ct=values(ct),
+                        grad_lhs=values(g_lhs), grad_rhs=values(g_rhs)))
+    with open(OUT, "w") as fh:
+        json.dump(out, fh, separators=(",", ":"))
+    print(f"wrote {len(out)} cases to {os.path.normpath(OUT)} ({os.path.getsize(OUT) // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()
