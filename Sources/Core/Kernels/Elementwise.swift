@@ -77,7 +77,8 @@ public struct BlockKernel: @unchecked Sendable {
         case .convert(let dtype, _): self = convertKernel(t[0], to: dtype)
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
             .dynamicSlice, .dynamicUpdateSlice, .gather, .scatterAdd, .concatenate, .pad, .iota,
-            .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .call, .cond,
+            .dotGeneral, .convolution, .cumsum, .sort,
+            .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd, .threefry2x32, .stopGradient, .call, .cond,
             .whileLoop, .scan, .customJVP, .customVJP, .checkpoint, .customVJPLinear,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             return nil

@@ -71,6 +71,7 @@ extension Primitive {
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
+            .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
             .threefry2x32, .stopGradient, .customVJPLinear,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             self
@@ -84,7 +85,8 @@ extension Primitive {
         case .unary, .binary, .compare, .select, .clamp, .convert: true
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
             .dynamicSlice, .dynamicUpdateSlice, .gather, .scatterAdd, .concatenate, .pad, .iota,
-            .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .call, .cond,
+            .dotGeneral, .convolution, .cumsum, .sort,
+            .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd, .threefry2x32, .stopGradient, .call, .cond,
             .whileLoop, .scan, .customJVP, .customVJP, .checkpoint, .customVJPLinear,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             false
