@@ -26,6 +26,9 @@ extension Primitive {
         case .iota(let dtype, let s, let dimension): return [evalIota(dtype, shape: s, dimension: dimension)]
         case .dotGeneral(let dn): return [evalDotGeneral(x[0], x[1], dn: dn, shape: shape)]
         case .convolution(let p): return [evalConvolution(x[0], x[1], p: p, shape: shape)]
+        case .reduceWindow(let op, let w): return [evalReduceWindow(op, x[0], w, shape: shape)]
+        case .selectAndScatterAdd(let select, let w): return [evalSelectAndScatterAdd(select, x[0], x[1], w)]
+        case .selectAndGatherAdd(let select, let w): return [evalSelectAndGatherAdd(select, x[0], x[1], w, shape: shape)]
         case .cumsum(let axis, let reverse): return [evalCumsum(x[0], axis: axis, reverse: reverse)]
         case .sort(let dimension, let numKeys): return evalSort(x, dimension: dimension, numKeys: numKeys)
         case .threefry2x32: return evalThreefry(x[0], x[1], x[2], x[3])

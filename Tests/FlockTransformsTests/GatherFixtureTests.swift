@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FlockCore
+import FlockTestSupport
 @testable import FlockTransforms
 
 /// Gather and scatter against JAX (tools/make_gather_fixtures.py): `take`,

@@ -157,6 +157,13 @@ public enum JaxprPrinter {
         return lines.joined(separator: "\n")
     }
 
+    static func windowParameterString(_ w: WindowParameters) -> String {
+        func tuple(_ v: [Int]) -> String { "(" + v.map(String.init).joined(separator: ", ") + (v.count == 1 ? ",)" : ")") }
+        return "[base_dilation=\(tuple(w.baseDilation)) padding=(\(w.padding.map(tuple).joined(separator: ", ")))"
+            + " window_dilation=\(tuple(w.windowDilation)) window_dimensions=\(tuple(w.windowDimensions))"
+            + " window_strides=\(tuple(w.windowStrides))]"
+    }
+
     static func parameterString(_ p: Primitive) -> String {
         func names(_ axes: [String]) -> String { "(" + axes.map { "'\($0)'" }.joined(separator: ", ") + (axes.count == 1 ? ",)" : ")") }
         switch p {
@@ -172,6 +179,9 @@ public enum JaxprPrinter {
         case .gather(_, let sizes, let mode, let fill):
             return "[mode=\(mode.rawValue) slice_sizes=\(sizes)\(fill.map { " fill_value=\($0)" } ?? "")]"
         case .scatter(_, _, let mode): return "[mode=\(mode.rawValue)]"
+        case .reduceWindow(_, let w): return windowParameterString(w)
+        case .selectAndScatterAdd(let s, let w), .selectAndGatherAdd(let s, let w):
+            return "[select_prim=\(s.rawValue) " + windowParameterString(w).dropFirst()
         case .psum(let axes), .pmax(let axes), .pmin(let axes), .axisIndex(let axes):
             return "[axes=\(names(axes))]"
         case .allGather(let axes, let axis, let tiled):

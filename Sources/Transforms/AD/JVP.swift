@@ -268,6 +268,20 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         let db = t[1].map { bind1(p, x[0], $0) }
         return one(y, addTangents(da, db))
 
+    case .reduceWindow(let op, let w):
+        let y = bind1(p, x[0])
+        guard let ta = t[0] else { return one(y, nil) }
+        switch op {
+        case .sum: return one(y, bind1(p, ta))
+        case .max: return one(y, bind1(.selectAndGatherAdd(select: .ge, w), ta, x[0]))
+        case .min: return one(y, bind1(.selectAndGatherAdd(select: .le, w), ta, x[0]))
+        }
+
+    case .selectAndScatterAdd, .selectAndGatherAdd:
+        // Linear in the first operand; piecewise constant in the operand.
+        let y = bind1(p, x[0], x[1])
+        return one(y, t[0].map { bind1(p, $0, x[1]) })
+
     case .sort(let dimension, let numKeys):
         // Sort an iota along with the operands to learn the permutation, then
         // apply it to the tangents.

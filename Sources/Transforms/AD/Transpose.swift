@@ -282,6 +282,16 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         if lin(0) && lin(1) { throw nonlinear() }
         if lin(0) { return [convTransposeLHS(c, x[0].aval, x[1].value!, params), nil] }
         return [nil, convTransposeRHS(c, x[0].value!, x[1].aval, params)]
+    case .reduceWindow(.sum, let w):
+        return [ct.map { reduceWindowSumTranspose($0, x[0].aval, w) }]
+    case .selectAndScatterAdd(let select, let w):
+        guard let c = ct else { return [nil, nil] }
+        if lin(1) { throw nonlinear() }
+        return [bind1(.selectAndGatherAdd(select: select, w), c, x[1].value!), nil]
+    case .selectAndGatherAdd(let select, let w):
+        guard let c = ct else { return [nil, nil] }
+        if lin(1) { throw nonlinear() }
+        return [bind1(.selectAndScatterAdd(select: select, w), c, x[1].value!), nil]
     case .call(let j, _), .checkpoint(let j):
         return try backwardPass(j, x.map(\.value), cts)
     case .customVJPLinear(let rule, let nres, _):
@@ -322,7 +332,7 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         }]
 
     case .unary, .binary, .compare, .clamp, .bitcast, .reduce, .argReduce, .iota, .sort, .threefry2x32, .customVJP,
-        .pmax, .pmin, .axisIndex:
+        .pmax, .pmin, .axisIndex, .reduceWindow:
         throw nonlinear()
     }
 }
@@ -388,6 +398,25 @@ func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: Con
     let k = bind1(.transpose([1, 0] + spatial), g)
     let out = bind1(.convolution(params), l, k)  // [C, O, k…]
     return bind1(.transpose([1, 0] + spatial), out)
+}
+
+/// Transpose of a windowed sum (JAX's formulation): every operand element
+/// receives the cotangents of the windows that cover it — a windowed sum, with
+/// stride `baseDilation`, over the cotangent dilated by the strides and padded
+/// so that the window at operand index i covers exactly those outputs.
+func reduceWindowSumTranspose(_ ct: Tensor, _ operand: AbstractValue, _ w: WindowParameters) -> Tensor {
+    if ct.shape.contains(0) || operand.shape.contains(0) { return zeros(like: operand) }
+    let n = operand.rank
+    let inD = dilateShape(operand.shape, w.baseDilation), windowD = dilateShape(w.windowDimensions, w.windowDilation)
+    let outD = dilateShape(ct.shape, w.windowStrides)
+    let low = (0..<n).map { windowD[$0] - w.padding[$0][0] - 1 }
+    let high = (0..<n).map { inD[$0] + windowD[$0] - 1 - outD[$0] - low[$0] }
+    let padded = bind1(.pad(low: low, high: high, interior: w.windowStrides.map { $0 - 1 }), ct, Tensor(0, dtype: ct.dtype))
+    let ones = [Int](repeating: 1, count: n)
+    let q = WindowParameters(
+        windowDimensions: w.windowDimensions, windowStrides: w.baseDilation,
+        padding: [[Int]](repeating: [0, 0], count: n), baseDilation: ones, windowDilation: w.windowDilation)
+    return bind1(.reduceWindow(.sum, q), padded)
 }
 
 func sliceAxis(_ x: Tensor, _ axis: Int, _ lo: Int, _ hi: Int) -> Tensor {

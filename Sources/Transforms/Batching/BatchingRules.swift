@@ -82,6 +82,17 @@ struct BatchingRules {
         case .convolution(let params):
             return [convolution(xs[0], xs[1], params)]
 
+        case .reduceWindow(let op, let w):
+            // The batch dimension becomes one the windows do not touch.
+            let d = xs[0].dim!
+            return [BatchedValue(bind1(.reduceWindow(op, w.insertingTrivialDimension(at: d)), xs[0].value), d)]
+        case .selectAndScatterAdd(let select, let w):
+            let q = w.insertingTrivialDimension(at: 0)
+            return [BatchedValue(bind1(.selectAndScatterAdd(select: select, q), moveToFront(xs[0]), moveToFront(xs[1])), 0)]
+        case .selectAndGatherAdd(let select, let w):
+            let q = w.insertingTrivialDimension(at: 0)
+            return [BatchedValue(bind1(.selectAndGatherAdd(select: select, q), moveToFront(xs[0]), moveToFront(xs[1])), 0)]
+
         case .call(let jaxpr, let kind):
             return call(jaxpr, kind: kind, xs)
         case .cond(let branches):
