@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "flock-data-parallel", targets: ["FlockDataParallel"]),
         .executable(name: "tutorial", targets: ["FlockTutorial"]),
         .executable(name: "train-mlp", targets: ["TrainMLP"]),
+        .executable(name: "dp-sgd", targets: ["DPSGD"]),
     ],
     dependencies: [
         // Command-line parsing for the examples (`--help` on every executable).
@@ -59,6 +60,10 @@ let package = Package(
             name: "TrainMLP",
             dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/TrainMLP"),
+        .executableTarget(
+            name: "DPSGD",
+            dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/DPSGD"),
         .executableTarget(
             name: "FlockTutorial",
             dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],
