@@ -77,6 +77,7 @@ public struct CheckpointManager: Sendable {
             } catch let error as FlockError { failure = error }
         }
         try agreeOnSuccess(failure, operation: "CheckpointManager.save")
+        if Distributed.processIndex != 0 { waitUntilVisible(target) }
         return target
     }
 
@@ -155,6 +156,12 @@ func agreeOnSuccess(_ failure: FlockError?, operation: String) throws {
         if anyFailed && failure == nil { throw FlockError("\(operation): another process failed to write the checkpoint") }
     }
     if let failure { throw failure }
+}
+
+/// Waits (up to 30 s) until `path` exists here: a shared file system may show
+/// process 0's rename to other hosts a little later than it returned.
+func waitUntilVisible(_ path: String) {
+    for _ in 0..<3000 where access(path, F_OK) != 0 { usleep(10_000) }
 }
 
 /// `mkdir -p`.
