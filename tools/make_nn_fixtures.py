@@ -286,6 +286,43 @@ def layer_fixtures():
         w.layer(dict(layer="Embedding", numEmbeddings=num, features=features, method="attend"), m,
                 [rand(key(s), ishape + (features,))], lambda m, q: m.attend(q), s)
 
+    # Conv (NHWC, kernel [k…, in / groups, out]): 1-D, 2-D, 3-D; strides; SAME / VALID /
+    # explicit / int padding; input and kernel dilation; feature groups; batch dims 0, 1, 2.
+    conv_cases = [
+        dict(inF=3, outF=4, k=(3,), strides=1, padding="SAME", x=(2, 7, 3)),
+        dict(inF=3, outF=2, k=(3,), strides=2, padding="VALID", kdil=2, x=(2, 9, 3)),
+        dict(inF=2, outF=3, k=(3, 3), strides=1, padding="SAME", x=(2, 5, 5, 2)),
+        dict(inF=2, outF=3, k=(2, 3), strides=(2, 1), padding=[(1, 0), (2, 1)], x=(1, 6, 5, 2)),
+        dict(inF=2, outF=2, k=(2, 2), strides=1, padding=[(0, 0), (1, 0)], idil=(2, 1), kdil=(1, 2), x=(2, 4, 5, 2)),
+        dict(inF=2, outF=3, k=(3, 3), strides=2, padding=[(2, 2), (1, 2)], idil=2, x=(1, 4, 4, 2)),
+        dict(inF=4, outF=6, k=(2, 2), strides=1, padding="SAME", groups=2, x=(2, 4, 4, 4)),
+        dict(inF=3, outF=3, k=(3, 3), strides=1, padding="SAME", groups=3, x=(1, 5, 4, 3)),
+        dict(inF=2, outF=2, k=(3, 3), strides=1, padding=1, bias=False, x=(2, 4, 4, 2)),
+        dict(inF=2, outF=2, k=(2, 2, 2), strides=2, padding="SAME", x=(1, 4, 5, 3, 2)),
+        dict(inF=2, outF=3, k=(3, 3), strides=1, padding="SAME", x=(5, 5, 2)),
+        dict(inF=2, outF=3, k=(3, 3), strides=(1, 2), padding="VALID", x=(2, 2, 4, 5, 2)),
+        dict(inF=1, outF=2, k=(1, 1), strides=1, padding="SAME", x=(2, 3, 3, 1)),
+    ]
+    for c in conv_cases:
+        s = next(seed)
+        m = nnx.Conv(c["inF"], c["outF"], c["k"], c["strides"], padding=c["padding"], input_dilation=c.get("idil", 1),
+                     kernel_dilation=c.get("kdil", 1), feature_group_count=c.get("groups", 1),
+                     use_bias=c.get("bias", True), rngs=nnx.Rngs(s))
+        n = len(c["k"])
+
+        def per_dim(v):
+            return list(v) if isinstance(v, (tuple, list)) else [v] * n
+
+        pad = c["padding"]
+        if isinstance(pad, int):
+            pad = [[pad, pad]] * n
+        elif isinstance(pad, list):
+            pad = [list(p) for p in pad]
+        w.layer(dict(layer="Conv", inFeatures=c["inF"], outFeatures=c["outF"], kernelSize=list(c["k"]),
+                     strides=per_dim(c["strides"]), padding=pad, inputDilation=per_dim(c.get("idil", 1)),
+                     kernelDilation=per_dim(c.get("kdil", 1)), featureGroupCount=c.get("groups", 1),
+                     useBias=c.get("bias", True)), m, [rand(key(s), c["x"])], lambda m, x: m(x), s)
+
     w.write()
 
 
