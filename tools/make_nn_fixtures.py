@@ -134,10 +134,9 @@ def flat(tree):
     for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
         names = []
         for k in path:
-            name = getattr(k, "key", getattr(k, "idx", getattr(k, "name", None)))
-            if name == "value" or name is None:
-                continue
-            names.append(str(name))
+            if isinstance(k, jax.tree_util.GetAttrKey) and k.name == "value":
+                continue  # an nnx Variable's payload, not a path component
+            names.append(str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", None)))))
         out[".".join(names)] = np.asarray(leaf)
     return out
 
@@ -322,6 +321,57 @@ def layer_fixtures():
                      strides=per_dim(c["strides"]), padding=pad, inputDilation=per_dim(c.get("idil", 1)),
                      kernelDilation=per_dim(c.get("kdil", 1)), featureGroupCount=c.get("groups", 1),
                      useBias=c.get("bias", True)), m, [rand(key(s), c["x"])], lambda m, x: m(x), s)
+
+    # MultiHeadAttention (nnx): self and cross attention, causal and padding masks
+    # (built by nnx.make_causal_mask / make_attention_mask and stored as inputs),
+    # qkv/out feature sizes, no bias, dropout on the attention weights, no batch dim.
+    mha_cases = [
+        dict(heads=2, F=8, q=(2, 5, 8)),
+        dict(heads=3, F=6, q=(2, 4, 6), causal=True),
+        dict(heads=2, F=8, q=(2, 3, 8), kv=(2, 5, 8), qlen=[3, 2], klen=[5, 3]),
+        dict(heads=2, F=6, q=(2, 4, 6), causal=True, qlen=[4, 3], klen=[4, 2]),
+        dict(heads=4, F=6, qkv=12, out=5, q=(1, 3, 6)),
+        dict(heads=2, F=4, q=(2, 3, 4), bias=False),
+        dict(heads=2, F=4, q=(6, 4), causal=True),
+        dict(heads=2, F=4, q=(2, 5, 4), causal=True, dropout=0.3),
+        dict(heads=1, F=3, q=(2, 2, 3, 3)),
+    ]
+    for c in mha_cases:
+        s = next(seed)
+        m = nnx.MultiHeadAttention(c["heads"], c["F"], qkv_features=c.get("qkv"), out_features=c.get("out"),
+                                   use_bias=c.get("bias", True), dropout_rate=c.get("dropout", 0.0), decode=False,
+                                   rngs=nnx.Rngs(s))
+        kq, kkv = jax.random.split(key(s))
+        xq = rand(kq, c["q"])
+        inputs = [xq]
+        kv = None
+        if "kv" in c:
+            kv = rand(kkv, c["kv"])
+            inputs.append(kv)
+        mask = None
+        if c.get("causal"):
+            mask = nnx.make_causal_mask(jnp.zeros(c["q"][:-1]))
+        if "qlen" in c:
+            lk = (c["kv"] if "kv" in c else c["q"])[-2]
+            qvalid = jnp.arange(c["q"][-2])[None, :] < jnp.array(c["qlen"])[:, None]
+            kvalid = jnp.arange(lk)[None, :] < jnp.array(c["klen"])[:, None]
+            pad = nnx.make_attention_mask(qvalid, kvalid)
+            inputs += [qvalid, kvalid]
+            mask = pad if mask is None else nnx.combine_masks(mask, pad)
+        dropout_seed = s + 900
+        deterministic = "dropout" not in c
+        case = dict(layer="MultiHeadAttention", numHeads=c["heads"], inFeatures=c["F"],
+                    qkvFeatures=c.get("qkv", c["F"]), outFeatures=c.get("out", c["F"]), useBias=c.get("bias", True),
+                    dropoutRate=c.get("dropout", 0.0), causal=bool(c.get("causal")), padding="qlen" in c,
+                    crossAttention="kv" in c, deterministic=deterministic, dropoutSeed=dropout_seed)
+
+        def call(m, *xs, c=c, mask=mask, deterministic=deterministic, dropout_seed=dropout_seed):
+            kv = xs[1] if "kv" in c else None
+            rngs = None if deterministic else nnx.Rngs(dropout=jax.random.PRNGKey(dropout_seed))
+            return m(xs[0], kv, mask=mask, deterministic=deterministic, rngs=rngs)
+
+        extra = {"mask": mask} if mask is not None else {}
+        w.layer(case, m, inputs, call, s, extra=extra)
 
     w.write()
 
