@@ -52,7 +52,7 @@ public enum Primitive: Hashable, Sendable {
     /// Identity whose derivative is zero (`lax.stop_gradient`).
     case stopGradient
     /// A staged call of a jitted function (JAX's `pjit`): inputs are the jaxpr's inputs.
-    case call(Jaxpr, name: String)
+    case call(Jaxpr, kind: CallKind)
     /// Inputs: an int32 scalar branch index (clamped), then the operands of every branch.
     case cond(branches: [Jaxpr])
     /// Inputs: cond consts, body consts, then the loop carry. Outputs: the final carry.

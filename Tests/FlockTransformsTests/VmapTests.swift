@@ -291,10 +291,10 @@ func scanRows(_ a: [Tensor], reverse: Bool) -> [Tensor] {
 
 let controlFlowCases: [Case] = [
     Case("call", [.float([3]), .float([2, 3])]) { a in
-        staged({ [sin($0[0]) * $0[1].sum(), $0[1].T] }, a) { .call($0, name: "f") }
+        staged({ [sin($0[0]) * $0[1].sum(), $0[1].T] }, a) { .call($0, kind: .jit("f")) }
     },
     Case("call unbatched result", [.float([3]), .float([3])]) { a in
-        staged({ [$0[0] * 2, full([2], 4)] }, a) { .call($0, name: "g") }
+        staged({ [$0[0] * 2, full([2], 4)] }, a) { .call($0, kind: .jit("g")) }
     },
     Case("cond", [.int([], -1...3), .float([3]), .float([3])], threeWayCond),
     Case("while", [.int([], 0...4), .float([2]), .float([2])], whileCounting),

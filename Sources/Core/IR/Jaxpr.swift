@@ -168,7 +168,7 @@ public enum JaxprPrinter {
         case .dotGeneral(let dn): return "[dimension_numbers=((\(dn.lhsContracting), \(dn.rhsContracting)), (\(dn.lhsBatch), \(dn.rhsBatch)))]"
         case .argReduce(_, let axis), .concatenate(let axis): return "[axis=\(axis)]"
         case .iota(let d, let s, let dim): return "[dimension=\(dim) dtype=\(d) shape=\(s)]"
-        case .call(_, let name): return "[name=\(name)]"
+        case .call(_, let kind): return "[name=\(kind)]"
         case .psum(let axes), .pmax(let axes), .pmin(let axes), .axisIndex(let axes):
             return "[axes=\(names(axes))]"
         case .allGather(let axes, let axis, let tiled):

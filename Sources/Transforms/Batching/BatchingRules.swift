@@ -82,8 +82,8 @@ struct BatchingRules {
         case .convolution(let params):
             return [convolution(xs[0], xs[1], params)]
 
-        case .call(let jaxpr, let name):
-            return call(jaxpr, name: name, xs)
+        case .call(let jaxpr, let kind):
+            return call(jaxpr, kind: kind, xs)
         case .cond(let branches):
             return cond(branches, index: xs[0], Array(xs.dropFirst()))
         case .whileLoop(let condJaxpr, let body, let condConstCount, let bodyConstCount):
