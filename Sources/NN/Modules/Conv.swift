@@ -27,6 +27,7 @@ public struct Conv: Layer, PyTreeStruct {
     public let kernelDilation: [Int]
     /// The number of groups the input and output features are split into.
     public let featureGroupCount: Int
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<Conv>] = [.init(\.kernel, "kernel"), .init(\.bias, "bias")]
 
     /// A convolution with the given parameters and options.

@@ -14,6 +14,7 @@ public struct LinearGeneral: Layer, PyTreeStruct {
     public var bias: Tensor?
     /// How many leading kernel axes are contracted with the input's trailing axes.
     public let inRank: Int
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<LinearGeneral>] = [.init(\.kernel, "kernel"), .init(\.bias, "bias")]
 
     /// A layer with the given parameters; the first `inRank` kernel axes are the input axes.

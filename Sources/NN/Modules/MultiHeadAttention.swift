@@ -23,6 +23,7 @@ public struct MultiHeadAttention: Module, PyTreeStruct {
     public var out: LinearGeneral
     /// The probability of dropping an attention weight in training (0 for none).
     public let dropoutRate: Double
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<MultiHeadAttention>] = [
         .init(\.query, "query"), .init(\.key, "key"), .init(\.value, "value"), .init(\.out, "out"),
     ]
