@@ -134,10 +134,9 @@ def flat(tree):
     for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
         names = []
         for k in path:
-            name = getattr(k, "key", getattr(k, "idx", getattr(k, "name", None)))
-            if name == "value" or name is None:
-                continue
-            names.append(str(name))
+            if isinstance(k, jax.tree_util.GetAttrKey) and k.name == "value":
+                continue  # an nnx Variable's payload, not a path component
+            names.append(str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", None)))))
         out[".".join(names)] = np.asarray(leaf)
     return out
 
@@ -285,6 +284,94 @@ def layer_fixtures():
         m = nnx.Embed(num, features, rngs=nnx.Rngs(s))
         w.layer(dict(layer="Embedding", numEmbeddings=num, features=features, method="attend"), m,
                 [rand(key(s), ishape + (features,))], lambda m, q: m.attend(q), s)
+
+    # Conv (NHWC, kernel [k…, in / groups, out]): 1-D, 2-D, 3-D; strides; SAME / VALID /
+    # explicit / int padding; input and kernel dilation; feature groups; batch dims 0, 1, 2.
+    conv_cases = [
+        dict(inF=3, outF=4, k=(3,), strides=1, padding="SAME", x=(2, 7, 3)),
+        dict(inF=3, outF=2, k=(3,), strides=2, padding="VALID", kdil=2, x=(2, 9, 3)),
+        dict(inF=2, outF=3, k=(3, 3), strides=1, padding="SAME", x=(2, 5, 5, 2)),
+        dict(inF=2, outF=3, k=(2, 3), strides=(2, 1), padding=[(1, 0), (2, 1)], x=(1, 6, 5, 2)),
+        dict(inF=2, outF=2, k=(2, 2), strides=1, padding=[(0, 0), (1, 0)], idil=(2, 1), kdil=(1, 2), x=(2, 4, 5, 2)),
+        dict(inF=2, outF=3, k=(3, 3), strides=2, padding=[(2, 2), (1, 2)], idil=2, x=(1, 4, 4, 2)),
+        dict(inF=4, outF=6, k=(2, 2), strides=1, padding="SAME", groups=2, x=(2, 4, 4, 4)),
+        dict(inF=3, outF=3, k=(3, 3), strides=1, padding="SAME", groups=3, x=(1, 5, 4, 3)),
+        dict(inF=2, outF=2, k=(3, 3), strides=1, padding=1, bias=False, x=(2, 4, 4, 2)),
+        dict(inF=2, outF=2, k=(2, 2, 2), strides=2, padding="SAME", x=(1, 4, 5, 3, 2)),
+        dict(inF=2, outF=3, k=(3, 3), strides=1, padding="SAME", x=(5, 5, 2)),
+        dict(inF=2, outF=3, k=(3, 3), strides=(1, 2), padding="VALID", x=(2, 2, 4, 5, 2)),
+        dict(inF=1, outF=2, k=(1, 1), strides=1, padding="SAME", x=(2, 3, 3, 1)),
+    ]
+    for c in conv_cases:
+        s = next(seed)
+        m = nnx.Conv(c["inF"], c["outF"], c["k"], c["strides"], padding=c["padding"], input_dilation=c.get("idil", 1),
+                     kernel_dilation=c.get("kdil", 1), feature_group_count=c.get("groups", 1),
+                     use_bias=c.get("bias", True), rngs=nnx.Rngs(s))
+        n = len(c["k"])
+
+        def per_dim(v):
+            return list(v) if isinstance(v, (tuple, list)) else [v] * n
+
+        pad = c["padding"]
+        if isinstance(pad, int):
+            pad = [[pad, pad]] * n
+        elif isinstance(pad, list):
+            pad = [list(p) for p in pad]
+        w.layer(dict(layer="Conv", inFeatures=c["inF"], outFeatures=c["outF"], kernelSize=list(c["k"]),
+                     strides=per_dim(c["strides"]), padding=pad, inputDilation=per_dim(c.get("idil", 1)),
+                     kernelDilation=per_dim(c.get("kdil", 1)), featureGroupCount=c.get("groups", 1),
+                     useBias=c.get("bias", True)), m, [rand(key(s), c["x"])], lambda m, x: m(x), s)
+
+    # MultiHeadAttention (nnx): self and cross attention, causal and padding masks
+    # (built by nnx.make_causal_mask / make_attention_mask and stored as inputs),
+    # qkv/out feature sizes, no bias, dropout on the attention weights, no batch dim.
+    mha_cases = [
+        dict(heads=2, F=8, q=(2, 5, 8)),
+        dict(heads=3, F=6, q=(2, 4, 6), causal=True),
+        dict(heads=2, F=8, q=(2, 3, 8), kv=(2, 5, 8), qlen=[3, 2], klen=[5, 3]),
+        dict(heads=2, F=6, q=(2, 4, 6), causal=True, qlen=[4, 3], klen=[4, 2]),
+        dict(heads=4, F=6, qkv=12, out=5, q=(1, 3, 6)),
+        dict(heads=2, F=4, q=(2, 3, 4), bias=False),
+        dict(heads=2, F=4, q=(6, 4), causal=True),
+        dict(heads=2, F=4, q=(2, 5, 4), causal=True, dropout=0.3),
+        dict(heads=1, F=3, q=(2, 2, 3, 3)),
+    ]
+    for c in mha_cases:
+        s = next(seed)
+        m = nnx.MultiHeadAttention(c["heads"], c["F"], qkv_features=c.get("qkv"), out_features=c.get("out"),
+                                   use_bias=c.get("bias", True), dropout_rate=c.get("dropout", 0.0), decode=False,
+                                   rngs=nnx.Rngs(s))
+        kq, kkv = jax.random.split(key(s))
+        xq = rand(kq, c["q"])
+        inputs = [xq]
+        kv = None
+        if "kv" in c:
+            kv = rand(kkv, c["kv"])
+            inputs.append(kv)
+        mask = None
+        if c.get("causal"):
+            mask = nnx.make_causal_mask(jnp.zeros(c["q"][:-1]))
+        if "qlen" in c:
+            lk = (c["kv"] if "kv" in c else c["q"])[-2]
+            qvalid = jnp.arange(c["q"][-2])[None, :] < jnp.array(c["qlen"])[:, None]
+            kvalid = jnp.arange(lk)[None, :] < jnp.array(c["klen"])[:, None]
+            pad = nnx.make_attention_mask(qvalid, kvalid)
+            inputs += [qvalid, kvalid]
+            mask = pad if mask is None else nnx.combine_masks(mask, pad)
+        dropout_seed = s + 900
+        deterministic = "dropout" not in c
+        case = dict(layer="MultiHeadAttention", numHeads=c["heads"], inFeatures=c["F"],
+                    qkvFeatures=c.get("qkv", c["F"]), outFeatures=c.get("out", c["F"]), useBias=c.get("bias", True),
+                    dropoutRate=c.get("dropout", 0.0), causal=bool(c.get("causal")), padding="qlen" in c,
+                    crossAttention="kv" in c, deterministic=deterministic, dropoutSeed=dropout_seed)
+
+        def call(m, *xs, c=c, mask=mask, deterministic=deterministic, dropout_seed=dropout_seed):
+            kv = xs[1] if "kv" in c else None
+            rngs = None if deterministic else nnx.Rngs(dropout=jax.random.PRNGKey(dropout_seed))
+            return m(xs[0], kv, mask=mask, deterministic=deterministic, rngs=rngs)
+
+        extra = {"mask": mask} if mask is not None else {}
+        w.layer(case, m, inputs, call, s, extra=extra)
 
     w.write()
 

@@ -1,4 +1,5 @@
 import FlockNN
+import FlockTestSupport
 import Testing
 
 // Layers against Flax NNX (Fixtures/layers.*): each case stores flax's init of

@@ -27,6 +27,7 @@ public struct BatchNorm: Module, PyTreeStruct {
     public let epsilon: Double
     /// The named axis over which batch statistics are averaged, if any.
     public let axisName: String?
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<BatchNorm>] = [.init(\.scale, "scale"), .init(\.bias, "bias")]
 
     /// The running statistics (Flax's `batch_stats` collection): a pytree.
@@ -35,6 +36,7 @@ public struct BatchNorm: Module, PyTreeStruct {
         public var mean: Tensor
         /// Running (biased) variance, `[features]`.
         public var variance: Tensor
+        /// The pytree fields, in flattening order (their names are the parameter paths).
         public static let fields: [PyTreeField<State>] = [.init(\.mean, "mean"), .init(\.variance, "var")]
 
         /// Statistics with the given values.

@@ -15,6 +15,7 @@ public struct Dropout: Module, PyTreeStruct {
     public let rate: Double
     /// Axes along which the mask is shared (size 1 in the mask's shape).
     public let broadcastDims: [Int]
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static var fields: [PyTreeField<Dropout>] { [] }
 
     /// Dropout with probability `rate` in `[0, 1]`.

@@ -11,6 +11,7 @@
 public struct Embedding: Layer, PyTreeStruct {
     /// `[numEmbeddings, features]`.
     public var embedding: Tensor
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<Embedding>] = [.init(\.embedding, "embedding")]
 
     /// An embedding with the given table `[numEmbeddings, features]`.

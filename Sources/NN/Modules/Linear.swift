@@ -12,6 +12,7 @@ public struct Linear: Layer, PyTreeStruct {
     public var kernel: Tensor
     /// `[outFeatures]`, or nil without a bias.
     public var bias: Tensor?
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<Linear>] = [.init(\.kernel, "kernel"), .init(\.bias, "bias")]
 
     /// A layer with the given parameters.
@@ -79,6 +80,7 @@ public struct Linear: Layer, PyTreeStruct {
 public struct Activation: Layer, PyTreeStruct {
     /// The function applied.
     public let function: @Sendable (Tensor) -> Tensor
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static var fields: [PyTreeField<Activation>] { [] }
 
     /// A layer that applies `function`.

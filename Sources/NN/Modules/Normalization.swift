@@ -49,6 +49,7 @@ public struct LayerNorm: Layer, PyTreeStruct {
     public let epsilon: Double
     /// The size of the normalised last axis.
     public let features: Int
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<LayerNorm>] = [.init(\.scale, "scale"), .init(\.bias, "bias")]
 
     /// A layer norm over a last axis of size `features`.
@@ -96,6 +97,7 @@ public struct RMSNorm: Layer, PyTreeStruct {
     public let epsilon: Double
     /// The size of the normalised last axis.
     public let features: Int
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<RMSNorm>] = [.init(\.scale, "scale")]
 
     /// An RMS norm over a last axis of size `features`.

@@ -23,12 +23,15 @@ public struct Sequential: Layer {
         layers.enumerated().reduce(x) { y, item in ModulePath.with("layers[\(item.offset)]") { item.element(y) } }
     }
 
+    /// Appends every layer's leaves, in layer order.
     public func flattenLeaves(into leaves: inout [Tensor]) { for l in layers { l.flattenLeaves(into: &leaves) } }
 
+    /// The same layers rebuilt from `leaves`, in layer order.
     public func rebuilt(from leaves: inout ArraySlice<Tensor>) -> Sequential {
         Sequential(layers.map { rebuiltLayer($0, from: &leaves) })
     }
 
+    /// The structure: `layers[i]` for each layer.
     public func describeStructure(path: String, into nodes: inout [String]) {
         nodes.append("\(path.isEmpty ? "." : path): Sequential")
         nodes.append("\(path).layers: list of \(layers.count)")
@@ -53,6 +56,7 @@ public struct MLP: Layer, PyTreeStruct {
     public var layers: [Linear]
     /// The function applied after every layer but the last.
     public let activation: @Sendable (Tensor) -> Tensor
+    /// The pytree fields, in flattening order (their names are the parameter paths).
     public static let fields: [PyTreeField<MLP>] = [.init(\.layers, "layers")]
 
     /// An MLP with the given layers.
