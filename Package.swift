@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "FlockCompiler", dependencies: ["FlockCore", "CKernels"], path: "Sources/Compiler"),
         .target(name: "FlockTransforms", dependencies: ["FlockCore", "FlockCompiler"], path: "Sources/Transforms"),
         .target(
-            name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI", "CKernels"],
+            name: "FlockCollectives", dependencies: ["FlockCore", "CMPI", "CKernels"],
             path: "Sources/Collectives"),
         .target(
             name: "FlockSharding",
@@ -57,7 +57,9 @@ let package = Package(
         .executableTarget(
             name: "FlockBenchmarks", dependencies: ["Flock", "CMPI"], path: "benchmarks/Sources"),
         // Helpers shared by the test targets.
-        .target(name: "FlockTestSupport", dependencies: ["FlockCore"], path: "Tests/FlockTestSupport"),
+        .target(
+            name: "FlockTestSupport", dependencies: ["FlockCore", "FlockTransforms"], path: "Tests/FlockTestSupport",
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "FlockCoreTests", dependencies: ["FlockCore", "FlockTestSupport"], path: "Tests/FlockCoreTests",
             resources: [.copy("Fixtures")]),
@@ -80,8 +82,8 @@ let package = Package(
         // Run as a plain `swift test` (a one-process job) and, by scripts/run-tests,
         // as the built test binary under `./launch -n 2` and `-n 4`.
         .testTarget(
-            name: "FlockCollectivesTests", dependencies: ["FlockCollectives", "FlockTestSupport"], path: "Tests/FlockCollectivesTests",
-            resources: [.copy("Fixtures")]),
+            name: "FlockCollectivesTests", dependencies: ["FlockCollectives", "FlockTransforms", "FlockTestSupport"],
+            path: "Tests/FlockCollectivesTests"),
     ],
     swiftLanguageModes: [.v6]
 )

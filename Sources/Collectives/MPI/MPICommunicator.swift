@@ -238,7 +238,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     private func permute(
-        _ pairs: [CollectiveOperation.Pair], _ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer,
+        _ pairs: [PermutationPair], _ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer,
         _ count: Int32, _ dt: MPI_Datatype, _ what: String
     ) throws {
         var requests: [MPI_Request?] = []
