@@ -24,10 +24,11 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // float32 block kernels compiled for AVX2 with per-function target attributes.
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
-        .target(name: "FlockIO", dependencies: ["FlockCore"], path: "Sources/IO"),
+        .target(name: "FlockIO", dependencies: ["FlockCore", "CZlib"], path: "Sources/IO"),
         .target(name: "FlockCompiler", dependencies: ["FlockCore", "CKernels"], path: "Sources/Compiler"),
         .target(name: "FlockTransforms", dependencies: ["FlockCore", "FlockCompiler"], path: "Sources/Transforms"),
         .target(
