@@ -69,6 +69,10 @@ final class CollectiveWatchdog: Sendable {
         return slot
     }
 
+    /// Forgets every communicator before MPI_Finalize frees their shared
+    /// windows: the watchdog thread must not beat into unmapped memory.
+    func stop() { slots.withLock { $0.removeAll() } }
+
     /// Seconds without a heartbeat after which a rank that others wait for
     /// counts as stopped (`FLOCK_HEARTBEAT_TIMEOUT`, default 30).
     static var heartbeatSeconds: Double { Configuration.heartbeatTimeout }
@@ -79,8 +83,12 @@ final class CollectiveWatchdog: Sendable {
         while true {
             usleep(200_000)
             let now = monotonicNanoseconds()
-            let live = slots.withLock { $0.compactMap(\.slot) }
-            for s in live { s.exchange?.beat() }
+            // Beats under the lock: ``stop()`` takes it before MPI frees the windows.
+            let live = slots.withLock { list in
+                let live = list.compactMap(\.slot)
+                for s in live { s.exchange?.beat() }
+                return live
+            }
             if let stuck = live.first(where: { s in
                 let t = s.since.load(ordering: .relaxed)
                 return t != 0 && now > t && now - t > limit

@@ -61,6 +61,7 @@ enum Departures {
         // A rank ending on an error does not wait for the others in
         // MPI_Finalize's fence: its non-zero exit (and the announcement) end the job.
         if ProgramFailure.isFailing { return }
+        CollectiveWatchdog.shared.stop()
         MPI_Finalize()
     }
 
