@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "flock-bench", targets: ["FlockBenchmarks"]),
         .executable(name: "flock-data-parallel", targets: ["FlockDataParallel"]),
         .executable(name: "tutorial", targets: ["FlockTutorial"]),
+        .executable(name: "train-mlp", targets: ["TrainMLP"]),
     ],
     dependencies: [
         // Command-line parsing for the examples (`--help` on every executable).
@@ -51,6 +52,14 @@ let package = Package(
             path: "Sources/Flock"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
         .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
+        .target(
+            name: "FlockExampleSupport",
+            dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Support"),
+        .executableTarget(
+            name: "TrainMLP",
+            dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/TrainMLP"),
         .executableTarget(
             name: "FlockTutorial",
             dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],

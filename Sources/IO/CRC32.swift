@@ -4,12 +4,14 @@ import CZlib
 // every member, so the reader can tell a damaged archive from a valid one.
 
 /// Incremental CRC-32 of a byte stream.
-struct CRC32 {
+package struct CRC32 {
     /// zlib's running checksum (its pre- and post-conditioning included).
     private var state: UInt = 0
 
+    package init() {}
+
     /// Feeds `bytes` into the checksum.
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         var rest = bytes[...]
         while !rest.isEmpty {
             // zlib takes at most 4 GiB per call.
@@ -21,17 +23,17 @@ struct CRC32 {
     }
 
     /// The checksum of everything fed so far.
-    var value: UInt32 { UInt32(truncatingIfNeeded: state) }
+    package var value: UInt32 { UInt32(truncatingIfNeeded: state) }
 
     /// The checksum of `bytes` in one call.
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = CRC32()
         crc.update(bytes)
         return crc.value
     }
 
     /// The checksum of a byte array.
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    package static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
 }

@@ -103,7 +103,7 @@ private func npyDescr(_ dtype: DType) -> String {
     return dtype == .bool ? "|b1" : "<" + code
 }
 
-private let hostIsLittleEndian = 1.littleEndian == 1
+let hostIsLittleEndian = 1.littleEndian == 1
 
 /// The dtype of an npy `descr` and whether its bytes need swapping on this host.
 private func parseDescr(_ descr: String, context: String) throws -> (DType, swap: Bool) {
@@ -172,7 +172,7 @@ func littleEndianCopy(_ array: DenseArray) -> DenseArray {
     return copy
 }
 
-private func swapBytes(_ bytes: UnsafeMutableRawBufferPointer, itemSize: Int) {
+func swapBytes(_ bytes: UnsafeMutableRawBufferPointer, itemSize: Int) {
     for start in stride(from: 0, to: bytes.count, by: itemSize) {
         var lo = start, hi = start + itemSize - 1
         while lo < hi {
@@ -500,7 +500,7 @@ func withFileSink(_ path: String, operation: String, _ body: (inout FileSink) th
 }
 
 /// The whole contents of the file at `path`.
-func readFile(_ path: String, operation: String) throws -> [UInt8] {
+package func readFile(_ path: String, operation: String) throws -> [UInt8] {
     func failure(_ what: String) -> FlockError {
         FlockError("\(operation): cannot read \(path): \(what): \(String(cString: strerror(errno)))")
     }

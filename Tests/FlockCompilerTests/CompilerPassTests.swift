@@ -73,9 +73,11 @@ import FlockTestSupport
 
     /// Reductions join the loop that makes their operand (`sum(x * x)`): the
     /// operand is never materialised, and results equal the unfused reduce
-    /// kernel's bit for bit — rows of every length mod 4, rows longer than a
+    /// kernel's bit for bit — rows of every length mod 8, rows longer than a
     /// block, blocks cut at odd places by a broadcast row, NaNs, float64.
     @Test(arguments: [[7, 3000], [4, 301], [5, 4], [2, 3, 5], [1030], [3, 2050],
+                      // Rows of many blocks of 1024 (the pairwise tree over blocks, odd block counts).
+                      [3, 5121], [2, 70001], [1 << 17],
                       // Narrow rows (several to a block, broadcasts expanded), around the limit of 256.
                       [1000, 10], [333, 7], [2, 75, 63], [9, 255], [5, 256], [40, 1]])
     func reductionsFuseWithTheirProducers(_ shape: [Int]) throws {

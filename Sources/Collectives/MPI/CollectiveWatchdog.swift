@@ -69,10 +69,6 @@ final class CollectiveWatchdog: Sendable {
         return slot
     }
 
-    /// Forgets every communicator before MPI_Finalize frees their shared
-    /// windows: the watchdog thread must not beat into unmapped memory.
-    func stop() { slots.withLock { $0.removeAll() } }
-
     /// Seconds without a heartbeat after which a rank that others wait for
     /// counts as stopped (`FLOCK_HEARTBEAT_TIMEOUT`, default 30).
     static var heartbeatSeconds: Double { Configuration.heartbeatTimeout }
@@ -83,12 +79,8 @@ final class CollectiveWatchdog: Sendable {
         while true {
             usleep(200_000)
             let now = monotonicNanoseconds()
-            // Beats under the lock: ``stop()`` takes it before MPI frees the windows.
-            let live = slots.withLock { list in
-                let live = list.compactMap(\.slot)
-                for s in live { s.exchange?.beat() }
-                return live
-            }
+            let live = slots.withLock { $0.compactMap(\.slot) }
+            Departures.whileActive { for s in live { s.exchange?.beat() } }
             if let stuck = live.first(where: { s in
                 let t = s.since.load(ordering: .relaxed)
                 return t != 0 && now > t && now - t > limit
@@ -98,7 +90,8 @@ final class CollectiveWatchdog: Sendable {
             for s in live {
                 let t = s.since.load(ordering: .relaxed)
                 guard t != 0, now > t, now - t > silence, let exchange = s.exchange else { continue }
-                let silent = exchange.silentMembers(now: now, limit: silence)
+                var silent: [Int] = []
+                Departures.whileActive { silent = exchange.silentMembers(now: now, limit: silence) }
                 if !silent.isEmpty { abortJob(s, silent: silent.map { s.memberWorldRanks[$0] }) }
             }
             // A rank that left can never join a collective of its communicators.
@@ -121,7 +114,8 @@ final class CollectiveWatchdog: Sendable {
         var rank: Int32 = 0
         MPI_Comm_rank(cmpi_comm_world(), &rank)
         let what = "\(kind?.description ?? "collective")\(dtype) (collective #\((w >> 32) + 1) on a communicator of \(slot.size) ranks)"
-        let absent = slot.exchange?.membersNotArrived().map { slot.memberWorldRanks[$0] } ?? []
+        var absent: [Int] = []
+        Departures.whileActive { absent = slot.exchange?.membersNotArrived().map { slot.memberWorldRanks[$0] } ?? [] }
         let who = absent.isEmpty ? "some rank did" : (absent.count == 1 ? "rank \(absent[0]) did" : "ranks \(absent.map(String.init).joined(separator: ", ")) did")
         let message: String
         if let gone = departed {

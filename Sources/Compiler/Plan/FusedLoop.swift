@@ -52,7 +52,7 @@ final class FusedLoop: @unchecked Sendable {
     }
 
     /// Accumulates rows of `rowLength` elements (float32 or float64) with
-    /// `op`, in the reduce kernel's order: four interleaved partial results.
+    /// `op`, in the reduce kernel's order (see accumulateRowBlock).
     struct RowReduction {
         let op: ReduceOp
         let dtype: DType
@@ -355,8 +355,8 @@ final class FusedLoop: @unchecked Sendable {
             ? UnsafeMutableRawPointer.allocate(byteCount: scratchRegisters * registerBytes + 4096, alignment: 4096) : nil
         defer { allocation?.deallocate() }
         let scratch = allocation.map { $0 + Self.scratchOffset }
-        // Partial results of the reductions (four per reduction step), carried from block to block of a row.
-        let partials = UnsafeMutableRawPointer.allocate(byteCount: max(1, steps.count) * 32, alignment: 16)
+        // State of the reductions (see accumulateRowBlock), carried from block to block of a row.
+        let partials = UnsafeMutableRawPointer.allocate(byteCount: max(1, steps.count) * rowReductionStateBytes, alignment: 16)
         defer { partials.deallocate() }
         // Resolve every operand once per chunk; blocks then only add offsets.
         func address(_ s: Source) -> Address {
@@ -407,14 +407,14 @@ final class FusedLoop: @unchecked Sendable {
                                         let first = addr[a + 1].pointer(start)
                                         for j in 0..<(m / red.rowLength) {
                                             accumulateRowBlock(red.op, red.dtype, first + j * rowBytes, count: red.rowLength,
-                                                               offset: 0, rowLength: red.rowLength, partials: partials + s * 32,
+                                                               offset: 0, rowLength: red.rowLength, partials: partials + s * rowReductionStateBytes,
                                                                into: out + j * red.dtype.byteSize)
                                         }
                                     } else {
                                         // Elements `start mod rowLength` onwards of a row; the result at the row's index.
                                         accumulateRowBlock(red.op, red.dtype, addr[a + 1].pointer(start), count: m,
                                                            offset: start % red.rowLength, rowLength: red.rowLength,
-                                                           partials: partials + s * 32, into: out)
+                                                           partials: partials + s * rowReductionStateBytes, into: out)
                                     }
                                     a += 2
                                     continue
