@@ -106,19 +106,3 @@ func maxUlps(_ a: Tensor, _ b: Tensor) -> Int {
     }
 }
 
-/// Expects `actual` to have `expected`'s shape and dtype and |a − e| ≤ atol + rtol·|e| elementwise.
-func expectClose(
-    _ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6, _ what: String = "",
-    sourceLocation: SourceLocation = #_sourceLocation
-) {
-    #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) vs \(expected.shape)", sourceLocation: sourceLocation)
-    #expect(actual.dtype == expected.dtype, "\(what): dtype \(actual.dtype) vs \(expected.dtype)", sourceLocation: sourceLocation)
-    guard actual.shape == expected.shape else { return }
-    let a = actual.toArray(Double.self), e = expected.toArray(Double.self)
-    var worst = 0.0, worstIndex = -1
-    for i in a.indices {
-        let excess = abs(a[i] - e[i]) - (atol + rtol * abs(e[i]))
-        if excess > worst || (a[i].isNaN != e[i].isNaN) { worst = max(worst, excess.isNaN ? .infinity : excess); worstIndex = i }
-    }
-    #expect(worstIndex < 0, "\(what): element \(worstIndex) is \(worstIndex < 0 ? 0 : a[worstIndex]), expected \(worstIndex < 0 ? 0 : e[worstIndex])", sourceLocation: sourceLocation)
-}
