@@ -26,14 +26,15 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // float32 block kernels compiled for AVX2 with per-function target attributes.
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
-        .target(name: "FlockIO", dependencies: ["FlockCore"], path: "Sources/IO"),
+        .target(name: "FlockIO", dependencies: ["FlockCore", "CZlib"], path: "Sources/IO"),
         .target(name: "FlockCompiler", dependencies: ["FlockCore", "CKernels"], path: "Sources/Compiler"),
         .target(name: "FlockTransforms", dependencies: ["FlockCore", "FlockCompiler"], path: "Sources/Transforms"),
         .target(
-            name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI", "CKernels"],
+            name: "FlockCollectives", dependencies: ["FlockCore", "CMPI", "CKernels"],
             path: "Sources/Collectives"),
         .target(
             name: "FlockSharding",
@@ -71,7 +72,9 @@ let package = Package(
         .executableTarget(
             name: "FlockBenchmarks", dependencies: ["Flock", "CMPI"], path: "benchmarks/Sources"),
         // Helpers shared by the test targets.
-        .target(name: "FlockTestSupport", dependencies: ["FlockCore"], path: "Tests/FlockTestSupport"),
+        .target(
+            name: "FlockTestSupport", dependencies: ["FlockCore", "FlockTransforms"], path: "Tests/FlockTestSupport",
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "FlockCoreTests", dependencies: ["FlockCore", "FlockTestSupport"], path: "Tests/FlockCoreTests",
             resources: [.copy("Fixtures")]),
@@ -94,8 +97,8 @@ let package = Package(
         // Run as a plain `swift test` (a one-process job) and, by scripts/run-tests,
         // as the built test binary under `./launch -n 2` and `-n 4`.
         .testTarget(
-            name: "FlockCollectivesTests", dependencies: ["FlockCollectives", "FlockTestSupport"], path: "Tests/FlockCollectivesTests",
-            resources: [.copy("Fixtures")]),
+            name: "FlockCollectivesTests", dependencies: ["FlockCollectives", "FlockTransforms", "FlockTestSupport"],
+            path: "Tests/FlockCollectivesTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -115,11 +115,10 @@ public enum Distributed {
     // MARK: - MPI lifetime
 
     private static func environmentLocalDeviceCount() throws -> Int {
-        guard let s = getenvString("FLOCK_LOCAL_DEVICES") else { return 1 }
-        guard let n = Int(s), n >= 1 else {
+        if let s = Configuration.invalidLocalDevicesText {
             throw FlockError("FLOCK_LOCAL_DEVICES must be a positive integer, got '\(s)'")
         }
-        return n
+        return Configuration.localDevices
     }
 
     private static func startMPI() throws -> MPICommunicator {
@@ -151,10 +150,6 @@ public enum Distributed {
     }
 }
 
-func getenvString(_ name: String) -> String? {
-    guard let p = getenv(name) else { return nil }
-    return String(cString: p)
-}
 
 /// Writes `line` and a newline to standard error, unbuffered.
 func printToStandardError(_ line: String) {

@@ -106,7 +106,7 @@ public enum Primitive: Hashable, Sendable {
     case psumScatter(axes: [String], scatterDimension: Int, tiled: Bool)
     /// Each member sends its operand along (source, destination) pairs; members
     /// that receive nothing get zeros.
-    case ppermute(axes: [String], pairs: [CollectiveOperation.Pair])
+    case ppermute(axes: [String], pairs: [PermutationPair])
     /// Block `j` of `splitAxis` goes to member `j`; member `i`'s block arrives at
     /// position `i` of `concatAxis` (JAX's `all_to_all`).
     case allToAll(axes: [String], splitAxis: Int, concatAxis: Int, tiled: Bool)

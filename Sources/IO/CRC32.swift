@@ -1,33 +1,29 @@
-import FlockCore
+import CZlib
 
-// CRC-32 as zip and zlib use it (ISO-HDLC: reflected polynomial 0xEDB88320,
-// initial value and final xor 0xFFFFFFFF). Zip stores it for every member, so
-// the reader can tell a damaged archive from a valid one.
-
-/// Lookup table: the CRC of every byte value, shifted through eight rounds.
-private let crc32Table: [UInt32] = (0..<256).map { n -> UInt32 in
-    var c = UInt32(n)
-    for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-    return c
-}
+// CRC-32 as zip uses it (ISO-HDLC), from the system zlib. Zip stores it for
+// every member, so the reader can tell a damaged archive from a valid one.
 
 /// Incremental CRC-32 of a byte stream.
 package struct CRC32 {
-    private var state: UInt32 = 0xFFFF_FFFF
+    /// zlib's running checksum (its pre- and post-conditioning included).
+    private var state: UInt = 0
 
     package init() {}
 
     /// Feeds `bytes` into the checksum.
     package mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        var c = state
-        crc32Table.withUnsafeBufferPointer { table in
-            for b in bytes { c = table[Int(UInt8(truncatingIfNeeded: c) ^ b)] ^ (c >> 8) }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            // zlib takes at most 4 GiB per call.
+            let n = min(rest.count, Int(UInt32.max))
+            let chunk = UnsafeRawBufferPointer(rebasing: rest.prefix(n))
+            state = crc32(state, chunk.baseAddress?.assumingMemoryBound(to: Bytef.self), UInt32(n))
+            rest = rest.dropFirst(n)
         }
-        state = c
     }
 
     /// The checksum of everything fed so far.
-    package var value: UInt32 { state ^ 0xFFFF_FFFF }
+    package var value: UInt32 { UInt32(truncatingIfNeeded: state) }
 
     /// The checksum of `bytes` in one call.
     package static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {

@@ -1,4 +1,5 @@
 @_exported import FlockCollectives
+@_exported import FlockTransforms
 
 /// Meshes over the devices of the running job.
 ///

@@ -1,6 +1,7 @@
 import Testing
 import FlockTestSupport
 @testable import FlockCollectives
+@testable import FlockTransforms
 
 /// A collective written over axis names `names` for an axis of total size `size`.
 private typealias NamedFunction = @Sendable (_ names: [String], _ size: Int) -> (Tensor) -> Tensor

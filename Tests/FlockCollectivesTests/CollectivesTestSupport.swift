@@ -1,5 +1,7 @@
 import Testing
+import FlockTestSupport
 @testable import FlockCollectives
+@testable import FlockTransforms
 
 /// Every collective test lives in this serialized suite (nested suites inherit
 /// `.serialized`), so that under `./launch -n N` all ranks run the same
@@ -58,23 +60,4 @@ func expectCommunicatorSemantics(_ c: any Communicator, sourceLocation: SourceLo
     expect(rooted, [n, 64], (0..<(n * 64)).map { Double($0) }, "broadcast (large)")
 }
 
-/// Runs `body` on `n` threads at once and returns each thread's outcome.
-func onMembers<R: Sendable>(_ n: Int, _ body: @escaping @Sendable (Int) throws -> R) -> [Result<R, any Error>] {
-    let results = Mutex<[Int: Result<R, any Error>]>([:])
-    onThreads(n) { i in
-        let r = Result { try body(i) }
-        results.withLock { $0[i] = r }
-    }
-    return (0..<n).map { i in results.withLock { $0[i]! } }
-}
 
-/// The message of a thrown ``FlockError``, or a description of what happened instead.
-func thrownMessage<R>(_ r: Result<R, any Error>) -> String {
-    switch r {
-    case .success: "no error"
-    case .failure(let e as FlockError): e.message
-    case .failure(let e): "\(e)"
-    }
-}
-
-import Synchronization

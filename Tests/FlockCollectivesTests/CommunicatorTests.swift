@@ -1,5 +1,7 @@
 import Testing
+import FlockTestSupport
 @testable import FlockCollectives
+@testable import FlockTransforms
 
 extension CollectivesTests {
     /// The transports, without primitives: in-process groups, hierarchical

@@ -1,5 +1,7 @@
 import Testing
+import FlockTestSupport
 @testable import FlockCollectives
+@testable import FlockTransforms
 
 #if canImport(Glibc)
 import Glibc

@@ -5,7 +5,6 @@ import FlockTestSupport
 /// Bad input must produce a FlockError naming the operation, the shapes and
 /// what was expected, catchable with `catchingErrors`.
 @Suite struct ErrorTests {
-    func message(_ body: () -> Void) -> String? { errorMessage(body) }
 
     static let cases: [(String, @Sendable () -> Void, [String])] = [
         ("matmul", { _ = matmul(ones([4, 3]), ones([5, 2])) }, ["matmul", "contracting", "[4, 3]", "[5, 2]"]),
@@ -53,15 +52,11 @@ import FlockTestSupport
     @Test(arguments: cases.indices)
     func badInputNamesOperationAndShapes(_ i: Int) {
         let (name, body, fragments) = Self.cases[i]
-        let m = message(body)
-        #expect(m != nil, "\(name): expected an error")
-        for f in fragments {
-            #expect(m?.contains(f) == true, "\(name): message \(m ?? "nil") should mention \(f)")
-        }
+        expectErrorMentions(fragments, name, body)
     }
 
     @Test func firstErrorWinsAndLaterOperationsAreSkipped() {
-        let m = message {
+        let m = errorMessage {
             let bad = ones([2, 3]) + ones([4])
             let worse = matmul(bad, ones([7, 7]))  // consumes a poisoned value: skipped, no second error
             _ = worse.sum()
@@ -77,7 +72,7 @@ import FlockTestSupport
     @Test func nestedScopesReportToTheInnermost() throws {
         var inner: String?
         try catchingErrors {
-            inner = message { _ = ones([2]).reshaped([3]) }
+            inner = errorMessage { _ = ones([2]).reshaped([3]) }
             _ = ones([2]) * 2
         }
         #expect(inner?.contains("reshape") == true)

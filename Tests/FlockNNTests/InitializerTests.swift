@@ -49,11 +49,11 @@ private func check(_ c: FixtureCase) throws {
     if c.string("fn") == "orthogonal" {
         // A Householder QR in Double against LAPACK's in the dtype: equal to rounding.
         let tight = c.dtype == .float64
-        expectClose(result, expected, rtol: tight ? 1e-12 : 2e-6, atol: tight ? 1e-13 : 1e-6, "orthogonal")
+        expectClose(result, expected, rtol: tight ? 1e-12 : 2e-6, atol: tight ? 1e-13 : 1e-6, sameDType: true, "orthogonal")
     } else if c.isTruncatedNormal && c.dtype == .float32 {
         // Flock's float32 erf/erfinv differ from XLA's by a few ulps, which the
         // inverse-CDF sampler amplifies near the bounds (as in RandomTests).
-        expectClose(result, expected, rtol: 2e-4, atol: 1e-6, "truncated normal float32")
+        expectClose(result, expected, rtol: 2e-4, atol: 1e-6, sameDType: true, "truncated normal float32")
     } else {
         let ulps = maxUlps(result, expected)
         #expect(ulps == 0, "differs from JAX by up to \(ulps) ulps")
@@ -81,7 +81,7 @@ private func check(_ c: FixtureCase) throws {
     func orthonormal(_ shape: [Int]) {
         let w = Initializer.orthogonal()(PRNGKey(4), shape, dtype: .float64)
         let gram = shape[0] >= shape[1] ? matmul(w.T, w) : matmul(w, w.T)
-        expectClose(gram, eye(min(shape[0], shape[1]), dtype: .float64), rtol: 0, atol: 1e-13, "gram")
+        expectClose(gram, eye(min(shape[0], shape[1]), dtype: .float64), rtol: 0, atol: 1e-13, sameDType: true, "gram")
     }
 }
 

@@ -1,6 +1,7 @@
 import FlockNN
 import FlockTestSupport
 import Testing
+import FlockTestSupport
 
 // Layers against Flax NNX (Fixtures/layers.*): each case stores flax's init of
 // the layer from a key, parameters drawn by the script, inputs `x0`, `x1`, …,
@@ -33,7 +34,7 @@ func checkLayer<M: Module>(
 ) throws {
     let inputs = c.inputs
     let out = try catchingErrors { call(module, inputs) }
-    expectClose(out, c["out"], rtol: rtol, atol: atol, "output", sourceLocation: sourceLocation)
+    expectClose(out, c["out"], rtol: rtol, atol: atol, sameDType: true, "output", sourceLocation: sourceLocation)
     let differentiable = inputs.indices.filter { c.arrays["gx\($0)"] != nil }
     let ct = c["ct"]
     let loss = { (m: M, xs: [Tensor]) -> Tensor in
@@ -47,10 +48,10 @@ func checkLayer<M: Module>(
     #expect(Set(named.map { flaxPath($0.path) }) == Set(expectedGrads.keys), "parameter paths", sourceLocation: sourceLocation)
     for p in named {
         guard let e = expectedGrads[flaxPath(p.path)] else { continue }
-        expectClose(p.value, e, rtol: rtol, atol: atol, "grad \(p.path)", sourceLocation: sourceLocation)
+        expectClose(p.value, e, rtol: rtol, atol: atol, sameDType: true, "grad \(p.path)", sourceLocation: sourceLocation)
     }
     for (i, g) in zip(differentiable, gx) {
-        expectClose(g, c["gx\(i)"], rtol: rtol, atol: atol, "grad x\(i)", sourceLocation: sourceLocation)
+        expectClose(g, c["gx\(i)"], rtol: rtol, atol: atol, sameDType: true, "grad x\(i)", sourceLocation: sourceLocation)
     }
 }
 
@@ -62,6 +63,6 @@ func checkInit<M: Module>(_ c: FixtureCase, _ module: M, sourceLocation: SourceL
     for p in named {
         guard let e = expected[flaxPath(p.path)] else { continue }
         // lecun normal draws a float32 truncated normal: Flock's erf may differ from XLA's in the last bits.
-        expectClose(p.value, e, rtol: 2e-4, atol: 1e-7, "init \(p.path)", sourceLocation: sourceLocation)
+        expectClose(p.value, e, rtol: 2e-4, atol: 1e-7, sameDType: true, "init \(p.path)", sourceLocation: sourceLocation)
     }
 }

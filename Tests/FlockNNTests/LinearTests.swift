@@ -29,16 +29,16 @@ import Testing
         // Sequential = the layers called by hand.
         let x = Random.normal(PRNGKey(5), shape: [2, 3])
         let l0 = model.layers[0] as! Linear, l2 = model.layers[2] as! Linear
-        expectClose(model(x), l2(relu(l0(x))), rtol: 0, atol: 0, "sequential")
+        expectClose(model(x), l2(relu(l0(x))), rtol: 0, atol: 0, sameDType: true, "sequential")
         // Rebuilding from leaves (what grad and optimisers do) keeps the structure.
         let doubled = treeMap(model) { $0 * 2 }
-        expectClose((doubled.layers[0] as! Linear).kernel, l0.kernel * 2, rtol: 0, atol: 0, "rebuilt")
+        expectClose((doubled.layers[0] as! Linear).kernel, l0.kernel * 2, rtol: 0, atol: 0, sameDType: true, "rebuilt")
         #expect(treeStructure(doubled) == treeStructure(model))
         // Gradients flow through the existential layers: compare with finite differences.
         let g = grad { (m: Sequential) in m(x).sum() }(model)
         #expect(g.parameters.map(\.path) == model.parameters.map(\.path))
         let g0 = (g.layers[2] as! Linear).kernel
-        expectClose(g0, matmul(relu(l0(x)).T, ones([2, 2])), rtol: 1e-6, atol: 1e-6, "grad")
+        expectClose(g0, matmul(relu(l0(x)).T, ones([2, 2])), rtol: 1e-6, atol: 1e-6, sameDType: true, "grad")
     }
 
     @Test func summaryTable() {

@@ -24,8 +24,8 @@ import Testing
         let state = BatchNorm.State(mean: c["state.mean"], variance: c["state.var"])
         try checkLayer(c, bn) { m, x in m(x[0], state: state, useRunningAverage: ura).0 }
         let (_, updated) = try catchingErrors { bn(c["x0"], state: state, useRunningAverage: ura) }
-        expectClose(updated.mean, c["newState.mean"], "running mean")
-        expectClose(updated.variance, c["newState.var"], "running var")
+        expectClose(updated.mean, c["newState.mean"], sameDType: true, "running mean")
+        expectClose(updated.variance, c["newState.var"], sameDType: true, "running var")
         checkInit(c, BatchNorm(features))
         let initial = BatchNorm(features).initialState()
         #expect(initial.mean.toArray(Float.self) == [Float](repeating: 0, count: features))
@@ -50,10 +50,10 @@ import Testing
                 return [y, s.mean, s.variance]
             }, axisName: "data")([x])
         }
-        expectClose(outs[0].reshaped([24, 3]), yGlobal, rtol: 1e-5, atol: 1e-5, "normalised")
+        expectClose(outs[0].reshaped([24, 3]), yGlobal, rtol: 1e-5, atol: 1e-5, sameDType: true, "normalised")
         for r in 0..<4 {
-            expectClose(outs[1][r], sGlobal.mean, rtol: 1e-5, atol: 1e-6, "running mean, replica \(r)")
-            expectClose(outs[2][r], sGlobal.variance, rtol: 1e-5, atol: 1e-6, "running var, replica \(r)")
+            expectClose(outs[1][r], sGlobal.mean, rtol: 1e-5, atol: 1e-6, sameDType: true, "running mean, replica \(r)")
+            expectClose(outs[2][r], sGlobal.variance, rtol: 1e-5, atol: 1e-6, sameDType: true, "running var, replica \(r)")
         }
         // Without the axis name each replica would use its own statistics: not the global ones.
         let local = global(x[0], state: state, useRunningAverage: false).0

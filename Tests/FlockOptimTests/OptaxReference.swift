@@ -125,17 +125,3 @@ enum OptaxReference {
     }
 }
 
-/// Expects `actual` to equal optax's `expected` (same shape and dtype; floats
-/// within `atol + rtol·|expected|`, NaN where optax has NaN).
-func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 2e-5, atol: Double = 1e-6, _ what: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.shape == expected.shape && actual.dtype == expected.dtype,
-            "\(what): got \(actual.dtype) \(actual.shape), optax has \(expected.dtype) \(expected.shape)", sourceLocation: sourceLocation)
-    let a = actual.toArray(Double.self), e = expected.toArray(Double.self)
-    guard a.count == e.count else { return }
-    for (i, (x, y)) in zip(a, e).enumerated() {
-        let ok = (x.isNaN && y.isNaN) || x == y || Swift.abs(x - y) <= atol + rtol * Swift.abs(y)
-        #expect(ok, "\(what): element \(i) is \(x), optax has \(y)", sourceLocation: sourceLocation)
-        if !ok { return }
-    }
-}

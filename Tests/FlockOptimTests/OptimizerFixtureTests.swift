@@ -40,14 +40,14 @@ struct TrainState: PyTreeStruct {
             }
             let wantUpdates = OptaxReference.tree(st["updates"]!), wantParams = OptaxReference.tree(st["params"]!)
             for key in wantUpdates.keys.sorted() {
-                expectClose(updates[key]!, wantUpdates[key]!, "\(name) step \(k) updates['\(key)']")
-                expectClose(params[key]!, wantParams[key]!, "\(name) step \(k) params['\(key)']")
+                expectClose(updates[key]!, wantUpdates[key]!, rtol: 2e-5, sameDType: true, "\(name) step \(k) updates['\(key)']")
+                expectClose(params[key]!, wantParams[key]!, rtol: 2e-5, sameDType: true, "\(name) step \(k) params['\(key)']")
             }
         }
         let wantState = (c["state"] as! [Any]).map(OptaxReference.tensor)
         #expect(state.leaves.count == wantState.count, "\(name): \(state.leaves.count) state leaves, optax has \(wantState.count)")
         for (i, (a, e)) in zip(state.leaves, wantState).enumerated() {
-            expectClose(a, e, "\(name) final state leaf \(i) (\(state.paths[i]))")
+            expectClose(a, e, rtol: 2e-5, sameDType: true, "\(name) final state leaf \(i) (\(state.paths[i]))")
         }
     }
 
@@ -75,6 +75,6 @@ struct TrainState: PyTreeStruct {
 
     @Test func globalNormMatchesOptax() {
         let g = OptaxReference.root["global_norm"] as! [String: Any]
-        expectClose(globalNorm(OptaxReference.tree(g["grads"]!)), OptaxReference.tensor(g["norm"]!), "global norm")
+        expectClose(globalNorm(OptaxReference.tree(g["grads"]!)), OptaxReference.tensor(g["norm"]!), rtol: 2e-5, sameDType: true, "global norm")
     }
 }

@@ -3,10 +3,14 @@
 import Testing
 import FlockCore
 
-/// Expects `actual` to match `expected` elementwise within tolerances, with equal shapes.
-public func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
+/// Expects `actual` to match `expected` elementwise within `atol + rtol·|expected|`
+/// (NaN where `expected` has NaN), with equal shapes and, when `sameDType`, equal dtypes.
+public func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6, sameDType: Bool = false,
                  _ what: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) vs expected \(expected.shape)", sourceLocation: sourceLocation)
+    if sameDType {
+        #expect(actual.dtype == expected.dtype, "\(what): dtype \(actual.dtype) vs expected \(expected.dtype)", sourceLocation: sourceLocation)
+    }
     let a = actual.toArray(Double.self), e = expected.toArray(Double.self)
     guard a.count == e.count else { return }
     for (i, (x, y)) in zip(a, e).enumerated() {

@@ -2,6 +2,7 @@
 // each test binary, including the ones scripts/run-tests runs under mpirun).
 
 import FlockCore
+import Testing
 
 /// The FlockError message raised by `body` (caught with `catchingErrors`), or
 /// nil when it raises none.
@@ -13,6 +14,17 @@ public func errorMessage(_ body: () throws -> Void) -> String? {
         return e.message
     } catch {
         return "\(error)"
+    }
+}
+
+/// Expects `body` to raise a FlockError whose message mentions every fragment.
+public func expectErrorMentions(
+    _ fragments: [String], _ name: String = "", sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+) {
+    let m = errorMessage(body)
+    #expect(m != nil, "\(name): expected an error", sourceLocation: sourceLocation)
+    for f in fragments {
+        #expect(m?.contains(f) == true, "\(name): message \(m ?? "nil") should mention \(f)", sourceLocation: sourceLocation)
     }
 }
 

@@ -71,10 +71,7 @@ final class CollectiveWatchdog: Sendable {
 
     /// Seconds without a heartbeat after which a rank that others wait for
     /// counts as stopped (`FLOCK_HEARTBEAT_TIMEOUT`, default 30).
-    static let heartbeatSeconds: Double = {
-        if let s = getenvString("FLOCK_HEARTBEAT_TIMEOUT"), let v = Double(s), v > 0 { return v }
-        return 30
-    }()
+    static var heartbeatSeconds: Double { Configuration.heartbeatTimeout }
 
     private func run() {
         let limit = UInt64(CollectiveTimeout.seconds * 1e9)

@@ -50,7 +50,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// first (default true; `FLOCK_COLLECTIVE_CHECKS=0` turns it off). Without
     /// the check, ranks that pass different shapes to a large collective are
     /// undefined behaviour in MPI (a hang, a truncation error or wrong data).
-    public static let checksSignatures: Bool = getenvString("FLOCK_COLLECTIVE_CHECKS") != "0"
+    public static var checksSignatures: Bool { Configuration.collectiveChecks }
 
     /// Bytes per rank in the signature allgather, and operand bytes that fit in it.
     static let blockBytes = 96
@@ -238,7 +238,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     private func permute(
-        _ pairs: [CollectiveOperation.Pair], _ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer,
+        _ pairs: [PermutationPair], _ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer,
         _ count: Int32, _ dt: MPI_Datatype, _ what: String
     ) throws {
         var requests: [MPI_Request?] = []

@@ -35,10 +35,7 @@ final class SharedMemoryExchange: @unchecked Sendable {
     /// Payload bytes per member between two members (`FLOCK_SHARED_COLLECTIVE_BYTES`,
     /// default 1 MiB; 0 turns the shared-memory path off); see ``payloadBytes``.
     /// Larger operands use MPI.
-    static let capacity: Int = {
-        guard let s = getenvString("FLOCK_SHARED_COLLECTIVE_BYTES") else { return 1 << 20 }
-        return max(0, Int(s) ?? 1 << 20)
-    }()
+    static var capacity: Int { Configuration.sharedCollectiveBytes }
 
     /// Region layout: counters on cache lines of their own; the heartbeat (the
     /// monotonic time of the member's last sign of life) beside `done`.

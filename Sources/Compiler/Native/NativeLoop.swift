@@ -39,11 +39,11 @@ final class NativeLoop: @unchecked Sendable {
 
     /// Whether native loops are compiled: on x86-64 Linux and macOS with AVX2, unless
     /// `FLOCK_NATIVE_LOOPS=0` or `FLOCK_DISABLE_AVX2` is set.
-    static let isEnabled: Bool = {
+    static var isEnabled: Bool { hasAVX2 && !Configuration.disableAVX2 && Configuration.nativeLoops }
+    private static let hasAVX2: Bool = {
         // The generated code follows the System V calling convention (not Windows').
         #if arch(x86_64) && (os(Linux) || os(macOS))
-        return flock_has_avx2() != 0 && getenv("FLOCK_DISABLE_AVX2") == nil
-            && getenv("FLOCK_NATIVE_LOOPS").map { String(cString: $0) != "0" } ?? true
+        return flock_has_avx2() != 0
         #else
         return false
         #endif

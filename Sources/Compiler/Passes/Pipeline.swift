@@ -69,22 +69,16 @@ private func optimize(_ jaxpr: Jaxpr, closed: Bool, fuse: Bool, name: String, du
 
 /// Debug output of the compiler, switched by environment variables.
 enum IRDump {
-    enum Mode { case off, endpoints, passes }
-    static let mode: Mode = {
-        switch getenvString("FLOCK_DUMP_IR")?.lowercased() {
-        case nil, "", "0", "false": .off
-        case "passes", "all": .passes
-        default: .endpoints
-        }
-    }()
+    typealias Mode = IRDumpMode
+    static var mode: Mode { Configuration.dumpIR }
     /// Whether each pass's result is type checked.
-    static let checks: Bool = {
+    static var checks: Bool {
         #if DEBUG
         return true
         #else
-        return getenvFlag("FLOCK_CHECK_IR")
+        return Configuration.checkIR
         #endif
-    }()
+    }
     static func write(_ s: String) {
         // Unbuffered write: dumps interleave correctly with other output.
         let line = s + "\n"

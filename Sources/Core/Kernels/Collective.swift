@@ -15,7 +15,7 @@ public func checkCollectiveReduction(_ op: ReduceOp, _ dtype: DType) throws {
 }
 
 /// `dst[i] = op(dst[i], src[i])` for `count` elements of `dtype`.
-public func accumulate(
+package func accumulate(
     _ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, count: Int, dtype: DType, _ op: ReduceOp
 ) {
     combine(UnsafeRawPointer(dst), src, into: dst, count: count, dtype: dtype, op)
@@ -23,7 +23,7 @@ public func accumulate(
 
 /// `out[i] = op(a[i], b[i])` for `count` elements of `dtype`, in one pass;
 /// `out` may be `a` but must not otherwise overlap `b`.
-public func combine(
+package func combine(
     _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer, count: Int, dtype: DType, _ op: ReduceOp
 ) {
     if dtype == .float32, AVX2Kernels.enabled, let code = AVX2Kernels.code(op) {
@@ -76,7 +76,7 @@ private func accumulateInteger<T: FixedWidthInteger>(
 
 /// The elementwise `op` of `count` elements at each of `sources`, folded in
 /// order (so every member that folds the same sources gets the same bits).
-public func combine(_ sources: [UnsafeRawPointer], count: Int, dtype: DType, _ op: ReduceOp, shape: [Int]) -> DenseArray {
+package func combine(_ sources: [UnsafeRawPointer], count: Int, dtype: DType, _ op: ReduceOp, shape: [Int]) -> DenseArray {
     let out = DenseArray(uninitializedShape: shape, dtype: dtype)
     combine(sources, into: out.buffer.pointer, count: count, dtype: dtype, op)
     return out
@@ -85,7 +85,7 @@ public func combine(_ sources: [UnsafeRawPointer], count: Int, dtype: DType, _ o
 /// The elementwise `op` of `count` elements at each of `sources`, folded in
 /// order (the first two in one pass), written to `out` (which may not overlap
 /// the sources after the first).
-public func combine(_ sources: [UnsafeRawPointer], into out: UnsafeMutableRawPointer, count: Int, dtype: DType, _ op: ReduceOp) {
+package func combine(_ sources: [UnsafeRawPointer], into out: UnsafeMutableRawPointer, count: Int, dtype: DType, _ op: ReduceOp) {
     guard let first = sources.first, count > 0 else { return }
     guard sources.count > 1 else {
         out.copyMemory(from: first, byteCount: count * dtype.byteSize)

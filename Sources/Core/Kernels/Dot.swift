@@ -145,7 +145,8 @@ func memsetZero(_ x: DenseArray) {
 /// rows split over the threads: OpenBLAS runs them at ~50 GFLOP/s, a quarter
 /// of its speed on square products. `FLOCK_DISABLE_AVX2=1` turns them off.
 enum SkinnyGemm {
-    static let enabled = flock_has_avx2_fma() != 0 && getenvString("FLOCK_DISABLE_AVX2") == nil
+    static var enabled: Bool { hasAVX2FMA && !Configuration.disableAVX2 }
+    private static let hasAVX2FMA = flock_has_avx2_fma() != 0
 
     static func run(
         _ a: DenseArray, _ ta: Bool, _ b: DenseArray, _ tb: Bool, _ out: DenseArray,

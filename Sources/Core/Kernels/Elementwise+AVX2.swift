@@ -4,7 +4,8 @@ import CKernels
 /// SSE2's 4); used when the CPU has AVX2 unless `FLOCK_DISABLE_AVX2=1`. They
 /// compute bit for bit what the Swift kernels compute.
 enum AVX2Kernels {
-    static let enabled = flock_has_avx2() != 0 && getenvString("FLOCK_DISABLE_AVX2") == nil
+    static var enabled: Bool { hasAVX2 && !Configuration.disableAVX2 }
+    private static let hasAVX2 = flock_has_avx2() != 0
 
     @inline(__always)
     private static func f32(_ o: BlockOperand) -> UnsafePointer<Float> { o.pointer.assumingMemoryBound(to: Float.self) }

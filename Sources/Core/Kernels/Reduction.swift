@@ -258,7 +258,7 @@ func evalCumsum(_ x: DenseArray, axis: Int, reverse: Bool) -> DenseArray {
 /// writes the result to `out`. The order depends only on the positions, so
 /// a row reduced in pieces equals the same row reduced whole (the reduce
 /// kernel), bit for bit.
-public func accumulateRowBlock(
+package func accumulateRowBlock(
     _ op: ReduceOp, _ dtype: DType, _ x: UnsafeRawPointer, count: Int, offset: Int, rowLength: Int,
     partials: UnsafeMutableRawPointer, into out: UnsafeMutableRawPointer
 ) {

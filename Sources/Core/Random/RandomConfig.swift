@@ -17,8 +17,6 @@ import Synchronization
 /// The environment variable `FLOCK_THREEFRY_PARTITIONABLE=0` (or `false`)
 /// sets the process-wide default at start-up.
 public enum RandomConfig {
-    private static let partitionable = Atomic<Bool>(initialPartitionable())
-
     @TaskLocal private static var scopedPartitionable: Bool?
 
     /// Whether random bits and `split` use JAX's partitionable counters (the
@@ -30,18 +28,13 @@ public enum RandomConfig {
     /// if any, else the process-wide setting; writing sets the process-wide
     /// setting (thread-safe).
     public static var threefryPartitionable: Bool {
-        get { scopedPartitionable ?? partitionable.load(ordering: .relaxed) }
-        set { partitionable.store(newValue, ordering: .relaxed) }
+        get { scopedPartitionable ?? Configuration.threefryPartitionable }
+        set { Configuration.threefryPartitionable = newValue }
     }
 
     /// Runs `body` with ``threefryPartitionable`` set to `value` for the current
     /// task and its child tasks only, leaving other threads unaffected.
     public static func withThreefryPartitionable<R>(_ value: Bool, _ body: () throws -> R) rethrows -> R {
         try $scopedPartitionable.withValue(value, operation: body)
-    }
-
-    private static func initialPartitionable() -> Bool {
-        guard let text = getenvString("FLOCK_THREEFRY_PARTITIONABLE")?.lowercased() else { return true }
-        return !["0", "false", "no", "off"].contains(text)
     }
 }

@@ -56,7 +56,7 @@ public enum CollectiveOperation: Sendable {
     case allToAll
     /// Sends the operand along the (source, destination) pairs; each member is
     /// at most one source and one destination. Members receiving nothing get zeros.
-    case permute([Pair])
+    case permute([PermutationPair])
     /// Member `root`'s operand on every member.
     case broadcast(root: Int)
     /// Waits until every member has arrived (the operand is ignored; pass a scalar).
@@ -65,16 +65,6 @@ public enum CollectiveOperation: Sendable {
     /// local members disagree): the signature exchange still happens, so every
     /// member fails with an error instead of waiting for it.
     case inconsistent
-
-    /// A (source, destination) pair of a permutation.
-    public struct Pair: Hashable, Sendable {
-        public var source: Int
-        public var destination: Int
-        public init(_ source: Int, _ destination: Int) {
-            self.source = source
-            self.destination = destination
-        }
-    }
 
     public var kind: CollectiveKind {
         switch self {
@@ -187,153 +177,8 @@ extension Communicator {
     public func barrier() throws { _ = try perform(.barrier, zeroArray(shape: [], dtype: .int32)) }
 }
 
-/// The collective operations a communicator performs, as recorded in a
-/// ``CollectiveSignature``.
-public enum CollectiveKind: UInt8, Sendable {
-    case allReduce = 1, allGather, reduceScatter, allToAll, permute, broadcast, barrier, inconsistent
-
-    /// How messages name the operation.
-    public var description: String {
-        switch self {
-        case .allReduce: "all-reduce"
-        case .allGather: "all-gather"
-        case .reduceScatter: "reduce-scatter"
-        case .allToAll: "all-to-all"
-        case .permute: "permute"
-        case .broadcast: "broadcast"
-        case .barrier: "barrier"
-        case .inconsistent: "nothing (its own local members called the collective inconsistently)"
-        }
-    }
-}
-
-/// What one member is about to do in a collective: the operation, its
-/// parameters, the operand's dtype and shape, and how many collectives the
-/// member has already made on this communicator.
-///
-/// Members exchange signatures (48 bytes) before the payload; equal bytes mean
-/// a consistent call. Anything else becomes an error naming every member's
-/// view, identical on all members — so all of them fail together, none hangs.
-public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible {
-    /// Encoded size in bytes.
-    public static let byteCount = 48
-    /// Dimensions stored exactly; a longer shape stores a hash of the rest in the last slot.
-    static let storedDims = 6
-
-    public var sequence: UInt32
-    public var kind: CollectiveKind
-    public var dtype: DType
-    /// Operation parameter: the reduction, the root, or a hash of the permutation.
-    public var parameter: UInt32
-    public var shape: [Int]
-
-    public init(sequence: UInt32, kind: CollectiveKind, dtype: DType, shape: [Int], parameter: UInt32 = 0) {
-        self.sequence = sequence
-        self.kind = kind
-        self.dtype = dtype
-        self.parameter = parameter
-        self.shape = shape
-    }
-
-    /// The signature of a collective on `array`.
-    public init(sequence: UInt32, kind: CollectiveKind, array: DenseArray, parameter: UInt32 = 0) {
-        self.init(sequence: sequence, kind: kind, dtype: array.dtype, shape: array.shape, parameter: parameter)
-    }
-
-    /// Writes the 48-byte encoding to `p`.
-    public func encode(to p: UnsafeMutableRawPointer) {
-        memset(p, 0, Self.byteCount)
-        p.storeBytes(of: sequence.littleEndian, toByteOffset: 0, as: UInt32.self)
-        p.storeBytes(of: kind.rawValue, toByteOffset: 4, as: UInt8.self)
-        p.storeBytes(of: dtype.code, toByteOffset: 5, as: UInt8.self)
-        p.storeBytes(of: UInt8(truncatingIfNeeded: shape.count), toByteOffset: 6, as: UInt8.self)
-        p.storeBytes(of: parameter.littleEndian, toByteOffset: 8, as: UInt32.self)
-        p.storeBytes(of: Int64(shape.reduce(1, *)).littleEndian, toByteOffset: 16, as: Int64.self)
-        for (i, d) in shape.prefix(Self.storedDims).enumerated() {
-            p.storeBytes(of: Int32(truncatingIfNeeded: d).littleEndian, toByteOffset: 24 + 4 * i, as: Int32.self)
-        }
-        if shape.count > Self.storedDims {
-            var h: UInt32 = 2_166_136_261
-            for d in shape.dropFirst(Self.storedDims - 1) { h = (h ^ UInt32(truncatingIfNeeded: d)) &* 16_777_619 }
-            p.storeBytes(of: h.littleEndian, toByteOffset: 24 + 4 * (Self.storedDims - 1), as: UInt32.self)
-        }
-    }
-
-    /// Decodes a signature written by ``encode(to:)``; nil for bytes that are not one.
-    public static func decode(_ p: UnsafeRawPointer) -> CollectiveSignature? {
-        guard let kind = CollectiveKind(rawValue: p.load(fromByteOffset: 4, as: UInt8.self)),
-              let dtype = DType(code: p.load(fromByteOffset: 5, as: UInt8.self))
-        else { return nil }
-        let rank = Int(p.load(fromByteOffset: 6, as: UInt8.self))
-        let count = Int(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: Int64.self)))
-        var shape = (0..<min(rank, storedDims)).map {
-            Int(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 24 + 4 * $0, as: Int32.self)))
-        }
-        if rank > storedDims {
-            // Only the element count of the tail is known: show it as one dimension.
-            shape = Array(shape.prefix(storedDims - 1))
-            let head = shape.reduce(1, *)
-            shape.append(head == 0 ? 0 : count / head)
-        }
-        return CollectiveSignature(
-            sequence: UInt32(littleEndian: p.load(fromByteOffset: 0, as: UInt32.self)), kind: kind, dtype: dtype,
-            shape: shape, parameter: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-    }
-
-    /// JAX's short form of the operand, e.g. `f32[4,3]`.
-    var operand: String { AbstractValue(shape: shape, dtype: dtype).description }
-
-    public var description: String {
-        "\(kind.description)\(kind == .barrier || kind == .inconsistent ? "" : " of \(operand)") (collective #\(sequence + 1))"
-    }
-
-    /// The error for members whose signatures differ, naming what each one
-    /// called. Every member builds the same message from the same signatures.
-    public static func mismatch(_ signatures: [CollectiveSignature?], transport: String) -> FlockError {
-        let valid = signatures.compactMap { $0 }
-        let what: String
-        if Set(valid.map(\.sequence)).count > 1 {
-            what = "they are at different collectives (a member skipped one or called an extra one)"
-        } else if Set(valid.map(\.kind)).count > 1 {
-            what = "they called different operations"
-        } else if Set(valid.map(\.dtype)).count > 1 {
-            what = "their operands have different dtypes"
-        } else if Set(valid.map(\.shape)).count > 1 {
-            what = "their operands have different shapes"
-        } else {
-            what = "they passed different parameters (reduction, root or permutation)"
-        }
-        let each = signatures.enumerated().map { (i, s) in
-            "\(i): \(s.map { "\($0)" + ($0.parameter != 0 ? " [parameter \($0.parameter)]" : "") } ?? "unreadable signature")"
-        }
-        return FlockError(
-            "collective called inconsistently across the \(signatures.count) \(transport): \(what); "
-                + each.joined(separator: "; ")
-                + ". Every member must call the same collectives with the same shapes and dtypes, in the same order")
-    }
-}
-
-extension DType {
-    /// A stable one-byte code, for messages between processes.
-    public var code: UInt8 {
-        switch self {
-        case .bool: 1
-        case .int32: 2
-        case .uint32: 3
-        case .float32: 4
-        case .float64: 5
-        }
-    }
-
-    /// The dtype with `code`, if any.
-    public init?(code: UInt8) {
-        guard let d = DType.allCases.first(where: { $0.code == code }) else { return nil }
-        self = d
-    }
-}
-
 /// Parameter hash of a permutation, for signatures (FNV-1a over the pairs).
-public func permutationHash(_ pairs: [CollectiveOperation.Pair]) -> UInt32 {
+public func permutationHash(_ pairs: [PermutationPair]) -> UInt32 {
     var h: UInt32 = 2_166_136_261
     for p in pairs {
         let (s, d) = (p.source, p.destination)
@@ -344,7 +189,7 @@ public func permutationHash(_ pairs: [CollectiveOperation.Pair]) -> UInt32 {
 }
 
 /// Checks a permutation's pairs for a communicator of `size` members.
-public func checkPermutation(_ pairs: [CollectiveOperation.Pair], size: Int) throws {
+public func checkPermutation(_ pairs: [PermutationPair], size: Int) throws {
     var sources = Set<Int>(), destinations = Set<Int>()
     for p in pairs {
         let (s, d) = (p.source, p.destination)

@@ -10,11 +10,6 @@ package func getenvString(_ name: String) -> String? {
     return String(cString: p)
 }
 
-/// Whether an environment variable is set to `1` or `true`.
-package func getenvFlag(_ name: String) -> Bool {
-    guard let s = getenvString(name) else { return false }
-    return s == "1" || s.lowercased() == "true"
-}
 
 enum ProcessInfoLite {
     /// Processors this process may run on (its affinity mask), as XLA counts them.

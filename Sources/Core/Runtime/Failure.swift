@@ -72,11 +72,7 @@ package enum ProgramFailure {
     private static let failing = Atomic<Bool>(false)
 
     /// Whether the environment asks for a backtrace (`FLOCK_BACKTRACE=1`).
-    static var wantsBacktrace: Bool {
-        guard let p = getenv("FLOCK_BACKTRACE") else { return false }
-        let value = String(cString: p)
-        return !value.isEmpty && value != "0"
-    }
+    static var wantsBacktrace: Bool { Configuration.backtrace }
 
     /// Whether the process is ending through ``exit(message:)``.
     package static var isFailing: Bool { failing.load(ordering: .acquiring) }

@@ -40,7 +40,7 @@ open class Tracer: @unchecked Sendable {
 ///
 /// Errors are reported through ``raise(_:)``: thrown from an enclosing
 /// ``catchingErrors(_:)``, otherwise fatal. Poisoned inputs skip the work.
-public func bind(_ primitive: Primitive, _ inputs: [Tensor]) -> [Tensor] {
+package func bind(_ primitive: Primitive, _ inputs: [Tensor]) -> [Tensor] {
     for x in inputs {
         if case .poisoned = x.storage {
             return Array(repeating: x, count: primitive.outputCount(inputCount: inputs.count))
@@ -57,7 +57,7 @@ public func bind(_ primitive: Primitive, _ inputs: [Tensor]) -> [Tensor] {
 
 /// ``bind(_:_:)`` for single-output primitives.
 @inline(__always)
-public func bind1(_ primitive: Primitive, _ inputs: Tensor...) -> Tensor {
+package func bind1(_ primitive: Primitive, _ inputs: Tensor...) -> Tensor {
     bind(primitive, inputs)[0]
 }
 
@@ -88,6 +88,6 @@ public final class EvalInterpreter: Interpreter {
 
 /// ``bind(_:_:)`` for single-output primitives, with the inputs as an array.
 @inline(__always)
-public func bind1(_ primitive: Primitive, _ inputs: [Tensor]) -> Tensor {
+package func bind1(_ primitive: Primitive, _ inputs: [Tensor]) -> Tensor {
     bind(primitive, inputs)[0]
 }

@@ -6,17 +6,10 @@ import Synchronization
 /// Defaults to the number of active processors; under MPI each rank should use
 /// one (the `launch` script sets `FLOCK_NUM_THREADS=1`). Set it before doing work.
 public enum FlockThreads {
-    private static let storage = Atomic<Int>(initialCount())
-
-    private static func initialCount() -> Int {
-        if let s = getenvString("FLOCK_NUM_THREADS"), let n = Int(s), n >= 1 { return n }
-        return max(1, ProcessInfoLite.activeProcessorCount)
-    }
-
-    /// The thread count used by kernels.
+    /// The thread count used by kernels (``Configuration/numThreads``).
     public static var count: Int {
-        get { storage.load(ordering: .relaxed) }
-        set { storage.store(max(1, newValue), ordering: .relaxed) }
+        get { Configuration.numThreads }
+        set { Configuration.numThreads = newValue }
     }
 }
 

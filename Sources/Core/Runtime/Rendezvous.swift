@@ -11,10 +11,8 @@ import Darwin
 /// others wait), so the default is generous; tests and interactive runs can
 /// set a few seconds.
 public enum CollectiveTimeout {
-    public static let seconds: Double = {
-        if let s = getenvString("FLOCK_COLLECTIVE_TIMEOUT"), let v = Double(s), v > 0 { return v }
-        return 600
-    }()
+    /// ``Configuration/collectiveTimeout``.
+    public static var seconds: Double { Configuration.collectiveTimeout }
 }
 
 /// A reusable meeting point for the `size` threads of an in-process group:

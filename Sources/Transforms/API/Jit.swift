@@ -69,7 +69,7 @@ public final class JitFunction: @unchecked Sendable {
     public var compileCount: Int { compilations.load(ordering: .relaxed) }
 
     /// Logs why each trace happened when `FLOCK_EXPLAIN_CACHE_MISSES=1`.
-    static let explain = getenvFlag("FLOCK_EXPLAIN_CACHE_MISSES")
+    static var explain: Bool { Configuration.explainCacheMisses }
 
     /// Splits arguments into the traced ones and the cache key.
     private func signature(_ args: [Tensor]) throws -> (dynamic: [Tensor], key: Key) {

@@ -1,32 +1,33 @@
 import Foundation
 import Testing
-@testable import FlockCollectives
+import FlockCore
+import FlockTransforms
 
 /// The collectives exercised by the tests, as per-example functions over the
 /// axis "i" of size S. tools/make_collective_fixtures.py defines the same cases
 /// in JAX (at S = 4).
-struct CollectiveCase: Sendable, CustomTestStringConvertible {
-    let name: String
+public struct CollectiveCase: Sendable, CustomTestStringConvertible {
+    public let name: String
     /// Per-example operand shape for an axis of size S.
-    let exampleShape: @Sendable (Int) -> [Int]
-    var dtype: DType = .float64
+    public let exampleShape: @Sendable (Int) -> [Int]
+    public var dtype: DType = .float64
     /// The per-example function for an axis of size S.
-    let f: @Sendable (Int) -> (Tensor) -> Tensor
+    public let f: @Sendable (Int) -> (Tensor) -> Tensor
 
-    var testDescription: String { name }
+    public var testDescription: String { name }
 
     /// The stacked operands `[S] + exampleShape`: `sin(k + 1)` over the flat index
     /// (int32 cases: `k mod 7 − 3`).
-    func input(_ size: Int) -> Tensor { referenceInput([size] + exampleShape(size), dtype: dtype) }
+    public func input(_ size: Int) -> Tensor { referenceInput([size] + exampleShape(size), dtype: dtype) }
 
     /// The per-example gradient of a scalar-valued case.
-    var grad: CollectiveCase {
+    public var grad: CollectiveCase {
         let f = self.f
         return CollectiveCase(name: "grad." + name, exampleShape: exampleShape, dtype: dtype, f: { s in FlockTransforms.grad(f(s)) })
     }
 
     /// The case under `jit` (traced once per axis size, collectives staged).
-    var jitted: CollectiveCase {
+    public var jitted: CollectiveCase {
         let f = self.f
         return CollectiveCase(name: "jit(\(name))", exampleShape: exampleShape, dtype: dtype, f: { s in
             let j = jit(f(s))
@@ -35,7 +36,7 @@ struct CollectiveCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-func referenceInput(_ shape: [Int], dtype: DType = .float64) -> Tensor {
+public func referenceInput(_ shape: [Int], dtype: DType = .float64) -> Tensor {
     let n = shape.reduce(1, *)
     if dtype == .int32 { return Tensor((0..<n).map { Int32($0 % 7 - 3) }, shape: shape) }
     return Tensor((0..<n).map { sin(Double($0 + 1)) }, shape: shape).converted(to: dtype)
@@ -49,8 +50,8 @@ private func ring(_ s: Int) -> [(source: Int, destination: Int)] { (0..<s).map {
 /// The weights of the gather/all-to-all gradient cases: `inp([S, 3]) · 0.5 + 0.25`.
 private func weights(_ s: Int) -> Tensor { referenceInput([s, 3]) * 0.5 + 0.25 }
 
-enum CollectiveCases {
-    static let values: [CollectiveCase] = [
+public enum CollectiveCases {
+    public static let values: [CollectiveCase] = [
         .init(name: "psum", exampleShape: { _ in [3] }, f: { _ in { psum($0, axisName: "i") } }),
         .init(name: "pmean", exampleShape: { _ in [3] }, f: { _ in { pmean($0, axisName: "i") } }),
         .init(name: "pmax", exampleShape: { _ in [3] }, f: { _ in { pmax($0, axisName: "i") } }),
@@ -91,7 +92,7 @@ enum CollectiveCases {
     ]
 
     /// Cases without a JAX fixture (JAX's vmap needs a full permutation; pmax has no JAX derivative).
-    static let flockOnly: [CollectiveCase] = [
+    public static let flockOnly: [CollectiveCase] = [
         .init(name: "ppermute.partial", exampleShape: { _ in [3] },
               f: { s in { ppermute($0, axisName: "i", perm: s == 1 ? [] : s == 2 ? [(0, 1)] : [(0, s - 1), (s - 1, 1)]) } }),
         .init(name: "pmax.float32", exampleShape: { _ in [3] }, dtype: .float32, f: { _ in { pmax($0, axisName: "i") } }),
@@ -133,7 +134,7 @@ enum CollectiveCases {
     /// Per-example scalar losses through collectives whose gradients (the
     /// "grad." cases) have no JAX fixture: checked against finite differences
     /// of the sum of the losses over the axis (values without ties for pmax/pmin).
-    static let gradLosses: [CollectiveCase] = [
+    public static let gradLosses: [CollectiveCase] = [
         .init(name: "pmax", exampleShape: { _ in [3] }, f: { _ in { x in (pmax(x * x, axisName: "i") * sin(x)).sum() } }),
         .init(name: "pmin", exampleShape: { _ in [3] }, f: { _ in { x in (pmin(x * x, axisName: "i") * sin(x)).sum() } }),
         .init(name: "allGather.tiled1", exampleShape: { _ in [2, 3] }, f: { s in { x in
@@ -153,14 +154,36 @@ enum CollectiveCases {
 }
 
 /// JAX's values from Fixtures/collectives.json.
-enum JAXCollectiveReference {
-    struct Entry: Decodable {
-        let shape: [Int]
-        let values: [Double]
+public enum JAXCollectiveReference {
+    public struct Entry: Decodable, Sendable {
+        public let shape: [Int]
+        public let values: [Double]
     }
 
-    static let entries: [String: Entry] = {
+    public static let entries: [String: Entry] = {
         let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("collectives.json")
         return try! JSONDecoder().decode([String: Entry].self, from: Data(contentsOf: url))
     }()
+}
+
+/// `f` applied by member `r` of an axis of `members` to its row of the stacked
+/// input, with "i" bound to `communicator`.
+public func memberResult(_ c: CollectiveCase, _ communicator: any Communicator) throws -> Tensor {
+    let n = communicator.size
+    let row = c.input(n)[communicator.rank]
+    return try catchingErrors { withAxis("i", communicator: communicator) { c.f(n)(row) } }
+}
+
+/// The single-process oracle: `vmap(f, axisName: "i")` over the stacked input.
+public func vmapResult(_ c: CollectiveCase, size: Int) throws -> Tensor {
+    try catchingErrors { vmap(c.f(size), axisName: "i")(c.input(size)) }
+}
+
+public func expectMatchesVmap(_ c: CollectiveCase, _ communicator: any Communicator, _ reference: Tensor,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let r = communicator.rank
+    let expected = reference[r]
+    let got = try memberResult(c, communicator)
+    expectClose(got, shape: expected.shape, expected.toArray(Double.self),
+                "\(c.name): member \(r) of \(communicator.size)", sourceLocation: sourceLocation)
 }

@@ -1,5 +1,3 @@
-@_exported import FlockTransforms
-
 /// Collectives over named axes, as `jax.lax` spells them.
 ///
 /// A collective names an axis: one bound by `vmap(f, axisName:)` (single

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The wire format of collective signatures between MPI ranks: 48 bytes,
+// compared bytewise (equal bytes mean a consistent call).
+
+extension CollectiveSignature {
+    /// Encoded size in bytes.
+    static let byteCount = 48
+    /// Dimensions stored exactly; a longer shape stores a hash of the rest in the last slot.
+    static let storedDims = 6
+
+    /// Writes the 48-byte encoding to `p`.
+    func encode(to p: UnsafeMutableRawPointer) {
+        memset(p, 0, Self.byteCount)
+        p.storeBytes(of: sequence.littleEndian, toByteOffset: 0, as: UInt32.self)
+        p.storeBytes(of: kind.rawValue, toByteOffset: 4, as: UInt8.self)
+        p.storeBytes(of: dtype.code, toByteOffset: 5, as: UInt8.self)
+        p.storeBytes(of: UInt8(truncatingIfNeeded: shape.count), toByteOffset: 6, as: UInt8.self)
+        p.storeBytes(of: parameter.littleEndian, toByteOffset: 8, as: UInt32.self)
+        p.storeBytes(of: Int64(shape.reduce(1, *)).littleEndian, toByteOffset: 16, as: Int64.self)
+        for (i, d) in shape.prefix(Self.storedDims).enumerated() {
+            p.storeBytes(of: Int32(truncatingIfNeeded: d).littleEndian, toByteOffset: 24 + 4 * i, as: Int32.self)
+        }
+        if shape.count > Self.storedDims {
+            var h: UInt32 = 2_166_136_261
+            for d in shape.dropFirst(Self.storedDims - 1) { h = (h ^ UInt32(truncatingIfNeeded: d)) &* 16_777_619 }
+            p.storeBytes(of: h.littleEndian, toByteOffset: 24 + 4 * (Self.storedDims - 1), as: UInt32.self)
+        }
+    }
+
+    /// Decodes a signature written by ``encode(to:)``; nil for bytes that are not one.
+    static func decode(_ p: UnsafeRawPointer) -> CollectiveSignature? {
+        guard let kind = CollectiveKind(rawValue: p.load(fromByteOffset: 4, as: UInt8.self)),
+              let dtype = DType(code: p.load(fromByteOffset: 5, as: UInt8.self))
+        else { return nil }
+        let rank = Int(p.load(fromByteOffset: 6, as: UInt8.self))
+        let count = Int(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: Int64.self)))
+        var shape = (0..<min(rank, storedDims)).map {
+            Int(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 24 + 4 * $0, as: Int32.self)))
+        }
+        if rank > storedDims {
+            // Only the element count of the tail is known: show it as one dimension.
+            shape = Array(shape.prefix(storedDims - 1))
+            let head = shape.reduce(1, *)
+            shape.append(head == 0 ? 0 : count / head)
+        }
+        return CollectiveSignature(
+            sequence: UInt32(littleEndian: p.load(fromByteOffset: 0, as: UInt32.self)), kind: kind, dtype: dtype,
+            shape: shape, parameter: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+    }
+}
+
+extension DType {
+    /// A stable one-byte code, for messages between processes.
+    var code: UInt8 {
+        switch self {
+        case .bool: 1
+        case .int32: 2
+        case .uint32: 3
+        case .float32: 4
+        case .float64: 5
+        }
+    }
+
+    /// The dtype with `code`, if any.
+    init?(code: UInt8) {
+        guard let d = DType.allCases.first(where: { $0.code == code }) else { return nil }
+        self = d
+    }
+}
+
