@@ -202,6 +202,21 @@ def jax_convolution_cases(selected):
         ns = measure(run, 5, n)
         report("cnn_train_step", "jax", ns, "ms", ns / 1e6)
 
+def jax_pool_cases(selected):
+    if selected not in (None, "max_pool_2x2"):
+        return
+    import jax
+    import jax.numpy as jnp
+    from flax import linen as nn
+    x = jax.random.normal(jax.random.key(3), (128, 28, 28, 32), jnp.float32)
+    ct = jax.random.normal(jax.random.key(4), (128, 14, 14, 32), jnp.float32)
+    f = jax.jit(lambda v: nn.max_pool(v, (2, 2), (2, 2)))
+    g = jax.jit(jax.grad(lambda v: jnp.sum(nn.max_pool(v, (2, 2), (2, 2)) * ct)))
+    ns = measure(lambda: f(x).block_until_ready(), 15, 1)
+    report("max_pool_2x2_forward", "jax", ns, "ms", ns / 1e6)
+    ns = measure(lambda: g(x).block_until_ready(), 15, 1)
+    report("max_pool_2x2_backward", "jax", ns, "ms", ns / 1e6)
+
 
 def numpy_gelu(selected):
     if selected in (None, "gelu_10m_jit"):
@@ -255,3 +270,5 @@ if __name__ == "__main__":
     jax_cases(selected)
     jax_jit_cases(selected)
     optax_cases(selected)
+
+    jax_pool_cases(selected)

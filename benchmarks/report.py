@@ -24,6 +24,8 @@ TARGETS = {
     "gelu_10m_jit": ("Jitted (fused) GELU, float32[10M]", "Flock/JAX ≤ 1.0"),
     "gelu_10m_over_memory_floor": ("GELU time / jitted negation time (read + write floor, Flock only)", "≤ 1.5"),
     "per_example_grads_jit": ("Per-example gradients `jit(vmap(grad))`, 64-64-1 tanh net, batch 128", "Flock/JAX ≤ 1.0"),
+    "max_pool_2x2_forward": ("Jitted `maxPool` 2×2 stride 2, NHWC float32[128, 28, 28, 32]", "Flock/JAX ≤ 1.0"),
+    "max_pool_2x2_backward": ("Same pooling: jitted gradient (select-and-scatter)", "Flock/JAX ≤ 1.0"),
     "jit_compile_mlp_step": ("First-call compile of the train step (trace + optimise + compile)", "Flock/JAX ≤ 0.2"),
     "startup_to_first_result": ("Process start to first jitted result", "Flock/JAX ≤ 0.1"),
 }

@@ -228,6 +228,17 @@ let jitCases: [(String, () -> Void)] = [
         let floor = measure(repeats: 15, inner: n) { blackhole += first(g(x)) }
         report("gelu_10m_over_memory_floor", ns, unit: "ratio", value: ns / floor)
     }),
+    ("max_pool_2x2", {
+        // Flax's max_pool, 2×2 windows, stride 2, NHWC float32[128, 28, 28, 32], jitted.
+        let x = Random.normal(Random.key(3), shape: [128, 28, 28, 32])
+        let ct = Random.normal(Random.key(4), shape: [128, 14, 14, 32])
+        let f = jit { (v: Tensor) in maxPool(v, windowShape: [2, 2], strides: [2, 2]) }
+        let g = jit(grad { (v: Tensor) in (maxPool(v, windowShape: [2, 2], strides: [2, 2]) * ct).sum() })
+        let forward = measure(repeats: 15, inner: 1) { blackhole += first(f(x)) }
+        report("max_pool_2x2_forward", forward, unit: "ms", value: forward / 1e6)
+        let backward = measure(repeats: 15, inner: 1) { blackhole += first(g(x)) }
+        report("max_pool_2x2_backward", backward, unit: "ms", value: backward / 1e6)
+    }),
     ("jit_compile_mlp_step", {
         let mlp = MLP(key: Random.key(0))
         let x = Random.normal(Random.key(1), shape: [128, 784])

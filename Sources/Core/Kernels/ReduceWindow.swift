@@ -74,68 +74,108 @@ struct WindowGeometry: Sendable {
 
     var outerCount: Int { outShape.reduce(1, *) }
 
-    /// The leading multi-index of outer output position `flat`.
-    func multiIndex(_ flat: Int) -> [Int] {
-        var o = [Int](repeating: 0, count: leading), r = flat
-        for d in stride(from: leading - 1, through: 0, by: -1) {
+    /// Calls `body(m, offsets)` for each outer output position `m` in
+    /// `lo..<hi` (row-major over the leading dimensions), where `offsets[e]` is
+    /// the operand offset of window element `e`, or -1 in padding or a hole.
+    @inline(__always)
+    func forEachOutput(_ lo: Int, _ hi: Int, _ body: (Int, UnsafePointer<Int>) -> Void) {
+        guard lo < hi else { return }
+        let lead = leading, count = windowCount
+        let o = UnsafeMutablePointer<Int>.allocate(capacity: Swift.max(lead, 1))
+        let found = UnsafeMutablePointer<Int>.allocate(capacity: count)
+        defer { o.deallocate(); found.deallocate() }
+        var r = lo
+        for d in stride(from: lead - 1, through: 0, by: -1) {
             o[d] = r % outShape[d]
             r /= outShape[d]
         }
-        return o
-    }
-
-    @inline(__always)
-    func advance(_ o: inout [Int]) {
-        var d = leading - 1
-        while d >= 0 {
-            o[d] += 1
-            if o[d] < outShape[d] { return }
-            o[d] = 0
-            d -= 1
+        offsets.withUnsafeBufferPointer { table in
+            windowIndex.withUnsafeBufferPointer { index in
+                tableStart.withUnsafeBufferPointer { start in
+                    window.withUnsafeBufferPointer { win in
+                        outShape.withUnsafeBufferPointer { shape in
+                            for m in lo..<hi {
+                                for e in 0..<count {
+                                    var off = 0
+                                    for d in 0..<lead {
+                                        let t = table[start[d] + o[d] * win[d] + index[e * lead + d]]
+                                        if t < 0 { off = -1; break }
+                                        off += t
+                                    }
+                                    found[e] = off
+                                }
+                                body(m, found)
+                                var d = lead - 1
+                                while d >= 0 {
+                                    o[d] += 1
+                                    if o[d] < shape[d] { break }
+                                    o[d] = 0
+                                    d -= 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-    }
-
-    /// The operand offset of window element `e` of the output at `o`, or -1.
-    @inline(__always)
-    func offset(_ o: [Int], _ e: Int) -> Int {
-        var off = 0
-        for d in 0..<leading {
-            let t = offsets[tableStart[d] + o[d] * window[d] + windowIndex[e * leading + d]]
-            if t < 0 { return -1 }
-            off += t
-        }
-        return off
     }
 
     /// Outer positions below which one thread does the work.
     var threshold: Int { Swift.max(1, parallelThreshold / Swift.max(1, inner * windowCount)) }
 }
 
-@inline(__always)
-private func reduceWindowTyped<T: Sendable>(
-    _ x: DenseArray, _ g: WindowGeometry, shape: [Int], identity: T, _ combine: @escaping @Sendable (T, T) -> T
-) -> DenseArray {
+/// A reduction's identity and combine step as static members, so the kernel
+/// specialises on them (a closure would cost a call per element).
+private protocol WindowMonoid {
+    associatedtype T: Sendable
+    static var identity: T { get }
+    static func combine(_ a: T, _ b: T) -> T
+}
+private enum FloatSum<T: KernelFloat & Sendable>: WindowMonoid {
+    static var identity: T { 0 }
+    @inline(__always) static func combine(_ a: T, _ b: T) -> T { a + b }
+}
+private enum FloatMax<T: KernelFloat & Sendable>: WindowMonoid {
+    static var identity: T { -T.infinity }
+    @inline(__always) static func combine(_ a: T, _ b: T) -> T { nanMax(a, b) }
+}
+private enum FloatMin<T: KernelFloat & Sendable>: WindowMonoid {
+    static var identity: T { T.infinity }
+    @inline(__always) static func combine(_ a: T, _ b: T) -> T { nanMin(a, b) }
+}
+private enum IntSum<T: FixedWidthInteger & Sendable>: WindowMonoid {
+    static var identity: T { 0 }
+    @inline(__always) static func combine(_ a: T, _ b: T) -> T { a &+ b }
+}
+private enum IntMax<T: FixedWidthInteger & Sendable>: WindowMonoid {
+    static var identity: T { T.min }
+    @inline(__always) static func combine(_ a: T, _ b: T) -> T { Swift.max(a, b) }
+}
+private enum IntMin<T: FixedWidthInteger & Sendable>: WindowMonoid {
+    static var identity: T { T.max }
+    @inline(__always) static func combine(_ a: T, _ b: T) -> T { Swift.min(a, b) }
+}
+
+private func reduceWindowTyped<M: WindowMonoid>(_ x: DenseArray, _ g: WindowGeometry, shape: [Int], _: M.Type) -> DenseArray {
     let out = DenseArray(uninitializedShape: shape, dtype: x.dtype)
     let inner = g.inner
     guard out.count > 0 else { return out }
-    let dst = UncheckedSendable(out.mutablePointer(T.self).baseAddress!)
-    guard let base = x.pointer(T.self).baseAddress else {
-        for i in 0..<out.count { dst.value[i] = identity }
+    let dst = UncheckedSendable(out.mutablePointer(M.T.self).baseAddress!)
+    guard let base = x.pointer(M.T.self).baseAddress else {
+        for i in 0..<out.count { dst.value[i] = M.identity }
         return out
     }
     let src = UncheckedSendable(base)
     forEachChunk(g.outerCount, threshold: g.threshold) { lo, hi in
-        var o = g.multiIndex(lo)
-        for m in lo..<hi {
+        g.forEachOutput(lo, hi) { m, offsets in
             let d = dst.value + m * inner
-            for c in 0..<inner { d[c] = identity }
+            for c in 0..<inner { d[c] = M.identity }
             for e in 0..<g.windowCount {
-                let off = g.offset(o, e)
+                let off = offsets[e]
                 if off < 0 { continue }
                 let s = src.value + off
-                for c in 0..<inner { d[c] = combine(d[c], s[c]) }
+                for c in 0..<inner { d[c] = M.combine(d[c], s[c]) }
             }
-            g.advance(&o)
         }
     }
     return out
@@ -145,9 +185,9 @@ private func reduceWindowFloat<T: KernelFloat & Sendable>(
     _ op: ReduceWindowOp, _ x: DenseArray, _ g: WindowGeometry, _ shape: [Int], _: T.Type
 ) -> DenseArray {
     switch op {
-    case .sum: reduceWindowTyped(x, g, shape: shape, identity: T(0)) { $0 + $1 }
-    case .max: reduceWindowTyped(x, g, shape: shape, identity: -T.infinity) { nanMax($0, $1) }
-    case .min: reduceWindowTyped(x, g, shape: shape, identity: T.infinity) { nanMin($0, $1) }
+    case .sum: reduceWindowTyped(x, g, shape: shape, FloatSum<T>.self)
+    case .max: reduceWindowTyped(x, g, shape: shape, FloatMax<T>.self)
+    case .min: reduceWindowTyped(x, g, shape: shape, FloatMin<T>.self)
     }
 }
 
@@ -155,9 +195,9 @@ private func reduceWindowInt<T: FixedWidthInteger & Sendable>(
     _ op: ReduceWindowOp, _ x: DenseArray, _ g: WindowGeometry, _ shape: [Int], _: T.Type
 ) -> DenseArray {
     switch op {
-    case .sum: reduceWindowTyped(x, g, shape: shape, identity: T(0)) { $0 &+ $1 }
-    case .max: reduceWindowTyped(x, g, shape: shape, identity: T.min) { Swift.max($0, $1) }
-    case .min: reduceWindowTyped(x, g, shape: shape, identity: T.max) { Swift.min($0, $1) }
+    case .sum: reduceWindowTyped(x, g, shape: shape, IntSum<T>.self)
+    case .max: reduceWindowTyped(x, g, shape: shape, IntMax<T>.self)
+    case .min: reduceWindowTyped(x, g, shape: shape, IntMin<T>.self)
     }
 }
 
@@ -187,13 +227,12 @@ private func selectAndGatherTyped<T: KernelFloat & Sendable>(
     let identity: T = isMax ? -T.infinity : T.infinity
     forEachChunk(g.outerCount, threshold: g.threshold) { lo, hi in
         var best = [T](repeating: identity, count: inner)
-        var o = g.multiIndex(lo)
         best.withUnsafeMutableBufferPointer { b in
-            for m in lo..<hi {
+            g.forEachOutput(lo, hi) { m, offsets in
                 let d = dst.value + m * inner
                 for c in 0..<inner { b[c] = identity; d[c] = 0 }
                 for e in 0..<g.windowCount {
-                    let off = g.offset(o, e)
+                    let off = offsets[e]
                     if off < 0 { continue }
                     let xv = xs.value! + off, tv = ts.value! + off
                     if isMax {
@@ -202,7 +241,6 @@ private func selectAndGatherTyped<T: KernelFloat & Sendable>(
                         for c in 0..<inner where !(b[c] <= xv[c]) { b[c] = xv[c]; d[c] = tv[c] }
                     }
                 }
-                g.advance(&o)
             }
         }
     }
@@ -220,7 +258,7 @@ private func selectAndScatterTyped<T: KernelFloat & Sendable>(
     let out = DenseArray(uninitializedShape: x.shape, dtype: x.dtype)
     guard out.count > 0 else { return out }
     let dst = UncheckedSendable(out.mutablePointer(T.self).baseAddress!)
-    for i in 0..<out.count { dst.value[i] = 0 }
+    dst.value.update(repeating: 0, count: out.count)
     guard source.count > 0 else { return out }
     let inner = g.inner
     let xs = UncheckedSendable(x.pointer(T.self).baseAddress!), ss = UncheckedSendable(source.pointer(T.self).baseAddress!)
@@ -230,23 +268,30 @@ private func selectAndScatterTyped<T: KernelFloat & Sendable>(
     let rows = g.leading == 0 ? 1 : g.outShape[0]
     let perRow = g.outerCount / Swift.max(rows, 1)
     let body: @Sendable (Int, Int) -> Void = { lo, hi in
-        var best = [T](repeating: identity, count: inner), chosen = [Int](repeating: -1, count: inner)
-        var o = g.multiIndex(lo * perRow)
-        for m in (lo * perRow)..<(hi * perRow) {
+        let best = UnsafeMutablePointer<T>.allocate(capacity: inner), chosen = UnsafeMutablePointer<Int>.allocate(capacity: inner)
+        defer { best.deallocate(); chosen.deallocate() }
+        g.forEachOutput(lo * perRow, hi * perRow) { m, offsets in
             for e in 0..<g.windowCount {
-                let off = g.offset(o, e)
-                for c in 0..<inner {
-                    let v = off < 0 ? identity : xs.value[off + c]
-                    let keep = isMax ? best[c] >= v : best[c] <= v
-                    if e == 0 || !keep {
-                        best[c] = v
-                        chosen[c] = off < 0 ? -1 : off + c
+                let off = offsets[e]
+                if e == 0 || off < 0 {
+                    for c in 0..<inner {
+                        let v = off < 0 ? identity : xs.value[off + c]
+                        if e == 0 || !(isMax ? best[c] >= v : best[c] <= v) {
+                            best[c] = v
+                            chosen[c] = off < 0 ? -1 : off + c
+                        }
                     }
+                    continue
+                }
+                let xv = xs.value + off
+                if isMax {
+                    for c in 0..<inner where !(best[c] >= xv[c]) { best[c] = xv[c]; chosen[c] = off + c }
+                } else {
+                    for c in 0..<inner where !(best[c] <= xv[c]) { best[c] = xv[c]; chosen[c] = off + c }
                 }
             }
             let s = ss.value + m * inner
             for c in 0..<inner where chosen[c] >= 0 { dst.value[chosen[c]] += s[c] }
-            g.advance(&o)
         }
     }
     if g.disjointAlongFirst {
