@@ -308,6 +308,9 @@ if selected == "diag_psum_overhead" { runCollectiveDiagnostics() }
 if selected == "pmap" || selected?.hasPrefix("pmap_") == true { runShardingBenchmarks(selected) }
 if selected == "diag_pmap_loop" { runPmapOverheadLoop() }
 if selected == "diag_pmean_step_profile" { runPmeanStepProfile() }
+if selected == nil || ["gather_scatter", "embedding_step", "embedding_lookup", "scatter_add", "diag_gather"].contains(selected!) {
+    runGatherScatterBenchmarks(selected)
+}
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }
 for (name, run) in jitCases where selected == nil || selected == name { run() }
