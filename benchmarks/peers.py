@@ -217,6 +217,56 @@ def jax_pool_cases(selected):
     ns = measure(lambda: g(x).block_until_ready(), 15, 1)
     report("max_pool_2x2_backward", "jax", ns, "ms", ns / 1e6)
 
+def jax_gather_cases(selected):
+    """Issue 19's embedding cases: the train step, the lookup, a scatter-add."""
+    if selected not in (None, "gather_scatter", "embedding_step", "embedding_lookup", "scatter_add"):
+        return
+    import jax
+    import jax.numpy as jnp
+    t = os.environ.get("FLOCK_NUM_THREADS") or os.environ.get("BENCH_THREADS") or str(len(os.sched_getaffinity(0)))
+    k = jax.random.split(jax.random.key(7), 3)
+    table = jax.random.normal(k[0], (10_000, 128), jnp.float32) * 0.1
+    ids = jax.random.randint(k[1], (4096,), 0, 10_000, jnp.int32)
+    targets = jax.random.normal(k[2], (4096, 128), jnp.float32)
+    n = 20
+    if selected in (None, "gather_scatter", "embedding_step"):
+        def step(w, i, y):
+            g = jax.grad(lambda w: jnp.mean((jnp.take(w, i, axis=0) - y) ** 2))(w)
+            return w - 0.1 * g
+        jitted = jax.jit(step, donate_argnums=0)
+        state = {"w": table + 0}
+
+        def run():
+            for _ in range(n):
+                state["w"] = jitted(state["w"], ids, targets)
+            state["w"].block_until_ready()
+        ns = measure(run, 9, n)
+        report(f"embedding_step_t{t}", "jax", ns, "ms", ns / 1e6)
+        mem = jax.jit(step, donate_argnums=0).lower(table, ids, targets).compile().memory_analysis()
+        if mem is not None:
+            peak = mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes - mem.alias_size_in_bytes
+            report(f"embedding_step_peak_bytes_t{t}", "jax", 0, "MB", peak / 1e6)
+    if selected in (None, "gather_scatter", "embedding_lookup"):
+        lookup = jax.jit(lambda w, i: jnp.take(w, i, axis=0))
+
+        def run():
+            for _ in range(n):
+                y = lookup(table, ids)
+            y.block_until_ready()
+        ns = measure(run, 9, n)
+        report(f"embedding_lookup_t{t}", "jax", ns, "us", ns / 1e3)
+    if selected in (None, "gather_scatter", "scatter_add"):
+        updates = targets * 0.01
+        add = jax.jit(lambda w, i, u: w.at[i].add(u), donate_argnums=0)
+        state = {"w": table + 0}
+
+        def run():
+            for _ in range(n):
+                state["w"] = add(state["w"], ids, updates)
+            state["w"].block_until_ready()
+        ns = measure(run, 9, n)
+        report(f"scatter_add_t{t}", "jax", ns, "us", ns / 1e3)
+
 
 def numpy_gelu(selected):
     if selected in (None, "gelu_10m_jit"):
@@ -270,5 +320,5 @@ if __name__ == "__main__":
     jax_cases(selected)
     jax_jit_cases(selected)
     optax_cases(selected)
-
     jax_pool_cases(selected)
+    jax_gather_cases(selected)

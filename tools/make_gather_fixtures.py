@@ -178,6 +178,22 @@ for iname in ["inbounds", "negative", "repeated", "oob_high", "mixed", "matrix",
         gs = jax.grad(lambda a, b: jnp.sum(f(a, b) * w), argnums=argnums)(xx, v)
         put(f"grad_at/{op}/{iname}", "grad_at", {"op": op}, [xx, i, v, w], f(xx, v), list(gs))
 
+# The embedding step's peak memory (XLA's memory analysis, donated table): a
+# jitted Flock plan must not hold more (no dense detour for the gradient).
+for rows, width, count in [(200, 16, 64), (64, 32, 256)]:
+    k = jax.random.split(jax.random.key(0), 3)
+    table = np.asarray(jax.random.normal(k[0], (rows, width), jnp.float32))
+    ids = np.asarray(jax.random.randint(k[1], (count,), 0, rows, jnp.int32))
+    targets = np.asarray(jax.random.normal(k[2], (count, width), jnp.float32))
+
+    def step(w, i, y):
+        g = jax.grad(lambda w: jnp.mean((jnp.take(w, i, axis=0) - y) ** 2))(w)
+        return w - 0.1 * g
+    m = jax.jit(step, donate_argnums=0).lower(table, ids, targets).compile().memory_analysis()
+    peak = m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes - m.alias_size_in_bytes
+    put(f"peak_bytes/{rows}x{width}/{count}", "peak_bytes", {}, [table, ids, targets],
+        np.asarray(peak, dtype=np.float64), [step(table, ids, targets)])
+
 with open(OUT, "w") as fh:
     json.dump({"arrays": arrays, "cases": cases}, fh, separators=(",", ":"))
 print(f"{len(cases)} cases, {os.path.getsize(OUT) // 1024} KB -> {OUT}")

@@ -372,6 +372,9 @@ if selected == "convolution" || selected?.hasPrefix("conv") == true || selected 
     runConvolutionBenchmarks(selected)
     exit(0)
 }
+if selected == nil || ["gather_scatter", "embedding_step", "embedding_lookup", "scatter_add", "diag_gather"].contains(selected!) {
+    runGatherScatterBenchmarks(selected)
+}
 for (name, run) in cases where selected == nil || selected == name { run() }
 for (name, run) in transformCases where selected == nil || selected == name { run() }
 for (name, run) in jitCases where selected == nil || selected == name { run() }
