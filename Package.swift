@@ -8,7 +8,15 @@ let package = Package(
         .executable(name: "flock-demo", targets: ["FlockDemo"]),
         .executable(name: "flock-bench", targets: ["FlockBenchmarks"]),
         .executable(name: "flock-data-parallel", targets: ["FlockDataParallel"]),
-        .executable(name: "flock-tutorial", targets: ["FlockTutorial"]),
+        .executable(name: "tutorial", targets: ["FlockTutorial"]),
+        .executable(name: "train-mlp", targets: ["TrainMLP"]),
+        .executable(name: "dp-sgd", targets: ["DPSGD"]),
+    ],
+    dependencies: [
+        // Command-line parsing for the examples (`--help` on every executable).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation --target Flock` builds the DocC catalog.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // C shims: header-only, no logic (see the headers for why they exist).
@@ -22,7 +30,8 @@ let package = Package(
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(name: "FlockCore", dependencies: ["CBLAS", "CKernels"], path: "Sources/Core"),
         .target(name: "FlockIO", dependencies: ["FlockCore"], path: "Sources/IO"),
-        .target(name: "FlockTransforms", dependencies: ["FlockCore", "CKernels"], path: "Sources/Transforms"),
+        .target(name: "FlockCompiler", dependencies: ["FlockCore", "CKernels"], path: "Sources/Compiler"),
+        .target(name: "FlockTransforms", dependencies: ["FlockCore", "FlockCompiler"], path: "Sources/Transforms"),
         .target(
             name: "FlockCollectives", dependencies: ["FlockCore", "FlockTransforms", "CMPI", "CKernels"],
             path: "Sources/Collectives"),
@@ -38,12 +47,27 @@ let package = Package(
         .target(
             name: "Flock",
             dependencies: [
-                "FlockCore", "FlockIO", "FlockTransforms", "FlockCollectives", "FlockSharding", "FlockNN", "FlockOptim",
+                "FlockCore", "FlockIO", "FlockCompiler", "FlockTransforms", "FlockCollectives", "FlockSharding", "FlockNN", "FlockOptim",
             ],
             path: "Sources/Flock"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
         .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
-        .executableTarget(name: "FlockTutorial", dependencies: ["Flock"], path: "Examples/Tutorial"),
+        .target(
+            name: "FlockExampleSupport",
+            dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Support"),
+        .executableTarget(
+            name: "TrainMLP",
+            dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/TrainMLP"),
+        .executableTarget(
+            name: "DPSGD",
+            dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/DPSGD"),
+        .executableTarget(
+            name: "FlockTutorial",
+            dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Tutorial"),
         .executableTarget(
             name: "FlockBenchmarks", dependencies: ["Flock", "CMPI"], path: "benchmarks/Sources"),
         // Helpers shared by the test targets.
@@ -61,6 +85,9 @@ let package = Package(
             name: "FlockOptimTests", dependencies: ["FlockOptim", "FlockNN", "FlockTestSupport"], path: "Tests/FlockOptimTests",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FlockShardingTests", dependencies: ["FlockSharding", "FlockTestSupport"], path: "Tests/FlockShardingTests"),
+        .testTarget(
+            name: "FlockCompilerTests", dependencies: ["FlockCompiler", "FlockTransforms", "FlockTestSupport"],
+            path: "Tests/FlockCompilerTests"),
         .testTarget(
             name: "FlockTransformsTests", dependencies: ["FlockTransforms", "FlockTestSupport"], path: "Tests/FlockTransformsTests",
             resources: [.copy("Fixtures")]),

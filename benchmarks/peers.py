@@ -212,6 +212,39 @@ def numpy_gelu(selected):
         report("gelu_10m_jit", "numpy", ns, "ns/element", ns)
 
 
+def optax_cases(selected):
+    if selected not in (None, "train_step_mlp_adam"):
+        return
+    import jax
+    import jax.numpy as jnp
+    import optax
+    # The digits-sized MLP (64-128-10) with optax's Adam, batch 128; params and state donated.
+    k = jax.random.split(jax.random.key(0), 4)
+    params = {"w1": jax.random.normal(k[0], (64, 128)) * 0.1, "b1": jnp.zeros(128),
+              "w2": jax.random.normal(k[1], (128, 10)) * 0.1, "b2": jnp.zeros(10)}
+    x, y = jax.random.normal(k[2], (128, 64)), jax.random.randint(k[3], (128,), 0, 10)
+    tx = optax.adam(1e-3)
+
+    def loss(p, x, y):
+        h = jax.nn.relu(x @ p["w1"] + p["b1"])
+        return optax.softmax_cross_entropy_with_integer_labels(h @ p["w2"] + p["b2"], y).mean()
+
+    def step(p, s, x, y):
+        l, g = jax.value_and_grad(loss)(p, x, y)
+        u, s = tx.update(g, s, p)
+        return optax.apply_updates(p, u), s, l
+    jitted = jax.jit(step, donate_argnums=(0, 1))
+    state = {"p": params, "s": tx.init(params)}
+    n = 100
+
+    def run():
+        for _ in range(n):
+            state["p"], state["s"], l = jitted(state["p"], state["s"], x, y)
+        l.block_until_ready()
+    ns = measure(run, 7, n)
+    report("train_step_mlp_adam", "jax", ns, "us", ns / 1e3)
+
+
 if __name__ == "__main__":
     selected = sys.argv[1] if len(sys.argv) > 1 else None
     if selected == "convolution" or selected in CONV_CASES:
@@ -221,3 +254,4 @@ if __name__ == "__main__":
     numpy_gelu(selected)
     jax_cases(selected)
     jax_jit_cases(selected)
+    optax_cases(selected)

@@ -20,6 +20,7 @@ TARGETS = {
     "tracing_overhead_per_primitive": ("Tracing (staging) cost per primitive, 1000-op chain", "reported"),
     "mlp_train_step_128": ("Jitted MLP 784-512-512-10 SGD train step, batch 128 (donated params)", "Flock/JAX ≤ 1.0 (aim 0.8)"),
     "mlp_train_step_1024": ("Same train step, batch 1024", "Flock/JAX ≤ 1.0 (aim 0.8)"),
+    "train_step_mlp_adam": ("Jitted digits MLP 64-128-10 train step with Adam (FlockOptim / optax), batch 128, params + state donated", "Flock/JAX ≤ 1.0 (aim 0.8)"),
     "gelu_10m_jit": ("Jitted (fused) GELU, float32[10M]", "Flock/JAX ≤ 1.0"),
     "gelu_10m_over_memory_floor": ("GELU time / jitted negation time (read + write floor, Flock only)", "≤ 1.5"),
     "per_example_grads_jit": ("Per-example gradients `jit(vmap(grad))`, 64-64-1 tanh net, batch 128", "Flock/JAX ≤ 1.0"),

@@ -41,19 +41,29 @@ INLINE void store(float *c, float value, float alpha, float beta) {
 }
 
 // N small, A's rows contiguous: c[i, j] = dot(A[i, :], P[j, :]), N accumulators.
+// The K loop runs in blocks of DOT_BLOCK whose sums are added to a running
+// total, so a long dot product (K = 2^28) stays accurate: a single fused
+// multiply-add chain per lane would stop growing once it reaches 2^24 times
+// the terms.
+enum { DOT_BLOCK = 4096 };
 INLINE void rows_dot(const int N, long k, float alpha, const float *a, long lda, const float *p,
                      float beta, float *c, long ldc, long lo, long hi) {
     for (long i = lo; i < hi; i++) {
         const float *row = a + i * lda;
-        __m256 acc[FLOCK_SKINNY_MAX];
-        for (int j = 0; j < N; j++) acc[j] = _mm256_setzero_ps();
+        __m256 acc[FLOCK_SKINNY_MAX], total[FLOCK_SKINNY_MAX];
+        for (int j = 0; j < N; j++) total[j] = _mm256_setzero_ps();
         long kk = 0;
-        for (; kk + 8 <= k; kk += 8) {
-            __m256 x = _mm256_loadu_ps(row + kk);
-            for (int j = 0; j < N; j++) acc[j] = _mm256_fmadd_ps(x, _mm256_loadu_ps(p + j * k + kk), acc[j]);
+        while (kk + 8 <= k) {
+            long end = kk + DOT_BLOCK < k ? kk + DOT_BLOCK : k;
+            for (int j = 0; j < N; j++) acc[j] = _mm256_setzero_ps();
+            for (; kk + 8 <= end; kk += 8) {
+                __m256 x = _mm256_loadu_ps(row + kk);
+                for (int j = 0; j < N; j++) acc[j] = _mm256_fmadd_ps(x, _mm256_loadu_ps(p + j * k + kk), acc[j]);
+            }
+            for (int j = 0; j < N; j++) total[j] = _mm256_add_ps(total[j], acc[j]);
         }
         for (int j = 0; j < N; j++) {
-            float s = hsum(acc[j]);
+            float s = hsum(total[j]);
             for (long t = kk; t < k; t++) s += row[t] * p[j * k + t];
             store(c + i * ldc + j, s, alpha, beta);
         }
@@ -65,21 +75,31 @@ INLINE void columns_broadcast(const int N, long k, float alpha, const float *a, 
                               float beta, float *c, long ldc, long lo, long hi) {
     long i = lo;
     for (; i + 8 <= hi; i += 8) {
-        __m256 acc[FLOCK_SKINNY_MAX];
-        for (int j = 0; j < N; j++) acc[j] = _mm256_setzero_ps();
-        for (long kk = 0; kk < k; kk++) {
-            __m256 x = _mm256_loadu_ps(a + kk * lda + i);
-            for (int j = 0; j < N; j++) acc[j] = _mm256_fmadd_ps(x, _mm256_broadcast_ss(q + kk * N + j), acc[j]);
+        __m256 acc[FLOCK_SKINNY_MAX], total[FLOCK_SKINNY_MAX];
+        for (int j = 0; j < N; j++) total[j] = _mm256_setzero_ps();
+        for (long block = 0; block < k; block += DOT_BLOCK) {
+            long end = block + DOT_BLOCK < k ? block + DOT_BLOCK : k;
+            for (int j = 0; j < N; j++) acc[j] = _mm256_setzero_ps();
+            for (long kk = block; kk < end; kk++) {
+                __m256 x = _mm256_loadu_ps(a + kk * lda + i);
+                for (int j = 0; j < N; j++) acc[j] = _mm256_fmadd_ps(x, _mm256_broadcast_ss(q + kk * N + j), acc[j]);
+            }
+            for (int j = 0; j < N; j++) total[j] = _mm256_add_ps(total[j], acc[j]);
         }
         float t[FLOCK_SKINNY_MAX][8];
-        for (int j = 0; j < N; j++) _mm256_storeu_ps(t[j], acc[j]);
+        for (int j = 0; j < N; j++) _mm256_storeu_ps(t[j], total[j]);
         for (int l = 0; l < 8; l++)
             for (int j = 0; j < N; j++) store(c + (i + l) * ldc + j, t[j][l], alpha, beta);
     }
     for (; i < hi; i++) {
         for (int j = 0; j < N; j++) {
             float s = 0;
-            for (long kk = 0; kk < k; kk++) s += a[kk * lda + i] * q[kk * N + j];
+            for (long block = 0; block < k; block += DOT_BLOCK) {
+                long end = block + DOT_BLOCK < k ? block + DOT_BLOCK : k;
+                float b = 0;
+                for (long kk = block; kk < end; kk++) b += a[kk * lda + i] * q[kk * N + j];
+                s += b;
+            }
             store(c + i * ldc + j, s, alpha, beta);
         }
     }

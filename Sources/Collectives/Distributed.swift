@@ -69,7 +69,7 @@ public enum Distributed {
 
     private static var current: State {
         if let s = state.withLock({ $0 }) { return s }
-        do { try initialize() } catch { fatalError("Flock: \(error)") }
+        do { try initialize() } catch { exitWithError(error) }
         return state.withLock { $0! }
     }
 
@@ -131,6 +131,15 @@ public enum Distributed {
             // needs MPI_THREAD_MULTIPLE.
             if provided >= Int32(MPI_THREAD_MULTIPLE) { try Departures.start() }
             atexit { Departures.announceAndFinalize() }
+            // A failing rank names itself in its one-line error.
+            ProgramFailure.processLabel.withLock {
+                $0 = {
+                    var rank: Int32 = 0, size: Int32 = 0
+                    MPI_Comm_rank(cmpi_comm_world(), &rank)
+                    MPI_Comm_size(cmpi_comm_world(), &size)
+                    return size > 1 ? "rank \(rank): " : nil
+                }
+            }
         } else {
             MPI_Query_thread(&provided)
         }

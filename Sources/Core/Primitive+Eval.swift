@@ -17,15 +17,18 @@ extension Primitive {
             return [evalSlice(x[0], start: start, limit: limit, steps: strides, shape: shape)]
         case .dynamicSlice(let sizes): return [evalDynamicSlice(x[0], starts: Array(x[1...]), sizes: sizes)]
         case .dynamicUpdateSlice: return [evalDynamicUpdateSlice(x[0], x[1], starts: Array(x[2...]))]
-        case .gather(let dn, let sliceSizes):
-            return [evalGather(x[0], x[1], dn: dn, sliceSizes: sliceSizes, shape: shape)]
-        case .scatterAdd(let dn): return [evalScatterAdd(x[0], x[1], x[2], dn: dn)]
+        case .gather(let dn, let sliceSizes, let mode, let fill):
+            return [evalGather(x[0], x[1], dn: dn, sliceSizes: sliceSizes, mode: mode, fill: fill, shape: shape)]
+        case .scatter(let op, let dn, let mode): return [evalScatter(op, x[0], x[1], x[2], dn: dn, mode: mode)]
         case .concatenate(let axis): return [evalConcatenate(x, axis: axis, shape: shape)]
         case .pad(let low, let high, let interior):
             return [evalPad(x[0], value: x[1], low: low, high: high, interior: interior, shape: shape)]
         case .iota(let dtype, let s, let dimension): return [evalIota(dtype, shape: s, dimension: dimension)]
         case .dotGeneral(let dn): return [evalDotGeneral(x[0], x[1], dn: dn, shape: shape)]
         case .convolution(let p): return [evalConvolution(x[0], x[1], p: p, shape: shape)]
+        case .reduceWindow(let op, let w): return [evalReduceWindow(op, x[0], w, shape: shape)]
+        case .selectAndScatterAdd(let select, let w): return [evalSelectAndScatterAdd(select, x[0], x[1], w)]
+        case .selectAndGatherAdd(let select, let w): return [evalSelectAndGatherAdd(select, x[0], x[1], w, shape: shape)]
         case .cumsum(let axis, let reverse): return [evalCumsum(x[0], axis: axis, reverse: reverse)]
         case .sort(let dimension, let numKeys): return evalSort(x, dimension: dimension, numKeys: numKeys)
         case .threefry2x32: return evalThreefry(x[0], x[1], x[2], x[3])

@@ -185,11 +185,11 @@ extension Primitive {
             try checkIndexScalars(inputs.dropFirst(2), fail)
             return [x]
 
-        case .gather(let dn, let sliceSizes):
+        case .gather(let dn, let sliceSizes, _, _):
             try expectCount(2)
             return [try gatherShape(inputs[0], inputs[1], dn, sliceSizes, fail)]
 
-        case .scatterAdd(let dn):
+        case .scatter(_, let dn, _):
             try expectCount(3)
             try checkScatter(inputs[0], inputs[1], inputs[2], dn, fail)
             return [inputs[0]]
@@ -243,6 +243,31 @@ extension Primitive {
         case .convolution(let p):
             try expectCount(2)
             return [try convolutionShape(inputs[0], inputs[1], p, fail)]
+
+        case .reduceWindow(_, let w):
+            try expectCount(1)
+            let x = inputs[0]
+            guard x.dtype != .bool else { throw fail("expected a numeric operand, got bool \(x.shape)") }
+            return [AbstractValue(shape: try windowedShape(x.shape, w, fail), dtype: x.dtype, weakType: x.weakType)]
+
+        case .selectAndScatterAdd(let select, let w):
+            try expectCount(2)
+            let (source, operand) = (inputs[0], inputs[1])
+            try checkWindowSelection(select, source, operand, fail)
+            let expected = try windowedShape(operand.shape, w, fail)
+            guard source.shape == expected else {
+                throw fail("source \(source.shape) must have the windows' output shape \(expected) for operand \(operand.shape)")
+            }
+            return [AbstractValue(shape: operand.shape, dtype: operand.dtype)]
+
+        case .selectAndGatherAdd(let select, let w):
+            try expectCount(2)
+            let (tangents, operand) = (inputs[0], inputs[1])
+            try checkWindowSelection(select, tangents, operand, fail)
+            guard tangents.shape == operand.shape else {
+                throw fail("tangents \(tangents.shape) and operand \(operand.shape) must have the same shape")
+            }
+            return [AbstractValue(shape: try windowedShape(operand.shape, w, fail), dtype: operand.dtype)]
 
         case .cumsum(let axis, _):
             try expectCount(1)
@@ -417,6 +442,42 @@ func convolutionShape(
         shape.append(padded < window ? 0 : (padded - window) / p.windowStrides[i] + 1)
     }
     return AbstractValue(shape: shape, dtype: l.dtype)
+}
+
+/// The output shape of windows `w` over an operand of `shape` (JAX's
+/// `reduce_window_shape_tuple`), after checking the parameters against it.
+func windowedShape(_ shape: [Int], _ w: WindowParameters, _ fail: (String) -> FlockError) throws -> [Int] {
+    let n = shape.count
+    guard w.windowDimensions.count == n else {
+        throw fail("window_dimensions \(w.windowDimensions) must have one entry per dimension of operand \(shape) (rank \(n))")
+    }
+    for (name, v) in [("window_strides", w.windowStrides), ("base_dilation", w.baseDilation), ("window_dilation", w.windowDilation)] {
+        guard v.count == n else { throw fail("\(name) \(v) must have \(n) entries for operand \(shape)") }
+        guard v.allSatisfy({ $0 >= 1 }) else { throw fail("\(name) must be positive, got \(v) for operand \(shape)") }
+    }
+    guard w.padding.count == n, w.padding.allSatisfy({ $0.count == 2 }) else {
+        throw fail("padding \(w.padding) must have one (low, high) pair per dimension of operand \(shape)")
+    }
+    guard w.windowDimensions.allSatisfy({ $0 >= 1 }) else {
+        throw fail("window_dimensions must be positive, got \(w.windowDimensions) for operand \(shape)")
+    }
+    return (0..<n).map { d in
+        let dilated = shape[d] == 0 ? 0 : (shape[d] - 1) * w.baseDilation[d] + 1
+        let padded = dilated + w.padding[d][0] + w.padding[d][1]
+        let window = (w.windowDimensions[d] - 1) * w.windowDilation[d] + 1
+        return padded < window ? 0 : (padded - window) / w.windowStrides[d] + 1
+    }
+}
+
+/// Operands of `selectAndScatterAdd` / `selectAndGatherAdd`: a `.ge` or `.le`
+/// selection over floating-point operands of one dtype.
+func checkWindowSelection(
+    _ select: CompareOp, _ values: AbstractValue, _ operand: AbstractValue, _ fail: (String) -> FlockError
+) throws {
+    guard select == .ge || select == .le else { throw fail("select must be ge (max) or le (min), got \(select)") }
+    guard values.dtype == operand.dtype, operand.dtype.isFloatingPoint else {
+        throw fail("operands must share a floating-point dtype, got \(values.dtype) \(values.shape) and \(operand.dtype) \(operand.shape)")
+    }
 }
 
 func gatherShape(

@@ -29,9 +29,13 @@ public enum Primitive: Hashable, Sendable {
     /// Inputs: operand, update, then one rank-0 integer start index per dimension.
     case dynamicUpdateSlice
     /// Inputs: operand, start indices (last dimension is the index vector).
-    case gather(GatherDimensionNumbers, sliceSizes: [Int])
-    /// Inputs: operand, scatter indices (last dimension is the index vector), updates.
-    case scatterAdd(ScatterDimensionNumbers)
+    /// `fillValue` is what out-of-bounds windows read in `.fillOrDrop` mode
+    /// (nil: JAX's default for the dtype — NaN, the type's minimum or maximum, true).
+    case gather(GatherDimensionNumbers, sliceSizes: [Int], mode: GatherScatterMode, fillValue: Double?)
+    /// Inputs: operand, scatter indices (last dimension is the index vector),
+    /// updates. Each update is combined with the operand element it lands on
+    /// by `op`, in the order of the updates (so repeated indices are deterministic).
+    case scatter(ScatterOp, ScatterDimensionNumbers, mode: GatherScatterMode)
     case concatenate(axis: Int)
     /// Inputs: operand, rank-0 padding value. Negative low/high crop.
     case pad(low: [Int], high: [Int], interior: [Int])
@@ -39,6 +43,19 @@ public enum Primitive: Hashable, Sendable {
     case dotGeneral(DotDimensionNumbers)
     /// Inputs: lhs `[N, C, spatial…]`, rhs `[O, I, spatial…]`; output `[N, O, spatial…]`.
     case convolution(ConvolutionParameters)
+    /// `lax.reduce_window` with a monoid: each output element reduces one window
+    /// of the padded, base-dilated operand (padding and holes hold the identity).
+    case reduceWindow(ReduceWindowOp, WindowParameters)
+    /// Inputs: source (shaped like the windows' output), operand. Adds each source
+    /// element where its window selects: the first element (in window order,
+    /// padding and holes included as the identity) that `select` (`.ge` for
+    /// max, `.le` for min) keeps against every later one. Transpose of
+    /// ``selectAndGatherAdd``; the gradient of max/min pooling.
+    case selectAndScatterAdd(select: CompareOp, WindowParameters)
+    /// Inputs: tangents, operand (equal shapes). For each window, the tangent of
+    /// the element `select` picks (padding and holes skipped, ties to the
+    /// earlier element): the JVP of max/min pooling.
+    case selectAndGatherAdd(select: CompareOp, WindowParameters)
     case cumsum(axis: Int, reverse: Bool)
     /// Sorts all operands along `dimension` by the first `numKeys` operands
     /// (lexicographically; NaNs last; stable).
@@ -52,7 +69,7 @@ public enum Primitive: Hashable, Sendable {
     /// Identity whose derivative is zero (`lax.stop_gradient`).
     case stopGradient
     /// A staged call of a jitted function (JAX's `pjit`): inputs are the jaxpr's inputs.
-    case call(Jaxpr, name: String)
+    case call(Jaxpr, kind: CallKind)
     /// Inputs: an int32 scalar branch index (clamped), then the operands of every branch.
     case cond(branches: [Jaxpr])
     /// Inputs: cond consts, body consts, then the loop carry. Outputs: the final carry.
@@ -112,7 +129,8 @@ public enum Primitive: Hashable, Sendable {
         case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast: 1
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
-            .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum:
+            .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum,
+            .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd:
             1
         }
     }
@@ -137,12 +155,15 @@ public enum Primitive: Hashable, Sendable {
         case .dynamicSlice: "dynamic_slice"
         case .dynamicUpdateSlice: "dynamic_update_slice"
         case .gather: "gather"
-        case .scatterAdd: "scatter-add"
+        case .scatter(let op, _, _): op == .replace ? "scatter" : "scatter-\(op.rawValue)"
         case .concatenate: "concatenate"
         case .pad: "pad"
         case .iota: "iota"
         case .dotGeneral: "dot_general"
         case .convolution: "conv_general_dilated"
+        case .reduceWindow(let op, _): "reduce_window_\(op.rawValue)"
+        case .selectAndScatterAdd: "select_and_scatter_add"
+        case .selectAndGatherAdd: "select_and_gather_add"
         case .cumsum: "cumsum"
         case .sort: "sort"
         case .threefry2x32: "threefry2x32"
@@ -176,9 +197,10 @@ public enum Primitive: Hashable, Sendable {
             axes
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
-            .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
+            .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
+            .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
             .threefry2x32, .stopGradient, .call, .cond, .whileLoop, .scan, .customJVP, .customVJP,
-            .checkpoint, .customVJPLinear:
+            .checkpoint, .customVJPLinear, .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd:
             nil
         }
     }
@@ -253,8 +275,68 @@ public struct ConvolutionParameters: Hashable, Sendable {
     }
 }
 
+/// How gather and scatter treat windows that do not fit in the operand (JAX's
+/// `GatherScatterMode`).
+public enum GatherScatterMode: String, Hashable, Sendable, CaseIterable {
+    /// Start indices are clamped so the whole window fits.
+    case clip
+    /// A gather reads the fill value for the whole window; a scatter drops it.
+    case fillOrDrop = "fill_or_drop"
+    /// The caller promises every window fits; outside, gathers clamp and
+    /// scatters drop (XLA CPU's behaviour), and gradients are undefined.
+    case promiseInBounds = "promise_in_bounds"
+}
+
+/// How a scatter combines an update with the operand element it lands on.
+public enum ScatterOp: String, Hashable, Sendable, CaseIterable {
+    /// The update replaces the element (the last of repeated indices wins).
+    case replace
+    case add, mul, min, max
+}
+
+/// The monoid of a `reduceWindow`.
+public enum ReduceWindowOp: String, Hashable, Sendable, CaseIterable {
+    case sum, max, min
+}
+
+/// Window geometry of `reduceWindow` and its derivatives (XLA's ReduceWindow):
+/// one entry per operand dimension. The operand is first dilated (`baseDilation
+/// - 1` holes between elements), then padded (low, high; negative crops); a
+/// window of `windowDimensions` elements spaced `windowDilation` apart moves by
+/// `windowStrides`. Output size per dimension: ⌊(padded − dilated window) /
+/// stride⌋ + 1, or 0 when the window does not fit.
+public struct WindowParameters: Hashable, Sendable {
+    public var windowDimensions: [Int]
+    public var windowStrides: [Int]
+    /// (low, high) padding per dimension.
+    public var padding: [[Int]]
+    public var baseDilation: [Int]
+    public var windowDilation: [Int]
+    public init(
+        windowDimensions: [Int], windowStrides: [Int], padding: [[Int]], baseDilation: [Int], windowDilation: [Int]
+    ) {
+        self.windowDimensions = windowDimensions
+        self.windowStrides = windowStrides
+        self.padding = padding
+        self.baseDilation = baseDilation
+        self.windowDilation = windowDilation
+    }
+
+    /// The same windows over an operand with a new dimension at `axis` that
+    /// windows do not touch (size 1, stride 1): the batching rule's form.
+    public func insertingTrivialDimension(at axis: Int) -> WindowParameters {
+        var q = self
+        q.windowDimensions.insert(1, at: axis)
+        q.windowStrides.insert(1, at: axis)
+        q.padding.insert([0, 0], at: axis)
+        q.baseDilation.insert(1, at: axis)
+        q.windowDilation.insert(1, at: axis)
+        return q
+    }
+}
+
 /// XLA gather dimension numbers; the index vector is the last dimension of the
-/// start indices. Out-of-bounds starts are clamped so the slice fits.
+/// start indices.
 public struct GatherDimensionNumbers: Hashable, Sendable {
     public var offsetDims: [Int]
     public var collapsedSliceDims: [Int]
@@ -274,7 +356,7 @@ public struct GatherDimensionNumbers: Hashable, Sendable {
 }
 
 /// XLA scatter dimension numbers; the index vector is the last dimension of the
-/// indices. Updates whose window falls outside the operand are dropped.
+/// indices.
 public struct ScatterDimensionNumbers: Hashable, Sendable {
     public var updateWindowDims: [Int]
     public var insertedWindowDims: [Int]

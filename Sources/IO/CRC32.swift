@@ -12,11 +12,13 @@ private let crc32Table: [UInt32] = (0..<256).map { n -> UInt32 in
 }
 
 /// Incremental CRC-32 of a byte stream.
-struct CRC32 {
+package struct CRC32 {
     private var state: UInt32 = 0xFFFF_FFFF
 
+    package init() {}
+
     /// Feeds `bytes` into the checksum.
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         var c = state
         crc32Table.withUnsafeBufferPointer { table in
             for b in bytes { c = table[Int(UInt8(truncatingIfNeeded: c) ^ b)] ^ (c >> 8) }
@@ -25,17 +27,17 @@ struct CRC32 {
     }
 
     /// The checksum of everything fed so far.
-    var value: UInt32 { state ^ 0xFFFF_FFFF }
+    package var value: UInt32 { state ^ 0xFFFF_FFFF }
 
     /// The checksum of `bytes` in one call.
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = CRC32()
         crc.update(bytes)
         return crc.value
     }
 
     /// The checksum of a byte array.
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    package static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
 }

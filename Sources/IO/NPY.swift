@@ -103,7 +103,7 @@ private func npyDescr(_ dtype: DType) -> String {
     return dtype == .bool ? "|b1" : "<" + code
 }
 
-private let hostIsLittleEndian = 1.littleEndian == 1
+let hostIsLittleEndian = 1.littleEndian == 1
 
 /// The dtype of an npy `descr` and whether its bytes need swapping on this host.
 private func parseDescr(_ descr: String, context: String) throws -> (DType, swap: Bool) {
@@ -172,7 +172,7 @@ func littleEndianCopy(_ array: DenseArray) -> DenseArray {
     return copy
 }
 
-private func swapBytes(_ bytes: UnsafeMutableRawBufferPointer, itemSize: Int) {
+func swapBytes(_ bytes: UnsafeMutableRawBufferPointer, itemSize: Int) {
     for start in stride(from: 0, to: bytes.count, by: itemSize) {
         var lo = start, hi = start + itemSize - 1
         while lo < hi {
@@ -185,54 +185,76 @@ private func swapBytes(_ bytes: UnsafeMutableRawBufferPointer, itemSize: Int) {
 
 // MARK: - Reading
 
+/// What the preamble and header of an `.npy` file say.
+struct NPYLayout {
+    var shape: [Int]
+    var dtype: DType
+    var descr: String
+    var fortranOrder: Bool
+    /// Whether the elements need byte-swapping on this host.
+    var swap: Bool
+    /// Offset of the first element.
+    var dataStart: Int
+    /// Bytes of element data the shape needs.
+    var byteCount: Int
+
+    /// Parses the preamble and header at the start of `bytes` (which may be
+    /// only a prefix of the file: the data is not looked at).
+    init(parsing bytes: UnsafeRawBufferPointer, context: String) throws {
+        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
+        guard bytes.count >= 10 else {
+            throw FlockError("\(context): not an npy file: \(bytes.count) bytes, shorter than the 10-byte preamble")
+        }
+        guard bytes.prefix(6).elementsEqual(magic) else {
+            let seen = bytes.prefix(6).map { String($0, radix: 16) }.joined(separator: " ")
+            throw FlockError("\(context): not an npy file: bad magic bytes [\(seen)], expected [93 4e 55 4d 50 59] (\\x93NUMPY)")
+        }
+        let (major, minor) = (bytes[6], bytes[7])
+        let headerStart: Int, headerLength: Int
+        switch (major, minor) {
+        case (1, 0):
+            headerStart = 10
+            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+        case (2, 0), (3, 0):
+            guard bytes.count >= 12 else {
+                throw FlockError("\(context): truncated npy file: \(bytes.count) bytes, shorter than the 12-byte v\(major).0 preamble")
+            }
+            headerStart = 12
+            headerLength = (8..<12).reduce(0) { $0 | Int(bytes[$1]) << (8 * ($1 - 8)) }
+        default:
+            throw FlockError("\(context): unsupported npy format version \(major).\(minor) (supported: 1.0, 2.0, 3.0)")
+        }
+        guard headerLength <= bytes.count - headerStart else {
+            throw FlockError(
+                "\(context): truncated npy file: header of \(headerLength) bytes runs past the end of the \(bytes.count)-byte file")
+        }
+        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<(headerStart + headerLength)])
+        let header = try NPYHeader(parsing: headerBytes, context: context)
+        (dtype, swap) = try parseDescr(header.descr, context: context)
+        guard let (_, byteCount) = checkedSizes(header.shape, itemSize: dtype.byteSize) else {
+            throw FlockError("\(context): shape \(header.shape) has too many elements")
+        }
+        (shape, descr, fortranOrder) = (header.shape, header.descr, header.fortranOrder)
+        dataStart = headerStart + headerLength
+        self.byteCount = byteCount
+    }
+
+    /// Checks that a file of `fileSize` bytes holds exactly the data the header describes.
+    func checkDataSize(fileSize: Int, context: String) throws {
+        let available = fileSize - dataStart
+        guard available == byteCount else {
+            let problem = available < byteCount ? "truncated data" : "data size mismatch"
+            throw FlockError(
+                "\(context): \(problem): shape \(shape) of '\(descr)' needs \(byteCount) bytes, file has \(available)")
+        }
+    }
+}
+
 /// Decodes `.npy` bytes; `context` starts every error message.
 func decodeNPY(_ bytes: UnsafeRawBufferPointer, context: String) throws -> Tensor {
-    let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
-    guard bytes.count >= 10 else {
-        throw FlockError("\(context): not an npy file: \(bytes.count) bytes, shorter than the 10-byte preamble")
-    }
-    guard bytes.prefix(6).elementsEqual(magic) else {
-        let seen = bytes.prefix(6).map { String($0, radix: 16) }.joined(separator: " ")
-        throw FlockError("\(context): not an npy file: bad magic bytes [\(seen)], expected [93 4e 55 4d 50 59] (\\x93NUMPY)")
-    }
-    let (major, minor) = (bytes[6], bytes[7])
-    let headerStart: Int, headerLength: Int
-    switch (major, minor) {
-    case (1, 0):
-        headerStart = 10
-        headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-    case (2, 0), (3, 0):
-        guard bytes.count >= 12 else {
-            throw FlockError("\(context): truncated npy file: \(bytes.count) bytes, shorter than the 12-byte v\(major).0 preamble")
-        }
-        headerStart = 12
-        headerLength = (8..<12).reduce(0) { $0 | Int(bytes[$1]) << (8 * ($1 - 8)) }
-    default:
-        throw FlockError("\(context): unsupported npy format version \(major).\(minor) (supported: 1.0, 2.0, 3.0)")
-    }
-    guard headerLength <= bytes.count - headerStart else {
-        throw FlockError(
-            "\(context): truncated npy file: header of \(headerLength) bytes runs past the end of the \(bytes.count)-byte file")
-    }
-    let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<(headerStart + headerLength)])
-    let header = try NPYHeader(parsing: headerBytes, context: context)
-    let (dtype, swap) = try parseDescr(header.descr, context: context)
-
-    let dataStart = headerStart + headerLength
-    let (count, countOverflow) = header.shape.reduce((1, false)) { acc, n in
-        let p = acc.0.multipliedReportingOverflow(by: n)
-        return (p.partialValue, acc.1 || p.overflow)
-    }
-    let (byteCount, byteOverflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
-    guard !countOverflow, !byteOverflow else {
-        throw FlockError("\(context): shape \(header.shape) has too many elements")
-    }
-    let available = bytes.count - dataStart
-    guard available == byteCount else {
-        let problem = available < byteCount ? "truncated data" : "data size mismatch"
-        throw FlockError(
-            "\(context): \(problem): shape \(header.shape) of '\(header.descr)' needs \(byteCount) bytes, file has \(available)")
-    }
+    let layout = try NPYLayout(parsing: bytes, context: context)
+    try layout.checkDataSize(fileSize: bytes.count, context: context)
+    let (header, dtype, swap, dataStart, byteCount) = (layout, layout.dtype, layout.swap, layout.dataStart, layout.byteCount)
     let array = DenseArray(uninitializedShape: header.shape, dtype: dtype)
     let dst = UnsafeMutableRawBufferPointer(start: array.buffer.pointer, count: byteCount)
     let src = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
@@ -443,20 +465,11 @@ private struct PythonLiteralParser {
     }
 
     private mutating func parseInt() throws -> Int {
-        let negative = next == UInt8(ascii: "-")
-        if negative { position += 1 }
-        var value = 0, digits = 0
-        while let c = next, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) {
-            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(Int(c - UInt8(ascii: "0")))
-            guard !o1, !o2 else { throw error("integer too large") }
-            value = sum
-            digits += 1
-            position += 1
-        }
+        let (value, digits, overflow) = scanInteger(text, &position)
+        guard !overflow else { throw error("integer too large") }
         guard digits > 0 else { throw error("expected digits") }
         if next == UInt8(ascii: "L") { position += 1 }  // Python 2 long, in old files
-        return negative ? -value : value
+        return value
     }
 }
 
@@ -500,7 +513,7 @@ func withFileSink(_ path: String, operation: String, _ body: (inout FileSink) th
 }
 
 /// The whole contents of the file at `path`.
-func readFile(_ path: String, operation: String) throws -> [UInt8] {
+package func readFile(_ path: String, operation: String) throws -> [UInt8] {
     func failure(_ what: String) -> FlockError {
         FlockError("\(operation): cannot read \(path): \(what): \(String(cString: strerror(errno)))")
     }

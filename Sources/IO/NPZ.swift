@@ -89,7 +89,7 @@ private enum ZipSignature {
     static let zip64Locator: UInt32 = 0x0706_4B50
 }
 
-private extension Array where Element == UInt8 {
+extension Array where Element == UInt8 {
     mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }

@@ -1,4 +1,4 @@
 // FlockOptim: optax-style optimisers — pure gradient transformations over
 // pytrees, composed with `chain` — and learning-rate schedules.
-import FlockCore
-import FlockTransforms
+@_exported import FlockCore
+@_exported import FlockTransforms

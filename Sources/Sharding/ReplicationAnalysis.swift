@@ -68,7 +68,8 @@ enum ReplicationAnalysis {
             }
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
-            .gather, .scatterAdd, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
+            .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
+            .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
             .threefry2x32, .stopGradient, .customVJPLinear:
             return all(union)
         }

@@ -164,15 +164,3 @@ enum JAXCollectiveReference {
         return try! JSONDecoder().decode([String: Entry].self, from: Data(contentsOf: url))
     }()
 }
-
-/// Expects `actual` to match `expected` within tolerances, with equal shapes.
-func expectClose(_ actual: Tensor, shape: [Int], _ expected: [Double], rtol: Double = 1e-10, atol: Double = 1e-12,
-                 _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.shape == shape, "\(what): shape \(actual.shape), expected \(shape)", sourceLocation: sourceLocation)
-    let a = actual.toArray(Double.self)
-    guard a.count == expected.count else { return }
-    for (i, (x, y)) in zip(a, expected).enumerated() where !(x == y || Swift.abs(x - y) <= atol + rtol * Swift.abs(y)) {
-        #expect(Bool(false), "\(what): element \(i) is \(x), expected \(y)", sourceLocation: sourceLocation)
-        return
-    }
-}

@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockCollectives
 
 /// `f` applied by member `r` of an axis of `members` to its row of the stacked

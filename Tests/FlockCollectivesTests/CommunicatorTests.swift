@@ -187,6 +187,34 @@ extension CollectivesTests {
             }
         }
     }
+
+    /// Run only by scripts/run-tests (FLOCK_TEST_DELIBERATE_STOP, a short
+    /// FLOCK_HEARTBEAT_TIMEOUT and a long FLOCK_COLLECTIVE_TIMEOUT): rank 1
+    /// stops itself (SIGSTOP) before a barrier; rank 0 must name it and end
+    /// the job once its heartbeat is silent, long before the collective timeout.
+    @Suite(.enabled(if: getenvString("FLOCK_TEST_DELIBERATE_STOP") != nil)) struct DeliberateStop {
+        @Test func aStoppedRankIsNamedAndEndsTheJob() throws {
+            let world = Distributed.processes
+            if world.rank == 1 { kill(getpid(), SIGSTOP) }
+            try world.barrier()
+        }
+    }
+
+    /// Run only by scripts/run-tests (FLOCK_TEST_SLOW_RANK=S with a shorter
+    /// FLOCK_HEARTBEAT_TIMEOUT): rank 1 computes for S seconds before a
+    /// barrier; a long but healthy step is not a hang, and the job passes.
+    @Suite(.enabled(if: getenvString("FLOCK_TEST_SLOW_RANK") != nil)) struct SlowRank {
+        @Test func aLongHealthyStepIsNotAHang() throws {
+            let world = Distributed.processes
+            if world.rank == 1 {
+                let end = time(nil) + (Int(getenvString("FLOCK_TEST_SLOW_RANK") ?? "0") ?? 0)
+                var x = ones([256, 256])
+                while time(nil) < end { x = tanh(matmul(x, x) * 0.001) }
+                #expect(x.shape == [256, 256])
+            }
+            try world.barrier()
+        }
+    }
 }
 
 import Glibc

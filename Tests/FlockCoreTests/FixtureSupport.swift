@@ -176,17 +176,22 @@ struct FixtureCase: Decodable, Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 
     /// Fixtures/ops.json, decoded once; a failure is reported by the `fixturesLoad` test.
-    static let loaded: Result<[FixtureCase], FixtureError> = {
+    static let loaded = load("ops.json")
+
+    /// Fixtures/fidelity.json (tools/make_fidelity_fixtures.py), decoded once.
+    static let fidelity = load("fidelity.json")
+
+    private static func load(_ file: String) -> Result<[FixtureCase], FixtureError> {
         guard let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
             return .failure(FixtureError("resource folder Fixtures not found in the test bundle"))
         }
         do {
-            let data = try Data(contentsOf: dir.appendingPathComponent("ops.json"))
+            let data = try Data(contentsOf: dir.appendingPathComponent(file))
             return .success(try JSONDecoder().decode([FixtureCase].self, from: data))
         } catch {
-            return .failure(FixtureError("cannot load Fixtures/ops.json: \(error)"))
+            return .failure(FixtureError("cannot load Fixtures/\(file): \(error)"))
         }
-    }()
+    }
 
     /// All cases (none if the file cannot be read); with `FLOCK_FIXTURE_FILTER` set,
     /// only those whose name contains it (for debugging one case).

@@ -203,7 +203,7 @@ let fixtureOps: [String: FixtureOp] = [
             startIndexMap: try p.ints("start_index_map"),
             operandBatchingDims: try p.optionalInts("operand_batching_dims") ?? [],
             startIndicesBatchingDims: try p.optionalInts("start_indices_batching_dims") ?? [])
-        return [bind1(.gather(dn, sliceSizes: try p.ints("slice_sizes")), a[0], a[1])]
+        return [bind1(.gather(dn, sliceSizes: try p.ints("slice_sizes"), mode: .clip, fillValue: nil), a[0], a[1])]
     },
     "lax.scatter_add": { a, p in
         let dn = ScatterDimensionNumbers(
@@ -211,7 +211,7 @@ let fixtureOps: [String: FixtureOp] = [
             scatterDimsToOperandDims: try p.ints("scatter_dims_to_operand_dims"),
             operandBatchingDims: try p.optionalInts("operand_batching_dims") ?? [],
             scatterIndicesBatchingDims: try p.optionalInts("scatter_indices_batching_dims") ?? [])
-        return [bind1(.scatterAdd(dn), a[0], a[1], a[2])]
+        return [bind1(.scatter(.add, dn, mode: .fillOrDrop), a[0], a[1], a[2])]
     },
 
     // Neural-network functions.

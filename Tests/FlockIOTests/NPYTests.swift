@@ -396,17 +396,26 @@ enum NPYFixtures {
         var crc32: UInt32
     }
 
-    static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("npy")
+    static let folder = FixtureFolder("npy")
+    static let manifest: Manifest = folder.manifest()
+    static func path(_ file: String) -> String { folder.path(file) }
+    static func bytes(_ file: String) -> [UInt8] { folder.bytes(file) }
+}
 
-    static let manifest: Manifest = {
-        let data = try! Data(contentsOf: directory.appendingPathComponent("manifest.json"))
+/// A folder of Fixtures/ with a manifest.json written by a tools/ script (snake_case keys).
+struct FixtureFolder: Sendable {
+    let url: URL
+
+    init(_ name: String) { url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name) }
+
+    func manifest<T: Decodable>() -> T {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try! decoder.decode(Manifest.self, from: data)
-    }()
+        return try! decoder.decode(T.self, from: Data(contentsOf: url.appendingPathComponent("manifest.json")))
+    }
 
-    static func path(_ file: String) -> String { directory.appendingPathComponent(file).path }
-    static func bytes(_ file: String) -> [UInt8] { Array(try! Data(contentsOf: directory.appendingPathComponent(file))) }
+    func path(_ file: String) -> String { url.appendingPathComponent(file).path }
+    func bytes(_ file: String) -> [UInt8] { Array(try! Data(contentsOf: url.appendingPathComponent(file))) }
 }
 
 /// What numpy says an array holds; values row-major, for small arrays only.
@@ -460,27 +469,6 @@ func expectSameBits(_ t: Tensor, _ expected: DenseArray, _ what: String) throws 
     #expect(Array(a.bytes) == Array(expected.bytes), "\(what): element bytes differ")
 }
 
-/// Runs `body`, expecting a FlockError whose message contains `fragment`.
-func expectFlockError(
-    _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any
-) {
-    do {
-        _ = try body()
-        Issue.record("expected an error containing \"\(fragment)\"", sourceLocation: sourceLocation)
-    } catch let error as FlockError {
-        #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
-/// Runs `body`, accepting a result or a FlockError.
-func expectValueOrFlockError(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
-    do { _ = try body() } catch is FlockError {} catch {
-        Issue.record("expected a FlockError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 /// An array of `shape` whose bytes are random (any bit pattern, NaN payloads
 /// included; bools 0 or 1).
 func randomArray(shape: [Int], dtype: DType, seed: UInt64) -> DenseArray {
@@ -513,3 +501,32 @@ func temporaryDirectory() throws -> String {
     return url.path
 }
 
+
+@Suite struct NPYRowsTests {
+    /// Every C-ordered fixture with rows: each row range equals the same rows of the whole array.
+    @Test(arguments: NPYFixtures.manifest.npy.filter { !$0.file.hasPrefix("fortran") && !$0.array.shape.isEmpty }.map(\.file))
+    func rowsMatchTheWholeArray(file: String) throws {
+        let whole = try loadNPY(NPYFixtures.path(file)).concreteArray(for: "test")
+        let n = whole.shape[0]
+        #expect(try npyInfo(NPYFixtures.path(file)) == (whole.shape, whole.dtype))
+        let rowBytes = whole.byteCount / max(n, 1)
+        for rows in Set([0..<n, 0..<0, 0..<min(1, n), (n / 2)..<n, (n / 3)..<(2 * n / 3)]) {
+            let part = try loadNPY(NPYFixtures.path(file), rows: rows).concreteArray(for: "test")
+            #expect(part.shape == [rows.count] + whole.shape.dropFirst())
+            #expect(Array(part.bytes) == Array(whole.bytes[(rows.lowerBound * rowBytes)..<(rows.upperBound * rowBytes)]), "\(file) \(rows)")
+        }
+    }
+
+    @Test func badRowsThrow() throws {
+        expectFlockError("rows 0..<4 are outside the 3 rows of shape [3, 3]") { try loadNPY(NPYFixtures.path("f4.npy"), rows: 0..<4) }
+        expectFlockError("rows 0..<1 of a scalar") { try loadNPY(NPYFixtures.path("scalar_f4.npy"), rows: 0..<1) }
+        expectFlockError("Fortran-ordered array are not contiguous") { try loadNPY(NPYFixtures.path("fortran_f4.npy"), rows: 0..<1) }
+        expectFlockError("cannot read /nonexistent.npy") { try npyInfo("/nonexistent.npy") }
+        let directory = try temporaryDirectory()
+        let bytes = NPYFixtures.bytes("f4_3d.npy")
+        for n in [0, 5, 11, 64, bytes.count - 1] {
+            try Data(bytes[0..<n]).write(to: URL(fileURLWithPath: directory + "/cut.npy"))
+            #expect(throws: FlockError.self) { try loadNPY(directory + "/cut.npy", rows: 0..<1) }
+        }
+    }
+}

@@ -29,7 +29,7 @@ extension ShardingTests {
                     let inA = try ShardedArray(a, sharding: NamedSharding(mesh: mesh, spec: .replicated))
                     let inB = try ShardedArray(b, sharding: NamedSharding(mesh: mesh, spec: .replicated))
                     let c = try f(inA, inB)  // resharded to the in specs
-                    expectClose(try c.processAllgather(), dense, "\(name) on \(mesh)")
+                    expectClose(try c.processAllgather(), dense, rtol: 1e-12, atol: 1e-12, "\(name) on \(mesh)")
                 }
             }
         }
@@ -44,8 +44,8 @@ extension ShardingTests {
                    outSpecs: [.replicated, .replicated, PartitionSpec(["x", "y"])])
                 let outs = try f([x])
                 let blocks = (0..<deviceCount).map { x[(2 * $0)..<(2 * $0 + 2)] }
-                expectClose(try outs[0].processAllgather(), blocks.dropFirst().reduce(blocks[0], +), "psum over x, y on \(mesh)")
-                expectClose(try outs[1].processAllgather(), x, "allGather over x, y on \(mesh)")
+                expectClose(try outs[0].processAllgather(), blocks.dropFirst().reduce(blocks[0], +), rtol: 1e-12, atol: 1e-12, "psum over x, y on \(mesh)")
+                expectClose(try outs[1].processAllgather(), x, rtol: 1e-12, atol: 1e-12, "allGather over x, y on \(mesh)")
                 #expect(try outs[2].processAllgather().toArray(Int32.self) == (0..<Int32(deviceCount)).map { $0 }, "axisIndex on \(mesh)")
             }
         }
@@ -59,7 +59,7 @@ extension ShardingTests {
             let f = shardMap({ a in [a[0] * axisIndex("r").converted(to: .float64), psum(a[0], axisName: "r")] }, mesh: mesh,
                              inSpecs: [PartitionSpec("r")], outSpecs: [PartitionSpec("r"), .replicated])
             let outs = try f([x])
-            expectClose(try outs[0].processAllgather(), x * arange(n, dtype: .float64).reshaped([n, 1]))
+            expectClose(try outs[0].processAllgather(), x * arange(n, dtype: .float64).reshaped([n, 1]), rtol: 1e-12, atol: 1e-12)
             expectClose(try outs[1].processAllgather(), x.sum(axes: [0], keepDims: true), rtol: 1e-12, atol: 1e-12)
             // Devices of different processes interleaved within a group: reported.
             guard Distributed.processCount > 1, L > 1 else { return }
@@ -77,7 +77,7 @@ extension ShardingTests {
             _ = try f([x])
             let y = try f([x * 2])
             #expect(f.traceCount == 1)
-            expectClose(try y[0].processAllgather(), tanh(x * 2) * 2)
+            expectClose(try y[0].processAllgather(), tanh(x * 2) * 2, rtol: 1e-12, atol: 1e-12)
             _ = try f([hostArray([deviceCount * 5])])
             #expect(f.traceCount == 2)
         }
@@ -91,7 +91,7 @@ extension ShardingTests {
             #expect(message?.contains("result 0 (per-device f64[]) varies along mesh axes [\"data\"]") == true, "\(message ?? "no error")")
             let reduced = shardMap({ a in [psum(a[0].sum(), axisName: "data")] }, mesh: mesh,
                                    inSpecs: [PartitionSpec("data")], outSpecs: [.replicated])
-            expectClose(try reduced([x])[0].processAllgather(), x.sum())
+            expectClose(try reduced([x])[0].processAllgather(), x.sum(), rtol: 1e-12, atol: 1e-12)
             // Through control flow and a nested jit: the analysis follows the jaxprs.
             let inner = jit { (v: Tensor) in pmax(v, axisName: "data") }
             let nested = shardMap({ a in [cond(a[1].sum() .> 0, { inner($0) }, { $0 * 0 }, a[0])] }, mesh: mesh,
@@ -131,9 +131,9 @@ extension ShardingTests {
                 let (value, grads) = try f.valueAndGrad(args)
                 let dense = { (p: [Tensor]) in tanh(matmul(p[0], p[1])).sum() }
                 let (expectedValue, expectedGrads) = valueAndGrad(dense)([x, w])
-                expectClose(try value.processAllgather(), expectedValue, "value on \(mesh)")
-                expectClose(try grads[0].processAllgather(), expectedGrads[0], "dx on \(mesh)")
-                expectClose(try grads[1].processAllgather(), expectedGrads[1], "dw on \(mesh)")
+                expectClose(try value.processAllgather(), expectedValue, rtol: 1e-12, atol: 1e-12, "value on \(mesh)")
+                expectClose(try grads[0].processAllgather(), expectedGrads[0], rtol: 1e-12, atol: 1e-12, "dx on \(mesh)")
+                expectClose(try grads[1].processAllgather(), expectedGrads[1], rtol: 1e-12, atol: 1e-12, "dw on \(mesh)")
                 // vjp with a non-trivial cotangent of a sharded result.
                 let g = shardMap({ a in [tanh(matmul(a[0], a[1]))] }, mesh: mesh,
                                  inSpecs: [PartitionSpec("x", nil), .replicated], outSpecs: [PartitionSpec("x", nil)])
@@ -143,8 +143,8 @@ extension ShardingTests {
                 let cts = try pullback([ShardedArray(ct, sharding: outs[0].sharding)])
                 let (_, densePullback) = vjp({ (p: [Tensor]) in [tanh(matmul(p[0], p[1]))] }, [x, w])
                 let expected = densePullback([ct])
-                expectClose(try cts[0].processAllgather(), expected[0], "vjp dx on \(mesh)")
-                expectClose(try cts[1].processAllgather(), expected[1], "vjp dw on \(mesh)")
+                expectClose(try cts[0].processAllgather(), expected[0], rtol: 1e-12, atol: 1e-12, "vjp dx on \(mesh)")
+                expectClose(try cts[1].processAllgather(), expected[1], rtol: 1e-12, atol: 1e-12, "vjp dw on \(mesh)")
             }
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockSharding
 
 extension ShardingTests {
@@ -13,13 +14,13 @@ extension ShardingTests {
                     #expect(s.addressableShards.count == Distributed.localDeviceCount)
                     for shard in s.addressableShards {
                         let cut = x[shard.index[0], shard.index[1]]
-                        expectClose(shard.data, cut, "\(mesh) \(spec) device \(shard.device)")
+                        expectClose(shard.data, cut, rtol: 1e-12, atol: 1e-12, "\(mesh) \(spec) device \(shard.device)")
                     }
-                    expectClose(try s.processAllgather(), x, "processAllgather \(mesh) \(spec)")
+                    expectClose(try s.processAllgather(), x, rtol: 1e-12, atol: 1e-12, "processAllgather \(mesh) \(spec)")
                     let root = Distributed.processCount - 1
                     let atRoot = try s.gathered(toProcess: root)
                     #expect((atRoot != nil) == (Distributed.processIndex == root))
-                    if let atRoot { expectClose(atRoot, x, "gathered(toProcess:)") }
+                    if let atRoot { expectClose(atRoot, x, rtol: 1e-12, atol: 1e-12, "gathered(toProcess:)") }
                 }
             }
         }
@@ -34,14 +35,14 @@ extension ShardingTests {
                 let mine = global[(me * rowsPerProcess)..<((me + 1) * rowsPerProcess)]
                 let s = try makeArrayFromProcessLocalData(sharding, mine)
                 #expect(s.shape == global.shape)
-                expectClose(try s.processAllgather(), global, "\(mesh)")
-                expectClose(try s.processLocalData, mine, "processLocalData \(mesh)")
+                expectClose(try s.processAllgather(), global, rtol: 1e-12, atol: 1e-12, "\(mesh)")
+                expectClose(try s.processLocalData, mine, rtol: 1e-12, atol: 1e-12, "processLocalData \(mesh)")
                 let explicit = try ShardedArray(processLocalData: mine, sharding: sharding, globalShape: global.shape)
-                expectClose(try explicit.processAllgather(), global)
+                expectClose(try explicit.processAllgather(), global, rtol: 1e-12, atol: 1e-12)
             }
             // Replicated data: every process passes the whole array.
             let r = try makeArrayFromProcessLocalData(NamedSharding(mesh: dataMesh(), spec: .replicated), hostArray([3]))
-            expectClose(try r.processAllgather(), hostArray([3]))
+            expectClose(try r.processAllgather(), hostArray([3]), rtol: 1e-12, atol: 1e-12)
         }
 
         @Test func everyReshardRoundTrips() throws {
@@ -53,7 +54,7 @@ extension ShardingTests {
                         let b = try a.resharded(to: to)
                         #expect(b.spec == to)
                         for shard in b.addressableShards {
-                            expectClose(shard.data, x[shard.index[0], shard.index[1]], "\(mesh): \(from) → \(to), device \(shard.device)")
+                            expectClose(shard.data, x[shard.index[0], shard.index[1]], rtol: 1e-12, atol: 1e-12, "\(mesh): \(from) → \(to), device \(shard.device)")
                         }
                         let back = try b.resharded(to: from)
                         for (s, t) in zip(back.addressableShards, a.addressableShards) {
@@ -69,10 +70,10 @@ extension ShardingTests {
             let mesh = meshes2D().last!
             let a = try ShardedArray(x, sharding: NamedSharding(mesh: mesh, spec: PartitionSpec("x", "y")))
             let b = try ShardedArray(y, sharding: NamedSharding(mesh: mesh, spec: PartitionSpec(nil, "x")))  // resharded by +
-            expectClose(try (a + b).processAllgather(), x + y)
-            expectClose(try (a * b - a / Tensor(2.0)).processAllgather(), x * y - x / 2)
-            expectClose(try (Tensor(1.0) - a).processAllgather(), 1 - x)
-            expectClose(try (-a).map { exp($0) }.processAllgather(), exp(-x))
+            expectClose(try (a + b).processAllgather(), x + y, rtol: 1e-12, atol: 1e-12)
+            expectClose(try (a * b - a / Tensor(2.0)).processAllgather(), x * y - x / 2, rtol: 1e-12, atol: 1e-12)
+            expectClose(try (Tensor(1.0) - a).processAllgather(), 1 - x, rtol: 1e-12, atol: 1e-12)
+            expectClose(try (-a).map { exp($0) }.processAllgather(), exp(-x), rtol: 1e-12, atol: 1e-12)
         }
 
         @Test func reductionsInsertTheCollective() throws {
@@ -83,9 +84,9 @@ extension ShardingTests {
                     for axes in [nil, [0], [1], [-1]] as [[Int]?] {
                         let what = "\(mesh) \(spec) axes \(axes.map { "\($0)" } ?? "all")"
                         expectClose(try a.sum(axes: axes).processAllgather(), x.sum(axes: axes), rtol: 1e-12, atol: 1e-12, "sum \(what)")
-                        expectClose(try a.mean(axes: axes).processAllgather(), x.mean(axes: axes), "mean \(what)")
-                        expectClose(try a.max(axes: axes).processAllgather(), x.max(axes: axes), "max \(what)")
-                        expectClose(try a.min(axes: axes).processAllgather(), x.min(axes: axes), "min \(what)")
+                        expectClose(try a.mean(axes: axes).processAllgather(), x.mean(axes: axes), rtol: 1e-12, atol: 1e-12, "mean \(what)")
+                        expectClose(try a.max(axes: axes).processAllgather(), x.max(axes: axes), rtol: 1e-12, atol: 1e-12, "max \(what)")
+                        expectClose(try a.min(axes: axes).processAllgather(), x.min(axes: axes), rtol: 1e-12, atol: 1e-12, "min \(what)")
                     }
                 }
             }

@@ -29,17 +29,6 @@ func hostArray(_ shape: [Int], seed: Int = 0) -> Tensor {
     Random.normal(PRNGKey(seed), shape: shape, dtype: .float64)
 }
 
-/// Expects equal shapes and elements within `atol + rtol·|expected|`.
-func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-12, atol: Double = 1e-12, _ what: @autoclosure () -> String = "",
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.shape == expected.shape, "\(what()): shape \(actual.shape) vs expected \(expected.shape)", sourceLocation: sourceLocation)
-    guard actual.shape == expected.shape else { return }
-    let a = actual.toArray(Double.self), e = expected.toArray(Double.self)
-    if let i = a.indices.first(where: { Swift.abs(a[$0] - e[$0]) > atol + rtol * Swift.abs(e[$0]) }) {
-        Issue.record("\(what()): element \(i) is \(a[i]), expected \(e[i])", sourceLocation: sourceLocation)
-    }
-}
-
 /// Specs of a rank-2 array over a 2-D mesh with axes x and y.
 let specs2D: [PartitionSpec] = [
     .replicated, PartitionSpec("x", nil), PartitionSpec(nil, "y"), PartitionSpec("x", "y"), PartitionSpec("y", "x"),

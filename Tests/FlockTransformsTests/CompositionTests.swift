@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockTransforms
 
 /// Functions under every order of {jit, vmap, grad} up to depth 3, compared

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import FlockTestSupport
 @testable import FlockTransforms
 
 /// Convolution and both of its gradients against JAX's conv_general_dilated
@@ -67,22 +68,5 @@ import Testing
     func finiteDifferences(_ c: Case) throws {
         let (x, w, _) = Self.values(c, .float64)
         try checkGrads({ [c.apply($0[0], $0[1])] }, [x, w], order: 1)
-    }
-}
-
-/// Bias and activation after a convolution become one fused loop in jit, as after dotGeneral.
-@Suite struct ConvolutionFusionTests {
-    @Test func biasAndReluFuseAfterConvolution() throws {
-        let xs: [Float] = (0..<180).map { (i: Int) -> Float in Float(i % 7) - 3 }
-        let ws: [Float] = (0..<108).map { (i: Int) -> Float in Float(i % 5) - 2 }
-        let x = Tensor(xs, shape: [2, 3, 6, 5]), w = Tensor(ws, shape: [4, 3, 3, 3])
-        let b = Tensor([0.5, -1, 2, -0.25] as [Float])
-        let f = { (v: [Tensor]) in [relu(convolution(v[0], v[1], padding: .same) + v[2].reshaped([1, 4, 1, 1]))] }
-        let k = optimize(makeJaxpr(f)([x, w, b]))
-        try checkJaxpr(k)
-        let heavy = k.equations.filter { if case .convolution = $0.primitive { true } else { false } }
-        let fused = k.equations.filter { if case .call(_, let name) = $0.primitive { name == fusedElementwiseName } else { false } }
-        #expect(heavy.count == 1 && fused.count == 1, "expected one convolution and one fused loop, got \(k.equations.map { (e: Equation) in e.primitive })")
-        expectClose(evalJaxpr(k, [x, w, b])[0], f([x, w, b])[0], rtol: 1e-6, atol: 1e-6, "fused result")
     }
 }

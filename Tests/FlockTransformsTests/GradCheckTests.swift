@@ -41,7 +41,7 @@ import FlockTestSupport
         ("dynamic update slice", { bind1(.dynamicUpdateSlice, $0[0], $0[1][0..<1, 0..<2], Tensor(Int32(1)), Tensor(Int32(2))) }, [a, b]),
         ("scatter add", { x in
             let dn = ScatterDimensionNumbers(updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0])
-            return bind1(.scatterAdd(dn), x[0], Tensor([[1], [0], [1]] as [[Int32]]), x[1].reshaped([3, 2]) * x[1].reshaped([3, 2]))
+            return bind1(.scatter(.add, dn, mode: .fillOrDrop), x[0], Tensor([[1], [0], [1]] as [[Int32]]), x[1].reshaped([3, 2]) * x[1].reshaped([3, 2]))
         }, [a, b]),
         ("at set/add", { x in x[0].at(1, 1...).set(x[1][0, 0..<2] * 3).at(Tensor([0, 0] as [Int32])).add(x[1][1]) }, [a, b]),
         ("cumsum", { $0[0].cumsum(axis: 1) }, [a]), ("cumsum reverse", { $0[0].cumsum(axis: 0, reverse: true) }, [a]),

@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockTransforms
 
 /// Per-primitive gradients and JVPs compared with JAX's

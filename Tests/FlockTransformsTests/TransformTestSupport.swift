@@ -35,17 +35,3 @@ enum JAXReference {
         return Tensor(e.values.map(\.double), shape: e.shape).converted(to: dtype)
     }
 }
-
-/// Expects `actual` to match `expected` elementwise within tolerances, with equal shapes.
-func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
-                 _ what: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) vs expected \(expected.shape)", sourceLocation: sourceLocation)
-    let a = actual.toArray(Double.self), e = expected.toArray(Double.self)
-    guard a.count == e.count else { return }
-    for (i, (x, y)) in zip(a, e).enumerated() {
-        let ok = (x.isNaN && y.isNaN) || x == y || Swift.abs(x - y) <= atol + rtol * Swift.abs(y)
-        #expect(ok, "\(what): element \(i) is \(x), expected \(y)", sourceLocation: sourceLocation)
-        if !ok { return }
-    }
-}
-

@@ -1,4 +1,5 @@
 import Testing
+import FlockTestSupport
 @testable import FlockTransforms
 
 /// JAX's autodiff tutorial, compared with JAX's own numbers.

@@ -214,16 +214,16 @@ let indexingCases: [Case] = [
     Case("gather with batching dims", [.float([3, 5]), .int([3, 1], 0...4)]) {
         let dn = GatherDimensionNumbers(offsetDims: [], collapsedSliceDims: [1], startIndexMap: [1],
                                         operandBatchingDims: [0], startIndicesBatchingDims: [0])
-        return [bind1(.gather(dn, sliceSizes: [1, 1]), $0[0], $0[1])]
+        return [bind1(.gather(dn, sliceSizes: [1, 1], mode: .promiseInBounds, fillValue: nil), $0[0], $0[1])]
     },
     Case("scatter add", [.float([5, 3]), .int([4, 1], 0...4), .float([4, 3])]) {
         let dn = ScatterDimensionNumbers(updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0])
-        return [bind1(.scatterAdd(dn), $0[0], $0[1], $0[2])]
+        return [bind1(.scatter(.add, dn, mode: .fillOrDrop), $0[0], $0[1], $0[2])]
     },
     Case("scatter add with batching dims", [.float([3, 5]), .int([3, 2, 1], 0...4), .float([3, 2])]) {
         let dn = ScatterDimensionNumbers(updateWindowDims: [], insertedWindowDims: [1], scatterDimsToOperandDims: [1],
                                          operandBatchingDims: [0], scatterIndicesBatchingDims: [0])
-        return [bind1(.scatterAdd(dn), $0[0], $0[1], $0[2])]
+        return [bind1(.scatter(.add, dn, mode: .fillOrDrop), $0[0], $0[1], $0[2])]
     },
 ]
 
@@ -291,10 +291,10 @@ func scanRows(_ a: [Tensor], reverse: Bool) -> [Tensor] {
 
 let controlFlowCases: [Case] = [
     Case("call", [.float([3]), .float([2, 3])]) { a in
-        staged({ [sin($0[0]) * $0[1].sum(), $0[1].T] }, a) { .call($0, name: "f") }
+        staged({ [sin($0[0]) * $0[1].sum(), $0[1].T] }, a) { .call($0, kind: .jit("f")) }
     },
     Case("call unbatched result", [.float([3]), .float([3])]) { a in
-        staged({ [$0[0] * 2, full([2], 4)] }, a) { .call($0, name: "g") }
+        staged({ [$0[0] * 2, full([2], 4)] }, a) { .call($0, kind: .jit("g")) }
     },
     Case("cond", [.int([], -1...3), .float([3]), .float([3])], threeWayCond),
     Case("while", [.int([], 0...4), .float([2]), .float([2])], whileCounting),

@@ -171,8 +171,51 @@ extension MLP {
     })
 }
 
+/// Parameters, Adam's state and the last loss of the digits-sized MLP: the pytree the Adam step donates.
+struct AdamTrainState: PyTreeStruct {
+    var params: [String: Tensor]
+    var opt: OptimizerState
+    var loss: Tensor
+    static let fields: [PyTreeField<AdamTrainState>] = [.init(\.params, "params"), .init(\.opt, "opt"), .init(\.loss, "loss")]
+}
+
+/// The digits MLP (64 → 128 → 10) with FlockOptim's Adam, batch 128: the
+/// initial state, the batch and the step (the optax peer is in peers.py).
+func adamTrainStep() -> (state: AdamTrainState, batch: [Tensor], step: (AdamTrainState, [Tensor]) -> AdamTrainState) {
+    let tx = GradientTransformation.adam(learningRate: 1e-3)
+    let params: [String: Tensor] = [
+        "w1": Random.normal(Random.key(1), shape: [64, 128]) * 0.1, "b1": zeros([128]),
+        "w2": Random.normal(Random.key(2), shape: [128, 10]) * 0.1, "b2": zeros([10]),
+    ]
+    let x = Random.normal(Random.key(3), shape: [128, 64])
+    let y = Random.randint(Random.key(4), shape: [128], minval: 0, maxval: 10)
+    let step = { (s: AdamTrainState, batch: [Tensor]) -> AdamTrainState in
+        let (loss, g) = valueAndGrad { (p: [String: Tensor]) in
+            let h = relu(matmul(batch[0], p["w1"]!) + p["b1"]!)
+            return softmaxCrossEntropy(logits: matmul(h, p["w2"]!) + p["b2"]!, integerLabels: batch[1]).mean()
+        }(s.params)
+        let (u, opt) = tx.update(g, state: s.opt, params: s.params)
+        return AdamTrainState(params: applyUpdates(s.params, u), opt: opt, loss: loss)
+    }
+    return (AdamTrainState(params: params, opt: tx.initialize(params), loss: zeros([])), [x, y], step)
+}
+
+@MainActor func adamTrainStepCase() -> (String, () -> Void) {
+    ("train_step_mlp_adam", {
+        var (state, batch, body) = adamTrainStep()
+        let step = jit(name: "train_step_adam", donateArgnums: [0], body)
+        let n = 100
+        let ns = measure(repeats: 7, inner: n) {
+            for _ in 0..<n { state = step(state, batch) }
+            blackhole += state.loss.item(Float.self)
+        }
+        report("train_step_mlp_adam", ns, unit: "us", value: ns / 1e3)
+    })
+}
+
 let jitCases: [(String, () -> Void)] = [
     trainStepCase(batch: 128),
+    adamTrainStepCase(),
     trainStepCase(batch: 1024),
     ("gelu_10m_jit", {
         let n = 10_000_000
@@ -200,6 +243,12 @@ let jitCases: [(String, () -> Void)] = [
 
 // Diagnostics (not in BENCHMARKS.md): the parts of tanh_affine_10m.
 let diagnostics: [(String, () -> Void)] = [
+    ("diag_profile_train_step_adam", {
+        let (state, batch, body) = adamTrainStep()
+        let leaves = treeLeaves(state), n = leaves.count
+        let flat = { (a: [Tensor]) in treeLeaves(body(treeUnflatten(like: state, Array(a[..<n])), Array(a[n...]))) }
+        print(jit(name: "train_step_adam", flat).lower(leaves + batch).compile().profile(leaves + batch, iterations: 200))
+    }),
     ("diag_profile_train_step", {
         let batch = Int(CommandLine.arguments.dropFirst(2).first ?? "128")!
         let mlp = MLP(key: Random.key(0))

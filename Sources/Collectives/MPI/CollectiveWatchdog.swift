@@ -24,12 +24,18 @@ final class CollectiveWatchdog: Sendable {
         /// Sequence number (high 32 bits), kind and dtype code of the collective in flight.
         let what = Atomic<UInt64>(0)
         let size: Int
-        /// The members' ranks in the world communicator.
+        /// The members' ranks in the world communicator, in member order.
+        let memberWorldRanks: [Int]
         let worldRanks: Set<Int>
+        /// The members' shared-memory window, when they share this host: it
+        /// carries their heartbeats and arrival counters.
+        let exchange: SharedMemoryExchange?
 
-        init(size: Int, worldRanks: Set<Int>) {
+        init(size: Int, worldRanks: [Int], exchange: SharedMemoryExchange?) {
             self.size = size
-            self.worldRanks = worldRanks
+            self.memberWorldRanks = worldRanks
+            self.worldRanks = Set(worldRanks)
+            self.exchange = exchange
         }
 
         @inline(__always)
@@ -47,9 +53,10 @@ final class CollectiveWatchdog: Sendable {
     private let slots = Mutex<[Weak]>([])
     private let started = Atomic<Bool>(false)
 
-    /// A slot for a new communicator of `size` members (`worldRanks`), watched from now on.
-    func register(size: Int, worldRanks: Set<Int>) -> Slot {
-        let slot = Slot(size: size, worldRanks: worldRanks)
+    /// A slot for a new communicator of `size` members (`worldRanks`, in
+    /// member order), watched from now on.
+    func register(size: Int, worldRanks: [Int], exchange: SharedMemoryExchange?) -> Slot {
+        let slot = Slot(size: size, worldRanks: worldRanks, exchange: exchange)
         slots.withLock { list in
             list.removeAll { $0.slot == nil }
             list.append(Weak(slot: slot))
@@ -62,18 +69,34 @@ final class CollectiveWatchdog: Sendable {
         return slot
     }
 
+    /// Seconds without a heartbeat after which a rank that others wait for
+    /// counts as stopped (`FLOCK_HEARTBEAT_TIMEOUT`, default 30).
+    static let heartbeatSeconds: Double = {
+        if let s = getenvString("FLOCK_HEARTBEAT_TIMEOUT"), let v = Double(s), v > 0 { return v }
+        return 30
+    }()
+
     private func run() {
         let limit = UInt64(CollectiveTimeout.seconds * 1e9)
+        let silence = UInt64(Self.heartbeatSeconds * 1e9)
         while true {
             usleep(200_000)
             let now = monotonicNanoseconds()
-            let stuck = slots.withLock { list in
-                list.compactMap(\.slot).first { s in
-                    let t = s.since.load(ordering: .relaxed)
-                    return t != 0 && now > t && now - t > limit
-                }
+            let live = slots.withLock { $0.compactMap(\.slot) }
+            Departures.whileActive { for s in live { s.exchange?.beat() } }
+            if let stuck = live.first(where: { s in
+                let t = s.since.load(ordering: .relaxed)
+                return t != 0 && now > t && now - t > limit
+            }) { abortJob(stuck) }
+            // A member that others wait for and whose heartbeat stopped (a
+            // stopped process, a machine in a swap storm) never arrives.
+            for s in live {
+                let t = s.since.load(ordering: .relaxed)
+                guard t != 0, now > t, now - t > silence, let exchange = s.exchange else { continue }
+                var silent: [Int] = []
+                Departures.whileActive { silent = exchange.silentMembers(now: now, limit: silence) }
+                if !silent.isEmpty { abortJob(s, silent: silent.map { s.memberWorldRanks[$0] }) }
             }
-            if let stuck { abortJob(stuck) }
             // A rank that left can never join a collective of its communicators.
             if let (gone, seconds) = Departures.poll(), seconds >= Departures.patience {
                 let waiting = slots.withLock { list in
@@ -87,19 +110,29 @@ final class CollectiveWatchdog: Sendable {
         }
     }
 
-    private func abortJob(_ slot: Slot, departed: Int? = nil) -> Never {
+    private func abortJob(_ slot: Slot, departed: Int? = nil, silent: [Int] = []) -> Never {
         let w = slot.what.load(ordering: .relaxed)
         let kind = CollectiveKind(rawValue: UInt8(truncatingIfNeeded: w >> 8))
         let dtype = kind == .barrier ? "" : DType(code: UInt8(truncatingIfNeeded: w)).map { " of \($0)" } ?? ""
         var rank: Int32 = 0
         MPI_Comm_rank(cmpi_comm_world(), &rank)
         let what = "\(kind?.description ?? "collective")\(dtype) (collective #\((w >> 32) + 1) on a communicator of \(slot.size) ranks)"
-        let message = departed.map { gone in
-            "Flock: rank \(rank): rank \(gone) has exited while this rank waits for it in \(what); the collective cannot "
+        var absent: [Int] = []
+        Departures.whileActive { absent = slot.exchange?.membersNotArrived().map { slot.memberWorldRanks[$0] } ?? [] }
+        let who = absent.isEmpty ? "some rank did" : (absent.count == 1 ? "rank \(absent[0]) did" : "ranks \(absent.map(String.init).joined(separator: ", ")) did")
+        let message: String
+        if let gone = departed {
+            message = "Flock: rank \(rank): rank \(gone) has exited while this rank waits for it in \(what); the collective cannot "
                 + "complete. Aborting the job."
-        } ?? ("Flock: rank \(rank): \(what) has waited \(Int(CollectiveTimeout.seconds)) s for the other ranks: some rank did "
-            + "not reach this collective. Every rank must call the same collectives in the same order. "
-            + "Aborting the job (FLOCK_COLLECTIVE_TIMEOUT sets the wait).")
+        } else if !silent.isEmpty {
+            let names = silent.count == 1 ? "rank \(silent[0]) has" : "ranks \(silent.map(String.init).joined(separator: ", ")) have"
+            message = "Flock: rank \(rank): \(names) shown no sign of life for \(Int(Self.heartbeatSeconds)) s (stopped, or its "
+                + "machine stalled) while this rank waits for it in \(what). Aborting the job (FLOCK_HEARTBEAT_TIMEOUT sets the wait)."
+        } else {
+            message = "Flock: rank \(rank): \(what) has waited \(Int(CollectiveTimeout.seconds)) s for the other ranks: \(who) "
+                + "not reach this collective. Every rank must call the same collectives in the same order. "
+                + "Aborting the job (FLOCK_COLLECTIVE_TIMEOUT sets the wait)."
+        }
         printToStandardError(message)
         MPI_Abort(cmpi_comm_world(), 3)
         exit(3)

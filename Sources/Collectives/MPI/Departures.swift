@@ -58,7 +58,19 @@ enum Departures {
             }
             MPI_Waitall(size, &requests, cmpi_statuses_ignore())
         }
+        // A rank ending on an error does not wait for the others in
+        // MPI_Finalize's fence: its non-zero exit (and the announcement) end the job.
+        if ProgramFailure.isFailing { return }
         MPI_Finalize()
+    }
+
+    /// Runs `body` unless MPI is finalising (or finalised), holding off
+    /// `MPI_Finalize` meanwhile: the watchdog reads and writes the shared
+    /// windows, which finalising unmaps.
+    static func whileActive(_ body: () -> Void) {
+        lock.withLock { finalizing in
+            if !finalizing { body() }
+        }
     }
 
     /// From the watchdog thread: receives announcements; returns the rank that

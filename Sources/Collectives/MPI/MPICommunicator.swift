@@ -65,12 +65,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         self.owned = owned
         self.size = Int(size)
         self.rank = Int(rank)
-        watch = CollectiveWatchdog.shared.register(size: Int(size), worldRanks: try Self.worldRanks(of: comm, size: size))
         shared = try SharedMemoryExchange.make(comm, size: Int(size), rank: Int(rank))
+        watch = CollectiveWatchdog.shared.register(
+            size: Int(size), worldRanks: try Self.worldRanks(of: comm, size: size), exchange: shared)
     }
 
-    /// The world ranks of `comm`'s members (for the watchdog: which departures concern it).
-    private static func worldRanks(of comm: MPI_Comm, size: Int32) throws -> Set<Int> {
+    /// The world ranks of `comm`'s members in member order (for the watchdog:
+    /// which departures concern it, and whom to name).
+    private static func worldRanks(of comm: MPI_Comm, size: Int32) throws -> [Int] {
         var group: MPI_Group? = nil, world: MPI_Group? = nil
         try mpiCheck(MPI_Comm_group(comm, &group), "MPI_Comm_group")
         try mpiCheck(MPI_Comm_group(cmpi_comm_world(), &world), "MPI_Comm_group")
@@ -81,7 +83,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var local = (0..<size).map { $0 }
         var global = [Int32](repeating: 0, count: Int(size))
         try mpiCheck(MPI_Group_translate_ranks(group, size, &local, world, &global), "MPI_Group_translate_ranks")
-        return Set(global.map(Int.init))
+        return global.map(Int.init)
     }
 
     deinit {

@@ -28,8 +28,9 @@ import Glibc
 /// payloads — several times faster than `MPI_Allreduce` over Open MPI's
 /// shared-memory transport, whose messages are copied through bounded
 /// fragments — and the consistency check comes free with the exchange.
-/// Waiting spins, then yields the core (ranks may outnumber cores); the
-/// collective watchdog covers waits that never end, as for MPI calls.
+/// Waiting spins, then yields the core (ranks may outnumber cores), then
+/// sleeps; each member's heartbeat lets the watchdog name a rank that stopped,
+/// and the collective watchdog covers waits that never end, as for MPI calls.
 final class SharedMemoryExchange: @unchecked Sendable {
     /// Payload bytes per member between two members (`FLOCK_SHARED_COLLECTIVE_BYTES`,
     /// default 1 MiB; 0 turns the shared-memory path off); see ``payloadBytes``.
@@ -39,7 +40,9 @@ final class SharedMemoryExchange: @unchecked Sendable {
         return max(0, Int(s) ?? 1 << 20)
     }()
 
-    private static let arrivedOffset = 0, doneOffset = 64, signatureOffset = 128, payloadOffset = 192
+    /// Region layout: counters on cache lines of their own; the heartbeat (the
+    /// monotonic time of the member's last sign of life) beside `done`.
+    private static let arrivedOffset = 0, doneOffset = 64, heartbeatOffset = 72, signatureOffset = 128, payloadOffset = 192
 
     let size: Int
     let rank: Int
@@ -88,6 +91,7 @@ final class SharedMemoryExchange: @unchecked Sendable {
         self.regions = regions
         // Counters start at 0; everyone must see that before the first collective.
         memset(regions[rank], 0, Self.payloadOffset)
+        beat()
         try mpiCheck(MPI_Barrier(comm), "MPI_Barrier")
     }
 
@@ -121,16 +125,59 @@ final class SharedMemoryExchange: @unchecked Sendable {
         flock_store_release_u64(regions[rank] + Self.doneOffset, sequence)
     }
 
+    /// Waits for a counter: spins (a collective's members usually arrive
+    /// within microseconds), then yields the core, and once the wait has
+    /// lasted ``yieldingNanoseconds`` sleeps in growing steps up to 1 ms — a
+    /// long wait (a slow rank, a stopped one) burns no core, and adds at most
+    /// 1 ms to a wait already over 20 ms.
     @inline(__always)
     private func wait(_ counter: UnsafeRawPointer, atLeast k: UInt64) {
         var spun = 0
+        var yieldingSince: UInt64 = 0
+        var sleep = timespec(tv_sec: 0, tv_nsec: 20_000)
         while flock_load_acquire_u64(counter) < k {
             if spun < spins {
                 spun += 1
                 flock_cpu_relax()
-            } else {
+                continue
+            }
+            if yieldingSince == 0 { yieldingSince = monotonicNanoseconds() }
+            if monotonicNanoseconds() - yieldingSince < Self.yieldingNanoseconds {
                 sched_yield()  // another rank may need this core
+            } else {
+                nanosleep(&sleep, nil)
+                sleep.tv_nsec = min(sleep.tv_nsec * 2, 1_000_000)
             }
         }
+    }
+
+    /// How long a wait yields the core before it starts to sleep.
+    static let yieldingNanoseconds: UInt64 = 20_000_000
+
+    // MARK: - Liveness (read and written by the watchdog thread)
+
+    /// Records that this member is alive (the watchdog thread calls it every
+    /// 200 ms, whatever the rank's main thread is doing: a long computation
+    /// is not a hang; a stopped process stops beating).
+    func beat() {
+        flock_store_release_u64(regions[rank] + Self.heartbeatOffset, monotonicNanoseconds())
+    }
+
+    /// Members (indices in this communicator) whose last heartbeat is older
+    /// than `limit` nanoseconds at `now` (CLOCK_MONOTONIC is shared by the
+    /// processes of one host).
+    func silentMembers(now: UInt64, limit: UInt64) -> [Int] {
+        (0..<size).filter { r in
+            guard r != rank else { return false }
+            let last = flock_load_acquire_u64(regions[r] + Self.heartbeatOffset)
+            return now > last && now - last > limit
+        }
+    }
+
+    /// Members that have not yet arrived at the collective this member has
+    /// published (its own `arrived` counter), for the watchdog's message.
+    func membersNotArrived() -> [Int] {
+        let mine = flock_load_acquire_u64(regions[rank] + Self.arrivedOffset)
+        return (0..<size).filter { r in r != rank && flock_load_acquire_u64(regions[r] + Self.arrivedOffset) < mine }
     }
 }

@@ -62,12 +62,18 @@ extension Tensor {
     /// numpy indexing: `x[1]`, `x[0..<2, .all]`, `x[.ellipsis, 0]`, `x[.newAxis]`,
     /// `x[.stride(by: -1)]`, `x[indexTensor]`, `x[mask]` (bool masks only outside tracing).
     ///
-    /// Out-of-bounds integer *constants* are errors; integer-array indices are
-    /// clamped, as JAX's gather does.
+    /// Out-of-bounds integer *constants* are errors; negative indices count
+    /// from the end; out-of-bounds integer-array indices are clamped, as JAX's
+    /// default (`promise_in_bounds`) gather does on CPU. `x.at(…).get(mode:)`
+    /// chooses another mode.
     public subscript(_ indices: any TensorIndexConvertible...) -> Tensor { index(indices.map(\.tensorIndex)) }
 
     /// Indexing with an explicit list of ``TensorIndex`` entries.
-    public func index(_ indices: [TensorIndex]) -> Tensor {
+    public func index(_ indices: [TensorIndex]) -> Tensor { index(indices, mode: .promiseInBounds, fillValue: nil) }
+
+    /// Indexing whose index arrays gather in `mode`. In `.fillOrDrop` mode
+    /// integer constants are index arrays too: out of bounds, they read `fillValue`.
+    func index(_ indices: [TensorIndex], mode: GatherScatterMode, fillValue: Double?) -> Tensor {
         // Expand bool masks into integer index arrays (needs concrete values).
         var items: [TensorIndex] = []
         for i in indices {
@@ -103,7 +109,13 @@ extension Tensor {
         }
         // numpy: next to an index array, an integer index is an index array too
         // (it takes part in broadcasting and in placing the indexed dimensions).
-        let hasArrays = items.contains { if case .array = $0 { true } else { false } }
+        let hasArrays = items.contains {
+            switch $0 {
+            case .array: true
+            case .index: mode == .fillOrDrop
+            default: false
+            }
+        }
         // Basic indexing: one slice over the whole array, reversal for negative steps.
         var start = [Int](), limit = [Int](), steps = [Int](), reversed = [Int]()
         var resultShape = [Int]()
@@ -115,6 +127,12 @@ extension Tensor {
                 resultShape.append(1)
             case .remainingAxes:
                 break
+            case .index(let i) where mode == .fillOrDrop:
+                // As an index array: out of bounds, it reads the fill value.
+                start.append(0); limit.append(shape[d]); steps.append(1)
+                advanced.append((resultShape.count, Tensor(Int32(clamping: i)), shape[d]))
+                resultShape.append(shape[d])
+                d += 1
             case .index(let i):
                 let n = shape[d]
                 guard i >= -n && i < n else {
@@ -165,10 +183,12 @@ extension Tensor {
         }
         y = y.reshaped(resultShape)
         if advanced.isEmpty { return y }
-        return advancedGather(y, advanced)
+        return advancedGather(y, advanced, mode: mode, fillValue: fillValue)
     }
 
-    func advancedGather(_ y: Tensor, _ advanced: [(position: Int, index: Tensor, size: Int)]) -> Tensor {
+    func advancedGather(
+        _ y: Tensor, _ advanced: [(position: Int, index: Tensor, size: Int)], mode: GatherScatterMode, fillValue: Double?
+    ) -> Tensor {
         var batch: [Int] = []
         for a in advanced {
             guard let b = try? broadcastShapes(batch, a.index.shape) else {
@@ -191,7 +211,7 @@ extension Tensor {
         let front = adjacent ? positions[0] : 0
         let offsetDims = Array(0..<front) + Array((front + batch.count)..<(batch.count + rest))
         let dn = GatherDimensionNumbers(offsetDims: offsetDims, collapsedSliceDims: positions, startIndexMap: positions)
-        return bind1(.gather(dn, sliceSizes: sliceSizes), y, indices)
+        return bind1(.gather(dn, sliceSizes: sliceSizes, mode: mode, fillValue: canonicalFill(fillValue, y.dtype)), y, indices)
     }
 }
 
@@ -207,10 +227,66 @@ public func nonzero(_ x: Tensor) -> [Tensor] {
     return columns.map { Tensor($0) }
 }
 
-/// Elements of `x` at `indices` along `axis` (`jnp.take`, with clamped indices).
-public func take(_ x: Tensor, _ indices: Tensor, axis: Int = 0) -> Tensor {
-    guard let a = normalizeAxis(axis, rank: x.rank, "take") else { return poison }
-    return x.index([TensorIndex](repeating: .all, count: a) + [.array(indices)])
+/// Elements of `x` at `indices` along `axis` (`jnp.take`).
+///
+/// - Parameters:
+///   - axis: the axis to index; nil (JAX's default) indexes the flattened array.
+///   - mode: `.fill` (JAX's default: negative indices count from the end,
+///     out-of-bounds ones read `fillValue`), `.clip` (clamped into the axis,
+///     negative indices too) or `.wrap` (taken modulo the axis size). Other
+///     modes are an error, as in JAX.
+///   - fillValue: what `.fill` reads out of bounds; nil is NaN for floats,
+///     the minimum of signed and the maximum of unsigned integers, true for bool.
+///
+/// ```swift
+/// let rows = take(table, ids, axis: 0)            // an embedding lookup
+/// take(Tensor([1, 2, 3] as [Float]), Tensor([5] as [Int32]))   // [nan]
+/// ```
+public func take(_ x: Tensor, _ indices: Tensor, axis: Int? = nil, mode: IndexMode = .fill, fillValue: Double? = nil) -> Tensor {
+    let (x, a) = axis.map { (x, $0) } ?? (x.flattened(), 0)
+    guard let a = normalizeAxis(a, rank: x.rank, "take") else { return poison }
+    guard indices.dtype.isInteger && indices.dtype != .bool else {
+        raise(FlockError("take: indices must be integers, got \(indices.dtype) \(indices.shape)"))
+        return poison
+    }
+    let n = x.shape[a]
+    var idx = indices.converted(to: .int32)
+    let gatherMode: GatherScatterMode
+    switch mode {
+    case .fill:
+        gatherMode = .fillOrDrop
+        idx = `where`(idx .< Tensor(Int32(0)), idx + Tensor(Int32(n)), idx)
+    case .clip:
+        gatherMode = .clip
+    case .wrap:
+        gatherMode = .promiseInBounds
+        if n > 0 { idx = remainder(idx, Tensor(Int32(n))) }
+    case .drop, .promiseInBounds:
+        raise(FlockError("take: index mode \(mode) is not supported; expected fill, clip or wrap"))
+        return poison
+    }
+    if n == 0 {
+        guard indices.count == 0 else {
+            raise(FlockError("take: cannot take \(indices.shape) indices from the empty axis \(a) of \(x.shape)"))
+            return poison
+        }
+    }
+    if indices.count == 0 || n == 0 {
+        return zeros(Array(x.shape[..<a]) + indices.shape + Array(x.shape[(a + 1)...]), dtype: x.dtype)
+    }
+    var sliceSizes = x.shape
+    sliceSizes[a] = 1
+    let r = indices.rank
+    let dn = GatherDimensionNumbers(
+        offsetDims: Array(0..<a) + Array((a + r)..<(x.rank + r - 1)), collapsedSliceDims: [a], startIndexMap: [a])
+    return bind1(.gather(dn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: canonicalFill(fillValue, x.dtype)), x, idx.expandingDims(-1))
+}
+
+/// A fill value as the primitive holds it: NaN for a float is the default
+/// (nil), so that equal gathers stay equal (NaN ≠ NaN) for jit's cache.
+package func canonicalFill(_ fill: Double?, _ dtype: DType) -> Double? {
+    guard let f = fill else { return nil }
+    return f.isNaN && dtype.isFloatingPoint ? nil : f
 }
 
 // Lets `.all`, `.newAxis`, `.ellipsis` and `.stride(by:)` be written directly in subscripts.

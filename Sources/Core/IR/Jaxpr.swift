@@ -157,6 +157,13 @@ public enum JaxprPrinter {
         return lines.joined(separator: "\n")
     }
 
+    static func windowParameterString(_ w: WindowParameters) -> String {
+        func tuple(_ v: [Int]) -> String { "(" + v.map(String.init).joined(separator: ", ") + (v.count == 1 ? ",)" : ")") }
+        return "[base_dilation=\(tuple(w.baseDilation)) padding=(\(w.padding.map(tuple).joined(separator: ", ")))"
+            + " window_dilation=\(tuple(w.windowDilation)) window_dimensions=\(tuple(w.windowDimensions))"
+            + " window_strides=\(tuple(w.windowStrides))]"
+    }
+
     static func parameterString(_ p: Primitive) -> String {
         func names(_ axes: [String]) -> String { "(" + axes.map { "'\($0)'" }.joined(separator: ", ") + (axes.count == 1 ? ",)" : ")") }
         switch p {
@@ -168,7 +175,13 @@ public enum JaxprPrinter {
         case .dotGeneral(let dn): return "[dimension_numbers=((\(dn.lhsContracting), \(dn.rhsContracting)), (\(dn.lhsBatch), \(dn.rhsBatch)))]"
         case .argReduce(_, let axis), .concatenate(let axis): return "[axis=\(axis)]"
         case .iota(let d, let s, let dim): return "[dimension=\(dim) dtype=\(d) shape=\(s)]"
-        case .call(_, let name): return "[name=\(name)]"
+        case .call(_, let kind): return "[name=\(kind)]"
+        case .gather(_, let sizes, let mode, let fill):
+            return "[mode=\(mode.rawValue) slice_sizes=\(sizes)\(fill.map { " fill_value=\($0)" } ?? "")]"
+        case .scatter(_, _, let mode): return "[mode=\(mode.rawValue)]"
+        case .reduceWindow(_, let w): return windowParameterString(w)
+        case .selectAndScatterAdd(let s, let w), .selectAndGatherAdd(let s, let w):
+            return "[select_prim=\(s.rawValue) " + windowParameterString(w).dropFirst()
         case .psum(let axes), .pmax(let axes), .pmin(let axes), .axisIndex(let axes):
             return "[axes=\(names(axes))]"
         case .allGather(let axes, let axis, let tiled):

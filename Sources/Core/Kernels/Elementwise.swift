@@ -76,8 +76,9 @@ public struct BlockKernel: @unchecked Sendable {
         case .clamp: self = clampKernel(t[1])
         case .convert(let dtype, _): self = convertKernel(t[0], to: dtype)
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
-            .dynamicSlice, .dynamicUpdateSlice, .gather, .scatterAdd, .concatenate, .pad, .iota,
+            .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate, .pad, .iota,
             .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .call, .cond,
+            .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
             .whileLoop, .scan, .customJVP, .customVJP, .checkpoint, .customVJPLinear,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             return nil

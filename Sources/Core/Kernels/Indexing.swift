@@ -1,110 +1,288 @@
-// Gather and scatter-add with XLA's dimension-number semantics.
+import Dispatch
 
-/// Reads index vectors: `indices` has shape [batch…, k]; returns Int values.
-private func indexVectors(_ indices: DenseArray) -> [Int] {
-    (0..<indices.count).map { Int(indices.double(at: $0)) }
-}
+// Gather and scatter with XLA's dimension-number semantics and JAX's index
+// modes, at memory speed.
+//
+// Both kernels first resolve every index vector to the flat operand offset of
+// its window (or -1 when the window is out of bounds and the mode fills or
+// drops it), then move each window as a few *runs*: stretches contiguous in
+// the operand and in the other array (the gather's output, the scatter's
+// updates). A row gather (`take`, an embedding lookup, `x[idx]`) is one run
+// per index — a memcpy-class copy; an element gather is runs of one. The
+// element-by-element kernels of `Indexing+Reference.swift` define the
+// semantics the tests hold these to.
 
-/// Multi-index of flat position `flat` in `shape`.
-@inline(__always)
-private func unravel(_ flat: Int, _ shape: [Int], into index: inout [Int]) {
-    var r = flat
-    for d in stride(from: shape.count - 1, through: 0, by: -1) {
-        let s = shape[d]
-        if s == 0 { index[d] = 0; continue }
-        index[d] = r % s
-        r /= s
+/// Index vectors read as `Int`, whatever the integer dtype.
+func readIndexVectors(_ a: DenseArray) -> [Int] {
+    switch a.dtype {
+    case .int32: let p = a.pointer(Int32.self); return p.map { Int($0) }
+    case .uint32: let p = a.pointer(UInt32.self); return p.map { Int($0) }
+    case .float32, .float64, .bool: return (0..<a.count).map { Int(a.double(at: $0)) }
     }
 }
 
-func evalGather(_ x: DenseArray, _ indices: DenseArray, dn: GatherDimensionNumbers, sliceSizes: [Int], shape: [Int]) -> DenseArray {
+/// Where the windows of a gather or scatter start, and how one window splits
+/// into runs contiguous in both the operand and the *side* array (the
+/// gather's output or the scatter's updates).
+struct IndexedWindows {
+    /// Flat operand offset of each index vector's window; -1 when it is out
+    /// of bounds and the mode fills (gather) or drops (scatter) it.
+    var starts: [Int]
+    /// Flat offset of each index vector's window in the side array.
+    var sideBases: [Int]
+    /// Offsets of a window's runs, relative to its start, in the operand and the side array.
+    var runOperand: [Int] = [0]
+    var runSide: [Int] = [0]
+    /// Elements per run.
+    var runLength = 1
+
+    /// - Parameters:
+    ///   - windowSizes: the window's extent along every operand dimension.
+    ///   - windowOperandDims / windowSideDims: the window's dimensions in the
+    ///     operand and the side array, paired in order; the side's other
+    ///     dimensions are the index batch dimensions, in order.
+    ///   - clamp: clamp starts so windows fit (else out-of-bounds windows get -1).
+    init(
+        operandShape: [Int], indices: DenseArray, startIndexMap: [Int], operandBatchingDims: [Int],
+        indicesBatchingDims: [Int], windowSizes: [Int], windowOperandDims: [Int], sideShape: [Int],
+        windowSideDims: [Int], clamp: Bool
+    ) {
+        let idx = readIndexVectors(indices)
+        let k = startIndexMap.count
+        let batchShape = Array(indices.shape.dropLast())
+        let batchCount = batchShape.reduce(1, *)
+        let xStrides = rowMajorStrides(operandShape), sStrides = rowMajorStrides(sideShape)
+        let batchSideDims = (0..<sideShape.count).filter { !windowSideDims.contains($0) }
+        let upper = startIndexMap.map { operandShape[$0] - windowSizes[$0] }
+        let mapStrides = startIndexMap.map { xStrides[$0] }
+        starts = [Int](repeating: 0, count: batchCount)
+        sideBases = [Int](repeating: 0, count: batchCount)
+        var coordinate = [Int](repeating: 0, count: batchShape.count)
+        for b in 0..<batchCount {
+            var offset = 0, inBounds = true
+            for j in 0..<k {
+                var v = idx[b * k + j]
+                if v < 0 || v > upper[j] {
+                    if clamp { v = Swift.min(Swift.max(v, 0), upper[j]) } else { inBounds = false; break }
+                }
+                offset += v * mapStrides[j]
+            }
+            for (j, od) in operandBatchingDims.enumerated() { offset += coordinate[indicesBatchingDims[j]] * xStrides[od] }
+            starts[b] = inBounds ? offset : -1
+            var base = 0
+            for (j, sd) in batchSideDims.enumerated() { base += coordinate[j] * sStrides[sd] }
+            sideBases[b] = base
+            // Next batch coordinate (row-major odometer).
+            var d = batchShape.count - 1
+            while d >= 0 {
+                coordinate[d] += 1
+                if coordinate[d] < batchShape[d] { break }
+                coordinate[d] = 0
+                d -= 1
+            }
+        }
+        // Window dimensions of extent > 1: a trailing group contiguous on both
+        // sides forms the run; the rest are enumerated.
+        let dims = zip(windowOperandDims, windowSideDims).filter { windowSizes[$0.0] > 1 }
+            .map { (x: xStrides[$0.0], s: sStrides[$0.1], n: windowSizes[$0.0]) }
+        var outer = dims.count
+        while outer > 0, dims[outer - 1].x == runLength, dims[outer - 1].s == runLength {
+            runLength *= dims[outer - 1].n
+            outer -= 1
+        }
+        for d in dims.prefix(outer) {
+            runOperand = runOperand.flatMap { o in (0..<d.n).map { o + $0 * d.x } }
+            runSide = runSide.flatMap { o in (0..<d.n).map { o + $0 * d.s } }
+        }
+    }
+
+    var batchCount: Int { starts.count }
+    var windowCount: Int { runLength * runOperand.count }
+}
+
+// MARK: - Gather
+
+/// The value out-of-bounds windows read: `fill`, or JAX's default for the dtype.
+func gatherFill(_ dtype: DType, _ fill: Double?) -> DenseArray {
+    switch dtype {
+    case .float32: DenseArray([fill.map { Float($0) } ?? .nan], shape: [])
+    case .float64: DenseArray([fill ?? .nan], shape: [])
+    case .int32: DenseArray([fill.map { Int32(clamping: Int(exactly: $0.rounded(.towardZero)) ?? 0) } ?? .min], shape: [])
+    case .uint32: DenseArray([fill.map { UInt32(clamping: Int(exactly: $0.rounded(.towardZero)) ?? 0) } ?? .max], shape: [])
+    case .bool: DenseArray([fill.map { $0 != 0 } ?? true], shape: [])
+    }
+}
+
+func evalGather(
+    _ x: DenseArray, _ indices: DenseArray, dn: GatherDimensionNumbers, sliceSizes: [Int],
+    mode: GatherScatterMode, fill: Double?, shape: [Int]
+) -> DenseArray {
     let out = DenseArray(uninitializedShape: shape, dtype: x.dtype)
     if out.count == 0 { return out }
-    let es = x.dtype.byteSize
-    let k = dn.startIndexMap.count
-    let idx = indexVectors(indices)
-    let batchShape = Array(indices.shape.dropLast())
-    let outStrides = rowMajorStrides(shape), xStrides = rowMajorStrides(x.shape)
-    let batchOutDims = (0..<shape.count).filter { !dn.offsetDims.contains($0) }
     let windowDims = (0..<x.rank).filter { !dn.collapsedSliceDims.contains($0) && !dn.operandBatchingDims.contains($0) }
-    let windowShape = windowDims.map { sliceSizes[$0] }
-    let windowCount = windowShape.reduce(1, *)
-    let batchCount = batchShape.reduce(1, *)
-    var b = [Int](repeating: 0, count: batchShape.count)
-    var w = [Int](repeating: 0, count: windowShape.count)
-    var start = [Int](repeating: 0, count: x.rank)
-    for flatB in 0..<batchCount {
-        unravel(flatB, batchShape, into: &b)
-        for d in 0..<x.rank { start[d] = 0 }
-        for j in 0..<k { start[dn.startIndexMap[j]] = idx[flatB * k + j] }
-        for (j, od) in dn.operandBatchingDims.enumerated() { start[od] = b[dn.startIndicesBatchingDims[j]] }
-        for d in 0..<x.rank { start[d] = Swift.min(Swift.max(start[d], 0), x.shape[d] - sliceSizes[d]) }
-        var outBase = 0
-        for (j, od) in batchOutDims.enumerated() { outBase += b[j] * outStrides[od] }
-        for flatW in 0..<windowCount {
-            unravel(flatW, windowShape, into: &w)
-            var o = outBase, src = 0
-            for (j, od) in dn.offsetDims.enumerated() { o += w[j] * outStrides[od] }
-            for d in 0..<x.rank { src += start[d] * xStrides[d] }
-            for (j, xd) in windowDims.enumerated() { src += w[j] * xStrides[xd] }
-            (out.buffer.pointer + o * es).copyMemory(from: x.buffer.pointer + src * es, byteCount: es)
-        }
+    let w = IndexedWindows(
+        operandShape: x.shape, indices: indices, startIndexMap: dn.startIndexMap,
+        operandBatchingDims: dn.operandBatchingDims, indicesBatchingDims: dn.startIndicesBatchingDims,
+        windowSizes: sliceSizes, windowOperandDims: windowDims, sideShape: shape, windowSideDims: dn.offsetDims,
+        clamp: mode != .fillOrDrop)
+    switch x.dtype.byteSize {
+    case 1: gatherRuns(UInt8.self, x, out, w, fill: gatherFill(x.dtype, fill))
+    case 4: gatherRuns(UInt32.self, x, out, w, fill: gatherFill(x.dtype, fill))
+    default: gatherRuns(UInt64.self, x, out, w, fill: gatherFill(x.dtype, fill))
     }
     return out
 }
 
-private func scatterAddTyped<T>(
-    _ out: DenseArray, _ indices: DenseArray, _ updates: DenseArray, _ dn: ScatterDimensionNumbers, _: T.Type,
-    _ add: (T, T) -> T
-) {
-    if updates.count == 0 { return }
-    let xShape = out.shape, xStrides = rowMajorStrides(xShape)
-    let k = dn.scatterDimsToOperandDims.count
-    let idx = indexVectors(indices)
-    let scatterDims = (0..<updates.rank).filter { !dn.updateWindowDims.contains($0) }
-    let windowOperandDims = (0..<xShape.count).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
-    let windowSizes = dn.updateWindowDims.map { updates.shape[$0] }
-    let o = out.mutablePointer(T.self), u = updates.pointer(T.self)
-    var ui = [Int](repeating: 0, count: updates.rank)
-    var start = [Int](repeating: 0, count: xShape.count)
-    let batchShape = scatterDims.map { updates.shape[$0] }
-    var lastBatch = -1
-    var inBounds = true
-    for flat in 0..<updates.count {
-        unravel(flat, updates.shape, into: &ui)
-        // Batch position (the scatter dims of the update index).
-        var batchFlat = 0
-        for (j, d) in scatterDims.enumerated() { batchFlat = batchFlat * batchShape[j] + ui[d] }
-        if batchFlat != lastBatch {
-            lastBatch = batchFlat
-            for d in 0..<xShape.count { start[d] = 0 }
-            for j in 0..<k { start[dn.scatterDimsToOperandDims[j]] = idx[batchFlat * k + j] }
-            for (j, od) in dn.operandBatchingDims.enumerated() { start[od] = ui[scatterDims[dn.scatterIndicesBatchingDims[j]]] }
-            // A window that does not fit entirely is dropped, as XLA does.
-            inBounds = true
-            for (j, xd) in windowOperandDims.enumerated() where start[xd] < 0 || start[xd] + windowSizes[j] > xShape[xd] {
-                inBounds = false
-            }
-            for d in dn.insertedWindowDims + dn.operandBatchingDims where start[d] < 0 || start[d] >= xShape[d] {
-                inBounds = false
+/// Copies every window's runs (elements moved as `T`, a type of the dtype's
+/// size), threading over the index vectors.
+private func gatherRuns<T: Sendable>(_: T.Type, _ x: DenseArray, _ out: DenseArray, _ w: IndexedWindows, fill: DenseArray) {
+    let src = UncheckedSendable(x.buffer.pointer.assumingMemoryBound(to: T.self))
+    let dst = UncheckedSendable(out.buffer.pointer.assumingMemoryBound(to: T.self))
+    let f = fill.buffer.pointer.assumingMemoryBound(to: T.self).pointee
+    let n = w.runLength
+    forEachChunk(w.batchCount, threshold: Swift.max(1, parallelThreshold / Swift.max(1, w.windowCount))) { lo, hi in
+        let s = src.value, d = dst.value
+        for b in lo..<hi {
+            let start = w.starts[b], base = w.sideBases[b]
+            for r in 0..<w.runOperand.count {
+                let o = d + base + w.runSide[r]
+                if start < 0 {
+                    o.initialize(repeating: f, count: n)
+                } else if n == 1 {
+                    o.pointee = s[start + w.runOperand[r]]
+                } else {
+                    o.update(from: s + start + w.runOperand[r], count: n)
+                }
             }
         }
-        if !inBounds { continue }
-        var dst = 0
-        for d in 0..<xShape.count { dst += start[d] * xStrides[d] }
-        for (j, ud) in dn.updateWindowDims.enumerated() { dst += ui[ud] * xStrides[windowOperandDims[j]] }
-        o[dst] = add(o[dst], u[flat])
     }
 }
 
-func evalScatterAdd(_ x: DenseArray, _ indices: DenseArray, _ updates: DenseArray, dn: ScatterDimensionNumbers) -> DenseArray {
+// MARK: - Scatter
+
+/// Element types a scatter combines, with XLA's semantics for each op
+/// (integers wrap; min/max propagate NaN; bool: or/and).
+protocol ScatterElement {
+    static func scatterAdd(_ a: Self, _ b: Self) -> Self
+    static func scatterMul(_ a: Self, _ b: Self) -> Self
+    static func scatterMin(_ a: Self, _ b: Self) -> Self
+    static func scatterMax(_ a: Self, _ b: Self) -> Self
+}
+extension Float: ScatterElement {}
+extension Double: ScatterElement {}
+extension ScatterElement where Self: BinaryFloatingPoint {
+    @inline(__always) static func scatterAdd(_ a: Self, _ b: Self) -> Self { a + b }
+    @inline(__always) static func scatterMul(_ a: Self, _ b: Self) -> Self { a * b }
+    @inline(__always) static func scatterMin(_ a: Self, _ b: Self) -> Self { a < b || a != a ? a : b }
+    @inline(__always) static func scatterMax(_ a: Self, _ b: Self) -> Self { a > b || a != a ? a : b }
+}
+extension Int32: ScatterElement {}
+extension UInt32: ScatterElement {}
+extension ScatterElement where Self: FixedWidthInteger {
+    @inline(__always) static func scatterAdd(_ a: Self, _ b: Self) -> Self { a &+ b }
+    @inline(__always) static func scatterMul(_ a: Self, _ b: Self) -> Self { a &* b }
+    @inline(__always) static func scatterMin(_ a: Self, _ b: Self) -> Self { a < b ? a : b }
+    @inline(__always) static func scatterMax(_ a: Self, _ b: Self) -> Self { a > b ? a : b }
+}
+extension Bool: ScatterElement {
+    @inline(__always) static func scatterAdd(_ a: Bool, _ b: Bool) -> Bool { a || b }
+    @inline(__always) static func scatterMul(_ a: Bool, _ b: Bool) -> Bool { a && b }
+    @inline(__always) static func scatterMin(_ a: Bool, _ b: Bool) -> Bool { a && b }
+    @inline(__always) static func scatterMax(_ a: Bool, _ b: Bool) -> Bool { a || b }
+}
+
+/// One scatter op as a type, so each (op, dtype) loop is specialised and vectorised.
+protocol ScatterCombiner { static func apply<T: ScatterElement>(_ a: T, _ b: T) -> T }
+private enum ReplaceCombiner: ScatterCombiner { @inline(__always) static func apply<T: ScatterElement>(_: T, _ b: T) -> T { b } }
+private enum AddCombiner: ScatterCombiner { @inline(__always) static func apply<T: ScatterElement>(_ a: T, _ b: T) -> T { T.scatterAdd(a, b) } }
+private enum MulCombiner: ScatterCombiner { @inline(__always) static func apply<T: ScatterElement>(_ a: T, _ b: T) -> T { T.scatterMul(a, b) } }
+private enum MinCombiner: ScatterCombiner { @inline(__always) static func apply<T: ScatterElement>(_ a: T, _ b: T) -> T { T.scatterMin(a, b) } }
+private enum MaxCombiner: ScatterCombiner { @inline(__always) static func apply<T: ScatterElement>(_ a: T, _ b: T) -> T { T.scatterMax(a, b) } }
+
+/// The operand with the updates scattered into it (a copy; see ``scatterInPlace``).
+func evalScatter(
+    _ op: ScatterOp, _ x: DenseArray, _ indices: DenseArray, _ updates: DenseArray, dn: ScatterDimensionNumbers,
+    mode: GatherScatterMode
+) -> DenseArray {
     let out = copyArray(x)
-    switch x.dtype {
-    case .float32: scatterAddTyped(out, indices, updates, dn, Float.self) { $0 + $1 }
-    case .float64: scatterAddTyped(out, indices, updates, dn, Double.self) { $0 + $1 }
-    case .int32: scatterAddTyped(out, indices, updates, dn, Int32.self) { $0 &+ $1 }
-    case .uint32: scatterAddTyped(out, indices, updates, dn, UInt32.self) { $0 &+ $1 }
-    case .bool: scatterAddTyped(out, indices, updates, dn, Bool.self) { $0 || $1 }
-    }
+    scatterInPlace(op, into: out, indices, updates, dn: dn, mode: mode)
     return out
+}
+
+/// Scatters `updates` into `out`'s buffer, which holds the operand.
+///
+/// Deterministic whatever the thread count: the threads split the *operand*
+/// into ranges, each applies, in the updates' order, the parts of every run
+/// that land in its range — so each element sees its updates in the same
+/// order as on one thread, and the bits are those of a sequential scatter.
+package func scatterInPlace(
+    _ op: ScatterOp, into out: DenseArray, _ indices: DenseArray, _ updates: DenseArray, dn: ScatterDimensionNumbers,
+    mode: GatherScatterMode
+) {
+    if updates.count == 0 || out.count == 0 { return }
+    let windowOperandDims = (0..<out.rank).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
+    var windowSizes = [Int](repeating: 1, count: out.rank)
+    for (j, d) in windowOperandDims.enumerated() { windowSizes[d] = updates.shape[dn.updateWindowDims[j]] }
+    let w = IndexedWindows(
+        operandShape: out.shape, indices: indices, startIndexMap: dn.scatterDimsToOperandDims,
+        operandBatchingDims: dn.operandBatchingDims, indicesBatchingDims: dn.scatterIndicesBatchingDims,
+        windowSizes: windowSizes, windowOperandDims: windowOperandDims, sideShape: updates.shape,
+        windowSideDims: dn.updateWindowDims, clamp: mode == .clip)
+    switch out.dtype {
+    case .float32: scatterTyped(op, Float.self, out, updates, w)
+    case .float64: scatterTyped(op, Double.self, out, updates, w)
+    case .int32: scatterTyped(op, Int32.self, out, updates, w)
+    case .uint32: scatterTyped(op, UInt32.self, out, updates, w)
+    case .bool: scatterTyped(op, Bool.self, out, updates, w)
+    }
+}
+
+private func scatterTyped<T: ScatterElement>(_ op: ScatterOp, _: T.Type, _ out: DenseArray, _ u: DenseArray, _ w: IndexedWindows) {
+    switch op {
+    case .replace: scatterRanges(ReplaceCombiner.self, T.self, out, u, w)
+    case .add: scatterRanges(AddCombiner.self, T.self, out, u, w)
+    case .mul: scatterRanges(MulCombiner.self, T.self, out, u, w)
+    case .min: scatterRanges(MinCombiner.self, T.self, out, u, w)
+    case .max: scatterRanges(MaxCombiner.self, T.self, out, u, w)
+    }
+}
+
+private func scatterRanges<C: ScatterCombiner, T: ScatterElement>(
+    _: C.Type, _: T.Type, _ out: DenseArray, _ updates: DenseArray, _ w: IndexedWindows
+) {
+    let o = UncheckedSendable(out.buffer.pointer.assumingMemoryBound(to: T.self))
+    let u = UncheckedSendable(UnsafePointer(updates.buffer.pointer.assumingMemoryBound(to: T.self)))
+    let threads = FlockThreads.count
+    let total = out.count
+    if threads == 1 || updates.count < parallelThreshold || total < 16 * threads {
+        scatterRange(C.self, o.value, u.value, w, 0, total)
+        return
+    }
+    // Ranges of whole cache lines, one per thread.
+    let chunk = ((total + threads - 1) / threads + 15) & ~15
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        let lo = Swift.min(total, t * chunk), hi = Swift.min(total, lo + chunk)
+        if lo < hi { scatterRange(C.self, o.value, u.value, w, lo, hi) }
+    }
+}
+
+/// Applies the parts of every run that fall in operand elements `lo..<hi`.
+@inline(__always)
+private func scatterRange<C: ScatterCombiner, T: ScatterElement>(
+    _: C.Type, _ o: UnsafeMutablePointer<T>, _ u: UnsafePointer<T>, _ w: IndexedWindows, _ lo: Int, _ hi: Int
+) {
+    let n = w.runLength
+    for b in 0..<w.batchCount {
+        let start = w.starts[b]
+        if start < 0 { continue }
+        let base = w.sideBases[b]
+        for r in 0..<w.runOperand.count {
+            var d = start + w.runOperand[r], s = base + w.runSide[r], m = n
+            if d >= hi || d + m <= lo { continue }
+            if d < lo { s += lo - d; m -= lo - d; d = lo }
+            if d + m > hi { m = hi - d }
+            let od = o + d, us = u + s
+            for i in 0..<m { od[i] = C.apply(od[i], us[i]) }
+        }
+    }
 }

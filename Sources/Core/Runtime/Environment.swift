@@ -5,9 +5,15 @@ import Darwin
 #endif
 
 /// The value of an environment variable, if set.
-func getenvString(_ name: String) -> String? {
+package func getenvString(_ name: String) -> String? {
     guard let p = getenv(name) else { return nil }
     return String(cString: p)
+}
+
+/// Whether an environment variable is set to `1` or `true`.
+package func getenvFlag(_ name: String) -> Bool {
+    guard let s = getenvString(name) else { return false }
+    return s == "1" || s.lowercased() == "true"
 }
 
 enum ProcessInfoLite {

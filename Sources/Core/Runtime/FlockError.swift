@@ -53,11 +53,12 @@ final class ErrorSink: Sendable {
 }
 
 /// Reports an error from a non-throwing operation: recorded in the innermost
-/// ``catchingErrors(_:)`` scope, or fatal outside of one. Returns only when recorded.
+/// ``catchingErrors(_:)`` scope; outside of one it ends the program with
+/// `error: <message>` and exit status 1 (``exitWithError(_:)``). Returns only when recorded.
 public func raise(_ error: FlockError) {
     if let sink = ErrorSink.current {
         sink.record(error)
         return
     }
-    fatalError(error.message)
+    exitWithError(error)
 }

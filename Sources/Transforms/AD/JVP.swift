@@ -238,15 +238,28 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         guard t[0] != nil || t[1] != nil else { return (outs, [nil]) }
         return (outs, [bind1(p, [instantiate(t[0], x[0].aval), instantiate(t[1], x[1].aval)] + x.dropFirst(2))])
 
-    case .gather:
+    case .gather(let dn, let sliceSizes, let mode, _):
+        // Linear in the operand; filled windows have a zero tangent.
         let outs = bind(p, x)
         guard let ta = t[0] else { return (outs, [nil]) }
-        return (outs, [bind1(p, ta, x[1])])
+        return (outs, [bind1(.gather(dn, sliceSizes: sliceSizes, mode: mode, fillValue: 0), ta, x[1])])
 
-    case .scatterAdd:
+    case .scatter(let op, let dn, let mode):
         let outs = bind(p, x)
         guard t[0] != nil || t[2] != nil else { return (outs, [nil]) }
-        return (outs, [bind1(p, instantiate(t[0], x[0].aval), x[1], instantiate(t[2], x[2].aval))])
+        switch op {
+        case .add, .replace:
+            // Linear in (operand, updates); a replace keeps the same winners.
+            return (outs, [bind1(p, instantiate(t[0], x[0].aval), x[1], instantiate(t[2], x[2].aval))])
+        case .mul:
+            guard t[2] == nil else {
+                throw FlockError(
+                    "scatter-mul (at.multiply): differentiation with respect to the updates is not supported (as in JAX without unique_indices); differentiate with respect to the operand only")
+            }
+            return (outs, [bind1(p, t[0]!, x[1], x[2])])
+        case .min, .max:
+            return (outs, [scatterExtremalTangent(x, t, outs[0], dn, mode)])
+        }
 
     case .dotGeneral, .convolution:
         // Bilinear: d(a ⋆ b) = ta ⋆ b + a ⋆ tb.
@@ -255,13 +268,27 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         let db = t[1].map { bind1(p, x[0], $0) }
         return one(y, addTangents(da, db))
 
+    case .reduceWindow(let op, let w):
+        let y = bind1(p, x[0])
+        guard let ta = t[0] else { return one(y, nil) }
+        switch op {
+        case .sum: return one(y, bind1(p, ta))
+        case .max: return one(y, bind1(.selectAndGatherAdd(select: .ge, w), ta, x[0]))
+        case .min: return one(y, bind1(.selectAndGatherAdd(select: .le, w), ta, x[0]))
+        }
+
+    case .selectAndScatterAdd, .selectAndGatherAdd:
+        // Linear in the first operand; piecewise constant in the operand.
+        let y = bind1(p, x[0], x[1])
+        return one(y, t[0].map { bind1(p, $0, x[1]) })
+
     case .sort(let dimension, let numKeys):
         // Sort an iota along with the operands to learn the permutation, then
         // apply it to the tangents.
         let iota = bind1(.iota(.int32, shape: x[0].shape, dimension: dimension))
         let sorted = bind(.sort(dimension: dimension, numKeys: numKeys), x + [iota])
         let perm = sorted.last!
-        let tangents = zip(t, x).map { ti, xi in ti.map { takeAlongAxis($0, perm, axis: dimension) } }
+        let tangents = zip(t, x).map { ti, xi in ti.map { takeAlongAxis($0, perm, axis: dimension, mode: .promiseInBounds) } }
         return (Array(sorted.dropLast()), tangents)
 
     case .call(let j, _):
@@ -327,16 +354,78 @@ func sliceLast(_ x: Tensor, _ i: Int) -> Tensor {
 }
 
 /// `x` gathered along `axis` at `indices` of the same shape (`jnp.take_along_axis`).
-public func takeAlongAxis(_ x: Tensor, _ indices: Tensor, axis: Int) -> Tensor {
+///
+/// - Parameters:
+///   - mode: `.fill` (JAX's default), `.clip`, `.drop` (as `.fill`) or
+///     `.promiseInBounds` (`.wrap` is an error, as in JAX). Negative indices
+///     count from the end in every mode but `.promiseInBounds`, as in JAX.
+///   - fillValue: what `.fill` reads out of bounds (nil: NaN for floats, the
+///     minimum of signed and the maximum of unsigned integers, true for bool).
+public func takeAlongAxis(_ x: Tensor, _ indices: Tensor, axis: Int, mode: IndexMode = .fill, fillValue: Double? = nil) -> Tensor {
     let r = x.rank
+    let axis = axis < 0 ? axis + r : axis
+    guard axis >= 0 && axis < r else {
+        raise(FlockError("takeAlongAxis: axis \(axis) is out of bounds for array of dimension \(r)"))
+        return .poisoned
+    }
+    guard indices.rank == r else {
+        raise(FlockError("takeAlongAxis: indices \(indices.shape) and array \(x.shape) must have the same number of dimensions"))
+        return .poisoned
+    }
+    let n = Int32(x.shape[axis])
+    var i = indices.converted(to: .int32)
+    guard let gatherMode = mode.primitiveMode("takeAlongAxis") else { return .poisoned }
+    if mode != .promiseInBounds { i = `where`(i .< Tensor(Int32(0)), i + Tensor(n), i) }
     var columns: [Tensor] = []
     for d in 0..<r {
-        let c = d == axis ? indices.converted(to: .int32) : bind1(.iota(.int32, shape: indices.shape, dimension: d))
+        let c = d == axis ? i : bind1(.iota(.int32, shape: indices.shape, dimension: d))
         columns.append(bind1(.reshape(indices.shape + [1]), c))
     }
     let idx = r == 1 ? columns[0] : bind(.concatenate(axis: r), columns)[0]
     let dn = GatherDimensionNumbers(offsetDims: [], collapsedSliceDims: Array(0..<r), startIndexMap: Array(0..<r))
-    return bind1(.gather(dn, sliceSizes: [Int](repeating: 1, count: r)), x, idx)
+    return bind1(.gather(dn, sliceSizes: [Int](repeating: 1, count: r), mode: gatherMode, fillValue: canonicalFill(fillValue, x.dtype)), x, idx)
+}
+
+/// The tangent of scatter-min/max (JAX's rule): where updates land, the mean
+/// of the tangents of the contenders that equal the result (the operand
+/// element and every update); elsewhere the operand's tangent.
+func scatterExtremalTangent(
+    _ x: [Tensor], _ t: [Tensor?], _ out: Tensor, _ dn: ScatterDimensionNumbers, _ mode: GatherScatterMode
+) -> Tensor {
+    let (operand, indices, updates) = (x[0], x[1], x[2])
+    let dtype = operand.dtype
+    func scatterAdd(_ a: Tensor, _ u: Tensor) -> Tensor { bind1(.scatter(.add, dn, mode: mode), a, indices, u) }
+    func asFloat(_ b: Tensor) -> Tensor { bind1(.convert(dtype, weakType: false), b) }
+    // The result at each update's destination (dropped updates never count).
+    let target = bind1(
+        .gather(inverseGatherDimensions(dn), sliceSizes: inverseSliceSizes(dn, operand.shape, updates.shape),
+            mode: mode == .clip ? .clip : .promiseInBounds, fillValue: nil), out, indices)
+    let winning = asFloat(bind1(.compare(.eq), updates, target))
+    let retained = asFloat(bind1(.compare(.eq), operand, out))
+    let zero = zeros(like: operand.aval)
+    let winners = bind1(.binary(.add), scatterAdd(zero, winning), retained)
+    let touched = bind1(.compare(.gt), scatterAdd(zero, bind1(.broadcastInDim(shape: updates.shape, broadcastDimensions: []), Tensor(1, dtype: dtype))), zero)
+    let tOperand = instantiate(t[0], operand.aval), tUpdates = instantiate(t[2], updates.aval)
+    let summed = scatterAdd(bind1(.binary(.mul), tOperand, retained), bind1(.binary(.mul), tUpdates, winning))
+    // Untouched elements divide by 1 (they are not selected).
+    let mean = bind1(.binary(.div), summed, bind1(.select, touched, winners, bind1(.broadcastInDim(shape: operand.shape, broadcastDimensions: []), Tensor(1, dtype: dtype))))
+    return bind1(.select, touched, mean, tOperand)
+}
+
+/// The gather that reads back, for each update element, the operand element it lands on.
+func inverseGatherDimensions(_ dn: ScatterDimensionNumbers) -> GatherDimensionNumbers {
+    GatherDimensionNumbers(
+        offsetDims: dn.updateWindowDims, collapsedSliceDims: dn.insertedWindowDims,
+        startIndexMap: dn.scatterDimsToOperandDims, operandBatchingDims: dn.operandBatchingDims,
+        startIndicesBatchingDims: dn.scatterIndicesBatchingDims)
+}
+
+/// Slice sizes of ``inverseGatherDimensions(_:)``: the update window's extents.
+func inverseSliceSizes(_ dn: ScatterDimensionNumbers, _ operandShape: [Int], _ updatesShape: [Int]) -> [Int] {
+    let windowOperandDims = (0..<operandShape.count).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
+    var sliceSizes = [Int](repeating: 1, count: operandShape.count)
+    for (k, od) in windowOperandDims.enumerated() { sliceSizes[od] = updatesShape[dn.updateWindowDims[k]] }
+    return sliceSizes
 }
 
 /// JVP of a jaxpr evaluated inline under a fresh JVP interpreter.

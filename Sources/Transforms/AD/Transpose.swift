@@ -231,34 +231,45 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         let tOperand = lin(0) ? bind1(.dynamicUpdateSlice, [c, zeros(like: u)] + idx) : nil
         let tUpdate = lin(1) ? bind1(.dynamicSlice(sizes: u.shape), [c] + idx) : nil
         return [tOperand, tUpdate] + idx.map { _ in nil }
-    case .gather(let dn, let sliceSizes):
+    case .gather(let dn, _, let mode, _):
+        // The same windows, added back; filled (out-of-bounds) windows are dropped.
         guard let c = ct else { return [nil, nil] }
-        let a = x[0].aval
-        let indices = x[1].value!
-        // Gather clamps start indices; clamp them the same way before scattering.
-        let bounds = Tensor(dn.startIndexMap.map { Int32(a.shape[$0] - sliceSizes[$0]) })
-        let idx32 = indices.converted(to: .int32)
-        let clamped = minimum(maximum(idx32, Tensor(Int32(0))), bounds)
         let sdn = ScatterDimensionNumbers(
             updateWindowDims: dn.offsetDims, insertedWindowDims: dn.collapsedSliceDims,
             scatterDimsToOperandDims: dn.startIndexMap, operandBatchingDims: dn.operandBatchingDims,
             scatterIndicesBatchingDims: dn.startIndicesBatchingDims)
-        return [bind1(.scatterAdd(sdn), zeros(like: a), clamped, c), nil]
-    case .scatterAdd(let dn):
+        return [bind1(.scatter(.add, sdn, mode: mode), zeros(like: x[0].aval), x[1].value!, c), nil]
+    case .scatter(let op, let dn, let mode):
         guard let c = ct else { return [nil, nil, nil] }
+        let indices = x[1].value!
         let u = x[2].aval
-        var tUpdates: Tensor? = nil
-        if lin(2) {
-            let windowOperandDims = (0..<c.rank).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
-            var sliceSizes = [Int](repeating: 1, count: c.rank)
-            for (k, od) in windowOperandDims.enumerated() { sliceSizes[od] = u.shape[dn.updateWindowDims[k]] }
-            let gdn = GatherDimensionNumbers(
-                offsetDims: dn.updateWindowDims, collapsedSliceDims: dn.insertedWindowDims,
-                startIndexMap: dn.scatterDimsToOperandDims, operandBatchingDims: dn.operandBatchingDims,
-                startIndicesBatchingDims: dn.scatterIndicesBatchingDims)
-            tUpdates = bind1(.gather(gdn, sliceSizes: sliceSizes), c, x[1].value!)
+        let gdn = inverseGatherDimensions(dn), sliceSizes = inverseSliceSizes(dn, c.shape, u.shape)
+        let gatherMode: GatherScatterMode = mode == .clip ? .clip : .fillOrDrop
+        switch op {
+        case .add:
+            let tUpdates = lin(2) ? bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: 0), c, indices) : nil
+            return [lin(0) ? c : nil, nil, tUpdates]
+        case .mul:
+            // Linear in the operand only (the JVP refuses tangents of the updates).
+            return [lin(0) ? bind1(.scatter(.mul, dn, mode: mode), c, indices, x[2].value!) : nil, nil, nil]
+        case .replace:
+            // The operand's elements that are overwritten get no cotangent; of
+            // repeated indices only the winning (last) update gets one: the
+            // winner is found by scattering each update's position and reading it back.
+            let tOperand = lin(0) ? bind1(p, c, indices, zeros(like: u)) : nil
+            var tUpdates: Tensor? = nil
+            if lin(2) {
+                let own = bind1(.reshape(u.shape), bind1(.iota(.int32, shape: [u.count], dimension: 0)))
+                let none = bind1(.broadcastInDim(shape: c.shape, broadcastDimensions: []), Tensor(Int32(-1)))
+                let winner = bind1(.scatter(.replace, dn, mode: mode), none, indices, own)
+                let back = bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: -2), winner, indices)
+                let read = bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: 0), c, indices)
+                tUpdates = bind1(.select, bind1(.compare(.eq), back, own), read, zeros(like: u))
+            }
+            return [tOperand, nil, tUpdates]
+        case .min, .max:
+            throw FlockError("\(p.name): not linear; it has no transpose rule")
         }
-        return [lin(0) ? c : nil, nil, tUpdates]
     case .cumsum(let axis, let reverse):
         return [ct.map { bind1(.cumsum(axis: axis, reverse: !reverse), $0) }]
     case .dotGeneral(let dn):
@@ -271,6 +282,16 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         if lin(0) && lin(1) { throw nonlinear() }
         if lin(0) { return [convTransposeLHS(c, x[0].aval, x[1].value!, params), nil] }
         return [nil, convTransposeRHS(c, x[0].value!, x[1].aval, params)]
+    case .reduceWindow(.sum, let w):
+        return [ct.map { reduceWindowSumTranspose($0, x[0].aval, w) }]
+    case .selectAndScatterAdd(let select, let w):
+        guard let c = ct else { return [nil, nil] }
+        if lin(1) { throw nonlinear() }
+        return [bind1(.selectAndGatherAdd(select: select, w), c, x[1].value!), nil]
+    case .selectAndGatherAdd(let select, let w):
+        guard let c = ct else { return [nil, nil] }
+        if lin(1) { throw nonlinear() }
+        return [bind1(.selectAndScatterAdd(select: select, w), c, x[1].value!), nil]
     case .call(let j, _), .checkpoint(let j):
         return try backwardPass(j, x.map(\.value), cts)
     case .customVJPLinear(let rule, let nres, _):
@@ -311,7 +332,7 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         }]
 
     case .unary, .binary, .compare, .clamp, .bitcast, .reduce, .argReduce, .iota, .sort, .threefry2x32, .customVJP,
-        .pmax, .pmin, .axisIndex:
+        .pmax, .pmin, .axisIndex, .reduceWindow:
         throw nonlinear()
     }
 }
@@ -377,6 +398,25 @@ func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: Con
     let k = bind1(.transpose([1, 0] + spatial), g)
     let out = bind1(.convolution(params), l, k)  // [C, O, k…]
     return bind1(.transpose([1, 0] + spatial), out)
+}
+
+/// Transpose of a windowed sum (JAX's formulation): every operand element
+/// receives the cotangents of the windows that cover it — a windowed sum, with
+/// stride `baseDilation`, over the cotangent dilated by the strides and padded
+/// so that the window at operand index i covers exactly those outputs.
+func reduceWindowSumTranspose(_ ct: Tensor, _ operand: AbstractValue, _ w: WindowParameters) -> Tensor {
+    if ct.shape.contains(0) || operand.shape.contains(0) { return zeros(like: operand) }
+    let n = operand.rank
+    let inD = dilateShape(operand.shape, w.baseDilation), windowD = dilateShape(w.windowDimensions, w.windowDilation)
+    let outD = dilateShape(ct.shape, w.windowStrides)
+    let low = (0..<n).map { windowD[$0] - w.padding[$0][0] - 1 }
+    let high = (0..<n).map { inD[$0] + windowD[$0] - 1 - outD[$0] - low[$0] }
+    let padded = bind1(.pad(low: low, high: high, interior: w.windowStrides.map { $0 - 1 }), ct, Tensor(0, dtype: ct.dtype))
+    let ones = [Int](repeating: 1, count: n)
+    let q = WindowParameters(
+        windowDimensions: w.windowDimensions, windowStrides: w.baseDilation,
+        padding: [[Int]](repeating: [0, 0], count: n), baseDilation: ones, windowDilation: w.windowDilation)
+    return bind1(.reduceWindow(.sum, q), padded)
 }
 
 func sliceAxis(_ x: Tensor, _ axis: Int, _ lo: Int, _ hi: Int) -> Tensor {

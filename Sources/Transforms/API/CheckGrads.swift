@@ -40,7 +40,7 @@ private func checkGradsRecursive(
         let minus = try catchingErrors { f(zip(args, tangents).map { $0 - Tensor(h, dtype: $0.dtype) * $1 }) }
         for (i, (j, (p, m))) in zip(jvpOut, zip(plus, minus)).enumerated() {
             let numeric = (p - m) / Tensor(2 * h, dtype: p.dtype)
-            try expectClose(j, numeric, atol: at, rtol: rt, "JVP of output \(i) vs. finite differences (order \(order))")
+            try requireClose(j, numeric, atol: at, rtol: rt, "JVP of output \(i) vs. finite differences (order \(order))")
         }
     }
     if modes.contains(.reverse) {
@@ -71,7 +71,7 @@ private func checkGradsRecursive(
     }
 }
 
-func expectClose(_ a: Tensor, _ b: Tensor, atol: Double, rtol: Double, _ what: String) throws {
+func requireClose(_ a: Tensor, _ b: Tensor, atol: Double, rtol: Double, _ what: String) throws {
     let x = a.toArray(Double.self), y = b.toArray(Double.self)
     guard x.count == y.count else { throw FlockError("checkGrads: \(what): shapes differ, \(a.shape) vs \(b.shape)") }
     for (i, (u, v)) in zip(x, y).enumerated() where !(Swift.abs(u - v) <= atol + rtol * Swift.abs(v)) {

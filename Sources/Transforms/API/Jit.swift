@@ -1,3 +1,4 @@
+import FlockCompiler
 import Synchronization
 
 /// A jit-compiled function (`jax.jit`): traces once per abstract signature
@@ -194,7 +195,7 @@ public final class JitFunction: @unchecked Sendable {
             return run(compiled(e, argCount: args.count), key, dynamic)
         }
         let (closed, consts) = e.jaxpr.closureConverted()
-        return bind(.call(closed, name: name), consts + dynamic)
+        return bind(.call(closed, kind: .jit(name)), consts + dynamic)
     }
 
     /// Traces for `args` (ahead of time): `jit(f).lower(args).compile()`.
@@ -222,12 +223,6 @@ public final class JitFunction: @unchecked Sendable {
     func compile(_ lowered: LoweredFunction) -> CompiledFunction {
         compiled(lowered.entry, argCount: lowered.argCount)
     }
-}
-
-func getenvFlag(_ name: String) -> Bool {
-    guard let p = getenv(name) else { return false }
-    let s = String(cString: p)
-    return s == "1" || s.lowercased() == "true"
 }
 
 #if canImport(Glibc)

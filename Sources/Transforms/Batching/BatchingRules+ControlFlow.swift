@@ -51,10 +51,10 @@ extension BatchingRules {
         return (traced, consts, outBatched)
     }
 
-    func call(_ jaxpr: Jaxpr, name: String, _ xs: [BatchedValue]) -> [BatchedValue] {
+    func call(_ jaxpr: Jaxpr, kind: CallKind, _ xs: [BatchedValue]) -> [BatchedValue] {
         let args = xs.map(batchedAtFront)
         let t = traceBatched(jaxpr, args.map(spec), force: jaxpr.outputs.map { _ in false })
-        let outs = bind(.call(t.jaxpr, name: name), t.consts + args.map(\.value))
+        let outs = bind(.call(t.jaxpr, kind: kind), t.consts + args.map(\.value))
         return zip(outs, t.outBatched).map { BatchedValue($0, $1 ? 0 : nil) }
     }
 

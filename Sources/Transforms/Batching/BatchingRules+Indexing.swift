@@ -1,10 +1,10 @@
-/// Batching rules of the indexing primitives: dynamic slices, gather, scatter-add.
+/// Batching rules of the indexing primitives: dynamic slices, gather, scatter.
 ///
 /// Gather and scatter have *batching dimensions* (operand and index dimensions
 /// that are walked in lockstep), so a batched operand and batched indices map
 /// onto one gather/scatter with one more batching dimension. Dynamic slices
-/// with per-example start indices become a gather (read) or a scatter-add plus
-/// a select (write), as JAX lowers them.
+/// with per-example start indices become a clipping gather (read) or scatter
+/// (write): windows of whole rows, so they take the kernels' run copies.
 extension BatchingRules {
     func dynamicSlice(_ x: BatchedValue, _ starts: [BatchedValue], sizes: [Int]) -> BatchedValue {
         guard starts.contains(where: { $0.dim != nil }) else {
@@ -22,12 +22,12 @@ extension BatchingRules {
         let offsetDims = Array(1...rank)
         if x.dim == nil {
             let dn = GatherDimensionNumbers(offsetDims: offsetDims, collapsedSliceDims: [], startIndexMap: Array(0..<rank))
-            return BatchedValue(bind1(.gather(dn, sliceSizes: sizes), x.value, indices), 0)
+            return BatchedValue(bind1(.gather(dn, sliceSizes: sizes, mode: .clip, fillValue: nil), x.value, indices), 0)
         }
         let dn = GatherDimensionNumbers(
             offsetDims: offsetDims, collapsedSliceDims: [], startIndexMap: Array(1...rank),
             operandBatchingDims: [0], startIndicesBatchingDims: [0])
-        return BatchedValue(bind1(.gather(dn, sliceSizes: [1] + sizes), moveToFront(x), indices), 0)
+        return BatchedValue(bind1(.gather(dn, sliceSizes: [1] + sizes, mode: .clip, fillValue: nil), moveToFront(x), indices), 0)
     }
 
     func dynamicUpdateSlice(_ x: BatchedValue, _ update: BatchedValue, _ starts: [BatchedValue]) -> BatchedValue {
@@ -36,30 +36,12 @@ extension BatchingRules {
             let indices = [Tensor(Int32(0))] + starts.map(\.value)
             return BatchedValue(bind(.dynamicUpdateSlice, [operand, upd] + indices)[0], 0)
         }
-        // Per-example starts: clamp them as dynamic_update_slice does, scatter
-        // the update into zeros, and select it inside each example's window.
-        let shape = x.exampleShape, window = update.exampleShape
-        let full = operand.shape
-        let rank = shape.count
-        let clamped = starts.enumerated().map { (i, s) -> BatchedValue in
-            let v = BatchedValue(int32(s.value), s.dim)
-            let hi = Tensor(Int32(shape[i] - window[i]))
-            return BatchedValue(bind1(.clamp, Tensor(Int32(0)), moveToFront(v), hi), 0)
-        }
+        // Per-example starts: a clipping scatter clamps them as dynamic_update_slice does.
+        let rank = x.exampleShape.count
         let dn = ScatterDimensionNumbers(
             updateWindowDims: Array(1...rank), insertedWindowDims: [], scatterDimsToOperandDims: Array(1...rank),
             operandBatchingDims: [0], scatterIndicesBatchingDims: [0])
-        let zeros = bind1(.broadcastInDim(shape: full, broadcastDimensions: []), Tensor(0, dtype: operand.dtype))
-        let placed = bind1(.scatterAdd(dn), zeros, indexVectors(clamped), upd)
-        var mask: Tensor? = nil
-        for i in 0..<rank {
-            let position = bind1(.iota(.int32, shape: full, dimension: i + 1))
-            let start = broadcastPerExample(clamped[i].value, to: full, at: 0)
-            let end = bind1(.binary(.add), start, Tensor(Int32(window[i])))
-            let inside = bind1(.binary(.and), bind1(.compare(.ge), position, start), bind1(.compare(.lt), position, end))
-            mask = mask.map { bind1(.binary(.and), $0, inside) } ?? inside
-        }
-        return BatchedValue(bind1(.select, mask!, placed, operand), 0)
+        return BatchedValue(bind1(.scatter(.replace, dn, mode: .clip), operand, indexVectors(starts), upd), 0)
     }
 
     /// Per-example scalar start indices stacked into index vectors `[B, k]` (int32).
@@ -79,7 +61,13 @@ extension BatchingRules {
         return bind1(.convert(.int32, weakType: false), capped)
     }
 
-    func gather(_ x: BatchedValue, _ indices: BatchedValue, _ dn: GatherDimensionNumbers, sliceSizes: [Int]) -> BatchedValue {
+    func gather(
+        _ x: BatchedValue, _ indices: BatchedValue, _ dn: GatherDimensionNumbers, sliceSizes: [Int], mode: GatherScatterMode,
+        fill: Double?
+    ) -> BatchedValue {
+        func primitive(_ dn: GatherDimensionNumbers, sliceSizes: [Int]) -> Primitive {
+            .gather(dn, sliceSizes: sliceSizes, mode: mode, fillValue: fill)
+        }
         let plus1 = { (a: [Int]) in a.map { $0 + 1 } }
         switch (x.dim, indices.dim) {
         case (_?, nil):
@@ -88,33 +76,36 @@ extension BatchingRules {
                 offsetDims: [0] + plus1(dn.offsetDims), collapsedSliceDims: plus1(dn.collapsedSliceDims),
                 startIndexMap: plus1(dn.startIndexMap), operandBatchingDims: plus1(dn.operandBatchingDims),
                 startIndicesBatchingDims: dn.startIndicesBatchingDims)
-            return BatchedValue(bind1(.gather(out, sliceSizes: [axisSize] + sliceSizes), moveToFront(x), indices.value), 0)
+            return BatchedValue(bind1(primitive(out, sliceSizes: [axisSize] + sliceSizes), moveToFront(x), indices.value), 0)
         case (nil, _?):
             // The batch dimension is one more index batch dimension, first in the output.
             let out = GatherDimensionNumbers(
                 offsetDims: plus1(dn.offsetDims), collapsedSliceDims: dn.collapsedSliceDims,
                 startIndexMap: dn.startIndexMap, operandBatchingDims: dn.operandBatchingDims,
                 startIndicesBatchingDims: plus1(dn.startIndicesBatchingDims))
-            return BatchedValue(bind1(.gather(out, sliceSizes: sliceSizes), x.value, moveToFront(indices)), 0)
+            return BatchedValue(bind1(primitive(out, sliceSizes: sliceSizes), x.value, moveToFront(indices)), 0)
         case (_?, _?), (nil, nil):
             let out = GatherDimensionNumbers(
                 offsetDims: plus1(dn.offsetDims), collapsedSliceDims: plus1(dn.collapsedSliceDims),
                 startIndexMap: plus1(dn.startIndexMap), operandBatchingDims: [0] + plus1(dn.operandBatchingDims),
                 startIndicesBatchingDims: [0] + plus1(dn.startIndicesBatchingDims))
             return BatchedValue(
-                bind1(.gather(out, sliceSizes: [1] + sliceSizes), moveToFront(x), moveToFront(indices)), 0)
+                bind1(primitive(out, sliceSizes: [1] + sliceSizes), moveToFront(x), moveToFront(indices)), 0)
         }
     }
 
-    /// Scatter-add: the output is batched whenever any operand is, so every
+    /// Scatter: the output is batched whenever any operand is, so every
     /// operand is brought to the front and the batch becomes a batching dimension.
-    func scatterAdd(_ x: BatchedValue, _ indices: BatchedValue, _ updates: BatchedValue, _ dn: ScatterDimensionNumbers) -> BatchedValue {
+    func scatter(
+        _ op: ScatterOp, _ x: BatchedValue, _ indices: BatchedValue, _ updates: BatchedValue, _ dn: ScatterDimensionNumbers,
+        mode: GatherScatterMode
+    ) -> BatchedValue {
         let plus1 = { (a: [Int]) in a.map { $0 + 1 } }
         let out = ScatterDimensionNumbers(
             updateWindowDims: plus1(dn.updateWindowDims), insertedWindowDims: plus1(dn.insertedWindowDims),
             scatterDimsToOperandDims: plus1(dn.scatterDimsToOperandDims),
             operandBatchingDims: [0] + plus1(dn.operandBatchingDims),
             scatterIndicesBatchingDims: [0] + plus1(dn.scatterIndicesBatchingDims))
-        return BatchedValue(bind1(.scatterAdd(out), moveToFront(x), moveToFront(indices), moveToFront(updates)), 0)
+        return BatchedValue(bind1(.scatter(op, out, mode: mode), moveToFront(x), moveToFront(indices), moveToFront(updates)), 0)
     }
 }

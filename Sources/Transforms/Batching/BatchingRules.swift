@@ -72,18 +72,29 @@ struct BatchingRules {
             return [dynamicSlice(xs[0], Array(xs.dropFirst()), sizes: sizes)]
         case .dynamicUpdateSlice:
             return [dynamicUpdateSlice(xs[0], xs[1], Array(xs.dropFirst(2)))]
-        case .gather(let dn, let sliceSizes):
-            return [gather(xs[0], xs[1], dn, sliceSizes: sliceSizes)]
-        case .scatterAdd(let dn):
-            return [scatterAdd(xs[0], xs[1], xs[2], dn)]
+        case .gather(let dn, let sliceSizes, let mode, let fill):
+            return [gather(xs[0], xs[1], dn, sliceSizes: sliceSizes, mode: mode, fill: fill)]
+        case .scatter(let op, let dn, let mode):
+            return [scatter(op, xs[0], xs[1], xs[2], dn, mode: mode)]
 
         case .dotGeneral(let dn):
             return [dotGeneral(xs[0], xs[1], dn)]
         case .convolution(let params):
             return [convolution(xs[0], xs[1], params)]
 
-        case .call(let jaxpr, let name):
-            return call(jaxpr, name: name, xs)
+        case .reduceWindow(let op, let w):
+            // The batch dimension becomes one the windows do not touch.
+            let d = xs[0].dim!
+            return [BatchedValue(bind1(.reduceWindow(op, w.insertingTrivialDimension(at: d)), xs[0].value), d)]
+        case .selectAndScatterAdd(let select, let w):
+            let q = w.insertingTrivialDimension(at: 0)
+            return [BatchedValue(bind1(.selectAndScatterAdd(select: select, q), moveToFront(xs[0]), moveToFront(xs[1])), 0)]
+        case .selectAndGatherAdd(let select, let w):
+            let q = w.insertingTrivialDimension(at: 0)
+            return [BatchedValue(bind1(.selectAndGatherAdd(select: select, q), moveToFront(xs[0]), moveToFront(xs[1])), 0)]
+
+        case .call(let jaxpr, let kind):
+            return call(jaxpr, kind: kind, xs)
         case .cond(let branches):
             return cond(branches, index: xs[0], Array(xs.dropFirst()))
         case .whileLoop(let condJaxpr, let body, let condConstCount, let bodyConstCount):

@@ -1,3 +1,0 @@
-import FlockNN
-import FlockTestSupport
-import Testing
