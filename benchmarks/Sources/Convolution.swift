@@ -79,7 +79,21 @@ let conv2FLOPs = 2.0 * 128 * 64 * 32 * 9 * 28 * 28
     }),
 ]
 
-/// Runs the convolution cases: all for `convolution`, else the one named.
+/// Runs the convolution cases: all for `convolution`, else the one named;
+/// `conv_profile` prints the per-instruction profiles of the gradient passes and the train step.
 @MainActor func runConvolutionBenchmarks(_ selected: String?) {
+    if selected == "conv_profile" {
+        let x = Random.normal(Random.key(1), shape: [128, 32, 28, 28]), w = Random.normal(Random.key(2), shape: [64, 32, 3, 3])
+        let ct = Random.normal(Random.key(3), shape: [128, 64, 28, 28])
+        let kernelGrad = jit(name: "kernel_grad") { (v: [Tensor]) in
+            vjpFlat({ [convolution(v[0], $0[0], padding: .same)] }, [v[1]]).pullback([v[2]])
+        }
+        print(kernelGrad.lower([x, w, ct]).compile().profile([x, w, ct], iterations: 5))
+        let images = Random.normal(Random.key(4), shape: [128, 1, 28, 28])
+        let labels = oneHot(Random.randint(Random.key(5), shape: [128], minval: 0, maxval: 10), numClasses: 10)
+        let args = CNN.initial() + [images, labels]
+        print(jit(name: "cnn_train_step", CNN.step).lower(args).compile().profile(args, iterations: 3))
+        return
+    }
     for (name, run) in convolutionCases where selected == "convolution" || selected == name { run() }
 }
