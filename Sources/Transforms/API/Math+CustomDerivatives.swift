@@ -44,3 +44,10 @@ func promotedFloatPair(_ a: Tensor, _ b: Tensor) -> (Tensor, Tensor) {
     if !dtype.isFloatingPoint { dtype = .float32 }
     return (a.converted(to: dtype, weak: weak), b.converted(to: dtype, weak: weak))
 }
+
+/// Cumulative log-sum-exp along `axis` (`lax.cumlogsumexp`): the running
+/// ``logAddExp(_:_:)`` in XLA's order (see ``cumulativeReduction(_:axis:reverse:identity:_:)``).
+public func cumLogSumExp(_ x: Tensor, axis: Int = 0, reverse: Bool = false) -> Tensor {
+    let x = x.dtype.isFloatingPoint ? x : x.converted(to: .float32)
+    return cumulativeReduction(x, axis: axis, reverse: reverse, identity: -.infinity) { logAddExp($0, $1) }
+}
