@@ -7,7 +7,7 @@ rules pick the same one-sided value JAX does, exactly.
 For an elementwise f, the derivative at every grid point is
 jax.grad(lambda x: f(x).sum())(x) (one call, all points); binary functions
 run over the grid's Cartesian square; reductions on small arrays with ties.
-Values are float32 bit patterns (exact comparison, any NaN equals any NaN).
+Each case also holds f's values. Values are float32 bit patterns (exact comparison, any NaN equals any NaN).
 No subnormal inputs: XLA CPU treats them as zero (denormals-are-zero), Flock
 as IEEE numbers.
 
@@ -37,20 +37,21 @@ CASES = []
 def unary(name, f, xs=GRID):
     x = jnp.asarray(xs)
     g = jax.grad(lambda v: f(v).sum())(x)
-    CASES.append({"name": name, "args": [bits(xs)], "shape": list(xs.shape), "grads": [bits(g)]})
+    CASES.append({"name": name, "args": [bits(xs)], "shape": list(xs.shape), "grads": [bits(g)], "values": bits(f(x))})
 
 
 def binary(name, f, xs=SMALL, ys=SMALL):
     a, b = np.meshgrid(xs, ys, indexing="ij")
     a, b = a.reshape(-1), b.reshape(-1)
     ga, gb = jax.grad(lambda u, v: f(u, v).sum(), argnums=(0, 1))(jnp.asarray(a), jnp.asarray(b))
-    CASES.append({"name": name, "args": [bits(a), bits(b)], "shape": [len(a)], "grads": [bits(ga), bits(gb)]})
+    CASES.append({"name": name, "args": [bits(a), bits(b)], "shape": [len(a)], "grads": [bits(ga), bits(gb)],
+                  "values": bits(f(jnp.asarray(a), jnp.asarray(b)))})
 
 
 def array(name, f, x):
     x = np.asarray(x, np.float32)
     g = jax.grad(lambda v: f(v))(jnp.asarray(x))
-    CASES.append({"name": name, "args": [bits(x)], "shape": list(x.shape), "grads": [bits(g)]})
+    CASES.append({"name": name, "args": [bits(x)], "shape": list(x.shape), "grads": [bits(g)], "values": bits(f(jnp.asarray(x)))})
 
 
 # Elementwise, one argument.
@@ -107,6 +108,10 @@ for label, x in [("ties", [3.0, 1.0, 3.0, -2.0]), ("all_equal", [2.0, 2.0, 2.0])
     array(f"take_argmax/{label}", lambda v: v[jnp.argmax(v)], x)
     array(f"logsumexp/{label}", jax.nn.logsumexp, x)
     array(f"softmax_first/{label}", lambda v: jax.nn.softmax(v)[0], x)
+
+# Cumulative log-sum-exp (values and gradients through logaddexp's rule).
+for label, x in [("mixed", [0.5, -1.0, 2.0, -inf, 3.0] * 4), ("inf", [-inf, -inf, 1.0, inf, 2.0]), ("nan", [1.0, nan, 2.0])]:
+    array(f"cumlogsumexp_weighted/{label}", lambda v: (jax.lax.cumlogsumexp(v, axis=0) * jnp.arange(1, v.shape[0] + 1, dtype=v.dtype)).sum(), x)
 
 OUT.write_text(json.dumps(CASES, separators=(",", ":")) + "\n")
 print(f"{len(CASES)} cases -> {OUT}")
