@@ -123,6 +123,27 @@ fb = arr([0.0, -0.0, 1.5, -2.0, 3.0, inf, -inf, nan, 1e20], f32)
 for n in (0, 1, 2, 3, 5, -1, -2):
     add(f"power/float32/n={n}", "power_int", [fb], lambda x, n=n: x ** n, {"n": n}, **EXACT)
 
+# MARK: - Norms (jnp.linalg.norm)
+
+nv = arr([3.0, -4.0, 0.0, 1.5, -0.5], f32)
+nm = rand((3, 4), f32, seed=41)
+n3 = rand((2, 3, 4), f32, seed=42)
+TOL = dict(rtol=2e-6, atol=1e-7)
+for ord_ in (None, 1, 2, 3, 0.5, 0, inf, -inf, -1):
+    add(f"norm/vector/ord={ord_}", "norm", [nv], lambda x, o=ord_: jnp.linalg.norm(x, ord=o),
+        {"ord": ord_, "axes": None, "keepdims": False}, **TOL)
+    add(f"norm/rows/ord={ord_}", "norm", [nm], lambda x, o=ord_: jnp.linalg.norm(x, ord=o, axis=1),
+        {"ord": ord_, "axes": [1], "keepdims": False}, **TOL)
+for ord_ in (None, "fro", 1, -1, inf, -inf):
+    add(f"norm/matrix/ord={ord_}", "norm", [nm], lambda x, o=ord_: jnp.linalg.norm(x, ord=o),
+        {"ord": ord_, "axes": None, "keepdims": False}, **TOL)
+    add(f"norm/batched/ord={ord_}/keepdims", "norm", [n3], lambda x, o=ord_: jnp.linalg.norm(x, ord=o, axis=(2, 1), keepdims=True),
+        {"ord": ord_, "axes": [2, 1], "keepdims": True}, **TOL)
+add("norm/flat3d", "norm", [n3], lambda x: jnp.linalg.norm(x), {"ord": None, "axes": None, "keepdims": False}, **TOL)
+add("norm/int32", "norm", [arr([3, 4], i32)], lambda x: jnp.linalg.norm(x), {"ord": None, "axes": None, "keepdims": False}, **TOL)
+add("norm/inf_nan", "norm", [arr([1.0, inf, nan], f32)], lambda x: jnp.linalg.norm(x, ord=1),
+    {"ord": 1, "axes": None, "keepdims": False}, **TOL)
+
 if __name__ == "__main__":
     OUT.write_text("[\n" + ",\n".join(json.dumps(c, separators=(",", ":"), allow_nan=False) for c in mf.CASES) + "\n]\n")
     print(f"{len(mf.CASES)} cases -> {OUT}")

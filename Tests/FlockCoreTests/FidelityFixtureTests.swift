@@ -47,4 +47,13 @@ let fidelityOps: [String: FixtureOp] = [
         [allclose(a[0], a[1], rtol: try p.double("rtol"), atol: try p.double("atol"), equalNaN: try p.bool("equal_nan"))]
     },
     "power_int": { a, p in [power(a[0], try p.int("n"))] },
+    "norm": { a, p in
+        let ord: NormOrder?
+        switch p.values["ord"] ?? .null {
+        case .null: ord = nil
+        case .string("fro"): ord = .frobenius
+        default: ord = .p(try p.double("ord"))
+        }
+        return [norm(a[0], ord: ord, axes: try p.optionalInts("axes"), keepDims: try p.bool("keepdims"))]
+    },
 ]
