@@ -92,7 +92,7 @@ NAMES = {
     "jax.random.key": "key", "jax.random.PRNGKey": "key", "jax.random.split": "split", "jax.random.fold_in": "foldIn",
     "jax.random.normal": "normal", "jax.random.uniform": "uniform", "jax.random.bernoulli": "bernoulli",
     "jax.random.categorical": "categorical", "jax.random.randint": "randint", "jax.random.permutation": "permutation",
-    "jax.random.truncated_normal": "truncatedNormal", "jax.random.gumbel": "gumbel", "jax.random.choice": None,
+    "jax.random.truncated_normal": "truncatedNormal", "jax.random.gumbel": "gumbel", "jax.random.choice": "choice",
     "jax.random.bits": "bits", "jax.random.exponential": None, "jax.random.beta": None, "jax.random.gamma": None,
     "jax.random.dirichlet": None, "jax.random.multivariate_normal": None,
 }

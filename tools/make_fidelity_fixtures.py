@@ -144,6 +144,29 @@ add("norm/int32", "norm", [arr([3, 4], i32)], lambda x: jnp.linalg.norm(x), {"or
 add("norm/inf_nan", "norm", [arr([1.0, inf, nan], f32)], lambda x: jnp.linalg.norm(x, ord=1),
     {"ord": 1, "axes": None, "keepdims": False}, **TOL)
 
+# MARK: - jax.random.choice (the same key gives the same sample)
+
+import jax  # noqa: E402
+
+pop = arr(np.arange(10) * 1.5, f32)
+mat = arr(np.arange(12).reshape(3, 4), i32)
+probs = arr([0.05, 0.1, 0.3, 0.0, 0.15, 0.1, 0.05, 0.1, 0.1, 0.05], f32)
+for seed in (0, 7):
+    for replace in (True, False):
+        for shape in ((), (3,), (2, 2)):
+            add(f"choice/seed={seed}/replace={replace}/shape={shape}", "random.choice", [pop],
+                lambda a, s=seed, r=replace, sh=shape: jax.random.choice(jax.random.key(s), a, sh, replace=r),
+                {"seed": seed, "shape": list(shape), "replace": replace, "axis": 0}, **EXACT)
+            add(f"choice/p/seed={seed}/replace={replace}/shape={shape}", "random.choice_p", [pop, probs],
+                lambda a, q, s=seed, r=replace, sh=shape: jax.random.choice(jax.random.key(s), a, sh, replace=r, p=q),
+                {"seed": seed, "shape": list(shape), "replace": replace, "axis": 0}, **EXACT)
+        add(f"choice/axis=1/seed={seed}/replace={replace}", "random.choice", [mat],
+            lambda a, s=seed, r=replace: jax.random.choice(jax.random.key(s), a, (3,), replace=r, axis=1),
+            {"seed": seed, "shape": [3], "replace": replace, "axis": 1}, **EXACT)
+        add(f"choice/int/seed={seed}/replace={replace}", "random.choice_n", [],
+            lambda s=seed, r=replace: jax.random.choice(jax.random.key(s), 20, (5,), replace=r),
+            {"seed": seed, "shape": [5], "replace": replace, "n": 20}, **EXACT)
+
 if __name__ == "__main__":
     OUT.write_text("[\n" + ",\n".join(json.dumps(c, separators=(",", ":"), allow_nan=False) for c in mf.CASES) + "\n]\n")
     print(f"{len(mf.CASES)} cases -> {OUT}")

@@ -47,6 +47,16 @@ let fidelityOps: [String: FixtureOp] = [
         [allclose(a[0], a[1], rtol: try p.double("rtol"), atol: try p.double("atol"), equalNaN: try p.bool("equal_nan"))]
     },
     "power_int": { a, p in [power(a[0], try p.int("n"))] },
+    "random.choice": { a, p in
+        [Random.choice(Random.key(try p.int("seed")), a[0], shape: try p.ints("shape"), replace: try p.bool("replace"),
+                       axis: try p.int("axis"))]
+    },
+    "random.choice_p": { a, p in
+        [Random.choice(Random.key(try p.int("seed")), a[0], shape: try p.ints("shape"), replace: try p.bool("replace"), p: a[1])]
+    },
+    "random.choice_n": { _, p in
+        [Random.choice(Random.key(try p.int("seed")), try p.int("n"), shape: try p.ints("shape"), replace: try p.bool("replace"))]
+    },
     "norm": { a, p in
         let ord: NormOrder?
         switch p.values["ord"] ?? .null {
