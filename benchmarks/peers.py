@@ -46,6 +46,15 @@ def numpy_cases(selected):
         x = np.linspace(-4, 4, n, dtype=np.float32)
         ns = measure(lambda: np.tanh(x) * np.float32(0.5) + np.float32(0.5), 9, n)
         report("tanh_affine_10m", "numpy", ns, "ns/element", ns)
+    if selected in (None, "sum_10m"):
+        n = 10_000_000
+        x = np.linspace(-4, 4, n, dtype=np.float32)
+        ns = measure(lambda: float(x.sum()), 9, n)
+        report("sum_10m", "numpy", ns, "ns/element", ns)
+    if selected in (None, "row_sums_jit_10m"):
+        x = np.linspace(-4, 4, 10_000_000, dtype=np.float32).reshape(1000, 10_000)
+        ns = measure(lambda: (x * x).sum(axis=1), 9, 10_000_000)
+        report("row_sums_jit_10m", "numpy", ns, "ns/element", ns)
 
 
 def jax_cases(selected):
@@ -70,6 +79,17 @@ def jax_cases(selected):
         x = jnp.linspace(-4, 4, n, dtype=jnp.float32)
         ns = measure(lambda: (jnp.tanh(x) * 0.5 + 0.5).block_until_ready(), 9, n)
         report("tanh_affine_10m", "jax", ns, "ns/element", ns)
+    if selected in (None, "sum_10m"):
+        n = 10_000_000
+        x = jnp.linspace(-4, 4, n, dtype=jnp.float32)
+        ns = measure(lambda: float(x.sum()), 9, n)
+        report("sum_10m", "jax", ns, "ns/element", ns)
+    if selected in (None, "row_sums_jit_10m"):
+        x = jnp.linspace(-4, 4, 10_000_000, dtype=jnp.float32).reshape(1000, 10_000)
+        f = jax.jit(lambda v: (v * v).sum(axis=1))
+        f(x).block_until_ready()
+        ns = measure(lambda: f(x).block_until_ready(), 9, 10_000_000)
+        report("row_sums_jit_10m", "jax", ns, "ns/element", ns)
 
 
 def mlp_setup(batch):

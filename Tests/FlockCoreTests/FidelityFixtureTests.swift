@@ -31,4 +31,39 @@ func fidelityMatchesJAX(_ c: FixtureCase) throws {
 
 // MARK: - fn name → Flock
 
-let fidelityOps: [String: FixtureOp] = [:]
+let fidelityOps: [String: FixtureOp] = [
+    "lax.cumprod": { a, p in [a[0].cumprod(axis: try p.int("axis"), reverse: try p.bool("reverse"))] },
+    "cumprod": { a, p in [a[0].cumprod(axis: try p.int("axis"))] },
+    "lax.cummax": { a, p in [a[0].cummax(axis: try p.int("axis"), reverse: try p.bool("reverse"))] },
+    "lax.cummin": { a, p in [a[0].cummin(axis: try p.int("axis"), reverse: try p.bool("reverse"))] },
+    "tril": { a, p in [tril(a[0], k: try p.int("k"))] },
+    "triu": { a, p in [triu(a[0], k: try p.int("k"))] },
+    "diag": { a, p in [diag(a[0], k: try p.int("k"))] },
+    "meshgrid": { a, p in meshgrid(a, indexing: try p.string("indexing")) },
+    "isclose": { a, p in
+        [isclose(a[0], a[1], rtol: try p.double("rtol"), atol: try p.double("atol"), equalNaN: try p.bool("equal_nan"))]
+    },
+    "allclose": { a, p in
+        [allclose(a[0], a[1], rtol: try p.double("rtol"), atol: try p.double("atol"), equalNaN: try p.bool("equal_nan"))]
+    },
+    "power_int": { a, p in [power(a[0], try p.int("n"))] },
+    "random.choice": { a, p in
+        [Random.choice(Random.key(try p.int("seed")), a[0], shape: try p.ints("shape"), replace: try p.bool("replace"),
+                       axis: try p.int("axis"))]
+    },
+    "random.choice_p": { a, p in
+        [Random.choice(Random.key(try p.int("seed")), a[0], shape: try p.ints("shape"), replace: try p.bool("replace"), p: a[1])]
+    },
+    "random.choice_n": { _, p in
+        [Random.choice(Random.key(try p.int("seed")), try p.int("n"), shape: try p.ints("shape"), replace: try p.bool("replace"))]
+    },
+    "norm": { a, p in
+        let ord: NormOrder?
+        switch p.values["ord"] ?? .null {
+        case .null: ord = nil
+        case .string("fro"): ord = .frobenius
+        default: ord = .p(try p.double("ord"))
+        }
+        return [norm(a[0], ord: ord, axes: try p.optionalInts("axes"), keepDims: try p.bool("keepdims"))]
+    },
+]

@@ -45,6 +45,18 @@ import FlockTestSupport
         }, [a, b]),
         ("at set/add", { x in x[0].at(1, 1...).set(x[1][0, 0..<2] * 3).at(Tensor([0, 0] as [Int32])).add(x[1][1]) }, [a, b]),
         ("cumsum", { $0[0].cumsum(axis: 1) }, [a]), ("cumsum reverse", { $0[0].cumsum(axis: 0, reverse: true) }, [a]),
+        // Cumulative reductions: rows of 16 and the scan of row totals (a 20-long axis).
+        ("cumprod", { x in concatenate([x[0], x[1], x[0] * 0.5, x[1] + 1], axis: 1).reshaped([1, 24]).cumprod(axis: 1) }, [pos, b]),
+        ("cumprod reverse", { $0[0].cumprod(axis: 1, reverse: true) }, [a]),
+        ("cummax/cummin", { x in
+            let long = concatenate([x[0], x[1] * 1.01 + 0.013, x[0] * 0.97 - 0.011], axis: 1).reshaped([18])
+            return long.cummax() + long.cummin(reverse: true)
+        }, [a, b]),
+        ("cumLogSumExp", { x in cumLogSumExp(concatenate([x[0], x[1], x[0] * x[1]], axis: 1).reshaped([18])) }, [a, b]),
+        ("logAddExp", { logAddExp($0[0], $0[1]) }, [a, b]), ("softplus", { softplus($0[0]) }, [a]),
+        ("relu6/leakyRelu/elu", { relu6($0[0] * 4) + leakyRelu($0[0]) + elu($0[0]) }, [a]),
+        ("tril/triu/diag", { tril($0[0], k: 1) + triu($0[1]) + diag(diag($0[0].reshaped([3, 2]))).sum() }, [a, b]),
+        ("diag of vector", { diag($0[0][0], k: -1) }, [a]), ("integer power", { pow($0[0], 3) + pow($0[1], -2) }, [a, b]),
         ("sort", { sort($0[0] * $0[1], axis: 1) }, [a, b]),
         ("matmul", { matmul($0[0], $0[1].T) }, [a, b]), ("matvec", { matmul($0[0], $0[1][0]) }, [a, b]),
         ("dot general batch", { dotGeneral($0[0].reshaped([2, 3, 1]), $0[1].reshaped([2, 1, 3]),

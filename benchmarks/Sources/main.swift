@@ -63,6 +63,20 @@ let cases: [(String, () -> Void)] = [
         let ns = measure(repeats: 9, inner: n) { blackhole += first(tanh(x) * 0.5 + 0.5) }
         report("tanh_affine_10m", ns, unit: "ns/element", value: ns)
     }),
+    // Reductions: a whole-array sum (blocked, pairwise) and jitted row sums of
+    // a product (the reduction fused into the loop that makes its operand).
+    ("sum_10m", {
+        let n = 10_000_000
+        let x = linspace(-4, 4, count: n)
+        let ns = measure(repeats: 9, inner: n) { blackhole += x.sum().item(Float.self) }
+        report("sum_10m", ns, unit: "ns/element", value: ns)
+    }),
+    ("row_sums_jit_10m", {
+        let x = linspace(-4, 4, count: 10_000_000).reshaped([1000, 10_000])
+        let f = jit { (v: Tensor) in (v * v).sum(axes: [1]) }
+        let ns = measure(repeats: 9, inner: 10_000_000) { blackhole += first(f(x)) }
+        report("row_sums_jit_10m", ns, unit: "ns/element", value: ns)
+    }),
 ]
 
 /// A 784-512-512-10 MLP with a softmax cross-entropy loss.

@@ -28,10 +28,34 @@ public func logSoftmax(_ x: Tensor, axis: Int = -1) -> Tensor {
 /// `maximum(x, 0)` would give 1/2.
 ///
 /// Written as a select, whose derivative is the select of the tangent: a
-/// boolean mask (one byte an element) is all the backward pass keeps. NaN stays NaN.
+/// boolean mask (one byte an element) is all the backward pass keeps. The
+/// derivative is JAX's: 1 where x > 0, else 0 (also at 0 and at NaN, where
+/// the value stays NaN).
 public func relu(_ x: Tensor) -> Tensor {
     let zero = Tensor(0, dtype: x.dtype)
-    return select(x .<= zero, zero.broadcast(to: x.shape), x)
+    // x ≤ 0 and NaN take max(x, 0) without a derivative: 0, or NaN.
+    return select(x .> zero, x, maximum(bind1(.stopGradient, x), zero))
+}
+
+/// min(max(x, 0), 6) (`jax.nn.relu6`); derivative 1 strictly inside (0, 6), else 0.
+public func relu6(_ x: Tensor) -> Tensor {
+    let zero = Tensor(0, dtype: x.dtype), six = Tensor(6, dtype: x.dtype)
+    return select((x .> zero) .& (x .< six), x, minimum(maximum(bind1(.stopGradient, x), zero), six))
+}
+
+/// x where x ≥ 0, else `negativeSlope` · x (`jax.nn.leaky_relu`).
+public func leakyRelu(_ x: Tensor, negativeSlope: Double = 0.01) -> Tensor {
+    let x = floatingOperand(x)
+    return `where`(x .>= Tensor(0, dtype: x.dtype), x, Tensor(negativeSlope, dtype: x.dtype, weakType: true) * x)
+}
+
+/// x where x > 0, else α·(eˣ − 1) (`jax.nn.elu`); the exponential sees only
+/// x ≤ 0, so large x cannot overflow into the unused branch's derivative.
+public func elu(_ x: Tensor, alpha: Double = 1) -> Tensor {
+    let x = floatingOperand(x)
+    let zero = Tensor(0, dtype: x.dtype)
+    let positive = x .> zero
+    return `where`(positive, x, Tensor(alpha, dtype: x.dtype, weakType: true) * expm1(`where`(positive, zero, x)))
 }
 
 /// GELU; tanh approximation by default, as `jax.nn.gelu`.
@@ -46,12 +70,6 @@ public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
         return x * cdf
     }
     return x * (erf(x / Tensor(2.0.squareRoot(), dtype: x.dtype, weakType: true)) + 1) / 2
-}
-
-/// log(1 + eˣ), computed stably (`jax.nn.softplus`).
-public func softplus(_ x: Tensor) -> Tensor {
-    let x = floatingOperand(x)
-    return maximum(x, Tensor(0, dtype: x.dtype)) + log1p(exp(-abs(x)))
 }
 
 /// x · sigmoid(x) (`jax.nn.silu`).

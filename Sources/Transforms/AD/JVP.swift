@@ -103,6 +103,7 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
     case .unary(let op):
         let a = x[0], ta = t[0]!
         let y = bind1(p, a)
+        // Rules follow JAX's formulas and order, so derivatives round alike.
         switch op {
         case .neg: return one(y, pneg(ta))
         case .exp: return one(y, pmul(ta, y))
@@ -112,14 +113,19 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         case .sin: return one(y, pmul(ta, bind1(.unary(.cos), a)))
         case .cos: return one(y, pneg(pmul(ta, bind1(.unary(.sin), a))))
         case .tan: return one(y, pmul(ta, padd(lit(1, y), pmul(y, y))))
+        // tanh and logistic keep 1 − y² and y(1 − y): JAX's σ-based forms need a
+        // logistic accurate to an ulp far into its tail, which the kernel is not.
         case .tanh: return one(y, pmul(ta, psub(lit(1, y), pmul(y, y))))
         case .logistic: return one(y, pmul(ta, pmul(y, psub(lit(1, y), y))))
-        case .sqrt: return one(y, pdiv(ta, pmul(lit(2, y), y)))
-        case .rsqrt: return one(y, pmul(ta, pdiv(pmul(lit(-0.5, y), y), a)))
-        case .abs: return one(y, pmul(ta, bind1(.unary(.sign), a)))
+        case .sqrt: return one(y, pmul(ta, pdiv(lit(0.5, y), y)))
+        case .rsqrt: return one(y, pmul(ta, pmul(lit(-0.5, y), pdiv(y, a))))
+        case .abs:
+            // JAX's one-sided choice: +1 from 0 and -0 on, -1 below zero and at NaN.
+            let nonNegative = bind1(.compare(.ge), a, lit(0, a))
+            return one(y, bind1(.select, nonNegative, ta, pneg(ta)))
         case .erf:
             let c = lit(2 / Double.pi.squareRoot(), a)
-            return one(y, pmul(ta, pmul(c, bind1(.unary(.exp), pneg(pmul(a, a))))))
+            return one(y, pmul(c, pmul(ta, bind1(.unary(.exp), pneg(pmul(a, a))))))
         case .erfInv:
             let c = lit(Double.pi.squareRoot() / 2, a)
             return one(y, pmul(ta, pmul(c, bind1(.unary(.exp), pmul(y, y)))))
@@ -181,14 +187,19 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         return one(y, bind1(.select, x[0], instantiate(t[1], x[1].aval), instantiate(t[2], x[2].aval)))
 
     case .clamp:
+        // JAX's lax.clamp rule: the operand's tangent strictly inside (lo, hi),
+        // lo's where lo > x (and lo < hi), hi's where hi < x; nothing at the bounds.
         let (lo, v, hi) = (x[0], x[1], x[2])
         let y = bind1(p, x)
         let s = y.shape
-        let inside = bind1(.binary(.and), fit(bind1(.compare(.ge), v, lo), s), fit(bind1(.compare(.le), v, hi), s))
         let zero = zeros(like: y.aval)
-        var out: Tensor? = t[1].map { bind1(.select, inside, $0, zero) }
-        if let tl = t[0] { out = addTangents(out, bind1(.select, fit(bind1(.compare(.lt), v, lo), s), fit(tl, s), zero)) }
-        if let th = t[2] { out = addTangents(out, bind1(.select, fit(bind1(.compare(.gt), v, hi), s), fit(th, s), zero)) }
+        let inside = bind1(.binary(.and), fit(bind1(.compare(.gt), v, lo), s), fit(bind1(.compare(.lt), v, hi), s))
+        var out: Tensor? = t[1].map { bind1(.select, inside, fit($0, s), zero) }
+        if let tl = t[0] {
+            let below = bind1(.binary(.and), fit(bind1(.compare(.gt), lo, v), s), fit(bind1(.compare(.lt), lo, hi), s))
+            out = addTangents(out, bind1(.select, below, fit(tl, s), zero))
+        }
+        if let th = t[2] { out = addTangents(out, bind1(.select, fit(bind1(.compare(.lt), hi, v), s), fit(th, s), zero)) }
         return one(y, out)
 
     case .convert(let dtype, _):

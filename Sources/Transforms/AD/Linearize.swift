@@ -22,9 +22,14 @@ public struct Linearized: Sendable {
     }
 
     /// Transposes the linear map: output cotangents → input cotangents.
-    public func vjp(_ cotangents: [Tensor]) -> [Tensor] {
+    public func vjp(_ cotangents: [Tensor]) -> [Tensor] { vjp(partial: cotangents) }
+
+    /// ``vjp(_:)`` where a nil cotangent stands for zero (outputs such as a
+    /// function's auxiliary data that carry no cotangent: nothing flows back).
+    func vjp(partial cotangents: [Tensor?]) -> [Tensor] {
         let cts = zip(cotangents, jaxpr.outputs).map { c, o -> Tensor? in
-            c.shape == o.aval.shape ? c.converted(to: o.aval.dtype, weak: o.aval.weakType) : c
+            guard let c else { return nil }
+            return c.shape == o.aval.shape ? c.converted(to: o.aval.dtype, weak: o.aval.weakType) : c
         }
         let linearArgs = [Tensor?](repeating: nil, count: jaxpr.inputs.count)
         var result: [Tensor?] = []

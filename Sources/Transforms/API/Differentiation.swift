@@ -51,24 +51,39 @@ public func grad<P: PyTree>(_ f: @escaping (P) -> Tensor) -> (P) -> P {
     return { vg($0).grad }
 }
 
-/// Value, auxiliary data and gradient of `f` returning `(loss, aux)` (`has_aux=True`).
-public func valueAndGrad<P: PyTree, Aux>(hasAux f: @escaping (P) -> (Tensor, Aux)) -> (P) -> (value: Tensor, aux: Aux, grad: P) {
+/// Value, auxiliary data and gradient of `f` returning `(loss, aux)`
+/// (`jax.value_and_grad(f, has_aux=True)`). The auxiliary data is any pytree
+/// and comes back as concrete values (not traced), ready to read.
+///
+/// ```swift
+/// let (loss, aux, g) = valueAndGrad(hasAux: { (w: Tensor) in
+///     let y = (w * x).sum()
+///     return (y * y, ["y": y])
+/// })(w)
+/// print(aux["y"]!.item())
+/// ```
+public func valueAndGrad<P: PyTree, Aux: PyTree>(hasAux f: @escaping (P) -> (Tensor, Aux)) -> (P) -> (value: Tensor, aux: Aux, grad: P) {
     { p in
         let leaves = treeLeaves(p)
-        var aux: Aux? = nil
+        var template: Aux? = nil
+        // The auxiliary leaves are outputs beside the loss, so they come back
+        // as primal values; they get no cotangent.
         let lin = linearizeFlat({ xs in
             let (y, a) = f(treeUnflatten(like: p, xs))
-            aux = a
-            return [y]
+            template = a
+            return [y] + treeLeaves(a)
         }, leaves)
         let y = lin.outputs[0]
-        guard checkFloatInputs(leaves, "grad"), checkScalarOutput(y, "grad") else { return (y, aux!, p) }
-        return (y, aux!, treeUnflatten(like: p, lin.vjp([Tensor(1, dtype: y.dtype)])))
+        let aux = treeUnflatten(like: template!, Array(lin.outputs.dropFirst()))
+        guard checkFloatInputs(leaves, "grad"), checkScalarOutput(y, "grad") else { return (y, aux, p) }
+        let cotangents: [Tensor?] = [Tensor(1, dtype: y.dtype)] + Array(repeating: nil, count: lin.outputs.count - 1)
+        return (y, aux, treeUnflatten(like: p, lin.vjp(partial: cotangents)))
     }
 }
 
-/// Gradient and auxiliary data of `f` returning `(loss, aux)` (`jax.grad(..., has_aux=True)`).
-public func grad<P: PyTree, Aux>(hasAux f: @escaping (P) -> (Tensor, Aux)) -> (P) -> (grad: P, aux: Aux) {
+/// Gradient and auxiliary data of `f` returning `(loss, aux)`
+/// (`jax.grad(f, has_aux=True)`); the auxiliary data is any pytree, concrete.
+public func grad<P: PyTree, Aux: PyTree>(hasAux f: @escaping (P) -> (Tensor, Aux)) -> (P) -> (grad: P, aux: Aux) {
     let vg = valueAndGrad(hasAux: f)
     return { p in
         let r = vg(p)
