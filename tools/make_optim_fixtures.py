@@ -305,6 +305,19 @@ wm = r.random((4, 5)) < 0.6
 loss_case("cosine_similarity_where", "cosine_similarity", {"predictions": a, "targets": b, "where": wm}, {"epsilon": 1e-8},
           optax.cosine_similarity(a, b, epsilon=1e-8, where=wm))
 
+# the class axis first (axis=0), and smoothing over the classes a mask keeps
+lg0 = f32(4, 3, scale=2.0)
+ints0 = np.array([3, 0, 2], np.int32)
+probs0 = r.dirichlet(np.ones(4), size=3).T.astype(np.float32)
+loss_case("sce_int_axis0", "softmax_cross_entropy_int", {"logits": lg0, "labels": ints0}, {"axis": 0},
+          optax.softmax_cross_entropy_with_integer_labels(lg0, ints0, axis=0))
+loss_case("sce_probs_axis0", "softmax_cross_entropy", {"logits": lg0, "labels": probs0}, {"axis": 0},
+          optax.softmax_cross_entropy(lg0, probs0, axis=0))
+oh = np.asarray(jax.nn.one_hot(np.array([0, 2, 3, 1, 0]), 4), np.float32)
+wk = r.random((5, 4)) < 0.6
+wk[:, 0] = True
+loss_case("smooth_labels_where", "smooth_labels", {"labels": oh, "where": wk}, {"alpha": 0.2}, optax.smooth_labels(oh, 0.2, where=wk))
+
 with open(LOSSES_OUT, "w") as f:
     json.dump(loss_cases, f, separators=(",", ":"))
 print(f"wrote {LOSSES_OUT}: {len(loss_cases)} cases, {os.path.getsize(LOSSES_OUT)} bytes")

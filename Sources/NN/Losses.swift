@@ -91,15 +91,20 @@ public func softmaxCrossEntropy(logits: Tensor, integerLabels labels: Tensor, ax
     return masked(out, m.any(axes: [a]), fill: 0)
 }
 
-/// Label smoothing (`optax.smooth_labels`): `(1 − alpha)·labels + alpha / classes`.
+/// Label smoothing (`optax.smooth_labels`): `(1 − alpha)·labels + alpha / classes`,
+/// where `classes` counts the classes `mask` keeps when one is given.
 ///
 /// ```swift
 /// let targets = smoothLabels(oneHot(y, numClasses: 10), alpha: 0.1)
 /// ```
-public func smoothLabels(_ labels: Tensor, alpha: Double, axis: Int = -1) -> Tensor {
+public func smoothLabels(_ labels: Tensor, alpha: Double, axis: Int = -1, where mask: Tensor? = nil) -> Tensor {
     guard labels.dtype.isFloatingPoint, labels.rank > 0 else {
         raise(FlockError("smoothLabels: labels must be floating-point probabilities with a class axis, got \(labels.dtype) \(labels.shape)"))
         return Tensor.poisoned
+    }
+    if let m = expandedMask(mask, like: labels, axis: axis) {
+        let classes = m.converted(to: labels.dtype).sum(axes: [axis], keepDims: true)
+        return (1 - alpha) * labels + alpha / classes
     }
     let classes = labels.shape[axis < 0 ? axis + labels.rank : axis]
     return (1 - alpha) * labels + alpha / Double(classes)

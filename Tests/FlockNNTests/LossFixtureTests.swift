@@ -79,10 +79,12 @@ enum LossReference {
     }
 
     static func evaluateTensors(_ c: LossReference.Case, _ t: [String: Tensor]) -> Tensor {
+        let axis = Int(c.kwargs["axis"] ?? -1)
         switch c.fn {
-        case "softmax_cross_entropy": return softmaxCrossEntropy(logits: t["logits"]!, labels: t["labels"]!, where: t["where"])
-        case "softmax_cross_entropy_int": return softmaxCrossEntropy(logits: t["logits"]!, integerLabels: t["labels"]!, where: t["where"])
-        case "smooth_labels": return smoothLabels(t["labels"]!, alpha: c.kwargs["alpha"]!)
+        case "softmax_cross_entropy": return softmaxCrossEntropy(logits: t["logits"]!, labels: t["labels"]!, axis: axis, where: t["where"])
+        case "softmax_cross_entropy_int":
+            return softmaxCrossEntropy(logits: t["logits"]!, integerLabels: t["labels"]!, axis: axis, where: t["where"])
+        case "smooth_labels": return smoothLabels(t["labels"]!, alpha: c.kwargs["alpha"]!, where: t["where"])
         case "sigmoid_binary_cross_entropy": return sigmoidBinaryCrossEntropy(logits: t["logits"]!, labels: t["labels"]!)
         case "squared_error": return squaredError(t["predictions"]!, t["targets"])
         case "l2_loss": return l2Loss(t["predictions"]!, t["targets"])
