@@ -7,10 +7,11 @@ import FlockCore
 /// compiler turns such a call into a single loop that reads each input and
 /// writes each output once, keeping intermediates in cache-sized blocks.
 ///
-/// A consumer joins the groups of its producers when that keeps every group
-/// convex: no path may leave a group and come back into it (else the group
-/// could not run as one step). Groups then take the place of their members
-/// in a topological order that otherwise keeps the original order.
+/// A consumer joins the groups of its producers when that keeps the graph of
+/// groups acyclic: no path may leave a group and come back into it, also
+/// through other groups (else the group could not run as one step). Groups
+/// then take the place of their members in a topological order that
+/// otherwise keeps the original order.
 public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
     let eqs = duplicatingLoopBroadcasts(jaxpr)
     var producer: [Int: Int] = [:]
@@ -18,22 +19,40 @@ public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
 
     var groups = UnionFind(count: eqs.count)
     var fusible = [Bool](repeating: false, count: eqs.count)
-    // External inputs (variable ids) of each group, by current root.
-    var externalInputs: [Int: Set<Int>] = [:]
-    // The groups each variable depends on (equation indices; compare through `find`).
-    var ancestors: [Int: Set<Int>] = [:]
+    // Equations of each group, by current root (a missing root is a group of one).
+    var groupMembers: [Int: [Int]] = [:]
 
-    func ancestorsOf(_ a: Atom) -> Set<Int> {
-        if case .variable(let v) = a { return ancestors[v.id] ?? [] }
-        return []
-    }
-
-    /// Whether merging the groups `roots` with equation `i` leaves no path
-    /// from one of them to an external input of the merged group.
-    func isConvex(_ roots: Set<Int>, _ inputs: Set<Int>, _ i: Int) -> Bool {
-        for id in inputs {
-            if let p = producer[id], p == i || roots.contains(groups.find(p)) { continue }
-            for g in ancestors[id] ?? [] where roots.contains(groups.find(g)) { return false }
+    /// Whether the equations of the units `merged` (roots; `i` among them)
+    /// can run as one unit: no path may leave the merged unit and come back
+    /// into it. Each group being convex on its own is not enough — two groups
+    /// each feeding the other through outside equations (A → x → B and
+    /// B → y → A) are each convex, yet neither can run before the other —
+    /// so the search walks the graph of units (every group a single node),
+    /// back from the inputs of the merged unit that come from outside it.
+    /// The search costs up to the number of equations before `i`, so the
+    /// pass is quadratic at worst (visits are marked by stamp, not hashed).
+    var visitStamp = [Int](repeating: -1, count: eqs.count)
+    var stamp = 0
+    func staysAcyclic(_ merged: Set<Int>) -> Bool {
+        stamp += 1
+        var stack: [Int] = []
+        func pushProducers(of unit: Int) -> Bool {
+            for m in groupMembers[unit] ?? [unit] {
+                for case .variable(let v) in eqs[m].inputs {
+                    guard let p = producer[v.id] else { continue }
+                    let u = groups.find(p)
+                    if merged.contains(u) {
+                        if !merged.contains(unit) { return false }  // left the merged unit and came back
+                        continue
+                    }
+                    if visitStamp[u] != stamp { visitStamp[u] = stamp; stack.append(u) }
+                }
+            }
+            return true
+        }
+        for r in merged where !pushProducers(of: r) { return false }
+        while let u = stack.popLast() {
+            if !pushProducers(of: u) { return false }
         }
         return true
     }
@@ -41,35 +60,25 @@ public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
     for (i, e) in eqs.enumerated() {
         let shape = e.outputs[0].aval.shape
         fusible[i] = isFusible(e)
-        var inputsUnion = Set<Int>()
-        for a in e.inputs { inputsUnion.formUnion(ancestorsOf(a)) }
-        if fusible[i] {
-            // Try to merge the groups of fusible producers of the same shape into one with e.
-            var members: Set<Int> = [i]  // roots (and e itself) in the merged group
-            var inputs = Set<Int>()
-            for case .variable(let v) in e.inputs { inputs.insert(v.id) }
-            var candidates: [Int] = []
-            for case .variable(let v) in e.inputs {
-                if let p = producer[v.id], fusible[p], eqs[p].outputs[0].aval.shape == shape {
-                    let r = groups.find(p)
-                    if !candidates.contains(r) { candidates.append(r) }
-                }
+        guard fusible[i] else { continue }
+        // Try to merge the groups of fusible producers of the same shape into one with e.
+        var members: Set<Int> = [i]  // roots (and e itself) in the merged group
+        var candidates: [Int] = []
+        for case .variable(let v) in e.inputs {
+            if let p = producer[v.id], fusible[p], eqs[p].outputs[0].aval.shape == shape {
+                let r = groups.find(p)
+                if !candidates.contains(r) { candidates.append(r) }
             }
-            for r in candidates {
-                let trial = members.union([r])
-                let trialInputs = inputs.union(externalInputs[r] ?? [])
-                if isConvex(trial, trialInputs, i) { members = trial; inputs = trialInputs }
-            }
-            // Merge.
-            for r in members where r != i { groups.union(r, i) }
-            let root = groups.find(i)
-            externalInputs[root] = inputs.filter { id in
-                guard let p = producer[id] else { return true }
-                return groups.find(p) != root
-            }
-            inputsUnion.insert(root)
         }
-        for v in e.outputs { ancestors[v.id] = inputsUnion }
+        for r in candidates {
+            let trial = members.union([r])
+            if staysAcyclic(trial) { members = trial }
+        }
+        // Merge.
+        var all: [Int] = []
+        for r in members { all += groupMembers.removeValue(forKey: r) ?? [r] }
+        for r in members where r != i { groups.union(r, i) }
+        groupMembers[groups.find(i)] = all.sorted()
     }
 
     // Group members by root.
