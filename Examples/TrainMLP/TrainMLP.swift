@@ -109,16 +109,15 @@ struct TrainMLP: FlockExample {
             progress.record(step: done, loss: Double(outs[stateCount].item(Float.self)),
                             accuracy: Double(outs[stateCount + 1].item(Float.self)))
             if let checkpoints, training.checkpointEvery > 0, done % training.checkpointEvery == 0 || done == steps {
-                if Distributed.processIndex == 0 { _ = try checkpoints.save(state, step: done) }
+                try checkpoints.save(state, step: done)  // collective: process 0 writes, every rank returns when it is complete
             }
             if done == failAtStep, Distributed.processIndex == Distributed.processCount - 1,
                ProcessInfo.processInfo.environment["FLOCK_RESTART_COUNT"] ?? "0" == "0" {
-                printError("train-mlp: injected failure after step \(done)")
-                Foundation.exit(1)
+                exitWithError(FlockError("train-mlp: injected failure after step \(done)"))
             }
         }
         progress.finish()
-        if let checkpoints, training.checkpointEvery == 0, Distributed.processIndex == 0 { _ = try checkpoints.save(state, step: done) }
+        if let checkpoints, training.checkpointEvery == 0 { try checkpoints.save(state, step: done) }
         try training.writeCurves(progress, name: "train-mlp", title: "train-mlp: digits MLP")
 
         let logits = state.model(test.features)
