@@ -136,7 +136,7 @@ struct TrainCNN: FlockExample {
     }
 }
 
-/// What a checkpoint of train-mlp holds: the model, Adam's state and the step.
+/// What a checkpoint of train-cnn holds: the model, Adam's state and the step.
 struct TrainState: PyTreeStruct {
     var model: CNN
     var optimizer: OptimizerState
