@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "flock-data-parallel", targets: ["FlockDataParallel"]),
         .executable(name: "tutorial", targets: ["FlockTutorial"]),
         .executable(name: "train-mlp", targets: ["TrainMLP"]),
+        .executable(name: "train-cnn", targets: ["TrainCNN"]),
         .executable(name: "dp-sgd", targets: ["DPSGD"]),
     ],
     dependencies: [
@@ -61,6 +62,10 @@ let package = Package(
             name: "TrainMLP",
             dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/TrainMLP"),
+        .executableTarget(
+            name: "TrainCNN",
+            dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/TrainCNN"),
         .executableTarget(
             name: "DPSGD",
             dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],

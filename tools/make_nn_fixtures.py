@@ -376,6 +376,44 @@ def layer_fixtures():
     w.write()
 
 
+def pooling_fixtures():
+    """MaxPool / AvgPool layers against flax.linen.max_pool / avg_pool: 1-, 2-
+    and 3-D windows, strides, SAME / VALID / explicit padding, count_include_pad,
+    no batch dimension and two batch dimensions; output and input gradient."""
+    import flax.linen as linen
+    w = LayerWriter("pooling")
+    cases = [
+        dict(window=(2,), strides=(2,), padding="VALID", x=(2, 7, 3)),
+        dict(window=(3,), strides=None, padding="SAME", x=(2, 5, 1)),
+        dict(window=(2, 2), strides=(2, 2), padding="VALID", x=(2, 8, 8, 3)),
+        dict(window=(2, 2), strides=(2, 2), padding="SAME", x=(2, 5, 7, 2)),
+        dict(window=(3, 3), strides=(1, 1), padding="SAME", x=(1, 4, 4, 2)),
+        dict(window=(3, 2), strides=(2, 1), padding=[(1, 0), (2, 1)], x=(2, 6, 5, 2)),
+        dict(window=(3, 3), strides=(2, 2), padding=[(1, 1), (1, 1)], x=(1, 5, 5, 1)),
+        dict(window=(1, 1), strides=None, padding="VALID", x=(2, 3, 3, 2)),
+        dict(window=(4, 4), strides=None, padding="VALID", x=(1, 4, 4, 3)),
+        dict(window=(2, 2, 2), strides=(1, 2, 2), padding="SAME", x=(1, 3, 4, 5, 2)),
+        dict(window=(2, 2), strides=(2, 2), padding="SAME", x=(5, 5, 2)),
+        dict(window=(2, 3), strides=(1, 2), padding="VALID", x=(2, 2, 4, 5, 2)),
+    ]
+    for s, c in enumerate(cases):
+        x = rand(jax.random.PRNGKey(5000 + s), c["x"])
+        pad = c["padding"] if isinstance(c["padding"], str) else [list(p) for p in c["padding"]]
+        for kind, include in [("MaxPool", None), ("AvgPool", True), ("AvgPool", False)]:
+            def f(p, xs, c=c, kind=kind, include=include):
+                padding = c["padding"] if isinstance(c["padding"], str) else tuple(tuple(q) for q in c["padding"])
+                if kind == "MaxPool":
+                    return linen.max_pool(xs[0], c["window"], c["strides"], padding)
+                return linen.avg_pool(xs[0], c["window"], c["strides"], padding, count_include_pad=include)
+            case = dict(layer=kind, windowShape=list(c["window"]), padding=pad)
+            if c["strides"] is not None:
+                case["strides"] = list(c["strides"])
+            if include is not None:
+                case["countIncludePad"] = include
+            w.functional(case, {}, [x], f, s)
+    w.write()
+
+
 if __name__ == "__main__":
     import sys
     parts = sys.argv[1:] or ["initializers", "layers"]
@@ -385,3 +423,5 @@ if __name__ == "__main__":
     jax.config.update("jax_enable_x64", False)
     if "layers" in parts:
         layer_fixtures()
+    if "pooling" in parts:
+        pooling_fixtures()

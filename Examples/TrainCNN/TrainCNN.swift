@@ -1,0 +1,178 @@
+// train-cnn: a small convolutional network on the 8×8 handwritten digits
+// (conv 3×3 → relu → max pool 2×2, twice, then a dense layer), trained
+// data-parallel over every rank and local device of the job with Adam.
+//
+//   swift run -c release train-cnn                       # one process
+//   ./launch -n 2 train-cnn                              # 2 ranks
+//   ./launch -n 2 --local-devices 2 train-cnn            # 2 ranks × 2 devices
+//
+// The training loop is train-mlp's: each device takes its slice of the global
+// batch, and the gradients are averaged over all devices with `pmean`.
+import ArgumentParser
+import FlockExampleSupport
+import Flock
+import Foundation
+
+@main
+struct TrainCNN: FlockExample {
+    static let configuration = CommandConfiguration(
+        commandName: "train-cnn",
+        abstract: "Train a small CNN (conv + pooling) on the 8×8 digits, data-parallel over every rank and device, with Adam.",
+        discussion: """
+            Prints progress on rank 0 and ends with `test accuracy: 0.9xxx`. Run it on several
+            ranks with `./launch -n 2 train-cnn`; the global batch is split over all devices,
+            so the same seed gives the same training whatever the number of ranks.
+            """)
+
+    @OptionGroup var training: TrainingOptions
+
+    @Option(help: "The digits data set (.npz with x_train, y_train, x_test, y_test).")
+    var data = "Examples/Data/digits.npz"
+
+    @Option(help: "Output features of the two convolutions, comma-separated.")
+    var channels = "16,32"
+
+    @Option(help: "The pooling after each convolution: max or avg.")
+    var pool = "max"
+
+    @Option(help: "Adam's learning rate.")
+    var learningRate = 3e-3
+
+    @Flag(help: "Resume from the latest checkpoint in --checkpoint-dir when there is one (start afresh otherwise).")
+    var resumeIfPossible = false
+
+    @Option(help: "Fail (exit status 1) unless the test accuracy reaches this value.")
+    var expectAccuracy: Double?
+
+    @Option(help: ArgumentHelp("Fault injection for tests: the last rank exits with status 1 after this step on a job's first run (FLOCK_RESTART_COUNT 0).", visibility: .hidden))
+    var failAtStep: Int?
+
+    mutating func validate() throws {
+        guard channelSizes.count == 2, channelSizes.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--channels must be two positive sizes separated by a comma, got '\(channels)'")
+        }
+        guard pool == "max" || pool == "avg" else { throw ValidationError("--pool must be max or avg, got '\(pool)'") }
+        if resumeIfPossible && training.checkpointDir == nil { throw ValidationError("--resume-if-possible needs --checkpoint-dir") }
+    }
+
+    var channelSizes: [Int] { channels.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func run() throws {
+        try Distributed.initialize()
+        // The flat 64-pixel rows as NHWC images [N, 8, 8, 1].
+        let train0 = try Dataset(npz: data, features: "x_train", labels: "y_train", featureDType: .float32, labelDType: .int32)
+        let test0 = try Dataset(npz: data, features: "x_test", labels: "y_test", featureDType: .float32, labelDType: .int32)
+        let train = try images(train0)
+        let test = try images(test0)
+        let classes = 10
+        let steps = training.steps ?? 500
+        let loader = try DataLoader(
+            train, globalBatchSize: training.batchSize ?? 128, shuffle: Random.key(training.seed + 1), remainder: .drop)
+
+        // The model and the optimiser, and the state a checkpoint holds.
+        let model = CNN(channels: channelSizes, classes: classes, maxPooling: pool == "max", key: Random.key(training.seed))
+        let optimizer = GradientTransformation.adam(learningRate: Schedule.constant(learningRate))
+        var state = TrainState(model: model, optimizer: optimizer.initialize(model), step: Tensor(Int32(0)))
+        let checkpoints = try training.checkpointManager()
+        if let checkpoints, training.resume || resumeIfPossible {
+            if let (step, restored) = try checkpoints.restoreLatest(like: state) {
+                state = restored
+                printOnRank0("resumed from \(checkpoints.path(step: step))")
+            } else if training.resume {
+                throw FlockError("train-cnn: --resume: no complete checkpoint in \(checkpoints.directory)")
+            }
+        }
+        printOnRank0("train-cnn: \(Distributed.processCount) rank(s) × \(Distributed.localDeviceCount) device(s), "
+            + "global batch \(loader.globalBatchSize), \(steps) steps, model \(state.model.parameterCount) parameters")
+
+        // One data-parallel step over flat leaves: the state is the same on
+        // every device (unmapped), the batch is split over the devices.
+        let template = state
+        let stateCount = treeLeaves(state).count
+        let step = pmap({ args -> [Tensor] in
+            let s = treeUnflatten(like: template, Array(args[0..<stateCount]))
+            let (x, y) = (args[stateCount], args[stateCount + 1])
+            let (loss, grads) = valueAndGrad { (m: CNN) -> Tensor in softmaxCrossEntropy(logits: m(x), integerLabels: y).mean() }(s.model)
+            let correct = (s.model(x).argmax(axis: 1) .== y).converted(to: .float32).mean()
+            let mean = pmean(grads, axisName: "data")
+            let (updates, optimizerState) = optimizer.update(mean, state: s.optimizer, params: s.model)
+            let next = TrainState(model: applyUpdates(s.model, updates), optimizer: optimizerState, step: s.step + 1)
+            return treeLeaves(next) + [pmean(loss, axisName: "data"), pmean(correct, axisName: "data")]
+        }, axisName: "data", inAxes: [Int?](repeating: nil, count: stateCount) + [0, 0],
+           outAxes: [Int?](repeating: nil, count: stateCount + 2))
+
+        var progress = ProgressReporter(totalSteps: steps, examplesPerStep: loader.globalBatchSize, every: training.logEvery)
+        var order: (epoch: Int, rows: [Int]) = (-1, [])
+        var done = Int(state.step.item(Int32.self))
+        while done < steps {
+            let epoch = done / loader.batchesPerEpoch
+            if order.epoch != epoch { order = (epoch, loader.order(epoch: epoch)) }
+            let batch = loader.batch(done % loader.batchesPerEpoch, order: order.rows).splitForDevices()
+            let outs = try step.local(treeLeaves(state) + [batch.features, batch.labels])
+            state = treeUnflatten(like: state, Array(outs[0..<stateCount]))
+            done += 1
+            progress.record(step: done, loss: Double(outs[stateCount].item(Float.self)),
+                            accuracy: Double(outs[stateCount + 1].item(Float.self)))
+            if let checkpoints, training.checkpointEvery > 0, done % training.checkpointEvery == 0 || done == steps {
+                if Distributed.processIndex == 0 { _ = try checkpoints.save(state, step: done) }
+            }
+            if done == failAtStep, Distributed.processIndex == Distributed.processCount - 1,
+               ProcessInfo.processInfo.environment["FLOCK_RESTART_COUNT"] ?? "0" == "0" {
+                printError("train-cnn: injected failure after step \(done)")
+                Foundation.exit(1)
+            }
+        }
+        progress.finish()
+        if let checkpoints, training.checkpointEvery == 0, Distributed.processIndex == 0 { _ = try checkpoints.save(state, step: done) }
+        try training.writeCurves(progress, name: "train-cnn", title: "train-cnn: digits CNN")
+
+        let logits = state.model(test.features)
+        let accuracy = Double((logits.argmax(axis: 1) .== test.labels).converted(to: .float32).mean().item(Float.self))
+        if let last = progress.history.last { printOnRank0("final loss: \(last.loss)") }
+        printOnRank0(String(format: "test accuracy: %.4f", accuracy))
+        if let expectAccuracy, accuracy < expectAccuracy {
+            throw FlockError("train-cnn: test accuracy \(String(format: "%.4f", accuracy)) is below the expected \(expectAccuracy)")
+        }
+    }
+}
+
+/// What a checkpoint of train-cnn holds: the model, Adam's state and the step.
+struct TrainState: PyTreeStruct {
+    var model: CNN
+    var optimizer: OptimizerState
+    var step: Tensor
+    static let fields: [PyTreeField<TrainState>] = [.init(\.model, "model"), .init(\.optimizer, "optimizer"), .init(\.step, "step")]
+}
+
+/// conv 3×3 (SAME) → relu → pool 2×2, twice, then flatten → dense.
+struct CNN: Layer, PyTreeStruct {
+    var conv1: Conv
+    var conv2: Conv
+    var head: Linear
+    let maxPooling: Bool
+    static let fields: [PyTreeField<CNN>] = [.init(\.conv1, "conv1"), .init(\.conv2, "conv2"), .init(\.head, "head")]
+
+    init(channels: [Int], classes: Int, maxPooling: Bool, key: PRNGKey) {
+        var keys = KeyStream(key)
+        conv1 = Conv(1, channels[0], kernelSize: [3, 3], keys: &keys)
+        conv2 = Conv(channels[0], channels[1], kernelSize: [3, 3], keys: &keys)
+        // 8×8 → 4×4 → 2×2 after the two poolings.
+        head = Linear(2 * 2 * channels[1], classes, keys: &keys)
+        self.maxPooling = maxPooling
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let pool: any Layer = maxPooling
+            ? MaxPool(windowShape: [2, 2], strides: [2, 2]) : AvgPool(windowShape: [2, 2], strides: [2, 2])
+        let h = pool(relu(conv2(pool(relu(conv1(x))))))
+        return head(h.reshaped([h.shape[0], -1]))
+    }
+}
+
+/// The digits' 64-pixel rows as 8×8 one-channel images.
+func images(_ set: Dataset) throws -> Dataset {
+    guard set.features.rank == 2, set.features.shape[1] == 64 else {
+        throw FlockError("train-cnn: expected 8×8 digits as rows of 64 pixels, got features \(set.features.shape)")
+    }
+    return try Dataset(features: set.features.reshaped([set.features.shape[0], 8, 8, 1]), labels: set.labels)
+}
