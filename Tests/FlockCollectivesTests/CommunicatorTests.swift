@@ -197,7 +197,12 @@ extension CollectivesTests {
     @Suite(.enabled(if: getenvString("FLOCK_TEST_DELIBERATE_STOP") != nil)) struct DeliberateStop {
         @Test func aStoppedRankIsNamedAndEndsTheJob() throws {
             let world = Distributed.processes
-            if world.rank == 1 { kill(getpid(), SIGSTOP) }
+            if world.rank == 1 {
+                kill(getpid(), SIGSTOP)
+                // The stop can take effect a moment after kill returns (seen:
+                // the barrier below completed first); a system call makes it certain.
+                usleep(200_000)
+            }
             try world.barrier()
         }
     }
