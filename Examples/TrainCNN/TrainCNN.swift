@@ -64,84 +64,13 @@ struct TrainCNN: FlockExample {
         let test0 = try Dataset(npz: data, features: "x_test", labels: "y_test", featureDType: .float32, labelDType: .int32)
         let train = try images(train0)
         let test = try images(test0)
-        let classes = 10
-        let steps = training.steps ?? 500
-        let loader = try DataLoader(
-            train, globalBatchSize: training.batchSize ?? 128, shuffle: Random.key(training.seed + 1), remainder: .drop)
-
-        // The model and the optimiser, and the state a checkpoint holds.
-        let model = CNN(channels: channelSizes, classes: classes, maxPooling: pool == "max", key: Random.key(training.seed))
-        let optimizer = GradientTransformation.adam(learningRate: Schedule.constant(learningRate))
-        var state = TrainState(model: model, optimizer: optimizer.initialize(model), step: Tensor(Int32(0)))
-        let checkpoints = try training.checkpointManager()
-        if let checkpoints, training.resume || resumeIfPossible {
-            if let (step, restored) = try checkpoints.restoreLatest(like: state) {
-                state = restored
-                printOnRank0("resumed from \(checkpoints.path(step: step))")
-            } else if training.resume {
-                throw FlockError("train-cnn: --resume: no complete checkpoint in \(checkpoints.directory)")
-            }
-        }
-        printOnRank0("train-cnn: \(Distributed.processCount) rank(s) × \(Distributed.localDeviceCount) device(s), "
-            + "global batch \(loader.globalBatchSize), \(steps) steps, model \(state.model.parameterCount) parameters")
-
-        // One data-parallel step over flat leaves: the state is the same on
-        // every device (unmapped), the batch is split over the devices.
-        let template = state
-        let stateCount = treeLeaves(state).count
-        let step = pmap({ args -> [Tensor] in
-            let s = treeUnflatten(like: template, Array(args[0..<stateCount]))
-            let (x, y) = (args[stateCount], args[stateCount + 1])
-            let (loss, grads) = valueAndGrad { (m: CNN) -> Tensor in softmaxCrossEntropy(logits: m(x), integerLabels: y).mean() }(s.model)
-            let correct = (s.model(x).argmax(axis: 1) .== y).converted(to: .float32).mean()
-            let mean = pmean(grads, axisName: "data")
-            let (updates, optimizerState) = optimizer.update(mean, state: s.optimizer, params: s.model)
-            let next = TrainState(model: applyUpdates(s.model, updates), optimizer: optimizerState, step: s.step + 1)
-            return treeLeaves(next) + [pmean(loss, axisName: "data"), pmean(correct, axisName: "data")]
-        }, axisName: "data", inAxes: [Int?](repeating: nil, count: stateCount) + [0, 0],
-           outAxes: [Int?](repeating: nil, count: stateCount + 2))
-
-        var progress = ProgressReporter(totalSteps: steps, examplesPerStep: loader.globalBatchSize, every: training.logEvery)
-        var order: (epoch: Int, rows: [Int]) = (-1, [])
-        var done = Int(state.step.item(Int32.self))
-        while done < steps {
-            let epoch = done / loader.batchesPerEpoch
-            if order.epoch != epoch { order = (epoch, loader.order(epoch: epoch)) }
-            let batch = loader.batch(done % loader.batchesPerEpoch, order: order.rows).splitForDevices()
-            let outs = try step.local(treeLeaves(state) + [batch.features, batch.labels])
-            state = treeUnflatten(like: state, Array(outs[0..<stateCount]))
-            done += 1
-            progress.record(step: done, loss: Double(outs[stateCount].item(Float.self)),
-                            accuracy: Double(outs[stateCount + 1].item(Float.self)))
-            if let checkpoints, training.checkpointEvery > 0, done % training.checkpointEvery == 0 || done == steps {
-                if Distributed.processIndex == 0 { _ = try checkpoints.save(state, step: done) }
-            }
-            if done == failAtStep, Distributed.processIndex == Distributed.processCount - 1,
-               ProcessInfo.processInfo.environment["FLOCK_RESTART_COUNT"] ?? "0" == "0" {
-                printError("train-cnn: injected failure after step \(done)")
-                Foundation.exit(1)
-            }
-        }
-        progress.finish()
-        if let checkpoints, training.checkpointEvery == 0, Distributed.processIndex == 0 { _ = try checkpoints.save(state, step: done) }
-        try training.writeCurves(progress, name: "train-cnn", title: "train-cnn: digits CNN")
-
-        let logits = state.model(test.features)
-        let accuracy = Double((logits.argmax(axis: 1) .== test.labels).converted(to: .float32).mean().item(Float.self))
-        if let last = progress.history.last { printOnRank0("final loss: \(last.loss)") }
-        printOnRank0(String(format: "test accuracy: %.4f", accuracy))
-        if let expectAccuracy, accuracy < expectAccuracy {
-            throw FlockError("train-cnn: test accuracy \(String(format: "%.4f", accuracy)) is below the expected \(expectAccuracy)")
-        }
+        let model = CNN(channels: channelSizes, classes: 10, maxPooling: pool == "max", key: Random.key(training.seed))
+        try trainClassifier(
+            name: "train-cnn", model: model, logits: { m, x in m(x) },
+            optimizer: .adam(learningRate: Schedule.constant(learningRate)), train: train, test: test,
+            options: training, defaultSteps: 500, resumeIfPossible: resumeIfPossible, failAtStep: failAtStep,
+            expectAccuracy: expectAccuracy)
     }
-}
-
-/// What a checkpoint of train-cnn holds: the model, Adam's state and the step.
-struct TrainState: PyTreeStruct {
-    var model: CNN
-    var optimizer: OptimizerState
-    var step: Tensor
-    static let fields: [PyTreeField<TrainState>] = [.init(\.model, "model"), .init(\.optimizer, "optimizer"), .init(\.step, "step")]
 }
 
 /// conv 3×3 (SAME) → relu → pool 2×2, twice, then flatten → dense.

@@ -1,0 +1,99 @@
+// The training loop train-mlp and train-cnn share: a classifier trained
+// data-parallel over every rank and local device with one optimiser, with
+// checkpoints, progress, curves and a final test accuracy.
+import Flock
+import Foundation
+
+/// What a checkpoint of an example classifier holds: the model, the optimiser's state and the step.
+public struct ClassifierTrainState<Model: Module>: PyTreeStruct {
+    public var model: Model
+    public var optimizer: OptimizerState
+    public var step: Tensor
+    public static var fields: [PyTreeField<ClassifierTrainState>] {
+        [.init(\.model, "model"), .init(\.optimizer, "optimizer"), .init(\.step, "step")]
+    }
+}
+
+/// Trains `model` on `train` and reports its accuracy on `test`.
+///
+/// Each step, every device takes its slice of the same global batch, computes
+/// the gradient of its mean softmax cross-entropy, and the gradients are
+/// averaged over all devices with `pmean` inside one `pmap`: the parameters
+/// stay identical everywhere, and the result does not depend on how many
+/// ranks share the work. Prints progress on rank 0 and ends with
+/// `final loss: …` and `test accuracy: 0.xxxx`.
+///
+/// - Parameters:
+///   - name: The example's name, for messages and curve files.
+///   - logits: The model applied to a batch of features.
+///   - defaultSteps: Steps when `--steps` is not given.
+///   - resumeIfPossible: Resume from the latest checkpoint when there is one.
+///   - failAtStep: Fault injection: the last rank fails after this step on a job's first run.
+///   - expectAccuracy: Throw unless the test accuracy reaches it.
+public func trainClassifier<Model: Module>(
+    name: String, model: Model, logits: @escaping (Model, Tensor) -> Tensor, optimizer: GradientTransformation,
+    train: Dataset, test: Dataset, options: TrainingOptions, defaultSteps: Int,
+    resumeIfPossible: Bool, failAtStep: Int?, expectAccuracy: Double?
+) throws {
+    let steps = options.steps ?? defaultSteps
+    let loader = try DataLoader(
+        train, globalBatchSize: options.batchSize ?? 128, shuffle: Random.key(options.seed + 1), remainder: .drop)
+    var state = ClassifierTrainState(model: model, optimizer: optimizer.initialize(model), step: Tensor(Int32(0)))
+    let checkpoints = try options.checkpointManager()
+    if let checkpoints, options.resume || resumeIfPossible {
+        if let (step, restored) = try checkpoints.restoreLatest(like: state) {
+            state = restored
+            printOnRank0("resumed from \(checkpoints.path(step: step))")
+        } else if options.resume {
+            throw FlockError("\(name): --resume: no complete checkpoint in \(checkpoints.directory)")
+        }
+    }
+    printOnRank0("\(name): \(Distributed.processCount) rank(s) × \(Distributed.localDeviceCount) device(s), "
+        + "global batch \(loader.globalBatchSize), \(steps) steps, model \(state.model.parameterCount) parameters")
+
+    // One data-parallel step over flat leaves: the state is the same on every
+    // device (unmapped), the batch is split over the devices.
+    let template = state
+    let stateCount = treeLeaves(state).count
+    let step = pmap({ args -> [Tensor] in
+        let s = treeUnflatten(like: template, Array(args[0..<stateCount]))
+        let (x, y) = (args[stateCount], args[stateCount + 1])
+        let (loss, grads) = valueAndGrad { (m: Model) in softmaxCrossEntropy(logits: logits(m, x), integerLabels: y).mean() }(s.model)
+        let correct = accuracy(logits: logits(s.model, x), labels: y).mean()
+        let (updates, optimizerState) = optimizer.update(pmean(grads, axisName: "data"), state: s.optimizer, params: s.model)
+        let next = ClassifierTrainState(model: applyUpdates(s.model, updates), optimizer: optimizerState, step: s.step + 1)
+        return treeLeaves(next) + [pmean(loss, axisName: "data"), pmean(correct, axisName: "data")]
+    }, axisName: "data", inAxes: [Int?](repeating: nil, count: stateCount) + [0, 0],
+       outAxes: [Int?](repeating: nil, count: stateCount + 2))
+
+    var progress = ProgressReporter(totalSteps: steps, examplesPerStep: loader.globalBatchSize, every: options.logEvery)
+    var order: (epoch: Int, rows: [Int]) = (-1, [])
+    var done = Int(state.step.item(Int32.self))
+    while done < steps {
+        let epoch = done / loader.batchesPerEpoch
+        if order.epoch != epoch { order = (epoch, loader.order(epoch: epoch)) }
+        let batch = loader.batch(done % loader.batchesPerEpoch, order: order.rows).splitForDevices()
+        let outs = try step.local(treeLeaves(state) + [batch.features, batch.labels])
+        state = treeUnflatten(like: state, Array(outs[0..<stateCount]))
+        done += 1
+        progress.record(step: done, loss: Double(outs[stateCount].item(Float.self)),
+                        accuracy: Double(outs[stateCount + 1].item(Float.self)))
+        if let checkpoints, options.checkpointEvery > 0, done % options.checkpointEvery == 0 || done == steps {
+            try checkpoints.save(state, step: done)  // collective: process 0 writes, every rank returns when it is complete
+        }
+        if done == failAtStep, Distributed.processIndex == Distributed.processCount - 1,
+           ProcessInfo.processInfo.environment["FLOCK_RESTART_COUNT"] ?? "0" == "0" {
+            exitWithError(FlockError("\(name): injected failure after step \(done)"))
+        }
+    }
+    progress.finish()
+    if let checkpoints, options.checkpointEvery == 0 { try checkpoints.save(state, step: done) }
+    try options.writeCurves(progress, name: name, title: "\(name): digits")
+
+    let testAccuracy = Double(accuracy(logits: logits(state.model, test.features), labels: test.labels).mean().item(Float.self))
+    if let last = progress.history.last { printOnRank0("final loss: \(last.loss)") }
+    printOnRank0(String(format: "test accuracy: %.4f", testAccuracy))
+    if let expectAccuracy, testAccuracy < expectAccuracy {
+        throw FlockError("\(name): test accuracy \(String(format: "%.4f", testAccuracy)) is below the expected \(expectAccuracy)")
+    }
+}
