@@ -27,7 +27,7 @@ OUT = ROOT / "docs/API-COVERAGE.md"
 NAMES = {
     # Creation
     "jnp.array": "init", "jnp.asarray": "init", "jnp.zeros": "zeros", "jnp.ones": "ones", "jnp.full": "full",
-    "jnp.zeros_like": "zerosLike", "jnp.ones_like": "onesLike", "jnp.full_like": None, "jnp.empty": None,
+    "jnp.zeros_like": "zerosLike", "jnp.ones_like": "onesLike", "jnp.full_like": "fullLike", "jnp.empty": None,
     "jnp.arange": "arange", "jnp.linspace": "linspace", "jnp.logspace": None, "jnp.eye": "eye",
     "jnp.identity": "identity", "jnp.meshgrid": "meshgrid", "jnp.tri": None, "jnp.diag": "diag",
     "jnp.tril": "tril", "jnp.triu": "triu", "jnp.diagonal": None, "jnp.trace": None,
@@ -43,7 +43,7 @@ NAMES = {
     "jnp.reciprocal": "reciprocal", "jnp.power": "power", "jnp.sin": "sin", "jnp.cos": "cos", "jnp.tan": "tan",
     "jnp.arcsin": None, "jnp.arccos": None, "jnp.arctan": None, "jnp.arctan2": "atan2", "jnp.sinh": None,
     "jnp.cosh": None, "jnp.tanh": "tanh", "jnp.arctanh": None, "jnp.floor": "floor", "jnp.ceil": "ceil",
-    "jnp.round": "round", "jnp.trunc": None, "jnp.maximum": "maximum", "jnp.minimum": "minimum",
+    "jnp.round": "round", "jnp.trunc": "trunc", "jnp.maximum": "maximum", "jnp.minimum": "minimum",
     "jnp.clip": "clip", "jnp.logaddexp": "logAddExp", "jnp.hypot": None, "jnp.mod": "remainder",
     "jnp.remainder": "remainder", "jnp.floor_divide": "floorDivide", "jnp.add": "op:+", "jnp.subtract": "op:-",
     "jnp.multiply": "op:*", "jnp.divide": "op:/", "jnp.negative": "op:-", "jnp.isnan": "isNaN",
@@ -58,7 +58,7 @@ NAMES = {
     "jnp.max": "max", "jnp.min": "min", "jnp.amax": "max", "jnp.argmax": "argmax", "jnp.argmin": "argmin",
     "jnp.all": "all", "jnp.any": "any", "jnp.cumsum": "cumsum", "jnp.cumprod": "cumprod",
     "jnp.median": None, "jnp.quantile": None, "jnp.percentile": None, "jnp.average": None,
-    "jnp.count_nonzero": None, "jnp.nansum": None, "jnp.nanmean": None, "jnp.nanmax": None,
+    "jnp.count_nonzero": "countNonzero", "jnp.nansum": None, "jnp.nanmean": None, "jnp.nanmax": None,
     # Linear algebra
     "jnp.dot": "dot", "jnp.matmul": "matmul", "jnp.inner": "inner", "jnp.outer": "outer", "jnp.einsum": None,
     "jnp.tensordot": None, "jnp.vdot": None, "jnp.kron": None, "jnp.linalg.norm": "norm", "jnp.linalg.inv": None,
@@ -73,8 +73,8 @@ NAMES = {
     # jax.nn
     "jax.nn.relu": "relu", "jax.nn.relu6": "relu6", "jax.nn.sigmoid": "sigmoid", "jax.nn.softplus": "softplus",
     "jax.nn.silu": "silu", "jax.nn.swish": "silu", "jax.nn.gelu": "gelu", "jax.nn.elu": "elu",
-    "jax.nn.leaky_relu": "leakyRelu", "jax.nn.celu": None, "jax.nn.selu": None, "jax.nn.glu": None,
-    "jax.nn.hard_tanh": None, "jax.nn.log_sigmoid": None, "jax.nn.softmax": "softmax",
+    "jax.nn.leaky_relu": "leakyRelu", "jax.nn.celu": "celu", "jax.nn.selu": "selu", "jax.nn.glu": None,
+    "jax.nn.hard_tanh": "hardTanh", "jax.nn.log_sigmoid": "logSigmoid", "jax.nn.softmax": "softmax",
     "jax.nn.log_softmax": "logSoftmax", "jax.nn.logsumexp": "logSumExp", "jax.nn.one_hot": "oneHot",
     "jax.nn.standardize": None, "jax.nn.mish": None, "jax.nn.sparse_plus": None,
     # jax.lax

@@ -167,6 +167,26 @@ for seed in (0, 7):
             lambda s=seed, r=replace: jax.random.choice(jax.random.key(s), 20, (5,), replace=r),
             {"seed": seed, "shape": [5], "replace": replace, "n": 20}, **EXACT)
 
+# MARK: - More activations and small helpers
+
+act = arr([-inf, -5.0, -1.5, -1.0, -0.5, -0.0, 0.0, 0.25, 1.0, 1.5, 4.0, inf, nan], f32)
+add("hard_tanh", "hard_tanh", [act], jax.nn.hard_tanh, {})
+for alpha in (1.0, 0.5):
+    add(f"celu/alpha={alpha}", "celu", [act], lambda x, a=alpha: jax.nn.celu(x, a), {"alpha": alpha})
+add("selu", "selu", [act], jax.nn.selu, {})
+add("elu", "elu", [act], jax.nn.elu, {"alpha": 1.0})
+add("elu/alpha=0.3", "elu", [act], lambda x: jax.nn.elu(x, 0.3), {"alpha": 0.3})
+add("leaky_relu", "leaky_relu", [act], jax.nn.leaky_relu, {"negative_slope": 0.01})
+add("leaky_relu/0.2", "leaky_relu", [act], lambda x: jax.nn.leaky_relu(x, 0.2), {"negative_slope": 0.2})
+add("relu6", "relu6", [act * 4], jax.nn.relu6, {}, **EXACT)
+add("trunc", "trunc", [arr([-2.5, -0.5, -0.0, 0.0, 0.7, 3.9, inf, -inf, nan, 1e20], f32)], jnp.trunc, {}, **EXACT)
+add("trunc/int32", "trunc", [arr([-3, 4], i32)], jnp.trunc, {}, **EXACT)
+add("count_nonzero", "count_nonzero", [arr([[0.0, 1.0, nan], [-0.0, 2.0, 0.0]], f32)], lambda x: jnp.count_nonzero(x),
+    {"axes": None}, **EXACT)
+add("count_nonzero/axis", "count_nonzero", [arr([[0, 1, 3], [0, 2, 0]], i32)], lambda x: jnp.count_nonzero(x, axis=1),
+    {"axes": [1]}, **EXACT)
+add("full_like", "full_like", [arr([[1, 2]], i32)], lambda x: jnp.full_like(x, 7), {"value": 7}, **EXACT)
+
 if __name__ == "__main__":
     OUT.write_text("[\n" + ",\n".join(json.dumps(c, separators=(",", ":"), allow_nan=False) for c in mf.CASES) + "\n]\n")
     print(f"{len(mf.CASES)} cases -> {OUT}")

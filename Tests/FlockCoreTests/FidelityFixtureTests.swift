@@ -57,6 +57,15 @@ let fidelityOps: [String: FixtureOp] = [
     "random.choice_n": { _, p in
         [Random.choice(Random.key(try p.int("seed")), try p.int("n"), shape: try p.ints("shape"), replace: try p.bool("replace"))]
     },
+    "hard_tanh": { a, _ in [hardTanh(a[0])] },
+    "celu": { a, p in [celu(a[0], alpha: try p.double("alpha"))] },
+    "selu": { a, _ in [selu(a[0])] },
+    "elu": { a, p in [elu(a[0], alpha: try p.double("alpha"))] },
+    "leaky_relu": { a, p in [leakyRelu(a[0], negativeSlope: try p.double("negative_slope"))] },
+    "relu6": { a, _ in [relu6(a[0])] },
+    "trunc": { a, _ in [trunc(a[0])] },
+    "count_nonzero": { a, p in [countNonzero(a[0], axes: try p.optionalInts("axes"))] },
+    "full_like": { a, p in [fullLike(a[0], try p.double("value"))] },
     "norm": { a, p in
         let ord: NormOrder?
         switch p.values["ord"] ?? .null {

@@ -51,3 +51,6 @@ public func cumLogSumExp(_ x: Tensor, axis: Int = 0, reverse: Bool = false) -> T
     let x = x.dtype.isFloatingPoint ? x : x.converted(to: .float32)
     return cumulativeReduction(x, axis: axis, reverse: reverse, identity: -.infinity) { logAddExp($0, $1) }
 }
+
+/// log σ(x) = −softplus(−x) (`jax.nn.log_sigmoid`).
+public func logSigmoid(_ x: Tensor) -> Tensor { -softplus(-x) }
