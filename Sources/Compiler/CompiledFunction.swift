@@ -59,6 +59,9 @@ public final class CompiledFunction: @unchecked Sendable {
             raise(FlockError("jit(\(name)): compiled for \(plan.inputAvals), called with \(args.map { $0.isConcrete ? "\($0.aval)" : "a traced value" })"))
             return plan.outputAvals.map { _ in Tensor.poisoned }
         }
+        if DebugNumerics.isOn {
+            return runCheckingNumerics(args) { xs in _ = evalJaxpr(jaxpr, xs) }
+        }
         return run(args)
     }
 

@@ -82,6 +82,7 @@ public final class EvalInterpreter: Interpreter {
         }
         let outAvals = try primitive.abstractEval(avals)
         let outs = try primitive.evaluate(arrays, outAvals: outAvals)
+        if DebugNumerics.isOn { try DebugNumerics.check(primitive, inputs: arrays, outputs: outs) }
         return zip(outs, outAvals).map { Tensor(concrete: $0, weakType: $1.weakType) }
     }
 }
