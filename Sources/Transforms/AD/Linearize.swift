@@ -27,6 +27,13 @@ public struct Linearized: Sendable {
     /// ``vjp(_:)`` where a nil cotangent stands for zero (outputs such as a
     /// function's auxiliary data that carry no cotangent: nothing flows back).
     func vjp(partial cotangents: [Tensor?]) -> [Tensor] {
+        for (k, (c, o)) in zip(cotangents, jaxpr.outputs).enumerated() {
+            guard let c, c.shape != o.aval.shape else { continue }
+            raise(FlockError(
+                "vjp: the pullback's cotangent \(k) has shape \(c.shape), but output \(k) has shape \(o.aval.shape); "
+                    + "a cotangent must have its output's shape"))
+            return inputAvals.map { _ in Tensor.poisoned }
+        }
         let cts = zip(cotangents, jaxpr.outputs).map { c, o -> Tensor? in
             guard let c else { return nil }
             return c.shape == o.aval.shape ? c.converted(to: o.aval.dtype, weak: o.aval.weakType) : c

@@ -73,6 +73,7 @@ public final class JitFunction: @unchecked Sendable {
 
     /// Splits arguments into the traced ones and the cache key.
     private func signature(_ args: [Tensor]) throws -> (dynamic: [Tensor], key: Key) {
+        if !staticArgnums.isEmpty || !donateArgnums.isEmpty { try checkArgnums(args.count) }
         let frames = AxisEnvironment.frames
         let axes = frames.isEmpty ? [] : frames.map { AxisKey(name: $0.name, size: $0.size) }
         // The common case, no static arguments, without copying the arguments.
@@ -89,6 +90,19 @@ public final class JitFunction: @unchecked Sendable {
             }
         }
         return (dynamic, Key(avals: dynamic.map(\.aval), statics: statics, axes: axes))
+    }
+
+    /// Static and donated positions must name arguments of the call, and not the
+    /// same one (JAX raises for both; ignoring them would compile the wrong program).
+    private func checkArgnums(_ count: Int) throws {
+        for (what, set) in [("staticArgnums", staticArgnums), ("donateArgnums", donateArgnums)] {
+            if let bad = set.sorted().first(where: { $0 < 0 || $0 >= count }) {
+                throw FlockError("jit(\(name)): \(what) \(bad) is out of range for a call with \(count) arguments")
+            }
+        }
+        if let both = staticArgnums.intersection(donateArgnums).min() {
+            throw FlockError("jit(\(name)): argument \(both) cannot be both static and donated")
+        }
     }
 
     /// The cache entry for `args`, tracing on a miss.
