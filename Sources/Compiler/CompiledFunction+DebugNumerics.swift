@@ -25,6 +25,16 @@ extension CompiledFunction {
             break
         }
         guard let bad else { return outs }
+        // A function that communicates cannot run again on this member alone:
+        // the others would not join its collectives (JAX's debug_nans does not
+        // support pmap either). Report the output instead.
+        if communicates(jaxpr) {
+            raise(FlockError(
+                "jit(\(name)): output \(bad.output) \(plan.outputAvals[bad.output]) holds \(bad.finding.kind) at flat index "
+                    + "\(bad.finding.index); the function has collectives, so it is not run again op by op to find the "
+                    + "primitive (the other members would not join); " + DebugNumerics.context(switchFor: bad.finding.kind)))
+            return plan.outputAvals.map { _ in Tensor.poisoned }
+        }
         do {
             try catchingErrors {
                 DebugNumerics.within("jit(\(name)) run op by op") { withInterpreter(EvalInterpreter.shared) { opByOp(kept) } }
@@ -42,6 +52,11 @@ extension CompiledFunction {
                 + "(the optimised plan computed it differently, e.g. a fused or reassociated expression); "
                 + DebugNumerics.context(switchFor: bad.finding.kind)))
         return plan.outputAvals.map { _ in Tensor.poisoned }
+    }
+
+    /// Whether `jaxpr` (or a jaxpr nested in it) binds a collective.
+    private func communicates(_ jaxpr: Jaxpr) -> Bool {
+        jaxpr.equations.contains { $0.primitive.collectiveAxes != nil || $0.primitive.subJaxprs.contains(where: communicates) }
     }
 
     /// Whether a constant or literal of `jaxpr` (or of a jaxpr nested in it) holds a `kind` value.

@@ -165,6 +165,23 @@ import FlockTestSupport
                 "\(message ?? "nil")")
     }
 
+    /// A jitted function with collectives is not re-run on one member (the
+    /// others would not join): its bad output is reported as such.
+    @Test func functionWithCollectivesIsNotReRun() {
+        let f = jit(name: "reduce") { (x: Tensor) in log(psum(x, axisName: "i")) }
+        let message = Self.report { _ = vmap({ f($0) }, axisName: "i")(Self.f32([1, -3])) }
+        // Under vmap the call is traced into the batched program and evaluated eagerly: log is named.
+        #expect(message?.contains("log: produced NaN") == true, "\(message ?? "nil")")
+        let compiled = jit(name: "reduce") { (xs: [Tensor]) in [log(psum(xs[0], axisName: "i"))] }
+        let direct = Self.report {
+            _ = withAxisFrame(AxisFrame(name: "i", size: 1, binding: .communicator(InProcessGroup(size: 1).members[0]))) {
+                compiled.lower([Self.f32([-1])]).compile()([Self.f32([-1])])
+            }
+        }
+        #expect(direct?.contains("jit(reduce): output 0 f32[1] holds NaN at flat index 0; the function has collectives") == true,
+                "\(direct ?? "nil")")
+    }
+
     /// A compiled function called directly re-runs its traced jaxpr op by op.
     @Test func compiledFunctionReRunsItsJaxpr() {
         let compiled = jit(name: "roots") { (xs: [Tensor]) in [sqrt(xs[0]) + 1] }.lower([Self.mixed]).compile()
