@@ -10,7 +10,9 @@ import FlockTestSupport
 /// docs/ERRORS.md lists every case with its full message; a test keeps it
 /// true. `FLOCK_WRITE_ERRORS_DOC=1` rewrites it, and `FLOCK_BAD_INPUT_REPORT=<path>`
 /// writes the outcome table (scripts/reliability-bad-input sets both).
-@Suite struct BadInputSuiteTests {
+/// Serialized: the file cases write and read fixed paths, and the document
+/// test runs every case again (the whole suite takes well under a second).
+@Suite(.serialized) struct BadInputSuiteTests {
     /// What a mistake led to.
     enum Outcome: String {
         case documented = "FlockError with the documented message"
