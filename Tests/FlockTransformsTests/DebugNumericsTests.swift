@@ -197,23 +197,13 @@ import FlockTestSupport
         ("", "update-infs", "error: div: produced Inf in output 0 f32[1] at index [0] from inputs [f32[], f32[1]]"),
     ])
     func globalSwitchInAChild(_ variable: String, _ mode: String, _ line: String) throws {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["--testing-library", "swift-testing", "--filter", "DebugNumericsChild"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["FLOCK_TEST_DEBUG_NUMERICS"] = mode
+        var environment = ["FLOCK_TEST_DEBUG_NUMERICS": mode]
         if !variable.isEmpty { environment[variable] = "1" }
-        child.environment = environment
-        let errors = Pipe(), output = Pipe()
-        child.standardError = errors
-        child.standardOutput = output
-        try child.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        _ = output.fileHandleForReading.readDataToEndOfFile()
-        child.waitUntilExit()
+        let child = try runTestBinaryAsChild(filter: "DebugNumericsChild", environment: environment)
+        let text = child.standardError
         let own = text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("error:") }
         #expect(own.count == 1 && own.first?.hasPrefix(line) == true, "child stderr: \(text)")
-        #expect(child.terminationReason == .exit && child.terminationStatus == 1, "status \(child.terminationStatus)")
+        #expect(child.reason == .exit && child.status == 1, "status \(child.status)")
     }
 }
 
