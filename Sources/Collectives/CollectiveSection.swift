@@ -13,7 +13,7 @@ import Foundation
 /// Across processes the order of collective programs is the program's own (as
 /// in JAX's multi-controller model): every process must start them in the same
 /// order, which a program issuing them from one thread does.
-public enum CollectiveSection {
+package enum CollectiveSection {
     private static let lock = NSRecursiveLock()
 
     /// Runs `body` while no other thread of this process runs a collective program.
@@ -21,7 +21,7 @@ public enum CollectiveSection {
     /// ```swift
     /// let sums = try CollectiveSection.run { try step(args) }
     /// ```
-    public static func run<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    package static func run<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock.lock()
         defer { lock.unlock() }
         return try body()
