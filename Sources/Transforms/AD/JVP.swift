@@ -1,3 +1,4 @@
+@_spi(Engine) import FlockCore
 /// Forward-mode differentiation: the JVP interpreter.
 ///
 /// Its tracer carries a primal value and a tangent (nil = symbolic zero, so
