@@ -1,0 +1,375 @@
+/// One collective that jit over sharded arrays inserted into the per-device
+/// program (see ``ShardedLoweredFunction/partitionReport``).
+public struct InsertedCollective: Hashable, Sendable, CustomStringConvertible {
+    /// JAX's name of the collective: `all_gather`, `all_to_all`, `psum`, `pmax` or `pmin`.
+    public let name: String
+    /// The mesh axes it runs over.
+    public let axes: [String]
+    /// Shape and dtype of one device's operand.
+    public let operand: AbstractValue
+    /// The traced primitive it serves (`dot_general`, `reduce_sum`, …), or
+    /// `output` for a requested output sharding.
+    public let consumer: String
+    /// Why it is there.
+    public let reason: String
+
+    /// Size of one device's operand in bytes.
+    public var bytes: Int { operand.count * operand.dtype.byteSize }
+
+    public var description: String {
+        "\(name) over \(axes) of \(operand) (\(bytes) B per device) for \(consumer): \(reason)"
+    }
+}
+
+/// The per-device program of a function jitted over sharded arrays: the traced
+/// global program's equations on local blocks, with resharding steps and
+/// collectives where the propagated layouts need them.
+struct PartitionedProgram {
+    enum Operand {
+        case slot(Int)
+        /// A literal or captured constant: the same full value on every device.
+        case constant(Tensor)
+    }
+    enum Step {
+        /// `outputs = primitive(inputs)` on local blocks.
+        case apply(Primitive, inputs: [Operand], outputs: [Int])
+        /// The local block of a value of global `shape` laid out by `from`, laid out by `to` instead.
+        case reshard(Operand, output: Int, from: [[String]], to: [[String]], shape: [Int])
+    }
+
+    let inputSlots: [Int]
+    let steps: [Step]
+    let outputs: [Operand]
+    /// The results' layouts (one axis list per dimension).
+    let outSpecs: [[[String]]]
+    let collectives: [InsertedCollective]
+    /// The choices between gathering and reducing, in words.
+    let decisions: [String]
+
+    /// Runs the program on one device's blocks (under shardMap, so the mesh
+    /// axis names are bound to the device's communicators).
+    func run(_ inputs: [Tensor], mesh: Mesh) -> [Tensor] {
+        var env: [Int: Tensor] = [:]
+        for (slot, x) in zip(inputSlots, inputs) { env[slot] = x }
+        func read(_ o: Operand) -> Tensor {
+            switch o {
+            case .slot(let s): env[s]!
+            case .constant(let t): t
+            }
+        }
+        for step in steps {
+            switch step {
+            case .apply(let p, let ins, let outs):
+                for (s, y) in zip(outs, bind(p, ins.map(read))) { env[s] = y }
+            case .reshard(let x, let out, let from, let to, let shape):
+                env[out] = Resharding.body(from: from, to: to, shape: shape, mesh: mesh)(read(x))
+            }
+        }
+        return outputs.map(read)
+    }
+}
+
+/// Sharding propagation (GSPMD's, forward only) over a traced global jaxpr,
+/// building the per-device program.
+///
+/// Every value gets a layout: one list of mesh axes per dimension. Layouts
+/// flow forward from the arguments; a `withShardingConstraint` or a requested
+/// output sharding reshards to its layout. Rules:
+///
+/// | primitive | result's layout | communication |
+/// |---|---|---|
+/// | elementwise, compare, select, clamp, convert | the operand split over most devices | other operands resharded to it (a replicated one is cut locally) |
+/// | `broadcast_in_dim` | the operand's axes on the dimensions they map to | none |
+/// | `transpose` | the operand's, permuted | none |
+/// | `reduce_sum`/`max`/`min` | the operand's, reduced dimensions dropped | `psum`/`pmax`/`pmin` over the axes splitting reduced dimensions |
+/// | `dot_general` | batch (lhs's), lhs free, rhs free dimensions keep their axes | `psum` over axes splitting a contracting dimension on both sides; see below |
+/// | anything else | replicated | `all_gather` of its split operands |
+///
+/// A contracting dimension split on one side only: either the other side is
+/// cut alike (no communication) and the partial products are psummed, or the
+/// split side is all-gathered — whichever moves fewer bytes per device (the
+/// choice is listed in the decisions). Split differently on both sides: both
+/// are gathered. An axis that would split two dimensions of a product is
+/// gathered on the right operand.
+final class ShardingPropagation {
+    typealias Layout = [[String]]
+    typealias Operand = PartitionedProgram.Operand
+
+    struct Value {
+        let operand: Operand
+        let layout: Layout
+        /// Global shape and dtype.
+        let aval: AbstractValue
+    }
+
+    let mesh: Mesh
+    private var steps: [PartitionedProgram.Step] = []
+    private var collectives: [InsertedCollective] = []
+    private var decisions: [String] = []
+    private var nextSlot = 0
+    private struct ReshardKey: Hashable {
+        let slot: Int
+        let layout: Layout
+    }
+    private var resharded: [ReshardKey: Value] = [:]
+
+    init(mesh: Mesh) { self.mesh = mesh }
+
+    /// The per-device program of `jaxpr` for arguments laid out by `inLayouts`;
+    /// results laid out by `outLayouts` where given, as propagated otherwise.
+    static func partition(_ jaxpr: Jaxpr, mesh: Mesh, inLayouts: [Layout], outLayouts: [Layout?]) throws -> PartitionedProgram {
+        let p = ShardingPropagation(mesh: mesh)
+        let inputs = zip(jaxpr.inputAvals, inLayouts).map { aval, layout in
+            Value(operand: .slot(p.fresh()), layout: layout, aval: aval)
+        }
+        var outs = try p.walk(jaxpr, inputs)
+        for (j, target) in outLayouts.enumerated() {
+            guard let target else { continue }
+            outs[j] = p.reshard(outs[j], to: target, consumer: "output", reason: "result \(j) laid out as outShardings[\(j)] asks")
+        }
+        return PartitionedProgram(
+            inputSlots: inputs.map { if case .slot(let s) = $0.operand { s } else { -1 } }, steps: p.steps,
+            outputs: outs.map(\.operand), outSpecs: outs.map(\.layout), collectives: p.collectives, decisions: p.decisions)
+    }
+
+    private func fresh() -> Int {
+        defer { nextSlot += 1 }
+        return nextSlot
+    }
+
+    // MARK: - Layout arithmetic
+
+    private func size(_ axes: [String]) -> Int { axes.reduce(1) { $0 * ((try? mesh.axisSize($1)) ?? 1) } }
+    private func replicated(_ rank: Int) -> Layout { Layout(repeating: [], count: rank) }
+    private func localShape(_ shape: [Int], _ layout: Layout) -> [Int] { zip(shape, layout).map { $0 / size($1) } }
+    private func localAval(_ aval: AbstractValue, _ layout: Layout) -> AbstractValue {
+        AbstractValue(shape: localShape(aval.shape, layout), dtype: aval.dtype, weakType: aval.weakType)
+    }
+    private func localBytes(_ aval: AbstractValue, _ layout: Layout) -> Int {
+        localShape(aval.shape, layout).reduce(1, *) * aval.dtype.byteSize
+    }
+    private func deviceCount(_ layout: Layout) -> Int { layout.reduce(1) { $0 * size($1) } }
+
+    // MARK: - Emitting
+
+    private func apply(_ p: Primitive, _ ins: [Value], _ layouts: [Layout], _ avals: [AbstractValue]) -> [Value] {
+        let slots = avals.map { _ in fresh() }
+        steps.append(.apply(p, inputs: ins.map(\.operand), outputs: slots))
+        return zip(slots, zip(layouts, avals)).map { Value(operand: .slot($0), layout: $1.0, aval: $1.1) }
+    }
+
+    /// `x` laid out by `target` (recording the collectives the move needs).
+    func reshard(_ x: Value, to target: Layout, consumer: String, reason: String) -> Value {
+        if x.layout == target { return x }
+        // A value resharded once serves every later consumer of that layout.
+        if case .slot(let source) = x.operand, let done = resharded[ReshardKey(slot: source, layout: target)] { return done }
+        let slot = fresh()
+        defer {
+            if case .slot(let source) = x.operand {
+                resharded[ReshardKey(slot: source, layout: target)] = Value(operand: .slot(slot), layout: target, aval: x.aval)
+            }
+        }
+        steps.append(.reshard(x.operand, output: slot, from: x.layout, to: target, shape: x.aval.shape))
+        // What Resharding.body does: one all-to-all for one set of axes moving
+        // between dimensions, otherwise gathers of the changed dimensions
+        // (cutting new blocks is local).
+        let changed = x.layout.indices.filter { x.layout[$0] != target[$0] }
+        let from = x.layout
+        if changed.count == 2 {
+            let (a, b) = (changed[0], changed[1])
+            for (i, j) in [(a, b), (b, a)] where from[j].isEmpty && target[i].isEmpty && from[i] == target[j] {
+                record("all_to_all", from[i], localAval(x.aval, from), consumer, reason)
+                return Value(operand: .slot(slot), layout: target, aval: x.aval)
+            }
+        }
+        var layout = from
+        for d in changed where !from[d].isEmpty {
+            record("all_gather", from[d], localAval(x.aval, layout), consumer, reason)
+            layout[d] = []
+        }
+        return Value(operand: .slot(slot), layout: target, aval: x.aval)
+    }
+
+    /// `x` (a partial result on each device) reduced over `axes` by `p` (`psum`, `pmax`, `pmin`).
+    private func allReduce(_ p: Primitive, _ x: Value, consumer: String, reason: String) -> Value {
+        record(p.name, p.collectiveAxes ?? [], localAval(x.aval, x.layout), consumer, reason)
+        return apply(p, [x], [x.layout], [x.aval])[0]
+    }
+
+    private func record(_ name: String, _ axes: [String], _ operand: AbstractValue, _ consumer: String, _ reason: String) {
+        collectives.append(InsertedCollective(name: name, axes: axes, operand: operand, consumer: consumer, reason: reason))
+    }
+
+    // MARK: - Propagation
+
+    private func walk(_ jaxpr: Jaxpr, _ inputs: [Value]) throws -> [Value] {
+        var env: [Int: Value] = [:]
+        for (v, c) in zip(jaxpr.constVars, jaxpr.consts) {
+            env[v.id] = Value(operand: .constant(c), layout: replicated(c.rank), aval: v.aval)
+        }
+        for (v, x) in zip(jaxpr.inputs, inputs) { env[v.id] = x }
+        func read(_ a: Atom) -> Value {
+            switch a {
+            case .variable(let v): return env[v.id]!
+            case .literal(let l): return Value(operand: .constant(l.tensor), layout: replicated(l.tensor.rank), aval: l.tensor.aval)
+            }
+        }
+        for e in jaxpr.equations {
+            let outs = try equation(e, e.inputs.map(read))
+            for (v, x) in zip(e.outputs, outs) { env[v.id] = x }
+        }
+        return jaxpr.outputs.map(read)
+    }
+
+    private func equation(_ e: Equation, _ ins: [Value]) throws -> [Value] {
+        let p = e.primitive, avals = e.outputs.map(\.aval)
+        switch p {
+        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .stopGradient:
+            return elementwise(p, ins, avals[0])
+        case .broadcastInDim(let shape, let dims):
+            let x = ins[0]
+            var layout = replicated(shape.count)
+            for (i, d) in dims.enumerated() where x.aval.shape[i] == shape[d] { layout[d] = x.layout[i] }
+            // A size-1 dimension that is broadcast is 1 on every device (its axes have size 1).
+            let local = Primitive.broadcastInDim(shape: localShape(shape, layout), broadcastDimensions: dims)
+            return apply(local, [x], [layout], avals)
+        case .transpose(let perm):
+            return apply(p, ins, [perm.map { ins[0].layout[$0] }], avals)
+        case .reduce(let op, let axes):
+            return [reduce(op, axes, ins[0], avals[0])]
+        case .dotGeneral(let dn):
+            return [dot(dn, ins[0], ins[1], avals[0])]
+        case .call(let body, let kind):
+            if case .shardingConstraint(let dims) = kind { return [try constrain(ins[0], dims)] }
+            return try walk(body, ins)
+        case .customJVP(let body, _), .customVJP(let body, _), .checkpoint(let body):
+            return try walk(body, ins)
+        case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
+            throw FlockError(
+                "jit over sharded arrays: the function calls \(p.name) over \(p.collectiveAxes ?? []); collectives over mesh axes "
+                    + "belong in shardMap (here the compiler inserts them), so remove it or wrap that part in shardMap")
+        case .argReduce, .reshape, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate,
+            .pad, .iota, .convolution, .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd, .cumsum, .sort,
+            .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
+            // No rule yet: computed on whole arrays, which is always correct.
+            let whole = ins.map {
+                reshard($0, to: replicated($0.aval.rank), consumer: p.name, reason: "\(p.name) has no sharding rule: computed replicated")
+            }
+            return apply(p, whole, avals.map { replicated($0.rank) }, avals)
+        }
+    }
+
+    /// Operands of the output's rank take the layout of the one split over
+    /// most devices (the first of those): cutting a replicated operand costs
+    /// nothing, gathering a split one costs bytes.
+    private func elementwise(_ p: Primitive, _ ins: [Value], _ aval: AbstractValue) -> [Value] {
+        // Ties by the number of axes named, so that axes of size 1 still count.
+        func score(_ l: Layout) -> (Int, Int) { (deviceCount(l), l.reduce(0) { $0 + $1.count }) }
+        var target = replicated(aval.rank)
+        for x in ins where x.aval.rank == aval.rank && score(x.layout) > score(target) { target = x.layout }
+        let operands = ins.map {
+            $0.aval.rank == aval.rank
+                ? reshard($0, to: target, consumer: p.name, reason: "operands of \(p.name) laid out alike") : $0
+        }
+        return apply(p, operands, [target], [aval])
+    }
+
+    private func reduce(_ op: ReduceOp, _ axes: [Int], _ x: Value, _ aval: AbstractValue) -> Value {
+        let split = axes.flatMap { x.layout[$0] }
+        var input = x
+        var combine: Primitive? = nil
+        if !split.isEmpty {
+            switch op {
+            case .sum: combine = .psum(axes: split)
+            case .max: combine = .pmax(axes: split)
+            case .min: combine = .pmin(axes: split)
+            case .prod, .and, .or:
+                var whole = x.layout
+                for a in axes { whole[a] = [] }
+                input = reshard(x, to: whole, consumer: "reduce_\(op.rawValue)",
+                                reason: "reduce_\(op.rawValue) over split dimensions: gathered (no partial-result collective for it)")
+            }
+        }
+        let layout = x.layout.indices.filter { !axes.contains($0) }.map { input.layout[$0] }
+        let y = apply(.reduce(op, axes: axes), [input], [layout], [aval])[0]
+        guard let combine else { return y }
+        return allReduce(combine, y, consumer: "reduce_\(op.rawValue)",
+                         reason: "partial results of reduced dimensions split over \(split)")
+    }
+
+    private func dot(_ dn: DotDimensionNumbers, _ lhs: Value, _ rhs: Value, _ aval: AbstractValue) -> Value {
+        var l = lhs.layout, r = rhs.layout
+        let lhsFree = l.indices.filter { !dn.lhsContracting.contains($0) && !dn.lhsBatch.contains($0) }
+        let rhsFree = r.indices.filter { !dn.rhsContracting.contains($0) && !dn.rhsBatch.contains($0) }
+        // Batch dimensions: the right operand follows the left.
+        for (a, b) in zip(dn.lhsBatch, dn.rhsBatch) { r[b] = l[a] }
+        // Bytes of one device's result for the layouts chosen so far.
+        func outputBytes() -> Int {
+            let dims = dn.lhsBatch.map { (lhs.aval.shape[$0], l[$0]) } + lhsFree.map { (lhs.aval.shape[$0], l[$0]) }
+                + rhsFree.map { (rhs.aval.shape[$0], r[$0]) }
+            return dims.reduce(aval.dtype.byteSize) { $0 * ($1.0 / size($1.1)) }
+        }
+        var partial: [String] = []
+        for (a, b) in zip(dn.lhsContracting, dn.rhsContracting) {
+            let (la, rb) = (l[a], r[b])
+            if la == rb {
+                partial += la
+            } else if la.isEmpty || rb.isEmpty {
+                let leftSplit = !la.isEmpty, axes = leftSplit ? la : rb
+                var gathered = leftSplit ? l : r
+                gathered[leftSplit ? a : b] = []
+                let gatherBytes = localBytes(leftSplit ? lhs.aval : rhs.aval, gathered)
+                let reduceBytes = outputBytes()
+                let otherFree = Set((leftSplit ? r : l).flatMap { $0 }).isDisjoint(with: axes)
+                if otherFree && reduceBytes < gatherBytes {
+                    if leftSplit { r[b] = axes } else { l[a] = axes }
+                    partial += axes
+                    decisions.append(
+                        "dot_general: contracting dimension split over \(axes) on the \(leftSplit ? "left" : "right") operand only: "
+                            + "cut the other alike and psum the partial products (\(reduceBytes) B) rather than all-gather (\(gatherBytes) B)")
+                } else {
+                    if leftSplit { l[a] = [] } else { r[b] = [] }
+                    decisions.append(
+                        "dot_general: contracting dimension split over \(axes) on the \(leftSplit ? "left" : "right") operand only: "
+                            + "all-gather it (\(gatherBytes) B) rather than psum the partial products (\(reduceBytes) B)"
+                            + (otherFree ? "" : "; the other operand already uses \(axes)"))
+                }
+            } else {
+                l[a] = []
+                r[b] = []
+                decisions.append("dot_general: contracting dimension split over \(la) on the left and \(rb) on the right: both all-gathered")
+            }
+        }
+        // The result's layout; an axis may split one of its dimensions only.
+        var used = Set(partial)
+        var layout: Layout = []
+        for d in dn.lhsBatch + lhsFree {
+            layout.append(l[d])
+            used.formUnion(l[d])
+        }
+        for d in rhsFree {
+            if !used.isDisjoint(with: r[d]) {
+                decisions.append("dot_general: right operand's free dimension \(d) split over \(r[d]), an axis the result already uses: all-gathered")
+                r[d] = []
+            }
+            layout.append(r[d])
+            used.formUnion(r[d])
+        }
+        let a = reshard(lhs, to: l, consumer: "dot_general", reason: "left operand laid out for the product")
+        let b = reshard(rhs, to: r, consumer: "dot_general", reason: "right operand laid out for the product")
+        let y = apply(.dotGeneral(dn), [a, b], [layout], [aval])[0]
+        if partial.isEmpty { return y }
+        return allReduce(.psum(axes: partial), y, consumer: "dot_general",
+                         reason: "partial products of contracting dimensions split over \(partial)")
+    }
+
+    private func constrain(_ x: Value, _ dims: [[String]]) throws -> Value {
+        let spec = PartitionSpec(dimensions: dims)
+        let sharding: NamedSharding
+        do { sharding = try NamedSharding(mesh: mesh, spec: spec) } catch let e as FlockError {
+            throw FlockError("withShardingConstraint: \(e.message) (the function's arguments live on \(mesh))")
+        }
+        try sharding.validate(shape: x.aval.shape, for: "withShardingConstraint on a value of shape \(x.aval.shape)")
+        return reshard(x, to: spec.padded(x.aval.rank), consumer: "sharding_constraint", reason: "withShardingConstraint(\(spec))")
+    }
+}
