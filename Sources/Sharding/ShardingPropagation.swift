@@ -81,6 +81,7 @@ struct PartitionedProgram {
 /// | elementwise, compare, select, clamp, convert | the operand split over most devices | other operands resharded to it (a replicated one is cut locally) |
 /// | `broadcast_in_dim` | the operand's axes on the dimensions they map to | none |
 /// | `transpose` | the operand's, permuted | none |
+/// | `reshape` | the leading dimension of each run of dimensions keeps its axes, if the block stays contiguous | none (else gathered) |
 /// | `reduce_sum`/`max`/`min` | the operand's, reduced dimensions dropped | `psum`/`pmax`/`pmin` over the axes splitting reduced dimensions |
 /// | `dot_general` | batch (lhs's), lhs free, rhs free dimensions keep their axes | `psum` over axes splitting a contracting dimension on both sides; see below |
 /// | anything else | replicated | `all_gather` of its split operands |
@@ -233,6 +234,11 @@ final class ShardingPropagation {
             // A size-1 dimension that is broadcast is 1 on every device (its axes have size 1).
             let local = Primitive.broadcastInDim(shape: localShape(shape, layout), broadcastDimensions: dims)
             return apply(local, [x], [layout], avals)
+        case .reshape(let shape):
+            if let layout = reshapeLayout(ins[0], shape) {
+                return apply(.reshape(localShape(shape, layout)), ins, [layout], avals)
+            }
+            return fallback(p, ins, avals)
         case .transpose(let perm):
             return apply(p, ins, [perm.map { ins[0].layout[$0] }], avals)
         case .reduce(let op, let axes):
@@ -248,15 +254,52 @@ final class ShardingPropagation {
             throw FlockError(
                 "jit over sharded arrays: the function calls \(p.name) over \(p.collectiveAxes ?? []); collectives over mesh axes "
                     + "belong in shardMap (here the compiler inserts them), so remove it or wrap that part in shardMap")
-        case .argReduce, .reshape, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate,
+        case .argReduce, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate,
             .pad, .iota, .convolution, .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd, .cumsum, .sort,
             .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
-            // No rule yet: computed on whole arrays, which is always correct.
-            let whole = ins.map {
-                reshard($0, to: replicated($0.aval.rank), consumer: p.name, reason: "\(p.name) has no sharding rule: computed replicated")
-            }
-            return apply(p, whole, avals.map { replicated($0.rank) }, avals)
+            return fallback(p, ins, avals)
         }
+    }
+
+    /// No rule (yet): computed on whole arrays, which is always correct.
+    private func fallback(_ p: Primitive, _ ins: [Value], _ avals: [AbstractValue]) -> [Value] {
+        let whole = ins.map {
+            reshard($0, to: replicated($0.aval.rank), consumer: p.name, reason: "\(p.name) has no sharding rule here: computed replicated")
+        }
+        return apply(p, whole, avals.map { replicated($0.rank) }, avals)
+    }
+
+    /// The layout of `x` reshaped to `shape` when every device's block stays
+    /// one block: dimensions are grouped into runs of equal product, and in
+    /// each run only the leading dimension may be split, over axes whose size
+    /// divides the run's leading result dimension (a split block of a
+    /// row-major run is contiguous). Nil otherwise.
+    private func reshapeLayout(_ x: Value, _ shape: [Int]) -> Layout? {
+        let from = x.aval.shape
+        guard !from.contains(0), !shape.contains(0) else { return nil }
+        var layout = replicated(shape.count)
+        var i = 0, j = 0
+        while i < from.count && j < shape.count {
+            var (pi, pj, ie, je) = (from[i], shape[j], i + 1, j + 1)
+            while pi != pj {
+                if pi < pj {
+                    guard ie < from.count else { return nil }
+                    pi *= from[ie]
+                    ie += 1
+                } else {
+                    guard je < shape.count else { return nil }
+                    pj *= shape[je]
+                    je += 1
+                }
+            }
+            guard (i + 1..<ie).allSatisfy({ x.layout[$0].isEmpty }) else { return nil }
+            guard shape[j] % size(x.layout[i]) == 0 else { return nil }
+            layout[j] = x.layout[i]
+            (i, j) = (ie, je)
+        }
+        // Trailing size-1 dimensions on either side.
+        guard (i..<from.count).allSatisfy({ x.layout[$0].isEmpty }) else { return nil }
+        return layout
     }
 
     /// Operands of the output's rank take the layout of the one split over

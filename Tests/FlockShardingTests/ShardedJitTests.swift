@@ -120,11 +120,36 @@ extension ShardingTests {
 
         @Test func primitivesWithoutRulesAreComputedReplicated() throws {
             let n = deviceCount, x = hostArray([2 * n, 3], seed: 4)
-            let l = try partitioned({ a in [a[0].reshaped([3, 2 * n]) * 2, a[0].cumsum(axis: 0)] }, [x], [PartitionSpec("data", nil)],
-                                    mesh: dataMesh(), "reshape and cumsum")
+            let l = try partitioned({ a in [a[0].cumsum(axis: 1) * 2, a[0].cumsum(axis: 0)] }, [x], [PartitionSpec("data", nil)],
+                                    mesh: dataMesh(), "cumsum")
             // x is gathered once for both.
             #expect(names(l) == ["all_gather data"], "\(l.partitionReport)")
             #expect(layout(l, 0) == [[], []] && layout(l, 1) == [[], []])
+        }
+
+        /// Per-device shapes (dimension 0 of the target and the split dimension of
+        /// the operand are scaled by the device count), the operand's spec.
+        static let reshapes: [(String, [Int], PartitionSpec, [Int], [String], [[String]])] = [
+            ("rows merged with columns", [4, 6], PartitionSpec("data", nil), [24], [], [["data"]]),
+            ("rows regrouped", [4, 6], PartitionSpec("data", nil), [2, 12], [], [["data"], []]),
+            ("rows split in two", [4, 6], PartitionSpec("data", nil), [1, 4, 6], [], [["data"], [], []]),
+            ("a size-1 dimension dropped", [4, 1, 6], PartitionSpec("data", nil, nil), [4, 6], [], [["data"], []]),
+            ("a minor dimension split: gathered", [4, 6], PartitionSpec(nil, "data"), [24], ["all_gather data"], [[]]),
+        ]
+
+        @Test(arguments: reshapes) func reshapesKeepContiguousBlocks(
+            _ what: String, _ perDevice: [Int], _ spec: PartitionSpec, _ target: [Int], _ collectives: [String],
+            _ out: [[String]]
+        ) throws {
+            let n = deviceCount
+            // The split dimension is n times its per-device size.
+            var shape = perDevice
+            let split = spec.dimensions.firstIndex { !$0.isEmpty }!
+            shape[split] *= n
+            let x = hostArray(shape, seed: 6)
+            let l = try partitioned({ [$0[0].reshaped([target[0] * n] + target.dropFirst()) * 2] }, [x], [spec], mesh: dataMesh(), what)
+            #expect(names(l) == collectives, "\(what): \(l.partitionReport)")
+            #expect(layout(l) == out, "\(what): \(l.partitionReport)")
         }
 
         @Test func requestedOutputShardingsAndConstraints() throws {
