@@ -122,7 +122,11 @@ public final class ShardedLoweredFunction: @unchecked Sendable {
     init(jaxpr: Jaxpr, mesh: Mesh, inShardings: [NamedSharding], program: PartitionedProgram) throws {
         self.jaxpr = jaxpr
         self.inShardings = inShardings
-        outShardings = try program.outSpecs.map { try NamedSharding(mesh: mesh, spec: PartitionSpec(dimensions: $0)) }
+        // Trailing replicated dimensions dropped, as specs are usually written.
+        outShardings = try program.outSpecs.map { layout in
+            let end = (layout.lastIndex { !$0.isEmpty } ?? -1) + 1
+            return try NamedSharding(mesh: mesh, spec: PartitionSpec(dimensions: Array(layout[..<end])))
+        }
         collectives = program.collectives
         decisions = program.decisions
         perDevice = ShardMapFunction(
