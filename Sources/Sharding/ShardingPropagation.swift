@@ -81,6 +81,9 @@ struct PartitionedProgram {
 /// | elementwise, compare, select, clamp, convert | the operand split over most devices | other operands resharded to it (a replicated one is cut locally) |
 /// | `broadcast_in_dim` | the operand's axes on the dimensions they map to | none |
 /// | `transpose` | the operand's, permuted | none |
+/// | `slice`, `pad`, `rev`, `cumsum`, `argmax`/`argmin` | the operand's | the dimensions they work along gathered |
+/// | `concatenate`, `sort` | the first operand's | the joined/sorted dimension gathered, others resharded alike |
+/// | `conv_general_dilated` | batch and output-feature axes | `psum` over axes splitting the input features on both sides; spatial dimensions gathered |
 /// | `reshape` | the leading dimension of each run of dimensions keeps its axes, if the block stays contiguous | none (else gathered) |
 /// | `reduce_sum`/`max`/`min` | the operand's, reduced dimensions dropped | `psum`/`pmax`/`pmin` over the axes splitting reduced dimensions |
 /// | `dot_general` | batch (lhs's), lhs free, rhs free dimensions keep their axes | `psum` over axes splitting a contracting dimension on both sides; see below |
@@ -254,9 +257,37 @@ final class ShardingPropagation {
             throw FlockError(
                 "jit over sharded arrays: the function calls \(p.name) over \(p.collectiveAxes ?? []); collectives over mesh axes "
                     + "belong in shardMap (here the compiler inserts them), so remove it or wrap that part in shardMap")
-        case .argReduce, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate,
-            .pad, .iota, .convolution, .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd, .cumsum, .sort,
-            .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
+        case .slice(let start, let limit, let strides):
+            let x = whole(ins[0], ins[0].aval.shape.indices.filter {
+                start[$0] != 0 || limit[$0] != ins[0].aval.shape[$0] || strides[$0] != 1
+            }, for: p)
+            let local = localShape(x.aval.shape, x.layout)
+            let kept = x.layout.indices.map { !x.layout[$0].isEmpty }
+            let q = Primitive.slice(start: start.indices.map { kept[$0] ? 0 : start[$0] },
+                                    limit: limit.indices.map { kept[$0] ? local[$0] : limit[$0] },
+                                    strides: strides.indices.map { kept[$0] ? 1 : strides[$0] })
+            return apply(q, [x], [x.layout], avals)
+        case .pad(let low, let high, let interior):
+            let x = whole(ins[0], low.indices.filter { low[$0] != 0 || high[$0] != 0 || interior[$0] != 0 }, for: p)
+            return apply(p, [x, ins[1]], [x.layout], avals)
+        case .reverse(let axes):
+            let x = whole(ins[0], axes, for: p)
+            return apply(p, [x], [x.layout], avals)
+        case .cumsum(let axis, _):
+            let x = whole(ins[0], [axis], for: p)
+            return apply(p, [x], [x.layout], avals)
+        case .argReduce(_, let axis):
+            let x = whole(ins[0], [axis], for: p)
+            return apply(p, [x], [x.layout.indices.filter { $0 != axis }.map { x.layout[$0] }], avals)
+        case .concatenate(let axis), .sort(let axis, _):
+            // Every operand laid out as the first, the joined or sorted dimension whole.
+            let first = whole(ins[0], [axis], for: p)
+            let operands = ins.map { reshard($0, to: first.layout, consumer: p.name, reason: "operands of \(p.name) laid out alike") }
+            return apply(p, operands, avals.map { _ in first.layout }, avals)
+        case .convolution(let params):
+            return [convolution(params, ins[0], ins[1], avals[0])]
+        case .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .iota, .reduceWindow, .selectAndScatterAdd,
+            .selectAndGatherAdd, .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
             return fallback(p, ins, avals)
         }
     }
@@ -267,6 +298,46 @@ final class ShardingPropagation {
             reshard($0, to: replicated($0.aval.rank), consumer: p.name, reason: "\(p.name) has no sharding rule here: computed replicated")
         }
         return apply(p, whole, avals.map { replicated($0.rank) }, avals)
+    }
+
+    /// `x` with dimensions `dims` gathered whole (the others keep their axes).
+    private func whole(_ x: Value, _ dims: [Int], for p: Primitive) -> Value {
+        var layout = x.layout
+        for d in dims { layout[d] = [] }
+        return reshard(x, to: layout, consumer: p.name, reason: "\(p.name) needs dimensions \(dims) whole")
+    }
+
+    /// `lhs` [N, C, spatial…] ⊛ `rhs` [O, I, spatial…] → [N, O, spatial…]: the
+    /// batch N and output features O keep their axes; input features split
+    /// alike on C and I give partial sums (psum); spatial dimensions (and,
+    /// with feature groups, the feature dimensions) are gathered.
+    private func convolution(_ params: ConvolutionParameters, _ lhs: Value, _ rhs: Value, _ aval: AbstractValue) -> Value {
+        var l = lhs.layout, r = rhs.layout
+        for d in 2..<l.count {
+            l[d] = []
+            r[d] = []
+        }
+        var partial: [String] = []
+        if params.featureGroupCount != 1 {
+            (l[1], r[0], r[1]) = ([], [], [])
+        } else if l[1] == r[1] {
+            partial = l[1]
+        } else {
+            if !l[1].isEmpty || !r[1].isEmpty {
+                decisions.append("conv_general_dilated: input features split over \(l[1]) on the left and \(r[1]) on the right: both all-gathered")
+            }
+            (l[1], r[1]) = ([], [])
+        }
+        if !Set(r[0]).isDisjoint(with: l[0] + partial) {
+            decisions.append("conv_general_dilated: output features split over \(r[0]), an axis the batch or the partial sums use: all-gathered")
+            r[0] = []
+        }
+        let a = reshard(lhs, to: l, consumer: "conv_general_dilated", reason: "left operand laid out for the convolution")
+        let b = reshard(rhs, to: r, consumer: "conv_general_dilated", reason: "right operand laid out for the convolution")
+        let y = apply(.convolution(params), [a, b], [[l[0], r[0]] + replicated(aval.rank - 2)], [aval])[0]
+        if partial.isEmpty { return y }
+        return allReduce(.psum(axes: partial), y, consumer: "conv_general_dilated",
+                         reason: "partial sums of input features split over \(partial)")
     }
 
     /// The layout of `x` reshaped to `shape` when every device's block stays

@@ -120,11 +120,53 @@ extension ShardingTests {
 
         @Test func primitivesWithoutRulesAreComputedReplicated() throws {
             let n = deviceCount, x = hostArray([2 * n, 3], seed: 4)
-            let l = try partitioned({ a in [a[0].cumsum(axis: 1) * 2, a[0].cumsum(axis: 0)] }, [x], [PartitionSpec("data", nil)],
-                                    mesh: dataMesh(), "cumsum")
-            // x is gathered once for both.
-            #expect(names(l) == ["all_gather data"], "\(l.partitionReport)")
+            let f: ([Tensor]) -> [Tensor] = { a in
+                [take(a[0], Tensor([Int32(2), 0]), axis: 1) * 2,
+                 cond(a[0].sum() .> Tensor(0.0), { (v: Tensor) in v * 2 }, { (v: Tensor) in v - 1 }, a[0])]
+            }
+            let l = try partitioned(f, [x], [PartitionSpec("data", nil)], mesh: dataMesh(), "gather and cond")
+            // x is gathered once for both; the predicate's sum is a psum.
+            #expect(names(l) == ["all_gather data", "psum data"], "\(l.partitionReport)")
             #expect(layout(l, 0) == [[], []] && layout(l, 1) == [[], []])
+        }
+
+        /// Functions of x [2n, 4] with rows over "data".
+        static let structural: [(String, @Sendable (Tensor) -> [Tensor], [String], [[[String]]])] = [
+            ("slice of columns", { [bind1(.slice(start: [0, 1], limit: [$0.shape[0], 3], strides: [1, 1]), $0)] }, [], [[["data"], []]]),
+            ("strided slice of rows", { [bind1(.slice(start: [1, 0], limit: [$0.shape[0], 4], strides: [2, 1]), $0)] }, ["all_gather data"],
+             [[[], []]]),
+            ("pad of columns", { [pad($0, [(0, 0), (1, 2)], value: 3)] }, [], [[["data"], []]]),
+            ("pad of rows", { [pad($0, [(1, 0), (0, 0)])] }, ["all_gather data"], [[[], []]]),
+            ("flip of columns", { [$0.flipped([1])] }, [], [[["data"], []]]),
+            ("flip of rows", { [$0.flipped([0])] }, ["all_gather data"], [[[], []]]),
+            ("cumsum along columns", { [$0.cumsum(axis: 1)] }, [], [[["data"], []]]),
+            ("cumsum along rows", { [$0.cumsum(axis: 0)] }, ["all_gather data"], [[[], []]]),
+            ("argmax along columns", { [$0.argmax(axis: 1)] }, [], [[["data"]]]),
+            ("concatenation of columns", { [concatenate([$0, $0 * 2], axis: 1)] }, [], [[["data"], []]]),
+            ("concatenation of rows", { [concatenate([$0, $0 * 2], axis: 0)] }, ["all_gather data", "all_gather data"], [[[], []]]),
+            ("sort along columns", { [sort($0, axis: 1)] }, [], [[["data"], []]]),
+        ]
+
+        @Test(arguments: structural) func structuralOperationsGatherOnlyTheDimensionsTheyWorkAlong(
+            _ what: String, _ f: @escaping @Sendable (Tensor) -> [Tensor], _ collectives: [String], _ out: [[[String]]]
+        ) throws {
+            let x = hostArray([2 * deviceCount, 4], seed: 7)
+            let l = try partitioned({ f($0[0]) }, [x], [PartitionSpec("data", nil)], mesh: dataMesh(), what)
+            #expect(names(l) == collectives, "\(what): \(l.partitionReport)")
+            #expect(l.outShardings.indices.map { layout(l, $0) } == out, "\(what): \(l.partitionReport)")
+        }
+
+        @Test func dataParallelConvolutionGradientIsPsummed() throws {
+            // Images over "data", the kernel replicated: the kernel gradient (a
+            // convolution over the batch) becomes a psum.
+            let x = hostArray([2 * deviceCount, 2, 6, 6], seed: 40), w = hostArray([3, 2, 3, 3], seed: 41)
+            let f: ([Tensor]) -> [Tensor] = { a in
+                let (loss, g) = valueAndGrad { (k: Tensor) in square(tanh(convolution(a[0], k, padding: .same))).mean() }(a[1])
+                return [loss, g, convolution(a[0], a[1])]
+            }
+            let l = try partitioned(f, [x, w], [PartitionSpec("data"), .replicated], mesh: dataMesh(), "convolution step")
+            #expect(Set(names(l)) == ["psum data"], "\(l.partitionReport)")
+            #expect(layout(l, 1).allSatisfy(\.isEmpty) && layout(l, 2) == [["data"], [], [], []], "\(l.partitionReport)")
         }
 
         /// Per-device shapes (dimension 0 of the target and the split dimension of
