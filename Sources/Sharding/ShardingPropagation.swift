@@ -85,7 +85,7 @@ struct PartitionedProgram {
 /// | `concatenate`, `sort` | the first operand's | the joined/sorted dimension gathered, others resharded alike |
 /// | `conv_general_dilated` | batch and output-feature axes | `psum` over axes splitting the input features on both sides; spatial dimensions gathered |
 /// | `reshape` | the leading dimension of each run of dimensions keeps its axes, if the block stays contiguous | none (else gathered) |
-/// | `reduce_sum`/`max`/`min` | the operand's, reduced dimensions dropped | `psum`/`pmax`/`pmin` over the axes splitting reduced dimensions |
+/// | `reduce_sum`/`max`/`min` | the operand's, reduced dimensions dropped | `psum`/`pmax`/`pmin` over the axes splitting reduced dimensions (pending, see below) |
 /// | `dot_general` | batch (lhs's), lhs free, rhs free dimensions keep their axes | `psum` over axes splitting a contracting dimension on both sides; see below |
 /// | anything else | replicated | `all_gather` of its split operands |
 ///
@@ -95,6 +95,10 @@ struct PartitionedProgram {
 /// choice is listed in the decisions). Split differently on both sides: both
 /// are gathered. An axis that would split two dimensions of a product is
 /// gathered on the right operand.
+///
+/// Reductions over devices are pending until a consumer reads the value
+/// (`transpose` passes them through); resharding partial sums to a layout
+/// that splits one more dimension over the same axes is a reduce-scatter.
 final class ShardingPropagation {
     typealias Layout = [[String]]
     typealias Operand = PartitionedProgram.Operand
@@ -104,6 +108,16 @@ final class ShardingPropagation {
         let layout: Layout
         /// Global shape and dtype.
         let aval: AbstractValue
+        /// A reduction over devices still to apply: the operand holds each
+        /// device's partial result (reduced when first read, or scattered
+        /// when resharded to a layout split over the same axes).
+        var pending: Pending? = nil
+    }
+    struct Pending {
+        /// `psum`, `pmax` or `pmin`.
+        let reduction: Primitive
+        let consumer: String
+        let reason: String
     }
 
     let mesh: Mesh
@@ -116,6 +130,8 @@ final class ShardingPropagation {
         let layout: Layout
     }
     private var resharded: [ReshardKey: Value] = [:]
+    /// Pending reductions already applied, by the partial result's slot.
+    private var reduced: [Int: Value] = [:]
 
     init(mesh: Mesh) { self.mesh = mesh }
 
@@ -131,6 +147,7 @@ final class ShardingPropagation {
             guard let target else { continue }
             outs[j] = p.reshard(outs[j], to: target, consumer: "output", reason: "result \(j) laid out as outShardings[\(j)] asks")
         }
+        outs = outs.map(p.materialize)
         return PartitionedProgram(
             inputSlots: inputs.map { if case .slot(let s) = $0.operand { s } else { -1 } }, steps: p.steps,
             outputs: outs.map(\.operand), outSpecs: outs.map(\.layout), collectives: p.collectives, decisions: p.decisions)
@@ -167,6 +184,19 @@ final class ShardingPropagation {
         if x.layout == target { return x }
         // A value resharded once serves every later consumer of that layout.
         if case .slot(let source) = x.operand, let done = resharded[ReshardKey(slot: source, layout: target)] { return done }
+        let changed = x.layout.indices.filter { x.layout[$0] != target[$0] }
+        if let pending = x.pending, case .slot(let source) = x.operand {
+            // Partial sums wanted split over their own axes along one more
+            // dimension: a reduce-scatter (each device receives only its block).
+            if case .psum(let axes) = pending.reduction, changed.count == 1, x.layout[changed[0]].isEmpty, target[changed[0]] == axes {
+                record(Primitive.psumScatter(axes: axes, scatterDimension: 0, tiled: true).name, axes, localAval(x.aval, x.layout),
+                       pending.consumer, pending.reason + ", scattered along dimension \(changed[0]) for \(consumer)")
+                let y = apply(.psumScatter(axes: axes, scatterDimension: changed[0], tiled: true), [x], [target], [x.aval])[0]
+                resharded[ReshardKey(slot: source, layout: target)] = y
+                return y
+            }
+            return reshard(materialize(x), to: target, consumer: consumer, reason: reason)
+        }
         let slot = fresh()
         defer {
             if case .slot(let source) = x.operand {
@@ -177,7 +207,6 @@ final class ShardingPropagation {
         // What Resharding.body does: one all-to-all for one set of axes moving
         // between dimensions, otherwise gathers of the changed dimensions
         // (cutting new blocks is local).
-        let changed = x.layout.indices.filter { x.layout[$0] != target[$0] }
         let from = x.layout
         if changed.count == 2 {
             let (a, b) = (changed[0], changed[1])
@@ -194,10 +223,26 @@ final class ShardingPropagation {
         return Value(operand: .slot(slot), layout: target, aval: x.aval)
     }
 
-    /// `x` (a partial result on each device) reduced over `axes` by `p` (`psum`, `pmax`, `pmin`).
+    /// `x` (a partial result on each device) to be reduced by `p` (`psum`,
+    /// `pmax`, `pmin`) when read: a result nothing reads costs nothing, and
+    /// one resharded over the same axes becomes a reduce-scatter.
     private func allReduce(_ p: Primitive, _ x: Value, consumer: String, reason: String) -> Value {
-        record(p.name, p.collectiveAxes ?? [], localAval(x.aval, x.layout), consumer, reason)
-        return apply(p, [x], [x.layout], [x.aval])[0]
+        var y = x
+        y.pending = Pending(reduction: p, consumer: consumer, reason: reason)
+        return y
+    }
+
+    /// `x` with its pending reduction applied (once per value).
+    func materialize(_ x: Value) -> Value {
+        guard let pending = x.pending, case .slot(let source) = x.operand else { return x }
+        if let done = reduced[source] { return done }
+        let p = pending.reduction
+        record(p.name, p.collectiveAxes ?? [], localAval(x.aval, x.layout), pending.consumer, pending.reason)
+        var partial = x
+        partial.pending = nil
+        let y = apply(p, [partial], [x.layout], [x.aval])[0]
+        reduced[source] = y
+        return y
     }
 
     private func record(_ name: String, _ axes: [String], _ operand: AbstractValue, _ consumer: String, _ reason: String) {
@@ -218,15 +263,31 @@ final class ShardingPropagation {
             case .literal(let l): return Value(operand: .constant(l.tensor), layout: replicated(l.tensor.rank), aval: l.tensor.aval)
             }
         }
-        for e in jaxpr.equations {
+        // Dead equations (tracing leaves some, e.g. a loss only grad reads)
+        // must not cost collectives.
+        var live = Set(jaxpr.outputs.compactMap { if case .variable(let v) = $0 { v.id } else { nil } })
+        var keep = [Bool](repeating: false, count: jaxpr.equations.count)
+        for (k, e) in jaxpr.equations.enumerated().reversed() where e.outputs.contains(where: { live.contains($0.id) }) {
+            keep[k] = true
+            for case .variable(let v) in e.inputs { live.insert(v.id) }
+        }
+        for (k, e) in jaxpr.equations.enumerated() where keep[k] {
             let outs = try equation(e, e.inputs.map(read))
             for (v, x) in zip(e.outputs, outs) { env[v.id] = x }
         }
         return jaxpr.outputs.map(read)
     }
 
-    private func equation(_ e: Equation, _ ins: [Value]) throws -> [Value] {
+    private func equation(_ e: Equation, _ pendingIns: [Value]) throws -> [Value] {
         let p = e.primitive, avals = e.outputs.map(\.aval)
+        if case .call(_, .shardingConstraint(let dims)) = p { return [try constrain(pendingIns[0], dims)] }
+        if case .transpose(let perm) = p, let pending = pendingIns[0].pending {
+            // Linear and local: the partial results are transposed, reduced later.
+            var y = apply(p, pendingIns, [perm.map { pendingIns[0].layout[$0] }], avals)[0]
+            y.pending = pending
+            return [y]
+        }
+        let ins = pendingIns.map(materialize)
         switch p {
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .stopGradient:
             return elementwise(p, ins, avals[0])
@@ -248,8 +309,7 @@ final class ShardingPropagation {
             return [reduce(op, axes, ins[0], avals[0])]
         case .dotGeneral(let dn):
             return [dot(dn, ins[0], ins[1], avals[0])]
-        case .call(let body, let kind):
-            if case .shardingConstraint(let dims) = kind { return [try constrain(ins[0], dims)] }
+        case .call(let body, _):
             return try walk(body, ins)
         case .customJVP(let body, _), .customVJP(let body, _), .checkpoint(let body):
             return try walk(body, ins)

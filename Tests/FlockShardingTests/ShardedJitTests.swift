@@ -255,6 +255,21 @@ extension ShardingTests {
             }
         }
 
+        @Test func fullyShardedGradientIsGatheredForwardAndReduceScattered() throws {
+            // FSDP: the weight's rows and the batch over "data". The forward
+            // pass gathers the weight; the weight gradient, asked for in the
+            // weight's layout, is reduce-scattered instead of psummed; the loss,
+            // never returned, costs no collective.
+            let mesh = dataMesh(), n = deviceCount
+            let w = hostArray([2 * n, 3], seed: 50), x = hostArray([4 * n, 2 * n], seed: 51), y = hostArray([4 * n, 3], seed: 52)
+            let rows = try NamedSharding(mesh: mesh, spec: PartitionSpec("data", nil))
+            let g: ([Tensor]) -> [Tensor] = { a in [grad { (v: Tensor) in square(tanh(matmul(a[1], v)) - a[2]).mean() }(a[0])] }
+            let l = try partitioned(g, [w, x, y], [PartitionSpec("data", nil), PartitionSpec("data", nil), PartitionSpec("data", nil)],
+                                    mesh: mesh, outShardings: [rows], "FSDP gradient")
+            #expect(names(l) == ["all_gather data", "reduce_scatter data"], "\(l.partitionReport)")
+            #expect(layout(l) == [["data"], []])
+        }
+
         /// Expects `body` to fail on every process with a message containing
         /// `parts`, and the processes to stay in step.
         func expectError(_ parts: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
