@@ -16,6 +16,7 @@ public struct InsertedCollective: Hashable, Sendable, CustomStringConvertible {
     /// Size of one device's operand in bytes.
     public var bytes: Int { operand.count * operand.dtype.byteSize }
 
+    /// One line: name, axes, operand, bytes, consumer and reason.
     public var description: String {
         "\(name) over \(axes) of \(operand) (\(bytes) B per device) for \(consumer): \(reason)"
     }
