@@ -47,7 +47,13 @@ public final class ShardedJitFunction: @unchecked Sendable {
         let avals = args.map { AbstractValue(shape: $0.shape, dtype: $0.dtype, weakType: $0.addressableShards.first?.data.weakType ?? false) }
         let key = Key(avals: avals, shardings: shardings)
         if let l = cache.withLock({ $0[key] }) { return l }
-        let jaxpr = try catchingErrors { traced.lower(avals).jaxpr }
+        let jaxpr: Jaxpr
+        do { jaxpr = try catchingErrors { traced.lower(avals).jaxpr } } catch let e as FlockError where e.message.contains("unbound axis name") {
+            // The global program is traced with no mesh axis bound.
+            throw FlockError(
+                "\(e.message). In jit over sharded arrays the compiler inserts the collectives: write the function for the "
+                    + "global arrays, or run the part with explicit collectives in shardMap")
+        }
         let mesh = shardings.first?.mesh ?? args.first!.mesh
         let outLayouts = try requestedOutLayouts(jaxpr, mesh: mesh)
         let program = try ShardingPropagation.partition(
