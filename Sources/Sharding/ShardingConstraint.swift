@@ -4,7 +4,8 @@
 /// The value is unchanged; ``jit(inShardings:outShardings:_:)`` reshards it
 /// to `spec` (over the mesh of the function's arguments) and propagates that
 /// layout from there on. Outside such a function it is the identity. It
-/// survives `grad` (the tangent is constrained alike) but not `vmap`.
+/// survives `grad` (the tangent is constrained alike) and `vmap` (the batch
+/// dimension stays whole).
 ///
 /// ```swift
 /// let f = jit(inShardings: nil) { a in

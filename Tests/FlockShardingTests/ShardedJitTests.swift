@@ -205,6 +205,10 @@ extension ShardingTests {
             let r = try partitioned({ [$0[0] * 2] }, [x], [PartitionSpec("data", nil)], mesh: mesh, outShardings: [replicated], "out")
             #expect(names(r) == ["all_gather data"], "\(r.partitionReport)")
             #expect(layout(r) == [[], []])
+            // Under vmap the constraint leaves the batch dimension whole.
+            let v = try partitioned({ a in [vmap({ withShardingConstraint($0 * 2, PartitionSpec("data")) })(a[0])] }, [x], [.replicated],
+                                    mesh: mesh, "constraint under vmap")
+            #expect(names(v).isEmpty && layout(v) == [[], ["data"]], "\(v.partitionReport)")
             // The constraint survives grad (the JVP keeps it on the primal).
             let g = try partitioned({ a in [grad { (v: Tensor) in sin(withShardingConstraint(v * v, PartitionSpec(nil, "data"))).sum() }(a[0])] },
                                     [x], [PartitionSpec("data", nil)], mesh: mesh, "constraint under grad")
