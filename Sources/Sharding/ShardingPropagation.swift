@@ -1,75 +1,3 @@
-/// One collective that jit over sharded arrays inserted into the per-device
-/// program (see ``ShardedLoweredFunction/partitionReport``).
-public struct InsertedCollective: Hashable, Sendable, CustomStringConvertible {
-    /// JAX's name of the collective: `all_gather`, `all_to_all`, `psum`, `pmax` or `pmin`.
-    public let name: String
-    /// The mesh axes it runs over.
-    public let axes: [String]
-    /// Shape and dtype of one device's operand.
-    public let operand: AbstractValue
-    /// The traced primitive it serves (`dot_general`, `reduce_sum`, …), or
-    /// `output` for a requested output sharding.
-    public let consumer: String
-    /// Why it is there.
-    public let reason: String
-
-    /// Size of one device's operand in bytes.
-    public var bytes: Int { operand.count * operand.dtype.byteSize }
-
-    /// One line: name, axes, operand, bytes, consumer and reason.
-    public var description: String {
-        "\(name) over \(axes) of \(operand) (\(bytes) B per device) for \(consumer): \(reason)"
-    }
-}
-
-/// The per-device program of a function jitted over sharded arrays: the traced
-/// global program's equations on local blocks, with resharding steps and
-/// collectives where the propagated layouts need them.
-struct PartitionedProgram {
-    enum Operand {
-        case slot(Int)
-        /// A literal or captured constant: the same full value on every device.
-        case constant(Tensor)
-    }
-    enum Step {
-        /// `outputs = primitive(inputs)` on local blocks.
-        case apply(Primitive, inputs: [Operand], outputs: [Int])
-        /// The local block of a value of global `shape` laid out by `from`, laid out by `to` instead.
-        case reshard(Operand, output: Int, from: [[String]], to: [[String]], shape: [Int])
-    }
-
-    let inputSlots: [Int]
-    let steps: [Step]
-    let outputs: [Operand]
-    /// The results' layouts (one axis list per dimension).
-    let outSpecs: [[[String]]]
-    let collectives: [InsertedCollective]
-    /// The choices between gathering and reducing, in words.
-    let decisions: [String]
-
-    /// Runs the program on one device's blocks (under shardMap, so the mesh
-    /// axis names are bound to the device's communicators).
-    func run(_ inputs: [Tensor], mesh: Mesh) -> [Tensor] {
-        var env: [Int: Tensor] = [:]
-        for (slot, x) in zip(inputSlots, inputs) { env[slot] = x }
-        func read(_ o: Operand) -> Tensor {
-            switch o {
-            case .slot(let s): env[s]!
-            case .constant(let t): t
-            }
-        }
-        for step in steps {
-            switch step {
-            case .apply(let p, let ins, let outs):
-                for (s, y) in zip(outs, bind(p, ins.map(read))) { env[s] = y }
-            case .reshard(let x, let out, let from, let to, let shape):
-                env[out] = Resharding.body(from: from, to: to, shape: shape, mesh: mesh)(read(x))
-            }
-        }
-        return outputs.map(read)
-    }
-}
-
 /// Sharding propagation (GSPMD's, forward only) over a traced global jaxpr,
 /// building the per-device program.
 ///
@@ -122,17 +50,17 @@ final class ShardingPropagation {
     }
 
     let mesh: Mesh
-    private var steps: [PartitionedProgram.Step] = []
-    private var collectives: [InsertedCollective] = []
-    private var decisions: [String] = []
-    private var nextSlot = 0
-    private struct ReshardKey: Hashable {
+    var steps: [PartitionedProgram.Step] = []
+    var collectives: [InsertedCollective] = []
+    var decisions: [String] = []
+    var nextSlot = 0
+    struct ReshardKey: Hashable {
         let slot: Int
         let layout: Layout
     }
-    private var resharded: [ReshardKey: Value] = [:]
+    var resharded: [ReshardKey: Value] = [:]
     /// Pending reductions already applied, by the partial result's slot.
-    private var reduced: [Int: Value] = [:]
+    var reduced: [Int: Value] = [:]
 
     init(mesh: Mesh) { self.mesh = mesh }
 
@@ -154,27 +82,27 @@ final class ShardingPropagation {
             outputs: outs.map(\.operand), outSpecs: outs.map(\.layout), collectives: p.collectives, decisions: p.decisions)
     }
 
-    private func fresh() -> Int {
+    func fresh() -> Int {
         defer { nextSlot += 1 }
         return nextSlot
     }
 
     // MARK: - Layout arithmetic
 
-    private func size(_ axes: [String]) -> Int { axes.reduce(1) { $0 * ((try? mesh.axisSize($1)) ?? 1) } }
-    private func replicated(_ rank: Int) -> Layout { Layout(repeating: [], count: rank) }
-    private func localShape(_ shape: [Int], _ layout: Layout) -> [Int] { zip(shape, layout).map { $0 / size($1) } }
-    private func localAval(_ aval: AbstractValue, _ layout: Layout) -> AbstractValue {
+    func size(_ axes: [String]) -> Int { axes.reduce(1) { $0 * ((try? mesh.axisSize($1)) ?? 1) } }
+    func replicated(_ rank: Int) -> Layout { Layout(repeating: [], count: rank) }
+    func localShape(_ shape: [Int], _ layout: Layout) -> [Int] { zip(shape, layout).map { $0 / size($1) } }
+    func localAval(_ aval: AbstractValue, _ layout: Layout) -> AbstractValue {
         AbstractValue(shape: localShape(aval.shape, layout), dtype: aval.dtype, weakType: aval.weakType)
     }
-    private func localBytes(_ aval: AbstractValue, _ layout: Layout) -> Int {
+    func localBytes(_ aval: AbstractValue, _ layout: Layout) -> Int {
         localShape(aval.shape, layout).reduce(1, *) * aval.dtype.byteSize
     }
-    private func deviceCount(_ layout: Layout) -> Int { layout.reduce(1) { $0 * size($1) } }
+    func deviceCount(_ layout: Layout) -> Int { layout.reduce(1) { $0 * size($1) } }
 
     // MARK: - Emitting
 
-    private func apply(_ p: Primitive, _ ins: [Value], _ layouts: [Layout], _ avals: [AbstractValue]) -> [Value] {
+    func apply(_ p: Primitive, _ ins: [Value], _ layouts: [Layout], _ avals: [AbstractValue]) -> [Value] {
         let slots = avals.map { _ in fresh() }
         steps.append(.apply(p, inputs: ins.map(\.operand), outputs: slots))
         return zip(slots, zip(layouts, avals)).map { Value(operand: .slot($0), layout: $1.0, aval: $1.1) }
@@ -227,7 +155,7 @@ final class ShardingPropagation {
     /// `x` (a partial result on each device) to be reduced by `p` (`psum`,
     /// `pmax`, `pmin`) when read: a result nothing reads costs nothing, and
     /// one resharded over the same axes becomes a reduce-scatter.
-    private func allReduce(_ p: Primitive, _ x: Value, consumer: String, reason: String) -> Value {
+    func allReduce(_ p: Primitive, _ x: Value, consumer: String, reason: String) -> Value {
         var y = x
         y.pending = Pending(reduction: p, consumer: consumer, reason: reason)
         return y
@@ -246,13 +174,13 @@ final class ShardingPropagation {
         return y
     }
 
-    private func record(_ name: String, _ axes: [String], _ operand: AbstractValue, _ consumer: String, _ reason: String) {
+    func record(_ name: String, _ axes: [String], _ operand: AbstractValue, _ consumer: String, _ reason: String) {
         collectives.append(InsertedCollective(name: name, axes: axes, operand: operand, consumer: consumer, reason: reason))
     }
 
     // MARK: - Propagation
 
-    private func walk(_ jaxpr: Jaxpr, _ inputs: [Value]) throws -> [Value] {
+    func walk(_ jaxpr: Jaxpr, _ inputs: [Value]) throws -> [Value] {
         var env: [Int: Value] = [:]
         for (v, c) in zip(jaxpr.constVars, jaxpr.consts) {
             env[v.id] = Value(operand: .constant(c), layout: replicated(c.rank), aval: v.aval)
@@ -279,7 +207,7 @@ final class ShardingPropagation {
         return jaxpr.outputs.map(read)
     }
 
-    private func equation(_ e: Equation, _ pendingIns: [Value]) throws -> [Value] {
+    func equation(_ e: Equation, _ pendingIns: [Value]) throws -> [Value] {
         let p = e.primitive, avals = e.outputs.map(\.aval)
         if case .call(_, .shardingConstraint(let dims)) = p { return [try constrain(pendingIns[0], dims)] }
         if case .transpose(let perm) = p, let pending = pendingIns[0].pending {
@@ -354,197 +282,10 @@ final class ShardingPropagation {
     }
 
     /// No rule (yet): computed on whole arrays, which is always correct.
-    private func fallback(_ p: Primitive, _ ins: [Value], _ avals: [AbstractValue]) -> [Value] {
+    func fallback(_ p: Primitive, _ ins: [Value], _ avals: [AbstractValue]) -> [Value] {
         let whole = ins.map {
             reshard($0, to: replicated($0.aval.rank), consumer: p.name, reason: "\(p.name) has no sharding rule here: computed replicated")
         }
         return apply(p, whole, avals.map { replicated($0.rank) }, avals)
-    }
-
-    /// `x` with dimensions `dims` gathered whole (the others keep their axes).
-    private func whole(_ x: Value, _ dims: [Int], for p: Primitive) -> Value {
-        var layout = x.layout
-        for d in dims { layout[d] = [] }
-        return reshard(x, to: layout, consumer: p.name, reason: "\(p.name) needs dimensions \(dims) whole")
-    }
-
-    /// `lhs` [N, C, spatial…] ⊛ `rhs` [O, I, spatial…] → [N, O, spatial…]: the
-    /// batch N and output features O keep their axes; input features split
-    /// alike on C and I give partial sums (psum); spatial dimensions (and,
-    /// with feature groups, the feature dimensions) are gathered.
-    private func convolution(_ params: ConvolutionParameters, _ lhs: Value, _ rhs: Value, _ aval: AbstractValue) -> Value {
-        var l = lhs.layout, r = rhs.layout
-        for d in 2..<l.count {
-            l[d] = []
-            r[d] = []
-        }
-        var partial: [String] = []
-        if params.featureGroupCount != 1 {
-            (l[1], r[0], r[1]) = ([], [], [])
-        } else if l[1] == r[1] {
-            partial = l[1]
-        } else {
-            if !l[1].isEmpty || !r[1].isEmpty {
-                decisions.append("conv_general_dilated: input features split over \(l[1]) on the left and \(r[1]) on the right: both all-gathered")
-            }
-            (l[1], r[1]) = ([], [])
-        }
-        if !Set(r[0]).isDisjoint(with: l[0] + partial) {
-            decisions.append("conv_general_dilated: output features split over \(r[0]), an axis the batch or the partial sums use: all-gathered")
-            r[0] = []
-        }
-        let a = reshard(lhs, to: l, consumer: "conv_general_dilated", reason: "left operand laid out for the convolution")
-        let b = reshard(rhs, to: r, consumer: "conv_general_dilated", reason: "right operand laid out for the convolution")
-        let y = apply(.convolution(params), [a, b], [[l[0], r[0]] + replicated(aval.rank - 2)], [aval])[0]
-        if partial.isEmpty { return y }
-        return allReduce(.psum(axes: partial), y, consumer: "conv_general_dilated",
-                         reason: "partial sums of input features split over \(partial)")
-    }
-
-    /// The layout of `x` reshaped to `shape` when every device's block stays
-    /// one block: dimensions are grouped into runs of equal product, and in
-    /// each run only the leading dimension may be split, over axes whose size
-    /// divides the run's leading result dimension (a split block of a
-    /// row-major run is contiguous). Nil otherwise.
-    private func reshapeLayout(_ x: Value, _ shape: [Int]) -> Layout? {
-        let from = x.aval.shape
-        guard !from.contains(0), !shape.contains(0) else { return nil }
-        var layout = replicated(shape.count)
-        var i = 0, j = 0
-        while i < from.count && j < shape.count {
-            var (pi, pj, ie, je) = (from[i], shape[j], i + 1, j + 1)
-            while pi != pj {
-                if pi < pj {
-                    guard ie < from.count else { return nil }
-                    pi *= from[ie]
-                    ie += 1
-                } else {
-                    guard je < shape.count else { return nil }
-                    pj *= shape[je]
-                    je += 1
-                }
-            }
-            guard (i + 1..<ie).allSatisfy({ x.layout[$0].isEmpty }) else { return nil }
-            guard shape[j] % size(x.layout[i]) == 0 else { return nil }
-            layout[j] = x.layout[i]
-            (i, j) = (ie, je)
-        }
-        // Trailing size-1 dimensions on either side.
-        guard (i..<from.count).allSatisfy({ x.layout[$0].isEmpty }) else { return nil }
-        return layout
-    }
-
-    /// Operands of the output's rank take the layout of the one split over
-    /// most devices (the first of those): cutting a replicated operand costs
-    /// nothing, gathering a split one costs bytes.
-    private func elementwise(_ p: Primitive, _ ins: [Value], _ aval: AbstractValue) -> [Value] {
-        // Ties by the number of axes named, so that axes of size 1 still count.
-        func score(_ l: Layout) -> (Int, Int) { (deviceCount(l), l.reduce(0) { $0 + $1.count }) }
-        var target = replicated(aval.rank)
-        for x in ins where x.aval.rank == aval.rank && score(x.layout) > score(target) { target = x.layout }
-        let operands = ins.map {
-            $0.aval.rank == aval.rank
-                ? reshard($0, to: target, consumer: p.name, reason: "operands of \(p.name) laid out alike") : $0
-        }
-        return apply(p, operands, [target], [aval])
-    }
-
-    private func reduce(_ op: ReduceOp, _ axes: [Int], _ x: Value, _ aval: AbstractValue) -> Value {
-        let split = axes.flatMap { x.layout[$0] }
-        var input = x
-        var combine: Primitive? = nil
-        if !split.isEmpty {
-            switch op {
-            case .sum: combine = .psum(axes: split)
-            case .max: combine = .pmax(axes: split)
-            case .min: combine = .pmin(axes: split)
-            case .prod, .and, .or:
-                var whole = x.layout
-                for a in axes { whole[a] = [] }
-                input = reshard(x, to: whole, consumer: "reduce_\(op.rawValue)",
-                                reason: "reduce_\(op.rawValue) over split dimensions: gathered (no partial-result collective for it)")
-            }
-        }
-        let layout = x.layout.indices.filter { !axes.contains($0) }.map { input.layout[$0] }
-        let y = apply(.reduce(op, axes: axes), [input], [layout], [aval])[0]
-        guard let combine else { return y }
-        return allReduce(combine, y, consumer: "reduce_\(op.rawValue)",
-                         reason: "partial results of reduced dimensions split over \(split)")
-    }
-
-    private func dot(_ dn: DotDimensionNumbers, _ lhs: Value, _ rhs: Value, _ aval: AbstractValue) -> Value {
-        var l = lhs.layout, r = rhs.layout
-        let lhsFree = l.indices.filter { !dn.lhsContracting.contains($0) && !dn.lhsBatch.contains($0) }
-        let rhsFree = r.indices.filter { !dn.rhsContracting.contains($0) && !dn.rhsBatch.contains($0) }
-        // Batch dimensions: the right operand follows the left.
-        for (a, b) in zip(dn.lhsBatch, dn.rhsBatch) { r[b] = l[a] }
-        // Bytes of one device's result for the layouts chosen so far.
-        func outputBytes() -> Int {
-            let dims = dn.lhsBatch.map { (lhs.aval.shape[$0], l[$0]) } + lhsFree.map { (lhs.aval.shape[$0], l[$0]) }
-                + rhsFree.map { (rhs.aval.shape[$0], r[$0]) }
-            return dims.reduce(aval.dtype.byteSize) { $0 * ($1.0 / size($1.1)) }
-        }
-        var partial: [String] = []
-        for (a, b) in zip(dn.lhsContracting, dn.rhsContracting) {
-            let (la, rb) = (l[a], r[b])
-            if la == rb {
-                partial += la
-            } else if la.isEmpty || rb.isEmpty {
-                let leftSplit = !la.isEmpty, axes = leftSplit ? la : rb
-                var gathered = leftSplit ? l : r
-                gathered[leftSplit ? a : b] = []
-                let gatherBytes = localBytes(leftSplit ? lhs.aval : rhs.aval, gathered)
-                let reduceBytes = outputBytes()
-                let otherFree = Set((leftSplit ? r : l).flatMap { $0 }).isDisjoint(with: axes)
-                if otherFree && reduceBytes < gatherBytes {
-                    if leftSplit { r[b] = axes } else { l[a] = axes }
-                    partial += axes
-                    decisions.append(
-                        "dot_general: contracting dimension split over \(axes) on the \(leftSplit ? "left" : "right") operand only: "
-                            + "cut the other alike and psum the partial products (\(reduceBytes) B) rather than all-gather (\(gatherBytes) B)")
-                } else {
-                    if leftSplit { l[a] = [] } else { r[b] = [] }
-                    decisions.append(
-                        "dot_general: contracting dimension split over \(axes) on the \(leftSplit ? "left" : "right") operand only: "
-                            + "all-gather it (\(gatherBytes) B) rather than psum the partial products (\(reduceBytes) B)"
-                            + (otherFree ? "" : "; the other operand already uses \(axes)"))
-                }
-            } else {
-                l[a] = []
-                r[b] = []
-                decisions.append("dot_general: contracting dimension split over \(la) on the left and \(rb) on the right: both all-gathered")
-            }
-        }
-        // The result's layout; an axis may split one of its dimensions only.
-        var used = Set(partial)
-        var layout: Layout = []
-        for d in dn.lhsBatch + lhsFree {
-            layout.append(l[d])
-            used.formUnion(l[d])
-        }
-        for d in rhsFree {
-            if !used.isDisjoint(with: r[d]) {
-                decisions.append("dot_general: right operand's free dimension \(d) split over \(r[d]), an axis the result already uses: all-gathered")
-                r[d] = []
-            }
-            layout.append(r[d])
-            used.formUnion(r[d])
-        }
-        let a = reshard(lhs, to: l, consumer: "dot_general", reason: "left operand laid out for the product")
-        let b = reshard(rhs, to: r, consumer: "dot_general", reason: "right operand laid out for the product")
-        let y = apply(.dotGeneral(dn), [a, b], [layout], [aval])[0]
-        if partial.isEmpty { return y }
-        return allReduce(.psum(axes: partial), y, consumer: "dot_general",
-                         reason: "partial products of contracting dimensions split over \(partial)")
-    }
-
-    private func constrain(_ x: Value, _ dims: [[String]]) throws -> Value {
-        let spec = PartitionSpec(dimensions: dims)
-        let sharding: NamedSharding
-        do { sharding = try NamedSharding(mesh: mesh, spec: spec) } catch let e as FlockError {
-            throw FlockError("withShardingConstraint: \(e.message) (the function's arguments live on \(mesh))")
-        }
-        try sharding.validate(shape: x.aval.shape, for: "withShardingConstraint on a value of shape \(x.aval.shape)")
-        return reshard(x, to: spec.padded(x.aval.rank), consumer: "sharding_constraint", reason: "withShardingConstraint(\(spec))")
     }
 }
