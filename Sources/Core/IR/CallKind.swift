@@ -10,6 +10,10 @@ public enum CallKind: Hashable, Sendable, CustomStringConvertible {
     case fusedElementwise
     /// A product and the elementwise update of its result, run as one accumulating gemm.
     case dotUpdate
+    /// `withShardingConstraint` (FlockSharding): an identity whose result must
+    /// be laid out by these mesh axes per dimension (a `PartitionSpec`'s
+    /// `dimensions`). Evaluation inlines it; jit over sharded arrays reads it.
+    case shardingConstraint([[String]])
 
     /// The name printed in jaxprs (`pjit[name=...]`).
     public var description: String {
@@ -17,6 +21,7 @@ public enum CallKind: Hashable, Sendable, CustomStringConvertible {
         case .jit(let name): name
         case .fusedElementwise: "fused_elementwise"
         case .dotUpdate: "dot_update"
+        case .shardingConstraint: "sharding_constraint"
         }
     }
 }

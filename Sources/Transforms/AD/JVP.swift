@@ -303,6 +303,11 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         let tangents = zip(t, x).map { ti, xi in ti.map { takeAlongAxis($0, perm, axis: dimension, mode: .promiseInBounds) } }
         return (Array(sorted.dropLast()), tangents)
 
+    case .call(_, .shardingConstraint(let spec)):
+        // Kept (not inlined) on the primal and the tangent, so the constraint
+        // survives `grad` inside jit over sharded arrays.
+        return one(bind1(p, x[0]), t[0].map { bind1(.call(traceToJaxpr([$0.aval]) { $0 }, kind: .shardingConstraint(spec)), $0) })
+
     case .call(let j, _):
         // Inline: differentiate the body equation by equation.
         return try jvpOfJaxpr(j, x, t)

@@ -54,6 +54,9 @@ extension BatchingRules {
     func call(_ jaxpr: Jaxpr, kind: CallKind, _ xs: [BatchedValue]) -> [BatchedValue] {
         let args = xs.map(batchedAtFront)
         let t = traceBatched(jaxpr, args.map(spec), force: jaxpr.outputs.map { _ in false })
+        var kind = kind
+        // A sharding constraint does not split the batch dimension (in front).
+        if case .shardingConstraint(let dims) = kind, args.first?.dim != nil { kind = .shardingConstraint([[]] + dims) }
         let outs = bind(.call(t.jaxpr, kind: kind), t.consts + args.map(\.value))
         return zip(outs, t.outBatched).map { BatchedValue($0, $1 ? 0 : nil) }
     }
