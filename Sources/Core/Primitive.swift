@@ -245,7 +245,7 @@ public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
     case round
     /// The error function (`lax.erf`).
     case erf
-    /// The inverse error function on (−1, 1) (`lax.erf_inv`); ±1 give ±∞.
+    /// The inverse error function on (−1, 1) (`lax.erf_inv`).
     case erfInv = "erf_inv"
     /// True where the element is neither infinite nor NaN (`lax.is_finite`); gives bool.
     case isFinite = "is_finite"

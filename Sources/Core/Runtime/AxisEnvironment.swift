@@ -41,7 +41,7 @@ public struct AxisFrame: Sendable {
 /// The task-local stack of active named axes, innermost last.
 public enum AxisEnvironment {
     /// The active axes of the current task, outermost first; transforms push a frame
-    /// with `AxisEnvironment.$frames.withValue(_:operation:)` for the scope of their body.
+    /// for the scope of their body with ``withAxisFrame(_:_:)``.
     @TaskLocal public static var frames: [AxisFrame] = []
 }
 
