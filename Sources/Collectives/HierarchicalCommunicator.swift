@@ -14,6 +14,11 @@ public final class HierarchicalGroup: Sendable {
     /// This process's members, one per local device.
     public let members: [HierarchicalCommunicator]
 
+    /// A group of `localSize` members in this process over the process-level communicator `processes`.
+    /// - Parameters:
+    ///   - localSize: The number of members (local devices) in this process, at least 1.
+    ///   - processes: The communicator joining this process to the others; its leader uses it.
+    ///   - timeout: Seconds a member waits for the other local members before failing.
     public init(localSize: Int, processes: any Communicator, timeout: Double = CollectiveTimeout.seconds) {
         precondition(localSize >= 1, "HierarchicalGroup: localSize must be at least 1, got \(localSize)")
         let rendezvous = Rendezvous<HierarchicalCommunicator.Message>(size: localSize, timeout: timeout)

@@ -12,6 +12,7 @@ import FlockCore
 /// let y = c([x])
 /// ```
 public final class CompiledFunction: @unchecked Sendable {
+    /// The name given to `jit` (default `"jit"`), as IR dumps (`jit(name)`) show it.
     public let name: String
     /// The jaxpr as traced.
     public let jaxpr: Jaxpr

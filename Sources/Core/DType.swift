@@ -3,10 +3,15 @@
 /// Flock supports the dtypes JAX uses most on CPU. `float32` is the default, as in
 /// JAX. Names print as numpy spells them (`float32`, `int32`, `bool`).
 public enum DType: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    /// Booleans, one byte each; comparisons produce them.
     case bool
+    /// 32-bit signed integers; the dtype of integer literals and of indices.
     case int32
+    /// 32-bit unsigned integers, used for PRNG keys and bits.
     case uint32
+    /// 32-bit IEEE floats: the default dtype.
     case float32
+    /// 64-bit IEEE floats (JAX needs `jax_enable_x64` for these; Flock has them always).
     case float64
 
     /// Bytes per element.
@@ -38,7 +43,12 @@ public enum DType: String, Hashable, Sendable, CaseIterable, CustomStringConvert
 }
 
 /// The kind of a weakly typed scalar (a Swift literal), as JAX's `i*` and `f*`.
-public enum WeakKind: Hashable, Sendable { case integer, float }
+public enum WeakKind: Hashable, Sendable {
+    /// A weak integer (an `Int` literal or scalar) takes the other operand's
+    /// dtype; a weak float (a `Double` or `Float`) does too, except that it
+    /// makes an integer or bool operand float32.
+    case integer, float
+}
 
 /// JAX's type promotion for two operands, each possibly weakly typed.
 ///

@@ -1,6 +1,11 @@
 /// The eval table: runs each primitive's CPU kernel on concrete arrays whose
 /// shapes the shape rule has already checked (`outAvals` is its result).
 extension Primitive {
+    /// Runs the primitive's CPU kernel on concrete inputs.
+    /// - Parameters:
+    ///   - x: The operands, already checked by ``abstractEval(_:)``.
+    ///   - outAvals: What ``abstractEval(_:)`` returned for them.
+    /// - Returns: One array per result.
     public func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
         let shape = outAvals[0].shape
         switch self {

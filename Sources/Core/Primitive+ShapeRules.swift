@@ -3,6 +3,9 @@
 /// Each rule checks its operands and says what the result looks like; errors name
 /// the operation, the operands' shapes and what was expected.
 extension Primitive {
+    /// The shapes and dtypes of the primitive's results for operands of the given
+    /// shapes and dtypes (abstract evaluation).
+    /// - Throws: ``FlockError`` naming the primitive, the operands' shapes and what was expected.
     public func abstractEval(_ inputs: [AbstractValue]) throws -> [AbstractValue] {
         func fail(_ message: String) -> FlockError { FlockError("\(name): \(message)") }
         func expectCount(_ n: Int) throws {

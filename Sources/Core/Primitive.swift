@@ -6,23 +6,41 @@
 /// to compile until every table has its rule. Static parameters are associated
 /// values, which makes primitives hashable cache keys.
 public enum Primitive: Hashable, Sendable {
+    /// An elementwise function of one operand (`lax.neg`, `lax.exp`, …); see ``UnaryOp``.
     case unary(UnaryOp)
+    /// An elementwise function of two operands of equal shape and dtype (`lax.add`,
+    /// `lax.mul`, …); see ``BinaryOp``.
     case binary(BinaryOp)
+    /// An elementwise comparison of two operands of equal shape and dtype, giving bool
+    /// (`lax.eq`, `lax.lt`, …); see ``CompareOp``.
     case compare(CompareOp)
     /// `select(pred, onTrue, onFalse)`; operands of equal shape, or rank-0 pred.
     case select
     /// `clamp(lo, x, hi)`; `lo`/`hi` are rank-0 or shaped like `x`.
     case clamp
+    /// Converts the operand to `DType` elementwise (`lax.convert_element_type`);
+    /// `weakType` marks the result as weakly typed, as a Python scalar is in JAX.
     case convert(DType, weakType: Bool)
     /// Reinterprets the bits of a 4-byte dtype as another 4-byte dtype.
     case bitcast(DType)
+    /// Reduces the operand over `axes` with a monoid (`lax.reduce_sum`, `lax.reduce_max`, …);
+    /// the reduced dimensions are removed.
     case reduce(ReduceOp, axes: [Int])
+    /// Index of the largest or smallest element along `axis` (`lax.argmax`/`lax.argmin`),
+    /// as int32; ties go to the first index.
     case argReduce(ArgReduceOp, axis: Int)
+    /// Broadcasts the operand to `shape` (`lax.broadcast_in_dim`): operand dimension
+    /// `i` becomes output dimension `broadcastDimensions[i]` (of equal size, or 1);
+    /// the other output dimensions are new.
     case broadcastInDim(shape: [Int], broadcastDimensions: [Int])
+    /// Reshapes the operand to the given shape in row-major order (same element count).
     case reshape([Int])
+    /// Permutes the dimensions: output dimension `i` is operand dimension `permutation[i]`.
     case transpose([Int])
     /// Reverses the order of elements along `axes`.
     case reverse(axes: [Int])
+    /// A static strided slice (`lax.slice`): per dimension, elements from `start` up to
+    /// (not including) `limit`, every `strides`-th.
     case slice(start: [Int], limit: [Int], strides: [Int])
     /// Inputs: operand, then one rank-0 integer start index per dimension (clamped).
     case dynamicSlice(sizes: [Int])
@@ -36,10 +54,15 @@ public enum Primitive: Hashable, Sendable {
     /// updates. Each update is combined with the operand element it lands on
     /// by `op`, in the order of the updates (so repeated indices are deterministic).
     case scatter(ScatterOp, ScatterDimensionNumbers, mode: GatherScatterMode)
+    /// Joins operands of equal shape except along `axis` (`lax.concatenate`).
     case concatenate(axis: Int)
     /// Inputs: operand, rank-0 padding value. Negative low/high crop.
     case pad(low: [Int], high: [Int], interior: [Int])
+    /// `0, 1, 2, …` along `dimension`, broadcast to `shape` in the given dtype (`lax.iota`,
+    /// `lax.broadcasted_iota`); no inputs.
     case iota(DType, shape: [Int], dimension: Int)
+    /// Generalised matrix product of lhs and rhs (`lax.dot_general`); see
+    /// ``DotDimensionNumbers`` for the output layout.
     case dotGeneral(DotDimensionNumbers)
     /// Inputs: lhs `[N, C, spatial…]`, rhs `[O, I, spatial…]`; output `[N, O, spatial…]`.
     case convolution(ConvolutionParameters)
@@ -56,6 +79,7 @@ public enum Primitive: Hashable, Sendable {
     /// the element `select` picks (padding and holes skipped, ties to the
     /// earlier element): the JVP of max/min pooling.
     case selectAndGatherAdd(select: CompareOp, WindowParameters)
+    /// Cumulative sum along `axis` (`lax.cumsum`), from the end when `reverse`.
     case cumsum(axis: Int, reverse: Bool)
     /// Sorts all operands along `dimension` by the first `numKeys` operands
     /// (lexicographically; NaNs last; stable).
@@ -206,47 +230,83 @@ public enum Primitive: Hashable, Sendable {
     }
 }
 
+/// An elementwise operation of one operand: the cases of ``Primitive/unary(_:)``.
+/// The raw values are the names of `jax.lax`'s functions, which jaxprs print.
 public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
+    /// Elementwise float math, each named after its `jax.lax` function: `neg` (−x),
+    /// `exp`, `log` (natural), `log1p` (log(1 + x), exact near 0), `expm1` (eˣ − 1,
+    /// exact near 0), `sin`, `cos`, `tan`, `tanh`, `logistic` (1 / (1 + e⁻ˣ)), `sqrt`,
+    /// `rsqrt` (1 / √x), `abs`, `sign` (−1, 0 or 1; NaN stays NaN). `neg`, `abs` and
+    /// `sign` also apply to integers.
     case neg, exp, log, log1p, expm1, sin, cos, tan, tanh, logistic, sqrt, rsqrt, abs, sign
+    /// Rounds down (`floor`) or up (`ceil`) to an integral float.
     case floor, ceil
     /// Round half to even, as `numpy.round`.
     case round
+    /// The error function (`lax.erf`).
     case erf
+    /// The inverse error function on (−1, 1) (`lax.erf_inv`).
     case erfInv = "erf_inv"
+    /// True where the element is neither infinite nor NaN (`lax.is_finite`); gives bool.
     case isFinite = "is_finite"
     /// Logical not for bool, bitwise not for integers.
     case not
 }
 
+/// An elementwise operation of two operands of equal shape and dtype: the cases of
+/// ``Primitive/binary(_:)``. The raw values are `jax.lax`'s names.
 public enum BinaryOp: String, Hashable, Sendable, CaseIterable {
+    /// Elementwise arithmetic, named after `jax.lax`: `add`, `sub`, `mul`, `div`
+    /// (integer division rounds toward zero, as C and XLA do), `rem` (remainder with
+    /// the dividend's sign, like C's `fmod`), `pow`, `max` and `min` (NaN propagates),
+    /// `atan2(y, x)` (the angle of (x, y)).
     case add, sub, mul, div, rem, pow, max, min, atan2
     /// Logical for bool, bitwise for integers.
     case and, or, xor
+    /// Shifts integer bits left; shifts of the bit width or more give 0.
     case shiftLeft = "shift_left"
+    /// Shifts integer bits right, filling with zeros; shifts of the bit width or more give 0.
     case shiftRightLogical = "shift_right_logical"
 }
 
+/// An elementwise comparison giving bool: the cases of ``Primitive/compare(_:)``.
 public enum CompareOp: String, Hashable, Sendable, CaseIterable {
+    /// Equal, not equal, less, less or equal, greater, greater or equal (`lax.eq`,
+    /// `lax.ne`, `lax.lt`, `lax.le`, `lax.gt`, `lax.ge`); comparisons with NaN are
+    /// false except `ne`, as in IEEE 754.
     case eq, ne, lt, le, gt, ge
 }
 
+/// The monoid of ``Primitive/reduce(_:axes:)``.
 public enum ReduceOp: String, Hashable, Sendable, CaseIterable {
+    /// Sum, maximum, minimum or product over the reduced axes (`lax.reduce_sum`,
+    /// `reduce_max`, `reduce_min`, `reduce_prod`); an empty reduction gives the identity
+    /// (0, −∞ or the dtype's minimum, +∞ or its maximum, 1).
     case sum, max, min, prod
     /// Logical all/any over bool.
     case and, or
 }
 
+/// Which extremum ``Primitive/argReduce(_:axis:)`` finds.
 public enum ArgReduceOp: String, Hashable, Sendable, CaseIterable {
+    /// The index of the largest (`argmax`) or smallest (`argmin`) element.
     case argmax, argmin
 }
 
 /// Dimension numbers of `dotGeneral`: which dimensions are contracted and which
 /// are batch dimensions. Output layout: batch, lhs free, rhs free.
 public struct DotDimensionNumbers: Hashable, Sendable {
+    /// Dimensions of lhs summed over, paired in order with `rhsContracting`.
     public var lhsContracting: [Int]
+    /// Dimensions of rhs summed over, paired with `lhsContracting` (equal sizes).
     public var rhsContracting: [Int]
+    /// Batch dimensions of lhs, paired with `rhsBatch`: each pair is iterated in
+    /// lockstep and comes first in the output.
     public var lhsBatch: [Int]
+    /// Batch dimensions of rhs, paired in order with `lhsBatch` (equal sizes).
     public var rhsBatch: [Int]
+    /// Dimension numbers with the given contracting and (by default no) batch dimensions.
+    /// Matrix product of `[m, k]` and `[k, n]`: `DotDimensionNumbers(lhsContracting: [1], rhsContracting: [0])`.
     public init(lhsContracting: [Int], rhsContracting: [Int], lhsBatch: [Int] = [], rhsBatch: [Int] = []) {
         self.lhsContracting = lhsContracting
         self.rhsContracting = rhsContracting
@@ -257,12 +317,20 @@ public struct DotDimensionNumbers: Hashable, Sendable {
 
 /// Parameters of `convolution` (XLA's conv_general_dilated in NCH/OIH layout).
 public struct ConvolutionParameters: Hashable, Sendable {
+    /// The step of the window over each spatial dimension of the (padded, dilated) input.
     public var windowStrides: [Int]
     /// (low, high) padding per spatial dimension.
     public var padding: [[Int]]
+    /// Input (lhs) dilation per spatial dimension: `d − 1` zeros inserted between input
+    /// elements, as a transposed convolution needs; 1 for none.
     public var lhsDilation: [Int]
+    /// Kernel (rhs) dilation per spatial dimension: kernel taps spaced `d` apart
+    /// (atrous convolution); 1 for none.
     public var rhsDilation: [Int]
+    /// Number of groups the input channels are split into, each convolved with its own
+    /// share of output channels; equal to the input channels for a depthwise convolution.
     public var featureGroupCount: Int
+    /// Parameters with the given strides, padding and dilations; one group by default.
     public init(
         windowStrides: [Int], padding: [[Int]], lhsDilation: [Int], rhsDilation: [Int],
         featureGroupCount: Int = 1
@@ -291,11 +359,14 @@ public enum GatherScatterMode: String, Hashable, Sendable, CaseIterable {
 public enum ScatterOp: String, Hashable, Sendable, CaseIterable {
     /// The update replaces the element (the last of repeated indices wins).
     case replace
+    /// The update is added to, multiplied with, or combined by minimum or maximum
+    /// with the element it lands on.
     case add, mul, min, max
 }
 
 /// The monoid of a `reduceWindow`.
 public enum ReduceWindowOp: String, Hashable, Sendable, CaseIterable {
+    /// Each window's sum, maximum or minimum (sum pooling, max pooling, min pooling).
     case sum, max, min
 }
 
@@ -306,12 +377,18 @@ public enum ReduceWindowOp: String, Hashable, Sendable, CaseIterable {
 /// `windowStrides`. Output size per dimension: ⌊(padded − dilated window) /
 /// stride⌋ + 1, or 0 when the window does not fit.
 public struct WindowParameters: Hashable, Sendable {
+    /// The window's size along each operand dimension.
     public var windowDimensions: [Int]
+    /// How far the window moves along each dimension between output elements.
     public var windowStrides: [Int]
     /// (low, high) padding per dimension.
     public var padding: [[Int]]
+    /// Operand dilation per dimension: `d − 1` holes (holding the identity) between
+    /// elements; 1 for none.
     public var baseDilation: [Int]
+    /// Window dilation per dimension: the window's elements are `d` apart; 1 for none.
     public var windowDilation: [Int]
+    /// Window geometry with one entry per operand dimension in each array.
     public init(
         windowDimensions: [Int], windowStrides: [Int], padding: [[Int]], baseDilation: [Int], windowDilation: [Int]
     ) {
@@ -338,11 +415,21 @@ public struct WindowParameters: Hashable, Sendable {
 /// XLA gather dimension numbers; the index vector is the last dimension of the
 /// start indices.
 public struct GatherDimensionNumbers: Hashable, Sendable {
+    /// Output dimensions that hold each slice's dimensions (those not collapsed), in
+    /// order; the other output dimensions are the start indices' batch dimensions.
     public var offsetDims: [Int]
+    /// Operand dimensions whose slice size is 1 and that the output drops.
     public var collapsedSliceDims: [Int]
+    /// For each entry of the index vector, the operand dimension it gives the start of.
     public var startIndexMap: [Int]
+    /// Operand dimensions that pair with `startIndicesBatchingDims`: slice `i` reads
+    /// from operand batch element `i` (size-1 slices, dropped from the output).
     public var operandBatchingDims: [Int]
+    /// Dimensions of the start indices that pair with `operandBatchingDims`.
     public var startIndicesBatchingDims: [Int]
+    /// Dimension numbers of a gather; the batching dimensions default to none.
+    /// Taking rows of a `[n, d]` table by a `[k, 1]` index array, with slice sizes
+    /// `[1, d]`: `GatherDimensionNumbers(offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [0])`.
     public init(
         offsetDims: [Int], collapsedSliceDims: [Int], startIndexMap: [Int],
         operandBatchingDims: [Int] = [], startIndicesBatchingDims: [Int] = []
@@ -358,11 +445,19 @@ public struct GatherDimensionNumbers: Hashable, Sendable {
 /// XLA scatter dimension numbers; the index vector is the last dimension of the
 /// indices.
 public struct ScatterDimensionNumbers: Hashable, Sendable {
+    /// Dimensions of the updates that span each update window (the others are the
+    /// indices' batch dimensions).
     public var updateWindowDims: [Int]
+    /// Operand dimensions of window size 1 that the update windows do not have.
     public var insertedWindowDims: [Int]
+    /// For each entry of the index vector, the operand dimension it gives the start of.
     public var scatterDimsToOperandDims: [Int]
+    /// Operand dimensions that pair with `scatterIndicesBatchingDims`: update `i`
+    /// lands in operand batch element `i`.
     public var operandBatchingDims: [Int]
+    /// Dimensions of the scatter indices that pair with `operandBatchingDims`.
     public var scatterIndicesBatchingDims: [Int]
+    /// Dimension numbers of a scatter; the batching dimensions default to none.
     public init(
         updateWindowDims: [Int], insertedWindowDims: [Int], scatterDimsToOperandDims: [Int],
         operandBatchingDims: [Int] = [], scatterIndicesBatchingDims: [Int] = []
@@ -381,14 +476,21 @@ public struct ScatterDimensionNumbers: Hashable, Sendable {
 /// For custom VJP, `forward(primals)` returns `(outputs, residuals)` and
 /// `backward(residuals, cotangents)` returns the input cotangents.
 public final class CustomRule: Hashable, @unchecked Sendable {
+    /// The custom JVP rule, `(primals, tangents) -> (outputs, outputTangents)`; nil for a custom VJP.
     public let jvp: (([Tensor], [Tensor]) -> ([Tensor], [Tensor]))?
+    /// The custom VJP's forward pass, `primals -> (outputs, residuals)`; nil for a custom JVP.
     public let forward: (([Tensor]) -> ([Tensor], [Tensor]))?
+    /// The custom VJP's backward pass, `(residuals, cotangents) -> input cotangents`; nil for a custom JVP.
     public let backward: (([Tensor], [Tensor]) -> [Tensor])?
     /// Leading operands of the primitive that are values the function
     /// captured (closure constants): the rules take them (and ignore them),
     /// but differentiating with respect to them is an error, as in JAX.
     public let constCount: Int
 
+    /// A custom JVP rule (`jax.custom_jvp`'s `defjvp`).
+    /// - Parameters:
+    ///   - jvp: Maps primals and their tangents to the outputs and the output tangents.
+    ///   - constCount: How many leading operands are captured constants.
     public init(jvp: @escaping ([Tensor], [Tensor]) -> ([Tensor], [Tensor]), constCount: Int = 0) {
         self.jvp = jvp
         self.forward = nil
@@ -396,6 +498,11 @@ public final class CustomRule: Hashable, @unchecked Sendable {
         self.constCount = constCount
     }
 
+    /// A custom VJP rule (`jax.custom_vjp`'s `defvjp`).
+    /// - Parameters:
+    ///   - forward: Maps primals to the outputs and the residuals the backward pass needs.
+    ///   - backward: Maps the residuals and output cotangents to the input cotangents.
+    ///   - constCount: How many leading operands are captured constants.
     public init(
         forward: @escaping ([Tensor]) -> ([Tensor], [Tensor]), backward: @escaping ([Tensor], [Tensor]) -> [Tensor],
         constCount: Int = 0

@@ -46,6 +46,7 @@ public struct Tensor: Sendable {
         }
     }
 
+    /// The size of each dimension (`[]` for a scalar), known while tracing too.
     public var shape: [Int] {
         switch storage {
         case .concrete(let a): a.shape
@@ -54,6 +55,7 @@ public struct Tensor: Sendable {
         }
     }
 
+    /// The element type, known while tracing too.
     public var dtype: DType {
         switch storage {
         case .concrete(let a): a.dtype

@@ -104,6 +104,7 @@ public struct PartitionSpec: Hashable, Sendable, CustomStringConvertible {
 
 /// One entry of a ``PartitionSpec``: no axis (`nil`), one axis name, or several.
 public struct MeshAxes: Hashable, Sendable, ExpressibleByNilLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral {
+    /// The mesh axes the array dimension is split over, major first; empty for a replicated dimension.
     public let names: [String]
     public init(nilLiteral: ()) { names = [] }
     public init(stringLiteral value: String) { names = [value] }
@@ -114,7 +115,9 @@ public struct MeshAxes: Hashable, Sendable, ExpressibleByNilLiteral, Expressible
 
 /// A mesh and a partition spec: where every block of an array lives (`jax.sharding.NamedSharding`).
 public struct NamedSharding: Hashable, Sendable, CustomStringConvertible {
+    /// The devices the array is laid out on.
     public let mesh: Mesh
+    /// How each array dimension is split over the mesh axes.
     public let spec: PartitionSpec
 
     /// Validates that `spec` only names axes of `mesh`, each at most once.

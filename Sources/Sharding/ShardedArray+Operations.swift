@@ -48,18 +48,48 @@ extension ShardedArray {
 
     // Elementwise arithmetic: two sharded arrays of one shape on one mesh, or a
     // sharded array and a rank-0 tensor (`x * Tensor(2.0)`).
+    /// Elementwise sum of two sharded arrays of one shape on one mesh, computed
+    /// block by block in `a`'s layout: `try a + b`. When `b` is laid out
+    /// differently it is resharded first (a collective); there is no broadcasting.
+    /// - Throws: ``FlockError`` when the shapes or the meshes differ.
     public static func + (a: ShardedArray, b: ShardedArray) throws -> ShardedArray { try a.zipWith(b, { $0 + $1 }, name: "+") }
+    /// Elementwise difference of two sharded arrays of one shape on one mesh, in `a`'s
+    /// layout (`b` resharded if needed), as for the sum.
+    /// - Throws: ``FlockError`` when the shapes or the meshes differ.
     public static func - (a: ShardedArray, b: ShardedArray) throws -> ShardedArray { try a.zipWith(b, { $0 - $1 }, name: "-") }
+    /// Elementwise product of two sharded arrays of one shape on one mesh, in `a`'s
+    /// layout (`b` resharded if needed), as for the sum.
+    /// - Throws: ``FlockError`` when the shapes or the meshes differ.
     public static func * (a: ShardedArray, b: ShardedArray) throws -> ShardedArray { try a.zipWith(b, { $0 * $1 }, name: "*") }
+    /// Elementwise true division of two sharded arrays of one shape on one mesh, in `a`'s
+    /// layout (`b` resharded if needed), as for the sum.
+    /// - Throws: ``FlockError`` when the shapes or the meshes differ.
     public static func / (a: ShardedArray, b: ShardedArray) throws -> ShardedArray { try a.zipWith(b, { $0 / $1 }, name: "/") }
+    /// Adds a rank-0 tensor to every element, block by block: `try x + Tensor(1.0)`.
+    /// - Throws: ``FlockError`` when `b` is not rank 0.
     public static func + (a: ShardedArray, b: Tensor) throws -> ShardedArray { try a.withScalar(b, "+") { $0 + $1 } }
+    /// Subtracts a rank-0 tensor from every element, block by block.
+    /// - Throws: ``FlockError`` when `b` is not rank 0.
     public static func - (a: ShardedArray, b: Tensor) throws -> ShardedArray { try a.withScalar(b, "-") { $0 - $1 } }
+    /// Multiplies every element by a rank-0 tensor, block by block: `try x * Tensor(2.0)`.
+    /// - Throws: ``FlockError`` when `b` is not rank 0.
     public static func * (a: ShardedArray, b: Tensor) throws -> ShardedArray { try a.withScalar(b, "*") { $0 * $1 } }
+    /// Divides every element by a rank-0 tensor, block by block.
+    /// - Throws: ``FlockError`` when `b` is not rank 0.
     public static func / (a: ShardedArray, b: Tensor) throws -> ShardedArray { try a.withScalar(b, "/") { $0 / $1 } }
+    /// Adds every element to a rank-0 tensor, block by block.
+    /// - Throws: ``FlockError`` when `a` is not rank 0.
     public static func + (a: Tensor, b: ShardedArray) throws -> ShardedArray { try b.withScalar(a, "+") { $1 + $0 } }
+    /// Subtracts every element from a rank-0 tensor, block by block: `try Tensor(1.0) - x`.
+    /// - Throws: ``FlockError`` when `a` is not rank 0.
     public static func - (a: Tensor, b: ShardedArray) throws -> ShardedArray { try b.withScalar(a, "-") { $1 - $0 } }
+    /// Multiplies a rank-0 tensor by every element, block by block.
+    /// - Throws: ``FlockError`` when `a` is not rank 0.
     public static func * (a: Tensor, b: ShardedArray) throws -> ShardedArray { try b.withScalar(a, "*") { $1 * $0 } }
+    /// Divides a rank-0 tensor by every element, block by block.
+    /// - Throws: ``FlockError`` when `a` is not rank 0.
     public static func / (a: Tensor, b: ShardedArray) throws -> ShardedArray { try b.withScalar(a, "/") { $1 / $0 } }
+    /// Elementwise negation, block by block, keeping the sharding.
     public static prefix func - (a: ShardedArray) throws -> ShardedArray { try a.map { -$0 } }
 }
 

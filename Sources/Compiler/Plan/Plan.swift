@@ -51,7 +51,9 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
     let slotCount: Int
     let instructions: [Instruction]
     let outputs: [Operand]
+    /// The shapes and dtypes of the arguments, in order.
     public let inputAvals: [AbstractValue]
+    /// The shapes and dtypes of the results, in order.
     public let outputAvals: [AbstractValue]
 
     /// Instructions of this plan, not counting nested plans.

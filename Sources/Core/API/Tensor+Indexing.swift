@@ -23,25 +23,50 @@ public enum TensorIndex: Sendable {
 }
 
 /// Types usable in a ``Tensor`` subscript.
-public protocol TensorIndexConvertible: Sendable { var tensorIndex: TensorIndex { get } }
-extension TensorIndex: TensorIndexConvertible { public var tensorIndex: TensorIndex { self } }
-extension Int: TensorIndexConvertible { public var tensorIndex: TensorIndex { .index(self) } }
+///
+/// `Int`, the `Int` ranges, ``TensorIndex`` and ``Tensor`` (index arrays) conform:
+/// ```swift
+/// let x = ones([4, 5])
+/// let y = x[1..<3, .newAxis, -1]   // rows 1 and 2, a new axis, the last column: [2, 1]
+/// ```
+public protocol TensorIndexConvertible: Sendable {
+    /// The subscript entry this value stands for.
+    var tensorIndex: TensorIndex { get }
+}
+extension TensorIndex: TensorIndexConvertible {
+    /// The entry itself.
+    public var tensorIndex: TensorIndex { self }
+}
+extension Int: TensorIndexConvertible {
+    /// A single position that removes the axis; negative counts from the end: `x[-1]` is the last row.
+    public var tensorIndex: TensorIndex { .index(self) }
+}
 extension Range: TensorIndexConvertible where Bound == Int {
+    /// A half-open slice `lo..<hi` (Python's `lo:hi`): `x[1..<3]` keeps rows 1 and 2.
     public var tensorIndex: TensorIndex { .slice(start: lowerBound, stop: upperBound, step: 1) }
 }
 extension ClosedRange: TensorIndexConvertible where Bound == Int {
+    /// A closed slice `lo...hi`, the upper bound included: `x[0...1]` keeps rows 0 and 1;
+    /// `x[0...(-1)]` runs to the end.
     public var tensorIndex: TensorIndex { .slice(start: lowerBound, stop: upperBound == -1 ? nil : upperBound + 1, step: 1) }
 }
 extension PartialRangeFrom: TensorIndexConvertible where Bound == Int {
+    /// A slice from `lo` to the end (Python's `lo:`): `x[2...]`.
     public var tensorIndex: TensorIndex { .slice(start: lowerBound, stop: nil, step: 1) }
 }
 extension PartialRangeUpTo: TensorIndexConvertible where Bound == Int {
+    /// A slice from the start up to `hi`, excluded (Python's `:hi`): `x[..<2]`.
     public var tensorIndex: TensorIndex { .slice(start: nil, stop: upperBound, step: 1) }
 }
 extension PartialRangeThrough: TensorIndexConvertible where Bound == Int {
+    /// A slice from the start through `hi`, included: `x[...1]` keeps rows 0 and 1.
     public var tensorIndex: TensorIndex { .slice(start: nil, stop: upperBound == -1 ? nil : upperBound + 1, step: 1) }
 }
-extension Tensor: TensorIndexConvertible { public var tensorIndex: TensorIndex { .array(self) } }
+extension Tensor: TensorIndexConvertible {
+    /// An integer or bool index array (numpy's advanced indexing, lowered to a gather):
+    /// `x[Tensor([2, 0] as [Int32])]` picks rows 2 and 0; `x[x .> 0]` needs a concrete mask.
+    public var tensorIndex: TensorIndex { .array(self) }
+}
 
 /// Python's `slice.indices(n)`: concrete start, stop and count for a step.
 func sliceBounds(_ start: Int?, _ stop: Int?, _ step: Int, _ n: Int) -> (start: Int, count: Int) {
@@ -307,9 +332,16 @@ package func canonicalFill(_ fill: Double?, _ dtype: DType) -> Double? {
 
 // Lets `.all`, `.newAxis`, `.ellipsis` and `.stride(by:)` be written directly in subscripts.
 extension TensorIndexConvertible where Self == TensorIndex {
+    /// All of an axis (Python's `:`), as in `x[.all, 0]` (the first column).
     public static var all: TensorIndex { TensorIndex.all }
+    /// A new size-1 axis (numpy's `None`): `v[.all, .newAxis]` turns `[n]` into `[n, 1]`.
     public static var newAxis: TensorIndex { TensorIndex.insertAxis }
+    /// As many full slices as the other entries leave (Python's `...`): `x[.ellipsis, 0]`
+    /// takes index 0 of the last axis.
     public static var ellipsis: TensorIndex { TensorIndex.remainingAxes }
+    /// A strided slice (Python's `start:stop:step`); nil bounds are the ends, and a
+    /// negative step walks backwards: `x[.stride(by: -1)]` reverses the first axis,
+    /// `x[.stride(0, nil, by: 2)]` keeps the even rows.
     public static func stride(_ start: Int? = nil, _ stop: Int? = nil, by step: Int) -> TensorIndex {
         TensorIndex.slice(start: start, stop: stop, step: step)
     }

@@ -70,8 +70,12 @@ public func outer(_ a: Tensor, _ b: Tensor) -> Tensor { a.flattened().expandingD
 
 /// Padding of a convolution: `valid` (none), `same` (output size ⌈in/stride⌉), or explicit (low, high) pairs.
 public enum ConvolutionPadding: Sendable, Hashable {
+    /// No padding: only windows that fit entirely in the input.
     case valid
+    /// Pads so that the output's spatial size is ⌈input / stride⌉, the extra padding
+    /// going to the high side (as `"SAME"` in JAX).
     case same
+    /// One (low, high) padding pair per spatial dimension; negative values crop.
     case explicit([[Int]])
 }
 

@@ -2,8 +2,22 @@
 // JAX type promotion. Swift literals are weakly typed: `x * 2` keeps x's dtype.
 
 extension Tensor {
+    /// Elementwise sum with numpy broadcasting and JAX's type promotion (`jnp.add`).
+    /// Shapes broadcast from the trailing dimension (`[3, 1] + [4]` gives `[3, 4]`);
+    /// dtypes promote as in JAX (`int32 + float32` is `float32`), and a Swift literal
+    /// keeps the tensor's dtype.
+    /// ```swift
+    /// let a = Tensor([[1], [2]] as [[Float]])   // [2, 1]
+    /// let b = Tensor([10, 20, 30] as [Float])   // [3]
+    /// let c = a + b                             // [[11, 21, 31], [12, 22, 32]]
+    /// ```
     public static func + (a: Tensor, b: Tensor) -> Tensor { elementwise(.add, a, b) }
+    /// Elementwise difference `a − b`, with broadcasting and type promotion as `+`
+    /// (`jnp.subtract`): `x - x.mean(axes: [0])` centres the columns of a matrix.
     public static func - (a: Tensor, b: Tensor) -> Tensor { elementwise(.sub, a, b) }
+    /// Elementwise (Hadamard) product, with broadcasting and type promotion as
+    /// `+` (`jnp.multiply`); for the matrix product use `matmul`.
+    /// `w * mask` zeroes the entries where a float mask is 0.
     public static func * (a: Tensor, b: Tensor) -> Tensor { elementwise(.mul, a, b) }
     /// True division (`jnp.true_divide`): integer operands give float32.
     public static func / (a: Tensor, b: Tensor) -> Tensor {
@@ -11,25 +25,45 @@ extension Tensor {
     }
     /// Remainder with the sign of the divisor (`jnp.remainder`, Python's `%`).
     public static func % (a: Tensor, b: Tensor) -> Tensor { remainder(a, b) }
+    /// Elementwise negation (`jnp.negative`); keeps the dtype.
     public static prefix func - (a: Tensor) -> Tensor { bind1(.unary(.neg), a) }
 
+    /// Replaces `a` with `a + b`. A new tensor is made (tensors are immutable values);
+    /// the result's dtype and shape follow `+`.
     public static func += (a: inout Tensor, b: Tensor) { a = a + b }
+    /// Replaces `a` with `a - b` (a new tensor, dtype and shape as for `-`).
     public static func -= (a: inout Tensor, b: Tensor) { a = a - b }
+    /// Replaces `a` with `a * b` (a new tensor, dtype and shape as for `*`).
     public static func *= (a: inout Tensor, b: Tensor) { a = a * b }
+    /// Replaces `a` with `a / b` (a new tensor; integer operands give float32, as `/`).
     public static func /= (a: inout Tensor, b: Tensor) { a = a / b }
 
     /// Elementwise comparisons (results are bool tensors).
     public static func .== (a: Tensor, b: Tensor) -> Tensor { comparison(.eq, a, b) }
+    /// Elementwise `a ≠ b` as a bool tensor (`jnp.not_equal`), after broadcasting and
+    /// type promotion; true where either is NaN: `x .!= x` finds NaNs.
     public static func .!= (a: Tensor, b: Tensor) -> Tensor { comparison(.ne, a, b) }
+    /// Elementwise `a < b` as a bool tensor (`jnp.less`), after broadcasting and type
+    /// promotion; false where either is NaN. `where(x .< 0, 0, x)` is a ReLU.
     public static func .< (a: Tensor, b: Tensor) -> Tensor { comparison(.lt, a, b) }
+    /// Elementwise `a ≤ b` as a bool tensor (`jnp.less_equal`), after broadcasting and
+    /// type promotion; false where either is NaN.
     public static func .<= (a: Tensor, b: Tensor) -> Tensor { comparison(.le, a, b) }
+    /// Elementwise `a > b` as a bool tensor (`jnp.greater`), after broadcasting and
+    /// type promotion; false where either is NaN: `x .> 0.5` thresholds probabilities.
     public static func .> (a: Tensor, b: Tensor) -> Tensor { comparison(.gt, a, b) }
+    /// Elementwise `a ≥ b` as a bool tensor (`jnp.greater_equal`), after broadcasting
+    /// and type promotion; false where either is NaN.
     public static func .>= (a: Tensor, b: Tensor) -> Tensor { comparison(.ge, a, b) }
 
     /// Logical (bool) or bitwise (integer) and, or, xor, not.
     public static func .& (a: Tensor, b: Tensor) -> Tensor { elementwise(.and, a, b) }
+    /// Elementwise or: logical for bool, bitwise for integers (`jnp.bitwise_or`), with broadcasting.
     public static func .| (a: Tensor, b: Tensor) -> Tensor { elementwise(.or, a, b) }
+    /// Elementwise exclusive or: logical for bool, bitwise for integers (`jnp.bitwise_xor`), with broadcasting.
     public static func .^ (a: Tensor, b: Tensor) -> Tensor { elementwise(.xor, a, b) }
+    /// Elementwise not: logical for bool, bitwise for integers (`jnp.logical_not`/`jnp.invert`);
+    /// `.!(x .> 0)` is the mask of the non-positive elements.
     public static prefix func .! (a: Tensor) -> Tensor { bind1(.unary(.not), a) }
 }
 

@@ -7,13 +7,18 @@
 /// `whileLoop`, `scan`, `call`) carry jaxprs as parameters; tracing, printing,
 /// checking, optimising and compiling them live in FlockTransforms.
 public final class Jaxpr: Hashable, Sendable, CustomStringConvertible {
+    /// The variables bound to the arguments, in order.
     public let inputs: [Var]
+    /// The variables bound to `consts`, values captured while tracing.
     public let constVars: [Var]
     /// Concrete values of `constVars`, in order.
     public let consts: [Tensor]
+    /// The equations in evaluation order; each uses only inputs, constants and earlier outputs.
     public let equations: [Equation]
+    /// The results: variables defined above, or literals.
     public let outputs: [Atom]
 
+    /// A jaxpr from its parts; `constVars` and `consts` must have equal counts.
     public init(inputs: [Var], constVars: [Var], consts: [Tensor], equations: [Equation], outputs: [Atom]) {
         precondition(constVars.count == consts.count, "Jaxpr: \(constVars.count) const vars for \(consts.count) consts")
         self.inputs = inputs
@@ -23,7 +28,9 @@ public final class Jaxpr: Hashable, Sendable, CustomStringConvertible {
         self.outputs = outputs
     }
 
+    /// The shapes and dtypes of the inputs.
     public var inputAvals: [AbstractValue] { inputs.map(\.aval) }
+    /// The shapes and dtypes of the outputs.
     public var outputAvals: [AbstractValue] { outputs.map(\.aval) }
 
     // Identity semantics: two jaxprs are the same parameter only if they are the same object.
@@ -35,8 +42,11 @@ public final class Jaxpr: Hashable, Sendable, CustomStringConvertible {
 
 /// A variable of a jaxpr: a unique id and its abstract value.
 public struct Var: Hashable, Sendable {
+    /// The identity of the variable, unique within a trace; printing renames ids to `a`, `b`, ….
     public let id: Int
+    /// The shape and dtype of the variable's value.
     public let aval: AbstractValue
+    /// A variable with the given id and abstract value.
     public init(id: Int, aval: AbstractValue) {
         self.id = id
         self.aval = aval
@@ -45,9 +55,12 @@ public struct Var: Hashable, Sendable {
 
 /// An operand of an equation: a variable or a literal constant.
 public enum Atom: Hashable, Sendable {
+    /// A variable defined by an input, a constant or an earlier equation.
     case variable(Var)
+    /// A constant written into the program.
     case literal(LiteralValue)
 
+    /// The shape and dtype of the operand.
     public var aval: AbstractValue {
         switch self {
         case .variable(let v): v.aval
@@ -58,7 +71,9 @@ public enum Atom: Hashable, Sendable {
 
 /// A small concrete constant inlined into a jaxpr (compared by value).
 public struct LiteralValue: Hashable, Sendable {
+    /// The concrete value.
     public let tensor: Tensor
+    /// Wraps a concrete tensor as a literal.
     public init(_ tensor: Tensor) { self.tensor = tensor }
     public static func == (a: LiteralValue, b: LiteralValue) -> Bool {
         a.tensor.aval == b.tensor.aval && a.tensor.isConcrete && b.tensor.isConcrete
@@ -72,9 +87,13 @@ public struct LiteralValue: Hashable, Sendable {
 
 /// One step of a jaxpr: `outputs = primitive(inputs)`.
 public struct Equation: Hashable, Sendable {
+    /// The operation applied, with its static parameters.
     public let primitive: Primitive
+    /// The operands, in the primitive's order.
     public let inputs: [Atom]
+    /// The variables the equation defines, one per result.
     public let outputs: [Var]
+    /// An equation applying `primitive` to `inputs` and defining `outputs`.
     public init(primitive: Primitive, inputs: [Atom], outputs: [Var]) {
         self.primitive = primitive
         self.inputs = inputs
@@ -113,6 +132,7 @@ public func evalJaxpr(_ jaxpr: Jaxpr, _ args: [Tensor]) -> [Tensor] {
 
 /// Prints jaxprs as JAX does: `{ lambda a:f32[]; b:f32[3]. let c:f32[3] = mul b a in (c) }`.
 public enum JaxprPrinter {
+    /// The jaxpr as JAX prints it, variables named `a`, `b`, … in order of definition.
     public static func print(_ jaxpr: Jaxpr) -> String {
         var names: [Int: String] = [:]
         var counter = 0

@@ -35,8 +35,11 @@ protocol TernaryKernel {
 
 /// An operand of a ``BlockKernel``: `count` elements, or one element standing for all of them.
 public struct BlockOperand: @unchecked Sendable {
+    /// The operand's first element.
     public var pointer: UnsafeRawPointer
+    /// Whether the one element at `pointer` stands for every element (a broadcast scalar).
     public var isScalar: Bool
+    /// An operand at `pointer`, scalar or not.
     public init(pointer: UnsafeRawPointer, isScalar: Bool) {
         self.pointer = pointer
         self.isScalar = isScalar

@@ -17,10 +17,14 @@ public enum AxisBinding: Sendable {
 
 /// One active named axis.
 public struct AxisFrame: Sendable {
+    /// The axis name collectives refer to (`axisName:` of `pmap`, `vmap`, `shardMap`).
     public let name: String
+    /// The number of members along the axis.
     public let size: Int
+    /// What carries out collectives over the axis.
     public let binding: AxisBinding
 
+    /// A frame binding `name`, of `size` members, to `binding`.
     public init(name: String, size: Int, binding: AxisBinding) {
         self.name = name
         self.size = size
@@ -36,6 +40,8 @@ public struct AxisFrame: Sendable {
 
 /// The task-local stack of active named axes, innermost last.
 public enum AxisEnvironment {
+    /// The active axes of the current task, outermost first; transforms push a frame
+    /// for the scope of their body with ``withAxisFrame(_:_:)``.
     @TaskLocal public static var frames: [AxisFrame] = []
 }
 

@@ -13,6 +13,7 @@ import Synchronization
 /// and are recycled through ``BufferPool`` when released: a fresh 40 MB buffer
 /// costs ~10k page faults, more than the elementwise work that fills it.
 public final class Buffer: @unchecked Sendable {
+    /// The start of the storage, aligned for every dtype.
     public let pointer: UnsafeMutableRawPointer
     /// Usable bytes (at least what was asked for).
     public let capacity: Int

@@ -1,6 +1,9 @@
 /// The collective operations a communicator performs, as recorded in a
 /// ``CollectiveSignature``.
 public enum CollectiveKind: UInt8, Sendable {
+    /// The operation: an all-reduce (`psum`, `pmax`, `pmin`), all-gather,
+    /// reduce-scatter (`psum_scatter`), all-to-all, permutation (`ppermute`), broadcast
+    /// from a root, a barrier, or `inconsistent` (a member that cannot take part consistently).
     case allReduce = 1, allGather, reduceScatter, allToAll, permute, broadcast, barrier, inconsistent
 
     /// How messages name the operation.
@@ -27,13 +30,18 @@ public enum CollectiveKind: UInt8, Sendable {
 /// consistent call. Anything else becomes an error naming every member's
 /// view, identical on all members — so all of them fail together, none hangs.
 public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible {
+    /// How many collectives the member made on this communicator before this one.
     public var sequence: UInt32
+    /// The operation.
     public var kind: CollectiveKind
+    /// The operand's element type.
     public var dtype: DType
     /// Operation parameter: the reduction, the root, or a hash of the permutation.
     public var parameter: UInt32
+    /// The operand's shape (this member's part).
     public var shape: [Int]
 
+    /// A signature; `parameter` is 0 for operations without one.
     public init(sequence: UInt32, kind: CollectiveKind, dtype: DType, shape: [Int], parameter: UInt32 = 0) {
         self.sequence = sequence
         self.kind = kind

@@ -66,6 +66,7 @@ public enum CollectiveOperation: Sendable {
     /// member fails with an error instead of waiting for it.
     case inconsistent
 
+    /// The kind of operation, as a ``CollectiveSignature`` records it.
     public var kind: CollectiveKind {
         switch self {
         case .allReduce: .allReduce

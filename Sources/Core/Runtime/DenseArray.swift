@@ -2,12 +2,17 @@
 ///
 /// The eval kernels consume and produce these. Reshaping shares the buffer.
 public struct DenseArray: @unchecked Sendable {
+    /// The storage, shared by arrays that reshape it.
     public let buffer: Buffer
+    /// The size of each dimension, row-major.
     public let shape: [Int]
+    /// The element type.
     public let dtype: DType
     /// The buffer's generation when this array was made (see ``isDeleted``).
     let generation: UInt32
 
+    /// Views `buffer` as an array of `shape` and `dtype`; the buffer must hold at least
+    /// as many bytes as that needs and must not be written afterwards.
     public init(buffer: Buffer, shape: [Int], dtype: DType) {
         self.buffer = buffer
         self.shape = shape
@@ -44,8 +49,11 @@ public struct DenseArray: @unchecked Sendable {
         }
     }
 
+    /// The number of elements.
     public var count: Int { shape.reduce(1, *) }
+    /// The number of dimensions.
     public var rank: Int { shape.count }
+    /// The size of the elements in bytes.
     public var byteCount: Int { count * dtype.byteSize }
 
     /// Typed read-only view of the elements.

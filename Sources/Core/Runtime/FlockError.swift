@@ -11,7 +11,9 @@ import Synchronization
 /// poisoned placeholder, and the scope throws the first error when it ends.
 /// Outside such a scope a failing operation stops the program with the same message.
 public struct FlockError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The text of the error: the operation, what was wrong and what was expected.
     public let message: String
+    /// An error with the given message, written `"op: what was wrong, the shapes, what was expected"`.
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }

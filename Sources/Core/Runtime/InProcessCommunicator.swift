@@ -11,6 +11,7 @@ import Synchronization
 /// }
 /// ```
 public final class InProcessGroup: Sendable {
+    /// The number of members.
     public let size: Int
     /// One communicator per member; member `i` must be used by one thread at a time.
     public let members: [InProcessCommunicator]

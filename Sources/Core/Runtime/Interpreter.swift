@@ -15,6 +15,8 @@ public protocol Interpreter: AnyObject, Sendable {
 
 /// The per-task interpreter context.
 public enum InterpreterContext {
+    /// The interpreter `bind` hands primitives to in this task: evaluation by default;
+    /// transforms install theirs for the scope of the function they trace.
     @TaskLocal public static var current: any Interpreter = EvalInterpreter.shared
 }
 
@@ -63,6 +65,7 @@ package func bind1(_ primitive: Primitive, _ inputs: Tensor...) -> Tensor {
 
 /// The default interpreter: checks shapes and runs CPU kernels.
 public final class EvalInterpreter: Interpreter {
+    /// The one evaluating interpreter.
     public static let shared = EvalInterpreter()
 
     public func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {

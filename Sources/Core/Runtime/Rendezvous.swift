@@ -22,6 +22,7 @@ public enum CollectiveTimeout {
 /// overwrites a round others are still reading. A member that waits longer
 /// than the timeout breaks the rendezvous: it and every later call throw.
 public final class Rendezvous<Value: Sendable>: @unchecked Sendable {
+    /// The number of members that meet in each round.
     public let size: Int
     let timeout: Double
     private var mutex = pthread_mutex_t()
@@ -32,6 +33,7 @@ public final class Rendezvous<Value: Sendable>: @unchecked Sendable {
     private var finished: [Int: (values: [Value], unread: Int)] = [:]
     private var failure: FlockError?
 
+    /// A rendezvous of `size` members (at least 1), each waiting at most `timeout` seconds for the others.
     public init(size: Int, timeout: Double = CollectiveTimeout.seconds) {
         precondition(size >= 1, "Rendezvous: size must be at least 1, got \(size)")
         self.size = size

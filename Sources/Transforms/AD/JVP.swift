@@ -7,8 +7,10 @@
 /// `linearize`, is a partial-evaluation staging interpreter that records only
 /// the operations touching tangents.
 public final class JVPInterpreter: Interpreter, @unchecked Sendable {
+    /// The interpreter that runs the primal and tangent computations.
     public let parent: any Interpreter
 
+    /// A JVP interpreter over `parent`.
     public init(parent: any Interpreter) { self.parent = parent }
 
     final class JVPTracer: Tracer, @unchecked Sendable {

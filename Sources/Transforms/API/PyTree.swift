@@ -66,6 +66,14 @@ public struct PyTreeField<Root>: @unchecked Sendable {
     let rebuild: (inout Root, inout ArraySlice<Tensor>) -> Void
     let describe: (Root, String, inout [String]) -> Void
 
+    /// A field at `keyPath`, named `name` in printed tree structures (usually the property's name).
+    /// ```swift
+    /// struct Linear: PyTreeStruct {
+    ///     var weight: Tensor
+    ///     var bias: Tensor
+    ///     static let fields = [PyTreeField(\Linear.weight, "weight"), PyTreeField(\Linear.bias, "bias")]
+    /// }
+    /// ```
     public init<V: PyTree>(_ keyPath: WritableKeyPath<Root, V>, _ name: String) {
         self.name = name
         flatten = { root, leaves in root[keyPath: keyPath].flattenLeaves(into: &leaves) }
@@ -76,6 +84,7 @@ public struct PyTreeField<Root>: @unchecked Sendable {
 
 /// A struct whose pytree structure is its list of ``fields``.
 public protocol PyTreeStruct: PyTree {
+    /// The fields that hold the struct's leaves, in flattening order; other stored properties are static data.
     static var fields: [PyTreeField<Self>] { get }
 }
 
@@ -101,6 +110,7 @@ public func treeLeaves<T: PyTree>(_ tree: T) -> [Tensor] {
 
 /// The structure of a pytree (`jax.tree.structure`): compare two with `==`.
 public struct TreeStructure: Hashable, Sendable, CustomStringConvertible {
+    /// One line per node, `path: type`, in flattening order.
     public let nodes: [String]
     public var description: String { nodes.joined(separator: "\n") }
 

@@ -91,7 +91,9 @@ package final class BatchTracer: Tracer, @unchecked Sendable {
 
 /// A value of the parent interpreter and its batch dimension (nil: unbatched).
 public struct BatchedValue: Sendable {
+    /// The value, with the batch dimension (if any) included.
     public var value: Tensor
+    /// Which dimension of `value` is the batch; nil when the value is the same for every batch element.
     public var dim: Int?
 
     /// `value` batched along `dim`, or unbatched when `dim` is nil.

@@ -9,6 +9,7 @@
 /// `linearize`); otherwise known inputs become constants of the jaxpr (or
 /// inline literals when they are concrete scalars).
 public final class StagingInterpreter: Interpreter, @unchecked Sendable {
+    /// The interpreter known values and (in `partial` mode) known equations go to.
     public let parent: any Interpreter
     /// Forward equations with only known inputs to the parent instead of staging them.
     public let partial: Bool
@@ -17,6 +18,7 @@ public final class StagingInterpreter: Interpreter, @unchecked Sendable {
     private(set) var constVars: [Var] = []
     private(set) var consts: [Tensor] = []
 
+    /// A staging interpreter over `parent`; `partial` forwards equations whose inputs are all known.
     public init(parent: any Interpreter, partial: Bool) {
         self.parent = parent
         self.partial = partial
@@ -30,6 +32,7 @@ public final class StagingInterpreter: Interpreter, @unchecked Sendable {
         }
     }
 
+    /// A new variable of the jaxpr being recorded, with the given abstract value.
     public func freshVar(_ aval: AbstractValue) -> Var {
         nextID += 1
         return Var(id: nextID, aval: aval)
