@@ -34,7 +34,7 @@ protocol TernaryKernel {
 }
 
 /// An operand of a ``BlockKernel``: `count` elements, or one element standing for all of them.
-public struct BlockOperand: @unchecked Sendable {
+package struct BlockOperand: @unchecked Sendable {
     /// The operand's first element.
     public var pointer: UnsafeRawPointer
     /// Whether the one element at `pointer` stands for every element (a broadcast scalar).
