@@ -1,7 +1,6 @@
 // The training loop train-mlp and train-cnn share: a classifier trained
 // data-parallel over every rank and local device with one optimiser, with
 // checkpoints, progress, curves and a final test accuracy.
-import ArgumentParser
 import Flock
 import Foundation
 
@@ -30,12 +29,11 @@ public struct ClassifierTrainState<Model: Module>: PyTreeStruct {
 ///   - defaultSteps: Steps when `--steps` is not given.
 ///   - resumeIfPossible: Resume from the latest checkpoint when there is one.
 ///   - failAtStep: Fault injection: the last rank fails after this step on a job's first run.
-///   - failure: How it fails: an uncaught Flock error, or a plain `exit(0)` / `exit(1)`.
 ///   - expectAccuracy: Throw unless the test accuracy reaches it.
 public func trainClassifier<Model: Module>(
     name: String, model: Model, logits: @escaping (Model, Tensor) -> Tensor, optimizer: GradientTransformation,
     train: Dataset, test: Dataset, options: TrainingOptions, defaultSteps: Int,
-    resumeIfPossible: Bool, failAtStep: Int?, failure: InjectedFailure = .error, expectAccuracy: Double?
+    resumeIfPossible: Bool, failAtStep: Int?, expectAccuracy: Double?
 ) throws {
     let steps = options.steps ?? defaultSteps
     let loader = try DataLoader(
@@ -87,11 +85,7 @@ public func trainClassifier<Model: Module>(
         }
         if done == failAtStep, Distributed.processIndex == Distributed.processCount - 1,
            ProcessInfo.processInfo.environment["FLOCK_RESTART_COUNT"] ?? "0" == "0" {
-            switch failure {
-            case .error: exitWithError(FlockError("\(name): injected failure after step \(done)"))
-            case .exit0: exit(0)
-            case .exit1: exit(1)
-            }
+            exitWithError(FlockError("\(name): injected failure after step \(done)"))
         }
     }
     progress.finish()
@@ -104,14 +98,4 @@ public func trainClassifier<Model: Module>(
     if let expectAccuracy, testAccuracy < expectAccuracy {
         throw FlockError("\(name): test accuracy \(String(format: "%.4f", testAccuracy)) is below the expected \(expectAccuracy)")
     }
-}
-
-/// How an injected failure (`--fail-at-step`, for tests) ends the failing rank.
-public enum InjectedFailure: String, ExpressibleByArgument, Sendable {
-    /// An uncaught Flock error: `error: …` and status 1.
-    case error
-    /// A plain `exit(0)` in the middle of training.
-    case exit0
-    /// A plain `exit(1)`, with no message.
-    case exit1
 }

@@ -46,9 +46,6 @@ struct TrainMLP: FlockExample {
     @Option(help: ArgumentHelp("Fault injection for tests: the last rank exits with status 1 after this step on a job's first run (FLOCK_RESTART_COUNT 0).", visibility: .hidden))
     var failAtStep: Int?
 
-    @Option(help: ArgumentHelp("Fault injection for tests: how the rank fails at --fail-at-step (error, exit0, exit1).", visibility: .hidden))
-    var failHow: InjectedFailure = .error
-
     mutating func validate() throws {
         guard !hiddenSizes.isEmpty, hiddenSizes.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--hidden must be positive sizes separated by commas, got '\(hidden)'")
@@ -66,7 +63,7 @@ struct TrainMLP: FlockExample {
         try trainClassifier(
             name: "train-mlp", model: model, logits: { m, x in m(x) },
             optimizer: .adam(learningRate: Schedule.constant(learningRate)), train: train, test: test,
-            options: training, defaultSteps: 600, resumeIfPossible: resumeIfPossible, failAtStep: failAtStep, failure: failHow,
+            options: training, defaultSteps: 600, resumeIfPossible: resumeIfPossible, failAtStep: failAtStep,
             expectAccuracy: expectAccuracy)
     }
 }
