@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "tutorial", targets: ["FlockTutorial"]),
         .executable(name: "train-mlp", targets: ["TrainMLP"]),
         .executable(name: "train-cnn", targets: ["TrainCNN"]),
+        .executable(name: "train-lm", targets: ["TrainLM"]),
         .executable(name: "dp-sgd", targets: ["DPSGD"]),
     ],
     dependencies: [
@@ -66,6 +67,10 @@ let package = Package(
             name: "TrainCNN",
             dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/TrainCNN"),
+        .executableTarget(
+            name: "TrainLM",
+            dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/TrainLM", exclude: ["corpus.txt"]),
         .executableTarget(
             name: "DPSGD",
             dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -9,6 +9,10 @@ public struct ClassifierTrainState<Model: Module>: PyTreeStruct {
     public var model: Model
     public var optimizer: OptimizerState
     public var step: Tensor
+    /// A state holding `model`, its optimiser's `optimizer` state and the `step` (an int32 scalar).
+    public init(model: Model, optimizer: OptimizerState, step: Tensor) {
+        (self.model, self.optimizer, self.step) = (model, optimizer, step)
+    }
     public static var fields: [PyTreeField<ClassifierTrainState>] {
         [.init(\.model, "model"), .init(\.optimizer, "optimizer"), .init(\.step, "step")]
     }
@@ -51,22 +55,15 @@ public func trainClassifier<Model: Module>(
     printOnRank0("\(name): \(Distributed.processCount) rank(s) × \(Distributed.localDeviceCount) device(s), "
         + "global batch \(loader.globalBatchSize), \(steps) steps, model \(state.model.parameterCount) parameters")
 
-    // One data-parallel step over flat leaves: the state is the same on every
-    // device (unmapped), the batch is split over the devices.
-    let template = state
-    let stateCount = treeLeaves(state).count
-    let step = pmap({ args -> [Tensor] in
-        let s = treeUnflatten(like: template, Array(args[0..<stateCount]))
-        let (x, y) = (args[stateCount], args[stateCount + 1])
+    let step = DataParallelStep(like: state, metricCount: 2) { s, inputs in
+        let (x, y) = (inputs[0], inputs[1])
         let (loss, grads) = valueAndGrad { (m: Model) in
             softmaxCrossEntropy(logits: logits(m, x), integerLabels: y).mean()
         }(s.model)
         let correct = accuracy(logits: logits(s.model, x), labels: y).mean()
-        let (updates, optimizerState) = optimizer.update(pmean(grads, axisName: "data"), state: s.optimizer, params: s.model)
-        let next = ClassifierTrainState(model: applyUpdates(s.model, updates), optimizer: optimizerState, step: s.step + 1)
-        return treeLeaves(next) + [pmean(loss, axisName: "data"), pmean(correct, axisName: "data")]
-    }, axisName: "data", inAxes: [Int?](repeating: nil, count: stateCount) + [0, 0],
-       outAxes: [Int?](repeating: nil, count: stateCount + 2))
+        let (updates, optimizerState) = optimizer.update(pmean(grads, axisName: dataParallelAxis), state: s.optimizer, params: s.model)
+        return (ClassifierTrainState(model: applyUpdates(s.model, updates), optimizer: optimizerState, step: s.step + 1), [loss, correct])
+    }
 
     var progress = ProgressReporter(totalSteps: steps, examplesPerStep: loader.globalBatchSize, every: options.logEvery)
     var order: (epoch: Int, rows: [Int]) = (-1, [])
@@ -75,11 +72,10 @@ public func trainClassifier<Model: Module>(
         let epoch = done / loader.batchesPerEpoch
         if order.epoch != epoch { order = (epoch, loader.order(epoch: epoch)) }
         let batch = loader.batch(done % loader.batchesPerEpoch, order: order.rows).splitForDevices()
-        let outs = try step.local(treeLeaves(state) + [batch.features, batch.labels])
-        state = treeUnflatten(like: state, Array(outs[0..<stateCount]))
+        let metrics: [Tensor]
+        (state, metrics) = try step(state, [batch.features, batch.labels])
         done += 1
-        progress.record(step: done, loss: Double(outs[stateCount].item(Float.self)),
-                        accuracy: Double(outs[stateCount + 1].item(Float.self)))
+        progress.record(step: done, loss: Double(metrics[0].item(Float.self)), accuracy: Double(metrics[1].item(Float.self)))
         if let checkpoints, options.checkpointEvery > 0, done % options.checkpointEvery == 0 || done == steps {
             try checkpoints.save(state, step: done)  // collective: process 0 writes, every rank returns when it is complete
         }

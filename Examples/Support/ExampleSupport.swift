@@ -44,8 +44,8 @@ public func printError(_ line: String) {
 /// Prints on the process of rank 0 only (the others are silent).
 public func printOnRank0(_ items: Any...) {
     guard Distributed.processIndex == 0 else { return }
-    print(items.map { "\($0)" }.joined(separator: " "))
-    FileHandle.standardOutput.synchronizeFile()
+    // Unbuffered, as the progress lines are, so the two stay in order in a pipe.
+    FileHandle.standardOutput.write(Data((items.map { "\($0)" }.joined(separator: " ") + "\n").utf8))
 }
 
 /// The options every training example takes.
