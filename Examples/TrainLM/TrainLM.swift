@@ -98,6 +98,16 @@ struct TrainLM: FlockExample {
                                                    decaySteps: max(steps, warmup + 1), endValue: learningRate / 10),
                    weightDecay: 0.01))
         var state = ClassifierTrainState(model: model, optimizer: optimizer.initialize(model), step: Tensor(Int32(0)))
+        let checkpoints = try training.checkpointManager()
+        if training.resume {
+            guard let checkpoints else { throw FlockError("train-lm: --resume needs --checkpoint-dir") }
+            guard let (saved, restored) = try checkpoints.restoreLatest(like: state) else {
+                throw FlockError("train-lm: --resume: no complete checkpoint in \(checkpoints.directory)")
+            }
+            state = restored
+            printOnRank0("resumed from \(checkpoints.path(step: saved))")
+        }
+        let first = Int(state.step.item(Int32.self)) + 1
         printOnRank0("train-lm: \(processes) rank(s) × \(localDevices) device(s), global batch \(batchSize) × \(context) characters, "
             + "\(steps) steps, \(text.vocabulary.count) characters in the vocabulary, \(trainIds.count) to train on, "
             + "model \(model.parameterCount) parameters")
@@ -114,7 +124,8 @@ struct TrainLM: FlockExample {
         var progress = ProgressReporter(totalSteps: steps, examplesPerStep: batchSize * context, every: training.logEvery)
         let windowKey = Random.key(training.seed + 1), sampleKey = Random.key(training.seed + 2)
         let maxStart = Tensor(Int32(trainIds.count - context))
-        for done in 1...steps {
+        // The windows of step `done` depend only on the seed and `done`, so a resumed run sees the same batches.
+        for done in stride(from: first, through: steps, by: 1) {
             // The same starts on every rank; this rank takes its rows, split over its devices.
             let starts = Random.randint(Random.foldIn(windowKey, done), shape: [batchSize], minval: Tensor(Int32(0)), maxval: maxStart)
                 .toArray(Int32.self).map(Int.init)
@@ -124,6 +135,9 @@ struct TrainLM: FlockExample {
             let metrics: [Tensor]
             (state, metrics) = try step(state, [batch.inputs.reshaped(perDevice), batch.targets.reshaped(perDevice)])
             progress.record(step: done, loss: Double(metrics[0].item(Float.self)))
+            if let checkpoints, training.checkpointEvery > 0, done % training.checkpointEvery == 0 || done == steps {
+                try checkpoints.save(state, step: done)  // collective: process 0 writes, every rank returns when it is complete
+            }
             if sampleEvery > 0, done % sampleEvery == 0, done < steps, Distributed.processIndex == 0 {
                 let sample = sampler.sample(state.model, prompt: promptIds, count: sampleLength, temperature: temperature,
                                             key: Random.foldIn(sampleKey, done))
@@ -131,6 +145,7 @@ struct TrainLM: FlockExample {
             }
         }
         progress.finish()
+        if let checkpoints, training.checkpointEvery == 0, first <= steps { try checkpoints.save(state, step: steps) }
         try training.writeCurves(progress, name: "train-lm", title: "train-lm: \(data)")
 
         let validationStarts = Array(stride(from: 0, through: validationIds.count - context - 1, by: context))
