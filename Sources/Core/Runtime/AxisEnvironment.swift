@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Named axes: the environment collectives consult.
 ///
 /// A collective such as `psum(x, axisName: "i")` looks its axis name up here,
@@ -20,6 +22,9 @@ public struct AxisFrame: Sendable {
     public let name: String
     public let size: Int
     public let binding: AxisBinding
+    /// Errors that left a ``catchingErrors(_:)`` scope on this member while the
+    /// axis was active (see ``CaughtErrors``).
+    let caughtErrors = CaughtErrors()
 
     public init(name: String, size: Int, binding: AxisBinding) {
         self.name = name
@@ -32,6 +37,48 @@ public struct AxisFrame: Sendable {
         if case .communicator(let c) = binding { return c }
         return nil
     }
+}
+
+/// Errors caught on one member of an axis, for the consistency check of its
+/// collectives.
+///
+/// An error that leaves ``catchingErrors(_:)`` on one member may have made it
+/// skip collectives the others make. Each member counts such errors per
+/// active axis bound to a communicator, and every collective over the axis
+/// carries the count (since the last collective that failed) in its
+/// signature: members that caught different numbers of errors fail their
+/// next collective together, with a message saying so, instead of pairing
+/// calls wrongly. Members that all catch the same error stay in step.
+final class CaughtErrors: Sendable {
+    private let counts = Mutex<(caught: UInt32, acknowledged: UInt32, last: String)>((0, 0, ""))
+
+    /// Counts `error`, caught on this member.
+    func record(_ error: FlockError) {
+        counts.withLock {
+            $0.caught &+= 1
+            $0.last = error.message
+        }
+    }
+
+    /// Errors caught since the last ``acknowledge()``, and the last one's message.
+    var pending: (count: UInt32, last: String) {
+        counts.withLock { ($0.caught &- $0.acknowledged, $0.last) }
+    }
+
+    /// Forgets the errors caught so far (after a collective that failed on
+    /// every member: members are in step again).
+    func acknowledge() {
+        counts.withLock { $0.acknowledged = $0.caught }
+    }
+}
+
+/// Records `error`, about to leave a ``catchingErrors(_:)`` scope, on every
+/// active axis bound to a communicator.
+func recordCaughtError(_ error: Error) {
+    let frames = AxisEnvironment.frames
+    guard !frames.isEmpty else { return }
+    let e = (error as? FlockError) ?? FlockError("\(error)")
+    for f in frames where f.communicator != nil { f.caughtErrors.record(e) }
 }
 
 /// The task-local stack of active named axes, innermost last.

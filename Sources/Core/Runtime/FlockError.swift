@@ -32,16 +32,34 @@ public struct FlockError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Scopes nest; errors go to the innermost one. Child tasks inherit the scope.
 public func catchingErrors<R>(_ body: () throws -> R) throws -> R {
     let sink = ErrorSink()
-    let result = try ErrorSink.$current.withValue(sink) { try body() }
-    if let error = sink.first { throw error }
+    let result: R
+    do {
+        result = try ErrorSink.$current.withValue(sink) { try body() }
+    } catch {
+        recordCaughtError(error)
+        throw error
+    }
+    if let error = sink.first {
+        recordCaughtError(error)
+        throw error
+    }
     return result
 }
 
 /// Async variant of ``catchingErrors(_:)``.
 public func catchingErrors<R>(_ body: () async throws -> R) async throws -> R {
     let sink = ErrorSink()
-    let result = try await ErrorSink.$current.withValue(sink) { try await body() }
-    if let error = sink.first { throw error }
+    let result: R
+    do {
+        result = try await ErrorSink.$current.withValue(sink) { try await body() }
+    } catch {
+        recordCaughtError(error)
+        throw error
+    }
+    if let error = sink.first {
+        recordCaughtError(error)
+        throw error
+    }
     return result
 }
 
