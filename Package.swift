@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "train-mlp", targets: ["TrainMLP"]),
         .executable(name: "train-cnn", targets: ["TrainCNN"]),
         .executable(name: "dp-sgd", targets: ["DPSGD"]),
+        .executable(name: "collective-faults", targets: ["CollectiveFaults"]),
     ],
     dependencies: [
         // Command-line parsing for the examples (`--help` on every executable).
@@ -70,6 +71,10 @@ let package = Package(
             name: "DPSGD",
             dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/DPSGD"),
+        .executableTarget(
+            name: "CollectiveFaults",
+            dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/CollectiveFaults"),
         .executableTarget(
             name: "FlockTutorial",
             dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],

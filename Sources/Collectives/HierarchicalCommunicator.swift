@@ -37,6 +37,7 @@ public final class HierarchicalCommunicator: Communicator {
     let processes: any Communicator
     let rendezvous: Rendezvous<Message>
     private let sequence = Atomic<UInt32>(0)
+    public let caughtErrors = CaughtErrors()
 
     init(local: Int, localSize: Int, processes: any Communicator, rendezvous: Rendezvous<Message>) {
         self.local = local
@@ -71,11 +72,11 @@ public final class HierarchicalCommunicator: Communicator {
             if operands.contains(where: { $0.0 != signature }) {
                 let error = CollectiveSignature.mismatch(
                     operands.map(\.0), calls: operands.map(\.1.encodedFields), transport: "local devices of process \(processes.rank)")
-                _ = try? processes.perform(.inconsistent, x)  // keeps the other processes in step
+                _ = try? processes.perform(.inconsistent, x, call: reporting(error, call))  // keeps the other processes in step
                 return .failure(error)
             }
             do { try operation.validate(x, size: size) } catch {
-                _ = try? processes.perform(.inconsistent, x)
+                _ = try? processes.perform(.inconsistent, x, call: reporting(error, call))
                 throw error
             }
             return .results(try combined(operation, operands.map(\.2), call: call))
@@ -84,6 +85,13 @@ public final class HierarchicalCommunicator: Communicator {
         } catch {
             return .failure(FlockError("\(signature): \(error)"))
         }
+    }
+
+    /// `call` carrying `error` to the other processes (see ``CollectiveCall/localMismatch``).
+    private func reporting(_ error: Error, _ call: CollectiveCall) -> CollectiveCall {
+        var c = call
+        c.localMismatch = (error as? FlockError)?.message ?? "\(error)"
+        return c
     }
 
     /// Each local member's result of `operation`, given every local operand.

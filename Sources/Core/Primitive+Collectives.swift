@@ -106,24 +106,37 @@ extension Primitive {
     func evaluateCollective(_ inputs: [DenseArray], shape: [Int]) throws -> DenseArray {
         if let (op, axis) = singleAxisAllReduce { return try evaluateAllReduce(inputs[0], op, axis: axis) }
         let axes = collectiveAxes!
+        try skipAfterEarlierError()
         var frames: [AxisFrame] = []
         do {
             frames = try axes.map { try boundAxis($0, for: name) }
             let comms = try axes.map(boundCommunicator)
-            let calls = frames.map { collectiveCall(inputs.first, frame: $0, site: CollectiveSite.current) }
+            let calls = comms.map { collectiveCall(inputs.first, on: $0, site: CollectiveSite.current) }
             return try evaluateCollective(inputs.first, comms, calls: calls, shape: shape)
         } catch let e as FlockError {
             // Every member failed this collective together: they are in step again.
-            for f in frames { f.caughtErrors.acknowledge() }
+            for f in frames { f.communicator?.caughtErrors.acknowledge() }
             throw FlockError("\(name) over \(axes.map { "'\($0)'" }.joined(separator: ", ")): \(e.message)")
         }
     }
 
-    /// The ``CollectiveCall`` of this collective on `operand` over `frame`'s
-    /// axis at `site`, with the errors caught on that axis.
-    func collectiveCall(_ operand: DenseArray?, frame: AxisFrame, site: CollectiveSite?) -> CollectiveCall {
+    /// Throws when the enclosing ``catchingErrors(_:)`` scope has already
+    /// recorded an error: the scope's later collectives are skipped (the
+    /// scope's result is discarded anyway). After a collective that failed on
+    /// every member, every member thus skips the same ones and leaves the scope
+    /// in step; a member whose error was its own carries it into its next
+    /// collective (``CaughtErrors``), which then fails on every member.
+    func skipAfterEarlierError() throws {
+        if let sink = ErrorSink.current, sink.first != nil {
+            throw FlockError("\(name): skipped after an earlier error in this catchingErrors scope")
+        }
+    }
+
+    /// The ``CollectiveCall`` of this collective on `operand` through
+    /// `communicator` at `site`, with the errors caught on its member.
+    func collectiveCall(_ operand: DenseArray?, on communicator: any Communicator, site: CollectiveSite?) -> CollectiveCall {
         var call = CollectiveCall(self, operand: operand.map { AbstractValue(shape: $0.shape, dtype: $0.dtype) }, site: site)
-        let (count, last) = frame.caughtErrors.pending
+        let (count, last) = communicator.caughtErrors.pending
         if count > 0 {
             call.caughtErrors = count
             call.lastCaughtError = last
@@ -145,14 +158,15 @@ extension Primitive {
     public func evaluateAllReduce(
         _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, site: CollectiveSite? = nil
     ) throws -> DenseArray {
-        var frame: AxisFrame? = nil
+        try skipAfterEarlierError()
+        var communicator: (any Communicator)? = nil
         do {
-            frame = try boundAxis(axis, for: name)
             let c = try boundCommunicator(axis)
-            let call = collectiveCall(x, frame: frame!, site: site ?? CollectiveSite.current)
+            communicator = c
+            let call = collectiveCall(x, on: c, site: site ?? CollectiveSite.current)
             return try inPlace ? c.allReduceInPlace(x, op, call: call) : c.perform(.allReduce(op), x, call: call)
         } catch let e as FlockError {
-            frame?.caughtErrors.acknowledge()  // every member failed together
+            communicator?.caughtErrors.acknowledge()  // every member failed together
             throw FlockError("\(name) over '\(axis)': \(e.message)")
         }
     }

@@ -82,7 +82,7 @@ extension DType {
 extension CollectiveCall {
     /// Bytes of a call's text (``encodedFields``) in the exchange that follows
     /// a mismatch; longer texts are cut.
-    static let wireTextBytes = 1024
+    static let wireTextBytes = 4096
 
     /// Writes ``encodedFields`` (cut to `capacity - 1` bytes, NUL-terminated) to `p`.
     func encodeText(to p: UnsafeMutableRawPointer, capacity: Int) {

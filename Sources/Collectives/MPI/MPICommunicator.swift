@@ -38,6 +38,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Whether this object owns the handle (frees it on deinit).
     private let owned: Bool
     private let sequence = Atomic<UInt32>(0)
+    public let caughtErrors = CaughtErrors()
     private let watch: CollectiveWatchdog.Slot
     /// The shared-memory path when every member is on this host.
     private let shared: SharedMemoryExchange?

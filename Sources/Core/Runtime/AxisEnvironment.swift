@@ -22,9 +22,6 @@ public struct AxisFrame: Sendable {
     public let name: String
     public let size: Int
     public let binding: AxisBinding
-    /// Errors that left a ``catchingErrors(_:)`` scope on this member while the
-    /// axis was active (see ``CaughtErrors``).
-    let caughtErrors = CaughtErrors()
 
     public init(name: String, size: Int, binding: AxisBinding) {
         self.name = name
@@ -39,17 +36,19 @@ public struct AxisFrame: Sendable {
     }
 }
 
-/// Errors caught on one member of an axis, for the consistency check of its
-/// collectives.
+/// Errors caught on one member of a communicator, for the consistency check
+/// of its collectives.
 ///
 /// An error that leaves ``catchingErrors(_:)`` on one member may have made it
-/// skip collectives the others make. Each member counts such errors per
-/// active axis bound to a communicator, and every collective over the axis
-/// carries the count (since the last collective that failed) in its
+/// skip collectives the others make. Each member counts such errors on the
+/// communicators of the axes active when it was caught, and every collective
+/// carries the count (since the communicator's last failed collective) in its
 /// signature: members that caught different numbers of errors fail their
 /// next collective together, with a message saying so, instead of pairing
 /// calls wrongly. Members that all catch the same error stay in step.
-final class CaughtErrors: Sendable {
+public final class CaughtErrors: Sendable {
+    public init() {}
+
     private let counts = Mutex<(caught: UInt32, acknowledged: UInt32, last: String)>((0, 0, ""))
 
     /// Counts `error`, caught on this member.
@@ -78,7 +77,11 @@ func recordCaughtError(_ error: Error) {
     let frames = AxisEnvironment.frames
     guard !frames.isEmpty else { return }
     let e = (error as? FlockError) ?? FlockError("\(error)")
-    for f in frames where f.communicator != nil { f.caughtErrors.record(e) }
+    var seen = Set<ObjectIdentifier>()
+    for f in frames {
+        guard let c = f.communicator, seen.insert(ObjectIdentifier(c)).inserted else { continue }
+        c.caughtErrors.record(e)
+    }
 }
 
 /// The task-local stack of active named axes, innermost last.

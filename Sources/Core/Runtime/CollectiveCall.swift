@@ -23,6 +23,9 @@ public struct CollectiveCall: Sendable {
     public var caughtErrors: UInt32 = 0
     /// The last of those errors' message.
     public var lastCaughtError = ""
+    /// Why this member takes part as ``CollectiveOperation/inconsistent``: the
+    /// error its own local devices reported (sent to the other members).
+    public var localMismatch: String?
 
     /// A direct call on a communicator (no primitive, no site): only the
     /// communicator's own signature is compared.
@@ -75,8 +78,12 @@ public struct CollectiveCall: Sendable {
     public var encodedFields: String {
         var all = fields
         if caughtErrors > 0 { all.append((Self.caughtField, "\(caughtErrors) (the last: \(lastCaughtError))")) }
+        if let localMismatch { all.append((Self.localMismatchField, localMismatch)) }
         return all.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{1F}")
     }
+
+    /// The field carrying ``localMismatch``.
+    static let localMismatchField = "its local devices disagree"
 
     /// The field naming errors caught inside `catchingErrors`.
     static let caughtField = "errors caught inside catchingErrors"
@@ -179,7 +186,7 @@ extension Primitive {
         case .psum(let axes), .pmax(let axes), .pmin(let axes), .axisIndex(let axes): (axes, [])
         case .allGather(let axes, let axis, let tiled): (axes, [("axis", axis), ("tiled", tiled ? 1 : 0)])
         case .psumScatter(let axes, let d, let tiled): (axes, [("scatterDimension", d), ("tiled", tiled ? 1 : 0)])
-        case .ppermute(let axes, let pairs): (axes, [("pairs", pairs.count)])
+        case .ppermute(let axes, _): (axes, [])  // the pairs themselves: see `fields` and `init`
         case .allToAll(let axes, let split, let concat, let tiled):
             (axes, [("splitAxis", split), ("concatAxis", concat), ("tiled", tiled ? 1 : 0)])
         case .pbroadcast(let axes, let source): (axes, [("source", source)])

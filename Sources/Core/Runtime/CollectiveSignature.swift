@@ -75,22 +75,26 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
         func value(_ name: String, _ i: Int) -> String? { fields[i].first { $0.name == name }?.value }
         func differing(_ name: String) -> [Int: String]? {
             let values = Dictionary(uniqueKeysWithValues: signatures.indices.compactMap { i in value(name, i).map { (i, $0) } })
-            return Set(values.values).count > 1 || (!values.isEmpty && values.count < signatures.count && name != CollectiveCall.caughtField) ? values : nil
+            if name == CollectiveCall.caughtField || name == CollectiveCall.localMismatchField { return values.isEmpty ? nil : values }
+            return Set(values.values).count > 1 || (!values.isEmpty && values.count < signatures.count) ? values : nil
         }
         func listed(_ values: [Int: String]) -> String {
             signatures.indices.map { "member \($0): \(values[$0] ?? "none")" }.joined(separator: ", ")
         }
         let what: String
-        if Set(valid.map(\.caughtErrors)).count > 1 {
+        if let local = differing(CollectiveCall.localMismatchField) {
+            what = "the local devices of members \(local.keys.sorted()) called it inconsistently: "
+                + local.sorted { $0.key < $1.key }.map { "member \($0.key): \($0.value)" }.joined(separator: "; ")
+        } else if Set(valid.map(\.caughtErrors)).count > 1 {
             let caught = signatures.indices.filter { (signatures[$0]?.caughtErrors ?? 0) > 0 }
             what = "members \(caught) caught errors inside catchingErrors that the others did not, so they may have "
                 + "skipped collectives the others made"
                 + (differing(CollectiveCall.caughtField).map { " (\(listed($0)))" } ?? "")
-        } else if Set(valid.map(\.sequence)).count > 1 || Set(valid.map(\.kind)).count > 1 || differing("operation") != nil
-            || differing("called at") != nil {
-            let places = differing("called at") ?? differing("operation")
+        } else if Set(valid.map(\.sequence)).count > 1 || differing("called at") != nil {
             what = "they are at different collectives (a member skipped one or called an extra one)"
-                + (places.map { ": \(listed($0))" } ?? (Set(valid.map(\.kind)).count > 1 ? ": they called different operations" : ""))
+                + (differing("called at").map { ": called at \(listed($0))" } ?? "")
+        } else if Set(valid.map(\.kind)).count > 1 || differing("operation") != nil {
+            what = "they called different operations" + (differing("operation").map { ": \(listed($0))" } ?? "")
         } else if Set(valid.map(\.dtype)).count > 1 {
             what = "their operands have different dtypes"
         } else if Set(valid.map(\.shape)).count > 1 {
@@ -101,7 +105,7 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
             what = "they passed different parameters (reduction, root, permutation or the collective's options)"
         }
         let each = signatures.enumerated().map { (i, s) in
-            let call = fields[i].filter { $0.name != CollectiveCall.caughtField }.map { "\($0.name) \($0.value)" }
+            let call = fields[i].filter { $0.name != CollectiveCall.caughtField && $0.name != CollectiveCall.localMismatchField }.map { "\($0.name) \($0.value)" }
             return "\(i): \(s.map { "\($0)" + ($0.parameter != 0 ? " [parameter \($0.parameter)]" : "") } ?? "unreadable signature")"
                 + (call.isEmpty ? "" : " [\(call.joined(separator: ", "))]")
         }

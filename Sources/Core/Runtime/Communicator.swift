@@ -35,6 +35,11 @@ public protocol Communicator: AnyObject, Sendable {
     /// `x`'s buffer, which the caller owns and gives up (jit passes operands
     /// that die at the collective). Returns the result, in `x`'s buffer or not.
     func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray
+
+    /// Errors this member caught inside `catchingErrors` while an axis bound
+    /// to this communicator was active; collectives carry their count so that
+    /// members that may have skipped collectives are reported.
+    var caughtErrors: CaughtErrors { get }
 }
 
 extension Communicator {

@@ -38,6 +38,7 @@ public final class InProcessCommunicator: Communicator {
     public let size: Int
     let rendezvous: Rendezvous<Contribution>
     private let sequence = Atomic<UInt32>(0)
+    public let caughtErrors = CaughtErrors()
 
     init(rank: Int, size: Int, rendezvous: Rendezvous<Contribution>) {
         self.rank = rank
