@@ -127,7 +127,7 @@ extension Primitive {
     /// in step; a member whose error was its own carries it into its next
     /// collective (``CaughtErrors``), which then fails on every member.
     func skipAfterEarlierError() throws {
-        if let sink = ErrorSink.current, sink.first != nil {
+        if let sink = ErrorSink.current, sink.hasError {
             throw FlockError("\(name): skipped after an earlier error in this catchingErrors scope")
         }
     }
@@ -136,10 +136,10 @@ extension Primitive {
     /// `communicator` at `site`, with the errors caught on its member.
     func collectiveCall(_ operand: DenseArray?, on communicator: any Communicator, site: CollectiveSite?) -> CollectiveCall {
         var call = CollectiveCall(self, operand: operand.map { AbstractValue(shape: $0.shape, dtype: $0.dtype) }, site: site)
-        let (count, last) = communicator.caughtErrors.pending
+        let count = communicator.caughtErrors.pendingCount
         if count > 0 {
             call.caughtErrors = count
-            call.lastCaughtError = last
+            call.lastCaughtError = communicator.caughtErrors.lastMessage
         }
         return call
     }
@@ -158,15 +158,26 @@ extension Primitive {
     public func evaluateAllReduce(
         _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, site: CollectiveSite? = nil
     ) throws -> DenseArray {
-        try skipAfterEarlierError()
-        var communicator: (any Communicator)? = nil
+        let c: any Communicator
         do {
-            let c = try boundCommunicator(axis)
-            communicator = c
-            let call = collectiveCall(x, on: c, site: site ?? CollectiveSite.current)
+            c = try boundAxis(axis, for: name).communicator ?? boundCommunicator(axis)
+        } catch let e as FlockError {
+            throw FlockError("\(name) over '\(axis)': \(e.message)")
+        }
+        return try evaluateAllReduce(x, op, through: c, axis: axis, inPlace: inPlace, site: site ?? CollectiveSite.current)
+    }
+
+    /// ``evaluateAllReduce(_:_:axis:inPlace:site:)`` through `c`, the
+    /// communicator bound to `axis` (the eager fast path has looked it up).
+    package func evaluateAllReduce(
+        _ x: DenseArray, _ op: ReduceOp, through c: any Communicator, axis: String, inPlace: Bool = false, site: CollectiveSite?
+    ) throws -> DenseArray {
+        try skipAfterEarlierError()
+        do {
+            let call = collectiveCall(x, on: c, site: site)
             return try inPlace ? c.allReduceInPlace(x, op, call: call) : c.perform(.allReduce(op), x, call: call)
         } catch let e as FlockError {
-            communicator?.caughtErrors.acknowledge()  // every member failed together
+            c.caughtErrors.acknowledge()  // every member failed together
             throw FlockError("\(name) over '\(axis)': \(e.message)")
         }
     }

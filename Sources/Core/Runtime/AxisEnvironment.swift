@@ -49,25 +49,29 @@ public struct AxisFrame: Sendable {
 public final class CaughtErrors: Sendable {
     public init() {}
 
-    private let counts = Mutex<(caught: UInt32, acknowledged: UInt32, last: String)>((0, 0, ""))
+    // Atomics: every collective reads the count (latency-bound: no lock on that path).
+    private let caught = Atomic<UInt32>(0)
+    private let acknowledged = Atomic<UInt32>(0)
+    private let last = Mutex("")
 
     /// Counts `error`, caught on this member.
     func record(_ error: FlockError) {
-        counts.withLock {
-            $0.caught &+= 1
-            $0.last = error.message
-        }
+        last.withLock { $0 = error.message }
+        caught.add(1, ordering: .releasing)
     }
 
-    /// Errors caught since the last ``acknowledge()``, and the last one's message.
-    var pending: (count: UInt32, last: String) {
-        counts.withLock { ($0.caught &- $0.acknowledged, $0.last) }
+    /// Errors caught since the last ``acknowledge()``.
+    var pendingCount: UInt32 {
+        caught.load(ordering: .acquiring) &- acknowledged.load(ordering: .relaxed)
     }
+
+    /// The last caught error's message.
+    var lastMessage: String { last.withLock { $0 } }
 
     /// Forgets the errors caught so far (after a collective that failed on
     /// every member: members are in step again).
     func acknowledge() {
-        counts.withLock { $0.acknowledged = $0.caught }
+        acknowledged.store(caught.load(ordering: .acquiring), ordering: .relaxed)
     }
 }
 

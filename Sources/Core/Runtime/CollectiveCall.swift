@@ -41,7 +41,7 @@ public struct CollectiveCall: Sendable {
     /// The call of collective `primitive` on an operand of type `operand` at `site`.
     public init(_ primitive: Primitive, operand: AbstractValue?, site: CollectiveSite?) {
         var h = StableHasher()
-        h.combine(primitive.name)
+        h.combine(primitive.collectiveCode)
         let (axes, numbers) = primitive.collectiveParameters
         h.combine(axes.count)
         for a in axes { h.combine(a) }
@@ -161,7 +161,8 @@ struct StableHasher {
     }
 
     mutating func combine(_ s: String) {
-        for b in s.utf8 { combineByte(b) }
+        var s = s
+        s.withUTF8 { for b in $0 { combineByte(b) } }  // no copy for native strings
         combineByte(0)
     }
 }
@@ -180,6 +181,22 @@ extension DType {
 }
 
 extension Primitive {
+    /// A stable number per collective primitive (hashed instead of its name: cheaper).
+    var collectiveCode: Int {
+        switch self {
+        case .psum: 1
+        case .pmax: 2
+        case .pmin: 3
+        case .allGather: 4
+        case .psumScatter: 5
+        case .ppermute: 6
+        case .allToAll: 7
+        case .axisIndex: 8
+        case .pbroadcast: 9
+        default: 0
+        }
+    }
+
     /// A collective's axis names and its integer parameters by name (booleans as 0 or 1).
     var collectiveParameters: (axes: [String], numbers: [(String, Int)]) {
         switch self {

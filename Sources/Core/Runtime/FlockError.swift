@@ -66,8 +66,14 @@ public func catchingErrors<R>(_ body: () async throws -> R) async throws -> R {
 final class ErrorSink: Sendable {
     @TaskLocal static var current: ErrorSink?
     private let storage = Mutex<FlockError?>(nil)
+    /// Whether an error was recorded (read by every collective: no lock).
+    private let recorded = Atomic<Bool>(false)
     var first: FlockError? { storage.withLock { $0 } }
-    func record(_ e: FlockError) { storage.withLock { if $0 == nil { $0 = e } } }
+    var hasError: Bool { recorded.load(ordering: .acquiring) }
+    func record(_ e: FlockError) {
+        storage.withLock { if $0 == nil { $0 = e } }
+        recorded.store(true, ordering: .releasing)
+    }
 }
 
 /// Reports an error from a non-throwing operation: recorded in the innermost

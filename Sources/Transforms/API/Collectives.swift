@@ -101,11 +101,11 @@ private func eagerAllReduce(
     _ x: Tensor, _ op: ReduceOp, axisName: String, _ name: String, _ file: StaticString, _ line: UInt
 ) -> Tensor? {
     guard InterpreterContext.current is EvalInterpreter, x.dtype != .bool, let array = try? x.concreteArray(for: name),
-          let frame = activeAxis(named: axisName), frame.communicator != nil
+          let communicator = activeAxis(named: axisName)?.communicator
     else { return nil }
     do {
         let primitive: Primitive = op == .sum ? .psum(axes: [axisName]) : op == .max ? .pmax(axes: [axisName]) : .pmin(axes: [axisName])
-        let y = try primitive.evaluateAllReduce(array, op, axis: axisName, site: CollectiveSite(file: file, line: line))
+        let y = try primitive.evaluateAllReduce(array, op, through: communicator, axis: axisName, site: CollectiveSite(file: file, line: line))
         return Tensor(concrete: y, weakType: x.weakType)
     } catch {
         raise((error as? FlockError) ?? FlockError("\(name) over '\(axisName)': \(error)"))
