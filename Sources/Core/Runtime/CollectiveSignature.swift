@@ -102,7 +102,7 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
         } else if let name = (fields.first ?? []).map(\.name).first(where: { differing($0) != nil }), let values = differing(name) {
             what = "they passed different parameters: \(name) differs (\(listed(values)))"
         } else {
-            what = "they passed different parameters (reduction, root, permutation or the collective's options)"
+            what = "they passed different parameters (reduction, root or permutation)"
         }
         let each = signatures.enumerated().map { (i, s) in
             let call = fields[i].filter { $0.name != CollectiveCall.caughtField && $0.name != CollectiveCall.localMismatchField }.map { "\($0.name) \($0.value)" }
