@@ -104,6 +104,8 @@ let package = Package(
         .testTarget(
             name: "FlockTransformsTests", dependencies: ["FlockTransforms", "FlockTestSupport"], path: "Tests/FlockTransformsTests",
             resources: [.copy("Fixtures")]),
+        // The bad-input suite across every module (docs/ERRORS.md is generated from it).
+        .testTarget(name: "FlockTests", dependencies: ["Flock", "FlockTestSupport"], path: "Tests/FlockTests"),
         // Run as a plain `swift test` (a one-process job) and, by scripts/run-tests,
         // as the built test binary under `./launch -n 2` and `-n 4`.
         .testTarget(

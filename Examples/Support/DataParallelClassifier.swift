@@ -59,12 +59,8 @@ public func trainClassifier<Model: Module>(
     let step = pmap({ args -> [Tensor] in
         let s = treeUnflatten(like: template, Array(args[0..<stateCount]))
         let (x, y) = (args[stateCount], args[stateCount + 1])
-        // Cross-entropy through a one-hot product (the integer-label form, a
-        // gather, gave a different trajectory on one process than on two
-        // ranks at batch 128 — under investigation, see the issue note).
-        let classes = logits(s.model, x).shape[1]
         let (loss, grads) = valueAndGrad { (m: Model) in
-            softmaxCrossEntropy(logits: logits(m, x), labels: oneHot(y, numClasses: classes)).mean()
+            softmaxCrossEntropy(logits: logits(m, x), integerLabels: y).mean()
         }(s.model)
         let correct = accuracy(logits: logits(s.model, x), labels: y).mean()
         let (updates, optimizerState) = optimizer.update(pmean(grads, axisName: "data"), state: s.optimizer, params: s.model)

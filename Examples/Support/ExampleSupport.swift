@@ -23,7 +23,10 @@ extension FlockExample {
             Foundation.exit(1)
         } catch {
             let code = exitCode(for: error)
-            if code == .success { Foundation.exit(0) }  // --help, --version
+            if code == .success {  // --help, --version: the text on standard output, status 0
+                if rank == 0 { print(fullMessage(for: error)) }
+                Foundation.exit(0)
+            }
             if rank == 0 {
                 let message = fullMessage(for: error)
                 if !message.isEmpty { printError(message) }

@@ -109,7 +109,9 @@ public enum Distributed {
     /// ```
     public static func onEachLocalDevice<R: Sendable>(axisName: String, _ body: @Sendable (Int) throws -> R) rethrows -> [R] {
         let devices = localDevices
-        return try onThreadsWithContext(devices.count) { i in try withAxis(axisName, communicator: devices[i]) { try body(i) } }
+        return try CollectiveSection.run {
+            try onThreadsWithContext(devices.count) { i in try withAxis(axisName, communicator: devices[i]) { try body(i) } }
+        }
     }
 
     // MARK: - MPI lifetime

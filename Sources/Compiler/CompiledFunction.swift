@@ -56,8 +56,11 @@ public final class CompiledFunction: @unchecked Sendable {
         guard args.count == plan.inputAvals.count,
             zip(args, plan.inputAvals).allSatisfy({ $0.isConcrete && $0.shape == $1.shape && $0.dtype == $1.dtype })
         else {
-            raise(FlockError("jit(\(name)): compiled for \(plan.inputAvals), called with \(args.map { $0.isConcrete ? "\($0.aval)" : "a traced value" })"))
+            raise(FlockError("jit(\(name)): compiled for \(plan.inputAvals), called with [\(args.map { $0.isConcrete ? "\($0.aval)" : "a traced value" }.joined(separator: ", "))]"))
             return plan.outputAvals.map { _ in Tensor.poisoned }
+        }
+        if DebugNumerics.isOn {
+            return runCheckingNumerics(args) { xs in _ = evalJaxpr(jaxpr, xs) }
         }
         return run(args)
     }

@@ -27,7 +27,7 @@ public struct Tensor: Sendable {
     }
 
     /// Wraps a tracer (for interpreters).
-    public init(tracer: Tracer) {
+    @_spi(Engine) public init(tracer: Tracer) {
         storage = .traced(tracer)
         weakType = tracer.aval.weakType
     }
@@ -68,7 +68,7 @@ public struct Tensor: Sendable {
     public var count: Int { shape.reduce(1, *) }
 
     /// The tracer behind this tensor, if it is traced.
-    public var tracer: Tracer? {
+    @_spi(Engine) public var tracer: Tracer? {
         if case .traced(let t) = storage { return t }
         return nil
     }

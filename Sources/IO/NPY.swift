@@ -1,4 +1,4 @@
-import FlockCore
+@_spi(Engine) import FlockCore
 
 #if canImport(Glibc)
 import Glibc

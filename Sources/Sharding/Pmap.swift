@@ -1,3 +1,4 @@
+@_spi(Engine) import FlockCore
 import Synchronization
 
 /// `pmap`: `shardMap` over a one-dimensional mesh of every device of the job

@@ -71,6 +71,11 @@ public final class ShardMapFunction: @unchecked Sendable {
     ///   another mesh, specs that do not fit, errors while tracing the function,
     ///   results that do not fit `outSpecs`, or a collective called inconsistently.
     public func callAsFunction(_ args: [ShardedArray]) throws -> [ShardedArray] {
+        // One multi-device program at a time per process: concurrent ones would pair each other's collectives.
+        try CollectiveSection.run { try run(args) }
+    }
+
+    private func run(_ args: [ShardedArray]) throws -> [ShardedArray] {
         guard args.count == inSpecs.count else {
             throw FlockError("shardMap: inSpecs has \(inSpecs.count) entries but the function was called with \(args.count) arguments")
         }

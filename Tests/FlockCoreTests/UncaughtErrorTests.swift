@@ -18,20 +18,10 @@ import FlockCore
     @Test(arguments: cases.indices)
     func uncaughtErrorPrintsOneLineAndExitsWithStatusOne(_ i: Int) throws {
         let (mode, backtrace, line) = Self.cases[i]
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["--testing-library", "swift-testing", "--filter", "UncaughtErrorChild"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["FLOCK_TEST_UNCAUGHT_ERROR"] = mode
-        environment["FLOCK_BACKTRACE"] = backtrace ? "1" : "0"
-        child.environment = environment
-        let errors = Pipe(), output = Pipe()
-        child.standardError = errors
-        child.standardOutput = output
-        try child.run()
-        let stderrText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        _ = output.fileHandleForReading.readDataToEndOfFile()
-        child.waitUntilExit()
+        let child = try runTestBinaryAsChild(
+            filter: "UncaughtErrorChild",
+            environment: ["FLOCK_TEST_UNCAUGHT_ERROR": mode, "FLOCK_BACKTRACE": backtrace ? "1" : "0"])
+        let stderrText = child.standardError
         // The test library reports its progress on standard error too (lines
         // starting with its symbols); the program's own lines are the rest.
         let lines = stderrText.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
@@ -39,10 +29,10 @@ import FlockCore
         #expect(own.first == line, "child stderr: \(stderrText)")
         if backtrace {
             // Asked for: the runtime's crash report follows the line.
-            #expect(child.terminationReason == .uncaughtSignal, "status \(child.terminationStatus)")
+            #expect(child.reason == .uncaughtSignal, "status \(child.status)")
         } else {
-            #expect(child.terminationReason == .exit && child.terminationStatus == 1,
-                    "status \(child.terminationStatus), reason \(child.terminationReason.rawValue)")
+            #expect(child.reason == .exit && child.status == 1,
+                    "status \(child.status), reason \(child.reason.rawValue)")
             #expect(own.count == 1, "expected one line, child stderr: \(stderrText)")
         }
     }

@@ -141,3 +141,26 @@ extension Tensor {
     /// `count` copies of `x` stacked along a new leading axis.
     init(stacking x: Tensor, count: Int) { self = stack(Array(repeating: x, count: count)) }
 }
+
+extension ShardingTests {
+    /// A pytree's pmean, the shape of a data-parallel step's gradient average:
+    /// the compiler merges the small float leaves into one all-reduce
+    /// (`combineAllReduces`); each leaf must still get its own mean.
+    @Suite struct CombinedAllReduces {
+        @Test func pmeanOfAPyTreeEqualsVmap() throws {
+            let shapes: [[Int]] = [[3, 4], [5], [], [2, 2, 2], [70_000]]
+            let f: @Sendable ([Tensor]) -> [Tensor] = { xs in
+                let means = pmean(xs, axisName: "i")
+                let ints = psum(xs[1].converted(to: .int32), axisName: "i")
+                let maxes = pmax(xs[0], axisName: "i")
+                return means.map { $0 * 2 } + [ints, maxes, psum(means[0] + 1, axisName: "i")]
+            }
+            let globals = shapes.enumerated().map { i, s in hostArray([deviceCount] + s, seed: 40 + i) }
+            let oracle = vmap(f, axisName: "i")(globals)
+            let outs = try pmap(f, axisName: "i").local(globals.map(localRows))
+            for (k, (got, want)) in zip(outs, oracle).enumerated() {
+                expectClose(got, localRows(want), rtol: 1e-12, atol: 1e-12, "output \(k)")
+            }
+        }
+    }
+}

@@ -1,4 +1,4 @@
-import FlockCore
+@_spi(Engine) import FlockCore
 /// The IR type checker (autodidax's `typecheck_jaxpr`).
 ///
 /// A jaxpr is well typed when every variable is defined exactly once before it

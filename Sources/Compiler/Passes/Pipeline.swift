@@ -8,8 +8,9 @@ import Glibc
 /// Calls are inlined first (their bodies then take part in every other pass),
 /// the jaxprs of control flow (`cond`, `whileLoop`, `scan`) are optimised
 /// recursively, then simplification, constant folding, CSE and dead-code
-/// elimination repeat until nothing changes, and elementwise fusion and
-/// product-update fusion run last.
+/// elimination repeat until nothing changes, small independent all-reduces
+/// are combined into one, and elementwise fusion and product-update fusion
+/// run last.
 /// In debug builds (or with `FLOCK_CHECK_IR=1`) every pass's result is type
 /// checked with ``checkJaxpr(_:)``; `FLOCK_DUMP_IR=1` prints the jaxpr before
 /// and after the pipeline, `FLOCK_DUMP_IR=passes` after every pass that changed it.
@@ -59,6 +60,7 @@ private func optimize(_ jaxpr: Jaxpr, closed: Bool, fuse: Bool, name: String, du
         j = run("dead-code elimination", j, eliminateDeadCode)
         if j === before { break }
     }
+    j = run("all-reduce combining", j, combineAllReduces)
     if fuse {
         j = run("elementwise fusion", j, fuseElementwise)
         j = run("reduction fusion", j, fuseReductions)

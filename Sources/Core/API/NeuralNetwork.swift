@@ -12,6 +12,7 @@ public func logSumExp(_ x: Tensor, axes: [Int]? = nil, keepDims: Bool = false) -
 
 /// Softmax along `axis` (`jax.nn.softmax`).
 public func softmax(_ x: Tensor, axis: Int = -1) -> Tensor {
+    guard normalizeAxis(axis, rank: x.rank, "softmax") != nil else { return poison }
     let x = floatingOperand(x)
     let e = exp(x - x.max(axes: [axis], keepDims: true))
     return e / e.sum(axes: [axis], keepDims: true)
@@ -19,6 +20,7 @@ public func softmax(_ x: Tensor, axis: Int = -1) -> Tensor {
 
 /// log(softmax(x)) along `axis`, computed stably (`jax.nn.log_softmax`).
 public func logSoftmax(_ x: Tensor, axis: Int = -1) -> Tensor {
+    guard normalizeAxis(axis, rank: x.rank, "logSoftmax") != nil else { return poison }
     let x = floatingOperand(x)
     let shifted = x - x.max(axes: [axis], keepDims: true)
     return shifted - log(exp(shifted).sum(axes: [axis], keepDims: true))

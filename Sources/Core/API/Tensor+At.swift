@@ -54,7 +54,8 @@ public struct IndexedTensor: Sendable {
             let dn = ScatterDimensionNumbers(
                 updateWindowDims: Array(rows.rank..<(rows.rank + window.count)), insertedWindowDims: [0],
                 scatterDimsToOperandDims: [0])
-            return bind1(.scatter(op, dn, mode: m), base, idx.expandingDims(-1), v.broadcast(to: rows.shape + window))
+            guard let updates = fitted(v, rows.shape + window, name) else { return poison }
+            return bind1(.scatter(op, dn, mode: m), base, idx.expandingDims(-1), updates)
         }
         // Any other index expression: scatter over the flattened array at the
         // selection's flat positions; positions out of bounds are -1 (dropped)
@@ -62,11 +63,22 @@ public struct IndexedTensor: Sendable {
         let positions = bind1(.iota(.int32, shape: [base.count], dimension: 0)).reshaped(base.shape)
             .index(indices, mode: m == .clip ? .clip : .fillOrDrop, fillValue: -1)
         let dn = ScatterDimensionNumbers(updateWindowDims: [], insertedWindowDims: [0], scatterDimsToOperandDims: [0])
-        let updates = v.broadcast(to: positions.shape).flattened()
+        guard let updates = fitted(v, positions.shape, name)?.flattened() else { return poison }
         let flat = bind1(
             .scatter(op, dn, mode: m == .clip ? .clip : .fillOrDrop), base.flattened(), positions.flattened().expandingDims(1),
             updates)
         return flat.reshaped(base.shape)
+    }
+
+    /// `values` broadcast to the selection's shape, or nil after reporting that they do not fit.
+    private func fitted(_ values: Tensor, _ selection: [Int], _ name: String) -> Tensor? {
+        guard (try? broadcastShapes(values.shape, selection)) == selection else {
+            raise(FlockError(
+                "\(name): values of shape \(values.shape) cannot be broadcast to the selection's shape \(selection) "
+                    + "(array of shape \(base.shape))"))
+            return nil
+        }
+        return values.broadcast(to: selection)
     }
 
     /// The index array when the expression is `[idx]` or `[idx, .all, …]`.

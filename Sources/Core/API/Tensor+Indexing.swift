@@ -75,9 +75,25 @@ extension Tensor {
     /// integer constants are index arrays too: out of bounds, they read `fillValue`.
     func index(_ indices: [TensorIndex], mode: GatherScatterMode, fillValue: Double?) -> Tensor {
         // Expand bool masks into integer index arrays (needs concrete values).
+        // A mask covers as many axes as its rank, and must match their sizes (numpy, JAX).
+        func axesTaken(_ i: TensorIndex) -> Int {
+            switch i {
+            case .insertAxis, .remainingAxes: 0
+            case .array(let t) where t.dtype == .bool: t.rank
+            default: 1
+            }
+        }
         var items: [TensorIndex] = []
-        for i in indices {
+        for (k, i) in indices.enumerated() {
             if case .array(let t) = i, t.dtype == .bool {
+                let ellipsisBefore = indices[..<k].contains { if case .remainingAxes = $0 { true } else { false } }
+                let start = ellipsisBefore ? rank - indices[k...].map(axesTaken).reduce(0, +) : indices[..<k].map(axesTaken).reduce(0, +)
+                if start >= 0, start + t.rank <= rank, Array(shape[start..<(start + t.rank)]) != t.shape {
+                    raise(FlockError(
+                        "index: boolean index of shape \(t.shape) does not match the indexed dimensions "
+                            + "\(Array(shape[start..<(start + t.rank)])) (from axis \(start)) of the array of shape \(shape)"))
+                    return poison
+                }
                 guard let a = t.concreteOrRaise("boolean indexing") else { return poison }
                 items.append(contentsOf: nonzero(Tensor(concrete: a)).map { .array($0) })
             } else {

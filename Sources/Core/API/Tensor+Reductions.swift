@@ -53,6 +53,7 @@ extension Tensor {
 
     /// Arithmetic mean over `axes`; integers give float32.
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        if let axes, normalizeAxes(axes, rank: rank, "mean") == nil { return poison }
         let x = floatingOperand(self)
         return x.sum(axes: axes, keepDims: keepDims) / Tensor(Double(reducedCount(axes)), dtype: x.dtype)
     }

@@ -96,13 +96,13 @@ package func combine(_ sources: [UnsafeRawPointer], into out: UnsafeMutableRawPo
 }
 
 /// Block `index` of `x` along its leading axis, of `x.byteCount / blocks` bytes.
-public func leadingBlock(_ x: DenseArray, _ index: Int, of blocks: Int) -> UnsafeRawPointer {
+package func leadingBlock(_ x: DenseArray, _ index: Int, of blocks: Int) -> UnsafeRawPointer {
     UnsafeRawPointer(x.buffer.pointer) + index * (x.byteCount / blocks)
 }
 
 /// A new array of `shape` whose consecutive blocks are copied from `blocks`
 /// (each `byteCount / blocks.count` bytes).
-public func concatenateBlocks(_ blocks: [UnsafeRawPointer], shape: [Int], dtype: DType) -> DenseArray {
+package func concatenateBlocks(_ blocks: [UnsafeRawPointer], shape: [Int], dtype: DType) -> DenseArray {
     let out = DenseArray(uninitializedShape: shape, dtype: dtype)
     guard !blocks.isEmpty else { return out }
     let blockBytes = out.byteCount / blocks.count
@@ -113,12 +113,12 @@ public func concatenateBlocks(_ blocks: [UnsafeRawPointer], shape: [Int], dtype:
 }
 
 /// A copy of `byteCount` bytes at `p` as an array of `shape`.
-public func arrayCopy(_ p: UnsafeRawPointer, shape: [Int], dtype: DType) -> DenseArray {
+package func arrayCopy(_ p: UnsafeRawPointer, shape: [Int], dtype: DType) -> DenseArray {
     concatenateBlocks([p], shape: shape, dtype: dtype)
 }
 
 /// Zeros of `shape` and `dtype`.
-public func zeroArray(shape: [Int], dtype: DType) -> DenseArray {
+package func zeroArray(shape: [Int], dtype: DType) -> DenseArray {
     DenseArray(buffer: .zeroed(byteCount: shape.reduce(1, *) * dtype.byteSize), shape: shape, dtype: dtype)
 }
 

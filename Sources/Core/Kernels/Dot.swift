@@ -24,7 +24,7 @@ func evalDotGeneral(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, s
 /// `c` has the product's shape and its buffer belongs to the caller alone.
 /// jit runs a product and the update that consumes it (an SGD step
 /// `w - lr · g`) as one gemm with beta = 1, skipping a pass over memory.
-public func dotGeneralAccumulate(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, alpha: Double, into c: DenseArray) {
+package func dotGeneralAccumulate(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, alpha: Double, into c: DenseArray) {
     precondition(l.dtype.isFloatingPoint, "dotGeneralAccumulate: floating-point operands only, got \(l.dtype)")
     gemm(l, r, dn: dn, into: c, alpha: alpha, accumulate: true)
 }

@@ -46,7 +46,7 @@ public struct BlockOperand: @unchecked Sendable {
 /// An elementwise primitive specialised to its operand dtypes: one tight,
 /// vectorised loop writing `count` results from `count` elements of each
 /// operand (scalar operands are broadcast).
-public struct BlockKernel: @unchecked Sendable {
+package struct BlockKernel: @unchecked Sendable {
     let body: (UnsafePointer<BlockOperand>, UnsafeMutableRawPointer, Int) -> Void
 
     public func callAsFunction(_ operands: UnsafePointer<BlockOperand>, _ output: UnsafeMutableRawPointer, count: Int) {

@@ -30,7 +30,7 @@ let rowLevels = 56
 
 /// Bytes of the state a row reduction done in pieces carries between pieces
 /// (see ``accumulateRowBlock``): the lanes and the tree's levels.
-public let rowReductionStateBytes = (rowLanes + rowLevels) * 8
+package let rowReductionStateBytes = (rowLanes + rowLevels) * 8
 
 @inline(__always)
 func reduceTyped<T>(

@@ -111,6 +111,34 @@ public enum Configuration {
         set { checkIRSetting.bool = newValue }
     }
 
+    /// Whether the first operation that produces a NaN is reported as a
+    /// ``FlockError`` (`FLOCK_DEBUG_NANS`: `1` or `true`; default false), as
+    /// `jax_debug_nans` does. Eagerly every primitive's outputs are checked;
+    /// under `jit` the compiled function's outputs are, and on a NaN the
+    /// function runs again op by op to name the primitive that produced it.
+    /// The message names the primitive, its input and output shapes, the
+    /// source line (where debug information has it) and the enclosing
+    /// transforms. A NaN that was already in an input is not reported where it
+    /// passes through. Off, it costs one relaxed load per operation.
+    ///
+    /// ```swift
+    /// Configuration.debugNans = true
+    /// let y = try catchingErrors { log(Tensor([1, -1] as [Float])) }
+    /// // throws "log: produced NaN in output 0 f32[2] at index [1] from inputs [f32[2]]; ..."
+    /// ```
+    public static var debugNans: Bool {
+        get { debugNansSetting.bool }
+        set { debugNansSetting.bool = newValue }
+    }
+
+    /// Whether the first operation that produces an infinity is reported, as
+    /// ``debugNans`` does for NaN (`FLOCK_DEBUG_INFS`: `1` or `true`; default
+    /// false; `jax_debug_infs`). Independent of ``debugNans``.
+    public static var debugInfs: Bool {
+        get { debugInfsSetting.bool }
+        set { debugInfsSetting.bool = newValue }
+    }
+
     /// Whether a Flock error outside `catchingErrors` stops the program through
     /// `fatalError`, which prints a backtrace, instead of exiting with status 1
     /// (`FLOCK_BACKTRACE`: any value but empty or `0`; default false).
@@ -202,6 +230,14 @@ extension Configuration {
             name: "checkIR", environmentVariable: "FLOCK_CHECK_IR", defaultValue: "0",
             help: "1 or true type-checks every compiler pass's result in release builds (debug builds always do)",
             read: { checkIR ? "1" : "0" }, write: { s in checkIR = flag(s); return true }),
+        Option(
+            name: "debugNans", environmentVariable: "FLOCK_DEBUG_NANS", defaultValue: "0",
+            help: "1 or true reports the first operation that produces a NaN (eager, and jit by an op-by-op re-run)",
+            read: { debugNans ? "1" : "0" }, write: { s in debugNans = flag(s); return true }),
+        Option(
+            name: "debugInfs", environmentVariable: "FLOCK_DEBUG_INFS", defaultValue: "0",
+            help: "1 or true reports the first operation that produces an infinity, as debugNans does for NaN",
+            read: { debugInfs ? "1" : "0" }, write: { s in debugInfs = flag(s); return true }),
         Option(
             name: "backtrace", environmentVariable: "FLOCK_BACKTRACE", defaultValue: "0",
             help: "any value but empty or 0: an uncaught Flock error stops through fatalError with a backtrace",
@@ -307,6 +343,8 @@ extension Configuration {
     }
     static let dumpIRSetting = ConfigurationSetting("FLOCK_DUMP_IR") { s in UInt64(s.map(dumpMode)?.rawValue ?? 0) }
     static let checkIRSetting = ConfigurationSetting("FLOCK_CHECK_IR") { s in s.map(flag) == true ? 1 : 0 }
+    static let debugNansSetting = ConfigurationSetting("FLOCK_DEBUG_NANS") { s in s.map(flag) == true ? 1 : 0 }
+    static let debugInfsSetting = ConfigurationSetting("FLOCK_DEBUG_INFS") { s in s.map(flag) == true ? 1 : 0 }
     static let backtraceSetting = ConfigurationSetting("FLOCK_BACKTRACE") { s in
         s.map { !$0.isEmpty && $0 != "0" } == true ? 1 : 0
     }

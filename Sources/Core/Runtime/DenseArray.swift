@@ -90,7 +90,7 @@ public struct DenseArray: @unchecked Sendable {
 
 /// Row-major strides (in elements) of a shape.
 @inlinable
-public func rowMajorStrides(_ shape: [Int]) -> [Int] {
+package func rowMajorStrides(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)
     var s = 1
     for i in stride(from: shape.count - 1, through: 0, by: -1) {

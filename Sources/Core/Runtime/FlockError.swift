@@ -79,7 +79,7 @@ final class ErrorSink: Sendable {
 /// Reports an error from a non-throwing operation: recorded in the innermost
 /// ``catchingErrors(_:)`` scope; outside of one it ends the program with
 /// `error: <message>` and exit status 1 (``exitWithError(_:)``). Returns only when recorded.
-public func raise(_ error: FlockError) {
+package func raise(_ error: FlockError) {
     if let sink = ErrorSink.current {
         sink.record(error)
         return

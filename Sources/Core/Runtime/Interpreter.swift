@@ -25,7 +25,7 @@ public func withInterpreter<R>(_ interpreter: any Interpreter, _ body: () throws
 
 /// A value owned by an interpreter other than eval (JVP pair, batched value,
 /// IR variable). Subclasses carry the payload; `aval` is what shape rules see.
-open class Tracer: @unchecked Sendable {
+@_spi(Engine) open class Tracer: @unchecked Sendable {
     public let aval: AbstractValue
     /// The interpreter that created this tracer; only it may unwrap it.
     public let owner: any Interpreter
@@ -82,6 +82,7 @@ public final class EvalInterpreter: Interpreter {
         }
         let outAvals = try primitive.abstractEval(avals)
         let outs = try primitive.evaluate(arrays, outAvals: outAvals)
+        if DebugNumerics.isOn { try DebugNumerics.check(primitive, inputs: arrays, outputs: outs) }
         return zip(outs, outAvals).map { Tensor(concrete: $0, weakType: $1.weakType) }
     }
 }

@@ -14,7 +14,7 @@ public enum FlockThreads {
 }
 
 /// Elements below which a one-operation kernel stays on the calling thread.
-public let parallelThreshold = 1 << 17
+package let parallelThreshold = 1 << 17
 
 /// Carries a value across a concurrency boundary the caller has made safe.
 struct UncheckedSendable<T>: @unchecked Sendable {
@@ -27,7 +27,7 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 /// for loops doing more work per element — or with one thread). The body must be
 /// `@Sendable`: kernels pass their pointers in `@unchecked Sendable` boxes.
 @inline(__always)
-public func forEachChunk(_ n: Int, threshold: Int = parallelThreshold, _ body: @Sendable (Int, Int) -> Void) {
+package func forEachChunk(_ n: Int, threshold: Int = parallelThreshold, _ body: @Sendable (Int, Int) -> Void) {
     let threads = FlockThreads.count
     if n < threshold || threads == 1 {
         body(0, n)

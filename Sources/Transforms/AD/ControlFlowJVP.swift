@@ -1,3 +1,4 @@
+@_spi(Engine) import FlockCore
 // JVP rules of the higher-order primitives: each builds the JVP of its body
 // as a new closed jaxpr and binds the same primitive on primals + tangents.
 

@@ -1,3 +1,4 @@
+@_spi(Engine) import FlockCore
 /// Forward-mode differentiation: the JVP interpreter.
 ///
 /// Its tracer carries a primal value and a tangent (nil = symbolic zero, so
@@ -309,10 +310,11 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
     case .cond, .whileLoop, .scan, .checkpoint:
         return try jvpControlFlow(p, x, t)
 
-    case .customJVP(_, let rule):
+    case .customJVP(let j, let rule):
         try checkNoClosedOverTangents(rule, t, "customJVP")
         let tangents = zip(t, x).map { instantiate($0, $1.aval) }
         let (outs, outTangents) = rule.jvp!(x, tangents)
+        try checkCustomJVPOutputs(j.outputAvals, outs, outTangents)
         return (outs, outTangents.map { Optional($0) })
 
     case .customVJP(let j, let rule):
@@ -446,4 +448,27 @@ func jvpOfJaxpr(_ j: Jaxpr, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor], 
     let outs = withInterpreter(jvp) { evalJaxpr(j, inputs) }
     let unpacked = outs.map(jvp.unpack)
     return (unpacked.map(\.primal), unpacked.map(\.tangent))
+}
+
+/// A custom JVP rule's outputs must match the function's: as many primal
+/// outputs of its shapes and dtypes, and a tangent of each primal's shape and
+/// (floating-point) dtype — as JAX checks — or a wrong shape spreads into every
+/// derivative silently.
+func checkCustomJVPOutputs(_ expected: [AbstractValue], _ outs: [Tensor], _ tangents: [Tensor]) throws {
+    guard outs.count == expected.count, tangents.count == expected.count else {
+        throw FlockError(
+            "custom_jvp: the rule returned \(outs.count) primal and \(tangents.count) tangent outputs, "
+                + "expected \(expected.count) of each (the function's outputs)")
+    }
+    for (k, (a, y)) in zip(expected, outs).enumerated() where y.shape != a.shape || y.dtype != a.dtype {
+        throw FlockError(
+            "custom_jvp: the rule's primal output \(k) has shape \(y.shape) and dtype \(y.dtype), "
+                + "expected \(a.shape) and \(a.dtype) (the function's output)")
+    }
+    for (k, (a, t)) in zip(expected, tangents).enumerated()
+    where t.shape != a.shape || (a.dtype.isFloatingPoint && t.dtype != a.dtype) {
+        throw FlockError(
+            "custom_jvp: the rule's tangent output \(k) has shape \(t.shape) and dtype \(t.dtype), "
+                + "expected \(a.shape) and \(a.dtype) (the primal output's)")
+    }
 }

@@ -27,6 +27,13 @@ public struct Linearized: Sendable {
     /// ``vjp(_:)`` where a nil cotangent stands for zero (outputs such as a
     /// function's auxiliary data that carry no cotangent: nothing flows back).
     func vjp(partial cotangents: [Tensor?]) -> [Tensor] {
+        for (k, (c, o)) in zip(cotangents, jaxpr.outputs).enumerated() {
+            guard let c, c.shape != o.aval.shape else { continue }
+            raise(FlockError(
+                "vjp: the pullback's cotangent \(k) has shape \(c.shape), but output \(k) has shape \(o.aval.shape); "
+                    + "a cotangent must have its output's shape"))
+            return inputAvals.map { _ in Tensor.poisoned }
+        }
         let cts = zip(cotangents, jaxpr.outputs).map { c, o -> Tensor? in
             guard let c else { return nil }
             return c.shape == o.aval.shape ? c.converted(to: o.aval.dtype, weak: o.aval.weakType) : c
@@ -34,7 +41,7 @@ public struct Linearized: Sendable {
         let linearArgs = [Tensor?](repeating: nil, count: jaxpr.inputs.count)
         var result: [Tensor?] = []
         do {
-            result = try backwardPass(jaxpr, linearArgs, cts)
+            result = try DebugNumerics.within("transpose (grad's backward pass)") { try backwardPass(jaxpr, linearArgs, cts) }
         } catch {
             raise((error as? FlockError) ?? FlockError("vjp: \(error)"))
             return inputAvals.map { _ in Tensor.poisoned }
@@ -60,7 +67,7 @@ public func linearizeFlat(_ f: ([Tensor]) -> [Tensor], _ primals: [Tensor]) -> L
         tangentVars.append(v)
         return jvp.lift(x, tangent: t)
     }
-    let outs = withInterpreter(jvp) { f(inputs) }
+    let outs = DebugNumerics.within("linearize (grad's forward pass)") { withInterpreter(jvp) { f(inputs) } }
     let unpacked = outs.map(jvp.unpack)
     let tangentOuts = withInterpreter(staging) {
         unpacked.map { $0.tangent ?? zeros(like: AbstractValue(shape: $0.primal.shape, dtype: $0.primal.dtype)) }
@@ -82,7 +89,7 @@ public func jvpFlat(_ f: ([Tensor]) -> [Tensor], _ primals: [Tensor], _ tangents
     }
     let interp = JVPInterpreter(parent: InterpreterContext.current)
     let inputs = zip(primals, tangents).map { p, t in p.dtype.isFloatingPoint ? interp.lift(p, tangent: t) : p }
-    let outs = withInterpreter(interp) { f(inputs) }
+    let outs = DebugNumerics.within("jvp") { withInterpreter(interp) { f(inputs) } }
     let unpacked = outs.map(interp.unpack)
     return (unpacked.map(\.primal), unpacked.map { $0.tangent ?? zeros(like: AbstractValue(shape: $0.primal.shape, dtype: $0.primal.dtype)) })
 }

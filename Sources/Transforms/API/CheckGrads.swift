@@ -11,7 +11,8 @@ public enum GradCheckMode: Sendable, Hashable {
 /// In random directions, forward mode is compared with central finite
 /// differences and reverse mode with forward mode through the identity
 /// ⟨vjp(ct), t⟩ = ⟨ct, jvp(t)⟩; with `order` ≥ 2 the same checks run on the
-/// derivative functions. Throws a ``FlockError`` describing the first mismatch.
+/// derivative functions. Throws a ``FlockError`` describing the first mismatch,
+/// or naming an argument that is not floating point.
 ///
 /// ```swift
 /// try checkGrads({ xs in [sin(xs[0]) * xs[1]] }, [x, y], order: 2)
@@ -21,6 +22,13 @@ public func checkGrads(
     modes: Set<GradCheckMode> = [.forward, .reverse], eps: Double? = nil,
     atol: Double? = nil, rtol: Double? = nil, seed: UInt64 = 0
 ) throws {
+    // JAX raises here too: an integer argument has no tangent space, and a
+    // finite difference through it would compare against a rounded input.
+    if let (i, x) = args.enumerated().first(where: { !$0.element.dtype.isFloatingPoint }) {
+        throw FlockError(
+            "checkGrads: argument \(i) is \(x.dtype) \(x.shape); finite differences need floating-point arguments "
+                + "(convert it, or close over it)")
+    }
     var rng = CheckGradsGenerator(seed: seed)
     try checkGradsRecursive(f, args, order: order, modes: modes, eps: eps, atol: atol, rtol: rtol, rng: &rng)
 }

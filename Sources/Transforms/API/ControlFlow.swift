@@ -31,8 +31,12 @@ public func cond<P: PyTree, Q: PyTree>(_ predicate: Tensor, _ trueBranch: @escap
 /// `branches[index](operand)` with `index` clamped into range (`jax.lax.switch`).
 public func switchCase<P: PyTree, Q: PyTree>(_ index: Tensor, _ branches: [(P) -> Q], _ operand: P, name: String = "switch") -> Q {
     guard !branches.isEmpty else {
-        raise(FlockError("\(name): needs at least one branch"))
-        return branches[0](operand)
+        let error = FlockError("\(name): needs at least one branch")
+        // With no branch there is no function to make a result of type Q from:
+        // common result types get a placeholder; any other ends the program.
+        guard let placeholder: Q = poisonedPlaceholder() else { exitWithError(error) }
+        raise(error)
+        return placeholder
     }
     guard index.rank == 0, index.dtype.isInteger || index.dtype == .bool else {
         raise(FlockError("\(name): index must be an integer scalar, got \(index.dtype) \(index.shape)"))

@@ -73,6 +73,7 @@ public final class JitFunction: @unchecked Sendable {
 
     /// Splits arguments into the traced ones and the cache key.
     private func signature(_ args: [Tensor]) throws -> (dynamic: [Tensor], key: Key) {
+        if !staticArgnums.isEmpty || !donateArgnums.isEmpty { try checkArgnums(args.count) }
         let frames = AxisEnvironment.frames
         let axes = frames.isEmpty ? [] : frames.map { AxisKey(name: $0.name, size: $0.size) }
         // The common case, no static arguments, without copying the arguments.
@@ -89,6 +90,19 @@ public final class JitFunction: @unchecked Sendable {
             }
         }
         return (dynamic, Key(avals: dynamic.map(\.aval), statics: statics, axes: axes))
+    }
+
+    /// Static and donated positions must name arguments of the call, and not the
+    /// same one (JAX raises for both; ignoring them would compile the wrong program).
+    private func checkArgnums(_ count: Int) throws {
+        for (what, set) in [("staticArgnums", staticArgnums), ("donateArgnums", donateArgnums)] {
+            if let bad = set.sorted().first(where: { $0 < 0 || $0 >= count }) {
+                throw FlockError("jit(\(name)): \(what) \(bad) is out of range for a call with \(count) arguments")
+            }
+        }
+        if let both = staticArgnums.intersection(donateArgnums).min() {
+            throw FlockError("jit(\(name)): argument \(both) cannot be both static and donated")
+        }
     }
 
     /// The cache entry for `args`, tracing on a miss.
@@ -171,16 +185,28 @@ public final class JitFunction: @unchecked Sendable {
     }
 
     /// Runs a compiled plan, remembering its signature for ``recentCompiled(_:)``.
-    private func run(_ c: CompiledFunction, _ key: Key, _ dynamic: [Tensor]) -> [Tensor] {
+    private func run(_ c: CompiledFunction, _ key: Key, _ args: [Tensor], _ dynamic: [Tensor]) -> [Tensor] {
         if staticArgnums.isEmpty { recent.withLock { $0 = Recent(key: key, compiled: c) } }
-        return c.run(dynamic)
+        return DebugNumerics.isOn ? runCheckingNumerics(c, args) : c.run(dynamic)
+    }
+
+    /// Runs a compiled plan with the NaN/Inf checks on: on a bad output, the
+    /// body runs again on the same arguments under the eval interpreter (op by
+    /// op, unfused), so the check names the primitive and the user's line.
+    private func runCheckingNumerics(_ c: CompiledFunction, _ args: [Tensor]) -> [Tensor] {
+        let dynamicPositions = args.indices.filter { !staticArgnums.contains($0) }
+        return c.runCheckingNumerics(dynamicPositions.map { args[$0] }) { dynamic in
+            var merged = args
+            for (i, x) in zip(dynamicPositions, dynamic) { merged[i] = x }
+            _ = body(merged)
+        }
     }
 
     /// Calls the function on flat arguments.
     public func callAsFunction(_ args: [Tensor]) -> [Tensor] {
         // The hot path: the signature of the previous call, already compiled.
         if staticArgnums.isEmpty, InterpreterContext.current is EvalInterpreter, let c = recentCompiled(args) {
-            return c.run(args)
+            return DebugNumerics.isOn ? runCheckingNumerics(c, args) : c.run(args)
         }
         let dynamic: [Tensor], key: Key
         do { (dynamic, key) = try signature(args) } catch {
@@ -189,10 +215,10 @@ public final class JitFunction: @unchecked Sendable {
         }
         let evaluating = InterpreterContext.current is EvalInterpreter && dynamic.allSatisfy(\.isConcrete)
         // A signature already compiled, found with one lookup.
-        if evaluating, let c = cache.withLock({ $0[key]?.compiled }) { return run(c, key, dynamic) }
+        if evaluating, let c = cache.withLock({ $0[key]?.compiled }) { return run(c, key, args, dynamic) }
         let e = entry(args, dynamic, key)
         if evaluating, e.jaxpr.consts.allSatisfy(\.isConcrete) {
-            return run(compiled(e, argCount: args.count), key, dynamic)
+            return run(compiled(e, argCount: args.count), key, args, dynamic)
         }
         let (closed, consts) = e.jaxpr.closureConverted()
         return bind(.call(closed, kind: .jit(name)), consts + dynamic)

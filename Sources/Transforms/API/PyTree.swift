@@ -151,3 +151,10 @@ public func treeMap<T: PyTree>(_ a: T, _ b: T, _ f: (Tensor, Tensor) -> Tensor) 
     }
     return treeUnflatten(like: a, zip(treeLeaves(a), treeLeaves(b)).map(f))
 }
+
+/// A stand-in result of type `T` after an error, for functions that have no
+/// value of `T` to return: a poisoned tensor, or an empty array or dictionary;
+/// nil for other types.
+func poisonedPlaceholder<T>() -> T? {
+    (Tensor.poisoned as Any) as? T ?? ([Tensor]() as Any) as? T ?? ([String: Tensor]() as Any) as? T
+}

@@ -1,3 +1,4 @@
+@_spi(Engine) import FlockCore
 /// The batch interpreter: what `vmap` runs a function under.
 ///
 /// Its tracer, ``BatchTracer``, carries a value of the *parent* interpreter and
@@ -73,7 +74,7 @@ extension BatchInterpreter {
 
 /// A value of the parent interpreter with its batch dimension: the tracer of
 /// ``BatchInterpreter``. Its aval is the per-example view.
-public final class BatchTracer: Tracer, @unchecked Sendable {
+package final class BatchTracer: Tracer, @unchecked Sendable {
     /// The whole batch, a value of the parent interpreter.
     public let value: Tensor
     /// The axis of `value` that is mapped over; nil when every example shares `value`.

@@ -43,7 +43,9 @@ func vmapFlat(
         let failed = { Array(repeating: poisonedTensor(), count: outAxes.count) }
         if args.contains(where: \.isPoisoned) { return failed() }
         guard let (dims, size) = checkedInAxes(args, inAxes, axisSize: axisSize) else { return failed() }
-        let outs = batchedCall(zip(args, dims).map { BatchedValue($0, $1) }, axisSize: size, axisName: axisName, f)
+        let outs = DebugNumerics.within(axisName.map { "vmap(axisName: \($0))" } ?? "vmap") {
+            batchedCall(zip(args, dims).map { BatchedValue($0, $1) }, axisSize: size, axisName: axisName, f)
+        }
         // Pytree vmap: one out axis for every result (an int out_axes in JAX).
         let outAxes = sharedOutAxis ? [Int?](repeating: outAxes[0], count: outs.count) : outAxes
         guard outs.count == outAxes.count else {

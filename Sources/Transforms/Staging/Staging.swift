@@ -1,4 +1,4 @@
-@_exported import FlockCore
+@_exported @_spi(Engine) import FlockCore
 
 /// The staging interpreter: records primitives into a jaxpr.
 ///
@@ -22,7 +22,7 @@ public final class StagingInterpreter: Interpreter, @unchecked Sendable {
         self.partial = partial
     }
 
-    public final class StagedTracer: Tracer, @unchecked Sendable {
+    package final class StagedTracer: Tracer, @unchecked Sendable {
         public let variable: Var
         init(variable: Var, owner: StagingInterpreter) {
             self.variable = variable
