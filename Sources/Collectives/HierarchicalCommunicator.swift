@@ -49,6 +49,10 @@ public final class HierarchicalCommunicator: Communicator {
     public var size: Int { localSize * processes.size }
     public var rank: Int { processes.rank * localSize + local }
 
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
+        try perform(operation, x, call: .unspecified)
+    }
+
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue, call: call)
         let gathered = try rendezvous.exchange(local, .operand(signature, call, x), what: signature.description)

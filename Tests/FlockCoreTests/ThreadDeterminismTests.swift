@@ -22,6 +22,7 @@ private let operations: [(String, @Sendable () -> Tensor)] = [
     ("exp, tanh", { tanh(exp(x * 0.1)) }),
     ("matmul", { matmul(x, w) }),
     ("softmax", { softmax(x, axis: 1) }),
+    ("random normal", { Random.normal(Random.key(3), shape: [640, 1031]) }),
 ]
 
 /// The bit patterns of `t`'s float32 values.

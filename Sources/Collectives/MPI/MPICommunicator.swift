@@ -118,6 +118,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try perform(operation, x, call: call, inPlace: false)
     }
 
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
+        try perform(operation, x, call: .unspecified, inPlace: false)
+    }
+
+    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
+        try perform(.allReduce(op), x, call: .unspecified, inPlace: true)
+    }
+
     /// The all-reduce into `x`'s buffer (`MPI_IN_PLACE`) for operands beyond
     /// the signature block; small ones take the inline path as usual.
     public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray {

@@ -26,38 +26,49 @@ public protocol Communicator: AnyObject, Sendable {
 
     /// Performs `operation` with this member's operand `x` and returns this
     /// member's result (see ``CollectiveOperation`` for each one's meaning).
-    /// `call` is what the program called (the primitive, its parameters, the
-    /// call site); members compare it with the operation, so inconsistent
-    /// calls across members throw on every member.
+    /// Inconsistent calls across members throw on every member.
+    func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray
+
+    /// ``perform(_:_:)`` for `call`, what the program called (the primitive,
+    /// its parameters, the call site): members compare it with the operation.
+    /// The default ignores `call`.
     func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray
 
-    /// ``perform(_:_:call:)`` of `.allReduce(op)` that may write the result into
+    /// ``perform(_:_:)`` of `.allReduce(op)` that may write the result into
     /// `x`'s buffer, which the caller owns and gives up (jit passes operands
     /// that die at the collective). Returns the result, in `x`'s buffer or not.
+    func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray
+
+    /// ``allReduceInPlace(_:_:)`` for `call` (see ``perform(_:_:call:)``).
     func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray
 
     /// Errors this member caught inside `catchingErrors` while an axis bound
     /// to this communicator was active; collectives carry their count so that
-    /// members that may have skipped collectives are reported.
+    /// members that may have skipped collectives are reported. By default,
+    /// one count shared by every communicator without its own.
     var caughtErrors: CaughtErrors { get }
 }
 
 extension Communicator {
     /// By default, the out-of-place all-reduce.
+    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray { try perform(.allReduce(op), x) }
+
+    /// By default, ``perform(_:_:)`` (the call is not compared).
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+        try perform(operation, x)
+    }
+
+    /// By default, the out-of-place all-reduce for `call`.
     public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray {
         try perform(.allReduce(op), x, call: call)
     }
 
-    /// ``perform(_:_:call:)`` of a direct call (no primitive behind it).
-    public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
-        try perform(operation, x, call: .unspecified)
-    }
-
-    /// ``allReduceInPlace(_:_:call:)`` of a direct call.
-    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
-        try allReduceInPlace(x, op, call: .unspecified)
-    }
+    /// By default, one count shared by all communicators without their own.
+    public var caughtErrors: CaughtErrors { sharedCaughtErrors }
 }
+
+/// The count of ``Communicator/caughtErrors`` for communicators without their own.
+private let sharedCaughtErrors = CaughtErrors()
 
 /// A collective operation and its parameters. Shapes below are per member.
 public enum CollectiveOperation: Sendable {

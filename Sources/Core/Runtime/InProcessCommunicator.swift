@@ -46,6 +46,10 @@ public final class InProcessCommunicator: Communicator {
         self.rendezvous = rendezvous
     }
 
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
+        try perform(operation, x, call: .unspecified)
+    }
+
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue, call: call)
         let all = try rendezvous.exchange(rank, Contribution(signature: signature, call: call, array: x), what: signature.description)

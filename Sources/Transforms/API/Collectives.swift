@@ -8,6 +8,13 @@
 /// Each collective also takes several names (`axisNames:`), whose members are
 /// numbered row-major. Under `grad`, `vmap` and `jit` they transform like any
 /// primitive.
+///
+/// Members compare every parameter of each call, and where it was made,
+/// before combining any data: each function takes `file` and `line`
+/// (defaults `#fileID` and `#line`; leave them) so that a member that skipped
+/// a collective, or called an extra one, is reported on every member instead
+/// of being paired with the others' next call. Under `jit` the place is the
+/// collective's instruction in the compiled plan.
 
 // MARK: - Reductions
 
