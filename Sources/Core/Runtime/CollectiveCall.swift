@@ -129,7 +129,7 @@ public struct CollectiveSite: Sendable, CustomStringConvertible {
 
     func hash(into h: inout StableHasher) {
         if let file {
-            file.withUTF8Buffer { for b in $0 { h.combineByte(b) } }
+            file.withUTF8Buffer { h.combine(UnsafeRawBufferPointer($0)) }
             h.combine(Int(line))
         }
         if let (i, n) = instruction {
@@ -143,8 +143,9 @@ public struct CollectiveSite: Sendable, CustomStringConvertible {
     @TaskLocal public static var current: CollectiveSite?
 }
 
-/// FNV-1a over 64 bits: the same value in every process (Swift's `Hasher` is
-/// seeded per process, so it cannot be compared across ranks).
+/// FNV-1a over 64 bits (words at a time, with a shift to mix the high bits
+/// down): the same value in every process (Swift's `Hasher` is seeded per
+/// process, so it cannot be compared across ranks).
 struct StableHasher {
     private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
 
@@ -153,17 +154,30 @@ struct StableHasher {
     }
 
     mutating func combine(_ n: Int) {
-        var v = UInt64(bitPattern: Int64(n))
-        for _ in 0..<8 {
-            combineByte(UInt8(truncatingIfNeeded: v))
-            v >>= 8
-        }
+        value = (value ^ UInt64(bitPattern: Int64(n))) &* 0x100_0000_01B3
+        value ^= value >> 29
     }
 
     mutating func combine(_ s: String) {
         var s = s
-        s.withUTF8 { for b in $0 { combineByte(b) } }  // no copy for native strings
+        s.withUTF8 { combine(UnsafeRawBufferPointer($0)) }  // no copy for native strings
         combineByte(0)
+    }
+
+    /// `bytes`, eight at a time (little-endian words; a call hashes a file
+    /// name on every collective, so this is on the latency path).
+    mutating func combine(_ bytes: UnsafeRawBufferPointer) {
+        var i = 0
+        while i + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            value = (value ^ word) &* 0x100_0000_01B3
+            value ^= value >> 29
+            i += 8
+        }
+        while i < bytes.count {
+            combineByte(bytes[i])
+            i += 1
+        }
     }
 }
 
