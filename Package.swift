@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "train-cnn", targets: ["TrainCNN"]),
         .executable(name: "train-lm", targets: ["TrainLM"]),
         .executable(name: "dp-sgd", targets: ["DPSGD"]),
+        .executable(name: "collective-faults", targets: ["CollectiveFaults"]),
     ],
     dependencies: [
         // Command-line parsing for the examples (`--help` on every executable).
@@ -75,6 +76,10 @@ let package = Package(
             name: "DPSGD",
             dependencies: ["Flock", "FlockExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/DPSGD"),
+        .executableTarget(
+            name: "CollectiveFaults",
+            dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/CollectiveFaults"),
         .executableTarget(
             name: "FlockTutorial",
             dependencies: ["Flock", .product(name: "ArgumentParser", package: "swift-argument-parser")],

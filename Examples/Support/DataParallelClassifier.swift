@@ -25,7 +25,8 @@ public struct ClassifierTrainState<Model: Module>: PyTreeStruct {
 /// averaged over all devices with `pmean` inside one `pmap`: the parameters
 /// stay identical everywhere, and the result does not depend on how many
 /// ranks share the work. Prints progress on rank 0 and ends with
-/// `final loss: …` and `test accuracy: 0.xxxx`.
+/// `final loss: …`, `parameter digest: …` (a hash of every parameter's bits,
+/// to compare runs bit for bit) and `test accuracy: 0.xxxx`.
 ///
 /// - Parameters:
 ///   - name: The example's name, for messages and curve files.
@@ -90,8 +91,26 @@ public func trainClassifier<Model: Module>(
 
     let testAccuracy = Double(accuracy(logits: logits(state.model, test.features), labels: test.labels).mean().item(Float.self))
     if let last = progress.history.last { printOnRank0("final loss: \(last.loss)") }
+    printOnRank0("parameter digest: \(parameterDigest(state.model))")
     printOnRank0(String(format: "test accuracy: %.4f", testAccuracy))
     if let expectAccuracy, testAccuracy < expectAccuracy {
         throw FlockError("\(name): test accuracy \(String(format: "%.4f", testAccuracy)) is below the expected \(expectAccuracy)")
     }
+}
+
+/// FNV-1a over the bits of every float32 parameter of `model`, in leaf order,
+/// as 16 hex digits: equal digests mean bit-identical parameters (for the
+/// determinism checks of scripts/run-tests).
+func parameterDigest<Model: Module>(_ model: Model) -> String {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for leaf in treeLeaves(model) where leaf.dtype == .float32 {
+        for v in leaf.toArray(Float.self) {
+            var bits = v.bitPattern
+            for _ in 0..<4 {
+                h = (h ^ UInt64(bits & 0xFF)) &* 0x100_0000_01B3
+                bits >>= 8
+            }
+        }
+    }
+    return String(h, radix: 16)
 }

@@ -31,7 +31,7 @@ public final class HierarchicalGroup: Sendable {
 /// One local device of a ``HierarchicalGroup``.
 public final class HierarchicalCommunicator: Communicator {
     enum Message: @unchecked Sendable {
-        case operand(CollectiveSignature, DenseArray)
+        case operand(CollectiveSignature, CollectiveCall, DenseArray)
         case results([DenseArray])
         case failure(FlockError)
         case waiting
@@ -42,6 +42,7 @@ public final class HierarchicalCommunicator: Communicator {
     let processes: any Communicator
     let rendezvous: Rendezvous<Message>
     private let sequence = Atomic<UInt32>(0)
+    public let caughtErrors = CaughtErrors()
 
     init(local: Int, localSize: Int, processes: any Communicator, rendezvous: Rendezvous<Message>) {
         self.local = local
@@ -54,8 +55,12 @@ public final class HierarchicalCommunicator: Communicator {
     public var rank: Int { processes.rank * localSize + local }
 
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
-        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
-        let gathered = try rendezvous.exchange(local, .operand(signature, x), what: signature.description)
+        try perform(operation, x, call: .unspecified)
+    }
+
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue, call: call)
+        let gathered = try rendezvous.exchange(local, .operand(signature, call, x), what: signature.description)
         let outcome: Message = local == 0 ? lead(operation, gathered) : .waiting
         let handed = try rendezvous.exchange(local, outcome, what: signature.description)
         switch handed[0] {
@@ -67,22 +72,23 @@ public final class HierarchicalCommunicator: Communicator {
 
     /// The leader's part: check, one process-level collective, split the result.
     private func lead(_ operation: CollectiveOperation, _ gathered: [Message]) -> Message {
-        let operands: [(CollectiveSignature, DenseArray)] = gathered.map {
-            guard case .operand(let s, let a) = $0 else { preconditionFailure("HierarchicalCommunicator: missing operand") }
-            return (s, a)
+        let operands: [(CollectiveSignature, CollectiveCall, DenseArray)] = gathered.map {
+            guard case .operand(let s, let c, let a) = $0 else { preconditionFailure("HierarchicalCommunicator: missing operand") }
+            return (s, c, a)
         }
-        let (signature, x) = operands[0]
+        let (signature, call, x) = operands[0]
         do {
             if operands.contains(where: { $0.0 != signature }) {
-                let error = CollectiveSignature.mismatch(operands.map(\.0), transport: "local devices of process \(processes.rank)")
-                _ = try? processes.perform(.inconsistent, x)  // keeps the other processes in step
+                let error = CollectiveSignature.mismatch(
+                    operands.map(\.0), calls: operands.map(\.1.encodedFields), transport: "local devices of process \(processes.rank)")
+                _ = try? processes.perform(.inconsistent, x, call: reporting(error, call))  // keeps the other processes in step
                 return .failure(error)
             }
             do { try operation.validate(x, size: size) } catch {
-                _ = try? processes.perform(.inconsistent, x)
+                _ = try? processes.perform(.inconsistent, x, call: reporting(error, call))
                 throw error
             }
-            return .results(try combined(operation, operands.map(\.1)))
+            return .results(try combined(operation, operands.map(\.2), call: call))
         } catch let e as FlockError {
             return .failure(e)
         } catch {
@@ -90,8 +96,16 @@ public final class HierarchicalCommunicator: Communicator {
         }
     }
 
+    /// `call` carrying `error` to the other processes (see ``CollectiveCall/localMismatch``).
+    private func reporting(_ error: Error, _ call: CollectiveCall) -> CollectiveCall {
+        var c = call
+        c.localMismatch = (error as? FlockError)?.message ?? "\(error)"
+        return c
+    }
+
     /// Each local member's result of `operation`, given every local operand.
-    private func combined(_ operation: CollectiveOperation, _ arrays: [DenseArray]) throws -> [DenseArray] {
+    /// `call` (the same on every local member) goes with the process-level collective.
+    private func combined(_ operation: CollectiveOperation, _ arrays: [DenseArray], call: CollectiveCall) throws -> [DenseArray] {
         let L = localSize, P = processes.size
         let x = arrays[0], shape = x.shape, dtype = x.dtype
         let pointers = arrays.map { UnsafeRawPointer($0.buffer.pointer) }
@@ -103,21 +117,21 @@ public final class HierarchicalCommunicator: Communicator {
             switch operation {
             case .allReduce(let op):
                 let local = combine(pointers, count: x.count, dtype: dtype, op, shape: shape)
-                return same(try processes.perform(.allReduce(op), local))
+                return same(try processes.perform(.allReduce(op), local, call: call))
             case .allGather:
                 let stacked = concatenateBlocks(pointers, shape: [L] + shape, dtype: dtype)
-                return same(try processes.perform(.allGather, stacked).reshaped([P * L] + shape))
+                return same(try processes.perform(.allGather, stacked, call: call).reshaped([P * L] + shape))
             case .reduceScatter(let op):
                 let rest = Array(shape.dropFirst())
                 let local = combine(pointers, count: x.count, dtype: dtype, op, shape: [P, L] + rest)
-                return blocks(try processes.perform(.reduceScatter(op), local), rest)
+                return blocks(try processes.perform(.reduceScatter(op), local, call: call), rest)
             case .allToAll:
                 // Local operands [Lsrc][P·L] → [P, Ldst, Lsrc]: process q receives, for each of
                 // its local members, the blocks every one of our members sends it.
                 let rest = Array(shape.dropFirst())
                 let axes = Array(3..<(3 + rest.count))
                 let stacked = concatenateBlocks(pointers, shape: [L, P, L] + rest, dtype: dtype)
-                let received = try processes.perform(.allToAll, stacked.transposed([1, 2, 0] + axes))
+                let received = try processes.perform(.allToAll, stacked.transposed([1, 2, 0] + axes), call: call)
                 // received [q, Ldst, Lsrc]: member l' takes [q, Lsrc] = global source q·L + lsrc.
                 let byDestination = received.transposed([1, 0, 2] + axes)
                 return blocks(byDestination, [P * L] + rest)
@@ -133,7 +147,7 @@ public final class HierarchicalCommunicator: Communicator {
                     concatenateBlocks(slots.map { $0 ?? UnsafeRawPointer(zeros.buffer.pointer) },
                                       shape: [P, L] + shape, dtype: dtype)
                 }
-                let received = try processes.perform(.allToAll, table)  // [q, Ldst] + shape
+                let received = try processes.perform(.allToAll, table, call: call)  // [q, Ldst] + shape
                 let first = rank - local
                 return (0..<L).map { l in
                     guard let pair = pairs.first(where: { $0.destination == first + l }) else { return zeros }
@@ -143,11 +157,11 @@ public final class HierarchicalCommunicator: Communicator {
             case .broadcast(let root):
                 let owner = root / L
                 let source = owner == processes.rank ? arrays[root % L] : x
-                return same(try processes.perform(.broadcast(root: owner), source))
+                return same(try processes.perform(.broadcast(root: owner), source, call: call))
             case .barrier:
-                return same(try processes.perform(.barrier, x))
+                return same(try processes.perform(.barrier, x, call: call))
             case .inconsistent:
-                return same(try processes.perform(.inconsistent, x))
+                return same(try processes.perform(.inconsistent, x, call: call))
             }
         }
     }

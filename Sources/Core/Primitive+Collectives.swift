@@ -106,11 +106,42 @@ extension Primitive {
     func evaluateCollective(_ inputs: [DenseArray], shape: [Int]) throws -> DenseArray {
         if let (op, axis) = singleAxisAllReduce { return try evaluateAllReduce(inputs[0], op, axis: axis) }
         let axes = collectiveAxes!
+        try skipAfterEarlierError()
+        var frames: [AxisFrame] = []
         do {
-            return try evaluateCollective(inputs.first, axes.map(boundCommunicator), shape: shape)
+            frames = try axes.map { try boundAxis($0, for: name) }
+            let comms = try axes.map(boundCommunicator)
+            let calls = comms.map { collectiveCall(inputs.first, on: $0, site: CollectiveSite.current) }
+            return try evaluateCollective(inputs.first, comms, calls: calls, shape: shape)
         } catch let e as FlockError {
+            // Every member failed this collective together: they are in step again.
+            for f in frames { f.communicator?.caughtErrors.acknowledge() }
             throw FlockError("\(name) over \(axes.map { "'\($0)'" }.joined(separator: ", ")): \(e.message)")
         }
+    }
+
+    /// Throws when the enclosing ``catchingErrors(_:)`` scope has already
+    /// recorded an error: the scope's later collectives are skipped (the
+    /// scope's result is discarded anyway). After a collective that failed on
+    /// every member, every member thus skips the same ones and leaves the scope
+    /// in step; a member whose error was its own carries it into its next
+    /// collective (``CaughtErrors``), which then fails on every member.
+    func skipAfterEarlierError() throws {
+        if let sink = ErrorSink.current, sink.hasError {
+            throw FlockError("\(name): skipped after an earlier error in this catchingErrors scope")
+        }
+    }
+
+    /// The ``CollectiveCall`` of this collective on `operand` through
+    /// `communicator` at `site`, with the errors caught on its member.
+    func collectiveCall(_ operand: DenseArray?, on communicator: any Communicator, site: CollectiveSite?) -> CollectiveCall {
+        var call = CollectiveCall(self, operand: operand.map { AbstractValue(shape: $0.shape, dtype: $0.dtype) }, site: site)
+        let count = communicator.caughtErrors.pendingCount
+        if count > 0 {
+            call.caughtErrors = count
+            call.lastCaughtError = communicator.caughtErrors.lastMessage
+        }
+        return call
     }
 
     /// The reduction and the axis name of a psum, pmax or pmin over one name
@@ -123,11 +154,30 @@ extension Primitive {
 
     /// Evaluates this psum, pmax or pmin over the one name `axis` through the
     /// communicator bound to it (see ``singleAxisAllReduce``).
-    public func evaluateAllReduce(_ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false) throws -> DenseArray {
+    /// `site` is where the program called it (``CollectiveSite/current`` when nil).
+    public func evaluateAllReduce(
+        _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, site: CollectiveSite? = nil
+    ) throws -> DenseArray {
+        let c: any Communicator
         do {
-            let c = try boundCommunicator(axis)
-            return try inPlace ? c.allReduceInPlace(x, op) : c.perform(.allReduce(op), x)
+            c = try boundAxis(axis, for: name).communicator ?? boundCommunicator(axis)
         } catch let e as FlockError {
+            throw FlockError("\(name) over '\(axis)': \(e.message)")
+        }
+        return try evaluateAllReduce(x, op, through: c, axis: axis, inPlace: inPlace, site: site ?? CollectiveSite.current)
+    }
+
+    /// ``evaluateAllReduce(_:_:axis:inPlace:site:)`` through `c`, the
+    /// communicator bound to `axis` (the eager fast path has looked it up).
+    package func evaluateAllReduce(
+        _ x: DenseArray, _ op: ReduceOp, through c: any Communicator, axis: String, inPlace: Bool = false, site: CollectiveSite?
+    ) throws -> DenseArray {
+        try skipAfterEarlierError()
+        do {
+            let call = collectiveCall(x, on: c, site: site)
+            return try inPlace ? c.allReduceInPlace(x, op, call: call) : c.perform(.allReduce(op), x, call: call)
+        } catch let e as FlockError {
+            c.caughtErrors.acknowledge()  // every member failed together
             throw FlockError("\(name) over '\(axis)': \(e.message)")
         }
     }
@@ -142,10 +192,12 @@ extension Primitive {
         }
     }
 
-    private func evaluateCollective(_ operand: DenseArray?, _ comms: [any Communicator], shape: [Int]) throws -> DenseArray {
+    private func evaluateCollective(
+        _ operand: DenseArray?, _ comms: [any Communicator], calls: [CollectiveCall], shape: [Int]
+    ) throws -> DenseArray {
         func reduce(_ op: ReduceOp) throws -> DenseArray {
             // A one-member axis (one device) leaves the operand as it is: no copy.
-            try comms.reduce(operand!) { $1.size == 1 ? $0 : try $1.allReduce($0, op) }
+            try zip(comms, calls).reduce(operand!) { $1.0.size == 1 ? $0 : try $1.0.allReduce($0, op, call: $1.1) }
         }
         switch self {
         case .psum: return try reduce(.sum)
@@ -155,18 +207,20 @@ extension Primitive {
             return DenseArray([Int32(combinedIndex(comms))], shape: [])
         case .pbroadcast(_, let source):
             var x = operand!
-            for (c, root) in zip(comms, memberIndices(source, comms)) { x = try c.broadcast(x, root: root) }
+            for (k, root) in memberIndices(source, comms).enumerated() { x = try comms[k].broadcast(x, root: root, call: calls[k]) }
             return x
         case .allGather(_, let axis, let tiled):
             let x = operand!
-            let g = try gatherAll(x, comms)
+            let g = try gatherAll(x, comms, calls)
             return tiled ? mergeLeading(g, into: axis) : moveLeading(g, to: axis)
         case .psumScatter(_, let d, let tiled):
             let x = operand!
             // Blocks along d, by destination. Scatter over each name in turn: the block
             // for the first name's member i₀ holds the blocks of the remaining names.
             var block = moveToFront(x, d)
-            for c in comms { block = try c.reduceScatter(block.reshaped([c.size, block.count / c.size]), .sum) }
+            for (c, call) in zip(comms, calls) {
+                block = try c.reduceScatter(block.reshaped([c.size, block.count / c.size]), .sum, call: call)
+            }
             var rest = x.shape
             rest.remove(at: d)
             if !tiled { return block.reshaped(rest) }
@@ -174,9 +228,9 @@ extension Primitive {
             return moveLeading(block.reshaped([x.shape[d] / size] + rest), to: d)
         case .ppermute(_, let pairs):
             let x = operand!
-            if comms.count == 1 { return try comms[0].perform(.permute(pairs), x) }
+            if comms.count == 1 { return try comms[0].perform(.permute(pairs), x, call: calls[0]) }
             // Several names: no single communicator spans them, so gather and pick the source.
-            let g = try gatherAll(x, comms)
+            let g = try gatherAll(x, comms, calls)
             let me = combinedIndex(comms)
             guard let pair = pairs.first(where: { $0.destination == me }) else { return zeroArray(shape: x.shape, dtype: x.dtype) }
             return arrayCopy(leadingBlock(g, pair.source, of: g.shape[0]), shape: x.shape, dtype: x.dtype)
@@ -191,13 +245,13 @@ extension Primitive {
             if comms.count == 1 {
                 // [S, chunk] + the other axes, blocks by destination, then exchanged.
                 let front = moveToFront(x, split).reshaped([size, chunk] + x.shape.enumerated().filter { $0.offset != split }.map(\.element))
-                let exchanged = try comms[0].perform(.allToAll, front)
+                let exchanged = try comms[0].perform(.allToAll, front, call: calls[0])
                 var perm = Array(0..<exchanged.rank)
                 perm.remove(at: 1)
                 perm.insert(1, at: split + 1)
                 received = exchanged.transposed(perm)
             } else {
-                let g = try gatherAll(x, comms)
+                let g = try gatherAll(x, comms, calls)
                 let me = combinedIndex(comms)
                 received = sliceAxis(g, axis: split + 1, start: me * chunk, length: chunk)
             }
@@ -230,9 +284,9 @@ func memberIndices(_ index: Int, _ comms: [any Communicator]) -> [Int] {
 }
 
 /// Every member's `x` stacked in combined-index order: `[S] + x.shape`.
-func gatherAll(_ x: DenseArray, _ comms: [any Communicator]) throws -> DenseArray {
+func gatherAll(_ x: DenseArray, _ comms: [any Communicator], _ calls: [CollectiveCall]) throws -> DenseArray {
     var g = x
-    for c in comms.reversed() { g = try c.allGather(g) }
+    for (c, call) in zip(comms, calls).reversed() { g = try c.allGather(g, call: call) }
     return g.reshaped([comms.map(\.size).reduce(1, *)] + x.shape)
 }
 

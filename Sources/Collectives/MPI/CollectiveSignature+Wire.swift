@@ -2,16 +2,19 @@
 import Glibc
 #endif
 
-// The wire format of collective signatures between MPI ranks: 48 bytes,
-// compared bytewise (equal bytes mean a consistent call).
+// The wire format of collective signatures between MPI ranks: 64 bytes,
+// compared bytewise (equal bytes mean a consistent call). Layout: sequence
+// (u32), kind, dtype, rank of the shape (u8 each), a zero byte, parameter
+// (u32), caught errors (u32), element count (i64), six dimensions (i32), the
+// call's digest (u64), eight zero bytes.
 
 extension CollectiveSignature {
     /// Encoded size in bytes.
-    static let byteCount = 48
+    static let byteCount = 64
     /// Dimensions stored exactly; a longer shape stores a hash of the rest in the last slot.
     static let storedDims = 6
 
-    /// Writes the 48-byte encoding to `p`.
+    /// Writes the 64-byte encoding to `p`.
     func encode(to p: UnsafeMutableRawPointer) {
         memset(p, 0, Self.byteCount)
         p.storeBytes(of: sequence.littleEndian, toByteOffset: 0, as: UInt32.self)
@@ -19,6 +22,8 @@ extension CollectiveSignature {
         p.storeBytes(of: dtype.code, toByteOffset: 5, as: UInt8.self)
         p.storeBytes(of: UInt8(truncatingIfNeeded: shape.count), toByteOffset: 6, as: UInt8.self)
         p.storeBytes(of: parameter.littleEndian, toByteOffset: 8, as: UInt32.self)
+        p.storeBytes(of: caughtErrors.littleEndian, toByteOffset: 12, as: UInt32.self)
+        p.storeBytes(of: call.littleEndian, toByteOffset: 48, as: UInt64.self)
         p.storeBytes(of: Int64(shape.reduce(1, *)).littleEndian, toByteOffset: 16, as: Int64.self)
         for (i, d) in shape.prefix(Self.storedDims).enumerated() {
             p.storeBytes(of: Int32(truncatingIfNeeded: d).littleEndian, toByteOffset: 24 + 4 * i, as: Int32.self)
@@ -48,7 +53,9 @@ extension CollectiveSignature {
         }
         return CollectiveSignature(
             sequence: UInt32(littleEndian: p.load(fromByteOffset: 0, as: UInt32.self)), kind: kind, dtype: dtype,
-            shape: shape, parameter: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+            shape: shape, parameter: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+            call: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 48, as: UInt64.self)),
+            caughtErrors: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
     }
 }
 
@@ -71,3 +78,23 @@ extension DType {
     }
 }
 
+
+extension CollectiveCall {
+    /// Bytes of a call's text (``encodedFields``) in the exchange that follows
+    /// a mismatch; longer texts are cut.
+    static let wireTextBytes = 4096
+
+    /// Writes ``encodedFields`` (cut to `capacity - 1` bytes, NUL-terminated) to `p`.
+    func encodeText(to p: UnsafeMutableRawPointer, capacity: Int) {
+        let bytes = Array(encodedFields.utf8.prefix(capacity - 1))
+        memset(p, 0, capacity)
+        if !bytes.isEmpty { bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+    }
+
+    /// The text written by ``encodeText(to:capacity:)``.
+    static func decodeText(_ p: UnsafeRawPointer, capacity: Int) -> String {
+        let b = UnsafeRawBufferPointer(start: p, count: capacity)
+        let end = b.firstIndex(of: 0) ?? capacity
+        return String(decoding: b[..<end], as: UTF8.self)
+    }
+}

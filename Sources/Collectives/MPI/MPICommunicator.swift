@@ -13,11 +13,13 @@ import Glibc
 /// to its capacity (1 MiB by default) too; larger operands then use MPI.
 /// Otherwise (ranks on several hosts, or `launch --tcp`):
 ///
-/// Every collective starts with one `MPI_Allgather` of a fixed 96-byte block
-/// per rank: the caller's ``CollectiveSignature`` (48 bytes) and, when the
-/// operand is at most 48 bytes, the operand itself. Fixed-size blocks cannot
+/// Every collective starts with one `MPI_Allgather` of a fixed 128-byte block
+/// per rank: the caller's ``CollectiveSignature`` (64 bytes, with the digest
+/// of the ``CollectiveCall``: every parameter and the call site) and, when
+/// the operand is at most 64 bytes, the operand itself. Fixed-size blocks cannot
 /// mismatch, so every rank sees every rank's signature and all of them report
-/// an inconsistent call identically. Small operands are then finished locally
+/// an inconsistent call identically; they then exchange their calls' text to
+/// name what differs. Small operands are then finished locally
 /// (a 4-byte `psum` costs one allgather, about one `MPI_Allreduce`); larger ones
 /// follow with the matching MPI collective, for which the signature exchange is
 /// a small fixed cost (≈ 0.3 µs on one host). ``checksSignatures`` switches the
@@ -36,6 +38,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Whether this object owns the handle (frees it on deinit).
     private let owned: Bool
     private let sequence = Atomic<UInt32>(0)
+    public let caughtErrors = CaughtErrors()
     private let watch: CollectiveWatchdog.Slot
     /// The shared-memory path when every member is on this host.
     private let shared: SharedMemoryExchange?
@@ -53,7 +56,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public static var checksSignatures: Bool { Configuration.collectiveChecks }
 
     /// Bytes per rank in the signature allgather, and operand bytes that fit in it.
-    static let blockBytes = 96
+    static let blockBytes = 128
     static let inlineBytes = blockBytes - CollectiveSignature.byteCount
 
     init(_ comm: MPI_Comm, owned: Bool) throws {
@@ -111,28 +114,36 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return try MPICommunicator(out, owned: true)
     }
 
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+        try perform(operation, x, call: call, inPlace: false)
+    }
+
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
-        try perform(operation, x, inPlace: false)
+        try perform(operation, x, call: .unspecified, inPlace: false)
+    }
+
+    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
+        try perform(.allReduce(op), x, call: .unspecified, inPlace: true)
     }
 
     /// The all-reduce into `x`'s buffer (`MPI_IN_PLACE`) for operands beyond
     /// the signature block; small ones take the inline path as usual.
-    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
-        try perform(.allReduce(op), x, inPlace: true)
+    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray {
+        try perform(.allReduce(op), x, call: call, inPlace: true)
     }
 
     /// `inPlace` (all-reduces only): a large operand's buffer takes the result.
-    private func perform(_ operation: CollectiveOperation, _ x: DenseArray, inPlace: Bool) throws -> DenseArray {
-        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
-        if let shared { return try perform(operation, x, signature, through: shared, inPlace: inPlace) }
+    private func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall, inPlace: Bool) throws -> DenseArray {
+        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue, call: call)
+        if let shared { return try perform(operation, x, signature, call: call, through: shared, inPlace: inPlace) }
         if x.byteCount > Self.inlineBytes {
-            if Self.checksSignatures { try exchangingSignatures(signature, inline: nil) { _ in } }
+            if Self.checksSignatures { try exchangingSignatures(signature, call: call, inline: nil) { _ in } }
             try operation.validate(x, size: size)
             return try transfer(operation, x, signature, inPlace: inPlace)
         }
         // Small operands travel in the signature block: one MPI call in all.
         let block = Self.blockBytes
-        return try exchangingSignatures(signature, inline: x) { received in
+        return try exchangingSignatures(signature, call: call, inline: x) { received in
             // Signatures agree, so every rank reaches the same verdict here.
             try operation.validate(x, size: size)
             if case .allReduce(let op) = operation {
@@ -151,13 +162,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// A collective whose signatures (and operands up to the exchange's
     /// capacity) meet in shared memory; larger operands then go through MPI.
     private func perform(
-        _ operation: CollectiveOperation, _ x: DenseArray, _ signature: CollectiveSignature,
+        _ operation: CollectiveOperation, _ x: DenseArray, _ signature: CollectiveSignature, call: CollectiveCall,
         through shared: SharedMemoryExchange, inPlace: Bool
     ) throws -> DenseArray {
         let carried = x.byteCount <= shared.payloadBytes
         if !carried && !Self.checksSignatures { return try transfer(operation, x, signature, inPlace: inPlace) }
         watch.begin(signature)
-        let arrival = Result { try shared.arrive(signature, operand: carried ? UnsafeRawPointer(x.buffer.pointer) : nil, bytes: x.byteCount) }
+        let arrival = Result {
+            try shared.arrive(signature, call: call, operand: carried ? UnsafeRawPointer(x.buffer.pointer) : nil, bytes: x.byteCount)
+        }
         watch.end()
         try arrival.get()
         guard carried else {
@@ -179,9 +192,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// Exchanges this rank's signature (followed by `inline`'s bytes, an
     /// operand small enough to travel with it) with every rank, throws on a
-    /// mismatch, then runs `body` on the received blocks (one per rank).
+    /// mismatch (after exchanging every rank's `call` text, to name what
+    /// differs), then runs `body` on the received blocks (one per rank).
     private func exchangingSignatures<R>(
-        _ signature: CollectiveSignature, inline x: DenseArray?, _ body: (UnsafeMutableRawPointer) throws -> R
+        _ signature: CollectiveSignature, call: CollectiveCall, inline x: DenseArray?, _ body: (UnsafeMutableRawPointer) throws -> R
     ) throws -> R {
         let block = Self.blockBytes
         return try withUnsafeTemporaryAllocation(byteCount: block * (size + 1), alignment: 16) { scratch in
@@ -195,10 +209,27 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             watch.end()
             try mpiCheck(rc, "\(signature): MPI_Allgather of signatures")
             for r in 0..<size where memcmp(received + r * block, send, CollectiveSignature.byteCount) != 0 {
+                // Every rank sees the same blocks, so every rank is here: one more allgather is safe.
+                let calls = try exchangeCallTexts(call, signature)
                 throw CollectiveSignature.mismatch(
-                    (0..<size).map { CollectiveSignature.decode(received + $0 * block) }, transport: "MPI ranks")
+                    (0..<size).map { CollectiveSignature.decode(received + $0 * block) }, calls: calls, transport: "MPI ranks")
             }
             return try body(received)
+        }
+    }
+
+    /// Every rank's ``CollectiveCall/encodedFields`` (one allgather of fixed
+    /// blocks), after signatures that differ: all ranks call it together.
+    private func exchangeCallTexts(_ call: CollectiveCall, _ signature: CollectiveSignature) throws -> [String?] {
+        let n = CollectiveCall.wireTextBytes
+        return try withUnsafeTemporaryAllocation(byteCount: n * (size + 1), alignment: 16) { scratch in
+            let send = scratch.baseAddress!, received = send + n
+            call.encodeText(to: send, capacity: n)
+            watch.begin(signature)
+            let rc = MPI_Allgather(send, Int32(n), cmpi_byte(), received, Int32(n), cmpi_byte(), comm.raw)
+            watch.end()
+            try mpiCheck(rc, "\(signature): MPI_Allgather of the calls' parameters")
+            return (0..<size).map { CollectiveCall.decodeText(received + $0 * n, capacity: n) }
         }
     }
 

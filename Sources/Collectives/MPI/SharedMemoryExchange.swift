@@ -38,7 +38,8 @@ final class SharedMemoryExchange: @unchecked Sendable {
     static var capacity: Int { Configuration.sharedCollectiveBytes }
 
     /// Region layout: counters on cache lines of their own; the heartbeat (the
-    /// monotonic time of the member's last sign of life) beside `done`.
+    /// monotonic time of the member's last sign of life) beside `done`; the
+    /// 64-byte signature on a cache line of its own.
     private static let arrivedOffset = 0, doneOffset = 64, heartbeatOffset = 72, signatureOffset = 128, payloadOffset = 192
 
     let size: Int
@@ -100,8 +101,9 @@ final class SharedMemoryExchange: @unchecked Sendable {
 
     /// Steps 1-3: publishes `signature` and `bytes` bytes of `operand`, waits
     /// for every member and checks that all signatures agree. On a mismatch,
-    /// finishes the collective and throws the error every member throws.
-    func arrive(_ signature: CollectiveSignature, operand: UnsafeRawPointer?, bytes: Int) throws {
+    /// finishes the collective, exchanges the members' `call` texts (to name
+    /// what differs) and throws the error every member throws.
+    func arrive(_ signature: CollectiveSignature, call: CollectiveCall, operand: UnsafeRawPointer?, bytes: Int) throws {
         let k = sequence + 1
         let mine = regions[rank]
         for r in 0..<size where r != rank { wait(regions[r] + Self.doneOffset, atLeast: k - 1) }
@@ -113,8 +115,24 @@ final class SharedMemoryExchange: @unchecked Sendable {
         for r in 0..<size where memcmp(regions[r] + Self.signatureOffset, mine + Self.signatureOffset, CollectiveSignature.byteCount) != 0 {
             let all = regions.map { CollectiveSignature.decode($0 + Self.signatureOffset) }
             finish()
-            throw CollectiveSignature.mismatch(all, transport: "MPI ranks")
+            // Every member saw the same signatures, so every member takes this extra round.
+            throw CollectiveSignature.mismatch(all, calls: exchangeTexts(call), transport: "MPI ranks")
         }
+    }
+
+    /// One more round after a mismatch: every member's ``CollectiveCall/encodedFields``
+    /// through the payloads (cut to the payload size).
+    private func exchangeTexts(_ call: CollectiveCall) -> [String?] {
+        let k = sequence + 1
+        let mine = regions[rank]
+        let capacity = min(payloadBytes, CollectiveCall.wireTextBytes)
+        for r in 0..<size where r != rank { wait(regions[r] + Self.doneOffset, atLeast: k - 1) }
+        call.encodeText(to: mine + Self.payloadOffset, capacity: capacity)
+        flock_store_release_u64(mine + Self.arrivedOffset, k)
+        for r in 0..<size where r != rank { wait(regions[r] + Self.arrivedOffset, atLeast: k) }
+        sequence = k
+        defer { finish() }
+        return (0..<size).map { CollectiveCall.decodeText(payload($0), capacity: capacity) }
     }
 
     /// Step 4's end: this member no longer reads the others' regions.

@@ -66,15 +66,17 @@ extension Plan {
         if let profile {
             for (k, inst) in instructions.enumerated() {
                 let t0 = monotonicSeconds()
-                try execute(inst, &state)
+                try execute(inst, &state, index: k)
                 profile.seconds[k] += monotonicSeconds() - t0
             }
         } else {
-            for inst in instructions { try execute(inst, &state) }
+            for (k, inst) in instructions.enumerated() { try execute(inst, &state, index: k) }
         }
     }
 
-    private func execute(_ inst: Instruction, _ state: inout ExecutionState) throws {
+    /// `index` is the instruction's place in the plan: a collective's call
+    /// site, for the members' consistency check.
+    private func execute(_ inst: Instruction, _ state: inout ExecutionState, index: Int) throws {
         var outs: [DenseArray]
         switch inst.kind {
         case .fused(let loop):
@@ -102,6 +104,10 @@ extension Plan {
                 // Into the dying operand's buffer: no copy of the table.
                 scatterInPlace(op, into: x, state.read(inst.inputs[1]), state.read(inst.inputs[2]), dn: dn, mode: mode)
                 outs = [x]
+            } else if p.collectiveAxes != nil {
+                outs = try CollectiveSite.$current.withValue(CollectiveSite(instruction: index, of: instructions.count)) {
+                    try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
+                }
             } else {
                 outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
             }
@@ -111,9 +117,9 @@ extension Plan {
             // (MPI_IN_PLACE: one buffer less, the data stays in cache).
             let y: DenseArray
             if case .slot(let s) = inst.inputs[0], inst.dying.contains(s), let x = state.takeIfOwned(s) {
-                y = try p.evaluateAllReduce(x, op, axis: axis, inPlace: true)
+                y = try p.evaluateAllReduce(x, op, axis: axis, inPlace: true, site: CollectiveSite(instruction: index, of: instructions.count))
             } else {
-                y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis)
+                y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis, site: CollectiveSite(instruction: index, of: instructions.count))
             }
             for s in inst.dying { state.slots[s] = nil }
             state.slots[inst.outputs[0]] = y

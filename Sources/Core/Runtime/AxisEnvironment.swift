@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Named axes: the environment collectives consult.
 ///
 /// A collective such as `psum(x, axisName: "i")` looks its axis name up here,
@@ -35,6 +37,58 @@ public struct AxisFrame: Sendable {
     public var communicator: (any Communicator)? {
         if case .communicator(let c) = binding { return c }
         return nil
+    }
+}
+
+/// Errors caught on one member of a communicator, for the consistency check
+/// of its collectives.
+///
+/// An error that leaves ``catchingErrors(_:)`` on one member may have made it
+/// skip collectives the others make. Each member counts such errors on the
+/// communicators of the axes active when it was caught, and every collective
+/// carries the count (since the communicator's last failed collective) in its
+/// signature: members that caught different numbers of errors fail their
+/// next collective together, with a message saying so, instead of pairing
+/// calls wrongly. Members that all catch the same error stay in step.
+public final class CaughtErrors: Sendable {
+    public init() {}
+
+    // Atomics: every collective reads the count (latency-bound: no lock on that path).
+    private let caught = Atomic<UInt32>(0)
+    private let acknowledged = Atomic<UInt32>(0)
+    private let last = Mutex("")
+
+    /// Counts `error`, caught on this member.
+    func record(_ error: FlockError) {
+        last.withLock { $0 = error.message }
+        caught.add(1, ordering: .releasing)
+    }
+
+    /// Errors caught since the last ``acknowledge()``.
+    var pendingCount: UInt32 {
+        caught.load(ordering: .acquiring) &- acknowledged.load(ordering: .relaxed)
+    }
+
+    /// The last caught error's message.
+    var lastMessage: String { last.withLock { $0 } }
+
+    /// Forgets the errors caught so far (after a collective that failed on
+    /// every member: members are in step again).
+    func acknowledge() {
+        acknowledged.store(caught.load(ordering: .acquiring), ordering: .relaxed)
+    }
+}
+
+/// Records `error`, about to leave a ``catchingErrors(_:)`` scope, on every
+/// active axis bound to a communicator.
+func recordCaughtError(_ error: Error) {
+    let frames = AxisEnvironment.frames
+    guard !frames.isEmpty else { return }
+    let e = (error as? FlockError) ?? FlockError("\(error)")
+    var seen = Set<ObjectIdentifier>()
+    for f in frames {
+        guard let c = f.communicator, seen.insert(ObjectIdentifier(c)).inserted else { continue }
+        c.caughtErrors.record(e)
     }
 }
 

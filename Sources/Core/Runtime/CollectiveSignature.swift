@@ -40,19 +40,30 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
     public var parameter: UInt32
     /// The operand's shape (this member's part).
     public var shape: [Int]
+    /// The ``CollectiveCall/digest`` of the call behind the operation (0 for a direct call).
+    public var call: UInt64
+    /// Errors the member caught inside `catchingErrors` since the last failed
+    /// collective (``CollectiveCall/caughtErrors``).
+    public var caughtErrors: UInt32
 
-    /// A signature; `parameter` is 0 for operations without one.
-    public init(sequence: UInt32, kind: CollectiveKind, dtype: DType, shape: [Int], parameter: UInt32 = 0) {
+    /// A signature; `parameter` is 0 for operations without one, `call` 0 for a direct call.
+    public init(
+        sequence: UInt32, kind: CollectiveKind, dtype: DType, shape: [Int], parameter: UInt32 = 0,
+        call: UInt64 = 0, caughtErrors: UInt32 = 0
+    ) {
         self.sequence = sequence
         self.kind = kind
         self.dtype = dtype
         self.parameter = parameter
         self.shape = shape
+        self.call = call
+        self.caughtErrors = caughtErrors
     }
 
     /// The signature of a collective on `array`.
-    public init(sequence: UInt32, kind: CollectiveKind, array: DenseArray, parameter: UInt32 = 0) {
-        self.init(sequence: sequence, kind: kind, dtype: array.dtype, shape: array.shape, parameter: parameter)
+    public init(sequence: UInt32, kind: CollectiveKind, array: DenseArray, parameter: UInt32 = 0, call: CollectiveCall = .unspecified) {
+        self.init(sequence: sequence, kind: kind, dtype: array.dtype, shape: array.shape, parameter: parameter,
+                  call: call.digest, caughtErrors: call.caughtErrors)
     }
 
     /// JAX's short form of the operand, e.g. `f32[4,3]`.
@@ -63,23 +74,48 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
     }
 
     /// The error for members whose signatures differ, naming what each one
-    /// called. Every member builds the same message from the same signatures.
-    public static func mismatch(_ signatures: [CollectiveSignature?], transport: String) -> FlockError {
+    /// called. Every member builds the same message from the same signatures
+    /// and `calls` (each member's ``CollectiveCall/encodedFields``, when
+    /// the transport exchanged them).
+    public static func mismatch(_ signatures: [CollectiveSignature?], calls: [String?] = [], transport: String) -> FlockError {
         let valid = signatures.compactMap { $0 }
+        let fields = signatures.indices.map { i in i < calls.count ? calls[i].map(CollectiveCall.parseFields) ?? [] : [] }
+        func value(_ name: String, _ i: Int) -> String? { fields[i].first { $0.name == name }?.value }
+        func differing(_ name: String) -> [Int: String]? {
+            let values = Dictionary(uniqueKeysWithValues: signatures.indices.compactMap { i in value(name, i).map { (i, $0) } })
+            if name == CollectiveCall.caughtField || name == CollectiveCall.localMismatchField { return values.isEmpty ? nil : values }
+            return Set(values.values).count > 1 || (!values.isEmpty && values.count < signatures.count) ? values : nil
+        }
+        func listed(_ values: [Int: String]) -> String {
+            signatures.indices.map { "member \($0): \(values[$0] ?? "none")" }.joined(separator: ", ")
+        }
         let what: String
-        if Set(valid.map(\.sequence)).count > 1 {
+        if let local = differing(CollectiveCall.localMismatchField) {
+            what = "the local devices of members \(local.keys.sorted()) called it inconsistently: "
+                + local.sorted { $0.key < $1.key }.map { "member \($0.key): \($0.value)" }.joined(separator: "; ")
+        } else if Set(valid.map(\.caughtErrors)).count > 1 {
+            let caught = signatures.indices.filter { (signatures[$0]?.caughtErrors ?? 0) > 0 }
+            what = "members \(caught) caught errors inside catchingErrors that the others did not, so they may have "
+                + "skipped collectives the others made"
+                + (differing(CollectiveCall.caughtField).map { " (\(listed($0)))" } ?? "")
+        } else if Set(valid.map(\.sequence)).count > 1 || differing("called at") != nil {
             what = "they are at different collectives (a member skipped one or called an extra one)"
-        } else if Set(valid.map(\.kind)).count > 1 {
-            what = "they called different operations"
+                + (differing("called at").map { ": called at \(listed($0))" } ?? "")
+        } else if Set(valid.map(\.kind)).count > 1 || differing("operation") != nil {
+            what = "they called different operations" + (differing("operation").map { ": \(listed($0))" } ?? "")
         } else if Set(valid.map(\.dtype)).count > 1 {
             what = "their operands have different dtypes"
         } else if Set(valid.map(\.shape)).count > 1 {
             what = "their operands have different shapes"
+        } else if let name = (fields.first ?? []).map(\.name).first(where: { differing($0) != nil }), let values = differing(name) {
+            what = "they passed different parameters: \(name) differs (\(listed(values)))"
         } else {
             what = "they passed different parameters (reduction, root or permutation)"
         }
         let each = signatures.enumerated().map { (i, s) in
-            "\(i): \(s.map { "\($0)" + ($0.parameter != 0 ? " [parameter \($0.parameter)]" : "") } ?? "unreadable signature")"
+            let call = fields[i].filter { $0.name != CollectiveCall.caughtField && $0.name != CollectiveCall.localMismatchField }.map { "\($0.name) \($0.value)" }
+            return "\(i): \(s.map { "\($0)" + ($0.parameter != 0 ? " [parameter \($0.parameter)]" : "") } ?? "unreadable signature")"
+                + (call.isEmpty ? "" : " [\(call.joined(separator: ", "))]")
         }
         return FlockError(
             "collective called inconsistently across the \(signatures.count) \(transport): \(what); "

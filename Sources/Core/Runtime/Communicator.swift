@@ -29,16 +29,46 @@ public protocol Communicator: AnyObject, Sendable {
     /// Inconsistent calls across members throw on every member.
     func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray
 
+    /// ``perform(_:_:)`` for `call`, what the program called (the primitive,
+    /// its parameters, the call site): members compare it with the operation.
+    /// The default ignores `call`.
+    func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray
+
     /// ``perform(_:_:)`` of `.allReduce(op)` that may write the result into
     /// `x`'s buffer, which the caller owns and gives up (jit passes operands
     /// that die at the collective). Returns the result, in `x`'s buffer or not.
     func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray
+
+    /// ``allReduceInPlace(_:_:)`` for `call` (see ``perform(_:_:call:)``).
+    func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray
+
+    /// Errors this member caught inside `catchingErrors` while an axis bound
+    /// to this communicator was active; collectives carry their count so that
+    /// members that may have skipped collectives are reported. By default,
+    /// one count shared by every communicator without its own.
+    var caughtErrors: CaughtErrors { get }
 }
 
 extension Communicator {
     /// By default, the out-of-place all-reduce.
     public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray { try perform(.allReduce(op), x) }
+
+    /// By default, ``perform(_:_:)`` (the call is not compared).
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+        try perform(operation, x)
+    }
+
+    /// By default, the out-of-place all-reduce for `call`.
+    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray {
+        try perform(.allReduce(op), x, call: call)
+    }
+
+    /// By default, one count shared by all communicators without their own.
+    public var caughtErrors: CaughtErrors { sharedCaughtErrors }
 }
+
+/// The count of ``Communicator/caughtErrors`` for communicators without their own.
+private let sharedCaughtErrors = CaughtErrors()
 
 /// A collective operation and its parameters. Shapes below are per member.
 public enum CollectiveOperation: Sendable {
@@ -90,9 +120,10 @@ public enum CollectiveOperation: Sendable {
         }
     }
 
-    /// The signature of this operation on `x` as a member's `sequence`-th collective.
-    public func signature(_ x: DenseArray, sequence: UInt32) -> CollectiveSignature {
-        CollectiveSignature(sequence: sequence, kind: kind, array: x, parameter: parameter)
+    /// The signature of this operation on `x` as a member's `sequence`-th
+    /// collective, made for `call`.
+    public func signature(_ x: DenseArray, sequence: UInt32, call: CollectiveCall = .unspecified) -> CollectiveSignature {
+        CollectiveSignature(sequence: sequence, kind: kind, array: x, parameter: parameter, call: call)
     }
 
     /// Checks the operand and parameters for a communicator of `size` members
@@ -161,19 +192,29 @@ public enum CollectiveOperation: Sendable {
 
 extension Communicator {
     /// Elementwise `op` of every member's `x`; every member gets the result.
-    public func allReduce(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray { try perform(.allReduce(op), x) }
+    public func allReduce(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall = .unspecified) throws -> DenseArray {
+        try perform(.allReduce(op), x, call: call)
+    }
     /// Every member's `x` stacked in rank order: `[size] + x.shape`.
-    public func allGather(_ x: DenseArray) throws -> DenseArray { try perform(.allGather, x) }
+    public func allGather(_ x: DenseArray, call: CollectiveCall = .unspecified) throws -> DenseArray {
+        try perform(.allGather, x, call: call)
+    }
     /// Block `rank` (of the leading axis, which has `size` blocks) of the reduction over members.
-    public func reduceScatter(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray { try perform(.reduceScatter(op), x) }
+    public func reduceScatter(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall = .unspecified) throws -> DenseArray {
+        try perform(.reduceScatter(op), x, call: call)
+    }
     /// Block `j` of `x` to member `j`; block `i` of the result from member `i`.
-    public func allToAll(_ x: DenseArray) throws -> DenseArray { try perform(.allToAll, x) }
+    public func allToAll(_ x: DenseArray, call: CollectiveCall = .unspecified) throws -> DenseArray {
+        try perform(.allToAll, x, call: call)
+    }
     /// `x` sent along (source, destination) pairs; zeros where nothing arrives.
     public func permute(_ x: DenseArray, pairs: [(source: Int, destination: Int)]) throws -> DenseArray {
         try perform(.permute(pairs.map { .init($0.source, $0.destination) }), x)
     }
     /// Member `root`'s `x` on every member.
-    public func broadcast(_ x: DenseArray, root: Int) throws -> DenseArray { try perform(.broadcast(root: root), x) }
+    public func broadcast(_ x: DenseArray, root: Int, call: CollectiveCall = .unspecified) throws -> DenseArray {
+        try perform(.broadcast(root: root), x, call: call)
+    }
     /// Waits until every member has called `barrier`.
     public func barrier() throws { _ = try perform(.barrier, zeroArray(shape: [], dtype: .int32)) }
 }

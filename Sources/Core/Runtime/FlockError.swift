@@ -34,24 +34,48 @@ public struct FlockError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Scopes nest; errors go to the innermost one. Child tasks inherit the scope.
 public func catchingErrors<R>(_ body: () throws -> R) throws -> R {
     let sink = ErrorSink()
-    let result = try ErrorSink.$current.withValue(sink) { try body() }
-    if let error = sink.first { throw error }
+    let result: R
+    do {
+        result = try ErrorSink.$current.withValue(sink) { try body() }
+    } catch {
+        recordCaughtError(error)
+        throw error
+    }
+    if let error = sink.first {
+        recordCaughtError(error)
+        throw error
+    }
     return result
 }
 
 /// Async variant of ``catchingErrors(_:)``.
 public func catchingErrors<R>(_ body: () async throws -> R) async throws -> R {
     let sink = ErrorSink()
-    let result = try await ErrorSink.$current.withValue(sink) { try await body() }
-    if let error = sink.first { throw error }
+    let result: R
+    do {
+        result = try await ErrorSink.$current.withValue(sink) { try await body() }
+    } catch {
+        recordCaughtError(error)
+        throw error
+    }
+    if let error = sink.first {
+        recordCaughtError(error)
+        throw error
+    }
     return result
 }
 
 final class ErrorSink: Sendable {
     @TaskLocal static var current: ErrorSink?
     private let storage = Mutex<FlockError?>(nil)
+    /// Whether an error was recorded (read by every collective: no lock).
+    private let recorded = Atomic<Bool>(false)
     var first: FlockError? { storage.withLock { $0 } }
-    func record(_ e: FlockError) { storage.withLock { if $0 == nil { $0 = e } } }
+    var hasError: Bool { recorded.load(ordering: .acquiring) }
+    func record(_ e: FlockError) {
+        storage.withLock { if $0 == nil { $0 = e } }
+        recorded.store(true, ordering: .releasing)
+    }
 }
 
 /// Reports an error from a non-throwing operation: recorded in the innermost

@@ -30,6 +30,7 @@ public final class InProcessGroup: Sendable {
 public final class InProcessCommunicator: Communicator {
     struct Contribution: @unchecked Sendable {
         let signature: CollectiveSignature
+        let call: CollectiveCall
         // Buffers are immutable once filled, so other members may read them.
         let array: DenseArray
     }
@@ -38,6 +39,7 @@ public final class InProcessCommunicator: Communicator {
     public let size: Int
     let rendezvous: Rendezvous<Contribution>
     private let sequence = Atomic<UInt32>(0)
+    public let caughtErrors = CaughtErrors()
 
     init(rank: Int, size: Int, rendezvous: Rendezvous<Contribution>) {
         self.rank = rank
@@ -46,10 +48,15 @@ public final class InProcessCommunicator: Communicator {
     }
 
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
-        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue)
-        let all = try rendezvous.exchange(rank, Contribution(signature: signature, array: x), what: signature.description)
+        try perform(operation, x, call: .unspecified)
+    }
+
+    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+        let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue, call: call)
+        let all = try rendezvous.exchange(rank, Contribution(signature: signature, call: call, array: x), what: signature.description)
         if all.contains(where: { $0.signature != signature }) {
-            throw CollectiveSignature.mismatch(all.map(\.signature), transport: "members of an in-process group")
+            throw CollectiveSignature.mismatch(
+                all.map(\.signature), calls: all.map(\.call.encodedFields), transport: "members of an in-process group")
         }
         // Signatures agree, so every member reaches the same verdict here.
         try operation.validate(x, size: size)

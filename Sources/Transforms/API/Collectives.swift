@@ -8,6 +8,13 @@
 /// Each collective also takes several names (`axisNames:`), whose members are
 /// numbered row-major. Under `grad`, `vmap` and `jit` they transform like any
 /// primitive.
+///
+/// Members compare every parameter of each call, and where it was made,
+/// before combining any data: each function takes `file` and `line`
+/// (defaults `#fileID` and `#line`; leave them) so that a member that skipped
+/// a collective, or called an extra one, is reported on every member instead
+/// of being paired with the others' next call. Under `jit` the place is the
+/// collective's instruction in the compiled plan.
 
 // MARK: - Reductions
 
@@ -18,71 +25,77 @@
 /// let total = vmap({ x in psum(x, axisName: "i") }, axisName: "i")(Tensor([1, 2, 3] as [Float]))
 /// // [6, 6, 6]
 /// ```
-public func psum<T: PyTree>(_ x: T, axisName: String) -> T { psum(x, axisNames: [axisName]) }
+public func psum<T: PyTree>(_ x: T, axisName: String, file: StaticString = #fileID, line: UInt = #line) -> T { psum(x, axisNames: [axisName], file: file, line: line) }
 
 /// ``psum(_:axisName:)`` over several axes at once.
-public func psum<T: PyTree>(_ x: T, axisNames: [String]) -> T {
-    treeMap(x) { bind1(.psum(axes: axisNames), $0) }
+public func psum<T: PyTree>(_ x: T, axisNames: [String], file: StaticString = #fileID, line: UInt = #line) -> T {
+    atSite(file, line) { treeMap(x) { bind1(.psum(axes: axisNames), $0) } }
 }
 
 /// ``psum(_:axisName:)`` of one tensor (no pytree flattening).
-public func psum(_ x: Tensor, axisName: String) -> Tensor {
-    eagerAllReduce(x, .sum, axisName: axisName, "psum") ?? bind1(.psum(axes: [axisName]), x)
+public func psum(_ x: Tensor, axisName: String, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    eagerAllReduce(x, .sum, axisName: axisName, "psum", file, line) ?? atSite(file, line) { bind1(.psum(axes: [axisName]), x) }
 }
 
 /// ``psum(_:axisNames:)`` of one tensor.
-public func psum(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.psum(axes: axisNames), x) }
+public func psum(_ x: Tensor, axisNames: [String], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.psum(axes: axisNames), x) }
+}
 
 /// The mean of `x` over the members of the axis (`lax.pmean`): ``psum(_:axisName:)``
 /// divided by the axis size (integers give float32, as in JAX).
-public func pmean<T: PyTree>(_ x: T, axisName: String) -> T { pmean(x, axisNames: [axisName]) }
+public func pmean<T: PyTree>(_ x: T, axisName: String, file: StaticString = #fileID, line: UInt = #line) -> T { pmean(x, axisNames: [axisName], file: file, line: line) }
 
 /// ``pmean(_:axisName:)`` over several axes at once.
-public func pmean<T: PyTree>(_ x: T, axisNames: [String]) -> T {
+public func pmean<T: PyTree>(_ x: T, axisNames: [String], file: StaticString = #fileID, line: UInt = #line) -> T {
     let n = Double(axisSize(axisNames: axisNames))
-    return treeMap(x) { n == 1 ? bind1(.psum(axes: axisNames), $0) : bind1(.psum(axes: axisNames), $0) / n }
+    return atSite(file, line) { treeMap(x) { n == 1 ? bind1(.psum(axes: axisNames), $0) : bind1(.psum(axes: axisNames), $0) / n } }
 }
 
 /// ``pmean(_:axisName:)`` of one tensor.
-public func pmean(_ x: Tensor, axisName: String) -> Tensor { pmean(x, axisNames: [axisName]) }
+public func pmean(_ x: Tensor, axisName: String, file: StaticString = #fileID, line: UInt = #line) -> Tensor { pmean(x, axisNames: [axisName], file: file, line: line) }
 
 /// ``pmean(_:axisNames:)`` of one tensor.
-public func pmean(_ x: Tensor, axisNames: [String]) -> Tensor {
-    bind1(.psum(axes: axisNames), x) / Double(axisSize(axisNames: axisNames))
+public func pmean(_ x: Tensor, axisNames: [String], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.psum(axes: axisNames), x) } / Double(axisSize(axisNames: axisNames))
 }
 
 /// The elementwise maximum of `x` over the members of the axis (`lax.pmax`).
 /// Its derivative goes to the members holding the maximum (ties share it).
-public func pmax<T: PyTree>(_ x: T, axisName: String) -> T { pmax(x, axisNames: [axisName]) }
+public func pmax<T: PyTree>(_ x: T, axisName: String, file: StaticString = #fileID, line: UInt = #line) -> T { pmax(x, axisNames: [axisName], file: file, line: line) }
 
 /// ``pmax(_:axisName:)`` over several axes at once.
-public func pmax<T: PyTree>(_ x: T, axisNames: [String]) -> T {
-    treeMap(x) { bind1(.pmax(axes: axisNames), $0) }
+public func pmax<T: PyTree>(_ x: T, axisNames: [String], file: StaticString = #fileID, line: UInt = #line) -> T {
+    atSite(file, line) { treeMap(x) { bind1(.pmax(axes: axisNames), $0) } }
 }
 
 /// ``pmax(_:axisName:)`` of one tensor (no pytree flattening).
-public func pmax(_ x: Tensor, axisName: String) -> Tensor {
-    eagerAllReduce(x, .max, axisName: axisName, "pmax") ?? bind1(.pmax(axes: [axisName]), x)
+public func pmax(_ x: Tensor, axisName: String, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    eagerAllReduce(x, .max, axisName: axisName, "pmax", file, line) ?? atSite(file, line) { bind1(.pmax(axes: [axisName]), x) }
 }
 
 /// ``pmax(_:axisNames:)`` of one tensor.
-public func pmax(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.pmax(axes: axisNames), x) }
+public func pmax(_ x: Tensor, axisNames: [String], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.pmax(axes: axisNames), x) }
+}
 
 /// The elementwise minimum of `x` over the members of the axis (`lax.pmin`).
-public func pmin<T: PyTree>(_ x: T, axisName: String) -> T { pmin(x, axisNames: [axisName]) }
+public func pmin<T: PyTree>(_ x: T, axisName: String, file: StaticString = #fileID, line: UInt = #line) -> T { pmin(x, axisNames: [axisName], file: file, line: line) }
 
 /// ``pmin(_:axisName:)`` over several axes at once.
-public func pmin<T: PyTree>(_ x: T, axisNames: [String]) -> T {
-    treeMap(x) { bind1(.pmin(axes: axisNames), $0) }
+public func pmin<T: PyTree>(_ x: T, axisNames: [String], file: StaticString = #fileID, line: UInt = #line) -> T {
+    atSite(file, line) { treeMap(x) { bind1(.pmin(axes: axisNames), $0) } }
 }
 
 /// ``pmin(_:axisName:)`` of one tensor (no pytree flattening).
-public func pmin(_ x: Tensor, axisName: String) -> Tensor {
-    eagerAllReduce(x, .min, axisName: axisName, "pmin") ?? bind1(.pmin(axes: [axisName]), x)
+public func pmin(_ x: Tensor, axisName: String, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    eagerAllReduce(x, .min, axisName: axisName, "pmin", file, line) ?? atSite(file, line) { bind1(.pmin(axes: [axisName]), x) }
 }
 
 /// ``pmin(_:axisNames:)`` of one tensor.
-public func pmin(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.pmin(axes: axisNames), x) }
+public func pmin(_ x: Tensor, axisNames: [String], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.pmin(axes: axisNames), x) }
+}
 
 /// The eager fast path of an all-reduce over one name bound to a communicator:
 /// what evaluating the primitive does, without the interpreter's generic
@@ -91,17 +104,27 @@ public func pmin(_ x: Tensor, axisNames: [String]) -> Tensor { bind1(.pmin(axes:
 /// unbound or mapped by vmap, a bool operand — so that `bind` handles it and
 /// reports errors as usual.
 @inline(__always)
-private func eagerAllReduce(_ x: Tensor, _ op: ReduceOp, axisName: String, _ name: String) -> Tensor? {
+private func eagerAllReduce(
+    _ x: Tensor, _ op: ReduceOp, axisName: String, _ name: String, _ file: StaticString, _ line: UInt
+) -> Tensor? {
     guard InterpreterContext.current is EvalInterpreter, x.dtype != .bool, let array = try? x.concreteArray(for: name),
           let communicator = activeAxis(named: axisName)?.communicator
     else { return nil }
     do {
-        return Tensor(concrete: try communicator.perform(.allReduce(op), array), weakType: x.weakType)
+        let primitive: Primitive = op == .sum ? .psum(axes: [axisName]) : op == .max ? .pmax(axes: [axisName]) : .pmin(axes: [axisName])
+        let y = try primitive.evaluateAllReduce(array, op, through: communicator, axis: axisName, site: CollectiveSite(file: file, line: line))
+        return Tensor(concrete: y, weakType: x.weakType)
     } catch {
-        let message = (error as? FlockError)?.message ?? "\(error)"
-        raise(FlockError("\(name) over '\(axisName)': \(message)"))
+        raise((error as? FlockError) ?? FlockError("\(name) over '\(axisName)': \(error)"))
         return Tensor.poisoned
     }
+}
+
+/// Runs `body` (which binds a collective) with its call site set, so that
+/// members can tell collectives at different places apart.
+@inline(__always)
+private func atSite<R>(_ file: StaticString, _ line: UInt, _ body: () -> R) -> R {
+    CollectiveSite.$current.withValue(CollectiveSite(file: file, line: line), operation: body)
 }
 
 // MARK: - Data movement
@@ -114,13 +137,13 @@ private func eagerAllReduce(_ x: Tensor, _ op: ReduceOp, axisName: String, _ nam
 /// // On 4 members with x of shape [2]: allGather(x, axisName: "i") has shape [4, 2];
 /// // allGather(x, axisName: "i", tiled: true) has shape [8].
 /// ```
-public func allGather(_ x: Tensor, axisName: String, axis: Int = 0, tiled: Bool = false) -> Tensor {
-    allGather(x, axisNames: [axisName], axis: axis, tiled: tiled)
+public func allGather(_ x: Tensor, axisName: String, axis: Int = 0, tiled: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    allGather(x, axisNames: [axisName], axis: axis, tiled: tiled, file: file, line: line)
 }
 
 /// ``allGather(_:axisName:axis:tiled:)`` over several axes at once.
-public func allGather(_ x: Tensor, axisNames: [String], axis: Int = 0, tiled: Bool = false) -> Tensor {
-    bind1(.allGather(axes: axisNames, axis: axis, tiled: tiled), x)
+public func allGather(_ x: Tensor, axisNames: [String], axis: Int = 0, tiled: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.allGather(axes: axisNames, axis: axis, tiled: tiled), x) }
 }
 
 /// The sum over members, scattered (`lax.psum_scatter`): member `i` gets block
@@ -130,13 +153,13 @@ public func allGather(_ x: Tensor, axisNames: [String], axis: Int = 0, tiled: Bo
 /// ```swift
 /// // On 2 members with x of shape [2, 3]: psumScatter(x, axisName: "i") has shape [3].
 /// ```
-public func psumScatter(_ x: Tensor, axisName: String, scatterDimension: Int = 0, tiled: Bool = false) -> Tensor {
-    psumScatter(x, axisNames: [axisName], scatterDimension: scatterDimension, tiled: tiled)
+public func psumScatter(_ x: Tensor, axisName: String, scatterDimension: Int = 0, tiled: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    psumScatter(x, axisNames: [axisName], scatterDimension: scatterDimension, tiled: tiled, file: file, line: line)
 }
 
 /// ``psumScatter(_:axisName:scatterDimension:tiled:)`` over several axes at once.
-public func psumScatter(_ x: Tensor, axisNames: [String], scatterDimension: Int = 0, tiled: Bool = false) -> Tensor {
-    bind1(.psumScatter(axes: axisNames, scatterDimension: scatterDimension, tiled: tiled), x)
+public func psumScatter(_ x: Tensor, axisNames: [String], scatterDimension: Int = 0, tiled: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.psumScatter(axes: axisNames, scatterDimension: scatterDimension, tiled: tiled), x) }
 }
 
 /// Sends `x` from each `source` member to its `destination` (`lax.ppermute`).
@@ -147,13 +170,13 @@ public func psumScatter(_ x: Tensor, axisNames: [String], scatterDimension: Int 
 /// // A ring shift over n members:
 /// let next = ppermute(x, axisName: "i", perm: (0..<n).map { ($0, ($0 + 1) % n) })
 /// ```
-public func ppermute(_ x: Tensor, axisName: String, perm: [(source: Int, destination: Int)]) -> Tensor {
-    ppermute(x, axisNames: [axisName], perm: perm)
+public func ppermute(_ x: Tensor, axisName: String, perm: [(source: Int, destination: Int)], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    ppermute(x, axisNames: [axisName], perm: perm, file: file, line: line)
 }
 
 /// ``ppermute(_:axisName:perm:)`` over several axes at once (members numbered row-major).
-public func ppermute(_ x: Tensor, axisNames: [String], perm: [(source: Int, destination: Int)]) -> Tensor {
-    bind1(.ppermute(axes: axisNames, pairs: perm.map { .init($0.source, $0.destination) }), x)
+public func ppermute(_ x: Tensor, axisNames: [String], perm: [(source: Int, destination: Int)], file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.ppermute(axes: axisNames, pairs: perm.map { .init($0.source, $0.destination) }), x) }
 }
 
 /// Splits `splitAxis` into one block per member, sends block `j` to member `j`,
@@ -165,23 +188,23 @@ public func ppermute(_ x: Tensor, axisNames: [String], perm: [(source: Int, dest
 /// // On 2 members, x of shape [2, 3]: allToAll(x, axisName: "i", splitAxis: 0, concatAxis: 0)
 /// // has shape [2, 3]; row j of member i's result is row i of member j's x.
 /// ```
-public func allToAll(_ x: Tensor, axisName: String, splitAxis: Int, concatAxis: Int, tiled: Bool = false) -> Tensor {
-    allToAll(x, axisNames: [axisName], splitAxis: splitAxis, concatAxis: concatAxis, tiled: tiled)
+public func allToAll(_ x: Tensor, axisName: String, splitAxis: Int, concatAxis: Int, tiled: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    allToAll(x, axisNames: [axisName], splitAxis: splitAxis, concatAxis: concatAxis, tiled: tiled, file: file, line: line)
 }
 
 /// ``allToAll(_:axisName:splitAxis:concatAxis:tiled:)`` over several axes at once.
-public func allToAll(_ x: Tensor, axisNames: [String], splitAxis: Int, concatAxis: Int, tiled: Bool = false) -> Tensor {
-    bind1(.allToAll(axes: axisNames, splitAxis: splitAxis, concatAxis: concatAxis, tiled: tiled), x)
+public func allToAll(_ x: Tensor, axisNames: [String], splitAxis: Int, concatAxis: Int, tiled: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.allToAll(axes: axisNames, splitAxis: splitAxis, concatAxis: concatAxis, tiled: tiled), x) }
 }
 
 /// Member `source`'s `x` on every member (`lax.pbroadcast`).
-public func pbroadcast(_ x: Tensor, axisName: String, source: Int) -> Tensor {
-    pbroadcast(x, axisNames: [axisName], source: source)
+public func pbroadcast(_ x: Tensor, axisName: String, source: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    pbroadcast(x, axisNames: [axisName], source: source, file: file, line: line)
 }
 
 /// ``pbroadcast(_:axisName:source:)`` over several axes at once.
-public func pbroadcast(_ x: Tensor, axisNames: [String], source: Int) -> Tensor {
-    bind1(.pbroadcast(axes: axisNames, source: source), x)
+public func pbroadcast(_ x: Tensor, axisNames: [String], source: Int, file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    atSite(file, line) { bind1(.pbroadcast(axes: axisNames, source: source), x) }
 }
 
 // MARK: - Position

@@ -1,0 +1,227 @@
+/// What the program called, beyond what a communicator sees of it.
+///
+/// A communicator sees an operation on a flat operand (a psum-scatter is a
+/// reduce-scatter of a transposed array); two members calling
+/// `psumScatter` with different `scatterDimension`s, or two `psum`s at
+/// different places in the program, can look identical there. The call
+/// records the collective primitive with every parameter (axis names,
+/// dimension, split and concat axes, permutation, tiling, source), the
+/// operand's type as the user passed it, and where the call was made (the
+/// source line for eager calls, the plan instruction under `jit`).
+///
+/// Its 64-bit ``digest`` travels in every ``CollectiveSignature``, so members
+/// compare all of it at no extra cost; the readable ``fields`` are exchanged
+/// only when members disagree, to name the parameter that differs.
+public struct CollectiveCall: Sendable {
+    /// A stable (process-independent) hash of everything below; 0 for ``unspecified``.
+    public let digest: UInt64
+    let primitive: Primitive?
+    let operand: AbstractValue?
+    let site: CollectiveSite?
+    /// Errors this member caught inside ``catchingErrors(_:)`` while the axis
+    /// was active, since the axis's last failed collective (see ``CaughtErrors``).
+    public var caughtErrors: UInt32 = 0
+    /// The last of those errors' message.
+    public var lastCaughtError = ""
+    /// Why this member takes part as ``CollectiveOperation/inconsistent``: the
+    /// error its own local devices reported (sent to the other members).
+    public var localMismatch: String?
+
+    /// A direct call on a communicator (no primitive, no site): only the
+    /// communicator's own signature is compared.
+    public static let unspecified = CollectiveCall(digest: 0, primitive: nil, operand: nil, site: nil)
+
+    private init(digest: UInt64, primitive: Primitive?, operand: AbstractValue?, site: CollectiveSite?) {
+        self.digest = digest
+        self.primitive = primitive
+        self.operand = operand
+        self.site = site
+    }
+
+    /// The call of collective `primitive` on an operand of type `operand` at `site`.
+    public init(_ primitive: Primitive, operand: AbstractValue?, site: CollectiveSite?) {
+        var h = StableHasher()
+        h.combine(primitive.collectiveCode)
+        let (axes, numbers) = primitive.collectiveParameters
+        h.combine(axes.count)
+        for a in axes { h.combine(a) }
+        for (_, n) in numbers { h.combine(n) }
+        if case .ppermute(_, let pairs) = primitive {
+            for p in pairs { h.combine(p.source); h.combine(p.destination) }
+        }
+        if let operand {
+            h.combine(Int(operand.dtype.hashCode))
+            h.combine(operand.shape.count)
+            for d in operand.shape { h.combine(d) }
+        }
+        site?.hash(into: &h)
+        self.init(digest: h.value == 0 ? 1 : h.value, primitive: primitive, operand: operand, site: site)
+    }
+
+    /// The call as (name, value) pairs, in a fixed order: the operation, its
+    /// parameters, the operand and the call site. Members compare these to
+    /// name what differs.
+    public var fields: [(name: String, value: String)] {
+        guard let primitive else { return [] }
+        let (axes, numbers) = primitive.collectiveParameters
+        var out: [(String, String)] = [("operation", primitive.name), ("axis names", "\(axes)")]
+        for (name, n) in numbers { out.append((name, name == "tiled" ? "\(n != 0)" : "\(n)")) }
+        if case .ppermute(_, let pairs) = primitive { out.append(("perm", "\(pairs.map { ($0.source, $0.destination) })")) }
+        if let operand { out.append(("operand", operand.description)) }
+        if let site { out.append(("called at", site.description)) }
+        return out
+    }
+
+    /// ``fields`` (and the caught errors, if any) as one line of text
+    /// (`name=value` joined by unit separators), the form exchanged between
+    /// processes; ``parseFields(_:)`` reads it back.
+    public var encodedFields: String {
+        var all = fields
+        if caughtErrors > 0 { all.append((Self.caughtField, "\(caughtErrors) (the last: \(lastCaughtError))")) }
+        if let localMismatch { all.append((Self.localMismatchField, localMismatch)) }
+        return all.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{1F}")
+    }
+
+    /// The field carrying ``localMismatch``.
+    static let localMismatchField = "its local devices disagree"
+
+    /// The field naming errors caught inside `catchingErrors`.
+    static let caughtField = "errors caught inside catchingErrors"
+
+
+    /// The fields of ``encodedFields``.
+    public static func parseFields(_ text: String) -> [(name: String, value: String)] {
+        text.split(separator: "\u{1F}").map { part in
+            let s = String(part)
+            guard let eq = s.firstIndex(of: "=") else { return (s, "") }
+            return (String(s[..<eq]), String(s[s.index(after: eq)...]))
+        }
+    }
+}
+
+/// Where a collective was called: a source line (eager code), or an
+/// instruction of a jitted plan.
+public struct CollectiveSite: Sendable, CustomStringConvertible {
+    let file: StaticString?
+    let line: UInt
+    /// The instruction's index in its plan, and the plan's instruction count.
+    let instruction: (index: Int, of: Int)?
+
+    /// A call at `file`:`line`.
+    public init(file: StaticString, line: UInt) {
+        self.file = file
+        self.line = line
+        self.instruction = nil
+    }
+
+    /// Instruction `index` of a plan of `count` instructions.
+    public init(instruction index: Int, of count: Int) {
+        self.file = nil
+        self.line = 0
+        self.instruction = (index, count)
+    }
+
+    public var description: String {
+        if let file { return "\(file):\(line)" }
+        if let (i, n) = instruction { return "instruction \(i) of a jitted plan of \(n)" }
+        return "an unknown place"
+    }
+
+    func hash(into h: inout StableHasher) {
+        if let file {
+            file.withUTF8Buffer { h.combine(UnsafeRawBufferPointer($0)) }
+            h.combine(Int(line))
+        }
+        if let (i, n) = instruction {
+            h.combine(i)
+            h.combine(n)
+        }
+    }
+
+    /// The site of the collective being evaluated (set by the collective
+    /// functions around `bind`, and by the plan executor).
+    @TaskLocal public static var current: CollectiveSite?
+}
+
+/// FNV-1a over 64 bits (words at a time, with a shift to mix the high bits
+/// down): the same value in every process (Swift's `Hasher` is seeded per
+/// process, so it cannot be compared across ranks).
+struct StableHasher {
+    private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    @inline(__always) mutating func combineByte(_ b: UInt8) {
+        value = (value ^ UInt64(b)) &* 0x100_0000_01B3
+    }
+
+    mutating func combine(_ n: Int) {
+        value = (value ^ UInt64(bitPattern: Int64(n))) &* 0x100_0000_01B3
+        value ^= value >> 29
+    }
+
+    mutating func combine(_ s: String) {
+        var s = s
+        s.withUTF8 { combine(UnsafeRawBufferPointer($0)) }  // no copy for native strings
+        combineByte(0)
+    }
+
+    /// `bytes`, eight at a time (little-endian words; a call hashes a file
+    /// name on every collective, so this is on the latency path).
+    mutating func combine(_ bytes: UnsafeRawBufferPointer) {
+        var i = 0
+        while i + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            value = (value ^ word) &* 0x100_0000_01B3
+            value ^= value >> 29
+            i += 8
+        }
+        while i < bytes.count {
+            combineByte(bytes[i])
+            i += 1
+        }
+    }
+}
+
+extension DType {
+    /// A stable small code for hashes that cross processes.
+    var hashCode: UInt8 {
+        switch self {
+        case .bool: 1
+        case .int32: 2
+        case .uint32: 3
+        case .float32: 4
+        case .float64: 5
+        }
+    }
+}
+
+extension Primitive {
+    /// A stable number per collective primitive (hashed instead of its name: cheaper).
+    var collectiveCode: Int {
+        switch self {
+        case .psum: 1
+        case .pmax: 2
+        case .pmin: 3
+        case .allGather: 4
+        case .psumScatter: 5
+        case .ppermute: 6
+        case .allToAll: 7
+        case .axisIndex: 8
+        case .pbroadcast: 9
+        default: 0
+        }
+    }
+
+    /// A collective's axis names and its integer parameters by name (booleans as 0 or 1).
+    var collectiveParameters: (axes: [String], numbers: [(String, Int)]) {
+        switch self {
+        case .psum(let axes), .pmax(let axes), .pmin(let axes), .axisIndex(let axes): (axes, [])
+        case .allGather(let axes, let axis, let tiled): (axes, [("axis", axis), ("tiled", tiled ? 1 : 0)])
+        case .psumScatter(let axes, let d, let tiled): (axes, [("scatterDimension", d), ("tiled", tiled ? 1 : 0)])
+        case .ppermute(let axes, _): (axes, [])  // the pairs themselves: see `fields` and `init`
+        case .allToAll(let axes, let split, let concat, let tiled):
+            (axes, [("splitAxis", split), ("concatAxis", concat), ("tiled", tiled ? 1 : 0)])
+        case .pbroadcast(let axes, let source): (axes, [("source", source)])
+        default: (collectiveAxes ?? [], [])
+        }
+    }
+}
