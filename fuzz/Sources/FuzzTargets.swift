@@ -1,5 +1,8 @@
 import FlockCore
 import FlockIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The file parsers under fuzzing, by the name the corpus folder and the
 /// command line use (`fuzz/corpus/<name>/`).
@@ -12,6 +15,9 @@ import FlockIO
 /// finding.
 enum FuzzTargets {
     static let names = ["npy", "npz", "safetensors", "idx", "csv"]
+    /// Targets that crash, hang or leak on purpose: scripts/reliability-fuzz
+    /// `--self-test` checks that each is reported.
+    static let selfTests = ["selftest-trap", "selftest-hang", "selftest-alloc"]
 
     /// Arrays larger than this are an out-of-memory error inside the targets:
     /// a header claiming a terabyte must be rejected before any allocation.
@@ -32,10 +38,15 @@ enum FuzzTargets {
         case "csv":
             exercise { [try decodeCSV(bytes).values] }
             exercise { [try decodeCSV(bytes, delimiter: ";", header: false, dtype: .int32).values] }
+        // Self-tests of the harness (not parsers): each must be reported.
+        case "selftest-trap": if bytes.count > 1 { _ = [0][bytes.count] }
+        case "selftest-hang": if bytes.count > 1 { while bytes.count > 1 { usleep(1000) } }
+        case "selftest-alloc": if bytes.count > 1 { leaked.append([UInt8](repeating: 1, count: 64 << 20)) }
         default: return false
         }
         return true
     }
+    nonisolated(unsafe) private static var leaked: [[UInt8]] = []
 
     /// Decodes, then uses each tensor; Flock errors are the expected outcome of bad input.
     private static func exercise(_ decode: () throws -> [Tensor]) {

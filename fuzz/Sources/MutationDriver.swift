@@ -136,7 +136,7 @@ private func startWatchdog(timeout: Double, rssLimit: Int, directory: String, ta
             let path = "\(directory)/\(kind)-\(target).bin"
             save(UnsafeBufferPointer(start: currentInput, count: currentCount), to: path)
             print("fuzz-parsers: \(kind == "hang" ? "HANG (an input ran longer than \(timeout) s)" : "UNBOUNDED ALLOCATION (resident set above \(rssLimit >> 20) MiB)"); input saved to \(path)")
-            print("fuzz-parsers: target=\(target) executions=? crashes=0 hangs=1 seconds=?")
+            print("fuzz-parsers: target=\(target) executions=? crashes=0 hangs=\(kind == "hang" ? 1 : 0) over-allocations=\(kind == "oom" ? 1 : 0) seconds=?")
             exit(kind == "hang" ? 3 : 4)
         }
     }
@@ -154,7 +154,7 @@ struct FuzzParsers {
 
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
-        guard let target = args.first, FuzzTargets.names.contains(target) else {
+        guard let target = args.first, (FuzzTargets.names + FuzzTargets.selfTests).contains(target) else {
             print(usage)
             exit(args.first == "--help" ? 0 : 2)
         }
