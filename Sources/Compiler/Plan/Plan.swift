@@ -88,14 +88,14 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
                 }
             }
         }
-        largestOutput = largest.map { ($0.aval, $0.name) }
+        largestOutput = largest.map { ($0.aval, $0.name, $0.bytes) }
     }
 
     /// The largest array an instruction of this plan (or of a nested plan)
     /// allocates, and the instruction's name: checked against the memory
     /// limit before each run (``checkAllocations(_:operation:)``), so a plan
     /// too large for memory is a catchable error rather than a failed allocation.
-    let largestOutput: (aval: AbstractValue, name: String)?
+    let largestOutput: (aval: AbstractValue, name: String, bytes: Int)?
 
     /// Fused elementwise loops in this plan and its nested plans.
     public var fusedLoopCount: Int {

@@ -132,13 +132,18 @@ package func checkAllocation(_ aval: AbstractValue, operation: String) throws {
     }
 }
 
-/// ``checkAllocation(_:operation:)`` for the largest of `avals` (cheap for small ones).
-package func checkAllocations(_ avals: [AbstractValue], operation: String) throws {
+/// Whether an array of `bytes` needs ``checkAllocation(_:operation:)``: the
+/// cheap test (one relaxed load) that keeps small arrays off the slow path.
+@inline(__always)
+package func allocationNeedsCheck(bytes: Int) -> Bool {
+    if bytes >= allocationProbeBytes { return true }
     let configured = Configuration.maxAllocationBytes
-    for a in avals {
-        let bytes = a.count &* a.dtype.byteSize
-        if bytes >= allocationProbeBytes || (configured > 0 && bytes > configured) {
-            try checkAllocation(a, operation: operation)
-        }
+    return configured > 0 && bytes > configured
+}
+
+/// ``checkAllocation(_:operation:)`` for each of `avals` that needs it (cheap for small ones).
+package func checkAllocations(_ avals: [AbstractValue], operation: String) throws {
+    for a in avals where allocationNeedsCheck(bytes: a.count &* a.dtype.byteSize) {
+        try checkAllocation(a, operation: operation)
     }
 }
