@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "train-lm", targets: ["TrainLM"]),
         .executable(name: "dp-sgd", targets: ["DPSGD"]),
         .executable(name: "collective-faults", targets: ["CollectiveFaults"]),
+        .executable(name: "fuzz-parsers", targets: ["FlockFuzz"]),
     ],
     dependencies: [
         // Command-line parsing for the examples (`--help` on every executable).
@@ -54,6 +55,8 @@ let package = Package(
                 "FlockCore", "FlockIO", "FlockCompiler", "FlockTransforms", "FlockCollectives", "FlockSharding", "FlockNN", "FlockOptim",
             ],
             path: "Sources/Flock"),
+        // Fuzzing of the file parsers (fuzz/README.md): a mutation driver, or libFuzzer's entry with -DFLOCK_LIBFUZZER.
+        .executableTarget(name: "FlockFuzz", dependencies: ["FlockIO"], path: "fuzz/Sources"),
         .executableTarget(name: "FlockDemo", dependencies: ["Flock"], path: "Examples/Demo"),
         .executableTarget(name: "FlockDataParallel", dependencies: ["Flock"], path: "Examples/DataParallel"),
         .target(

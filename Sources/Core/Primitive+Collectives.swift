@@ -43,7 +43,7 @@ extension Primitive {
             var shape = x.shape
             if tiled {
                 guard axis >= 0 && axis < x.rank else { throw fail("axis \(axis) is out of range for shape \(x.shape) (tiled)") }
-                shape[axis] *= size
+                shape[axis] = try checkedMultiply(shape[axis], size, "the gathered size of axis \(axis) of \(x.shape)", fail)
             } else {
                 guard axis >= 0 && axis <= x.rank else { throw fail("axis \(axis) is out of range for shape \(x.shape)") }
                 shape.insert(size, at: axis)
@@ -74,7 +74,7 @@ extension Primitive {
                     throw fail("split axis \(split) of shape \(x.shape) must be divisible by the size of \(over)")
                 }
                 shape[split] /= size
-                shape[concat] *= size
+                shape[concat] = try checkedMultiply(shape[concat], size, "the concatenated size of axis \(concat) of \(x.shape)", fail)
             } else {
                 guard shape[split] == size else {
                     throw fail("split axis \(split) of shape \(x.shape) must equal the size of \(over)")

@@ -3,10 +3,17 @@
 /// Each rule checks its operands and says what the result looks like; errors name
 /// the operation, the operands' shapes and what was expected.
 extension Primitive {
-    /// The shapes and dtypes of the primitive's results for operands of the given
-    /// shapes and dtypes (abstract evaluation).
-    /// - Throws: ``FlockError`` naming the primitive, the operands' shapes and what was expected.
+    /// The results' abstract values for operands `inputs`, after checking the
+    /// operands and that every result's size fits in 64 bits
+    /// (``validateShape(_:dtype:operation:)``: a shape too large is an error here,
+    /// not an overflow in a kernel).
     public func abstractEval(_ inputs: [AbstractValue]) throws -> [AbstractValue] {
+        let outs = try shapeRule(inputs)
+        for o in outs { try validateShape(o.shape, dtype: o.dtype, operation: name) }
+        return outs
+    }
+
+    private func shapeRule(_ inputs: [AbstractValue]) throws -> [AbstractValue] {
         func fail(_ message: String) -> FlockError { FlockError("\(name): \(message)") }
         func expectCount(_ n: Int) throws {
             if inputs.count != n { throw fail("expected \(n) operands, got \(inputs.count)") }
@@ -131,7 +138,7 @@ extension Primitive {
         case .reshape(let shape):
             try expectCount(1)
             let x = inputs[0]
-            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == x.count else {
+            guard checkedElementCount(shape) == x.count else {
                 throw fail("cannot reshape array of shape \(x.shape) (size \(x.count)) into shape \(shape)")
             }
             return [AbstractValue(shape: shape, dtype: x.dtype, weakType: x.weakType)]
@@ -160,7 +167,7 @@ extension Primitive {
                 guard start[i] >= 0, start[i] <= limit[i], limit[i] <= x.shape[i], strides[i] >= 1 else {
                     throw fail("invalid slice of dimension \(i) of operand \(x.shape): start \(start[i]), limit \(limit[i]), stride \(strides[i])")
                 }
-                shape.append((limit[i] - start[i] + strides[i] - 1) / strides[i])
+                shape.append(limit[i] == start[i] ? 0 : (limit[i] - start[i] - 1) / strides[i] + 1)
             }
             return [AbstractValue(shape: shape, dtype: x.dtype, weakType: x.weakType)]
 
@@ -206,7 +213,7 @@ extension Primitive {
                 guard x.rank == first.rank,
                     (0..<x.rank).allSatisfy({ $0 == axis || x.shape[$0] == first.shape[$0] })
                 else { throw fail("operand shapes \(shapes()) must agree except along axis \(axis)") }
-                total += x.shape[axis]
+                total = try checkedAdd(total, x.shape[axis], "the concatenated size along axis \(axis) of \(shapes())", fail)
             }
             var shape = first.shape
             shape[axis] = total
@@ -224,8 +231,9 @@ extension Primitive {
             var shape: [Int] = []
             for i in 0..<x.rank {
                 guard interior[i] >= 0 else { throw fail("interior padding must be non-negative, got \(interior)") }
-                let core = x.shape[i] == 0 ? 0 : x.shape[i] + (x.shape[i] - 1) * interior[i]
-                let n = core + low[i] + high[i]
+                let what = "the padded size of dimension \(i) of operand \(x.shape) (low \(low[i]), high \(high[i]), interior \(interior[i]))"
+                let spread = x.shape[i] == 0 ? 0 : try checkedMultiply(x.shape[i] - 1, interior[i], what, fail)
+                let n = try checkedAdd(try checkedAdd(try checkedAdd(x.shape[i], spread, what, fail), low[i], what, fail), high[i], what, fail)
                 guard n >= 0 else { throw fail("padding \(low[i]), \(high[i]) of dimension \(i) gives a negative size for operand \(x.shape)") }
                 shape.append(n)
             }
@@ -434,9 +442,10 @@ func convolutionShape(
         guard p.windowStrides[i] >= 1, p.lhsDilation[i] >= 1, p.rhsDilation[i] >= 1 else {
             throw fail("strides and dilations must be positive, got \(p)")
         }
-        let inSize = l.shape[2 + i] == 0 ? 0 : (l.shape[2 + i] - 1) * p.lhsDilation[i] + 1
-        let padded = inSize + p.padding[i][0] + p.padding[i][1]
-        let window = r.shape[2 + i] == 0 ? 0 : (r.shape[2 + i] - 1) * p.rhsDilation[i] + 1
+        let what = "the padded, dilated size of spatial dimension \(i) (lhs \(l.shape), rhs \(r.shape), \(p))"
+        let inSize = l.shape[2 + i] == 0 ? 0 : try checkedAdd(checkedMultiply(l.shape[2 + i] - 1, p.lhsDilation[i], what, fail), 1, what, fail)
+        let padded = try checkedAdd(try checkedAdd(inSize, p.padding[i][0], what, fail), p.padding[i][1], what, fail)
+        let window = r.shape[2 + i] == 0 ? 0 : try checkedAdd(checkedMultiply(r.shape[2 + i] - 1, p.rhsDilation[i], what, fail), 1, what, fail)
         // An empty input gives an empty output; a window that outgrows a
         // non-empty padded input is a mistake (JAX would silently give size 0).
         if padded < window && inSize > 0 {
@@ -464,10 +473,11 @@ func windowedShape(_ shape: [Int], _ w: WindowParameters, _ fail: (String) -> Fl
     guard w.windowDimensions.allSatisfy({ $0 >= 1 }) else {
         throw fail("window_dimensions must be positive, got \(w.windowDimensions) for operand \(shape)")
     }
-    return (0..<n).map { d in
-        let dilated = shape[d] == 0 ? 0 : (shape[d] - 1) * w.baseDilation[d] + 1
-        let padded = dilated + w.padding[d][0] + w.padding[d][1]
-        let window = (w.windowDimensions[d] - 1) * w.windowDilation[d] + 1
+    return try (0..<n).map { d in
+        let what = "the padded, dilated size of dimension \(d) of operand \(shape) (\(w))"
+        let dilated = shape[d] == 0 ? 0 : try checkedAdd(checkedMultiply(shape[d] - 1, w.baseDilation[d], what, fail), 1, what, fail)
+        let padded = try checkedAdd(try checkedAdd(dilated, w.padding[d][0], what, fail), w.padding[d][1], what, fail)
+        let window = try checkedAdd(checkedMultiply(w.windowDimensions[d] - 1, w.windowDilation[d], what, fail), 1, what, fail)
         return padded < window ? 0 : (padded - window) / w.windowStrides[d] + 1
     }
 }

@@ -137,7 +137,7 @@ extension Tensor {
     /// ```
     public init<T: TensorElement>(_ values: [T], shape: [Int]? = nil) {
         let s = shape ?? [values.count]
-        if s.reduce(1, *) != values.count || s.contains(where: { $0 < 0 }) {
+        if checkedElementCount(s, itemSize: T.dtype.byteSize) != values.count {
             raise(FlockError("Tensor.init: \(values.count) values cannot have shape \(s)"))
             self.init(poisoned: FlockError("Tensor.init: bad shape"))
             return

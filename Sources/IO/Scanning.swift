@@ -1,17 +1,15 @@
+import FlockCore
+
 // Small helpers the readers share: size arithmetic that cannot overflow
 // silently, and decimal integers in header text.
 
 /// Elements and bytes of an array of `shape` with `itemSize`-byte elements,
 /// or nil when either overflows `Int` (a hostile header).
 func checkedSizes(_ shape: [Int], itemSize: Int) -> (count: Int, bytes: Int)? {
-    var count = 1
-    for n in shape {
-        let (p, overflow) = count.multipliedReportingOverflow(by: n)
-        if overflow { return nil }
-        count = p
-    }
-    let (bytes, overflow) = count.multipliedReportingOverflow(by: itemSize)
-    return overflow ? nil : (count, bytes)
+    // numpy's rule (Core's `checkedElementCount`): a zero dimension does not
+    // excuse the others, so `(0, 2^63-1)` is rejected as numpy rejects it.
+    guard let count = checkedElementCount(shape, itemSize: itemSize) else { return nil }
+    return (count, count * itemSize)
 }
 
 /// An optionally negative decimal integer starting at `position`, which moves

@@ -97,6 +97,7 @@ extension ShardedArray {
     public init(shape: [Int], sharding: NamedSharding, localBlocks: [Tensor]) throws {
         let operation = "ShardedArray(localBlocks:)"
         try sharding.mesh.checkCoversJob(for: operation)
+        try validateShape(shape, dtype: localBlocks.first?.dtype ?? .float32, operation: operation)
         try sharding.validate(shape: shape, for: operation)
         guard localBlocks.count == Distributed.localDeviceCount else {
             throw FlockError("\(operation): got \(localBlocks.count) blocks for \(Distributed.localDeviceCount) local devices")
@@ -151,6 +152,7 @@ extension ShardedArray {
         }
         let box = try ProcessBox(sharding, rank: localData.rank, for: operation)
         let shape = try box.globalShape(local: localData.shape, given: globalShape, for: operation)
+        try validateShape(shape, dtype: localData.dtype, operation: operation)
         try sharding.validate(shape: shape, for: operation)
         let blockShape = sharding.shardShape(shape)
         return ShardedArray(shape: shape, sharding: sharding, blocks: box.localGrid.map { g in
@@ -229,7 +231,11 @@ struct ProcessBox {
     /// The global shape for process-local data of shape `local`.
     func globalShape(local: [Int], given: [Int]?, for operation: String) throws -> [Int] {
         let boxBlocks = zip(lower, upper).map { $1 - $0 }
-        let inferred = (0..<local.count).map { d in local[d] / boxBlocks[d] * counts[d] }
+        let inferred = try (0..<local.count).map { d in
+            let (n, overflow) = (local[d] / boxBlocks[d]).multipliedReportingOverflow(by: counts[d])
+            if overflow { throw FlockError("\(operation): the global size of dimension \(d) of local data \(local) overflows a 64-bit integer") }
+            return n
+        }
         for d in local.indices where local[d] % boxBlocks[d] != 0 {
             throw FlockError(
                 "\(operation): dimension \(d) of the local data (shape \(local)) holds \(boxBlocks[d]) blocks on this process, "

@@ -37,6 +37,18 @@ extension ShardingTests {
             }
         }
 
+        /// A global shape too large for 64-bit sizes is an error, not an overflow.
+        @Test func globalShapeTooLarge() throws {
+            let s = try NamedSharding(mesh: dataMesh(), spec: .replicated)
+            let blocks = (0..<Distributed.localDeviceCount).map { _ in Tensor([1.0]) }
+            expectError(["ShardedArray(localBlocks:): shape [4611686018427387904, 4611686018427387904] is too large", "float64"]) {
+                _ = try ShardedArray(shape: [1 << 62, 1 << 62], sharding: s, localBlocks: blocks)
+            }
+            expectError(["makeArrayFromProcessLocalData", "global shape"]) {
+                _ = try ShardedArray(processLocalData: Tensor([1.0]), sharding: s, globalShape: [1 << 62, 1 << 62])
+            }
+        }
+
         @Test func pmapAxesAndArgnumsThatDoNotFit() {
             let L = Distributed.localDeviceCount
             let x = hostArray([L, 2])

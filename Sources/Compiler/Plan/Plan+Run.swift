@@ -16,6 +16,7 @@ extension Plan {
     /// Runs the plan on concrete arrays; `donated[i]` lets the plan overwrite argument `i`'s buffer.
     func run(_ args: consuming [DenseArray], donated: [Bool] = [], profile: PlanProfile? = nil) throws -> [DenseArray] {
         var args = args
+        if let l = largestOutput, allocationNeedsCheck(bytes: l.bytes) { try checkAllocation(l.aval, operation: l.name) }
         return try withSlots { state in
             for (i, s) in inputSlots.enumerated() where s >= 0 {
                 state.bind(s, args[i], donated: i < donated.count && donated[i])
@@ -30,7 +31,9 @@ extension Plan {
     /// `weakTypes`: ``run(_:donated:profile:)`` without the arrays in between,
     /// for a jitted function's call. `name` names the function in errors.
     func run(_ args: [Tensor], donated: [Bool], weakTypes: [Bool], name: String) throws -> [Tensor] {
-        try withSlots { state in
+        // One comparison per call; the error's text is built only when needed.
+        if let l = largestOutput, allocationNeedsCheck(bytes: l.bytes) { try checkAllocation(l.aval, operation: "jit(\(name)): \(l.name)") }
+        return try withSlots { state in
             for (i, s) in inputSlots.enumerated() where s >= 0 {
                 state.bind(s, try args[i].concreteArray(for: "jit(\(name))"), donated: i < donated.count && donated[i])
             }

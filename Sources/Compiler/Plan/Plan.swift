@@ -79,7 +79,25 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
         self.outputAvals = outputAvals
         self.peakBytes = peakBytes
         self.constantBytes = constantBytes
+        var largest: (aval: AbstractValue, name: String, bytes: Int)? = nil
+        for inst in instructions {
+            for a in inst.outAvals where a.count &* a.dtype.byteSize > largest?.bytes ?? -1 {
+                largest = (a, inst.kind.name, a.count &* a.dtype.byteSize)
+            }
+            for p in inst.kind.nestedPlans {
+                if let l = p.largestOutput, l.aval.count &* l.aval.dtype.byteSize > largest?.bytes ?? -1 {
+                    largest = (l.aval, l.name, l.aval.count &* l.aval.dtype.byteSize)
+                }
+            }
+        }
+        largestOutput = largest.map { ($0.aval, $0.name, $0.bytes) }
     }
+
+    /// The largest array an instruction of this plan (or of a nested plan)
+    /// allocates, and the instruction's name: checked against the memory
+    /// limit before each run (``checkAllocations(_:operation:)``), so a plan
+    /// too large for memory is a catchable error rather than a failed allocation.
+    let largestOutput: (aval: AbstractValue, name: String, bytes: Int)?
 
     /// Fused elementwise loops in this plan and its nested plans.
     public var fusedLoopCount: Int {

@@ -6,9 +6,19 @@
 /// let x = full([2, 3], 7.5)           // float32
 /// ```
 public func full(_ shape: [Int], _ value: Double, dtype: DType = .float32) -> Tensor {
-    if shape.contains(where: { $0 < 0 }) {
-        raise(FlockError("full: negative dimensions are not allowed, got shape \(shape)"))
-        return Tensor(poisoned: FlockError("full"))
+    filled(shape, value, dtype: dtype, operation: "full")
+}
+
+/// ``full(_:_:dtype:)`` with the name errors give: the shape is checked
+/// (negative or too large) and its array must fit in memory
+/// (``checkAllocation(_:operation:)``).
+func filled(_ shape: [Int], _ value: Double, dtype: DType, operation: String) -> Tensor {
+    do {
+        try validateShape(shape, dtype: dtype, operation: operation)
+        try checkAllocation(AbstractValue(shape: shape, dtype: dtype), operation: operation)
+    } catch {
+        raise(error as! FlockError)
+        return Tensor(poisoned: error as! FlockError)
     }
     return Tensor(value, dtype: dtype).broadcast(to: shape)
 }
@@ -22,9 +32,9 @@ public func full(_ shape: [Int], _ value: Bool) -> Tensor {
 public func full(_ shape: [Int], _ value: Tensor) -> Tensor { value.broadcast(to: shape) }
 
 /// Zeros of `shape` (`jnp.zeros`).
-public func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 0, dtype: dtype) }
+public func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor { filled(shape, 0, dtype: dtype, operation: "zeros") }
 /// Ones of `shape` (`jnp.ones`).
-public func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
+public func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { filled(shape, 1, dtype: dtype, operation: "ones") }
 /// Zeros shaped and typed like `x`.
 public func zerosLike(_ x: Tensor) -> Tensor { zeros(x.shape, dtype: x.dtype) }
 /// Ones shaped and typed like `x`.

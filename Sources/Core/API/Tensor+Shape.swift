@@ -37,7 +37,7 @@ extension Tensor {
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var shape = newShape
         if let i = shape.firstIndex(of: -1) {
-            let known = shape.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
+            let known = checkedElementCount(shape.enumerated().filter { $0.offset != i }.map(\.element)) ?? 0
             if known == 0 || count % known != 0 || shape.filter({ $0 == -1 }).count > 1 {
                 raise(FlockError("reshape: cannot reshape array of shape \(self.shape) (size \(count)) into shape \(newShape)"))
                 return poison

@@ -98,7 +98,7 @@ extension Random {
             return false
         }
         // Counters are uint32 here (the high word of a 64-bit counter is always 0).
-        guard shape.reduce(1, *) < 1 << 31 else {
+        guard let count = checkedElementCount(shape, itemSize: 4), count < 1 << 31 else {
             raise(FlockError("\(operation): at most 2^31 - 1 random values per call, got shape \(shape)"))
             return false
         }

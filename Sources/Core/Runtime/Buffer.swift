@@ -85,7 +85,10 @@ final class BufferPool: Sendable {
     func take(byteCount: Int) -> Buffer {
         let n = max(byteCount, 1)
         if n < Self.largeThreshold {
-            return Buffer(pointer: malloc(n)!, capacity: n)
+            guard let p = malloc(n) else {
+                exitWithError(FlockError("out of memory (RESOURCE_EXHAUSTED): the system refused \(describeBytes(n))"))
+            }
+            return Buffer(pointer: p, capacity: n)
         }
         let buffer = takeLarge(n)
         let now = live.add(buffer.capacity, ordering: .relaxed).newValue
@@ -114,7 +117,9 @@ final class BufferPool: Sendable {
         if let (a, c) = reused { return Buffer(pointer: UnsafeMutableRawPointer(bitPattern: a)!, capacity: c) }
         var raw: UnsafeMutableRawPointer? = nil
         guard posix_memalign(&raw, unit == Self.hugePage ? Self.hugePage : 64, rounded) == 0, let p = raw else {
-            fatalError("Flock: out of memory allocating \(rounded) bytes")
+            // Operations check their outputs' sizes first (`checkAllocation`), so
+            // this is the rare refusal of a size that passed the check.
+            exitWithError(FlockError("out of memory (RESOURCE_EXHAUSTED): the system refused \(describeBytes(rounded))"))
         }
         #if os(Linux)
         if unit == Self.hugePage { _ = madvise(p, rounded, 14) }  // MADV_HUGEPAGE

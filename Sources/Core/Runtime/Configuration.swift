@@ -146,6 +146,23 @@ public enum Configuration {
         get { backtraceSetting.bool }
         set { backtraceSetting.bool = newValue }
     }
+
+    /// The most bytes one array may take (`FLOCK_MAX_ALLOCATION_BYTES`;
+    /// default 0: this machine's memory plus swap). A larger array is a
+    /// catchable out-of-memory error naming its size instead of an allocation;
+    /// values below 0 count as 0.
+    public static var maxAllocationBytes: Int {
+        get { Int(truncatingIfNeeded: maxAllocationBytesSetting.bits) }
+        set { maxAllocationBytesSetting.bits = UInt64(truncatingIfNeeded: max(0, newValue)) }
+    }
+
+    /// Compiled signatures each jitted function keeps (`FLOCK_JIT_CACHE_SIZE`,
+    /// default 1024; values below 1 count as 1): beyond it the least recently
+    /// used signature is evicted (and traced again if called again).
+    public static var jitCacheSize: Int {
+        get { Int(truncatingIfNeeded: jitCacheSizeSetting.bits) }
+        set { jitCacheSizeSetting.bits = UInt64(truncatingIfNeeded: max(1, newValue)) }
+    }
 }
 
 /// What jit prints while compiling (``Configuration/dumpIR``).
@@ -242,6 +259,16 @@ extension Configuration {
             name: "backtrace", environmentVariable: "FLOCK_BACKTRACE", defaultValue: "0",
             help: "any value but empty or 0: an uncaught Flock error stops through fatalError with a backtrace",
             read: { backtrace ? "1" : "0" }, write: { s in backtrace = !s.isEmpty && s != "0"; return true }),
+        Option(
+            name: "maxAllocationBytes", environmentVariable: "FLOCK_MAX_ALLOCATION_BYTES", defaultValue: "0",
+            help: "the most bytes one array may take (a larger one is an out-of-memory error); 0: memory plus swap",
+            read: { "\(maxAllocationBytes)" },
+            write: { s in Int(s).flatMap { $0 >= 0 ? $0 : nil }.map { maxAllocationBytes = $0 } != nil }),
+        Option(
+            name: "jitCacheSize", environmentVariable: "FLOCK_JIT_CACHE_SIZE", defaultValue: "1024",
+            help: "compiled signatures each jitted function keeps; the least recently used is evicted beyond it",
+            read: { "\(jitCacheSize)" },
+            write: { s in Int(s).flatMap { $0 >= 1 ? $0 : nil }.map { jitCacheSize = $0 } != nil }),
     ]
 
     /// Sets a setting from text, by its name or its environment variable, as
@@ -347,5 +374,11 @@ extension Configuration {
     static let debugInfsSetting = ConfigurationSetting("FLOCK_DEBUG_INFS") { s in s.map(flag) == true ? 1 : 0 }
     static let backtraceSetting = ConfigurationSetting("FLOCK_BACKTRACE") { s in
         s.map { !$0.isEmpty && $0 != "0" } == true ? 1 : 0
+    }
+    static let maxAllocationBytesSetting = ConfigurationSetting("FLOCK_MAX_ALLOCATION_BYTES") { s in
+        UInt64(s.flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil } ?? 0)
+    }
+    static let jitCacheSizeSetting = ConfigurationSetting("FLOCK_JIT_CACHE_SIZE") { s in
+        UInt64(s.flatMap(Int.init).flatMap { $0 >= 1 ? $0 : nil } ?? 1024)
     }
 }

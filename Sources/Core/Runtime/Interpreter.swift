@@ -84,6 +84,7 @@ public final class EvalInterpreter: Interpreter {
             avals.append(x.aval)
         }
         let outAvals = try primitive.abstractEval(avals)
+        try checkAllocations(outAvals, operation: primitive.name)
         let outs = try primitive.evaluate(arrays, outAvals: outAvals)
         if DebugNumerics.isOn { try DebugNumerics.check(primitive, inputs: arrays, outputs: outs) }
         return zip(outs, outAvals).map { Tensor(concrete: $0, weakType: $1.weakType) }

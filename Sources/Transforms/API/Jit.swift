@@ -12,6 +12,10 @@ import Synchronization
 /// a transform (`grad`, `vmap`, an enclosing `jit`) the call binds one `pjit`
 /// equation holding the traced jaxpr, so the transform sees the program.
 ///
+/// The cache keeps at most ``Configuration/jitCacheSize`` signatures; beyond
+/// it the least recently used one is evicted (``evictionCount``) and traced
+/// again if it is called again.
+///
 /// Set `FLOCK_EXPLAIN_CACHE_MISSES=1` to log why each trace happened and
 /// `FLOCK_DUMP_IR=1` (or `passes`) to print the jaxpr around the passes and
 /// the plan.
@@ -37,9 +41,28 @@ public final class JitFunction: @unchecked Sendable {
         let jaxpr: Jaxpr
         /// Guarded by the function's cache lock.
         var compiled: CompiledFunction?
+        /// The cache's clock when the entry was last looked up (guarded by the lock).
+        var lastUsed: UInt64 = 0
         init(jaxpr: Jaxpr) { self.jaxpr = jaxpr }
     }
-    private let cache = Mutex<[Key: Entry]>([:])
+    /// The signatures traced so far, with a clock for least-recently-used eviction.
+    struct Cache {
+        var entries: [Key: Entry] = [:]
+        var clock: UInt64 = 0
+
+        /// The entry of `key`, marked as used now.
+        subscript(key: Key) -> Entry? {
+            mutating get {
+                guard let e = entries[key] else { return nil }
+                clock += 1
+                e.lastUsed = clock
+                return e
+            }
+        }
+    }
+    private let cache = Mutex(Cache())
+    /// Per-function limit that replaces ``Configuration/jitCacheSize`` (tests).
+    var cacheLimit: Int?
     /// The signature most recently run compiled, with its plan: a repeated call
     /// (the common case) is matched against it without building and hashing a
     /// ``Key`` (a third of a small call's dispatch cost). Only for functions
@@ -55,6 +78,7 @@ public final class JitFunction: @unchecked Sendable {
     }
     private let misses = Atomic<Int>(0)
     private let compilations = Atomic<Int>(0)
+    private let evictions = Atomic<Int>(0)
 
     init(name: String, staticArgnums: Set<Int> = [], donateArgnums: Set<Int> = [], body: @escaping ([Tensor]) -> [Tensor]) {
         self.name = name
@@ -67,6 +91,11 @@ public final class JitFunction: @unchecked Sendable {
     public var traceCount: Int { misses.load(ordering: .relaxed) }
     /// How many plans this function has compiled (one per signature evaluated).
     public var compileCount: Int { compilations.load(ordering: .relaxed) }
+    /// How many signatures the cache dropped, least recently used first, to
+    /// stay within ``Configuration/jitCacheSize``.
+    public var evictionCount: Int { evictions.load(ordering: .relaxed) }
+    /// How many signatures are cached now (at most ``Configuration/jitCacheSize``).
+    public var cachedSignatureCount: Int { cache.withLock { $0.entries.count } }
 
     /// Logs why each trace happened when `FLOCK_EXPLAIN_CACHE_MISSES=1`.
     static var explain: Bool { Configuration.explainCacheMisses }
@@ -123,12 +152,33 @@ public final class JitFunction: @unchecked Sendable {
         if Self.explain { explainMiss(key) }
         let e = Entry(jaxpr: j)
         // Jaxprs that captured tracers of an enclosing transform are valid for this call only.
-        if j.consts.allSatisfy(\.isConcrete) { cache.withLock { $0[key] = e } }
+        if j.consts.allSatisfy(\.isConcrete) { insert(e, for: key) }
         return e
     }
 
+    /// Caches `e`, evicting least recently used signatures beyond the limit
+    /// (never the one the hot path remembers: it is in use without lookups).
+    private func insert(_ e: Entry, for key: Key) {
+        let limit = max(1, cacheLimit ?? Configuration.jitCacheSize)
+        let hot = recent.withLock { $0?.key }
+        let evicted = cache.withLock { c -> Int in
+            c.clock += 1
+            e.lastUsed = c.clock
+            c.entries[key] = e
+            var n = 0
+            while c.entries.count > limit {
+                guard let victim = c.entries.filter({ $0.key != key && $0.key != hot }).min(by: { $0.value.lastUsed < $1.value.lastUsed })
+                else { break }
+                c.entries.removeValue(forKey: victim.key)
+                n += 1
+            }
+            return n
+        }
+        if evicted > 0 { evictions.add(evicted, ordering: .relaxed) }
+    }
+
     private func explainMiss(_ key: Key) {
-        let known = cache.withLock { Array($0.keys) }
+        let known = cache.withLock { Array($0.entries.keys) }
         var reason = "first call"
         if let k = known.first(where: { $0.avals.count == key.avals.count && $0.statics.count == key.statics.count }) {
             var diffs: [String] = []
@@ -145,7 +195,7 @@ public final class JitFunction: @unchecked Sendable {
         } else if !known.isEmpty {
             reason = "a new number of arguments (\(key.avals.count))"
         }
-        print("jit(\(name)): tracing for signature \(key.avals)\(key.statics.isEmpty ? "" : " with \(key.statics.count) static arguments"): \(reason); \(known.count) signature(s) cached")
+        print("jit(\(name)): tracing for signature \(key.avals)\(key.statics.isEmpty ? "" : " with \(key.statics.count) static arguments"): \(reason); \(known.count) signature(s) cached, \(evictionCount) evicted")
     }
 
     /// The traced jaxpr for `args`' abstract signature, tracing on a miss.
