@@ -33,7 +33,9 @@ public struct ClassifierTrainState<Model: Module>: PyTreeStruct {
 ///   - logits: The model applied to a batch of features.
 ///   - defaultSteps: Steps when `--steps` is not given.
 ///   - resumeIfPossible: Resume from the latest checkpoint when there is one.
-///   - failAtStep: Fault injection: the last rank fails after this step on a job's first run.
+///   - failAtStep: Fault injection: the last rank fails after this step on a
+///     job's first run, as `FLOCK_TEST_FAULT` says: `error` (a Flock error,
+///     the default), `exit0` or `exit1` (a plain `exit`), `crash` (a fatal error).
 ///   - expectAccuracy: Throw unless the test accuracy reaches it.
 public func trainClassifier<Model: Module>(
     name: String, model: Model, logits: @escaping (Model, Tensor) -> Tensor, optimizer: GradientTransformation,
@@ -82,7 +84,7 @@ public func trainClassifier<Model: Module>(
         }
         if done == failAtStep, Distributed.processIndex == Distributed.processCount - 1,
            ProcessInfo.processInfo.environment["FLOCK_RESTART_COUNT"] ?? "0" == "0" {
-            exitWithError(FlockError("\(name): injected failure after step \(done)"))
+            injectFault(name: name, step: done)
         }
     }
     progress.finish()
@@ -113,4 +115,15 @@ func parameterDigest<Model: Module>(_ model: Model) -> String {
         }
     }
     return String(h, radix: 16)
+}
+
+/// Ends this rank the way `FLOCK_TEST_FAULT` asks (scripts/reliability injects each kind).
+private func injectFault(name: String, step: Int) -> Never {
+    let kind = ProcessInfo.processInfo.environment["FLOCK_TEST_FAULT"] ?? "error"
+    switch kind {
+    case "exit0": exit(0)
+    case "exit1": exit(1)
+    case "crash": fatalError("\(name): injected crash after step \(step)")
+    default: exitWithError(FlockError("\(name): injected failure after step \(step)"))
+    }
 }

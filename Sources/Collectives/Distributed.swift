@@ -131,7 +131,13 @@ public enum Distributed {
             // finalises. The watchdog thread listens while collectives run: that
             // needs MPI_THREAD_MULTIPLE.
             if provided >= Int32(MPI_THREAD_MULTIPLE) { try Departures.start() }
-            atexit { Departures.announceAndFinalize() }
+            // on_exit (not atexit) hands over the exit status: a failing rank
+            // leaves without waiting for the others in MPI_Finalize.
+            #if canImport(Glibc)
+            on_exit({ status, _ in Departures.announceAndFinalize(status: status) }, nil)
+            #else
+            atexit { Departures.announceAndFinalize(status: 0) }
+            #endif
             // A failing rank names itself in its one-line error.
             ProgramFailure.processLabel.withLock {
                 $0 = {

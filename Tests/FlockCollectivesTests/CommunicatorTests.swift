@@ -140,11 +140,25 @@ extension CollectivesTests {
         }
 
         /// Ranks of one host meet in shared memory unless that is turned off
-        /// (`./launch --tcp` turns it off for TCP-only jobs).
+        /// (`./launch --tcp` turns it off for TCP-only jobs). With
+        /// FLOCK_TEST_HOSTS=2 (scripts/test-two-hosts: ranks 0, 1 on one
+        /// host, 2, 3 on another), the world and a communicator across the
+        /// hosts use MPI, a communicator within a host shared memory.
         @Test func ranksOnOneHostShareMemory() throws {
             guard let world = Distributed.processes as? MPICommunicator, world.size > 1 else { return }
             let off = getenvString("FLOCK_SHARED_COLLECTIVE_BYTES") == "0"
-            #expect(world.usesSharedMemory == !off, "FLOCK_SHARED_COLLECTIVE_BYTES = \(getenvString("FLOCK_SHARED_COLLECTIVE_BYTES") ?? "unset")")
+            let twoHosts = getenvString("FLOCK_TEST_HOSTS") == "2"
+            #expect(world.usesSharedMemory == (!off && !twoHosts), "FLOCK_SHARED_COLLECTIVE_BYTES = \(getenvString("FLOCK_SHARED_COLLECTIVE_BYTES") ?? "unset")")
+            if twoHosts && world.size == 4 {
+                let withinHost = try #require(try world.split(color: world.rank / 2, key: world.rank))
+                let acrossHosts = try #require(try world.split(color: world.rank % 2, key: world.rank))
+                #expect(withinHost.usesSharedMemory == !off)
+                #expect(!acrossHosts.usesSharedMemory)
+                for c in [withinHost, acrossHosts] {
+                    let sum = try c.allReduce(DenseArray([Float(world.rank)], shape: [1]), .sum)
+                    #expect(sum.pointer(Float.self)[0] == (c === withinHost ? Float(world.rank / 2 * 4 + 1) : Float(world.rank % 2 * 2 + 2)))
+                }
+            }
             // Every rank folds the members' operands in rank order: the same bits everywhere,
             // also for float32 sums that depend on the order.
             let x = DenseArray((0..<1000).map { Float($0 % 7) * 0.1 + Float(world.rank) * 1e-3 }, shape: [1000])

@@ -73,6 +73,21 @@ final class CollectiveWatchdog: Sendable {
     /// counts as stopped (`FLOCK_HEARTBEAT_TIMEOUT`, default 30).
     static var heartbeatSeconds: Double { Configuration.heartbeatTimeout }
 
+    /// World ranks (other than this one) whose heartbeat, on any watched
+    /// communicator within this host, is older than `limit` nanoseconds.
+    func silentRanks(limit: UInt64) -> [Int] {
+        let now = monotonicNanoseconds()
+        let live = slots.withLock { $0.compactMap(\.slot) }
+        var silent = Set<Int>()
+        Departures.whileActive {
+            for s in live {
+                guard let exchange = s.exchange else { continue }
+                for m in exchange.silentMembers(now: now, limit: limit) { silent.insert(s.memberWorldRanks[m]) }
+            }
+        }
+        return silent.sorted()
+    }
+
     private func run() {
         let limit = UInt64(CollectiveTimeout.seconds * 1e9)
         let silence = UInt64(Self.heartbeatSeconds * 1e9)

@@ -15,7 +15,9 @@ import Glibc
 /// communicator of its own. The watchdog thread looks for announcements; once
 /// a rank has left, a collective that has waited ``patience`` seconds since
 /// the departure cannot complete, and the job is aborted with a message that
-/// names the rank that left.
+/// names the rank that left. A rank that fails (non-zero exit status) leaves
+/// without finalising; one that succeeds waits for every rank under the
+/// heartbeat check before MPI_Finalize (see ``announceAndFinalize(status:)``).
 enum Departures {
     /// A duplicate of the world communicator that carries only announcements.
     nonisolated(unsafe) private static var comm: MPI_Comm? = nil
@@ -38,14 +40,20 @@ enum Departures {
         comm = dup
     }
 
-    /// At exit, before MPI_Finalize: tells every other rank this one is leaving.
-    static func announceAndFinalize() {
-        let finalizing = lock.withLock { f -> Bool in
-            let was = f
-            f = true
-            return was
-        }
-        guard !finalizing, mpiIsActive else { return }
+    /// Set by the first call of ``announceAndFinalize(status:)``.
+    private static let ending = Atomic<Bool>(false)
+
+    /// At exit, before MPI_Finalize: tells every other rank this one is
+    /// leaving, then (on a successful exit) waits for every rank to end and
+    /// finalises.
+    ///
+    /// - Parameter status: the process's exit status. A rank that fails
+    ///   (non-zero status, or a Flock error) does not finalise: MPI_Finalize
+    ///   would wait for the ranks still working, and the job must end with
+    ///   this rank's status (mpirun ends it when a rank exits non-zero
+    ///   without finalising), so `launch` names this rank as the first failure.
+    static func announceAndFinalize(status: Int32) {
+        guard !ending.exchange(true, ordering: .acquiringAndReleasing), mpiIsActive else { return }
         if let comm {
             var size: Int32 = 0, rank: Int32 = 0
             MPI_Comm_size(comm, &size)
@@ -58,10 +66,45 @@ enum Departures {
             }
             MPI_Waitall(size, &requests, cmpi_statuses_ignore())
         }
-        // A rank ending on an error does not wait for the others in
-        // MPI_Finalize's fence: its non-zero exit (and the announcement) end the job.
-        if ProgramFailure.isFailing { return }
+        if ProgramFailure.isFailing || status != 0 {
+            lock.withLock { $0 = true }
+            return
+        }
+        waitForEveryRank()
+        lock.withLock { $0 = true }
         MPI_Finalize()
+    }
+
+    /// Waits until every rank has reached its exit, before MPI_Finalize, whose
+    /// own wait no watchdog can bound: a rank stopped (SIGSTOP) after the last
+    /// collective would hang the others there forever. This wait is a
+    /// non-blocking barrier on the announcements' communicator, polled while
+    /// the watchdog thread still beats this rank's heartbeat; a peer on this
+    /// host whose heartbeat falls silent for ``CollectiveWatchdog/heartbeatSeconds``
+    /// is named and the job aborted. A peer that is merely slow (a long
+    /// evaluation after the last step) keeps beating and is waited for.
+    private static func waitForEveryRank() {
+        guard let comm else { return }
+        var request: MPI_Request? = cmpi_request_null()
+        guard MPI_Ibarrier(comm, &request) == MPI_SUCCESS else { return }
+        let limit = UInt64(CollectiveWatchdog.heartbeatSeconds * 1e9)
+        var done: Int32 = 0
+        var pause = timespec(tv_sec: 0, tv_nsec: 100_000)
+        while MPI_Test(&request, &done, cmpi_status_ignore()) == MPI_SUCCESS && done == 0 {
+            nanosleep(&pause, nil)
+            pause.tv_nsec = min(pause.tv_nsec * 2, 20_000_000)
+            let silent = CollectiveWatchdog.shared.silentRanks(limit: limit)
+            if !silent.isEmpty {
+                var rank: Int32 = 0
+                MPI_Comm_rank(cmpi_comm_world(), &rank)
+                let names = silent.count == 1 ? "rank \(silent[0]) has" : "ranks \(silent.map(String.init).joined(separator: ", ")) have"
+                printToStandardError("Flock: rank \(rank): \(names) shown no sign of life for "
+                    + "\(Int(CollectiveWatchdog.heartbeatSeconds)) s (stopped, or its machine stalled) while this rank "
+                    + "waits for every rank to end the job. Aborting the job (FLOCK_HEARTBEAT_TIMEOUT sets the wait).")
+                MPI_Abort(cmpi_comm_world(), 3)
+                _exit(3)
+            }
+        }
     }
 
     /// Runs `body` unless MPI is finalising (or finalised), holding off
