@@ -212,6 +212,7 @@ public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
     /// Round half to even, as `numpy.round`.
     case round
     case erf
+    case erfc
     case erfInv = "erf_inv"
     case isFinite = "is_finite"
     /// Logical not for bool, bitwise not for integers.
