@@ -77,11 +77,40 @@ AVX2 static inline float fast_tanh(float input) {
     return tiny ? input : r;
 }
 
+static inline float power_of_two(int32_t k) {
+    uint32_t u = (uint32_t)(k + 127) << 23;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// Flock's xlaExpFloat (Sources/Core/Kernels/MathFunctions.swift), operation
+// for operation: XLA's float32 exp.
+AVX2 static inline float xla_exp(float input) {
+    float x = input < -104.0f ? -104.0f : (input > 88.7228394f ? 88.7228394f : input);
+    float n = __builtin_floorf(__builtin_fmaf(x, 1.44269504088896341f, 0.5f));
+    n = 127.0f < n ? 127.0f : n;
+    float r = __builtin_fmaf(n, -0.693359375f, x);
+    r = __builtin_fmaf(n, 2.12194440e-4f, r);
+    float y = 1.9875691500e-4f;
+    y = __builtin_fmaf(y, r, 1.3981999507e-3f);
+    y = __builtin_fmaf(y, r, 8.3334519073e-3f);
+    y = __builtin_fmaf(y, r, 4.1665795894e-2f);
+    y = __builtin_fmaf(y, r, 1.6666665459e-1f);
+    y = __builtin_fmaf(y, r, 5.0000001201e-1f);
+    y = __builtin_fmaf(y, r * r, r) + 1.0f;
+    int32_t k = n != n ? 0 : (int32_t)n, half = k >> 1;
+    float scaled = y * power_of_two(half) * power_of_two(k - half);
+    return input > 88.7228394f ? __builtin_inff() : scaled;
+}
+
 AVX2 void flock_f32_unary(int op, const float *x, float *out, long n) {
     switch (op) {
     case FLOCK_NEG: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = -x[i]; break;
     case FLOCK_ABS: ELEMENTWISE for (long i = 0; i < n; i++) { uint32_t u = bits(x[i]) & 0x7fffffffu; memcpy(&out[i], &u, 4); } break;
     case FLOCK_TANH: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = fast_tanh(x[i]); break;
+    case FLOCK_EXP: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = xla_exp(x[i]); break;
+    case FLOCK_LOGISTIC: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = 1.0f / (1.0f + xla_exp(-x[i])); break;
     }
 }
 
