@@ -104,12 +104,35 @@ AVX2 static inline float xla_exp(float input) {
     return input > 88.7228394f ? __builtin_inff() : scaled;
 }
 
+// Flock's xlaErfcFloat (MathFunctions.swift), operation for operation.
+AVX2 static inline float xla_erfc(float x) {
+    static const float S[] = {-0.000801019371f, 0.00518832775f, -0.0268538129f, 0.112835854f, -0.37612626f, 1.12837911f};
+    static const float P[] = {-0.138703942f, 0.368742466f, -0.582473278f, 0.621000469f, -0.494451523f, 0.340488f,
+                              -0.274112701f, 0.563825965f};
+    static const float R[] = {12.9772f, -7.49551868f, 2.92101908f, -1.01526523f, 0.42184633f, -0.282076746f, 0.564189494f};
+    float x2 = x * x, ax = __builtin_fabsf(x);
+    float s = 7.85386146e-05f;
+    for (int i = 0; i < 6; i++) s = __builtin_fmaf(s, x2, S[i]);
+    float small = __builtin_fmaf(-x, s, 1.0f);
+    float z = 1.0f / x2;
+    float q = xla_exp(-x2) * (1.0f / ax);
+    float p = 0.0232682f;
+    for (int i = 0; i < 8; i++) p = __builtin_fmaf(p, z, P[i]);
+    float r = -10.477664f;
+    for (int i = 0; i < 7; i++) r = __builtin_fmaf(r, z, R[i]);
+    float poly = ax < 2.0f ? p : r;
+    float y = -x2 < -88.7228394f ? 0.0f : q * poly;
+    float large = x < 0.0f ? 2.0f - y : y;
+    return ax < 1.0f ? small : large;
+}
+
 AVX2 void flock_f32_unary(int op, const float *x, float *out, long n) {
     switch (op) {
     case FLOCK_NEG: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = -x[i]; break;
     case FLOCK_ABS: ELEMENTWISE for (long i = 0; i < n; i++) { uint32_t u = bits(x[i]) & 0x7fffffffu; memcpy(&out[i], &u, 4); } break;
     case FLOCK_TANH: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = fast_tanh(x[i]); break;
     case FLOCK_EXP: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = xla_exp(x[i]); break;
+    case FLOCK_ERFC: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = xla_erfc(x[i]); break;
     case FLOCK_LOGISTIC: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = 1.0f / (1.0f + xla_exp(-x[i])); break;
     }
 }

@@ -51,6 +51,7 @@ enum AVX2Kernels {
         case .tanh: code = FLOCK_TANH
         case .exp: code = FLOCK_EXP
         case .logistic: code = FLOCK_LOGISTIC
+        case .erfc: code = FLOCK_ERFC
         default: return nil
         }
         let fallback = floatUnary(op, Float.self)
