@@ -79,6 +79,13 @@ def jax_cases(selected):
         x = jnp.linspace(-4, 4, n, dtype=jnp.float32)
         ns = measure(lambda: (jnp.tanh(x) * 0.5 + 0.5).block_until_ready(), 9, n)
         report("tanh_affine_10m", "jax", ns, "ns/element", ns)
+    unary = {"tanh_1m": jnp.tanh, "exp_1m": jnp.exp, "gelu_1m": jax.nn.gelu,
+             "gelu_erf_1m": lambda v: jax.nn.gelu(v, approximate=False)}
+    for case, f in unary.items():
+        if selected in (None, case):
+            x = jnp.linspace(-10, 10, 1 << 20, dtype=jnp.float32)
+            ns = measure(lambda: f(x).block_until_ready(), 21, 1 << 20)
+            report(case, "jax", ns, "ns/element", ns)
     if selected in (None, "sum_10m"):
         n = 10_000_000
         x = jnp.linspace(-4, 4, n, dtype=jnp.float32)

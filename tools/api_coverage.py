@@ -30,13 +30,13 @@ NAMES = {
     "jnp.zeros_like": "zerosLike", "jnp.ones_like": "onesLike", "jnp.full_like": "fullLike", "jnp.empty": None,
     "jnp.arange": "arange", "jnp.linspace": "linspace", "jnp.logspace": None, "jnp.eye": "eye",
     "jnp.identity": "identity", "jnp.meshgrid": "meshgrid", "jnp.tri": None, "jnp.diag": "diag",
-    "jnp.tril": "tril", "jnp.triu": "triu", "jnp.diagonal": None, "jnp.trace": None,
+    "jnp.tril": "tril", "jnp.triu": "triu", "jnp.diagonal": "diagonal", "jnp.trace": "trace",
     # Shape
     "jnp.reshape": "reshaped", "jnp.ravel": "flattened", "jnp.transpose": "transposed", "jnp.swapaxes": "swappedAxes",
     "jnp.moveaxis": "movedAxis", "jnp.expand_dims": "expandingDims", "jnp.squeeze": "squeezed", "jnp.flip": "flipped",
     "jnp.concatenate": "concatenate", "jnp.stack": "stack", "jnp.split": "split", "jnp.pad": "pad",
-    "jnp.broadcast_to": "broadcast", "jnp.tile": None, "jnp.repeat": None, "jnp.roll": None, "jnp.hstack": None,
-    "jnp.vstack": None, "jnp.atleast_2d": None, "jnp.unstack": "unstacked",
+    "jnp.broadcast_to": "broadcast", "jnp.tile": "tile", "jnp.repeat": "repeated", "jnp.roll": "roll", "jnp.hstack": "hstack",
+    "jnp.vstack": "vstack", "jnp.atleast_2d": None, "jnp.unstack": "unstacked",
     # Elementwise math
     "jnp.abs": "abs", "jnp.sign": "sign", "jnp.exp": "exp", "jnp.exp2": None, "jnp.log": "log", "jnp.log1p": "log1p",
     "jnp.expm1": "expm1", "jnp.log2": "log2", "jnp.log10": "log10", "jnp.sqrt": "sqrt", "jnp.square": "square",
@@ -60,8 +60,8 @@ NAMES = {
     "jnp.median": None, "jnp.quantile": None, "jnp.percentile": None, "jnp.average": None,
     "jnp.count_nonzero": "countNonzero", "jnp.nansum": None, "jnp.nanmean": None, "jnp.nanmax": None,
     # Linear algebra
-    "jnp.dot": "dot", "jnp.matmul": "matmul", "jnp.inner": "inner", "jnp.outer": "outer", "jnp.einsum": None,
-    "jnp.tensordot": None, "jnp.vdot": None, "jnp.kron": None, "jnp.linalg.norm": "norm", "jnp.linalg.inv": None,
+    "jnp.dot": "dot", "jnp.matmul": "matmul", "jnp.inner": "inner", "jnp.outer": "outer", "jnp.einsum": "einsum",
+    "jnp.tensordot": "tensordot", "jnp.vdot": "vdot", "jnp.kron": "kron", "jnp.linalg.norm": "norm", "jnp.linalg.inv": None,
     "jnp.linalg.solve": None, "jnp.linalg.det": None, "jnp.linalg.svd": None, "jnp.linalg.eigh": None,
     "jnp.linalg.cholesky": None, "jnp.linalg.qr": None,
     # Indexing and sorting
@@ -86,7 +86,7 @@ NAMES = {
     "jax.lax.all_gather": "allGather", "jax.lax.associative_scan": None, "jax.lax.reduce_window": None,
     "jax.lax.dynamic_slice": None, "jax.lax.dynamic_update_slice": None,
     # jax.scipy.special
-    "jax.scipy.special.erf": "erf", "jax.scipy.special.erfc": None, "jax.scipy.special.logsumexp": "logSumExp",
+    "jax.scipy.special.erf": "erf", "jax.scipy.special.erfc": "erfc", "jax.scipy.special.logsumexp": "logSumExp",
     "jax.scipy.special.gammaln": None,
     # jax.random
     "jax.random.key": "key", "jax.random.PRNGKey": "key", "jax.random.split": "split", "jax.random.fold_in": "foldIn",

@@ -76,6 +76,76 @@ add("cummax/nan_inf", "lax.cummax", [arr([1.0, -inf, 3.0, nan, 5.0, inf] * 3, f3
     {"axis": 0, "reverse": False}, **EXACT)
 add("cumprod/zeros_inf", "cumprod", [arr([2.0, 0.0, inf, -1.0, nan] * 4, f32)], lambda x: jnp.cumprod(x), {"axis": 0}, **EXACT)
 
+# MARK: - einsum (one to three operands, explicit and implicit output, ellipsis, broadcasting)
+
+EINSUM = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("ij,jk", [(3, 4), (4, 5)]), ("ij->ji", [(3, 4)]), ("ij->", [(3, 4)]),
+    ("ij->i", [(3, 4)]), ("ij->j", [(3, 4)]), ("ij", [(3, 4)]), ("ji", [(3, 4)]), ("i,i->", [(5,), (5,)]),
+    ("i,i", [(5,), (5,)]), ("i,j->ij", [(3,), (4,)]), ("i,j", [(3,), (4,)]), ("ij,j->i", [(3, 4), (4,)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]), ("ij,ij->", [(3, 4), (3, 4)]), ("ij,ji->", [(3, 4), (4, 3)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("bij,bjk", [(2, 3, 4), (2, 4, 5)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]), ("bhqk,bhkd->bhqd", [(2, 3, 4, 6), (2, 3, 6, 5)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]), ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("...i,...i->...", [(2, 3, 4), (2, 3, 4)]), ("...i,i", [(2, 3, 4), (4,)]), ("i...->...", [(3, 2, 4)]),
+    ("...ij->...ji", [(2, 3, 4)]), ("...", [(2, 3)]), ("ij...,jk->ik...", [(3, 4, 2), (4, 5)]),
+    ("ijk,kl->il", [(2, 3, 4), (4, 5)]), ("abc,cd,de->abe", [(2, 3, 4), (4, 5), (5, 6)]),
+    ("ij,jk,kl->il", [(3, 4), (4, 5), (5, 6)]), ("ij,jk,kl", [(3, 4), (4, 5), (5, 2)]),
+    ("i,j,k->ijk", [(2,), (3,), (4,)]), ("bi,bj,bk->b", [(3, 2), (3, 4), (3, 5)]),
+    ("ij,kl->ijkl", [(2, 3), (4, 5)]), ("ij,kj->ik", [(3, 4), (5, 4)]), ("ab,ab,ab->a", [(3, 4), (3, 4), (3, 4)]),
+    ("ijk->kji", [(2, 3, 4)]), ("ijk->k", [(2, 3, 4)]), ("ij,i->j", [(3, 4), (3,)]), ("i,ij,j->", [(3,), (3, 4), (4,)]),
+    ("ij,jk->ik", [(1, 4), (4, 1)]), ("ij,jk->ik", [(0, 4), (4, 3)]), ("ij,jk->ik", [(3, 0), (0, 2)]),
+    (" ij , jk -> ik ", [(3, 4), (4, 5)]), ("BI,IJ->BJ", [(3, 4), (4, 2)]),
+]
+for k, (sub, shapes) in enumerate(EINSUM):
+    ops = [rand(sh, f32, seed=300 + 7 * k + j) for j, sh in enumerate(shapes)]
+    add(f"einsum/{sub.replace(' ', '_')}/{'x'.join(map(str, shapes[0]))}/{k}", "einsum", ops,
+        lambda *a, s=sub: jnp.einsum(s, *a), {"subscripts": sub}, rtol=2e-6, atol=1e-6)
+ops = [rand((3, 4), f64, seed=1), rand((4, 2), f64, seed=2)]
+add("einsum/float64", "einsum", ops, lambda *a: jnp.einsum("ij,jk->ik", *a), {"subscripts": "ij,jk->ik"})
+ops = [arr([[1, 2], [3, 4]], i32), arr([[5, 6], [7, 8]], i32)]
+add("einsum/int32", "einsum", ops, lambda *a: jnp.einsum("ij,jk->ik", *a), {"subscripts": "ij,jk->ik"}, **EXACT)
+ops = [arr([[1.0, inf], [nan, 2.0]], f32), arr([[1.0, 0.0], [2.0, 3.0]], f32)]
+add("einsum/nan_inf", "einsum", ops, lambda *a: jnp.einsum("ij,jk->ik", *a), {"subscripts": "ij,jk->ik"})
+
+# MARK: - tile, repeat, roll, hstack, vstack, tensordot, vdot, kron, trace, diagonal
+
+for k, (shape, reps) in enumerate([((3,), [2]), ((2, 3), [2, 1]), ((2, 3), [3]), ((3,), [2, 2]), ((2, 1, 2), [1, 3, 2]),
+                                   ((2, 3), [0, 2]), ((), [3])]):
+    add(f"tile/{k}", "tile", [rand(shape, f32, seed=500 + k)], lambda x, r=reps: jnp.tile(x, r), {"reps": reps}, **EXACT)
+for k, (shape, n, axis) in enumerate([((3,), 2, None), ((2, 3), 2, None), ((2, 3), 3, 0), ((2, 3), 2, 1), ((2, 3), 2, -1),
+                                      ((2, 3), 0, 1), ((2, 2, 2), 1, 2)]):
+    add(f"repeat/{k}", "repeat", [rand(shape, f32, seed=520 + k)], lambda x, n=n, a=axis: jnp.repeat(x, n, axis=a),
+        {"repeats": n, "axis": axis}, **EXACT)
+for k, (shape, shift, axis) in enumerate([((5,), 1, None), ((5,), -2, None), ((5,), 7, 0), ((2, 3), 1, None), ((2, 3), 1, 1),
+                                          ((2, 3), -1, 0), ((2, 3), 0, 1), ((3, 4), 5, -1), ((0,), 2, 0)]):
+    add(f"roll/{k}", "roll", [rand(shape, f32, seed=540 + k)], lambda x, s=shift, a=axis: jnp.roll(x, s, axis=a),
+        {"shift": shift, "axis": axis}, **EXACT)
+for k, shapes in enumerate([[(3,), (2,)], [(2, 3), (2, 1)], [(2, 2, 2), (2, 1, 2)]]):
+    ops = [rand(sh, f32, seed=560 + k * 3 + j) for j, sh in enumerate(shapes)]
+    add(f"hstack/{k}", "hstack", ops, lambda *a: jnp.hstack(a), **EXACT)
+for k, shapes in enumerate([[(3,), (3,)], [(2, 3), (1, 3)], [(3,), (2, 3)]]):
+    ops = [rand(sh, f32, seed=570 + k * 3 + j) for j, sh in enumerate(shapes)]
+    add(f"vstack/{k}", "vstack", ops, lambda *a: jnp.vstack(a), **EXACT)
+for k, (sa, sb, axes) in enumerate([((3, 4), (4, 5), 1), ((2, 3, 4), (3, 4, 5), 2), ((3,), (4,), 0), ((2, 3), (2, 3), 2)]):
+    ops = [rand(sa, f32, seed=580 + k), rand(sb, f32, seed=590 + k)]
+    add(f"tensordot/int/{k}", "tensordot", ops, lambda a, b, n=axes: jnp.tensordot(a, b, axes=n), {"axes": axes},
+        rtol=2e-6, atol=1e-6)
+for k, (sa, sb, la, lb) in enumerate([((2, 3, 4), (4, 3, 5), [1, 2], [1, 0]), ((3, 4), (5, 3), [0], [1]),
+                                      ((2, 3), (3, 2), [-1], [0])]):
+    ops = [rand(sa, f32, seed=600 + k), rand(sb, f32, seed=610 + k)]
+    add(f"tensordot/lists/{k}", "tensordot_lists", ops, lambda a, b, x=la, y=lb: jnp.tensordot(a, b, axes=(x, y)),
+        {"a_axes": la, "b_axes": lb}, rtol=2e-6, atol=1e-6)
+for k, (sa, sb) in enumerate([((5,), (5,)), ((2, 3), (3, 2)), ((2, 3), (6,))]):
+    ops = [rand(sa, f32, seed=620 + k), rand(sb, f32, seed=630 + k)]
+    add(f"vdot/{k}", "vdot", ops, jnp.vdot, rtol=2e-6, atol=1e-6)
+for k, (sa, sb) in enumerate([((2,), (3,)), ((2, 2), (2, 3)), ((2, 3), (3,)), ((1, 2, 2), (2, 1, 2))]):
+    ops = [rand(sa, f32, seed=640 + k), rand(sb, f32, seed=650 + k)]
+    add(f"kron/{k}", "kron", ops, jnp.kron, **EXACT)
+for k, (shape, off) in enumerate([((3, 3), 0), ((3, 4), 1), ((4, 3), -1), ((3, 3), 5)]):
+    x = rand(shape, f32, seed=660 + k)
+    add(f"trace/{k}", "trace", [x], lambda x, o=off: jnp.trace(x, offset=o), {"offset": off}, rtol=2e-6, atol=1e-6)
+    add(f"diagonal/{k}", "diagonal", [x], lambda x, o=off: jnp.diagonal(x, offset=o), {"offset": off}, **EXACT)
+
 # MARK: - Matrix helpers
 
 m = rand((4, 5), f32, seed=31)

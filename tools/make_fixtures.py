@@ -892,6 +892,20 @@ repr_case("weak/float_fraction", Weak(0.1))
 repr_case("weak/int", Weak(3))
 repr_case("weak/negative_int", Weak(-12))
 
+# Summarised printing (numpy's threshold 1000, three edge items, "...").
+repr_case("summary/float32_1001", np.arange(1001, dtype=f32) * 0.5)
+repr_case("summary/float32_1000_not_summarised", np.arange(1000, dtype=f32))
+repr_case("summary/int32_2000", np.arange(2000, dtype=i32) - 1000)
+repr_case("summary/matrix_40x30", np.arange(1200, dtype=f32).reshape(40, 30) / 8)
+repr_case("summary/matrix_5x250", np.arange(1250, dtype=i32).reshape(5, 250))
+repr_case("summary/matrix_250x5", np.arange(1250, dtype=i32).reshape(250, 5))
+repr_case("summary/3d_10x10x11", np.arange(1100, dtype=f32).reshape(10, 10, 11) - 550)
+repr_case("summary/3d_2x3x200", np.arange(1200, dtype=i32).reshape(2, 3, 200))
+repr_case("summary/4d_3x7x7x7", np.arange(1029, dtype=i32).reshape(3, 7, 7, 7))
+repr_case("summary/bool_1500", np.arange(1500) % 3 == 0)
+repr_case("summary/float_format_from_edges", np.concatenate([np.full(3, 0.5), np.full(1000, 12345.678), np.full(3, 0.25)]).astype(f32))
+repr_case("summary/specials", np.concatenate([[nan, inf, -inf], np.zeros(1000), [1e-5, 2.0, -3.0]]).astype(f32))
+
 # MARK: - Write
 
 if __name__ == "__main__":

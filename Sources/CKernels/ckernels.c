@@ -4,7 +4,8 @@
 // Same rounding as Swift: every operation rounds on its own.
 #pragma clang fp contract(off)
 
-#define AVX2 __attribute__((target("avx2")))
+// FMA comes with every AVX2 CPU (checked at run time beside AVX2); tanh uses it as XLA does.
+#define AVX2 __attribute__((target("avx2,fma")))
 
 // Elementwise loops read element i and write element i only, so they are safe
 // to vectorise even when the output is one of the inputs (jit writes in
@@ -14,7 +15,7 @@
 
 int flock_has_avx2(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 static inline uint32_t bits(float x) {
@@ -53,26 +54,76 @@ AVX2 void flock_f32_binary(int op, const float *a, int a_scalar, const float *b,
     }
 }
 
-// Flock's fastTanh (Sources/Core/Kernels/MathFunctions.swift), operation for operation.
-static inline float fast_tanh(float input) {
-    const float bound = 7.90531110763549805f;
+// Flock's fastTanh (Sources/Core/Kernels/MathFunctions.swift), operation for
+// operation: XLA's tanh, with fused multiply-adds as XLA's.
+AVX2 static inline float fast_tanh(float input) {
+    const float bound = 7.99881172180175781f;
     float x = input < -bound ? -bound : (input > bound ? bound : input);
     float x2 = x * x;
     float p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 - 8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
+    p = __builtin_fmaf(x2, p, 2.00018790482477e-13f);
+    p = __builtin_fmaf(x2, p, -8.60467152213735e-11f);
+    p = __builtin_fmaf(x2, p, 5.12229709037114e-08f);
+    p = __builtin_fmaf(x2, p, 1.48572235717979e-05f);
+    p = __builtin_fmaf(x2, p, 6.37261928875436e-04f);
+    p = __builtin_fmaf(x2, p, 4.89352455891786e-03f);
     p = p * x;
     float q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
+    q = __builtin_fmaf(x2, q, 1.18534705686654e-04f);
+    q = __builtin_fmaf(x2, q, 2.26843463243900e-03f);
+    q = __builtin_fmaf(x2, q, 4.89352518554385e-03f);
     float r = p / q;
     int tiny = (bits(input) & 0x7fffffffu) < 0x39d1b717u;
     return tiny ? input : r;
+}
+
+static inline float power_of_two(int32_t k) {
+    uint32_t u = (uint32_t)(k + 127) << 23;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// Flock's xlaExpFloat (Sources/Core/Kernels/MathFunctions.swift), operation
+// for operation: XLA's float32 exp.
+AVX2 static inline float xla_exp(float input) {
+    float x = input < -104.0f ? -104.0f : (input > 88.7228394f ? 88.7228394f : input);
+    float n = __builtin_floorf(__builtin_fmaf(x, 1.44269504088896341f, 0.5f));
+    n = 127.0f < n ? 127.0f : n;
+    float r = __builtin_fmaf(n, -0.693359375f, x);
+    r = __builtin_fmaf(n, 2.12194440e-4f, r);
+    float y = 1.9875691500e-4f;
+    y = __builtin_fmaf(y, r, 1.3981999507e-3f);
+    y = __builtin_fmaf(y, r, 8.3334519073e-3f);
+    y = __builtin_fmaf(y, r, 4.1665795894e-2f);
+    y = __builtin_fmaf(y, r, 1.6666665459e-1f);
+    y = __builtin_fmaf(y, r, 5.0000001201e-1f);
+    y = __builtin_fmaf(y, r * r, r) + 1.0f;
+    int32_t k = n != n ? 0 : (int32_t)n, half = k >> 1;
+    float scaled = y * power_of_two(half) * power_of_two(k - half);
+    return input > 88.7228394f ? __builtin_inff() : scaled;
+}
+
+// Flock's xlaErfcFloat (MathFunctions.swift), operation for operation.
+AVX2 static inline float xla_erfc(float x) {
+    static const float S[] = {-0.000801019371f, 0.00518832775f, -0.0268538129f, 0.112835854f, -0.37612626f, 1.12837911f};
+    static const float P[] = {-0.138703942f, 0.368742466f, -0.582473278f, 0.621000469f, -0.494451523f, 0.340488f,
+                              -0.274112701f, 0.563825965f};
+    static const float R[] = {12.9772f, -7.49551868f, 2.92101908f, -1.01526523f, 0.42184633f, -0.282076746f, 0.564189494f};
+    float x2 = x * x, ax = __builtin_fabsf(x);
+    float s = 7.85386146e-05f;
+    for (int i = 0; i < 6; i++) s = __builtin_fmaf(s, x2, S[i]);
+    float small = __builtin_fmaf(-x, s, 1.0f);
+    float z = 1.0f / x2;
+    float q = xla_exp(-x2) * (1.0f / ax);
+    float p = 0.0232682f;
+    for (int i = 0; i < 8; i++) p = __builtin_fmaf(p, z, P[i]);
+    float r = -10.477664f;
+    for (int i = 0; i < 7; i++) r = __builtin_fmaf(r, z, R[i]);
+    float poly = ax < 2.0f ? p : r;
+    float y = -x2 < -88.7228394f ? 0.0f : q * poly;
+    float large = x < 0.0f ? 2.0f - y : y;
+    return ax < 1.0f ? small : large;
 }
 
 AVX2 void flock_f32_unary(int op, const float *x, float *out, long n) {
@@ -80,6 +131,9 @@ AVX2 void flock_f32_unary(int op, const float *x, float *out, long n) {
     case FLOCK_NEG: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = -x[i]; break;
     case FLOCK_ABS: ELEMENTWISE for (long i = 0; i < n; i++) { uint32_t u = bits(x[i]) & 0x7fffffffu; memcpy(&out[i], &u, 4); } break;
     case FLOCK_TANH: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = fast_tanh(x[i]); break;
+    case FLOCK_EXP: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = xla_exp(x[i]); break;
+    case FLOCK_ERFC: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = xla_erfc(x[i]); break;
+    case FLOCK_LOGISTIC: ELEMENTWISE for (long i = 0; i < n; i++) out[i] = 1.0f / (1.0f + xla_exp(-x[i])); break;
     }
 }
 

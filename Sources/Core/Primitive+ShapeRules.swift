@@ -33,7 +33,7 @@ extension Primitive {
             case .neg, .abs, .sign:
                 guard x.dtype != .bool else { throw fail("expected a numeric operand, got bool") }
             case .exp, .log, .log1p, .expm1, .sin, .cos, .tan, .tanh, .logistic, .sqrt, .rsqrt,
-                .floor, .ceil, .round, .erf, .erfInv:
+                .floor, .ceil, .round, .erf, .erfc, .erfInv:
                 guard x.dtype.isFloatingPoint else {
                     throw fail("expected a floating-point operand, got \(x.dtype) \(x.shape)")
                 }

@@ -245,6 +245,8 @@ public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
     case round
     /// The error function (`lax.erf`).
     case erf
+    /// The complementary error function 1 − erf(x) (`lax.erfc`), accurate where erf is near 1.
+    case erfc
     /// The inverse error function on (−1, 1) (`lax.erf_inv`).
     case erfInv = "erf_inv"
     /// True where the element is neither infinite nor NaN (`lax.is_finite`); gives bool.

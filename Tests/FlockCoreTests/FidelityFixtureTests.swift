@@ -40,6 +40,18 @@ let fidelityOps: [String: FixtureOp] = [
     "triu": { a, p in [triu(a[0], k: try p.int("k"))] },
     "diag": { a, p in [diag(a[0], k: try p.int("k"))] },
     "meshgrid": { a, p in meshgrid(a, indexing: try p.string("indexing")) },
+    "einsum": { a, p in [einsum(try p.string("subscripts"), a)] },
+    "tile": { a, p in [tile(a[0], reps: try p.ints("reps"))] },
+    "repeat": { a, p in [repeated(a[0], try p.int("repeats"), axis: try p.optionalInt("axis"))] },
+    "roll": { a, p in [roll(a[0], shift: try p.int("shift"), axis: try p.optionalInt("axis"))] },
+    "hstack": { a, _ in [hstack(a)] },
+    "vstack": { a, _ in [vstack(a)] },
+    "tensordot": { a, p in [tensordot(a[0], a[1], axes: try p.int("axes"))] },
+    "tensordot_lists": { a, p in [tensordot(a[0], a[1], axes: (try p.ints("a_axes"), try p.ints("b_axes")))] },
+    "vdot": { a, _ in [vdot(a[0], a[1])] },
+    "kron": { a, _ in [kron(a[0], a[1])] },
+    "trace": { a, p in [trace(a[0], offset: try p.int("offset"))] },
+    "diagonal": { a, p in [diagonal(a[0], offset: try p.int("offset"))] },
     "isclose": { a, p in
         [isclose(a[0], a[1], rtol: try p.double("rtol"), atol: try p.double("atol"), equalNaN: try p.bool("equal_nan"))]
     },

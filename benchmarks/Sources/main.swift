@@ -63,6 +63,11 @@ let cases: [(String, () -> Void)] = [
         let ns = measure(repeats: 9, inner: n) { blackhole += first(tanh(x) * 0.5 + 0.5) }
         report("tanh_affine_10m", ns, unit: "ns/element", value: ns)
     }),
+    // Eager elementwise functions on float32[1 << 20] (XLA's algorithms, issue 12).
+    unaryCase("tanh_1m") { tanh($0) },
+    unaryCase("exp_1m") { exp($0) },
+    unaryCase("gelu_1m") { gelu($0) },
+    unaryCase("gelu_erf_1m") { gelu($0, approximate: false) },
     // Reductions: a whole-array sum (blocked, pairwise) and jitted row sums of
     // a product (the reduction fused into the loop that makes its operand).
     ("sum_10m", {
@@ -395,4 +400,12 @@ for (name, run) in jitCases where selected == nil || selected == name { run() }
 for (name, run) in diagnostics where selected == name { run() }
 if blackhole.isNaN { print("") }
 
-
+/// An eager elementwise function on float32[1 << 20] over [-10, 10], in ns per element.
+@MainActor func unaryCase(_ name: String, _ f: @escaping (Tensor) -> Tensor) -> (String, () -> Void) {
+    (name, {
+        let n = 1 << 20
+        let x = linspace(-10, 10, count: n)
+        let ns = measure(repeats: 21, inner: n) { blackhole += first(f(x)) }
+        report(name, ns, unit: "ns/element", value: ns)
+    })
+}

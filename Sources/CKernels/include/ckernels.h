@@ -14,7 +14,7 @@
 int flock_has_avx2(void);
 
 enum { FLOCK_ADD, FLOCK_SUB, FLOCK_MUL, FLOCK_DIV, FLOCK_MAX, FLOCK_MIN };
-enum { FLOCK_NEG, FLOCK_ABS, FLOCK_TANH };
+enum { FLOCK_NEG, FLOCK_ABS, FLOCK_TANH, FLOCK_EXP, FLOCK_LOGISTIC, FLOCK_ERFC };
 enum { FLOCK_EQ, FLOCK_NE, FLOCK_LT, FLOCK_LE, FLOCK_GT, FLOCK_GE };
 
 /// out[i] = a[i] op b[i]; a scalar operand (flag 1) is read at index 0.

@@ -108,6 +108,10 @@ extension NativeLoopCompiler {
             case .blend:
                 firstOperand = inRegister(s0, pinned: &pinned)
                 mask = inRegister(copy(o.sources[2], group), pinned: &pinned)
+            case .fma:
+                // a and b in registers (`mask` holds b), c may stay in memory.
+                firstOperand = inRegister(s0, pinned: &pinned)
+                mask = inRegister(s1, pinned: &pinned)
             case .sqrt, .round, .loadBool: break
             }
             let second = operand(s1)
@@ -125,6 +129,15 @@ extension NativeLoopCompiler {
                 body.vpabsb128(t, t)
                 body.vmovq(A.Memory(base: base, index: .rax, scale: 1, displacement: Int32(8 * group)), t)
             }
+            // A fused multiply-add overwrites its destination before reading b and c,
+            // so its register is chosen while all three operands hold theirs.
+            var fmaAddend: A.Operand? = nil, early: Int? = nil
+            if case .fma = o.kind {
+                let s2 = copy(o.sources[2], group)
+                if register[s2] >= 0 { pinned |= 1 << register[s2] }
+                fmaAddend = operand(s2)
+                early = allocate(pinned: pinned)
+            }
             // Operands read for the last time free their registers (the result may take one).
             for k in o.sources.indices {
                 let v = copy(o.sources[k], group)
@@ -136,13 +149,16 @@ extension NativeLoopCompiler {
                 }
             }
             guard let d = o.destination.map({ copy($0, group) }) else { continue }
-            let r = allocate(pinned: pinned)
+            let r = early ?? allocate(pinned: pinned)
             let out = A.YMM(r)
             switch o.kind {
             case .packed(let p): body.packed(p, out, firstOperand, second)
             case .compare(let predicate): body.vcmpps(out, firstOperand, second, predicate)
             case .greaterInt: body.vpcmpgtd(out, firstOperand, second)
             case .blend: body.vblendvps(out, firstOperand, second, mask)
+            case .fma:
+                body.vmovups(out, .register(firstOperand))
+                body.vfmadd213ps(out, mask, fmaAddend!)
             case .sqrt: body.vsqrtps(out, second)
             case .round(let mode): body.vroundps(out, second, mode)
             case .loadBool:

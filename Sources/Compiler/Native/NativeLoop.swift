@@ -160,6 +160,8 @@ struct NativeLoopCompiler {
         /// src1, src2, mask: src2 where the mask is set.
         case blend
         case greaterInt
+        /// a, b, c: a · b + c rounded once (a fused multiply-add).
+        case fma
         case sqrt
         case round(UInt8)
         case store(A.GPR)
@@ -386,7 +388,7 @@ struct NativeLoopCompiler {
                 let negative = op(.compare(0x11), x[0], zero)
                 let r = op(.blend, x[0], constant(Float(1)), positive)
                 return op(.blend, r, constant(Float(-1)), negative)
-            case .exp, .log, .log1p, .expm1, .sin, .cos, .tan, .logistic, .erf, .erfInv, .isFinite, .not:
+            case .exp, .log, .log1p, .expm1, .sin, .cos, .tan, .logistic, .erf, .erfc, .erfInv, .isFinite, .not:
                 return nil
             }
         case .clamp:
@@ -414,21 +416,18 @@ struct NativeLoopCompiler {
     /// Core's fastTanh (ckernels.c `fast_tanh`), operation for operation.
     private mutating func tanh(_ input: Int) -> Int {
         // Clamp to ±bound: (-bound > input) ? -bound : input, then (bound < x) ? bound : x (NaN stays).
-        let clampedLow = op(.packed(.max), constant(UInt32(0xc0fc_f84f)), input)
-        let x = op(.packed(.min), constant(UInt32(0x40fc_f84f)), clampedLow)
+        let clampedLow = op(.packed(.max), constant(Float(-7.99881172180175781)), input)
+        let x = op(.packed(.min), constant(Float(7.99881172180175781)), clampedLow)
         let x2 = op(.packed(.mul), x, x)
-        // p = -2.76076847742355e-16f, then p = p·x2 ± c (bit patterns of clang's float literals).
-        var p = commutative(.mul, constant(UInt32(0xa59f_25c0)), x2)
-        p = op(.packed(.add), p, constant(UInt32(0x2a61_337e)))
-        p = op(.packed(.sub), op(.packed(.mul), p, x2), constant(UInt32(0x2ebd_37ff)))
-        for c: UInt32 in [0x335c_0041, 0x3779_434a, 0x3a27_0ded, 0x3ba0_59dc] {
-            p = op(.packed(.add), op(.packed(.mul), p, x2), constant(c))
+        var p = constant(Float(-2.76076847742355e-16))
+        for c: Float in [2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-08, 1.48572235717979e-05,
+                         6.37261928875436e-04, 4.89352455891786e-03] {
+            p = op(.fma, x2, p, constant(c))
         }
         p = op(.packed(.mul), p, x)
-        var q = commutative(.mul, constant(UInt32(0x35a0_d3d8)), x2)
-        q = op(.packed(.add), q, constant(UInt32(0x38f8_95d6)))
-        for c: UInt32 in [0x3b14_aa05, 0x3ba0_59dd] {
-            q = op(.packed(.add), op(.packed(.mul), q, x2), constant(c))
+        var q = constant(Float(1.19825839466702e-06))
+        for c: Float in [1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03] {
+            q = op(.fma, x2, q, constant(c))
         }
         let r = op(.packed(.div), p, q)
         // |input| < 0x39d1b717 as integers: tanh(x) = x (keeps -0 and denormals).

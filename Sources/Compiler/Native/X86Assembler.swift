@@ -162,6 +162,11 @@ struct X86Assembler {
         vex(0x66, map: .x0F, pp: .x66, reg: dst.index, vvvv: src1.index, src2)
     }
 
+    /// `vfmadd213ps dst, src2, src3`: `dst = src2 · dst + src3`, rounded once.
+    mutating func vfmadd213ps(_ dst: YMM, _ src2: YMM, _ src3: Operand) {
+        vex(0xA8, map: .x0F38, pp: .x66, reg: dst.index, vvvv: src2.index, src3)
+    }
+
     /// `vsqrtps dst, src`.
     mutating func vsqrtps(_ dst: YMM, _ src: Operand) {
         vex(0x51, map: .x0F, pp: .none, reg: dst.index, vvvv: 0, src)

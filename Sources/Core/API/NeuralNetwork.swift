@@ -71,7 +71,11 @@ public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
         let cdf = 0.5 * (1 + tanh(c * (x + k * (x * x * x))))
         return x * cdf
     }
-    return x * (erf(x / Tensor(2.0.squareRoot(), dtype: x.dtype, weakType: true)) + 1) / 2
+    // JAX's form: (x / 2) · erfc(−x / √2), accurate far into the negative tail
+    // where 1 + erf(x / √2) cancels to 0.
+    let half = Tensor(0.5, dtype: x.dtype, weakType: true)
+    let sqrtHalf = Tensor(0.5.squareRoot(), dtype: x.dtype, weakType: true)
+    return (half * x) * erfc(-x * sqrtHalf)
 }
 
 /// x · sigmoid(x) (`jax.nn.silu`).

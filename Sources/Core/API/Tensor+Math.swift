@@ -33,6 +33,13 @@ public func ceil(_ x: Tensor) -> Tensor { x.dtype.isFloatingPoint ? bind1(.unary
 public func round(_ x: Tensor) -> Tensor { x.dtype.isFloatingPoint ? bind1(.unary(.round), x) : x }
 /// The error function.
 public func erf(_ x: Tensor) -> Tensor { floatUnaryOp(.erf, x) }
+/// The complementary error function 1 − erf(x), accurate where erf(x) is
+/// close to 1 (`jax.scipy.special.erfc`, `lax.erfc`).
+///
+/// ```swift
+/// erfc(Tensor([Float(5)]))  // [1.5375e-12], where 1 - erf gives 0
+/// ```
+public func erfc(_ x: Tensor) -> Tensor { floatUnaryOp(.erfc, x) }
 /// The inverse error function.
 public func erfInv(_ x: Tensor) -> Tensor { floatUnaryOp(.erfInv, x) }
 /// Absolute value, elementwise.

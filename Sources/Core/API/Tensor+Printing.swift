@@ -141,34 +141,68 @@ private func formatElements(_ a: DenseArray) -> [String] {
 /// does for `np.array2string(x, prefix="Array(", suffix=",", separator=", ")`:
 /// a line width of 75 less the suffix, one column less per nesting level for
 /// its closing bracket, and a row wraps before an element that would cross it.
+/// Arrays of more than `Configuration.printThreshold` elements are summarised
+/// as numpy does: each axis longer than twice `printEdgeItems` shows its edge
+/// items with `...` between, and the number format comes from the shown elements.
 func formatArray(_ a: DenseArray, indent: Int) -> String {
-    let elems = formatElements(a)
+    let edge = Configuration.printEdgeItems
+    let summarise = a.count > Configuration.printThreshold
+    let shown: [[Int]] = a.shape.map { n in
+        summarise && n > 2 * edge ? Array(0..<edge) + Array(n - edge..<n) : Array(0..<n)
+    }
+    let cut = zip(shown, a.shape).map { $0.count < $1 }
+    let compact = cut.contains(true) ? gatherShown(a, shown) : a
+    let elems = formatElements(compact)
     if a.rank == 0 { return elems[0].trimmingSpaces() }
-    let strides = rowMajorStrides(a.shape)
+    let strides = rowMajorStrides(compact.shape)
     func render(_ dim: Int, _ offset: Int, hangingIndent: String, width: Int) -> String {
-        let n = a.shape[dim]
+        let n = compact.shape[dim]
+        let summaryAt = cut[dim] ? edge : -1
         var s = ""
         if dim == a.rank - 1 {
             let elementWidth = width - 1  // room for the "," or "]" after an element
             var line = hangingIndent
-            for i in 0..<n {
-                let word = elems[offset + i]
+            var words = (0..<n).map { elems[offset + $0] }
+            if summaryAt >= 0 { words.insert("...", at: summaryAt) }
+            for (i, word) in words.enumerated() {
                 if line.count + word.count > elementWidth && line.count > hangingIndent.count {
                     s += line.trimmingTrailingSpaces() + "\n"
                     line = hangingIndent
                 }
-                line += word + (i + 1 < n ? ", " : "")
+                line += word + (i + 1 < words.count ? ", " : "")
             }
             s += line
         } else {
             let separator = "," + String(repeating: "\n", count: a.rank - dim - 1)
-            s = (0..<n).map { i in
+            var rows = (0..<n).map { i in
                 hangingIndent + render(dim + 1, offset + i * strides[dim], hangingIndent: hangingIndent + " ", width: width - 1)
-            }.joined(separator: separator)
+            }
+            if summaryAt >= 0 { rows.insert(hangingIndent + "...", at: summaryAt) }
+            s = rows.joined(separator: separator)
         }
         return "[" + s.dropFirst(hangingIndent.count) + "]"
     }
     return render(0, 0, hangingIndent: String(repeating: " ", count: indent + 1), width: 75 - 1)
+}
+
+/// The elements at the shown indices of each axis, as a smaller array.
+private func gatherShown(_ a: DenseArray, _ shown: [[Int]]) -> DenseArray {
+    let out = DenseArray(uninitializedShape: shown.map(\.count), dtype: a.dtype)
+    let strides = rowMajorStrides(a.shape), size = a.dtype.byteSize
+    var index = [Int](repeating: 0, count: a.rank)
+    for k in 0..<out.count {
+        var source = 0
+        for d in 0..<a.rank { source += shown[d][index[d]] * strides[d] }
+        (out.buffer.pointer + k * size).copyMemory(from: a.buffer.pointer + source * size, byteCount: size)
+        var d = a.rank - 1
+        while d >= 0 {
+            index[d] += 1
+            if index[d] < shown[d].count { break }
+            index[d] = 0
+            d -= 1
+        }
+    }
+    return out
 }
 
 extension String {

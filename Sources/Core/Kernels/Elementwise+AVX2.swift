@@ -49,6 +49,9 @@ enum AVX2Kernels {
         case .neg: code = FLOCK_NEG
         case .abs: code = FLOCK_ABS
         case .tanh: code = FLOCK_TANH
+        case .exp: code = FLOCK_EXP
+        case .logistic: code = FLOCK_LOGISTIC
+        case .erfc: code = FLOCK_ERFC
         default: return nil
         }
         let fallback = floatUnary(op, Float.self)

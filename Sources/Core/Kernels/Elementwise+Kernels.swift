@@ -29,6 +29,7 @@ enum FloorK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_
 enum CeilK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.rounded(.up) } }
 enum RoundK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.rounded(.toNearestOrEven) } }
 enum ErfK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._erf(x) } }
+enum ErfcK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._erfc(x) } }
 enum ErfInvK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._erfInv(x) } }
 enum IsFiniteK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> Bool { x.isFinite } }
 
@@ -53,6 +54,7 @@ protocol KernelFloat: BinaryFloatingPoint, TensorElement {
     static func _tan(_ x: Self) -> Self
     static func _tanh(_ x: Self) -> Self
     static func _erf(_ x: Self) -> Self
+    static func _erfc(_ x: Self) -> Self
     static func _pow(_ x: Self, _ y: Self) -> Self
     static func _fmod(_ x: Self, _ y: Self) -> Self
     static func _atan2(_ y: Self, _ x: Self) -> Self
@@ -60,15 +62,16 @@ protocol KernelFloat: BinaryFloatingPoint, TensorElement {
 }
 
 extension Float: KernelFloat {
-    @inline(__always) static func _exp(_ x: Float) -> Float { expf(x) }
+    @inline(__always) static func _exp(_ x: Float) -> Float { xlaExpFloat(x) }
     @inline(__always) static func _log(_ x: Float) -> Float { xlaLogFloat(x) }
-    @inline(__always) static func _log1p(_ x: Float) -> Float { log1pf(x) }
+    @inline(__always) static func _log1p(_ x: Float) -> Float { xlaLog1pFloat(x) }
     @inline(__always) static func _expm1(_ x: Float) -> Float { expm1f(x) }
     @inline(__always) static func _sin(_ x: Float) -> Float { sinf(x) }
     @inline(__always) static func _cos(_ x: Float) -> Float { cosf(x) }
     @inline(__always) static func _tan(_ x: Float) -> Float { tanf(x) }
     @inline(__always) static func _tanh(_ x: Float) -> Float { fastTanh(x) }
     @inline(__always) static func _erf(_ x: Float) -> Float { xlaErfFloat(x) }
+    @inline(__always) static func _erfc(_ x: Float) -> Float { xlaErfcFloat(x) }
     @inline(__always) static func _pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
     @inline(__always) static func _fmod(_ x: Float, _ y: Float) -> Float { fmodf(x, y) }
     @inline(__always) static func _atan2(_ y: Float, _ x: Float) -> Float { atan2f(y, x) }
@@ -85,6 +88,7 @@ extension Double: KernelFloat {
     @inline(__always) static func _tan(_ x: Double) -> Double { Glibc.tan(x) }
     @inline(__always) static func _tanh(_ x: Double) -> Double { Glibc.tanh(x) }
     @inline(__always) static func _erf(_ x: Double) -> Double { Glibc.erf(x) }
+    @inline(__always) static func _erfc(_ x: Double) -> Double { Glibc.erfc(x) }
     @inline(__always) static func _pow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
     @inline(__always) static func _fmod(_ x: Double, _ y: Double) -> Double { Glibc.fmod(x, y) }
     @inline(__always) static func _atan2(_ y: Double, _ x: Double) -> Double { Glibc.atan2(y, x) }

@@ -301,6 +301,7 @@ func floatUnary<T: KernelFloat>(_ op: UnaryOp, _: T.Type) -> BlockKernel {
     case .ceil: unaryBlock(CeilK<T>.self)
     case .round: unaryBlock(RoundK<T>.self)
     case .erf: unaryBlock(ErfK<T>.self)
+    case .erfc: unaryBlock(ErfcK<T>.self)
     case .erfInv: unaryBlock(ErfInvK<T>.self)
     case .isFinite: unaryBlock(IsFiniteK<T>.self)
     case .not: fatalError("unreachable: not on floats is rejected by the shape rule")

@@ -4,30 +4,31 @@ import Glibc
 import Darwin
 #endif
 
-/// float32 tanh as a rational approximation (the odd 13/6 minimax form that
-/// Eigen and XLA's CPU backend use; constants are public data). Accurate to a
-/// few ulp, branch-free apart from the clamp, so the loop vectorises.
+/// float32 tanh as XLA's CPU backend computes it: Eigen's odd 13/6 minimax
+/// rational function (the coefficients are public data), its Horner steps fused
+/// multiply-adds, the input clamped to ±7.99881172 -- the smallest argument
+/// where that fused evaluation reaches exactly ±1 -- and tanh(x) = x below
+/// |x| < 0.0004 (keeps −0 and subnormals). Equal to XLA's result bit for bit
+/// (see UlpSweepTests); NaN propagates through the clamp and the division.
 @inline(__always)
 func fastTanh(_ input: Float) -> Float {
-    let bound: Float = 7.90531110763549805
+    let bound: Float = 7.99881172180175781
     let x = input < -bound ? -bound : (input > bound ? bound : input)
     let x2 = x * x
     var p: Float = -2.76076847742355e-16
-    p = p * x2 + 2.00018790482477e-13
-    p = p * x2 - 8.60467152213735e-11
-    p = p * x2 + 5.12229709037114e-08
-    p = p * x2 + 1.48572235717979e-05
-    p = p * x2 + 6.37261928875436e-04
-    p = p * x2 + 4.89352455891786e-03
+    p = fusedMultiplyAdd(x2, p, 2.00018790482477e-13)
+    p = fusedMultiplyAdd(x2, p, -8.60467152213735e-11)
+    p = fusedMultiplyAdd(x2, p, 5.12229709037114e-08)
+    p = fusedMultiplyAdd(x2, p, 1.48572235717979e-05)
+    p = fusedMultiplyAdd(x2, p, 6.37261928875436e-04)
+    p = fusedMultiplyAdd(x2, p, 4.89352455891786e-03)
     p = p * x
     var q: Float = 1.19825839466702e-06
-    q = q * x2 + 1.18534705686654e-04
-    q = q * x2 + 2.26843463243900e-03
-    q = q * x2 + 4.89352518554385e-03
+    q = fusedMultiplyAdd(x2, q, 1.18534705686654e-04)
+    q = fusedMultiplyAdd(x2, q, 2.26843463243900e-03)
+    q = fusedMultiplyAdd(x2, q, 4.89352518554385e-03)
     let r = p / q
-    // Tiny inputs: tanh(x) = x to float precision (keeps -0.0 and denormals
-    // exact). Compared on the bits so the select vectorises; NaN is not tiny
-    // and propagates through the rational function.
+    // Compared on the bits so the select vectorises; NaN is not tiny.
     let tiny = (input.bitPattern & 0x7fff_ffff) < 0x39d1_b717  // |x| < 0.0004
     return tiny ? input : r
 }
@@ -46,16 +47,79 @@ private func fusedMultiplyAdd(_ a: Float, _ b: Float, _ c: Float) -> Float { c.a
 @inline(__always)
 private func fusedMultiplyAdd(_ a: Double, _ b: Double, _ c: Double) -> Double { c.addingProduct(a, b) }
 
+/// 2^k as a float32, for k in [-126, 127].
+@inline(__always)
+private func powerOfTwo(_ k: Int32) -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: k &+ 127) << 23) }
+
+/// float32 eˣ as XLA's CPU backend computes it: x = n·ln 2 + r with
+/// n = ⌊x·log₂e + ½⌋ (at most 127) and ln 2 split in two parts, Cephes'
+/// degree-5 polynomial in r by fused multiply-adds, scaled by 2ⁿ. Infinite
+/// above 88.7228394; below the normal range the scaling is done in two
+/// steps so the result underflows gradually (XLA flushes it to zero).
+@inline(__always)
+func xlaExpFloat(_ input: Float) -> Float {
+    let x = input < -104 ? -104 : (input > 88.7228394 ? 88.7228394 : input)  // NaN stays
+    let n = Swift.min(fusedMultiplyAdd(x, 1.44269504088896341, 0.5).rounded(.down), 127)
+    var r = fusedMultiplyAdd(n, -0.693359375, x)
+    r = fusedMultiplyAdd(n, 2.12194440e-4, r)
+    var y: Float = 1.9875691500e-4
+    y = fusedMultiplyAdd(y, r, 1.3981999507e-3)
+    y = fusedMultiplyAdd(y, r, 8.3334519073e-3)
+    y = fusedMultiplyAdd(y, r, 4.1665795894e-2)
+    y = fusedMultiplyAdd(y, r, 1.6666665459e-1)
+    y = fusedMultiplyAdd(y, r, 5.0000001201e-1)
+    y = fusedMultiplyAdd(y, r * r, r) + 1
+    let k = Int32(n.isNaN ? 0 : n), half = k >> 1
+    let scaled = y * powerOfTwo(half) * powerOfTwo(k &- half)
+    return input > 88.7228394 ? .infinity : scaled
+}
+
+/// float32 erfc(x) as XLA computes `lax.erfc` (its expansion into ordinary
+/// operations, fused multiply-adds where LLVM contracts them): 1 − x·S(x²)
+/// for |x| < 1; else e^(−x²)/|x| times a polynomial in 1/x² (one for |x| < 2,
+/// another beyond), 0 once −x² < −88.72, reflected as 2 − erfc(−x) for x < 0.
+@inline(__always)
+func xlaErfcFloat(_ x: Float) -> Float {
+    let x2 = x * x
+    if Swift.abs(x) < 1 {
+        var s: Float = 7.85386146e-05
+        for c: Float in [-0.000801019371, 0.00518832775, -0.0268538129, 0.112835854, -0.37612626, 1.12837911] {
+            s = fusedMultiplyAdd(s, x2, c)
+        }
+        return fusedMultiplyAdd(-x, s, 1)
+    }
+    let z = 1 / x2
+    let q = xlaExpFloat(-x2) * (1 / Swift.abs(x))
+    var p: Float
+    if Swift.abs(x) < 2 {
+        p = 0.0232682
+        for c: Float in [-0.138703942, 0.368742466, -0.582473278, 0.621000469, -0.494451523, 0.340488, -0.274112701,
+                         0.563825965] {
+            p = fusedMultiplyAdd(p, z, c)
+        }
+    } else {
+        p = -10.477664
+        for c: Float in [12.9772, -7.49551868, 2.92101908, -1.01526523, 0.42184633, -0.282076746, 0.564189494] {
+            p = fusedMultiplyAdd(p, z, c)
+        }
+    }
+    let y: Float = -x2 < -88.7228394 ? 0 : q * p
+    return x < 0 ? 2 - y : y
+}
+
 /// float32 natural logarithm as XLA's CPU backend computes it: Cephes' degree-8
 /// polynomial on the mantissa reduced to [√½, √2), with ln 2 split in two parts.
-/// Within 1 ulp of the correctly rounded value; denormal inputs count as the
-/// smallest normal number.
+/// Within 1 ulp of the correctly rounded value. Subnormal inputs are scaled
+/// by 2²⁴ first (exact), so their logarithm is IEEE's too (XLA's differs there:
+/// it runs with denormals-are-zero).
 @inline(__always)
-func xlaLogFloat(_ x: Float) -> Float {
-    if !(x > 0) { return x == 0 ? -.infinity : .nan }
-    if x == .infinity { return x }
-    let bits = Swift.max(x, .leastNormalMagnitude).bitPattern
-    var e = 1 + Float(Int32(bitPattern: bits >> 23) - 0x7f)
+func xlaLogFloat(_ input: Float) -> Float {
+    if !(input > 0) { return input == 0 ? -.infinity : .nan }
+    if input == .infinity { return input }
+    let subnormal = input < .leastNormalMagnitude
+    let x = subnormal ? input * 16_777_216 : input
+    let bits = x.bitPattern
+    var e = 1 + Float(Int32(bitPattern: bits >> 23) - 0x7f) - (subnormal ? 24 : 0)
     var m = Float(bitPattern: (bits & ~0x7f80_0000) | Float(0.5).bitPattern)  // in [0.5, 1)
     let small = m < 0.707106781186547524
     let extra: Float = small ? m : 0

@@ -26,6 +26,21 @@ public enum Configuration {
         set { numThreadsSetting.bits = UInt64(truncatingIfNeeded: max(1, newValue)) }
     }
 
+    /// Arrays with more elements than this print summarised: `edgeItems` at
+    /// each end of every long axis and `...` between (`FLOCK_PRINT_THRESHOLD`,
+    /// default 1000, numpy's `threshold`).
+    public static var printThreshold: Int {
+        get { Int(truncatingIfNeeded: printThresholdSetting.bits) }
+        set { printThresholdSetting.bits = UInt64(truncatingIfNeeded: max(0, newValue)) }
+    }
+
+    /// Items shown at each end of a summarised axis (`FLOCK_PRINT_EDGEITEMS`,
+    /// default 3, numpy's `edgeitems`).
+    public static var printEdgeItems: Int {
+        get { Int(truncatingIfNeeded: printEdgeItemsSetting.bits) }
+        set { printEdgeItemsSetting.bits = UInt64(truncatingIfNeeded: max(1, newValue)) }
+    }
+
     /// Seconds a member waits in a collective for the others before the job is
     /// declared hung (`FLOCK_COLLECTIVE_TIMEOUT`, default 600; must be positive).
     public static var collectiveTimeout: Double {
@@ -232,6 +247,14 @@ extension Configuration {
             help: "set (to any value) to turn off the AVX2 kernels, skinny products and native loops",
             read: { "\(disableAVX2)" }, write: { s in disableAVX2 = flag(s); return true }),
         Option(
+            name: "printThreshold", environmentVariable: "FLOCK_PRINT_THRESHOLD", defaultValue: "1000",
+            help: "arrays with more elements print summarised (numpy's threshold)",
+            read: { "\(printThreshold)" }, write: { s in Int(s).map { printThreshold = $0 } != nil }),
+        Option(
+            name: "printEdgeItems", environmentVariable: "FLOCK_PRINT_EDGEITEMS", defaultValue: "3",
+            help: "items shown at each end of a summarised axis (numpy's edgeitems)",
+            read: { "\(printEdgeItems)" }, write: { s in Int(s).map { printEdgeItems = $0 } != nil }),
+        Option(
             name: "nativeLoops", environmentVariable: "FLOCK_NATIVE_LOOPS", defaultValue: "1",
             help: "0 keeps jit's fused loops on their block-kernel interpreter instead of native AVX2 code",
             read: { nativeLoops ? "1" : "0" }, write: { s in nativeLoops = s != "0"; return true }),
@@ -362,6 +385,12 @@ extension Configuration {
     }
     static let threefryPartitionableSetting = ConfigurationSetting("FLOCK_THREEFRY_PARTITIONABLE") { s in
         s.map(partitionable) ?? true ? 1 : 0
+    }
+    static let printThresholdSetting = ConfigurationSetting("FLOCK_PRINT_THRESHOLD") { s in
+        UInt64(s.flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil } ?? 1000)
+    }
+    static let printEdgeItemsSetting = ConfigurationSetting("FLOCK_PRINT_EDGEITEMS") { s in
+        UInt64(s.flatMap(Int.init).flatMap { $0 >= 1 ? $0 : nil } ?? 3)
     }
     static let disableAVX2Setting = ConfigurationSetting("FLOCK_DISABLE_AVX2") { s in s != nil ? 1 : 0 }
     static let nativeLoopsSetting = ConfigurationSetting("FLOCK_NATIVE_LOOPS") { s in s != "0" ? 1 : 0 }

@@ -116,9 +116,14 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         case .sin: return one(y, pmul(ta, bind1(.unary(.cos), a)))
         case .cos: return one(y, pneg(pmul(ta, bind1(.unary(.sin), a))))
         case .tan: return one(y, pmul(ta, padd(lit(1, y), pmul(y, y))))
-        // tanh and logistic keep 1 − y² and y(1 − y): JAX's σ-based forms need a
-        // logistic accurate to an ulp far into its tail, which the kernel is not.
-        case .tanh: return one(y, pmul(ta, psub(lit(1, y), pmul(y, y))))
+        // JAX's forms so the derivatives round alike. tanh': JAX computes
+        // d + d·y with d = t(1 − y), which XLA contracts into one fused
+        // multiply-add, d(1 + y) rounded once; d·(1 + y) is that exactly when
+        // 1 + y is exact (y ≤ −½), within an ulp otherwise -- and d + d·y would
+        // lose a thousand ulp to cancellation as y → −1. The logistic's: t·y(1 − y).
+        case .tanh:
+            let d = pmul(ta, psub(lit(1, y), y))
+            return one(y, pmul(d, padd(lit(1, y), y)))
         case .logistic: return one(y, pmul(ta, pmul(y, psub(lit(1, y), y))))
         case .sqrt: return one(y, pmul(ta, pdiv(lit(0.5, y), y)))
         case .rsqrt: return one(y, pmul(ta, pmul(lit(-0.5, y), pdiv(y, a))))
@@ -128,6 +133,9 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
             return one(y, bind1(.select, nonNegative, ta, pneg(ta)))
         case .erf:
             let c = lit(2 / Double.pi.squareRoot(), a)
+            return one(y, pmul(c, pmul(ta, bind1(.unary(.exp), pneg(pmul(a, a))))))
+        case .erfc:
+            let c = lit(-2 / Double.pi.squareRoot(), a)
             return one(y, pmul(c, pmul(ta, bind1(.unary(.exp), pneg(pmul(a, a))))))
         case .erfInv:
             let c = lit(Double.pi.squareRoot() / 2, a)
