@@ -51,6 +51,7 @@ public struct AxisFrame: Sendable {
 /// next collective together, with a message saying so, instead of pairing
 /// calls wrongly. Members that all catch the same error stay in step.
 public final class CaughtErrors: Sendable {
+    /// A count of zero caught errors (one per communicator).
     public init() {}
 
     // Atomics: every collective reads the count (latency-bound: no lock on that path).
