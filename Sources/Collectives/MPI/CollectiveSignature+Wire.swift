@@ -60,16 +60,6 @@ extension CollectiveSignature {
 }
 
 extension DType {
-    /// A stable one-byte code, for messages between processes.
-    var code: UInt8 {
-        switch self {
-        case .bool: 1
-        case .int32: 2
-        case .uint32: 3
-        case .float32: 4
-        case .float64: 5
-        }
-    }
 
     /// The dtype with `code`, if any.
     init?(code: UInt8) {

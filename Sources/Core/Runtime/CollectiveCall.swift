@@ -50,7 +50,7 @@ public struct CollectiveCall: Sendable {
             for p in pairs { h.combine(p.source); h.combine(p.destination) }
         }
         if let operand {
-            h.combine(Int(operand.dtype.hashCode))
+            h.combine(Int(operand.dtype.code))
             h.combine(operand.shape.count)
             for d in operand.shape { h.combine(d) }
         }
@@ -182,8 +182,9 @@ struct StableHasher {
 }
 
 extension DType {
-    /// A stable small code for hashes that cross processes.
-    var hashCode: UInt8 {
+    /// A stable one-byte code, the same in every process: for hashes and
+    /// messages that cross processes (the collective wire format uses it too).
+    package var code: UInt8 {
         switch self {
         case .bool: 1
         case .int32: 2
