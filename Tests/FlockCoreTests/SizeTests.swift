@@ -83,8 +83,9 @@ import FlockTestSupport
         #expect(systemMemoryBytes < 1 << 38, "this test needs a machine with less than 256 GiB of memory and swap")
         let n = 1 << 36
         expectErrorMentions(
-            ["ones: out of memory (RESOURCE_EXHAUSTED): cannot allocate 274877906944 bytes (256.0 GiB) for f32[68719476736]",
-             "this machine's memory and swap"], "ones") { _ = ones([n]) }
+            // (Not the limit's wording: a concurrent test may set a configured limit meanwhile.)
+            ["ones: out of memory (RESOURCE_EXHAUSTED): cannot allocate 274877906944 bytes (256.0 GiB) for f32[68719476736]"],
+            "ones") { _ = ones([n]) }
         expectErrorMentions(["broadcast_in_dim: out of memory", "274877906944 bytes"], "broadcast") {
             _ = Tensor(Float(1)).broadcast(to: [n])
         }

@@ -121,8 +121,12 @@ struct ConvolutionGemm<T: GemmFloat>: @unchecked Sendable {
     /// owning a scratch buffer of `scratch` elements; `body` gets the item,
     /// the buffer and the worker's index. BLAS runs single-threaded inside:
     /// the items, not the gemms, carry the parallelism.
-    func parallel(_ items: Int, scratch: Int, _ body: @Sendable (Int, UnsafeMutablePointer<T>, Int) -> Void) {
-        let threads = workers(items)
+    /// `threads` (at most `workers(items)`), when given, is the count the
+    /// caller sized per-worker state for: the thread setting may change
+    /// meanwhile (another thread's `FlockThreads.count = …`), so it is read once.
+    func parallel(_ items: Int, scratch: Int, threads given: Int? = nil,
+                  _ body: @Sendable (Int, UnsafeMutablePointer<T>, Int) -> Void) {
+        let threads = given ?? workers(items)
         if threads == 1 {
             let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, scratch))
             defer { buffer.deallocate() }

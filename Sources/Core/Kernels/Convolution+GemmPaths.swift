@@ -54,7 +54,7 @@ extension ConvolutionGemm {
             inShape: owner.put(inSp), inStrides: owner.put(rowMajorStrides(inSp)), shape: owner.put(kSp),
             step: owner.put(rhsDil), offsets: owner.put(offsets(outSp, strides)), owner: owner)
         let accBox = UncheckedSendable(acc)
-        parallel(items, scratch: min(rows, rowTile) * cc * kCount) { item, col, worker in
+        parallel(items, scratch: min(rows, rowTile) * cc * kCount, threads: threads) { item, col, worker in
             let ri = item % rowTiles, ci = (item / rowTiles) % chunks, g = item / (rowTiles * chunks)
             let r0 = ri * rowTile, nr = min(rows, r0 + rowTile) - r0
             let c0 = ci * cc, nc = min(cinG, c0 + cc) - c0
