@@ -42,6 +42,7 @@ public final class HierarchicalCommunicator: Communicator {
     let processes: any Communicator
     let rendezvous: Rendezvous<Message>
     private let sequence = Atomic<UInt32>(0)
+    /// Errors caught inside `catchingErrors` while this communicator's axis was active (carried by its collectives).
     public let caughtErrors = CaughtErrors()
 
     init(local: Int, localSize: Int, processes: any Communicator, rendezvous: Rendezvous<Message>) {
@@ -51,13 +52,17 @@ public final class HierarchicalCommunicator: Communicator {
         self.rendezvous = rendezvous
     }
 
+    /// Members: local devices per process × processes.
     public var size: Int { localSize * processes.size }
+    /// This member's index: its process's rank × local devices + its local index.
     public var rank: Int { processes.rank * localSize + local }
 
+    /// Runs `operation` on `x` as a direct call (no collective call recorded for the checks).
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
         try perform(operation, x, call: .unspecified)
     }
 
+    /// Runs `operation` on `x`: within the process first, then across processes; `call` is checked against every member's.
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue, call: call)
         let gathered = try rendezvous.exchange(local, .operand(signature, call, x), what: signature.description)

@@ -28,6 +28,7 @@ public enum DType: String, Hashable, Sendable, CaseIterable, CustomStringConvert
     /// Whether values of this dtype are signed or unsigned integers.
     public var isInteger: Bool { self == .int32 || self == .uint32 }
 
+    /// JAX's name of the dtype, e.g. `float32`.
     public var description: String { rawValue }
 
     /// Position in JAX's promotion lattice restricted to Flock's dtypes

@@ -515,6 +515,8 @@ public final class CustomRule: Hashable, @unchecked Sendable {
         self.constCount = constCount
     }
 
+    /// Identity: two rules are equal when they are the same object.
     public static func == (a: CustomRule, b: CustomRule) -> Bool { a === b }
+    /// Hashes the object's identity (as `==` compares it).
     public func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
 }

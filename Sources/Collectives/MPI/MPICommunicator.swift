@@ -32,12 +32,15 @@ import Glibc
 /// let sum = try world.allReduce(DenseArray([Float(world.rank)], shape: [1]), .sum)
 /// ```
 public final class MPICommunicator: Communicator, @unchecked Sendable {
+    /// Ranks in the communicator.
     public let size: Int
+    /// This process's rank in the communicator.
     public let rank: Int
     let comm: MPIComm
     /// Whether this object owns the handle (frees it on deinit).
     private let owned: Bool
     private let sequence = Atomic<UInt32>(0)
+    /// Errors caught inside `catchingErrors` while this communicator's axis was active (carried by its collectives).
     public let caughtErrors = CaughtErrors()
     private let watch: CollectiveWatchdog.Slot
     /// The shared-memory path when every member is on this host.
@@ -114,14 +117,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return try MPICommunicator(out, owned: true)
     }
 
+    /// Runs `operation` on `x` over the ranks; `call` is checked against every rank's before data is combined.
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
         try perform(operation, x, call: call, inPlace: false)
     }
 
+    /// Runs `operation` on `x` as a direct call (no collective call recorded for the checks).
     public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
         try perform(operation, x, call: .unspecified, inPlace: false)
     }
 
+    /// An all-reduce that may write its result into `x`'s buffer (which the caller gives up).
     public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
         try perform(.allReduce(op), x, call: .unspecified, inPlace: true)
     }

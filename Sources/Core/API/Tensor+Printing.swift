@@ -2,6 +2,7 @@
 // `Array([11., 20., 29.], dtype=float32)`.
 
 extension Tensor: CustomStringConvertible {
+    /// The array as JAX prints it (`Array([...], dtype=float32)`), summarised like numpy above the print threshold.
     public var description: String {
         switch storage {
         case .poisoned(let e): return "Array(<poisoned: \(e.message)>)"

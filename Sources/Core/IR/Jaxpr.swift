@@ -34,9 +34,12 @@ public final class Jaxpr: Hashable, Sendable, CustomStringConvertible {
     public var outputAvals: [AbstractValue] { outputs.map(\.aval) }
 
     // Identity semantics: two jaxprs are the same parameter only if they are the same object.
+    /// Identity: two jaxprs are equal when they are the same object.
     public static func == (a: Jaxpr, b: Jaxpr) -> Bool { a === b }
+    /// Hashes the object's identity (as `==` compares it).
     public func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
 
+    /// The jaxpr in JAX's text form (`{ lambda ; a:f32[3]. let ... in (b) }`).
     public var description: String { JaxprPrinter.print(self) }
 }
 
@@ -75,10 +78,12 @@ public struct LiteralValue: Hashable, Sendable {
     public let tensor: Tensor
     /// Wraps a concrete tensor as a literal.
     public init(_ tensor: Tensor) { self.tensor = tensor }
+    /// Equal when dtype, shape and bytes are equal.
     public static func == (a: LiteralValue, b: LiteralValue) -> Bool {
         a.tensor.aval == b.tensor.aval && a.tensor.isConcrete && b.tensor.isConcrete
             && a.tensor.rawBytes == b.tensor.rawBytes
     }
+    /// Hashes dtype, shape and bytes (as `==` compares them).
     public func hash(into h: inout Hasher) {
         h.combine(tensor.aval)
         h.combine(tensor.rawBytes)

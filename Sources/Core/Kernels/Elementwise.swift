@@ -52,6 +52,7 @@ package struct BlockOperand: @unchecked Sendable {
 package struct BlockKernel: @unchecked Sendable {
     let body: (UnsafePointer<BlockOperand>, UnsafeMutableRawPointer, Int) -> Void
 
+    /// Computes `count` elements from `operands` into `output`.
     public func callAsFunction(_ operands: UnsafePointer<BlockOperand>, _ output: UnsafeMutableRawPointer, count: Int) {
         body(operands, output, count)
     }

@@ -121,6 +121,7 @@ public struct CollectiveSite: Sendable, CustomStringConvertible {
         self.instruction = (index, count)
     }
 
+    /// Where the collective was called: the source line, or the plan instruction under jit.
     public var description: String {
         if let file { return "\(file):\(line)" }
         if let (i, n) = instruction { return "instruction \(i) of a jitted plan of \(n)" }
