@@ -19,20 +19,7 @@ enum LossReference {
             return Tensor(values.map(\.double), shape: shape).converted(to: dt)
         }
     }
-    enum Value: Decodable {
-        case number(Double)
-        case special(String)
-        init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let d = try? c.decode(Double.self) { self = .number(d) } else { self = .special(try c.decode(String.self)) }
-        }
-        var double: Double {
-            switch self {
-            case .number(let d): d
-            case .special(let s): s == "nan" ? .nan : (s.hasPrefix("-") ? -.infinity : .infinity)
-            }
-        }
-    }
+    typealias Value = FixtureNumber
     struct Case: Decodable, Sendable, CustomTestStringConvertible {
         let name: String
         let fn: String

@@ -1,5 +1,6 @@
 import Foundation
 import FlockOptim
+import FlockTestSupport
 import Testing
 
 /// Fixtures/optim.json (tools/make_optim_fixtures.py): optax's updates,
@@ -25,8 +26,7 @@ enum OptaxReference {
         let values: [Double] = (e["values"] as! [Any]).map { v in
             if let d = v as? Double { return d }
             if let n = v as? NSNumber { return n.doubleValue }
-            let s = v as! String
-            return s == "nan" ? .nan : (s.hasPrefix("-") ? -.infinity : .infinity)
+            return FixtureNumber.special(named: v as! String)
         }
         let dtype: DType = switch e["dtype"] as! String {
         case "int32": .int32

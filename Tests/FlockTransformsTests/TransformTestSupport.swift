@@ -1,4 +1,5 @@
 import Foundation
+import FlockTestSupport
 import Testing
 @testable import FlockTransforms
 
@@ -9,20 +10,7 @@ enum JAXReference {
         let dtype: String
         let values: [Value]
     }
-    enum Value: Decodable {
-        case number(Double)
-        case special(String)
-        init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let d = try? c.decode(Double.self) { self = .number(d) } else { self = .special(try c.decode(String.self)) }
-        }
-        var double: Double {
-            switch self {
-            case .number(let d): d
-            case .special(let s): s == "nan" ? .nan : (s.hasPrefix("-") ? -.infinity : .infinity)
-            }
-        }
-    }
+    typealias Value = FixtureNumber
 
     static let entries: [String: Entry] = {
         let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("transforms.json")
