@@ -57,11 +57,16 @@ struct CharTransformer: Module, PyTreeStruct {
 
     /// Logits `[batch, length, vocabulary]` of the next character after each
     /// prefix of `tokens` (int32 `[batch, length]`, length ≤ ``context``).
-    func callAsFunction(_ tokens: Tensor) -> Tensor {
+    ///
+    /// With `modelAxis`, this runs on one device of that named axis and its
+    /// blocks hold that device's part of the heads and MLP (see Megatron.swift).
+    func callAsFunction(_ tokens: Tensor, modelAxis: String? = nil) -> Tensor {
         let length = tokens.shape[1]
         var h = tokenEmbedding(tokens) + positionEmbedding(arange(length)).expandingDims(0)
         let mask = MultiHeadAttention.causalMask(length: length)
-        for block in blocks { h = block(h, mask: mask) }
+        for block in blocks {
+            h = modelAxis.map { block.modelParallel(h, mask: mask, axis: $0) } ?? block(h, mask: mask)
+        }
         return head(finalNorm(h))
     }
 }

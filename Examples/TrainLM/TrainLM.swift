@@ -1,9 +1,12 @@
 // train-lm: a small character-level causal transformer (2 layers, 4 heads,
 // d = 128) trained data-parallel over every rank and local device with AdamW,
-// a warmup + cosine learning rate and global-norm clipping.
+// a warmup + cosine learning rate and global-norm clipping; with
+// --model-parallel M, on a data × model mesh with each block's heads and MLP
+// split over M devices (Megatron.swift).
 //
 //   swift run -c release train-lm                        # one process, the GPL-3 text
 //   ./launch -n 2 train-lm --sample-every 100            # 2 ranks, a sample every 100 steps
+//   ./launch -n 4 train-lm --model-parallel 2            # a 2 × 2 mesh: batch over "data", blocks over "model"
 //   swift run -c release train-lm --data my.txt --context 128
 //
 // The default text, Examples/TrainLM/corpus.txt, is the GNU General Public
@@ -28,6 +31,8 @@ struct TrainLM: FlockExample {
             Prints progress and samples on rank 0 and ends with `final loss: …`, `validation loss: …`
             (on the last 10 % of the text, held out) and a sample of the trained model. The global batch
             is split over every rank and device: `./launch -n 2 train-lm` trains the same model as one process.
+            With `--model-parallel M`, each block's attention heads and MLP are split over M devices
+            (Megatron's column/row split) and the batch over the others.
             """)
 
     @OptionGroup var training: TrainingOptions
@@ -56,6 +61,12 @@ struct TrainLM: FlockExample {
     @Option(help: "Fail (exit status 1) unless the validation loss is below this value.")
     var expectLoss: Double?
 
+    @Option(help: "Split each block's attention heads and MLP over this many devices (Megatron's column/row split); the batch is split over the rest (a data × model mesh).")
+    var modelParallel = 1
+
+    @Flag(help: ArgumentHelp("Test: train the unsplit model data-parallel beside the model-parallel one, on the same batches, and fail unless the losses and parameters agree.", visibility: .hidden))
+    var checkUnsplit = false
+
     static let (features, heads, layers) = (128, 4, 2)
 
     mutating func validate() throws {
@@ -64,6 +75,8 @@ struct TrainLM: FlockExample {
         if sampleLength < 0 { throw ValidationError("--sample-length must be 0 or more, got \(sampleLength)") }
         if temperature < 0 { throw ValidationError("--temperature must be 0 or more, got \(temperature)") }
         if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
+        if modelParallel < 1 { throw ValidationError("--model-parallel must be at least 1, got \(modelParallel)") }
+        if checkUnsplit && modelParallel == 1 { throw ValidationError("--check-unsplit needs --model-parallel 2 or more") }
     }
 
     func run() throws {
@@ -80,24 +93,32 @@ struct TrainLM: FlockExample {
             throw FlockError("train-lm: --prompt '\(prompt)' has a character that \(data) does not")
         }
         let (processes, localDevices) = (Distributed.processCount, Distributed.localDeviceCount)
+        let devices = processes * localDevices
+        if modelParallel > 1 {
+            guard devices % modelParallel == 0 else {
+                throw FlockError("train-lm: --model-parallel \(modelParallel) does not divide the \(devices) devices "
+                    + "(\(processes) processes × \(localDevices) local devices)")
+            }
+            guard Self.heads % modelParallel == 0 else {
+                throw FlockError("train-lm: --model-parallel \(modelParallel) does not divide the model's \(Self.heads) attention heads")
+            }
+        }
+        let dataParallel = devices / modelParallel
         let batchSize = training.batchSize ?? 32
-        guard batchSize % (processes * localDevices) == 0 else {
-            throw FlockError("train-lm: global batch size \(batchSize) is not divisible by the \(processes * localDevices) devices "
-                + "(\(processes) processes × \(localDevices) local devices); use a multiple of \(processes * localDevices)")
+        guard batchSize % dataParallel == 0 else {
+            let over = modelParallel > 1
+                ? "the \(dataParallel) data-parallel groups (\(devices) devices / --model-parallel \(modelParallel))"
+                : "the \(devices) devices (\(processes) processes × \(localDevices) local devices)"
+            throw FlockError("train-lm: global batch size \(batchSize) is not divisible by \(over); use a multiple of \(dataParallel)")
         }
         let steps = training.steps ?? 300
-        let perProcess = batchSize / processes
 
         let model = CharTransformer(
             vocabulary: text.vocabulary.count, context: context, features: Self.features, heads: Self.heads,
             layers: Self.layers, key: Random.key(training.seed))
-        let warmup = max(1, min(100, steps / 10))
-        let optimizer = GradientTransformation.chain(
-            .clipByGlobalNorm(1),
-            .adamw(learningRate: .warmupCosineDecay(initValue: 0, peakValue: learningRate, warmupSteps: warmup,
-                                                   decaySteps: max(steps, warmup + 1), endValue: learningRate / 10),
-                   weightDecay: 0.01))
-        var state = ClassifierTrainState(model: model, optimizer: optimizer.initialize(model), step: Tensor(Int32(0)))
+        let adamw = lmAdamW(learningRate: learningRate, steps: steps)
+        let optimizer = GradientTransformation.chain(.clipByGlobalNorm(1), adamw)
+        var state = LMTrainState(model: model, optimizer: optimizer.initialize(model), step: Tensor(Int32(0)))
         let checkpoints = try training.checkpointManager()
         if training.resume {
             guard let checkpoints else { throw FlockError("train-lm: --resume needs --checkpoint-dir") }
@@ -108,44 +129,51 @@ struct TrainLM: FlockExample {
             printOnRank0("resumed from \(checkpoints.path(step: saved))")
         }
         let first = Int(state.step.item(Int32.self)) + 1
-        printOnRank0("train-lm: \(processes) rank(s) × \(localDevices) device(s), global batch \(batchSize) × \(context) characters, "
+        let layout = modelParallel > 1 ? "a \(dataParallel) × \(modelParallel) data × model mesh" : "data-parallel"
+        printOnRank0("train-lm: \(processes) rank(s) × \(localDevices) device(s), \(layout), global batch \(batchSize) × \(context) characters, "
             + "\(steps) steps, \(text.vocabulary.count) characters in the vocabulary, \(trainIds.count) to train on, "
             + "model \(model.parameterCount) parameters")
 
-        let step = DataParallelStep(like: state, metricCount: 1) { s, inputs in
-            let (loss, grads) = valueAndGrad { (m: CharTransformer) in
-                softmaxCrossEntropy(logits: m(inputs[0]), integerLabels: inputs[1]).mean()
-            }(s.model)
-            let (updates, optimizerState) = optimizer.update(pmean(grads, axisName: dataParallelAxis), state: s.optimizer, params: s.model)
-            return (ClassifierTrainState(model: applyUpdates(s.model, updates), optimizer: optimizerState, step: s.step + 1), [loss])
+        var trainer: any LMTrainer = modelParallel > 1
+            ? try ModelParallelLMTrainer(state: state, modelParallel: modelParallel, adamw: adamw, ids: trainIds, context: context)
+            : DataParallelLMTrainer(state: state, optimizer: optimizer, ids: trainIds, context: context)
+        let windowKey = Random.key(training.seed + 1), sampleKey = Random.key(training.seed + 2)
+        let maxStart = Tensor(Int32(trainIds.count - context))
+        // The windows of step `done` depend only on the seed and `done`, so a resumed run sees the same batches;
+        // they are the same on every rank, and each trainer takes its devices' rows.
+        func windowStarts(step done: Int) -> [Int] {
+            Random.randint(Random.foldIn(windowKey, done), shape: [batchSize], minval: Tensor(Int32(0)), maxval: maxStart)
+                .toArray(Int32.self).map(Int.init)
+        }
+        var unsplit: UnsplitCheck? = nil
+        if checkUnsplit, let trainer = trainer as? ModelParallelLMTrainer {
+            unsplit = try UnsplitCheck(trainer, reference: DataParallelLMTrainer(state: state, optimizer: optimizer, ids: trainIds, context: context),
+                                       starts: windowStarts(step: first))
         }
         let sampler = Sampler(model: model, text: text)
 
         var progress = ProgressReporter(totalSteps: steps, examplesPerStep: batchSize * context, every: training.logEvery)
-        let windowKey = Random.key(training.seed + 1), sampleKey = Random.key(training.seed + 2)
-        let maxStart = Tensor(Int32(trainIds.count - context))
-        // The windows of step `done` depend only on the seed and `done`, so a resumed run sees the same batches.
         for done in stride(from: first, through: steps, by: 1) {
-            // The same starts on every rank; this rank takes its rows, split over its devices.
-            let starts = Random.randint(Random.foldIn(windowKey, done), shape: [batchSize], minval: Tensor(Int32(0)), maxval: maxStart)
-                .toArray(Int32.self).map(Int.init)
-            let rank = Distributed.processIndex
-            let batch = windows(of: trainIds, starts: Array(starts[rank * perProcess..<(rank + 1) * perProcess]), context: context)
-            let perDevice = [localDevices, perProcess / localDevices, context]
-            let metrics: [Tensor]
-            (state, metrics) = try step(state, [batch.inputs.reshaped(perDevice), batch.targets.reshaped(perDevice)])
-            progress.record(step: done, loss: Double(metrics[0].item(Float.self)))
+            let starts = windowStarts(step: done)
+            let loss = try trainer.train(starts: starts)
+            try unsplit?.train(starts: starts, loss: loss)
+            progress.record(step: done, loss: Double(loss))
             if let checkpoints, training.checkpointEvery > 0, done % training.checkpointEvery == 0 || done == steps {
-                try checkpoints.save(state, step: done)  // collective: process 0 writes, every rank returns when it is complete
+                try checkpoints.save(trainer.gatheredState(), step: done)  // collective: process 0 writes, every rank returns when it is complete
             }
-            if sampleEvery > 0, done % sampleEvery == 0, done < steps, Distributed.processIndex == 0 {
-                let sample = sampler.sample(state.model, prompt: promptIds, count: sampleLength, temperature: temperature,
-                                            key: Random.foldIn(sampleKey, done))
-                progress.log("sample after step \(done): \(sample.debugDescription)")
+            if sampleEvery > 0, done % sampleEvery == 0, done < steps {
+                let current = try trainer.gatheredState().model  // collective
+                if Distributed.processIndex == 0 {
+                    let sample = sampler.sample(current, prompt: promptIds, count: sampleLength, temperature: temperature,
+                                                key: Random.foldIn(sampleKey, done))
+                    progress.log("sample after step \(done): \(sample.debugDescription)")
+                }
             }
         }
+        state = try trainer.gatheredState()
         progress.finish()
         if let checkpoints, training.checkpointEvery == 0, first <= steps { try checkpoints.save(state, step: steps) }
+        try unsplit?.finish(state)
         try training.writeCurves(progress, name: "train-lm", title: "train-lm: \(data)")
 
         let validationStarts = Array(stride(from: 0, through: validationIds.count - context - 1, by: context))
