@@ -62,7 +62,7 @@ func unifyClosures(_ parts: [(jaxpr: Jaxpr, constArgs: [Tensor])]) -> ([Jaxpr], 
 func jvpControlFlow(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor], [Tensor?]) {
     var (outs, tangents) = try jvpControlFlowCombined(p, x, t)
     if let staging = InterpreterContext.current as? StagingInterpreter, staging.partial {
-        outs = bind(p, x)
+        outs = lax.apply(p, x)
     }
     return (outs, tangents)
 }
@@ -76,7 +76,7 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
         let floats = floatIndices(x)
         let jj = jvpJaxpr(j, primalAvals: x.map(\.aval))
         let tangents = floats.map { instantiate(t[$0], x[$0].aval) }
-        let all = bind(.checkpoint(jj.jaxpr), jj.constArgs + x + tangents)
+        let all = lax.checkpoint(jj.jaxpr, jj.constArgs + x + tangents)
         let primalOuts = Array(all.prefix(j.outputs.count))
         var outTangents = [Tensor?](repeating: nil, count: outs.count)
         for (k, i) in floatIndices(primalOuts).enumerated() { outTangents[i] = all[outs.count + k] }
@@ -89,7 +89,7 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
         let built = branches.map { jvpJaxpr($0, primalAvals: ops.map(\.aval)) }
         let (jaxprs, consts) = unifyClosures(built)
         let tangents = floats.map { instantiate(opTangents[$0], ops[$0].aval) }
-        let all = bind(.cond(branches: jaxprs), [x[0]] + consts + ops + tangents)
+        let all = lax.cond(x[0], branches: jaxprs, consts + ops + tangents)
         let n = branches[0].outputs.count
         let outs = Array(all.prefix(n))
         var outTangents = [Tensor?](repeating: nil, count: n)
@@ -120,9 +120,9 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
             evalJaxpr(cond, Array(args.prefix(nc + carry.count)))
         }
         let inputs = newCond.constArgs + condConsts + newBody.constArgs + bodyConsts + bt + carry + ct
-        let all = bind(.whileLoop(cond: newCond.jaxpr, body: newBody.jaxpr,
-                                  condConstCount: newCond.constArgs.count + nc,
-                                  bodyConstCount: newBody.constArgs.count + nb + fb.count), inputs)
+        let all = lax.whileLoop(
+            cond: newCond.jaxpr, body: newBody.jaxpr, condConstCount: newCond.constArgs.count + nc,
+            bodyConstCount: newBody.constArgs.count + nb + fb.count, inputs)
         let outs = Array(all.prefix(carry.count))
         var outTangents = [Tensor?](repeating: nil, count: carry.count)
         for (k, i) in fc.enumerated() { outTangents[i] = all[carry.count + k] }
@@ -154,8 +154,9 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
                 + ys + yFloats.map { instantiate(outT[nCarry + $0], ys[$0].aval) }
         }
         let inputs = newBody.constArgs + consts + tk + carry + tc + xs + tx
-        let all = bind(.scan(body: newBody.jaxpr, length: length, reverse: reverse,
-                             constCount: newBody.constArgs.count + nConsts + fk.count, carryCount: nCarry + fc.count), inputs)
+        let all = lax.scan(
+            body: newBody.jaxpr, length: length, reverse: reverse,
+            constCount: newBody.constArgs.count + nConsts + fk.count, carryCount: nCarry + fc.count, inputs)
         var outs: [Tensor] = Array(all.prefix(nCarry))
         var outTangents = [Tensor?](repeating: nil, count: nCarry + nYs)
         for (k, j) in fc.enumerated() { outTangents[j] = all[nCarry + k] }
@@ -187,7 +188,7 @@ func jvpOfCustomVJP(_ j: Jaxpr, _ rule: CustomRule, _ x: [Tensor], _ t: [Tensor?
     try checkNoClosedOverTangents(rule, t, "customVJP")
     let (outs, residuals) = rule.forward!(x)
     let tangents = zip(t, x).map { instantiate($0, $1.aval) }
-    let outTangents = bind(.customVJPLinear(rule: rule, residualCount: residuals.count, outAvals: outs.map(\.aval)),
-                           residuals + tangents)
+    let outTangents = lax.customVJPLinear(
+        rule: rule, residualCount: residuals.count, outAvals: outs.map(\.aval), residuals + tangents)
     return (outs, outTangents.map { Optional($0) })
 }

@@ -54,7 +54,7 @@ extension BatchingRules {
             if let d = x.dim {
                 v = bind1(.reduce(op, axes: [d]), x.value)
             } else {
-                v = op == .sum ? pmul(x.value, scalar(Double(size), x.value)) : x.value
+                v = op == .sum ? lax.mul(x.value, scalar(Double(size), x.value)) : x.value
             }
             if !others.isEmpty {
                 let rest: Primitive = op == .sum ? .psum(axes: others) : op == .max ? .pmax(axes: others) : .pmin(axes: others)
@@ -68,10 +68,10 @@ extension BatchingRules {
             let k = axes.firstIndex(of: name)!
             let stride = sizes[(k + 1)...].reduce(1, *)
             var index = bind1(.iota(.int32, shape: [size], dimension: 0))
-            if stride != 1 { index = pmul(index, Tensor(Int32(stride))) }
+            if stride != 1 { index = lax.mul(index, Tensor(Int32(stride))) }
             for (j, other) in axes.enumerated() where other != name {
                 let s = sizes[(j + 1)...].reduce(1, *)
-                index = padd(index, pmul(bind1(.axisIndex(axes: [other])), Tensor(Int32(s))))
+                index = lax.add(index, lax.mul(bind1(.axisIndex(axes: [other])), Tensor(Int32(s))))
             }
             return BatchedValue(index, 0)
 
@@ -88,7 +88,7 @@ extension BatchingRules {
         case .psumScatter(_, let d, let tiled):
             try only()
             let x = x!
-            let total = x.dim.map { bind1(.reduce(.sum, axes: [$0]), x.value) } ?? pmul(x.value, scalar(Double(size), x.value))
+            let total = x.dim.map { bind1(.reduce(.sum, axes: [$0]), x.value) } ?? lax.mul(x.value, scalar(Double(size), x.value))
             // Example i keeps block i of dimension d: that dimension becomes the batch dimension.
             guard tiled else { return BatchedValue(total, d) }
             var shape = total.shape
