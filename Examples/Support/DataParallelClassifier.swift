@@ -31,17 +31,20 @@ public struct ClassifierTrainState<Model: Module>: PyTreeStruct {
 /// - Parameters:
 ///   - name: The example's name, for messages and curve files.
 ///   - logits: The model applied to a batch of features.
+///   - options: The command line's options. With `--resume-if-possible`, the
+///     training resumes from the latest checkpoint when there is one; with
+///     `--fail-at-step N` the last rank fails after step N on a job's first
+///     run, as `FLOCK_TEST_FAULT` says: `error` (a Flock error, the default),
+///     `exit0` or `exit1` (a plain `exit`), `crash` (a fatal error); with
+///     `--expect-accuracy A` it throws unless the test accuracy reaches A.
 ///   - defaultSteps: Steps when `--steps` is not given.
-///   - resumeIfPossible: Resume from the latest checkpoint when there is one.
-///   - failAtStep: Fault injection: the last rank fails after this step on a
-///     job's first run, as `FLOCK_TEST_FAULT` says: `error` (a Flock error,
-///     the default), `exit0` or `exit1` (a plain `exit`), `crash` (a fatal error).
-///   - expectAccuracy: Throw unless the test accuracy reaches it.
 public func trainClassifier<Model: Module>(
     name: String, model: Model, logits: @escaping (Model, Tensor) -> Tensor, optimizer: GradientTransformation,
-    train: Dataset, test: Dataset, options: TrainingOptions, defaultSteps: Int,
-    resumeIfPossible: Bool, failAtStep: Int?, expectAccuracy: Double?
+    train: Dataset, test: Dataset, options classifierOptions: ClassifierOptions, defaultSteps: Int
 ) throws {
+    let options = classifierOptions.training
+    let (resumeIfPossible, failAtStep, expectAccuracy) =
+        (classifierOptions.resumeIfPossible, classifierOptions.failAtStep, classifierOptions.expectAccuracy)
     let steps = options.steps ?? defaultSteps
     let loader = try DataLoader(
         train, globalBatchSize: options.batchSize ?? 128, shuffle: Random.key(options.seed + 1), remainder: .drop)

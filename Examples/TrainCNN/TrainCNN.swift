@@ -24,10 +24,7 @@ struct TrainCNN: FlockExample {
             so the same seed gives the same training whatever the number of ranks.
             """)
 
-    @OptionGroup var training: TrainingOptions
-
-    @Option(help: "The digits data set (.npz with x_train, y_train, x_test, y_test).")
-    var data = "Examples/Data/digits.npz"
+    @OptionGroup var options: ClassifierOptions
 
     @Option(help: "Output features of the two convolutions, comma-separated.")
     var channels = "16,32"
@@ -35,24 +32,11 @@ struct TrainCNN: FlockExample {
     @Option(help: "The pooling after each convolution: max or avg.")
     var pool = "max"
 
-    @Option(help: "Adam's learning rate.")
-    var learningRate = 3e-3
-
-    @Flag(help: "Resume from the latest checkpoint in --checkpoint-dir when there is one (start afresh otherwise).")
-    var resumeIfPossible = false
-
-    @Option(help: "Fail (exit status 1) unless the test accuracy reaches this value.")
-    var expectAccuracy: Double?
-
-    @Option(help: ArgumentHelp("Fault injection for tests: the last rank exits with status 1 after this step on a job's first run (FLOCK_RESTART_COUNT 0).", visibility: .hidden))
-    var failAtStep: Int?
-
     mutating func validate() throws {
         guard channelSizes.count == 2, channelSizes.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--channels must be two positive sizes separated by a comma, got '\(channels)'")
         }
         guard pool == "max" || pool == "avg" else { throw ValidationError("--pool must be max or avg, got '\(pool)'") }
-        if resumeIfPossible && training.checkpointDir == nil { throw ValidationError("--resume-if-possible needs --checkpoint-dir") }
     }
 
     var channelSizes: [Int] { channels.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -60,16 +44,15 @@ struct TrainCNN: FlockExample {
     func run() throws {
         try Distributed.initialize()
         // The flat 64-pixel rows as NHWC images [N, 8, 8, 1].
-        let train0 = try Dataset(npz: data, features: "x_train", labels: "y_train", featureDType: .float32, labelDType: .int32)
-        let test0 = try Dataset(npz: data, features: "x_test", labels: "y_test", featureDType: .float32, labelDType: .int32)
+        let train0 = try Dataset(npz: options.data, features: "x_train", labels: "y_train", featureDType: .float32, labelDType: .int32)
+        let test0 = try Dataset(npz: options.data, features: "x_test", labels: "y_test", featureDType: .float32, labelDType: .int32)
         let train = try images(train0)
         let test = try images(test0)
-        let model = CNN(channels: channelSizes, classes: 10, maxPooling: pool == "max", key: Random.key(training.seed))
+        let model = CNN(channels: channelSizes, classes: 10, maxPooling: pool == "max", key: Random.key(options.training.seed))
         try trainClassifier(
             name: "train-cnn", model: model, logits: { m, x in m(x) },
-            optimizer: .adam(learningRate: Schedule.constant(learningRate)), train: train, test: test,
-            options: training, defaultSteps: 500, resumeIfPossible: resumeIfPossible, failAtStep: failAtStep,
-            expectAccuracy: expectAccuracy)
+            optimizer: .adam(learningRate: Schedule.constant(options.learningRate)), train: train, test: test,
+            options: options, defaultSteps: 500)
     }
 }
 

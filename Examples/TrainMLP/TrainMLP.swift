@@ -26,44 +26,27 @@ struct TrainMLP: FlockExample {
             so the same seed gives the same training whatever the number of ranks.
             """)
 
-    @OptionGroup var training: TrainingOptions
-
-    @Option(help: "The digits data set (.npz with x_train, y_train, x_test, y_test).")
-    var data = "Examples/Data/digits.npz"
+    @OptionGroup var options: ClassifierOptions
 
     @Option(help: "Hidden layer sizes, comma-separated.")
     var hidden = "128,128"
-
-    @Option(help: "Adam's learning rate.")
-    var learningRate = 3e-3
-
-    @Flag(help: "Resume from the latest checkpoint in --checkpoint-dir when there is one (start afresh otherwise).")
-    var resumeIfPossible = false
-
-    @Option(help: "Fail (exit status 1) unless the test accuracy reaches this value.")
-    var expectAccuracy: Double?
-
-    @Option(help: ArgumentHelp("Fault injection for tests: the last rank exits with status 1 after this step on a job's first run (FLOCK_RESTART_COUNT 0).", visibility: .hidden))
-    var failAtStep: Int?
 
     mutating func validate() throws {
         guard !hiddenSizes.isEmpty, hiddenSizes.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--hidden must be positive sizes separated by commas, got '\(hidden)'")
         }
-        if resumeIfPossible && training.checkpointDir == nil { throw ValidationError("--resume-if-possible needs --checkpoint-dir") }
     }
 
     var hiddenSizes: [Int] { hidden.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() throws {
         try Distributed.initialize()
-        let train = try Dataset(npz: data, features: "x_train", labels: "y_train", featureDType: .float32, labelDType: .int32)
-        let test = try Dataset(npz: data, features: "x_test", labels: "y_test", featureDType: .float32, labelDType: .int32)
-        let model = MLP(train.features.shape[1], hidden: hiddenSizes, 10, key: Random.key(training.seed))
+        let train = try Dataset(npz: options.data, features: "x_train", labels: "y_train", featureDType: .float32, labelDType: .int32)
+        let test = try Dataset(npz: options.data, features: "x_test", labels: "y_test", featureDType: .float32, labelDType: .int32)
+        let model = MLP(train.features.shape[1], hidden: hiddenSizes, 10, key: Random.key(options.training.seed))
         try trainClassifier(
             name: "train-mlp", model: model, logits: { m, x in m(x) },
-            optimizer: .adam(learningRate: Schedule.constant(learningRate)), train: train, test: test,
-            options: training, defaultSteps: 600, resumeIfPossible: resumeIfPossible, failAtStep: failAtStep,
-            expectAccuracy: expectAccuracy)
+            optimizer: .adam(learningRate: Schedule.constant(options.learningRate)), train: train, test: test,
+            options: options, defaultSteps: 600)
     }
 }
