@@ -202,6 +202,13 @@ private func reduceWindowInt<T: FixedWidthInteger & Sendable>(
 }
 
 func evalReduceWindow(_ op: ReduceWindowOp, _ x: DenseArray, _ w: WindowParameters, shape: [Int]) -> DenseArray {
+    if let rows = reduceWindowRows(op, x, w, shape: shape) { return rows }
+    return evalReduceWindowGeneral(op, x, w, shape: shape)
+}
+
+/// Any window geometry and dtype, through the per-dimension offset tables: the
+/// oracle the row kernels (ReduceWindow+Rows.swift) are tested against.
+func evalReduceWindowGeneral(_ op: ReduceWindowOp, _ x: DenseArray, _ w: WindowParameters, shape: [Int]) -> DenseArray {
     let g = WindowGeometry(operand: x.shape, output: shape, w)
     switch x.dtype {
     case .float32: return reduceWindowFloat(op, x, g, shape, Float.self)
