@@ -14,6 +14,13 @@ extension lax {
     package static func slice(_ x: Tensor, start: [Int], limit: [Int], strides: [Int]) -> Tensor {
         bind1(.slice(start: start, limit: limit, strides: strides), x)
     }
+    /// Elements `start..<limit` of `x` along `axis`, all of the other dimensions (`lax.slice_in_dim`).
+    package static func sliceInDim(_ x: Tensor, start: Int, limit: Int, axis: Int) -> Tensor {
+        var lo = [Int](repeating: 0, count: x.rank), hi = x.shape
+        lo[axis] = start
+        hi[axis] = limit
+        return slice(x, start: lo, limit: hi, strides: [Int](repeating: 1, count: x.rank))
+    }
     /// `operands` joined along `axis`.
     package static func concatenate(_ operands: [Tensor], axis: Int) -> Tensor {
         bind(.concatenate(axis: axis), operands)[0]

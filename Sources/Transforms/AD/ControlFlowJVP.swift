@@ -19,41 +19,6 @@ func jvpJaxpr(_ j: Jaxpr, primalAvals: [AbstractValue]) -> (jaxpr: Jaxpr, constA
     }
 }
 
-/// Inserts unused inputs so jaxprs built separately share one signature.
-func withExtraInputs(_ j: Jaxpr, before: [AbstractValue], after: [AbstractValue] = []) -> Jaxpr {
-    if before.isEmpty && after.isEmpty { return j }
-    // Negative ids cannot collide with the tracer-assigned (positive) ones.
-    let minID = (j.inputs + j.equations.flatMap(\.outputs)).map(\.id).min() ?? 0
-    var next = Swift.min(minID, 0) - 1
-    func dummy(_ a: AbstractValue) -> Var {
-        defer { next -= 1 }
-        return Var(id: next, aval: a)
-    }
-    let pre = before.map(dummy), post = after.map(dummy)
-    return Jaxpr(inputs: pre + j.inputs + post, constVars: j.constVars, consts: j.consts, equations: j.equations, outputs: j.outputs)
-}
-
-/// Gives closed jaxprs with different closure constants one shared input list:
-/// returns jaxprs taking `allConsts + original inputs`.
-func unifyClosures(_ parts: [(jaxpr: Jaxpr, constArgs: [Tensor])]) -> ([Jaxpr], [Tensor]) {
-    let allConsts = parts.flatMap(\.constArgs)
-    var offset = 0
-    var out: [Jaxpr] = []
-    for part in parts {
-        let before = allConsts[..<offset].map(\.aval)
-        let after = allConsts[(offset + part.constArgs.count)...].map(\.aval)
-        // part.jaxpr inputs are (own consts) + (original inputs); put other consts around own ones.
-        let own = Array(part.jaxpr.inputs.prefix(part.constArgs.count))
-        let rest = Array(part.jaxpr.inputs.dropFirst(part.constArgs.count))
-        let tmp = Jaxpr(inputs: own, constVars: [], consts: [], equations: [], outputs: [])
-        let padded = withExtraInputs(tmp, before: Array(before), after: Array(after))
-        out.append(Jaxpr(inputs: padded.inputs + rest, constVars: part.jaxpr.constVars, consts: part.jaxpr.consts,
-                         equations: part.jaxpr.equations, outputs: part.jaxpr.outputs))
-        offset += part.constArgs.count
-    }
-    return (out, allConsts)
-}
-
 /// Under `linearize` (a partial-evaluation parent), primal outputs of control
 /// flow must stay known: they are computed by the original primitive and only
 /// the tangents are taken from the staged JVP primitive (which recomputes the

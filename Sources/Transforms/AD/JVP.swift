@@ -51,12 +51,6 @@ public final class JVPInterpreter: Interpreter, @unchecked Sendable {
 
 // MARK: - Helpers used by the rules (they run under the parent interpreter)
 
-/// Zeros with the shape and dtype of `aval`.
-func zeros(like aval: AbstractValue) -> Tensor { full(aval.shape, 0, dtype: aval.dtype) }
-
-/// `t`, or zeros like `aval` for a symbolic zero.
-func instantiate(_ t: Tensor?, _ aval: AbstractValue) -> Tensor { t ?? zeros(like: aval) }
-
 /// `t` broadcast to `shape` when it is a rank-0 tangent of a scalar operand.
 func fit(_ t: Tensor, _ shape: [Int]) -> Tensor { t.shape == shape ? t : t.broadcast(to: shape) }
 
@@ -371,43 +365,7 @@ func productTangent(_ a: Tensor, _ ta: Tensor, axes: [Int]) -> Tensor {
 }
 
 func sliceLast(_ x: Tensor, _ i: Int) -> Tensor {
-    let r = x.rank
-    let start = [Int](repeating: 0, count: r - 1) + [i]
-    let limit = Array(x.shape.dropLast()) + [i + 1]
-    return lax.reshape(lax.slice(x, start: start, limit: limit, strides: [Int](repeating: 1, count: r)), Array(x.shape.dropLast()))
-}
-
-/// `x` gathered along `axis` at `indices` of the same shape (`jnp.take_along_axis`).
-///
-/// - Parameters:
-///   - mode: `.fill` (JAX's default), `.clip`, `.drop` (as `.fill`) or
-///     `.promiseInBounds` (`.wrap` is an error, as in JAX). Negative indices
-///     count from the end in every mode but `.promiseInBounds`, as in JAX.
-///   - fillValue: what `.fill` reads out of bounds (nil: NaN for floats, the
-///     minimum of signed and the maximum of unsigned integers, true for bool).
-public func takeAlongAxis(_ x: Tensor, _ indices: Tensor, axis: Int, mode: IndexMode = .fill, fillValue: Double? = nil) -> Tensor {
-    let r = x.rank
-    let axis = axis < 0 ? axis + r : axis
-    guard axis >= 0 && axis < r else {
-        raise(FlockError("takeAlongAxis: axis \(axis) is out of bounds for array of dimension \(r)"))
-        return .poisoned
-    }
-    guard indices.rank == r else {
-        raise(FlockError("takeAlongAxis: indices \(indices.shape) and array \(x.shape) must have the same number of dimensions"))
-        return .poisoned
-    }
-    let n = Int32(x.shape[axis])
-    var i = indices.converted(to: .int32)
-    guard let gatherMode = mode.primitiveMode("takeAlongAxis") else { return .poisoned }
-    if mode != .promiseInBounds { i = `where`(i .< Tensor(Int32(0)), i + Tensor(n), i) }
-    var columns: [Tensor] = []
-    for d in 0..<r {
-        let c = d == axis ? i : lax.iota(.int32, shape: indices.shape, dimension: d)
-        columns.append(lax.reshape(c, indices.shape + [1]))
-    }
-    let idx = r == 1 ? columns[0] : lax.concatenate(columns, axis: r)
-    let dn = GatherDimensionNumbers(offsetDims: [], collapsedSliceDims: Array(0..<r), startIndexMap: Array(0..<r))
-    return lax.gather(x, idx, dn, sliceSizes: [Int](repeating: 1, count: r), mode: gatherMode, fillValue: canonicalFill(fillValue, x.dtype))
+    lax.reshape(lax.sliceInDim(x, start: i, limit: i + 1, axis: x.rank - 1), Array(x.shape.dropLast()))
 }
 
 /// The tangent of scatter-min/max (JAX's rule): where updates land, the mean
@@ -434,22 +392,6 @@ func scatterExtremalTangent(
     // Untouched elements divide by 1 (they are not selected).
     let mean = lax.div(summed, lax.select(touched, winners, lax.broadcastInDim(Tensor(1, dtype: dtype), shape: operand.shape, dims: [])))
     return lax.select(touched, mean, tOperand)
-}
-
-/// The gather that reads back, for each update element, the operand element it lands on.
-func inverseGatherDimensions(_ dn: ScatterDimensionNumbers) -> GatherDimensionNumbers {
-    GatherDimensionNumbers(
-        offsetDims: dn.updateWindowDims, collapsedSliceDims: dn.insertedWindowDims,
-        startIndexMap: dn.scatterDimsToOperandDims, operandBatchingDims: dn.operandBatchingDims,
-        startIndicesBatchingDims: dn.scatterIndicesBatchingDims)
-}
-
-/// Slice sizes of ``inverseGatherDimensions(_:)``: the update window's extents.
-func inverseSliceSizes(_ dn: ScatterDimensionNumbers, _ operandShape: [Int], _ updatesShape: [Int]) -> [Int] {
-    let windowOperandDims = (0..<operandShape.count).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
-    var sliceSizes = [Int](repeating: 1, count: operandShape.count)
-    for (k, od) in windowOperandDims.enumerated() { sliceSizes[od] = updatesShape[dn.updateWindowDims[k]] }
-    return sliceSizes
 }
 
 /// JVP of a jaxpr evaluated inline under a fresh JVP interpreter.

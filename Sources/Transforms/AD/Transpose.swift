@@ -375,8 +375,8 @@ func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: Con
         // One ungrouped transpose per group, concatenated along the output features.
         let cin = lhs.shape[1] / groups, cout = g.shape[1] / groups
         let parts = (0..<groups).map { gi -> Tensor in
-            let l = sliceAxis(lhs, 1, gi * cin, (gi + 1) * cin)
-            let gg = sliceAxis(g, 1, gi * cout, (gi + 1) * cout)
+            let l = lax.sliceInDim(lhs, start: gi * cin, limit: (gi + 1) * cin, axis: 1)
+            let gg = lax.sliceInDim(g, start: gi * cout, limit: (gi + 1) * cout, axis: 1)
             var q = p
             q.featureGroupCount = 1
             let r = AbstractValue(shape: [cout] + Array(rhs.shape.dropFirst()), dtype: rhs.dtype)
@@ -417,11 +417,4 @@ func reduceWindowSumTranspose(_ ct: Tensor, _ operand: AbstractValue, _ w: Windo
         windowDimensions: w.windowDimensions, windowStrides: w.baseDilation,
         padding: [[Int]](repeating: [0, 0], count: n), baseDilation: ones, windowDilation: w.windowDilation)
     return lax.reduceWindow(.sum, padded, q)
-}
-
-func sliceAxis(_ x: Tensor, _ axis: Int, _ lo: Int, _ hi: Int) -> Tensor {
-    var start = [Int](repeating: 0, count: x.rank), limit = x.shape
-    start[axis] = lo
-    limit[axis] = hi
-    return lax.slice(x, start: start, limit: limit, strides: [Int](repeating: 1, count: x.rank))
 }
