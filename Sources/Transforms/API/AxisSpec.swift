@@ -47,7 +47,7 @@ public indirect enum AxisSpec: Hashable, Sendable, ExpressibleByIntegerLiteral, 
     /// after raising an error that names `what` (for instance `vmap: inAxes
     /// of argument 1`) and `noun` (what the tree is: argument or result) when
     /// the spec is not a prefix of the tree.
-    func leafAxes<T: PyTree>(for tree: T, _ what: String, noun: String = "argument") -> [Int?]? {
+    package func leafAxes<T: PyTree>(for tree: T, _ what: String, noun: String = "argument") -> [Int?]? {
         let nodes = treeStructure(tree).nodes
         let parsed = nodes.map(nodePath)
         let paths = Set(parsed.map(\.path))

@@ -22,9 +22,27 @@ public struct TreeFunction<each Argument, Result> {
 }
 
 /// Hands out consecutive leaves to rebuild the arguments of a pack one by one.
-final class LeafCursor {
+package final class LeafCursor {
     private var rest: ArraySlice<Tensor>
-    init(_ leaves: [Tensor]) { rest = leaves[...] }
+    package init(_ leaves: [Tensor]) { rest = leaves[...] }
     /// A tree shaped like `template` from the next leaves.
-    func take<T: PyTree>(like template: T) -> T { template.rebuilt(from: &rest) }
+    package func take<T: PyTree>(like template: T) -> T { template.rebuilt(from: &rest) }
+}
+
+/// A transformed function of any number of pytree arguments that can fail
+/// with a ``FlockError`` it throws (the argument-pack form of `pmap`).
+///
+/// ```swift
+/// let step = pmap({ (p: [String: Tensor], x: Tensor) in model(p, x) }, axisName: "d", inAxes: [nil, 0])
+/// let ys = try step(params, xs)
+/// ```
+public struct ThrowingTreeFunction<each Argument, Result> {
+    /// The function as a closure.
+    public let function: (repeat each Argument) throws -> Result
+
+    /// Wraps `function`.
+    public init(_ function: @escaping (repeat each Argument) throws -> Result) { self.function = function }
+
+    /// Calls the function.
+    public func callAsFunction(_ arguments: repeat each Argument) throws -> Result { try function(repeat each arguments) }
 }

@@ -97,4 +97,4 @@ public func vmap<each A: PyTree, Q: PyTree>(
 }
 
 /// Specs as JAX prints an `in_axes` tuple: `(None, 0, 0)`.
-func tupleDescription(_ specs: [AxisSpec]) -> String { "(" + specs.map(\.description).joined(separator: ", ") + ")" }
+package func tupleDescription(_ specs: [AxisSpec]) -> String { "(" + specs.map(\.description).joined(separator: ", ") + ")" }
