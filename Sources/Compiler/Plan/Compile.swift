@@ -99,6 +99,8 @@ private struct PlanCompiler {
             {
                 kind = .dotUpdate(dn, alpha: form.alpha)
                 inPlace = [(0, 2)]
+            } else if involvesWidenedTypes(e), !e.primitive.wrapsJaxpr {
+                kind = .primitive(e.primitive)  // the eval rule widens (see Primitive.evaluateWidened)
             } else if e.primitive.isElementwise {
                 let loop = FusedLoop(singleEquation: e, native: native)
                 kind = .fused(loop)

@@ -103,7 +103,7 @@ extension Plan {
             }
             loop.run(xs, into: outs)
         case .primitive(let p):
-            if case .scatter(let op, let dn, let mode) = p, let x = state.takeScatterOperand(inst) {
+            if case .scatter(let op, let dn, let mode) = p, !inst.outAvals[0].dtype.isWidened, let x = state.takeScatterOperand(inst) {
                 // Into the dying operand's buffer: no copy of the table.
                 scatterInPlace(op, into: x, state.read(inst.inputs[1]), state.read(inst.inputs[2]), dn: dn, mode: mode)
                 outs = [x]

@@ -190,6 +190,7 @@ protocol OneBits { associatedtype Bits: FixedWidthInteger; static var bits: Bits
 enum OneF32: OneBits { static var bits: UInt32 { Float(1).bitPattern } }
 enum OneF64: OneBits { static var bits: UInt64 { Double(1).bitPattern } }
 enum OneI32: OneBits { static var bits: UInt32 { 1 } }
+enum OneI64: OneBits { static var bits: UInt64 { 1 } }
 
 /// A lane mask converted to 1 (all bits set) or 0.
 enum MaskToOneK<M: FixedWidthInteger, One: OneBits>: UnaryKernel where One.Bits == M {

@@ -229,6 +229,14 @@ extension DType {
         case .uint32: 3
         case .float32: 4
         case .float64: 5
+        case .int8: 6
+        case .uint8: 7
+        case .int16: 8
+        case .uint16: 9
+        case .int64: 10
+        case .uint64: 11
+        case .float16: 12
+        case .bfloat16: 13
         }
     }
 }
