@@ -155,7 +155,7 @@ extension Primitive {
     /// Evaluates this psum, pmax or pmin over the one name `axis` through the
     /// communicator bound to it (see ``singleAxisAllReduce``).
     /// `site` is where the program called it (``CollectiveSite/current`` when nil).
-    public func evaluateAllReduce(
+    package func evaluateAllReduce(
         _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, site: CollectiveSite? = nil
     ) throws -> DenseArray {
         let c: any Communicator

@@ -6,7 +6,7 @@ extension Primitive {
     ///   - x: The operands, already checked by ``abstractEval(_:)``.
     ///   - outAvals: What ``abstractEval(_:)`` returned for them.
     /// - Returns: One array per result.
-    public func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
+    package func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
         let shape = outAvals[0].shape
         switch self {
         case .unary, .binary, .compare, .select, .clamp: return [evalElementwise(self, x, out: outAvals[0])]
