@@ -160,7 +160,7 @@ extension Primitive {
     /// communicator bound to it (see ``singleAxisAllReduce``).
     /// `site` is where the program called it (``CollectiveSite/current`` when nil);
     /// `prepared`, the call made ahead of time by a jitted plan (its digest computed once).
-    public func evaluateAllReduce(
+    package func evaluateAllReduce(
         _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, site: CollectiveSite? = nil,
         prepared: CollectiveCall? = nil
     ) throws -> DenseArray {

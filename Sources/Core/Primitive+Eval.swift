@@ -6,7 +6,7 @@ extension Primitive {
     ///   - x: The operands, already checked by ``abstractEval(_:)``.
     ///   - outAvals: What ``abstractEval(_:)`` returned for them.
     /// - Returns: One array per result.
-    public func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
+    package func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
         if widens(x, outAvals) { return try evaluateWidened(x, outAvals: outAvals) }
         let shape = outAvals[0].shape
         switch self {

@@ -7,7 +7,7 @@ extension Primitive {
     /// operands and that every result's size fits in 64 bits
     /// (``validateShape(_:dtype:operation:)``: a shape too large is an error here,
     /// not an overflow in a kernel).
-    public func abstractEval(_ inputs: [AbstractValue]) throws -> [AbstractValue] {
+    package func abstractEval(_ inputs: [AbstractValue]) throws -> [AbstractValue] {
         let outs = try shapeRule(inputs)
         for o in outs { try validateShape(o.shape, dtype: o.dtype, operation: name) }
         return outs

@@ -10,7 +10,7 @@ import Synchronization
 /// collectives their single-process meaning (psum = sum over the batch axis).
 
 /// What an axis name refers to.
-public enum AxisBinding: Sendable {
+package enum AxisBinding: Sendable {
     /// Members of a communicator run the program; collectives call it.
     case communicator(any Communicator)
     /// A transform (vmap) maps over the axis; its interpreter handles collectives.
@@ -24,10 +24,10 @@ public struct AxisFrame: Sendable {
     /// The number of members along the axis.
     public let size: Int
     /// What carries out collectives over the axis.
-    public let binding: AxisBinding
+    package let binding: AxisBinding
 
     /// A frame binding `name`, of `size` members, to `binding`.
-    public init(name: String, size: Int, binding: AxisBinding) {
+    package init(name: String, size: Int, binding: AxisBinding) {
         self.name = name
         self.size = size
         self.binding = binding

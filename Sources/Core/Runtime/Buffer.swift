@@ -12,20 +12,20 @@ import Synchronization
 /// copy-on-write. Large buffers are 2 MiB aligned with transparent huge pages
 /// and are recycled through ``BufferPool`` when released: a fresh 40 MB buffer
 /// costs ~10k page faults, more than the elementwise work that fills it.
-public final class Buffer: @unchecked Sendable {
+@usableFromInline package final class Buffer: @unchecked Sendable {
     /// The start of the storage, aligned for every dtype.
-    public let pointer: UnsafeMutableRawPointer
+    @usableFromInline package let pointer: UnsafeMutableRawPointer
     /// Usable bytes (at least what was asked for).
-    public let capacity: Int
+    package let capacity: Int
     /// The exact value of a weakly typed float literal stored as float32, kept
     /// so that promoting it to float64 does not lose digits (`x64 * 0.3`).
-    public internal(set) var exactScalar: Double?
+    package internal(set) var exactScalar: Double?
     /// Bumped when the buffer is donated to a jitted function: arrays made
     /// before that (the caller's) are deleted, arrays made after it are not.
-    public private(set) var generation: UInt32 = 0
+    package private(set) var generation: UInt32 = 0
 
     /// Marks every existing array over this buffer as deleted (donation).
-    public func invalidateArrays() { generation &+= 1 }
+    package func invalidateArrays() { generation &+= 1 }
 
     init(pointer: UnsafeMutableRawPointer, capacity: Int) {
         self.pointer = pointer
@@ -33,12 +33,12 @@ public final class Buffer: @unchecked Sendable {
     }
 
     /// A buffer of at least `byteCount` bytes with unspecified contents.
-    public static func allocate(byteCount: Int) -> Buffer {
+    package static func allocate(byteCount: Int) -> Buffer {
         BufferPool.shared.take(byteCount: byteCount)
     }
 
     /// A buffer of `byteCount` zero bytes.
-    public static func zeroed(byteCount: Int) -> Buffer {
+    package static func zeroed(byteCount: Int) -> Buffer {
         let b = allocate(byteCount: byteCount)
         if byteCount > 0 { memset(b.pointer, 0, byteCount) }
         return b

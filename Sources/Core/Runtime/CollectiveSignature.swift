@@ -29,25 +29,25 @@ public enum CollectiveKind: UInt8, Sendable {
 /// them in the wire format of FlockCollectives); equal signatures mean a
 /// consistent call. Anything else becomes an error naming every member's
 /// view, identical on all members — so all of them fail together, none hangs.
-public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible {
+package struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible {
     /// How many collectives the member made on this communicator before this one.
-    public var sequence: UInt32
+    package var sequence: UInt32
     /// The operation.
-    public var kind: CollectiveKind
+    package var kind: CollectiveKind
     /// The operand's element type.
-    public var dtype: DType
+    package var dtype: DType
     /// Operation parameter: the reduction, the root, or a hash of the permutation.
-    public var parameter: UInt32
+    package var parameter: UInt32
     /// The operand's shape (this member's part).
-    public var shape: [Int]
+    package var shape: [Int]
     /// The ``CollectiveCall/digest`` of the call behind the operation (0 for a direct call).
-    public var call: UInt64
+    package var call: UInt64
     /// Errors the member caught inside `catchingErrors` since the last failed
     /// collective (``CollectiveCall/caughtErrors``).
-    public var caughtErrors: UInt32
+    package var caughtErrors: UInt32
 
     /// A signature; `parameter` is 0 for operations without one, `call` 0 for a direct call.
-    public init(
+    package init(
         sequence: UInt32, kind: CollectiveKind, dtype: DType, shape: [Int], parameter: UInt32 = 0,
         call: UInt64 = 0, caughtErrors: UInt32 = 0
     ) {
@@ -61,7 +61,7 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
     }
 
     /// The signature of a collective on `array`.
-    public init(sequence: UInt32, kind: CollectiveKind, array: DenseArray, parameter: UInt32 = 0, call: CollectiveCall = .unspecified) {
+    package init(sequence: UInt32, kind: CollectiveKind, array: DenseArray, parameter: UInt32 = 0, call: CollectiveCall = .unspecified) {
         self.init(sequence: sequence, kind: kind, dtype: array.dtype, shape: array.shape, parameter: parameter,
                   call: call.digest, caughtErrors: call.caughtErrors)
     }
@@ -69,7 +69,7 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
     /// JAX's short form of the operand, e.g. `f32[4,3]`.
     var operand: String { AbstractValue(shape: shape, dtype: dtype).description }
 
-    public var description: String {
+    package var description: String {
         "\(kind.description)\(kind == .barrier || kind == .inconsistent ? "" : " of \(operand)") (collective #\(sequence + 1))"
     }
 
@@ -77,7 +77,7 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
     /// called. Every member builds the same message from the same signatures
     /// and `calls` (each member's ``CollectiveCall/encodedFields``, when
     /// the transport exchanged them).
-    public static func mismatch(_ signatures: [CollectiveSignature?], calls: [String?] = [], transport: String) -> FlockError {
+    package static func mismatch(_ signatures: [CollectiveSignature?], calls: [String?] = [], transport: String) -> FlockError {
         let valid = signatures.compactMap { $0 }
         let fields = signatures.indices.map { i in i < calls.count ? calls[i].map(CollectiveCall.parseFields) ?? [] : [] }
         func value(_ name: String, _ i: Int) -> String? { fields[i].first { $0.name == name }?.value }

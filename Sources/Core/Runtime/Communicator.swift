@@ -122,13 +122,13 @@ public enum CollectiveOperation: Sendable {
 
     /// The signature of this operation on `x` as a member's `sequence`-th
     /// collective, made for `call`.
-    public func signature(_ x: DenseArray, sequence: UInt32, call: CollectiveCall = .unspecified) -> CollectiveSignature {
+    package func signature(_ x: DenseArray, sequence: UInt32, call: CollectiveCall = .unspecified) -> CollectiveSignature {
         CollectiveSignature(sequence: sequence, kind: kind, array: x, parameter: parameter, call: call)
     }
 
     /// Checks the operand and parameters for a communicator of `size` members
     /// (locally: these depend on nothing another member could see differently).
-    public func validate(_ x: DenseArray, size: Int) throws {
+    package func validate(_ x: DenseArray, size: Int) throws {
         switch self {
         case .allReduce(let op), .reduceScatter(let op):
             try checkCollectiveReduction(op, x.dtype)
@@ -164,7 +164,7 @@ public enum CollectiveOperation: Sendable {
     /// Member `rank`'s result computed from every member's operand (`payloads`,
     /// in rank order, each of `shape` and `dtype`). Used by transports that
     /// hold all operands in memory.
-    public func localResult(_ payloads: [UnsafeRawPointer], shape: [Int], dtype: DType, rank: Int) -> DenseArray {
+    package func localResult(_ payloads: [UnsafeRawPointer], shape: [Int], dtype: DType, rank: Int) -> DenseArray {
         let size = payloads.count
         let count = shape.reduce(1, *)
         switch self {

@@ -3,7 +3,7 @@
 /// The eval kernels consume and produce these. Reshaping shares the buffer.
 public struct DenseArray: @unchecked Sendable {
     /// The storage, shared by arrays that reshape it.
-    public let buffer: Buffer
+    @usableFromInline package let buffer: Buffer
     /// The size of each dimension, row-major.
     public let shape: [Int]
     /// The element type.
@@ -13,7 +13,7 @@ public struct DenseArray: @unchecked Sendable {
 
     /// Views `buffer` as an array of `shape` and `dtype`; the buffer must hold at least
     /// as many bytes as that needs and must not be written afterwards.
-    public init(buffer: Buffer, shape: [Int], dtype: DType) {
+    package init(buffer: Buffer, shape: [Int], dtype: DType) {
         self.buffer = buffer
         self.shape = shape
         self.dtype = dtype

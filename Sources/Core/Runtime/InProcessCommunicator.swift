@@ -10,15 +10,15 @@ import Synchronization
 ///     let total = try! c.allReduce(DenseArray([Float(i)], shape: [1]), .sum)   // [6] on every member
 /// }
 /// ```
-public final class InProcessGroup: Sendable {
+package final class InProcessGroup: Sendable {
     /// The number of members.
-    public let size: Int
+    package let size: Int
     /// One communicator per member; member `i` must be used by one thread at a time.
-    public let members: [InProcessCommunicator]
+    package let members: [InProcessCommunicator]
 
     /// A group of `size` members. A member that waits longer than `timeout`
     /// seconds for the others fails, and so does every later collective of the group.
-    public init(size: Int, timeout: Double = CollectiveTimeout.seconds) {
+    package init(size: Int, timeout: Double = CollectiveTimeout.seconds) {
         precondition(size >= 1, "InProcessGroup: size must be at least 1, got \(size)")
         self.size = size
         let rendezvous = Rendezvous<InProcessCommunicator.Contribution>(size: size, timeout: timeout)

@@ -7,21 +7,21 @@
 /// the parent, so transforms nest in any order.
 
 /// An interpretation of primitives: evaluation, JVP, batching, staging, ...
-public protocol Interpreter: AnyObject, Sendable {
+package protocol Interpreter: AnyObject, Sendable {
     /// Applies `primitive` to `inputs`, which may include tracers of this
     /// interpreter and values of outer ones (to be treated as constants).
     func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor]
 }
 
 /// The per-task interpreter context.
-public enum InterpreterContext {
+package enum InterpreterContext {
     /// The interpreter `bind` hands primitives to in this task: evaluation by default;
     /// transforms install theirs for the scope of the function they trace.
-    @TaskLocal public static var current: any Interpreter = EvalInterpreter.shared
+    @TaskLocal package static var current: any Interpreter = EvalInterpreter.shared
 }
 
 /// Runs `body` with `interpreter` as the current interpreter.
-public func withInterpreter<R>(_ interpreter: any Interpreter, _ body: () throws -> R) rethrows -> R {
+package func withInterpreter<R>(_ interpreter: any Interpreter, _ body: () throws -> R) rethrows -> R {
     try InterpreterContext.$current.withValue(interpreter, operation: body)
 }
 
@@ -30,9 +30,9 @@ public func withInterpreter<R>(_ interpreter: any Interpreter, _ body: () throws
 @_spi(Engine) open class Tracer: @unchecked Sendable {
     public let aval: AbstractValue
     /// The interpreter that created this tracer; only it may unwrap it.
-    public let owner: any Interpreter
+    package let owner: any Interpreter
 
-    public init(aval: AbstractValue, owner: any Interpreter) {
+    package init(aval: AbstractValue, owner: any Interpreter) {
         self.aval = aval
         self.owner = owner
     }
@@ -64,11 +64,11 @@ package func bind1(_ primitive: Primitive, _ inputs: Tensor...) -> Tensor {
 }
 
 /// The default interpreter: checks shapes and runs CPU kernels.
-public final class EvalInterpreter: Interpreter {
+package final class EvalInterpreter: Interpreter {
     /// The one evaluating interpreter.
-    public static let shared = EvalInterpreter()
+    package static let shared = EvalInterpreter()
 
-    public func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
+    package func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
         var arrays: [DenseArray] = []
         arrays.reserveCapacity(inputs.count)
         var avals: [AbstractValue] = []

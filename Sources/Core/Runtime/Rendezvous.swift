@@ -21,9 +21,9 @@ public enum CollectiveTimeout {
 /// Rounds are numbered; a member that runs ahead into the next round never
 /// overwrites a round others are still reading. A member that waits longer
 /// than the timeout breaks the rendezvous: it and every later call throw.
-public final class Rendezvous<Value: Sendable>: @unchecked Sendable {
+package final class Rendezvous<Value: Sendable>: @unchecked Sendable {
     /// The number of members that meet in each round.
-    public let size: Int
+    package let size: Int
     let timeout: Double
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
@@ -34,7 +34,7 @@ public final class Rendezvous<Value: Sendable>: @unchecked Sendable {
     private var failure: FlockError?
 
     /// A rendezvous of `size` members (at least 1), each waiting at most `timeout` seconds for the others.
-    public init(size: Int, timeout: Double = CollectiveTimeout.seconds) {
+    package init(size: Int, timeout: Double = CollectiveTimeout.seconds) {
         precondition(size >= 1, "Rendezvous: size must be at least 1, got \(size)")
         self.size = size
         self.timeout = timeout
@@ -56,7 +56,7 @@ public final class Rendezvous<Value: Sendable>: @unchecked Sendable {
 
     /// Deposits `value` as member `rank` and returns every member's value.
     /// `what` names the operation in a timeout message.
-    public func exchange(_ rank: Int, _ value: Value, what: @autoclosure () -> String) throws -> [Value] {
+    package func exchange(_ rank: Int, _ value: Value, what: @autoclosure () -> String) throws -> [Value] {
         if size == 1 { return [value] }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
@@ -91,7 +91,7 @@ public final class Rendezvous<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Breaks the rendezvous with `error`: waiting and later calls throw it.
-    public func fail(_ error: FlockError) {
+    package func fail(_ error: FlockError) {
         pthread_mutex_lock(&mutex)
         if failure == nil { failure = error }
         pthread_cond_broadcast(&condition)

@@ -6,12 +6,12 @@
 /// primal work goes to the parent, tangent work too — which, under
 /// `linearize`, is a partial-evaluation staging interpreter that records only
 /// the operations touching tangents.
-public final class JVPInterpreter: Interpreter, @unchecked Sendable {
+package final class JVPInterpreter: Interpreter, @unchecked Sendable {
     /// The interpreter that runs the primal and tangent computations.
-    public let parent: any Interpreter
+    package let parent: any Interpreter
 
     /// A JVP interpreter over `parent`.
-    public init(parent: any Interpreter) { self.parent = parent }
+    package init(parent: any Interpreter) { self.parent = parent }
 
     final class JVPTracer: Tracer, @unchecked Sendable {
         let primal: Tensor
@@ -24,17 +24,17 @@ public final class JVPInterpreter: Interpreter, @unchecked Sendable {
     }
 
     /// A tensor of this interpreter carrying `primal` and `tangent`.
-    public func lift(_ primal: Tensor, tangent: Tensor?) -> Tensor {
+    package func lift(_ primal: Tensor, tangent: Tensor?) -> Tensor {
         Tensor(tracer: JVPTracer(primal: primal, tangent: tangent, owner: self))
     }
 
     /// The primal and tangent of `x` as seen by this interpreter.
-    public func unpack(_ x: Tensor) -> (primal: Tensor, tangent: Tensor?) {
+    package func unpack(_ x: Tensor) -> (primal: Tensor, tangent: Tensor?) {
         if let t = x.tracer as? JVPTracer, t.owner === self { return (t.primal, t.tangent) }
         return (x, nil)
     }
 
-    public func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
+    package func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
         let unpacked = inputs.map(unpack)
         let primals = unpacked.map(\.primal)
         let tangents = unpacked.map(\.tangent)

@@ -9,7 +9,7 @@
 
 extension AxisFrame {
     /// The batch interpreter mapping over the axis, for an axis bound by `vmap`.
-    public var interpreter: BatchInterpreter? {
+    package var interpreter: BatchInterpreter? {
         if case .mapped(let i) = binding { return i as? BatchInterpreter }
         return nil
     }

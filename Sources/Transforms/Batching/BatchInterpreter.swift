@@ -8,18 +8,18 @@
 /// is what user code (and shape rules) see. Each primitive is rewritten by its
 /// batching rule (`BatchingRules.swift`) into primitives on the whole
 /// batch, which run under the parent interpreter (JAX's Autodidax2, stackless).
-public final class BatchInterpreter: Interpreter {
+package final class BatchInterpreter: Interpreter {
     /// The interpreter the batched primitives run under.
-    public let parent: any Interpreter
+    package let parent: any Interpreter
     /// The size of the mapped axis.
-    public let axisSize: Int
+    package let axisSize: Int
     /// The name collectives use to refer to the mapped axis, if any.
-    public let axisName: String?
+    package let axisName: String?
 
     /// A batch interpreter over `parent` (usually the current interpreter) for
     /// an axis of `axisSize` examples. ``vmapFlat(_:inAxes:outAxes:axisSize:axisName:)``
     /// is the usual way in; rules of higher-order primitives create their own.
-    public init(parent: any Interpreter, axisSize: Int, axisName: String? = nil) {
+    package init(parent: any Interpreter, axisSize: Int, axisName: String? = nil) {
         self.parent = parent
         self.axisSize = axisSize
         self.axisName = axisName
@@ -27,14 +27,14 @@ public final class BatchInterpreter: Interpreter {
 
     /// The value and batch dimension behind `x`: this interpreter's tracers are
     /// unwrapped; anything else (concrete arrays, outer tracers) is unbatched.
-    public func lift(_ x: Tensor) -> BatchedValue {
+    package func lift(_ x: Tensor) -> BatchedValue {
         if let t = x.tracer as? BatchTracer, t.owner === self { return BatchedValue(t.value, t.batchDim) }
         return BatchedValue(x, nil)
     }
 
     /// `x` as seen by code running under this interpreter. Unbatched values need
     /// no tracer: they behave the same wrapped or not.
-    public func wrap(_ x: BatchedValue) -> Tensor {
+    package func wrap(_ x: BatchedValue) -> Tensor {
         guard let dim = x.dim, !x.value.isPoisoned else { return x.value }
         precondition(dim >= 0 && dim < x.value.rank && x.value.shape[dim] == axisSize,
                      "vmap: batch dimension \(dim) of \(x.value.shape) does not have the axis size \(axisSize)")
@@ -43,7 +43,7 @@ public final class BatchInterpreter: Interpreter {
 
     /// Applies `primitive`'s batching rule under the parent, or forwards the
     /// primitive unchanged when no input is batched.
-    public func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
+    package func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
         let lifted = inputs.map(lift)
         // A collective over this vmap's axis needs its rule even for unbatched
         // operands (psum of a constant is size × it; axisIndex has no operands).

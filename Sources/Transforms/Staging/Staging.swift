@@ -8,24 +8,24 @@
 /// parent interpreter and not recorded (partial evaluation, used by
 /// `linearize`); otherwise known inputs become constants of the jaxpr (or
 /// inline literals when they are concrete scalars).
-public final class StagingInterpreter: Interpreter, @unchecked Sendable {
+package final class StagingInterpreter: Interpreter, @unchecked Sendable {
     /// The interpreter known values and (in `partial` mode) known equations go to.
-    public let parent: any Interpreter
+    package let parent: any Interpreter
     /// Forward equations with only known inputs to the parent instead of staging them.
-    public let partial: Bool
+    package let partial: Bool
     private var nextID = 0
     private(set) var equations: [Equation] = []
     private(set) var constVars: [Var] = []
     private(set) var consts: [Tensor] = []
 
     /// A staging interpreter over `parent`; `partial` forwards equations whose inputs are all known.
-    public init(parent: any Interpreter, partial: Bool) {
+    package init(parent: any Interpreter, partial: Bool) {
         self.parent = parent
         self.partial = partial
     }
 
     package final class StagedTracer: Tracer, @unchecked Sendable {
-        public let variable: Var
+        package let variable: Var
         init(variable: Var, owner: StagingInterpreter) {
             self.variable = variable
             super.init(aval: variable.aval, owner: owner)
@@ -33,22 +33,22 @@ public final class StagingInterpreter: Interpreter, @unchecked Sendable {
     }
 
     /// A new variable of the jaxpr being recorded, with the given abstract value.
-    public func freshVar(_ aval: AbstractValue) -> Var {
+    package func freshVar(_ aval: AbstractValue) -> Var {
         nextID += 1
         return Var(id: nextID, aval: aval)
     }
 
     /// A new input variable, returned as a tracer.
-    public func newInput(_ aval: AbstractValue) -> (Var, Tensor) {
+    package func newInput(_ aval: AbstractValue) -> (Var, Tensor) {
         let v = freshVar(aval)
         return (v, Tensor(tracer: StagedTracer(variable: v, owner: self)))
     }
 
     /// Whether `x` is one of this interpreter's tracers.
-    public func owns(_ x: Tensor) -> Bool { (x.tracer as? StagedTracer)?.owner === self }
+    package func owns(_ x: Tensor) -> Bool { (x.tracer as? StagedTracer)?.owner === self }
 
     /// The atom for `x`: its variable, a literal, or a new constant variable.
-    public func atom(_ x: Tensor) -> Atom {
+    package func atom(_ x: Tensor) -> Atom {
         if let t = x.tracer as? StagedTracer, t.owner === self { return .variable(t.variable) }
         if x.isConcrete && x.rank == 0 { return .literal(LiteralValue(x)) }
         let v = freshVar(x.aval)
@@ -57,7 +57,7 @@ public final class StagingInterpreter: Interpreter, @unchecked Sendable {
         return .variable(v)
     }
 
-    public func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
+    package func process(_ primitive: Primitive, _ inputs: [Tensor]) throws -> [Tensor] {
         if partial && !inputs.contains(where: owns) {
             return try withInterpreter(parent) { try parent.process(primitive, inputs) }
         }
@@ -69,7 +69,7 @@ public final class StagingInterpreter: Interpreter, @unchecked Sendable {
     }
 
     /// Packages what was recorded into a jaxpr with `inputs` and `outputs`.
-    public func finish(inputs: [Var], outputs: [Tensor]) -> Jaxpr {
+    package func finish(inputs: [Var], outputs: [Tensor]) -> Jaxpr {
         let outAtoms = outputs.map(atom)
         return Jaxpr(inputs: inputs, constVars: constVars, consts: consts, equations: equations, outputs: outAtoms)
     }
