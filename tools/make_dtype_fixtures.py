@@ -213,12 +213,46 @@ def integer_ops(dtypes, x64):
     return cases
 
 
+NPY_DIR = os.path.join(os.path.dirname(__file__), "..", "Tests", "FlockIOTests", "Fixtures", "dtypes")
+
+
+def npy_files():
+    """One .npy file per dtype, written by numpy (bfloat16 through ml_dtypes,
+    which numpy saves as '<V2'), and the values each holds."""
+    os.makedirs(NPY_DIR, exist_ok=True)
+    values = {}
+    for dt in DTYPES:
+        x = edge_values(dt)
+        x = x[:24].reshape(2, 12) if x.size >= 24 else x
+        np.save(os.path.join(NPY_DIR, f"{dt}.npy"), x)
+        values[dt] = {"shape": list(x.shape), "values": texts(x)}
+    with open(os.path.join(NPY_DIR, "values.json"), "w") as f:
+        json.dump(values, f, separators=(",", ":"))
+
+
+def printing():
+    """repr of small arrays of the new dtypes, as JAX prints them."""
+    jax.config.update("jax_enable_x64", False)
+    cases = [
+        ("bfloat16", [0.1, 1.5, 3.0, 300.0]), ("bfloat16", [1e-5, 1.0]), ("bfloat16", [-2.5, float("nan"), float("inf")]),
+        ("float16", [0.1, 1.5, 65504, -0.0]), ("float16", [0.5, 2.25, -3.0]), ("float16", [1.0, float("nan")]),
+        ("int8", [1, -2, 3]), ("uint8", [0, 255, 7]), ("int16", [-32768, 5]), ("uint16", [1, 2]),
+    ]
+    out = []
+    for dt, vals in cases:
+        a = jnp.array(vals, dtype=dt)
+        out.append({"dtype": dt, "values": texts(np.asarray(a)), "repr": repr(a)})
+    return out
+
+
 def main():
+    npy_files()
     fixture = {
         "jax": jax.__version__,
         "promotion_x32": promotion(False),
         "promotion_x64": promotion(True),
         "conversions": conversions(),
+        "printing": printing(),
         "float16_ops": float16_ops(),
         "integer_ops": integer_ops(["int8", "uint8", "int16", "uint16", "int32", "uint32"], False)
         + integer_ops(["int64", "uint64"], True),

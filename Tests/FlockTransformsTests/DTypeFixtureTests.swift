@@ -44,7 +44,9 @@ import FlockTestSupport
         let promotion_x32: Promotion
         let promotion_x64: Promotion
         let conversions: [String: Conversion]
+        struct PrintCase: Decodable { let dtype: String; let values: [String]; let repr: String }
         let float16_ops: [FloatCase]
+        let printing: [PrintCase]
         let integer_ops: [IntegerCase]
     }
 
@@ -296,6 +298,24 @@ import FlockTestSupport
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
 
+    // MARK: - Printing
+
+    @Test func printsLikeJAX() {
+        for c in Self.fixture.printing {
+            let t = Tensor(concrete: Self.array(c.values, DType(rawValue: c.dtype)!))
+            #expect(t.description == c.repr)
+        }
+    }
+
+    // MARK: - Bad input
+
+    @Test func unsupportedDTypesAreCatchableErrors() {
+        let i8 = Tensor(concrete: Self.array(["1", "2", "3"], .int8))
+        let bf = Tensor(concrete: Self.array(["1.0", "2.0", "3.0"], .bfloat16))
+        expectFlockError("bfloat16") { try catchingErrors { shiftLeft(bf, bf) } }
+        expectFlockError("cannot reinterpret int8 as float32") { try catchingErrors { i8.bitcast(to: .float32) } }
+    }
+
     // MARK: - Canonicalisation without x64
 
     @Test func int64RequestsBecomeInt32WithJAXsWarning() {
@@ -307,5 +327,55 @@ import FlockTestSupport
         #expect(u.dtype == .uint32)
         #expect(Tensor([Int64(1) << 40, -3] as [Int64]).dtype == .int32)  // jnp.asarray of an int64 array: wraps
         #expect(Tensor([Int64(5), -3] as [Int64]).toArray(Int32.self) == [5, -3])
+    }
+}
+
+/// x64 mode is process-wide, so its half of the fixtures runs in a child
+/// process of this test binary with `FLOCK_ENABLE_X64=1` (``DTypeX64Child``).
+@Suite struct DTypeX64Tests {
+    @Test func x64HalfMatchesJAXInAChildProcess() throws {
+        let child = try runTestBinaryAsChild(
+            filter: "DTypeX64Child", environment: ["FLOCK_ENABLE_X64": "1", "FLOCK_TEST_X64_CHILD": "1"])
+        #expect(child.reason == .exit && child.status == 0, "child stderr: \(child.standardError.suffix(4000))")
+        #expect(child.standardError.contains("Suite DTypeX64Child passed"), "child stderr: \(child.standardError.suffix(4000))")
+    }
+}
+
+/// Runs only as the child of ``DTypeX64Tests`` (with x64 on).
+@Suite struct DTypeX64Child {
+    static var active: Bool { ProcessInfo.processInfo.environment["FLOCK_TEST_X64_CHILD"] == "1" }
+
+    @Test func promotionMatchesJAXWithX64() {
+        guard Self.active else { return }
+        #expect(Configuration.enableX64)
+        let p = DTypeFixtureTests.fixture.promotion_x64
+        for (key, want) in p.promote_types {
+            let names = key.split(separator: ",").map { DType(rawValue: String($0))! }
+            #expect(promoteTypes(names[0], names[1]).rawValue == want, "\(key)")
+        }
+        for (key, value) in p.result_type {
+            let parts = key.split(separator: ",").map(String.init)
+            let da = DType(rawValue: parts[0].replacingOccurrences(of: "*", with: ""))!
+            let db = DType(rawValue: parts[1].replacingOccurrences(of: "*", with: ""))!
+            guard case .name(let name) = value[0], case .weak(let weak) = value[1] else { Issue.record("bad entry"); continue }
+            let r = promoteTypes(da, weak: parts[0].hasSuffix("*"), db, weak: parts[1].hasSuffix("*"))
+            #expect(r.dtype.rawValue == name && r.weak == weak, "\(key): got \(r), JAX \(name) weak \(weak)")
+        }
+    }
+
+    @Test func sixtyFourBitIntegersMatchXLA() {
+        guard Self.active else { return }
+        let problems = DTypeFixtureTests.integerChecks(x64: true)
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+
+    @Test func int64ArraysAreReal() throws {
+        guard Self.active else { return }
+        #expect(zeros([2], dtype: .int64).dtype == .int64)
+        #expect(Tensor([1, 2] as [Float]).converted(to: .uint64).dtype == .uint64)
+        let big = Tensor([Int64(1) << 40, -3] as [Int64])
+        #expect(big.dtype == .int64)
+        #expect((big * 2).toArray(Int64.self) == [Int64(1) << 41, -6])
+        #expect((big + 0.5).dtype == .float64)  // a weak float meeting int64: the default float is float64
     }
 }

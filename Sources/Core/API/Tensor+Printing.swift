@@ -34,7 +34,7 @@ extension Tensor: CustomStringConvertible {
 /// such that value = 0.d₁d₂… × 10^exponent.
 private func shortestDigits(_ v: Double, dtype: DType) -> (digits: [UInt8], exponent: Int) {
     var s = switch dtype {
-    case .float16: Float16(v).magnitude.description
+    case .float16: shortestFloat16(v.magnitude)
     case .float32: Float(v).magnitude.description
     default: v.magnitude.description
     }
@@ -75,6 +75,19 @@ private func roundDigits(_ d: [UInt8], _ exponent: Int, keep: Int) -> ([UInt8], 
 }
 
 private let precision = 8
+
+/// The fewest significant digits (in C's `%e` form) that read back as the
+/// same float16: Swift's `Float16.description` is not always the shortest
+/// (it spells 65504 in full where numpy's Dragon4 gives 6.55e+04).
+private func shortestFloat16(_ v: Double) -> String {
+    for digits in 1...5 {
+        var buffer = [CChar](repeating: 0, count: 40)
+        _ = withVaList([digits - 1, v]) { vsnprintf(&buffer, buffer.count, "%.*e", $0) }
+        let text = String(cString: buffer)
+        if let back = Double(text), Float16(back) == Float16(v) { return text }
+    }
+    return Float16(v).description
+}
 
 /// C's `%g` (six significant digits, trailing zeros dropped).
 private func formatG(_ v: Double) -> String {
