@@ -202,3 +202,31 @@ AVX2 void flock_u32_bool_select(const uint8_t *p, const uint32_t *t, int t_scala
         BOOL_SELECT_LOOP(s, g)
     }
 }
+
+// How many windows ahead the destination rows are prefetched, and the longest
+// run worth prefetching line by line (longer ones stream on their own).
+enum { SCATTER_PREFETCH_AHEAD = 4, SCATTER_PREFETCH_MAX = 1024 };
+
+AVX2 void flock_f32_scatter_add_runs(float *out, const float *upd, const long *starts, const long *side, long count,
+                                     long n, long lo, long hi) {
+    int prefetch = n <= SCATTER_PREFETCH_MAX;
+    for (long b = 0; b < count; b++) {
+        if (prefetch && b + SCATTER_PREFETCH_AHEAD < count) {
+            long p = starts[b + SCATTER_PREFETCH_AHEAD];
+            if (p >= 0 && p < hi && p + n > lo) {
+                long p0 = p < lo ? lo : p, p1 = p + n > hi ? hi : p + n;
+                for (long e = p0; e < p1; e += 16) __builtin_prefetch(out + e, 1, 3);
+                __builtin_prefetch(out + p1 - 1, 1, 3);
+            }
+        }
+        long d = starts[b];
+        if (d < 0 || d >= hi || d + n <= lo) continue;
+        long s = side[b], m = n;
+        if (d < lo) { s += lo - d; m -= lo - d; d = lo; }
+        if (d + m > hi) m = hi - d;
+        float *o = out + d;
+        const float *u = upd + s;
+        // out and upd are different arrays (a scatter never runs in place over its updates).
+        ELEMENTWISE for (long i = 0; i < m; i++) o[i] = o[i] + u[i];
+    }
+}

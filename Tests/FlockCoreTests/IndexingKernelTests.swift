@@ -129,7 +129,8 @@ import Testing
     /// A scatter-add big enough to thread (rows of a table, many repeated):
     /// the same bits on 1…4 threads and on every run, equal to the sequential reference.
     @Test func scatterAddIsDeterministicAcrossThreadCounts() {
-        let rows = 300, width = 128, count = 4096
+        let rows = 300, width = 512, count = 4096  // count × width ≥ scatterParallelThreshold: threaded
+        #expect(count * width >= scatterParallelThreshold)
         var rng = SplitMix64(seed: 9)
         let idx = DenseArray((0..<count).map { _ in Int32(rng.int(0...(rows - 1))) }, shape: [count, 1])
         let x = Self.operand([rows, width], .float32, seed: 10)
@@ -143,6 +144,30 @@ import Testing
             for run in 0..<3 {
                 let y = evalScatter(.add, x, idx, u, dn: dn, mode: .fillOrDrop)
                 #expect(Self.bytes(y) == reference, "\(threads) threads, run \(run)")
+            }
+        }
+    }
+
+    /// A threaded scatter whose windows are columns (runs of one element
+    /// strided over the whole operand, so each window reaches every piece the
+    /// threads split the operand into), for every op, with out-of-bounds
+    /// indices dropped: bit for bit the sequential reference on 1…3 threads.
+    @Test func columnScatterIsTheSameOnEveryThreadCount() {
+        let rows = 4096, cols = 40, count = 600  // count × rows ≥ scatterParallelThreshold: threaded
+        #expect(count * rows >= scatterParallelThreshold)
+        var rng = SplitMix64(seed: 12)
+        let idx = DenseArray((0..<count).map { _ in Int32(rng.int(-2...(cols + 1))) }, shape: [count, 1])
+        let x = Self.operand([rows, cols], .float32, seed: 13)
+        let u = Self.operand([rows, count], .float32, seed: 14)
+        let dn = ScatterDimensionNumbers(updateWindowDims: [0], insertedWindowDims: [1], scatterDimsToOperandDims: [1])
+        let saved = FlockThreads.count
+        defer { FlockThreads.count = saved }
+        for op in ScatterOp.allCases {
+            let reference = Self.bytes(referenceScatter(op, x, idx, u, dn: dn, mode: .fillOrDrop))
+            for threads in 1...3 {
+                FlockThreads.count = threads
+                let y = evalScatter(op, x, idx, u, dn: dn, mode: .fillOrDrop)
+                #expect(Self.bytes(y) == reference, "\(op) on \(threads) threads")
             }
         }
     }

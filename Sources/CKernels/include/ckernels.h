@@ -30,4 +30,13 @@ void flock_u32_mask_select(const uint32_t *m, const uint32_t *t, int t_scalar, c
 void flock_u32_bool_select(const uint8_t *p, const uint32_t *t, int t_scalar, const uint32_t *f, int f_scalar,
                            uint32_t *out, long n);
 
+/// Scatter-add of float32 runs of `n` elements, in window order: for each b in
+/// 0..<count with starts[b] >= 0, out[starts[b] + i] += upd[side[b] + i], only
+/// where the destination lies in [lo, hi) (a thread's share of the operand).
+/// Each add rounds on its own, as Swift's loop: the bits do not depend on
+/// which runs. The destination rows of the next windows are prefetched: a
+/// scatter into random rows of a large table waits on memory otherwise.
+void flock_f32_scatter_add_runs(float *out, const float *upd, const long *starts, const long *side, long count,
+                                long n, long lo, long hi);
+
 #endif
