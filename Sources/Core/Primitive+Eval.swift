@@ -8,6 +8,7 @@ extension Primitive {
     /// - Returns: One array per result.
     public func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
         let shape = outAvals[0].shape
+        try checkScratch(x)
         switch self {
         case .unary, .binary, .compare, .select, .clamp: return [evalElementwise(self, x, out: outAvals[0])]
         case .convert(let dtype, _): return [convertArray(x[0], to: dtype)]
