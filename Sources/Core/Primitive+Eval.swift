@@ -9,6 +9,7 @@ extension Primitive {
     package func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
         if widens(x, outAvals) { return try evaluateWidened(x, outAvals: outAvals) }
         let shape = outAvals[0].shape
+        try checkScratch(x)
         switch self {
         case .unary, .binary, .compare, .select, .clamp: return [evalElementwise(self, x, out: outAvals[0])]
         case .convert(let dtype, _): return [convertArray(x[0], to: dtype)]

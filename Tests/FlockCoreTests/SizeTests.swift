@@ -115,4 +115,27 @@ import FlockTestSupport
         Configuration.maxAllocationBytes = (1 << 30) + 4096
         #expect(try catchingErrors { zeros([1024]).shape } == [1024])
     }
+
+    /// Kernels' working memory that grows with the shapes is checked like
+    /// results: more than the machine's memory is the catchable out-of-memory
+    /// error (this machine has less than 4 EiB), and an empty array whose
+    /// sorted dimension is huge sorts nothing (it used to allocate an index
+    /// array of 2^40 Ints and die; numpy sorts such an array to itself).
+    @Test func kernelWorkingMemoryIsChecked() throws {
+        #expect(systemMemoryBytes < 1 << 62)
+        let error = #expect(throws: FlockError.self) { try checkScratchBytes(1 << 62, operation: "sort") }
+        #expect(error?.message.contains(
+            "sort: out of memory (RESOURCE_EXHAUSTED): cannot allocate 4611686018427387904 bytes (4.0 EiB) of working memory") == true,
+            "\(error?.message ?? "no error")")
+        #expect(throws: FlockError.self) { try checkScratchBytes(Int.max, operation: "cumsum") }
+        try checkScratchBytes(1 << 20, operation: "sort")  // a MiB is fine
+        for axis in [0, 1] {
+            let empty = zeros([Self.huge, 0])
+            let sorted = try catchingErrors { sort(empty, axis: axis) }
+            #expect(sorted.shape == [Self.huge, 0])
+            let order = try catchingErrors { argsort(empty, axis: axis) }
+            #expect(order.shape == [Self.huge, 0])
+        }
+        #expect(try catchingErrors { sort(Tensor([Float(3), 1, 2])).toArray(Float.self) } == [1, 2, 3])
+    }
 }

@@ -28,6 +28,7 @@ func evalSort(_ xs: [DenseArray], dimension: Int, numKeys: Int) -> [DenseArray] 
     let shape = xs[0].shape
     let outer = shape[..<dimension].reduce(1, *), n = shape[dimension], inner = shape[(dimension + 1)...].reduce(1, *)
     let outs = xs.map { DenseArray(uninitializedShape: $0.shape, dtype: $0.dtype) }
+    if xs[0].count == 0 { return outs }  // no line to sort (n alone may be huge: shape [2^40, 0])
     var order = [Int](repeating: 0, count: n)
     for o in 0..<outer {
         for i in 0..<inner {
