@@ -113,7 +113,7 @@ def bad_safetensors_fixtures():
         "bad_duplicate.safetensors": (
             header_file(b'{"a":' + json.dumps(ent("F32", [2], 0, 8)).encode() + b',"a":'
                         + json.dumps(ent("F32", [2], 8, 16)).encode() + b"}", d16), 'duplicate key "a"'),
-        "bad_f16.safetensors": (header_file({"h": ent("F16", [8], 0, 16)}, d16), "unsupported dtype F16"),
+        "bad_f8.safetensors": (header_file({"h": ent("F8_E4M3", [16], 0, 16)}, d16), "unsupported dtype F8_E4M3"),
         "bad_dtype.safetensors": (header_file({"h": ent("Q7", [4], 0, 16)}, d16), "unknown dtype 'Q7'"),
         "bad_size.safetensors": (header_file({"a": ent("F32", [3], 0, 16)}, d16), "needs 12 bytes"),
         "bad_huge_shape.safetensors": (

@@ -134,8 +134,12 @@ extension Primitive {
 
     /// The ``CollectiveCall`` of this collective on `operand` through
     /// `communicator` at `site`, with the errors caught on its member.
-    func collectiveCall(_ operand: DenseArray?, on communicator: any Communicator, site: CollectiveSite?) -> CollectiveCall {
-        var call = CollectiveCall(self, operand: operand.map { AbstractValue(shape: $0.shape, dtype: $0.dtype) }, site: site)
+    /// `prepared` is the call made ahead of time (a jitted plan's, its digest
+    /// computed once), to which only the caught errors are added.
+    func collectiveCall(
+        _ operand: DenseArray?, on communicator: any Communicator, site: CollectiveSite?, prepared: CollectiveCall? = nil
+    ) -> CollectiveCall {
+        var call = prepared ?? CollectiveCall(self, operand: operand.map { AbstractValue(shape: $0.shape, dtype: $0.dtype) }, site: site)
         let count = communicator.caughtErrors.pendingCount
         if count > 0 {
             call.caughtErrors = count
@@ -154,9 +158,11 @@ extension Primitive {
 
     /// Evaluates this psum, pmax or pmin over the one name `axis` through the
     /// communicator bound to it (see ``singleAxisAllReduce``).
-    /// `site` is where the program called it (``CollectiveSite/current`` when nil).
+    /// `site` is where the program called it (``CollectiveSite/current`` when nil);
+    /// `prepared`, the call made ahead of time by a jitted plan (its digest computed once).
     public func evaluateAllReduce(
-        _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, site: CollectiveSite? = nil
+        _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, site: CollectiveSite? = nil,
+        prepared: CollectiveCall? = nil
     ) throws -> DenseArray {
         let c: any Communicator
         do {
@@ -164,17 +170,19 @@ extension Primitive {
         } catch let e as FlockError {
             throw FlockError("\(name) over '\(axis)': \(e.message)")
         }
-        return try evaluateAllReduce(x, op, through: c, axis: axis, inPlace: inPlace, site: site ?? CollectiveSite.current)
+        return try evaluateAllReduce(
+            x, op, through: c, axis: axis, inPlace: inPlace, site: prepared == nil ? site ?? CollectiveSite.current : nil, prepared: prepared)
     }
 
     /// ``evaluateAllReduce(_:_:axis:inPlace:site:)`` through `c`, the
     /// communicator bound to `axis` (the eager fast path has looked it up).
     package func evaluateAllReduce(
-        _ x: DenseArray, _ op: ReduceOp, through c: any Communicator, axis: String, inPlace: Bool = false, site: CollectiveSite?
+        _ x: DenseArray, _ op: ReduceOp, through c: any Communicator, axis: String, inPlace: Bool = false, site: CollectiveSite?,
+        prepared: CollectiveCall? = nil
     ) throws -> DenseArray {
         try skipAfterEarlierError()
         do {
-            let call = collectiveCall(x, on: c, site: site)
+            let call = collectiveCall(x, on: c, site: site, prepared: prepared)
             return try inPlace ? c.allReduceInPlace(x, op, call: call) : c.perform(.allReduce(op), x, call: call)
         } catch let e as FlockError {
             c.caughtErrors.acknowledge()  // every member failed together

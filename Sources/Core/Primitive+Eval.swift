@@ -7,6 +7,7 @@ extension Primitive {
     ///   - outAvals: What ``abstractEval(_:)`` returned for them.
     /// - Returns: One array per result.
     public func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
+        if widens(x, outAvals) { return try evaluateWidened(x, outAvals: outAvals) }
         let shape = outAvals[0].shape
         switch self {
         case .unary, .binary, .compare, .select, .clamp: return [evalElementwise(self, x, out: outAvals[0])]
@@ -84,4 +85,45 @@ extension Primitive {
 func evalConcrete(_ j: Jaxpr, _ args: [DenseArray]) throws -> [DenseArray] {
     let outs = withInterpreter(EvalInterpreter.shared) { evalJaxpr(j, args.map { Tensor(concrete: $0) }) }
     return try outs.map { try $0.concreteArray(for: "jaxpr evaluation") }
+}
+
+// MARK: - 8- and 16-bit dtypes
+
+extension Primitive {
+    /// Whether this equation runs through ``evaluateWidened(_:outAvals:)``:
+    /// an operand or a result is an 8/16-bit dtype (other than a conversion,
+    /// a bitcast, or a primitive that only wraps a jaxpr, whose equations widen
+    /// on their own).
+    @inline(__always)
+    package func widens(_ x: [DenseArray], _ outAvals: [AbstractValue]) -> Bool {
+        var any = false
+        for a in x where a.dtype.isWidened { any = true; break }
+        if !any { for a in outAvals where a.dtype.isWidened { any = true; break } }
+        guard any else { return false }
+        switch self {
+        case .convert, .bitcast, .reshape, .stopGradient, .scatter, .call, .customJVP, .customVJP, .checkpoint, .cond,
+            .whileLoop, .scan, .customVJPLinear:
+            return false
+        default: return true
+        }
+    }
+
+    /// Runs the primitive on the compute types of its operands (int32/uint32
+    /// for 8/16-bit integers, float32 for float16/bfloat16) and rounds the
+    /// results back to their dtypes: XLA CPU's per-operation rounding. Integer
+    /// results wrap (the low bits are those of the narrow computation); sums,
+    /// products and contractions accumulate in float32.
+    func evaluateWidened(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
+        var wide = x.map { convertArray($0, to: $0.dtype.computeType) }
+        if case .binary(.shiftRightLogical) = self, x[0].dtype == .int8 || x[0].dtype == .int16 {
+            // A logical shift sees the narrow bits, not their sign extension.
+            let unsigned: DType = x[0].dtype == .int8 ? .uint8 : .uint16
+            wide[0] = bitcastArray(convertArray(bitcastArray(x[0], to: unsigned), to: .uint32), to: .int32)
+        }
+        let wideAvals = outAvals.map { AbstractValue(shape: $0.shape, dtype: $0.dtype.computeType, weakType: $0.weakType) }
+        var p = self
+        if case .iota(let dtype, let shape, let dimension) = self { p = .iota(dtype.computeType, shape: shape, dimension: dimension) }
+        let outs = try p.evaluate(wide, outAvals: wideAvals)
+        return zip(outs, outAvals).map { convertArray($0, to: $1.dtype) }
+    }
 }

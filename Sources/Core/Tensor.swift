@@ -142,12 +142,19 @@ extension Tensor {
             self.init(poisoned: FlockError("Tensor.init: bad shape"))
             return
         }
-        self.init(concrete: DenseArray(values, shape: s))
+        self.init(concrete: Tensor.canonicalized(DenseArray(values, shape: s)))
     }
 
     /// A rank-0 tensor of a Swift scalar (strongly typed: `Tensor(Float(2))` is float32).
     public init<T: TensorElement>(_ value: T) {
-        self.init(concrete: DenseArray([value], shape: []))
+        self.init(concrete: Tensor.canonicalized(DenseArray([value], shape: [])))
+    }
+
+    /// `a` in its canonical dtype: 64-bit integers become 32-bit without x64,
+    /// silently, as `jnp.asarray` of a numpy int64 array does.
+    package static func canonicalized(_ a: DenseArray) -> DenseArray {
+        let c = a.dtype.canonical
+        return c == a.dtype ? a : convertArray(a, to: c)
     }
 
     /// A rank-0 tensor converted to `dtype`, optionally weakly typed.
@@ -168,11 +175,16 @@ extension Tensor {
 
     static func scalarArray(_ value: Double, dtype: DType) -> DenseArray {
         switch dtype {
-        case .bool: DenseArray([value != 0], shape: [])
-        case .int32: DenseArray([Int32(truncatingIfNeeded: Int64(value))], shape: [])
-        case .uint32: DenseArray([UInt32(truncatingIfNeeded: Int64(value))], shape: [])
-        case .float32: DenseArray([Float(value)], shape: [])
-        case .float64: DenseArray([value], shape: [])
+        case .bool: return DenseArray([value != 0], shape: [])
+        case .float32: return DenseArray([Float(value)], shape: [])
+        case .float64: return DenseArray([value], shape: [])
+        default:
+            // Integers in Int64's range wrap into the dtype (numpy's `astype` of
+            // a Python int); other values convert as arrays do.
+            if dtype.isInteger, value.rounded(.towardZero) == value, abs(value) < 0x1p63 {
+                return convertArray(DenseArray([Int64(value)], shape: []), to: dtype)
+            }
+            return convertArray(DenseArray([value], shape: []), to: dtype)
         }
     }
 }
@@ -238,8 +250,16 @@ extension Tensor {
     static func placeholder<T: TensorElement>(_: T.Type) -> T {
         switch T.dtype {
         case .bool: false as! T
+        case .int8: Int8(0) as! T
+        case .uint8: UInt8(0) as! T
+        case .int16: Int16(0) as! T
+        case .uint16: UInt16(0) as! T
         case .int32: Int32(0) as! T
         case .uint32: UInt32(0) as! T
+        case .int64: Int64(0) as! T
+        case .uint64: UInt64(0) as! T
+        case .float16: Float16.nan as! T
+        case .bfloat16: BFloat16(Float.nan) as! T
         case .float32: Float.nan as! T
         case .float64: Double.nan as! T
         }

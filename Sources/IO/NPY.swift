@@ -37,8 +37,10 @@ public func encodeNPY(_ x: Tensor) throws -> [UInt8] {
 
 /// Decodes the bytes of a `.npy` file into a tensor.
 ///
-/// Reads format versions 1.0, 2.0 and 3.0; the dtypes `<f4`, `<f8`, `<i4`,
-/// `<u4`, `|b1` and the big-endian `>f4`, `>f8`, `>i4`, `>u4` (byte-swapped);
+/// Reads format versions 1.0, 2.0 and 3.0; every Flock dtype (`<f2`, `<f4`,
+/// `<f8`, `|i1` … `<u8`, `|b1`, and `<V2` as bfloat16, which is how `np.save`
+/// stores an `ml_dtypes` bfloat16 array) little- or big-endian (byte-swapped);
+/// `int64`/`uint64` become `int32`/`uint32` without x64 (``Configuration/enableX64``);
 /// Fortran-ordered data (transposed into row-major). Scalars and empty arrays
 /// are fine.
 ///
@@ -89,18 +91,23 @@ public func loadNPY(_ path: String) throws -> Tensor {
 // MARK: - Dtypes
 
 /// The npy type codes Flock supports, without the byte-order character.
+/// bfloat16 is `V2`: numpy has no bfloat16, and `np.save` of an `ml_dtypes`
+/// bfloat16 array writes its 2-byte elements as void (`'<V2'`), so that is what
+/// Flock writes, and reads back as bfloat16.
 private let npyTypeCodes: [(code: String, dtype: DType)] = [
-    ("f4", .float32), ("f8", .float64), ("i4", .int32), ("u4", .uint32), ("b1", .bool),
+    ("f4", .float32), ("f8", .float64), ("f2", .float16), ("V2", .bfloat16),
+    ("i1", .int8), ("u1", .uint8), ("i2", .int16), ("u2", .uint16), ("i4", .int32), ("u4", .uint32),
+    ("i8", .int64), ("u8", .uint64), ("b1", .bool),
 ]
 
 private let supportedDescriptions =
-    "supported: '<f4' (float32), '<f8' (float64), '<i4' (int32), '<u4' (uint32), '|b1' (bool), "
-    + "and the big-endian '>f4', '>f8', '>i4', '>u4'"
+    "supported: '<f2' (float16), '<f4' (float32), '<f8' (float64), '<V2' (bfloat16, as ml_dtypes saves it), "
+    + "'|i1', '|u1', '<i2', '<u2', '<i4', '<u4', '<i8', '<u8' (integers), '|b1' (bool), and the big-endian '>' forms"
 
 /// The `descr` numpy writes for `dtype` on a little-endian machine.
 private func npyDescr(_ dtype: DType) -> String {
     let code = npyTypeCodes.first { $0.dtype == dtype }!.code
-    return dtype == .bool ? "|b1" : "<" + code
+    return dtype.byteSize == 1 ? "|" + code : "<" + code
 }
 
 let hostIsLittleEndian = 1.littleEndian == 1
@@ -266,7 +273,8 @@ func decodeNPY(_ bytes: UnsafeRawBufferPointer, context: String) throws -> Tenso
     if swap { swapBytes(dst, itemSize: dtype.byteSize) }
     // A Swift Bool must be 0 or 1; numpy treats any nonzero byte as True.
     if dtype == .bool { for i in 0..<byteCount where dst[i] > 1 { dst[i] = 1 } }
-    return Tensor(concrete: array)
+    // numpy's default int64 becomes int32 without x64, as `jnp.asarray` does.
+    return Tensor(concrete: Tensor.canonicalized(array))
 }
 
 /// Copies elements stored column-major (first index fastest) into row-major order.

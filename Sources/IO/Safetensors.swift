@@ -33,7 +33,7 @@ public struct SafetensorsFile: Sendable {
 /// `safetensors` package (`safetensors.numpy.save`) writes them.
 ///
 /// Tensors are laid out as the Rust writer orders them — by dtype, widest
-/// first (F64, F32, U32, I32, BOOL), then by name — with the JSON header
+/// first (U64, I64, F64, F32, U32, I32, BF16, F16, U16, I16, I8, U8, BOOL), then by name — with the JSON header
 /// padded with spaces to a multiple of 8 bytes.
 ///
 /// ```swift
@@ -55,7 +55,7 @@ public func encodeSafetensors(_ tensors: [String: Tensor], metadata: [String: St
 ///
 /// Every length and offset is validated before any data is read; a malformed,
 /// truncated or padded file, a duplicate name, overlapping or non-contiguous
-/// byte ranges, or a dtype Flock lacks (F16, BF16, I64, …) throws.
+/// byte ranges, or a dtype Flock lacks (F8_E4M3, C64, …) throws.
 ///
 /// ```swift
 /// let file = try decodeSafetensors(bytes)
@@ -102,13 +102,14 @@ public func loadSafetensors(_ path: String) throws -> SafetensorsFile {
 /// Flock's dtypes with their safetensors names, in the Rust enum's order
 /// (the writer sorts by it, widest last).
 private let safetensorsDTypes: [(name: String, dtype: DType)] = [
-    ("BOOL", .bool), ("I32", .int32), ("U32", .uint32), ("F32", .float32), ("F64", .float64),
+    ("BOOL", .bool), ("U8", .uint8), ("I8", .int8), ("I16", .int16), ("U16", .uint16), ("F16", .float16),
+    ("BF16", .bfloat16), ("I32", .int32), ("U32", .uint32), ("F32", .float32), ("F64", .float64),
+    ("I64", .int64), ("U64", .uint64),
 ]
 
 /// Names the format defines that Flock has no dtype for.
 private let unsupportedSafetensorsDTypes: Set<String> = [
-    "F4", "F6_E2M3", "F6_E3M2", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "I16", "U16", "F16", "BF16",
-    "C64", "I64", "U64",
+    "F4", "F6_E2M3", "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0", "C64",
 ]
 
 /// The largest header the reference implementation accepts.
@@ -224,7 +225,7 @@ func decodeSafetensors(_ bytes: UnsafeRawBufferPointer, context: String) throws 
         if !hostIsLittleEndian { swapBytes(dst, itemSize: e.dtype.byteSize) }
         // A Swift Bool must be 0 or 1.
         if e.dtype == .bool { for i in 0..<dst.count where dst[i] > 1 { dst[i] = 1 } }
-        tensors[e.name] = Tensor(concrete: array)
+        tensors[e.name] = Tensor(concrete: Tensor.canonicalized(array))  // int64 → int32 without x64
     }
     return SafetensorsFile(tensors: tensors, metadata: metadata)
 }

@@ -25,20 +25,9 @@ public struct LeafInfo: Hashable, Sendable, CustomStringConvertible {
     /// The leaf infos of a tree, in leaf order.
     static func of<P: PyTree>(_ tree: P) -> [LeafInfo] {
         let leaves = treeLeaves(tree)
-        let paths = leafPaths(tree)
+        let paths = treeLeafPaths(tree)
         return zip(paths, leaves).map { LeafInfo(path: $0, shape: $1.shape, dtype: $1.dtype) }
     }
-}
-
-/// The key path of each leaf of `tree`, in leaf order (from the structure's
-/// nodes: a leaf's node is `path: leaf`).
-func leafPaths<P: PyTree>(_ tree: P) -> [String] {
-    var paths: [String] = []
-    for node in treeStructure(tree).nodes where node.hasSuffix(": leaf") {
-        let p = String(node.dropLast(": leaf".count))
-        paths.append(p == "." ? "" : p)
-    }
-    return paths
 }
 
 /// A gradient transformation (`optax.GradientTransformation`): pure `init`

@@ -41,11 +41,15 @@ public final class PmapFunction: @unchecked Sendable {
         case each([Int?])
         /// The same for every result (pytrees; the default 0).
         case all(Int?)
+        /// One axis per result leaf, known once the function has been traced
+        /// (a pytree prefix resolved against the result's tree).
+        case computed(@Sendable (Int) -> [Int?])
 
         func axes(count: Int) -> [Int?] {
             switch self {
             case .each(let axes): axes
             case .all(let a): [Int?](repeating: a, count: count)
+            case .computed(let resolve): resolve(count)
             }
         }
     }

@@ -64,6 +64,23 @@ private let inconsistencies: [Inconsistency] = [
     Inconsistency(description: "jitted step missing a psum", expected: "different collectives") { odd, d in
         use(jit { (x: Tensor) in psum((odd ? x : psum(x, axisName: "i")) * 2, axisName: "i") }(square(d)))
     },
+    // The all-reduce combiner turns both orders into one psum of f32[5]: the
+    // same operation, operand and place; only the schedule tells them apart
+    // (without it, member 1's y met the others' x: wrong sums, no error).
+    Inconsistency(description: "jitted psums combined in another order", expected: "jitted programs whose collectives differ") { odd, _ in
+        let step = jit { (xs: [Tensor]) -> [Tensor] in
+            let (x, y) = (xs[0] * 2, xs[1] * 2)
+            return odd ? [psum(y, axisName: "i"), psum(x, axisName: "i")] : [psum(x, axisName: "i"), psum(y, axisName: "i")]
+        }
+        for t in step([Tensor([Float(1), 2]), Tensor([Float(3), 4, 5])]) { use(t) }
+    },
+    Inconsistency(description: "jitted loop traced with one iteration fewer", expected: "different collectives") { odd, d in
+        use(jit { (x: Tensor) in
+            var y = x
+            for _ in 0..<(odd ? 2 : 3) { y = psum(y * 0.5, axisName: "i") }
+            return y
+        }(square(d)))
+    },
 ]
 
 /// Runs `body` on every member with "i" bound, inside `catchingErrors`; then

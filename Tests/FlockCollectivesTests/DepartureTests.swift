@@ -38,16 +38,18 @@ import Glibc
     }
 }
 
-/// Run only by scripts/test-launch under `./launch -n 2` with a short
-/// FLOCK_HEARTBEAT_TIMEOUT: rank 1 stops itself (SIGSTOP) after the last
-/// collective. Rank 0, at its exit, must not wait for it in MPI_Finalize
-/// forever: it names rank 1 and ends the job once rank 1's heartbeat is silent.
+/// Run only by scripts/test-launch under `./launch -n 2` (and by
+/// scripts/test-two-hosts on 2 + 2 ranks) with a short
+/// FLOCK_HEARTBEAT_TIMEOUT: rank `FLOCK_TEST_STOP_AT_END` (1 unless it is a
+/// number) stops itself (SIGSTOP) after the last collective. The others, at
+/// their exit, must not wait for it in MPI_Finalize forever: they name it and
+/// end the job once its heartbeat is silent (shared memory on one host, messages across hosts).
 @Suite(.enabled(if: getenvString("FLOCK_TEST_STOP_AT_END") != nil)) struct StopAtEnd {
     @Test func aRankStoppedAfterTheLastCollectiveEndsTheJob() throws {
         try Distributed.initialize()
         let world = Distributed.processes
         try world.barrier()
-        if world.rank == 1 {
+        if world.rank == getenvString("FLOCK_TEST_STOP_AT_END").flatMap({ Int($0) }) ?? 1 {
             kill(getpid(), SIGSTOP)
             usleep(200_000)  // the stop takes effect before this returns
         }

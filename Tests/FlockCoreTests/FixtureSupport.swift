@@ -241,7 +241,13 @@ func expectMatches(
         where !floatsMatch(a[i], e[i], sameBits: a[i].bitPattern == e[i].bitPattern, flushed: flushed(a[i], e[i]), rtol, atol) {
             bad.append(i)
         }
-    case .int32, .uint32, .bool:
+    case .float16, .bfloat16:
+        for i in 0..<want.count {
+            let (a, e) = (got.double(at: i), want.double(at: i))
+            let sameBits = got.dtype == want.dtype && (0..<2).allSatisfy { got.bytes[i * 2 + $0] == want.bytes[i * 2 + $0] }
+            if !floatsMatch(a, e, sameBits: sameBits, flushed: false, rtol, atol) { bad.append(i) }
+        }
+    case .int8, .uint8, .int16, .uint16, .int32, .uint32, .int64, .uint64, .bool:
         // Integers and bools compare by their bytes.
         let size = want.dtype.byteSize
         let a = got.bytes, e = want.bytes
@@ -281,6 +287,9 @@ private func element(_ a: DenseArray, _ i: Int) -> String {
     case .int32: return "\(a.pointer(Int32.self)[i])"
     case .uint32: return "\(a.pointer(UInt32.self)[i])"
     case .bool: return "\(a.pointer(Bool.self)[i])"
+    case .int64: return "\(a.pointer(Int64.self)[i])"
+    case .uint64: return "\(a.pointer(UInt64.self)[i])"
+    default: return "\(a.double(at: i))"
     }
 }
 

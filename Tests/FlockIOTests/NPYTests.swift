@@ -75,7 +75,8 @@ import FlockCore
 
     // MARK: - Round trips
 
-    @Test(arguments: DType.allCases)
+    /// Every dtype arrays can have without x64 (int64/uint64 round-trip in DTypeX64Tests).
+    @Test(arguments: DType.allCases.filter { $0.canonical == $0 })
     func roundTripEveryDType(dtype: DType) throws {
         let directory = try temporaryDirectory()
         for (i, shape) in ([[], [0], [5], [3, 4], [2, 0, 3], [2, 3, 4]] as [[Int]]).enumerated() {
@@ -91,7 +92,7 @@ import FlockCore
 
     @Test func roundTripNPZ() throws {
         var arrays: [String: DenseArray] = [:]
-        for (i, dtype) in DType.allCases.enumerated() {
+        for (i, dtype) in DType.allCases.enumerated() where dtype.canonical == dtype {
             arrays["\(dtype)"] = randomArray(shape: [3, 5], dtype: dtype, seed: UInt64(i))
             arrays["scalar_\(dtype)"] = randomArray(shape: [], dtype: dtype, seed: UInt64(10 + i))
             arrays["empty_\(dtype)"] = randomArray(shape: [0, 2], dtype: dtype, seed: 0)
@@ -122,8 +123,8 @@ import FlockCore
     // MARK: - Malformed input
 
     @Test(arguments: [
-        ("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", "unsupported dtype '<i8' (supported: '<f4'"),
-        ("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", "unsupported dtype '<f2'"),
+        ("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", "unsupported dtype '<c8' (supported: '<f2'"),
+        ("{'descr': '<V4', 'fortran_order': False, 'shape': (2,), }", "unsupported dtype '<V4'"),
         ("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", "unsupported dtype '|O'"),
         ("{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }", "unsupported dtype '<U3'"),
         ("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", "unsupported structured dtype"),

@@ -40,7 +40,7 @@ import FlockCore
     @Test func roundTripEveryDTypeBitForBit() throws {
         var tensors: [String: Tensor] = [:]
         var arrays: [String: DenseArray] = [:]
-        for (i, dtype) in DType.allCases.enumerated() {
+        for (i, dtype) in DType.allCases.enumerated() where dtype.canonical == dtype {
             for (j, shape) in ([[], [0], [1], [7], [3, 5], [2, 0, 3], [2, 3, 4]] as [[Int]]).enumerated() {
                 let a = randomArray(shape: shape, dtype: dtype, seed: UInt64(10 * i + j))
                 arrays["\(dtype).\(j)"] = a

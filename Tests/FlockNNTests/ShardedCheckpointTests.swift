@@ -141,7 +141,8 @@ private func crossJobArrays(_ mesh: Mesh) throws -> [String: (Tensor, NamedShard
         #expect(ShardedCheckpoint.parseBlockName("w[4:2]") == nil)
         #expect(ShardedCheckpoint.parseLayout("float32 [8, 3]")! == (.float32, [8, 3]))
         #expect(ShardedCheckpoint.parseLayout("int32 []")! == (.int32, []))
-        #expect(ShardedCheckpoint.parseLayout("int64 [2]") == nil)
+        #expect(ShardedCheckpoint.parseLayout("int64 [2]")! == (.int64, [2]))
+        #expect(ShardedCheckpoint.parseLayout("complex64 [2]") == nil)
     }
 
     /// Saves (MODE=save) or restores and checks (MODE=restore) a checkpoint in

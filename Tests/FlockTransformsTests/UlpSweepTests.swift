@@ -42,8 +42,6 @@ private let ulpBound: [String: (value: Int, derivative: Int)] = [
     // own) is a few 1e-6 off there -- e^(−x²) of a rounded x² -- which the
     // fixed spacing of subnormals counts as 13 and 22 ulp.
     "erfc": (13, 22),
-    // XLA's expm1 is not yet reproduced (Flock: libm's expm1f).
-    "expm1": (2, 1),
     // XLA's rsqrt is 1 ulp from 1 / √x (Flock's); its derivative y / x doubles that.
     "rsqrt": (1, 2),
     // XLA contracts a multiply-add of the chain rule into one fused operation.

@@ -144,6 +144,27 @@ let cases: [FaultCase] = [
         use(f(square(d)))
         return nil
     },
+    FaultCase(name: "jit: combined psums in another order", collective: "psum (jit, combined)", parameter: "(order of two psums)",
+              expected: "jitted programs whose collectives differ", beforeData: true) { odd, _ in
+        // Both orders become one all-reduce of f32[5] (the all-reduce combiner): only the plan's
+        // collective schedule tells them apart.
+        let step = jit { (xs: [Tensor]) -> [Tensor] in
+            let (x, y) = (xs[0] * 2, xs[1] * 2)
+            return odd ? [psum(y, axisName: "i"), psum(x, axisName: "i")] : [psum(x, axisName: "i"), psum(y, axisName: "i")]
+        }
+        for t in step([Tensor([Float(1), 2]), Tensor([Float(3), 4, 5])]) { use(t) }
+        return nil
+    },
+    FaultCase(name: "jit: loop traced with one iteration fewer", collective: "psum (jit)", parameter: "(one iteration skipped)",
+              expected: "different collectives", beforeData: true) { odd, d in
+        let f = jit { (x: Tensor) -> Tensor in
+            var y = x
+            for _ in 0..<(odd ? 2 : 3) { y = psum(y * 0.5, axisName: "i") }
+            return y
+        }
+        use(f(square(d)))
+        return nil
+    },
     FaultCase(name: "caught error", collective: "psum", parameter: "(error caught on one device)", expected: "caught errors",
               beforeData: true) { odd, d in
         // The odd device hits an error before its psum and catches it: it skipped that psum.

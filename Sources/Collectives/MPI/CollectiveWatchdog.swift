@@ -85,6 +85,7 @@ final class CollectiveWatchdog: Sendable {
                 for m in exchange.silentMembers(now: now, limit: limit) { silent.insert(s.memberWorldRanks[m]) }
             }
         }
+        silent.formUnion(Departures.silentPeers(limit: limit))
         return silent.sorted()
     }
 
@@ -96,18 +97,24 @@ final class CollectiveWatchdog: Sendable {
             let now = monotonicNanoseconds()
             let live = slots.withLock { $0.compactMap(\.slot) }
             Departures.whileActive { for s in live { s.exchange?.beat() } }
+            Departures.exchangeBeats()
             if let stuck = live.first(where: { s in
                 let t = s.since.load(ordering: .relaxed)
                 return t != 0 && now > t && now - t > limit
             }) { abortJob(stuck) }
             // A member that others wait for and whose heartbeat stopped (a
             // stopped process, a machine in a swap storm) never arrives.
+            // Across hosts (or without shared memory) the heartbeats come by message.
+            let silentPeers = Departures.silentPeers(limit: silence)
             for s in live {
                 let t = s.since.load(ordering: .relaxed)
-                guard t != 0, now > t, now - t > silence, let exchange = s.exchange else { continue }
+                guard t != 0, now > t, now - t > silence else { continue }
                 var silent: [Int] = []
-                Departures.whileActive { silent = exchange.silentMembers(now: now, limit: silence) }
-                if !silent.isEmpty { abortJob(s, silent: silent.map { s.memberWorldRanks[$0] }) }
+                if let exchange = s.exchange {
+                    Departures.whileActive { silent = exchange.silentMembers(now: now, limit: silence).map { s.memberWorldRanks[$0] } }
+                }
+                silent += silentPeers.filter { s.worldRanks.contains($0) && !silent.contains($0) }
+                if !silent.isEmpty { abortJob(s, silent: silent.sorted()) }
             }
             // A rank that left can never join a collective of its communicators.
             if let (gone, seconds) = Departures.poll(), seconds >= Departures.patience {

@@ -38,6 +38,79 @@ enum Departures {
         try mpiCheck(MPI_Comm_dup(cmpi_comm_world(), &dup), "MPI_Comm_dup")
         try mpiCheck(MPI_Comm_set_errhandler(dup, cmpi_errors_return()), "MPI_Comm_set_errhandler")
         comm = dup
+        // Heartbeats by message where no shared-memory window carries them:
+        // ranks on several hosts, or shared-memory collectives turned off.
+        var node: MPI_Comm? = nil, size: Int32 = 0, rank: Int32 = 0, nodeSize: Int32 = 0
+        try mpiCheck(MPI_Comm_size(dup, &size), "MPI_Comm_size")
+        try mpiCheck(MPI_Comm_rank(dup, &rank), "MPI_Comm_rank")
+        try mpiCheck(MPI_Comm_split_type(dup, cmpi_comm_type_shared(), 0, cmpi_info_null(), &node), "MPI_Comm_split_type")
+        try mpiCheck(MPI_Comm_size(node, &nodeSize), "MPI_Comm_size")
+        MPI_Comm_free(&node)
+        var spans = nodeSize < size ? Int32(1) : 0, anySpans: Int32 = 0
+        try mpiCheck(MPI_Allreduce(&spans, &anySpans, 1, cmpi_int(), cmpi_op_max(), dup), "MPI_Allreduce")
+        if size > 1 && (anySpans != 0 || Configuration.sharedCollectiveBytes == 0) {
+            beats.withLock { $0 = PeerBeats(size: Int(size), rank: Int(rank), start: monotonicNanoseconds()) }
+        }
+    }
+
+    // MARK: - Heartbeats by message (across hosts)
+
+    /// The last time each peer was heard from, when ranks beat by message.
+    private struct PeerBeats {
+        var lastHeard: [UInt64]
+        var lastSent: UInt64 = 0
+        /// This rank and the peers that announced their departure: not waited for.
+        var gone: Set<Int>
+        init(size: Int, rank: Int, start: UInt64) {
+            lastHeard = Array(repeating: start, count: size)
+            gone = [rank]
+        }
+    }
+    private static let beats = Mutex<PeerBeats?>(nil)
+    private static let beatTag: Int32 = 0x4668  // "Fh"
+
+    /// From the watchdog thread, every 200 ms: receives peers' heartbeats and,
+    /// once a second, sends this rank's (one int, fire and forget, to every
+    /// peer that has not left). The shared-memory heartbeat only reaches ranks
+    /// of one host; this one crosses hosts, so a rank stopped on another host
+    /// is named too (``silentPeers(limit:)``).
+    static func exchangeBeats() {
+        lock.withLock { finalizing in
+            guard !finalizing, let comm else { return }
+            beats.withLock { state in
+                guard var b = state else { return }
+                let now = monotonicNanoseconds()
+                var flag: Int32 = 0
+                var status = MPI_Status()
+                while MPI_Iprobe(cmpi_any_source(), beatTag, comm, &flag, &status) == 0 && flag != 0 {
+                    var n: Int32 = 0
+                    MPI_Recv(&n, 1, cmpi_int(), status.MPI_SOURCE, beatTag, comm, cmpi_status_ignore())
+                    let r = Int(status.MPI_SOURCE)
+                    if r >= 0 && r < b.lastHeard.count { b.lastHeard[r] = now }
+                }
+                if now - b.lastSent >= 1_000_000_000 {
+                    b.lastSent = now
+                    var rank: Int32 = 0
+                    MPI_Comm_rank(comm, &rank)
+                    var me = rank
+                    for r in 0..<Int32(b.lastHeard.count) where !b.gone.contains(Int(r)) {
+                        var request: MPI_Request? = cmpi_request_null()
+                        if MPI_Isend(&me, 1, cmpi_int(), r, beatTag, comm, &request) == MPI_SUCCESS { MPI_Request_free(&request) }
+                    }
+                }
+                state = b
+            }
+        }
+    }
+
+    /// Peers (world ranks) not heard from for `limit` nanoseconds that have
+    /// not announced their departure; empty when ranks beat in shared memory.
+    static func silentPeers(limit: UInt64) -> [Int] {
+        let now = monotonicNanoseconds()
+        return beats.withLock { state in
+            guard let b = state else { return [] }
+            return b.lastHeard.indices.filter { !b.gone.contains($0) && now > b.lastHeard[$0] && now - b.lastHeard[$0] > limit }
+        }
     }
 
     /// Set by the first call of ``announceAndFinalize(status:)``.
@@ -126,6 +199,7 @@ enum Departures {
             while MPI_Iprobe(cmpi_any_source(), tag, comm, &flag, &status) == 0 && flag != 0 {
                 var who: Int32 = 0
                 MPI_Recv(&who, 1, cmpi_int(), status.MPI_SOURCE, tag, comm, cmpi_status_ignore())
+                beats.withLock { _ = $0?.gone.insert(Int(who)) }
                 if departed.load(ordering: .relaxed) < 0 {
                     departedAt.store(monotonicNanoseconds(), ordering: .relaxed)
                     departed.store(Int(who), ordering: .relaxed)

@@ -39,7 +39,9 @@ func mpiDatatype(_ dtype: DType) -> MPI_Datatype {
     case .float64: cmpi_double()
     case .int32: cmpi_int32()
     case .uint32: cmpi_uint32()
-    case .bool: cmpi_byte()
+    case .int64: cmpi_int64()
+    case .uint64: cmpi_uint64()
+    case .bool, .int8, .uint8, .int16, .uint16, .float16, .bfloat16: cmpi_byte()  // evaluated widened; only moved
     }
 }
 

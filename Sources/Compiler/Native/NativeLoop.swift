@@ -351,7 +351,7 @@ struct NativeLoopCompiler {
             switch dtype {
             case .float32: return op(.packed(.and), x[0], constant(Float(1)))
             case .int32, .uint32: return op(.packed(.and), x[0], constant(UInt32(1)))
-            case .float64, .bool: return nil
+            default: return nil
             }
         case .elementwise(let p, let types):
             guard types.allSatisfy({ $0 == .float32 }) else { return nil }

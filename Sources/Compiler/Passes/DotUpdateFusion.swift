@@ -12,7 +12,7 @@ public func fuseDotUpdates(_ jaxpr: Jaxpr) -> Jaxpr {
     for case .variable(let v) in jaxpr.outputs { uses[v.id, default: 0] += 1 }
     var products: [Int: Int] = [:]  // product variable -> equation index
     for (i, e) in jaxpr.equations.enumerated() {
-        if case .dotGeneral = e.primitive, e.outputs[0].aval.dtype.isFloatingPoint { products[e.outputs[0].id] = i }
+        if case .dotGeneral = e.primitive, e.outputs[0].aval.dtype == .float32 || e.outputs[0].aval.dtype == .float64 { products[e.outputs[0].id] = i }
     }
     guard !products.isEmpty else { return jaxpr }
     var removed = Set<Int>()

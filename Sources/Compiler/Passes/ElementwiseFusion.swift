@@ -174,7 +174,7 @@ private func duplicatingLoopBroadcasts(_ jaxpr: Jaxpr) -> [Equation] {
 /// result's shape or rank 0, or a broadcast of a rank-0 value.
 func isFusible(_ e: Equation) -> Bool {
     let shape = e.outputs[0].aval.shape
-    guard !shape.isEmpty, e.outputs.count == 1 else { return false }
+    guard !shape.isEmpty, e.outputs.count == 1, !involvesWidenedTypes(e) else { return false }
     if isLoopBroadcast(e) { return true }
     return e.primitive.isElementwise && e.inputs.allSatisfy { $0.aval.rank == 0 || $0.aval.shape == shape }
 }
@@ -272,5 +272,22 @@ struct MinHeap<Value> {
             i = m
         }
         return top.value
+    }
+}
+
+/// Whether an equation reads or writes an 8/16-bit dtype: such equations are
+/// never fused and run through the eval rule, which computes them in their
+/// compute types and rounds after each primitive (so jit equals eager).
+func involvesWidenedTypes(_ e: Equation) -> Bool {
+    e.inputs.contains { $0.aval.dtype.isWidened } || e.outputs.contains { $0.aval.dtype.isWidened }
+}
+
+extension Primitive {
+    /// Whether the primitive runs a jaxpr of its own (compiled to a sub-plan).
+    var wrapsJaxpr: Bool {
+        switch self {
+        case .call, .customJVP, .customVJP, .checkpoint, .cond, .whileLoop, .scan: true
+        default: false
+        }
     }
 }

@@ -99,6 +99,8 @@ private struct PlanCompiler {
             {
                 kind = .dotUpdate(dn, alpha: form.alpha)
                 inPlace = [(0, 2)]
+            } else if involvesWidenedTypes(e), !e.primitive.wrapsJaxpr {
+                kind = .primitive(e.primitive)  // the eval rule widens (see Primitive.evaluateWidened)
             } else if e.primitive.isElementwise {
                 let loop = FusedLoop(singleEquation: e, native: native)
                 kind = .fused(loop)
@@ -140,7 +142,29 @@ private struct PlanCompiler {
         return Plan(
             inputSlots: inputSlots, slotCount: slotCount, instructions: instructions,
             outputs: jaxpr.outputs.map(operand), inputAvals: jaxpr.inputAvals, outputAvals: jaxpr.outputAvals,
-            peakBytes: memory.peak, constantBytes: constantBytes)
+            peakBytes: memory.peak, constantBytes: constantBytes, collectiveCalls: Self.collectiveCalls(eqs))
+    }
+
+    /// Each collective equation's call (by equation, hence instruction, index),
+    /// made once here so that running the plan hashes nothing: its site is its
+    /// place in the plan's collective schedule (``CollectiveSite/schedule(_:)``),
+    /// which also covers the parts an all-reduce combined (the concatenation
+    /// feeding it, see `combineAllReduces`).
+    static func collectiveCalls(_ eqs: [Equation]) -> [CollectiveCall?] {
+        var concatenated: [Int: [AbstractValue]] = [:]  // variable id -> the avals of its concatenated parts
+        var found: [(index: Int, primitive: Primitive, operand: AbstractValue?, parts: [AbstractValue])] = []
+        for (i, e) in eqs.enumerated() {
+            if case .concatenate = e.primitive, e.outputs.count == 1 { concatenated[e.outputs[0].id] = e.inputs.map(\.aval) }
+            guard e.primitive.collectiveAxes != nil else { continue }
+            var parts: [AbstractValue] = []
+            if case .variable(let v)? = e.inputs.first { parts = concatenated[v.id] ?? [] }
+            found.append((i, e.primitive, e.inputs.first?.aval, parts))
+        }
+        guard !found.isEmpty else { return [] }
+        let sites = CollectiveSite.schedule(found.map { ($0.primitive, $0.operand, $0.parts) })
+        var calls = [CollectiveCall?](repeating: nil, count: eqs.count)
+        for (c, site) in zip(found, sites) { calls[c.index] = CollectiveCall(c.primitive, operand: c.operand, site: site) }
+        return calls
     }
 
     static func kind(of p: Primitive, native: Bool) -> Plan.Kind {

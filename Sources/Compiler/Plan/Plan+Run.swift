@@ -103,12 +103,12 @@ extension Plan {
             }
             loop.run(xs, into: outs)
         case .primitive(let p):
-            if case .scatter(let op, let dn, let mode) = p, let x = state.takeScatterOperand(inst) {
+            if case .scatter(let op, let dn, let mode) = p, !inst.outAvals[0].dtype.isWidened, let x = state.takeScatterOperand(inst) {
                 // Into the dying operand's buffer: no copy of the table.
                 scatterInPlace(op, into: x, state.read(inst.inputs[1]), state.read(inst.inputs[2]), dn: dn, mode: mode)
                 outs = [x]
             } else if p.collectiveAxes != nil {
-                outs = try CollectiveSite.$current.withValue(CollectiveSite(instruction: index, of: instructions.count)) {
+                outs = try CollectiveSite.$current.withValue(collectiveCalls[index]?.site) {
                     try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
                 }
             } else {
@@ -120,9 +120,9 @@ extension Plan {
             // (MPI_IN_PLACE: one buffer less, the data stays in cache).
             let y: DenseArray
             if case .slot(let s) = inst.inputs[0], inst.dying.contains(s), let x = state.takeIfOwned(s) {
-                y = try p.evaluateAllReduce(x, op, axis: axis, inPlace: true, site: CollectiveSite(instruction: index, of: instructions.count))
+                y = try p.evaluateAllReduce(x, op, axis: axis, inPlace: true, prepared: collectiveCalls[index])
             } else {
-                y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis, site: CollectiveSite(instruction: index, of: instructions.count))
+                y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis, prepared: collectiveCalls[index])
             }
             for s in inst.dying { state.slots[s] = nil }
             state.slots[inst.outputs[0]] = y

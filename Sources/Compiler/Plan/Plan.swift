@@ -56,6 +56,10 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
     /// The shapes and dtypes of the results, in order.
     public let outputAvals: [AbstractValue]
 
+    /// The call of each collective instruction (by index; empty when the plan
+    /// has none), digest included: made once at compile time.
+    let collectiveCalls: [CollectiveCall?]
+
     /// Instructions of this plan, not counting nested plans.
     public var instructionCount: Int { instructions.count }
     /// Buffer slots of this plan (the most arrays it holds at once, inputs included).
@@ -69,8 +73,10 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
 
     init(
         inputSlots: [Int], slotCount: Int, instructions: [Instruction], outputs: [Operand],
-        inputAvals: [AbstractValue], outputAvals: [AbstractValue], peakBytes: Int, constantBytes: Int
+        inputAvals: [AbstractValue], outputAvals: [AbstractValue], peakBytes: Int, constantBytes: Int,
+        collectiveCalls: [CollectiveCall?] = []
     ) {
+        self.collectiveCalls = collectiveCalls
         self.inputSlots = inputSlots
         self.slotCount = slotCount
         self.instructions = instructions

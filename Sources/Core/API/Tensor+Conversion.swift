@@ -3,7 +3,11 @@ extension Tensor {
     ///
     /// Floats convert to integers by truncation toward zero, saturating at the
     /// integer range (NaN → 0); numbers convert to bool as `x != 0`.
-    public func converted(to dtype: DType) -> Tensor { converted(to: dtype, weak: false) }
+    /// Without x64 (``Configuration/enableX64``) a 64-bit integer dtype is
+    /// canonicalised to its 32-bit type with JAX's warning, as `astype` does.
+    public func converted(to dtype: DType) -> Tensor {
+        converted(to: dtype.canonicalRequest(in: "astype"), weak: false)
+    }
 
     /// Conversion that also sets the weak-type flag (used by type promotion).
     public func converted(to dtype: DType, weak: Bool) -> Tensor {
@@ -18,7 +22,7 @@ extension Tensor {
         return bind1(.convert(dtype, weakType: weak), self)
     }
 
-    /// Reinterprets the bits of a 4-byte dtype as another 4-byte dtype (`lax.bitcast_convert_type`).
+    /// Reinterprets the bits of a dtype as another dtype of the same size (`lax.bitcast_convert_type`).
     public func bitcast(to dtype: DType) -> Tensor { bind1(.bitcast(dtype), self) }
 }
 

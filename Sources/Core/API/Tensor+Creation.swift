@@ -12,7 +12,8 @@ public func full(_ shape: [Int], _ value: Double, dtype: DType = .float32) -> Te
 /// ``full(_:_:dtype:)`` with the name errors give: the shape is checked
 /// (negative or too large) and its array must fit in memory
 /// (``checkAllocation(_:operation:)``).
-func filled(_ shape: [Int], _ value: Double, dtype: DType, operation: String) -> Tensor {
+func filled(_ shape: [Int], _ value: Double, dtype requested: DType, operation: String) -> Tensor {
+    let dtype = requested.canonicalRequest(in: operation)
     do {
         try validateShape(shape, dtype: dtype, operation: operation)
         try checkAllocation(AbstractValue(shape: shape, dtype: dtype), operation: operation)
@@ -49,7 +50,7 @@ public func arange(_ start: Double, _ stop: Double, step: Double = 1, dtype: DTy
     }
     let count = Swift.max(0, Int(((stop - start) / step).rounded(.up)))
     let isInt = [start, stop, step].allSatisfy { $0 == $0.rounded() }
-    let dt = dtype ?? (isInt ? .int32 : .float32)
+    let dt = dtype?.canonicalRequest(in: "arange") ?? (isInt ? .int32 : .float32)
     let base = bind1(.iota(dt.isFloatingPoint ? .float64 : .int32, shape: [count], dimension: 0))
     if dt.isFloatingPoint {
         return (base * Tensor(step, dtype: .float64) + Tensor(start, dtype: .float64)).converted(to: dt)
@@ -59,7 +60,7 @@ public func arange(_ start: Double, _ stop: Double, step: Double = 1, dtype: DTy
 
 /// `0, 1, …, stop − 1` (`jnp.arange(stop)`), int32 unless `dtype` says otherwise.
 public func arange(_ stop: Int, dtype: DType = .int32) -> Tensor {
-    bind1(.iota(dtype, shape: [Swift.max(stop, 0)], dimension: 0))
+    bind1(.iota(dtype.canonicalRequest(in: "arange"), shape: [Swift.max(stop, 0)], dimension: 0))
 }
 
 /// `num` evenly spaced values from `start` to `stop` (`jnp.linspace`).

@@ -21,13 +21,6 @@ public func cumulativeReduction(
 
 private let scanRowLength = 16
 
-private func sliceAxis(_ x: Tensor, _ axis: Int, _ start: Int, _ limit: Int) -> Tensor {
-    var lo = [Int](repeating: 0, count: x.rank), hi = x.shape
-    lo[axis] = start
-    hi[axis] = limit
-    return bind1(.slice(start: lo, limit: hi, strides: [Int](repeating: 1, count: x.rank)), x)
-}
-
 private func scanAlong(_ x: Tensor, axis: Int, reverse: Bool, identity: Double, _ combine: (Tensor, Tensor) -> Tensor) -> Tensor {
     let n = x.shape[axis]
     if n == 0 { return x }
@@ -35,7 +28,7 @@ private func scanAlong(_ x: Tensor, axis: Int, reverse: Bool, identity: Double, 
     if n <= scanRowLength {
         // Every output its own window, combined in order from the identity;
         // a reversed window ends in padding (the identity once more).
-        let items = (0..<n).map { sliceAxis(x, axis, $0, $0 + 1) }
+        let items = (0..<n).map { lax.sliceInDim(x, start: $0, limit: $0 + 1, axis: axis) }
         var outputs: [Tensor] = []
         if !reverse {
             var acc = combine(unit, items[0])
@@ -62,17 +55,17 @@ private func scanAlong(_ x: Tensor, axis: Int, reverse: Bool, identity: Double, 
     let scanned = scanAlong(padded.reshaped(split), axis: axis + 1, reverse: reverse, identity: identity, combine)
     // Row totals: the last element of a row (the first when reversed).
     let column = reverse ? 0 : scanRowLength - 1
-    let totals = scanAlong(sliceAxis(scanned, axis + 1, column, column + 1), axis: axis, reverse: reverse,
+    let totals = scanAlong(lax.sliceInDim(scanned, start: column, limit: column + 1, axis: axis + 1), axis: axis, reverse: reverse,
                            identity: identity, combine)
     // What the rows before (after) contribute: the totals shifted by one row.
     var shift = [(Int, Int)](repeating: (0, 0), count: totals.rank)
     shift[axis] = reverse ? (0, 1) : (1, 0)
-    let carried = reverse ? sliceAxis(pad(totals, shift, value: identity), axis, 1, rows + 1)
-                          : sliceAxis(pad(totals, shift, value: identity), axis, 0, rows)
+    let carried = reverse ? lax.sliceInDim(pad(totals, shift, value: identity), start: 1, limit: rows + 1, axis: axis)
+                          : lax.sliceInDim(pad(totals, shift, value: identity), start: 0, limit: rows, axis: axis)
     let out = combine(scanned, carried.broadcast(to: scanned.shape))
     var merged = x.shape
     merged[axis] = rows * scanRowLength
-    return sliceAxis(out.reshaped(merged), axis, 0, n)
+    return lax.sliceInDim(out.reshaped(merged), start: 0, limit: n, axis: axis)
 }
 
 extension Tensor {

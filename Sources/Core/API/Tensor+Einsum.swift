@@ -13,7 +13,9 @@
 /// the letters used exactly once, in alphabetical order.
 ///
 /// - Parameters:
-///   - subscripts: e.g. `"ij,jk->ik"`, `"bij,bjk->bik"`, `"...i,i"`, `"ii"` is not supported.
+///   - subscripts: e.g. `"ij,jk->ik"`, `"bij,bjk->bik"`, `"...i,i"`; a letter
+///     repeated within one operand takes its diagonal (`"ii->i"`, the trace `"ii->"`,
+///     `"iij->j"`), as numpy and JAX do.
 ///   - operands: the arrays, one per comma-separated term.
 ///
 /// ```swift
@@ -25,7 +27,7 @@ public func einsum(_ subscripts: String, _ operands: Tensor...) -> Tensor { eins
 /// ``einsum(_:_:)-(String,Tensor...)`` over an array of operands.
 public func einsum(_ subscripts: String, _ operands: [Tensor]) -> Tensor {
     guard let spec = EinsumSpec(subscripts, shapes: operands.map(\.shape)) else { return poison }
-    var terms = zip(operands, spec.inputs).map { ($0, $1) }
+    var terms = zip(operands, spec.inputs).map { takeDiagonals($0, $1) }
     // Labels needed after term k: the output's and the later operands'.
     func needed(after k: Int) -> Set<Character> {
         var s = Set(spec.output)
@@ -51,6 +53,24 @@ public func einsum(_ subscripts: String, _ operands: [Tensor]) -> Tensor {
     (result, labels) = sumAway(result, labels, keeping: Set(spec.output))
     let order = spec.output.map { labels.firstIndex(of: $0)! }
     return order == Array(order.indices) ? result : result.transposed(order)
+}
+
+/// `x` with every letter repeated in its labels reduced to one axis holding
+/// the diagonal: the entries off the diagonal are masked to zero and summed
+/// away, JAX's lowering (so the diagonal is exact and differentiable).
+private func takeDiagonals(_ x: Tensor, _ labels: [Character]) -> (Tensor, [Character]) {
+    var x = x, labels = labels
+    while let j = labels.indices.first(where: { labels[..<$0].contains(labels[$0]) }) {
+        let i = labels.firstIndex(of: labels[j])!
+        let n = x.shape[i]
+        var rowShape = [Int](repeating: 1, count: x.rank), columnShape = rowShape
+        rowShape[i] = n
+        columnShape[j] = n
+        let onDiagonal = bind1(.iota(.int32, shape: rowShape, dimension: i)) .== bind1(.iota(.int32, shape: columnShape, dimension: j))
+        x = `where`(onDiagonal, x, Tensor(0, dtype: x.dtype)).sum(axis: j)
+        labels.remove(at: j)
+    }
+    return (x, labels)
 }
 
 /// `x` summed over the axes whose labels are not kept.
@@ -106,8 +126,12 @@ struct EinsumSpec {
             }
             let middle = (0..<rest).map { ellipsisLabel(rest - 1 - $0) }
             let labels = pieces.count == 2 ? Array(pieces[0]) + middle + Array(pieces[1]) : Array(explicit)
-            guard Set(labels).count == labels.count else {
-                fail("a letter repeated within one operand (\"\(term)\", a trace or diagonal) is not supported"); return nil
+            // A letter repeated within one operand (a diagonal) needs equal sizes.
+            for (k, c) in labels.enumerated() {
+                if let first = labels[..<k].firstIndex(of: c), shape[first] != shape[k] {
+                    fail("letter \"\(c)\" repeats in \"\(term)\" over axes of sizes \(shape[first]) and \(shape[k]); a diagonal needs equal sizes")
+                    return nil
+                }
             }
             ellipsisRank = Swift.max(ellipsisRank, rest)
             inputs.append(labels)

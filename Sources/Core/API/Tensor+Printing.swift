@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // Printing in JAX's style (numpy's array2string conventions):
 // `Array([11., 20., 29.], dtype=float32)`.
 
@@ -26,8 +32,12 @@ extension Tensor: CustomStringConvertible {
 
 /// Shortest round-trip decimal of a finite value: digits and the decimal exponent
 /// such that value = 0.d₁d₂… × 10^exponent.
-private func shortestDigits(_ v: Double, isFloat32: Bool) -> (digits: [UInt8], exponent: Int) {
-    var s = isFloat32 ? Float(v).magnitude.description : v.magnitude.description
+private func shortestDigits(_ v: Double, dtype: DType) -> (digits: [UInt8], exponent: Int) {
+    var s = switch dtype {
+    case .float16: Float16(v).magnitude.description
+    case .float32: Float(v).magnitude.description
+    default: v.magnitude.description
+    }
     var exp10 = 0
     if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {
         exp10 = Int(s[s.index(after: e)...])!
@@ -66,17 +76,37 @@ private func roundDigits(_ d: [UInt8], _ exponent: Int, keep: Int) -> ([UInt8], 
 
 private let precision = 8
 
+/// C's `%g` (six significant digits, trailing zeros dropped).
+private func formatG(_ v: Double) -> String {
+    var buffer = [CChar](repeating: 0, count: 32)
+    _ = withVaList([v]) { vsnprintf(&buffer, buffer.count, "%g", $0) }
+    return String(cString: buffer)
+}
+
 private func formatElements(_ a: DenseArray) -> [String] {
     let n = a.count
     switch a.dtype {
     case .bool:
         return (0..<n).map { a.pointer(Bool.self)[$0] ? " True" : "False" }
-    case .int32, .uint32:
-        let strs = (0..<n).map { i in a.dtype == .int32 ? String(a.pointer(Int32.self)[i]) : String(a.pointer(UInt32.self)[i]) }
+    case .int8, .uint8, .int16, .uint16, .int32, .uint32, .int64, .uint64:
+        let strs = (0..<n).map { i in
+            switch a.dtype {
+            case .int64: String(a.pointer(Int64.self)[i])
+            case .uint64: String(a.pointer(UInt64.self)[i])
+            default: String(Int64(a.double(at: i)))
+            }
+        }
         let w = strs.map(\.count).max() ?? 0
         return strs.map { String(repeating: " ", count: w - $0.count) + $0 }
-    case .float32, .float64:
-        let isF32 = a.dtype == .float32
+    case .bfloat16:
+        // ml_dtypes prints each bfloat16 as C's `%g` of its value, unpadded.
+        return (0..<n).map { i in
+            let v = a.double(at: i)
+            if v.isNaN { return "nan" }
+            if v.isInfinite { return v < 0 ? "-inf" : "inf" }
+            return formatG(v)
+        }
+    case .float16, .float32, .float64:
         let values = (0..<n).map { a.double(at: $0) }
         let finite = values.filter { $0.isFinite }
         let nonzero = finite.map(\.magnitude).filter { $0 != 0 }
@@ -90,7 +120,7 @@ private func formatElements(_ a: DenseArray) -> [String] {
                 continue
             }
             let sign = (v < 0 || (v == 0 && v.sign == .minus)) ? "-" : ""
-            let (d0, e0) = shortestDigits(v, isFloat32: isF32)
+            let (d0, e0) = shortestDigits(v, dtype: a.dtype)
             if useExp {
                 let (d, e) = roundDigits(d0, e0, keep: precision + 1)
                 let mant = String(decoding: d, as: UTF8.self)

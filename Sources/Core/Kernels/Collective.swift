@@ -38,6 +38,9 @@ package func combine(
     case .float64: accumulateFloat(dst, src, count, op, Double.self)
     case .int32: accumulateInteger(dst, src, count, op, Int32.self)
     case .uint32: accumulateInteger(dst, src, count, op, UInt32.self)
+    case .int64: accumulateInteger(dst, src, count, op, Int64.self)
+    case .uint64: accumulateInteger(dst, src, count, op, UInt64.self)
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(dtype)
     case .bool: preconditionFailure("accumulate: bool reductions are rejected by checkCollectiveReduction")
     }
 }

@@ -61,7 +61,8 @@ func convolutionReference(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParame
     switch l.dtype {
     case .float32: convTyped(l, r, p, shape, Float.self)
     case .float64: convTyped(l, r, p, shape, Double.self)
-    case .int32, .uint32, .bool: fatalError("unreachable: non-float convolution is rejected by the shape rule")
+    case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
+        fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
     }
 }
 
@@ -70,7 +71,8 @@ func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters,
     switch l.dtype {
     case .float32: ConvolutionGemm<Float>(l, r, p, out).run()
     case .float64: ConvolutionGemm<Double>(l, r, p, out).run()
-    case .int32, .uint32, .bool: fatalError("unreachable: non-float convolution is rejected by the shape rule")
+    case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
+        fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
     }
     return out
 }

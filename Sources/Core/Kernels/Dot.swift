@@ -82,7 +82,10 @@ private func gemm(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, int
         }
     case .int32: integerGemm(a, ta, b, tb, out, batch, m, k, n, Int32.self)
     case .uint32: integerGemm(a, ta, b, tb, out, batch, m, k, n, UInt32.self)
+    case .int64: integerGemm(a, ta, b, tb, out, batch, m, k, n, Int64.self)
+    case .uint64: integerGemm(a, ta, b, tb, out, batch, m, k, n, UInt64.self)
     case .bool: fatalError("unreachable: bool dot is rejected by the shape rule")
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(l.dtype)
     }
 }
 

@@ -65,7 +65,7 @@ extension Float: KernelFloat {
     @inline(__always) static func _exp(_ x: Float) -> Float { xlaExpFloat(x) }
     @inline(__always) static func _log(_ x: Float) -> Float { xlaLogFloat(x) }
     @inline(__always) static func _log1p(_ x: Float) -> Float { xlaLog1pFloat(x) }
-    @inline(__always) static func _expm1(_ x: Float) -> Float { expm1f(x) }
+    @inline(__always) static func _expm1(_ x: Float) -> Float { xlaExpm1Float(x) }
     @inline(__always) static func _sin(_ x: Float) -> Float { sinf(x) }
     @inline(__always) static func _cos(_ x: Float) -> Float { cosf(x) }
     @inline(__always) static func _tan(_ x: Float) -> Float { tanf(x) }
@@ -190,6 +190,7 @@ protocol OneBits { associatedtype Bits: FixedWidthInteger; static var bits: Bits
 enum OneF32: OneBits { static var bits: UInt32 { Float(1).bitPattern } }
 enum OneF64: OneBits { static var bits: UInt64 { Double(1).bitPattern } }
 enum OneI32: OneBits { static var bits: UInt32 { 1 } }
+enum OneI64: OneBits { static var bits: UInt64 { 1 } }
 
 /// A lane mask converted to 1 (all bits set) or 0.
 enum MaskToOneK<M: FixedWidthInteger, One: OneBits>: UnaryKernel where One.Bits == M {

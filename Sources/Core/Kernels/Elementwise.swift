@@ -76,7 +76,7 @@ package struct BlockKernel: @unchecked Sendable {
         case .compare(let op): self = compareKernel(op, t[0])
         case .select:
             if t[1].byteSize == 4, let k = AVX2Kernels.boolSelect() { self = k; return }
-            self = bySize(t[1], SelectK<UInt8>.self, SelectK<UInt32>.self, SelectK<UInt64>.self)
+            self = bySize(t[1], SelectK<UInt8>.self, SelectK<UInt16>.self, SelectK<UInt32>.self, SelectK<UInt64>.self)
         case .clamp: self = clampKernel(t[1])
         case .convert(let dtype, _): self = convertKernel(t[0], to: dtype)
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
@@ -105,7 +105,9 @@ package struct BlockKernel: @unchecked Sendable {
         case .float64: maskCompare(op, Double.self, UInt64.self)
         case .int32: maskCompare(op, Int32.self, UInt32.self)
         case .uint32: maskCompare(op, UInt32.self, UInt32.self)
-        case .bool: nil
+        case .int64: maskCompare(op, Int64.self, UInt64.self)
+        case .uint64: maskCompare(op, UInt64.self, UInt64.self)
+        case .bool, .int8, .uint8, .int16, .uint16, .float16, .bfloat16: nil
         }
     }
 
@@ -121,7 +123,8 @@ package struct BlockKernel: @unchecked Sendable {
         case .float32: unaryBlock(MaskToOneK<UInt32, OneF32>.self)
         case .float64: unaryBlock(MaskToOneK<UInt64, OneF64>.self)
         case .int32, .uint32: unaryBlock(MaskToOneK<UInt32, OneI32>.self)
-        case .bool: nil
+        case .int64, .uint64: unaryBlock(MaskToOneK<UInt64, OneI64>.self)
+        case .bool, .int8, .uint8, .int16, .uint16, .float16, .bfloat16: nil
         }
     }
 
@@ -142,7 +145,7 @@ package struct BlockKernel: @unchecked Sendable {
 
     /// Copies `count` elements of `dtype`, or fills them with a scalar operand.
     public static func copy(_ dtype: DType) -> BlockKernel {
-        bySize(dtype, CopyK<UInt8>.self, CopyK<UInt32>.self, CopyK<UInt64>.self)
+        bySize(dtype, CopyK<UInt8>.self, CopyK<UInt16>.self, CopyK<UInt32>.self, CopyK<UInt64>.self)
     }
 }
 
@@ -252,21 +255,23 @@ func evalElementwise(_ p: Primitive, _ xs: [DenseArray], out: AbstractValue) -> 
 }
 
 /// A kernel over the unsigned storage type of `dtype`'s element size.
-private func bySize<K1: UnaryKernel, K4: UnaryKernel, K8: UnaryKernel>(
-    _ dtype: DType, _: K1.Type, _: K4.Type, _: K8.Type
+private func bySize<K1: UnaryKernel, K2: UnaryKernel, K4: UnaryKernel, K8: UnaryKernel>(
+    _ dtype: DType, _: K1.Type, _: K2.Type, _: K4.Type, _: K8.Type
 ) -> BlockKernel {
     switch dtype.byteSize {
     case 1: unaryBlock(K1.self)
+    case 2: unaryBlock(K2.self)
     case 4: unaryBlock(K4.self)
     default: unaryBlock(K8.self)
     }
 }
 
-private func bySize<K1: TernaryKernel, K4: TernaryKernel, K8: TernaryKernel>(
-    _ dtype: DType, _: K1.Type, _: K4.Type, _: K8.Type
+private func bySize<K1: TernaryKernel, K2: TernaryKernel, K4: TernaryKernel, K8: TernaryKernel>(
+    _ dtype: DType, _: K1.Type, _: K2.Type, _: K4.Type, _: K8.Type
 ) -> BlockKernel {
     switch dtype.byteSize {
     case 1: ternaryBlock(K1.self)
+    case 2: ternaryBlock(K2.self)
     case 4: ternaryBlock(K4.self)
     default: ternaryBlock(K8.self)
     }
@@ -278,7 +283,10 @@ private func clampKernel(_ dtype: DType) -> BlockKernel {
     case .float64: ternaryBlock(ClampK<Double>.self)
     case .int32: ternaryBlock(ClampK<Int32>.self)
     case .uint32: ternaryBlock(ClampK<UInt32>.self)
+    case .int64: ternaryBlock(ClampK<Int64>.self)
+    case .uint64: ternaryBlock(ClampK<UInt64>.self)
     case .bool: ternaryBlock(ClampK<UInt8>.self)
+        case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(dtype)
     }
 }
 
@@ -326,7 +334,10 @@ private func unaryKernel(_ op: UnaryOp, _ dtype: DType) -> BlockKernel {
     case .float64: floatUnary(op, Double.self)
     case .int32: intUnary(op, Int32.self)
     case .uint32: intUnary(op, UInt32.self)
+    case .int64: intUnary(op, Int64.self)
+    case .uint64: intUnary(op, UInt64.self)
     case .bool: unaryBlock(BoolNotK.self)  // only `not` reaches here
+        case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(dtype)
     }
 }
 
@@ -372,6 +383,9 @@ private func binaryKernel(_ op: BinaryOp, _ dtype: DType) -> BlockKernel {
     case .float64: floatBinary(op, Double.self)
     case .int32: intBinary(op, Int32.self)
     case .uint32: intBinary(op, UInt32.self)
+    case .int64: intBinary(op, Int64.self)
+    case .uint64: intBinary(op, UInt64.self)
+        case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(dtype)
     case .bool:
         switch op {
         case .and, .mul, .min: binaryBlock(BoolAndK.self)
@@ -399,7 +413,10 @@ private func compareKernel(_ op: CompareOp, _ dtype: DType) -> BlockKernel {
     case .float64: compareTyped(op, Double.self)
     case .int32: compareTyped(op, Int32.self)
     case .uint32: compareTyped(op, UInt32.self)
+    case .int64: compareTyped(op, Int64.self)
+    case .uint64: compareTyped(op, UInt64.self)
     case .bool: compareTyped(op, UInt8.self)
+        case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(dtype)
     }
 }
 
@@ -412,4 +429,10 @@ private func maskCompare<T: Comparable, M: FixedWidthInteger>(_ op: CompareOp, _
     case .gt: binaryBlock(MaskK<GtK<T>, M>.self)
     case .ge: binaryBlock(MaskK<GeK<T>, M>.self)
     }
+}
+
+/// Kernels run on compute types only: 8/16-bit dtypes are widened before
+/// (``Primitive/evaluate(_:outAvals:)``) and never fused.
+func unreachableWidened(_ dtype: DType) -> Never {
+    fatalError("internal: a \(dtype) operand reached a kernel; it should have been widened to \(dtype.computeType)")
 }

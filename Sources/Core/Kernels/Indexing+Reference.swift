@@ -82,6 +82,14 @@ package func referenceScatter(
     case .float64: referenceScatterTyped(op, Double.self, out, indices, updates, dn, mode)
     case .int32: referenceScatterTyped(op, Int32.self, out, indices, updates, dn, mode)
     case .uint32: referenceScatterTyped(op, UInt32.self, out, indices, updates, dn, mode)
+    case .int64: referenceScatterTyped(op, Int64.self, out, indices, updates, dn, mode)
+    case .uint64: referenceScatterTyped(op, UInt64.self, out, indices, updates, dn, mode)
+    case .int8: referenceScatterTyped(op, Int8.self, out, indices, updates, dn, mode)
+    case .uint8: referenceScatterTyped(op, UInt8.self, out, indices, updates, dn, mode)
+    case .int16: referenceScatterTyped(op, Int16.self, out, indices, updates, dn, mode)
+    case .uint16: referenceScatterTyped(op, UInt16.self, out, indices, updates, dn, mode)
+    case .float16: referenceScatterTyped(op, Float16.self, out, indices, updates, dn, mode)
+    case .bfloat16: referenceScatterTyped(op, BFloat16.self, out, indices, updates, dn, mode)
     case .bool: referenceScatterTyped(op, Bool.self, out, indices, updates, dn, mode)
     }
     return out

@@ -17,7 +17,9 @@ func readIndexVectors(_ a: DenseArray) -> [Int] {
     switch a.dtype {
     case .int32: let p = a.pointer(Int32.self); return p.map { Int($0) }
     case .uint32: let p = a.pointer(UInt32.self); return p.map { Int($0) }
-    case .float32, .float64, .bool: return (0..<a.count).map { Int(a.double(at: $0)) }
+    case .int64: let p = a.pointer(Int64.self); return p.map { Int($0) }
+    case .uint64: let p = a.pointer(UInt64.self); return p.map { Int(clamping: $0) }
+    case .float32, .float64, .bool, .int8, .uint8, .int16, .uint16, .float16, .bfloat16: return (0..<a.count).map { Int(a.double(at: $0)) }
     }
 }
 
@@ -109,6 +111,9 @@ func gatherFill(_ dtype: DType, _ fill: Double?) -> DenseArray {
     case .float64: DenseArray([fill ?? .nan], shape: [])
     case .int32: DenseArray([fill.map { Int32(clamping: Int(exactly: $0.rounded(.towardZero)) ?? 0) } ?? .min], shape: [])
     case .uint32: DenseArray([fill.map { UInt32(clamping: Int(exactly: $0.rounded(.towardZero)) ?? 0) } ?? .max], shape: [])
+    case .int64: DenseArray([fill.map { Int64(clamping: Int(exactly: $0.rounded(.towardZero)) ?? 0) } ?? .min], shape: [])
+    case .uint64: DenseArray([fill.map { UInt64(clamping: Int(exactly: $0.rounded(.towardZero)) ?? 0) } ?? .max], shape: [])
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(dtype)
     case .bool: DenseArray([fill.map { $0 != 0 } ?? true], shape: [])
     }
 }
@@ -127,6 +132,7 @@ func evalGather(
         clamp: mode != .fillOrDrop)
     switch x.dtype.byteSize {
     case 1: gatherRuns(UInt8.self, x, out, w, fill: gatherFill(x.dtype, fill))
+    case 2: gatherRuns(UInt16.self, x, out, w, fill: gatherFill(x.dtype, fill))
     case 4: gatherRuns(UInt32.self, x, out, w, fill: gatherFill(x.dtype, fill))
     default: gatherRuns(UInt64.self, x, out, w, fill: gatherFill(x.dtype, fill))
     }
@@ -178,6 +184,21 @@ extension ScatterElement where Self: BinaryFloatingPoint {
 }
 extension Int32: ScatterElement {}
 extension UInt32: ScatterElement {}
+extension Int64: ScatterElement {}
+extension UInt64: ScatterElement {}
+// The 8/16-bit types scatter in their own type (not widened): XLA rounds or
+// wraps after every combined update, which matters for repeated indices.
+extension Int8: ScatterElement {}
+extension UInt8: ScatterElement {}
+extension Int16: ScatterElement {}
+extension UInt16: ScatterElement {}
+extension Float16: ScatterElement {}
+extension BFloat16: ScatterElement {
+    @inline(__always) static func scatterAdd(_ a: Self, _ b: Self) -> Self { BFloat16(a.floatValue + b.floatValue) }
+    @inline(__always) static func scatterMul(_ a: Self, _ b: Self) -> Self { BFloat16(a.floatValue * b.floatValue) }
+    @inline(__always) static func scatterMin(_ a: Self, _ b: Self) -> Self { a.floatValue < b.floatValue || a.isNaN ? a : b }
+    @inline(__always) static func scatterMax(_ a: Self, _ b: Self) -> Self { a.floatValue > b.floatValue || a.isNaN ? a : b }
+}
 extension ScatterElement where Self: FixedWidthInteger {
     @inline(__always) static func scatterAdd(_ a: Self, _ b: Self) -> Self { a &+ b }
     @inline(__always) static func scatterMul(_ a: Self, _ b: Self) -> Self { a &* b }
@@ -233,7 +254,15 @@ package func scatterInPlace(
     case .float64: scatterTyped(op, Double.self, out, updates, w)
     case .int32: scatterTyped(op, Int32.self, out, updates, w)
     case .uint32: scatterTyped(op, UInt32.self, out, updates, w)
+    case .int64: scatterTyped(op, Int64.self, out, updates, w)
+    case .uint64: scatterTyped(op, UInt64.self, out, updates, w)
     case .bool: scatterTyped(op, Bool.self, out, updates, w)
+    case .int8: scatterTyped(op, Int8.self, out, updates, w)
+    case .uint8: scatterTyped(op, UInt8.self, out, updates, w)
+    case .int16: scatterTyped(op, Int16.self, out, updates, w)
+    case .uint16: scatterTyped(op, UInt16.self, out, updates, w)
+    case .float16: scatterTyped(op, Float16.self, out, updates, w)
+    case .bfloat16: scatterTyped(op, BFloat16.self, out, updates, w)
     }
 }
 

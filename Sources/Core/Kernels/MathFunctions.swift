@@ -269,3 +269,14 @@ func erfInvDouble(_ x: Double) -> Double {
     for c in coefficients.dropFirst() { p = fusedMultiplyAdd(p, t, c) }
     return p * x
 }
+
+/// float32 expm1 as XLA's CPU backend computes it: e^x − 1 for |x| ≥ 0.5,
+/// and tanh(x/2)·(e^x + 1) below, an identity without the cancellation of
+/// e^x − 1 near 0, built from XLA's own tanh and exp (``fastTanh(_:)``,
+/// ``xlaExpFloat(_:)``). Equal to XLA's result bit for bit over the ulp sweep;
+/// ±0 keep their sign, −inf gives −1 and NaN propagates.
+@inline(__always)
+func xlaExpm1Float(_ x: Float) -> Float {
+    let e = xlaExpFloat(x)
+    return Swift.abs(x) < 0.5 ? fastTanh(x * 0.5) * (e + 1) : e - 1
+}

@@ -202,12 +202,22 @@ private func reduceWindowInt<T: FixedWidthInteger & Sendable>(
 }
 
 func evalReduceWindow(_ op: ReduceWindowOp, _ x: DenseArray, _ w: WindowParameters, shape: [Int]) -> DenseArray {
+    if let rows = reduceWindowRows(op, x, w, shape: shape) { return rows }
+    return evalReduceWindowGeneral(op, x, w, shape: shape)
+}
+
+/// Any window geometry and dtype, through the per-dimension offset tables: the
+/// oracle the row kernels (ReduceWindow+Rows.swift) are tested against.
+func evalReduceWindowGeneral(_ op: ReduceWindowOp, _ x: DenseArray, _ w: WindowParameters, shape: [Int]) -> DenseArray {
     let g = WindowGeometry(operand: x.shape, output: shape, w)
     switch x.dtype {
     case .float32: return reduceWindowFloat(op, x, g, shape, Float.self)
     case .float64: return reduceWindowFloat(op, x, g, shape, Double.self)
     case .int32: return reduceWindowInt(op, x, g, shape, Int32.self)
     case .uint32: return reduceWindowInt(op, x, g, shape, UInt32.self)
+    case .int64: return reduceWindowInt(op, x, g, shape, Int64.self)
+    case .uint64: return reduceWindowInt(op, x, g, shape, UInt64.self)
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(x.dtype)
     case .bool: fatalError("unreachable: reduce_window of bool is rejected by the shape rule")
     }
 }
@@ -307,7 +317,7 @@ func evalSelectAndGatherAdd(_ select: CompareOp, _ t: DenseArray, _ x: DenseArra
     switch x.dtype {
     case .float32: return selectAndGatherTyped(select == .ge, t, x, g, shape: shape, Float.self)
     case .float64: return selectAndGatherTyped(select == .ge, t, x, g, shape: shape, Double.self)
-    case .int32, .uint32, .bool: fatalError("unreachable: select_and_gather_add of non-floats is rejected by the shape rule")
+    case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16: fatalError("unreachable: select_and_gather_add of non-floats is rejected by the shape rule")
     }
 }
 
@@ -316,6 +326,6 @@ func evalSelectAndScatterAdd(_ select: CompareOp, _ source: DenseArray, _ x: Den
     switch x.dtype {
     case .float32: return selectAndScatterTyped(select == .ge, source, x, g, Float.self)
     case .float64: return selectAndScatterTyped(select == .ge, source, x, g, Double.self)
-    case .int32, .uint32, .bool: fatalError("unreachable: select_and_scatter_add of non-floats is rejected by the shape rule")
+    case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16: fatalError("unreachable: select_and_scatter_add of non-floats is rejected by the shape rule")
     }
 }

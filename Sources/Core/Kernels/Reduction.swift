@@ -127,6 +127,9 @@ func evalReduce(_ op: ReduceOp, _ x: DenseArray, axes: [Int], shape: [Int]) -> D
     case .float64: return reduceFloat(op, x, axes, shape, Double.self)
     case .int32: return reduceInt(op, x, axes, shape, Int32.self)
     case .uint32: return reduceInt(op, x, axes, shape, UInt32.self)
+    case .int64: return reduceInt(op, x, axes, shape, Int64.self)
+    case .uint64: return reduceInt(op, x, axes, shape, UInt64.self)
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(x.dtype)
     case .bool:
         switch op {
         case .and, .min: return reduceTyped(x, axes: axes, shape: shape, identity: true) { $0 && $1 }
@@ -163,6 +166,9 @@ func evalArgReduce(_ op: ArgReduceOp, _ x: DenseArray, axis: Int, shape: [Int]) 
     case .float64: argReduceTyped(op, x, axis: axis, shape: shape) { (v: Double) in v.isNaN }
     case .int32: argReduceTyped(op, x, axis: axis, shape: shape) { (_: Int32) in false }
     case .uint32: argReduceTyped(op, x, axis: axis, shape: shape) { (_: UInt32) in false }
+    case .int64: argReduceTyped(op, x, axis: axis, shape: shape) { (_: Int64) in false }
+    case .uint64: argReduceTyped(op, x, axis: axis, shape: shape) { (_: UInt64) in false }
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(x.dtype)
     case .bool: argReduceTyped(op, convertArray(x, to: .int32), axis: axis, shape: shape) { (_: Int32) in false }
     }
 }
@@ -247,6 +253,9 @@ func evalCumsum(_ x: DenseArray, axis: Int, reverse: Bool) -> DenseArray {
     case .float64: scanTyped(x, axis: axis, reverse: reverse, identity: Double(0)) { $0 + $1 }
     case .int32: scanTyped(x, axis: axis, reverse: reverse, identity: Int32(0)) { $0 &+ $1 }
     case .uint32: scanTyped(x, axis: axis, reverse: reverse, identity: UInt32(0)) { $0 &+ $1 }
+    case .int64: scanTyped(x, axis: axis, reverse: reverse, identity: Int64(0)) { $0 &+ $1 }
+    case .uint64: scanTyped(x, axis: axis, reverse: reverse, identity: UInt64(0)) { $0 &+ $1 }
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(x.dtype)
     case .bool: fatalError("unreachable: cumsum of bool is rejected by the shape rule")
     }
 }

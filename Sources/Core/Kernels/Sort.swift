@@ -14,6 +14,13 @@ private func compareElements(_ x: DenseArray, _ i: Int, _ j: Int) -> Int {
     case .int32, .uint32, .bool:
         let a = x.double(at: i), b = x.double(at: j)
         return a < b ? -1 : (a > b ? 1 : 0)
+    case .int64:
+        let p = x.pointer(Int64.self)
+        return p[i] < p[j] ? -1 : (p[i] > p[j] ? 1 : 0)
+    case .uint64:
+        let p = x.pointer(UInt64.self)
+        return p[i] < p[j] ? -1 : (p[i] > p[j] ? 1 : 0)
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(x.dtype)
     }
 }
 

@@ -7,6 +7,7 @@ func stridedCopy(_ src: DenseArray, shape: [Int], strides: [Int], offset: Int = 
     let out = DenseArray(uninitializedShape: shape, dtype: src.dtype)
     switch src.dtype.byteSize {
     case 1: stridedCopyTyped(src, out, strides, offset, UInt8.self)
+    case 2: stridedCopyTyped(src, out, strides, offset, UInt16.self)
     case 4: stridedCopyTyped(src, out, strides, offset, UInt32.self)
     default: stridedCopyTyped(src, out, strides, offset, UInt64.self)
     }
@@ -201,6 +202,9 @@ func evalIota(_ dtype: DType, shape: [Int], dimension: Int) -> DenseArray {
     case .float64: return fill(Double.self) { Double($0) }
     case .int32: return fill(Int32.self) { Int32(truncatingIfNeeded: $0) }
     case .uint32: return fill(UInt32.self) { UInt32(truncatingIfNeeded: $0) }
+    case .int64: return fill(Int64.self) { Int64($0) }
+    case .uint64: return fill(UInt64.self) { UInt64(truncatingIfNeeded: $0) }
+    case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(dtype)
     case .bool: return fill(Bool.self) { $0 != 0 }
     }
 }

@@ -27,8 +27,16 @@ public struct AbstractValue: Hashable, Sendable, CustomStringConvertible {
         let short: String
         switch dtype {
         case .bool: short = "bool"
+        case .int8: short = "i8"
+        case .uint8: short = "u8"
+        case .int16: short = "i16"
+        case .uint16: short = "u16"
         case .int32: short = "i32"
         case .uint32: short = "u32"
+        case .int64: short = "i64"
+        case .uint64: short = "u64"
+        case .float16: short = "f16"
+        case .bfloat16: short = "bf16"
         case .float32: short = "f32"
         case .float64: short = "f64"
         }

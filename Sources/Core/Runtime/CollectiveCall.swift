@@ -17,7 +17,7 @@ public struct CollectiveCall: Sendable {
     public let digest: UInt64
     let primitive: Primitive?
     let operand: AbstractValue?
-    let site: CollectiveSite?
+    package let site: CollectiveSite?
     /// Errors this member caught inside ``catchingErrors(_:)`` while the axis
     /// was active, since the axis's last failed collective (see ``CaughtErrors``).
     public var caughtErrors: UInt32 = 0
@@ -69,6 +69,7 @@ public struct CollectiveCall: Sendable {
         if case .ppermute(_, let pairs) = primitive { out.append(("perm", "\(pairs.map { ($0.source, $0.destination) })")) }
         if let operand { out.append(("operand", operand.description)) }
         if let site { out.append(("called at", site.description)) }
+        if let (_, _, schedule) = site?.scheduled { out.append((Self.scheduleField, String(schedule, radix: 16))) }
         return out
     }
 
@@ -81,6 +82,9 @@ public struct CollectiveCall: Sendable {
         if let localMismatch { all.append((Self.localMismatchField, localMismatch)) }
         return all.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{1F}")
     }
+
+    /// The field naming a jitted program's collective schedule (its hash).
+    static let scheduleField = "schedule of its jitted program's collectives"
 
     /// The field carrying ``localMismatch``.
     static let localMismatchField = "its local devices disagree"
@@ -99,32 +103,64 @@ public struct CollectiveCall: Sendable {
     }
 }
 
-/// Where a collective was called: a source line (eager code), or an
-/// instruction of a jitted plan.
+/// Where a collective was called: a source line (eager code), or a place in
+/// the collective schedule of a jitted program.
 public struct CollectiveSite: Sendable, CustomStringConvertible {
     let file: StaticString?
     let line: UInt
-    /// The instruction's index in its plan, and the plan's instruction count.
-    let instruction: (index: Int, of: Int)?
+    /// Under jit: the collective's place among the program's collectives, their
+    /// number, and a stable hash of the whole schedule (see ``schedule(_:)``).
+    let scheduled: (index: Int, of: Int, schedule: UInt64)?
 
     /// A call at `file`:`line`.
     public init(file: StaticString, line: UInt) {
         self.file = file
         self.line = line
-        self.instruction = nil
+        self.scheduled = nil
     }
 
-    /// Instruction `index` of a plan of `count` instructions.
-    public init(instruction index: Int, of count: Int) {
+    /// Collective `index` of the `count` collectives of a compiled program whose schedule hashes to `schedule`.
+    public init(collective index: Int, of count: Int, schedule: UInt64) {
         self.file = nil
         self.line = 0
-        self.instruction = (index, count)
+        self.scheduled = (index, count, schedule)
     }
 
-    /// Where the collective was called: the source line, or the plan instruction under jit.
+    /// The sites of a compiled program's collectives, in program order.
+    ///
+    /// Members pair collectives by their order, so under `jit` a collective's
+    /// site is its place in the program's *collective schedule*: the
+    /// sequence of every collective (primitive, parameters, operand type, and
+    /// for an all-reduce that combines several operands laid end to end, the
+    /// parts' types) hashed into one stable number. Two members running
+    /// programs whose collectives differ anywhere — one more loop iteration
+    /// traced, all-reduces combined in another order or grouping — disagree
+    /// at their first collective, before any data is combined. What the
+    /// programs compute between collectives may differ (rank-dependent
+    /// constants or shapes are legitimate SPMD): it is not hashed.
+    ///
+    /// - Parameter collectives: each collective's primitive, operand type, and
+    ///   the types of the parts concatenated into its operand (empty if none).
+    public static func schedule(_ collectives: [(primitive: Primitive, operand: AbstractValue?, parts: [AbstractValue])]) -> [CollectiveSite] {
+        var h = StableHasher()
+        h.combine(collectives.count)
+        for c in collectives {
+            h.combine(Int(truncatingIfNeeded: CollectiveCall(c.primitive, operand: c.operand, site: nil).digest))
+            h.combine(c.parts.count)
+            for a in c.parts {
+                h.combine(Int(a.dtype.code))
+                h.combine(a.shape.count)
+                for d in a.shape { h.combine(d) }
+            }
+        }
+        let schedule = h.value
+        return collectives.indices.map { CollectiveSite(collective: $0, of: collectives.count, schedule: schedule) }
+    }
+
+    /// Where the collective was called: the source line, or its place in a jitted program's collectives.
     public var description: String {
         if let file { return "\(file):\(line)" }
-        if let (i, n) = instruction { return "instruction \(i) of a jitted plan of \(n)" }
+        if let (i, n, _) = scheduled { return "collective \(i + 1) of \(n) of a jitted program" }
         return "an unknown place"
     }
 
@@ -133,9 +169,10 @@ public struct CollectiveSite: Sendable, CustomStringConvertible {
             file.withUTF8Buffer { h.combine(UnsafeRawBufferPointer($0)) }
             h.combine(Int(line))
         }
-        if let (i, n) = instruction {
+        if let (i, n, schedule) = scheduled {
             h.combine(i)
             h.combine(n)
+            h.combine(Int(truncatingIfNeeded: schedule))
         }
     }
 
@@ -192,6 +229,14 @@ extension DType {
         case .uint32: 3
         case .float32: 4
         case .float64: 5
+        case .int8: 6
+        case .uint8: 7
+        case .int16: 8
+        case .uint16: 9
+        case .int64: 10
+        case .uint64: 11
+        case .float16: 12
+        case .bfloat16: 13
         }
     }
 }

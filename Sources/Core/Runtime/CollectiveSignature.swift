@@ -107,6 +107,10 @@ public struct CollectiveSignature: Equatable, Sendable, CustomStringConvertible 
             what = "their operands have different dtypes"
         } else if Set(valid.map(\.shape)).count > 1 {
             what = "their operands have different shapes"
+        } else if let name = (fields.first ?? []).map(\.name).first(where: { differing($0) != nil }), name == CollectiveCall.scheduleField {
+            what = "they run jitted programs whose collectives differ (in number, order, parameters, operand types, or in how "
+                + "all-reduces were combined), so this call would pair with another collective's data: "
+                + listed(differing(name)!)
         } else if let name = (fields.first ?? []).map(\.name).first(where: { differing($0) != nil }), let values = differing(name) {
             what = "they passed different parameters: \(name) differs (\(listed(values)))"
         } else {

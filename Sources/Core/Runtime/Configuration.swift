@@ -171,6 +171,22 @@ public enum Configuration {
         set { maxAllocationBytesSetting.bits = UInt64(truncatingIfNeeded: max(0, newValue)) }
     }
 
+    /// Whether 64-bit integers are real (`FLOCK_ENABLE_X64`: `1` or `true`;
+    /// default false), as `jax_enable_x64` does. Off, a request for `int64`
+    /// or `uint64` gives `int32`/`uint32` with JAX's warning, promotion never
+    /// forms a 64-bit integer and the default float of weak promotion is
+    /// float32; on, `int64`/`uint64` arrays are real and weak floats meeting
+    /// integers become float64. (`float64` is real in either mode: see ``DType``.)
+    ///
+    /// ```swift
+    /// Configuration.enableX64 = true
+    /// let n = zeros([3], dtype: .int64)   // a real int64 array
+    /// ```
+    public static var enableX64: Bool {
+        get { enableX64Setting.bool }
+        set { enableX64Setting.bool = newValue }
+    }
+
     /// Compiled signatures each jitted function keeps (`FLOCK_JIT_CACHE_SIZE`,
     /// default 1024; values below 1 count as 1): beyond it the least recently
     /// used signature is evicted (and traced again if called again).
@@ -292,6 +308,10 @@ extension Configuration {
             help: "compiled signatures each jitted function keeps; the least recently used is evicted beyond it",
             read: { "\(jitCacheSize)" },
             write: { s in Int(s).flatMap { $0 >= 1 ? $0 : nil }.map { jitCacheSize = $0 } != nil }),
+        Option(
+            name: "enableX64", environmentVariable: "FLOCK_ENABLE_X64", defaultValue: "0",
+            help: "1 or true makes int64/uint64 real (jax_enable_x64); off they are canonicalised to 32 bits",
+            read: { enableX64 ? "1" : "0" }, write: { s in enableX64 = flag(s); return true }),
     ]
 
     /// Sets a setting from text, by its name or its environment variable, as
@@ -407,6 +427,7 @@ extension Configuration {
     static let maxAllocationBytesSetting = ConfigurationSetting("FLOCK_MAX_ALLOCATION_BYTES") { s in
         UInt64(s.flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil } ?? 0)
     }
+    static let enableX64Setting = ConfigurationSetting("FLOCK_ENABLE_X64") { s in s.map(flag) == true ? 1 : 0 }
     static let jitCacheSizeSetting = ConfigurationSetting("FLOCK_JIT_CACHE_SIZE") { s in
         UInt64(s.flatMap(Int.init).flatMap { $0 >= 1 ? $0 : nil } ?? 1024)
     }

@@ -92,7 +92,9 @@ package enum DebugNumerics {
         switch a.dtype {
         case .float32: return scan(Float.self)
         case .float64: return scan(Double.self)
-        case .bool, .int32, .uint32: return nil
+        case .float16: return scan(Float16.self)
+        case .bfloat16: return nil  // not produced by kernels: outputs are checked in float32 first
+        case .bool, .int32, .uint32, .int64, .uint64, .int8, .uint8, .int16, .uint16: return nil
         }
     }
 

@@ -83,8 +83,16 @@ public struct DenseArray: @unchecked Sendable {
     public func double(at i: Int) -> Double {
         switch dtype {
         case .bool: pointer(Bool.self)[i] ? 1 : 0
+        case .int8: Double(pointer(Int8.self)[i])
+        case .uint8: Double(pointer(UInt8.self)[i])
+        case .int16: Double(pointer(Int16.self)[i])
+        case .uint16: Double(pointer(UInt16.self)[i])
         case .int32: Double(pointer(Int32.self)[i])
         case .uint32: Double(pointer(UInt32.self)[i])
+        case .int64: Double(pointer(Int64.self)[i])
+        case .uint64: Double(pointer(UInt64.self)[i])
+        case .float16: Double(pointer(Float16.self)[i])
+        case .bfloat16: Double(pointer(BFloat16.self)[i])
         case .float32: Double(pointer(Float.self)[i])
         case .float64: pointer(Double.self)[i]
         }

@@ -19,41 +19,6 @@ func jvpJaxpr(_ j: Jaxpr, primalAvals: [AbstractValue]) -> (jaxpr: Jaxpr, constA
     }
 }
 
-/// Inserts unused inputs so jaxprs built separately share one signature.
-func withExtraInputs(_ j: Jaxpr, before: [AbstractValue], after: [AbstractValue] = []) -> Jaxpr {
-    if before.isEmpty && after.isEmpty { return j }
-    // Negative ids cannot collide with the tracer-assigned (positive) ones.
-    let minID = (j.inputs + j.equations.flatMap(\.outputs)).map(\.id).min() ?? 0
-    var next = Swift.min(minID, 0) - 1
-    func dummy(_ a: AbstractValue) -> Var {
-        defer { next -= 1 }
-        return Var(id: next, aval: a)
-    }
-    let pre = before.map(dummy), post = after.map(dummy)
-    return Jaxpr(inputs: pre + j.inputs + post, constVars: j.constVars, consts: j.consts, equations: j.equations, outputs: j.outputs)
-}
-
-/// Gives closed jaxprs with different closure constants one shared input list:
-/// returns jaxprs taking `allConsts + original inputs`.
-func unifyClosures(_ parts: [(jaxpr: Jaxpr, constArgs: [Tensor])]) -> ([Jaxpr], [Tensor]) {
-    let allConsts = parts.flatMap(\.constArgs)
-    var offset = 0
-    var out: [Jaxpr] = []
-    for part in parts {
-        let before = allConsts[..<offset].map(\.aval)
-        let after = allConsts[(offset + part.constArgs.count)...].map(\.aval)
-        // part.jaxpr inputs are (own consts) + (original inputs); put other consts around own ones.
-        let own = Array(part.jaxpr.inputs.prefix(part.constArgs.count))
-        let rest = Array(part.jaxpr.inputs.dropFirst(part.constArgs.count))
-        let tmp = Jaxpr(inputs: own, constVars: [], consts: [], equations: [], outputs: [])
-        let padded = withExtraInputs(tmp, before: Array(before), after: Array(after))
-        out.append(Jaxpr(inputs: padded.inputs + rest, constVars: part.jaxpr.constVars, consts: part.jaxpr.consts,
-                         equations: part.jaxpr.equations, outputs: part.jaxpr.outputs))
-        offset += part.constArgs.count
-    }
-    return (out, allConsts)
-}
-
 /// Under `linearize` (a partial-evaluation parent), primal outputs of control
 /// flow must stay known: they are computed by the original primitive and only
 /// the tangents are taken from the staged JVP primitive (which recomputes the
@@ -62,7 +27,7 @@ func unifyClosures(_ parts: [(jaxpr: Jaxpr, constArgs: [Tensor])]) -> ([Jaxpr], 
 func jvpControlFlow(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor], [Tensor?]) {
     var (outs, tangents) = try jvpControlFlowCombined(p, x, t)
     if let staging = InterpreterContext.current as? StagingInterpreter, staging.partial {
-        outs = bind(p, x)
+        outs = lax.apply(p, x)
     }
     return (outs, tangents)
 }
@@ -76,7 +41,7 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
         let floats = floatIndices(x)
         let jj = jvpJaxpr(j, primalAvals: x.map(\.aval))
         let tangents = floats.map { instantiate(t[$0], x[$0].aval) }
-        let all = bind(.checkpoint(jj.jaxpr), jj.constArgs + x + tangents)
+        let all = lax.checkpoint(jj.jaxpr, jj.constArgs + x + tangents)
         let primalOuts = Array(all.prefix(j.outputs.count))
         var outTangents = [Tensor?](repeating: nil, count: outs.count)
         for (k, i) in floatIndices(primalOuts).enumerated() { outTangents[i] = all[outs.count + k] }
@@ -89,7 +54,7 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
         let built = branches.map { jvpJaxpr($0, primalAvals: ops.map(\.aval)) }
         let (jaxprs, consts) = unifyClosures(built)
         let tangents = floats.map { instantiate(opTangents[$0], ops[$0].aval) }
-        let all = bind(.cond(branches: jaxprs), [x[0]] + consts + ops + tangents)
+        let all = lax.cond(x[0], branches: jaxprs, consts + ops + tangents)
         let n = branches[0].outputs.count
         let outs = Array(all.prefix(n))
         var outTangents = [Tensor?](repeating: nil, count: n)
@@ -120,9 +85,9 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
             evalJaxpr(cond, Array(args.prefix(nc + carry.count)))
         }
         let inputs = newCond.constArgs + condConsts + newBody.constArgs + bodyConsts + bt + carry + ct
-        let all = bind(.whileLoop(cond: newCond.jaxpr, body: newBody.jaxpr,
-                                  condConstCount: newCond.constArgs.count + nc,
-                                  bodyConstCount: newBody.constArgs.count + nb + fb.count), inputs)
+        let all = lax.whileLoop(
+            cond: newCond.jaxpr, body: newBody.jaxpr, condConstCount: newCond.constArgs.count + nc,
+            bodyConstCount: newBody.constArgs.count + nb + fb.count, inputs)
         let outs = Array(all.prefix(carry.count))
         var outTangents = [Tensor?](repeating: nil, count: carry.count)
         for (k, i) in fc.enumerated() { outTangents[i] = all[carry.count + k] }
@@ -154,8 +119,9 @@ func jvpControlFlowCombined(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throw
                 + ys + yFloats.map { instantiate(outT[nCarry + $0], ys[$0].aval) }
         }
         let inputs = newBody.constArgs + consts + tk + carry + tc + xs + tx
-        let all = bind(.scan(body: newBody.jaxpr, length: length, reverse: reverse,
-                             constCount: newBody.constArgs.count + nConsts + fk.count, carryCount: nCarry + fc.count), inputs)
+        let all = lax.scan(
+            body: newBody.jaxpr, length: length, reverse: reverse,
+            constCount: newBody.constArgs.count + nConsts + fk.count, carryCount: nCarry + fc.count, inputs)
         var outs: [Tensor] = Array(all.prefix(nCarry))
         var outTangents = [Tensor?](repeating: nil, count: nCarry + nYs)
         for (k, j) in fc.enumerated() { outTangents[j] = all[nCarry + k] }
@@ -187,7 +153,7 @@ func jvpOfCustomVJP(_ j: Jaxpr, _ rule: CustomRule, _ x: [Tensor], _ t: [Tensor?
     try checkNoClosedOverTangents(rule, t, "customVJP")
     let (outs, residuals) = rule.forward!(x)
     let tangents = zip(t, x).map { instantiate($0, $1.aval) }
-    let outTangents = bind(.customVJPLinear(rule: rule, residualCount: residuals.count, outAvals: outs.map(\.aval)),
-                           residuals + tangents)
+    let outTangents = lax.customVJPLinear(
+        rule: rule, residualCount: residuals.count, outAvals: outs.map(\.aval), residuals + tangents)
     return (outs, outTangents.map { Optional($0) })
 }

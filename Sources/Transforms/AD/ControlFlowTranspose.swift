@@ -16,7 +16,7 @@ func transposeCond(_ branches: [Jaxpr], _ x: [TransposeInput], _ cts: [Tensor?])
         }
     }
     let (jaxprs, consts) = unifyClosures(built)
-    let res = bind(.cond(branches: jaxprs), [x[0].value!] + consts + knownIdx.map { ops[$0].value! } + ctValues)
+    let res = lax.cond(x[0].value!, branches: jaxprs, consts + knownIdx.map { ops[$0].value! } + ctValues)
     var out = [Tensor?](repeating: nil, count: x.count)
     for (k, i) in linIdx.enumerated() { out[1 + i] = res[k] }
     return out
@@ -84,8 +84,10 @@ func transposeScan(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
             let knownCarryIn = kcar.map { cr[$0] }
             return kcar.map { outs[$0] } + knownCarryIn
         }
-        let res = bind(.scan(body: fwd.jaxpr, length: length, reverse: reverse, constCount: fwd.constArgs.count + kc.count, carryCount: kcar.count),
-                       fwd.constArgs + kc.map { consts[$0].value! } + kcar.map { carry[$0].value! } + kx.map { xs[$0].value! })
+        let res = lax.scan(
+            body: fwd.jaxpr, length: length, reverse: reverse, constCount: fwd.constArgs.count + kc.count,
+            carryCount: kcar.count,
+            fwd.constArgs + kc.map { consts[$0].value! } + kcar.map { carry[$0].value! } + kx.map { xs[$0].value! })
         stackedKnownCarry = Array(res.dropFirst(kcar.count))
     }
 
@@ -108,16 +110,17 @@ func transposeScan(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         for (k, j) in lcar.enumerated() { outCts[j] = ctc[k] }
         for k in 0..<nYs { outCts[nCarry + k] = cty[k] }
         let r = try! backwardPass(body, a, outCts)
-        let newAcc = lc.enumerated().map { k, j in padd(acc[k], instantiate(r[j], consts[j].aval)) }
+        let newAcc = lc.enumerated().map { k, j in lax.add(acc[k], instantiate(r[j], consts[j].aval)) }
         let newCt = lcar.map { instantiate(r[nConsts + $0], carry[$0].aval) }
         let ctX = lx.map { instantiate(r[nConsts + nCarry + $0], slice(xs[$0].aval)) }
         return newAcc + newCt + ctX
     }
     let accInit = accAvals.map { zeros(like: $0) }
-    let res = bind(.scan(body: bwd.jaxpr, length: length, reverse: !reverse,
-                         constCount: bwd.constArgs.count + kc.count, carryCount: lc.count + lcar.count),
-                   bwd.constArgs + kc.map { consts[$0].value! } + accInit + ctCarry
-                       + kx.map { xs[$0].value! } + stackedKnownCarry + ctYs)
+    let res = lax.scan(
+        body: bwd.jaxpr, length: length, reverse: !reverse, constCount: bwd.constArgs.count + kc.count,
+        carryCount: lc.count + lcar.count,
+        bwd.constArgs + kc.map { consts[$0].value! } + accInit + ctCarry
+            + kx.map { xs[$0].value! } + stackedKnownCarry + ctYs)
     var out = [Tensor?](repeating: nil, count: x.count)
     for (k, j) in lc.enumerated() { out[j] = res[k] }
     for (k, j) in lcar.enumerated() { out[nConsts + j] = res[lc.count + k] }

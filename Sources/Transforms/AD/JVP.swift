@@ -51,12 +51,6 @@ public final class JVPInterpreter: Interpreter, @unchecked Sendable {
 
 // MARK: - Helpers used by the rules (they run under the parent interpreter)
 
-/// Zeros with the shape and dtype of `aval`.
-func zeros(like aval: AbstractValue) -> Tensor { full(aval.shape, 0, dtype: aval.dtype) }
-
-/// `t`, or zeros like `aval` for a symbolic zero.
-func instantiate(_ t: Tensor?, _ aval: AbstractValue) -> Tensor { t ?? zeros(like: aval) }
-
 /// `t` broadcast to `shape` when it is a rank-0 tangent of a scalar operand.
 func fit(_ t: Tensor, _ shape: [Int]) -> Tensor { t.shape == shape ? t : t.broadcast(to: shape) }
 
@@ -66,23 +60,16 @@ func addTangents(_ a: Tensor?, _ b: Tensor?) -> Tensor? {
     case (nil, nil): return nil
     case (let x?, nil): return x
     case (nil, let y?): return y
-    case (let x?, let y?): return bind1(.binary(.add), x, y)
+    case (let x?, let y?): return lax.add(x, y)
     }
 }
 
 @inline(__always) func lit(_ v: Double, _ like: Tensor) -> Tensor { Tensor(v, dtype: like.dtype) }
 
-/// Primitive-level ops (no promotion), for rules.
-@inline(__always) func pmul(_ a: Tensor, _ b: Tensor) -> Tensor { bind1(.binary(.mul), a, b) }
-@inline(__always) func padd(_ a: Tensor, _ b: Tensor) -> Tensor { bind1(.binary(.add), a, b) }
-@inline(__always) func psub(_ a: Tensor, _ b: Tensor) -> Tensor { bind1(.binary(.sub), a, b) }
-@inline(__always) func pdiv(_ a: Tensor, _ b: Tensor) -> Tensor { bind1(.binary(.div), a, b) }
-@inline(__always) func pneg(_ a: Tensor) -> Tensor { bind1(.unary(.neg), a) }
-
 /// `t * factor` where `t` may be a rank-0 tangent of a rank-0 operand and `factor` full.
 func scaled(_ t: Tensor?, _ factor: Tensor, shape: [Int]) -> Tensor? {
     guard let t else { return nil }
-    return pmul(fit(t, shape), factor)
+    return lax.mul(fit(t, shape), factor)
 }
 
 // MARK: - The JVP table
@@ -93,53 +80,53 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
     func one(_ out: Tensor, _ tangent: Tensor?) -> ([Tensor], [Tensor?]) { ([out], [tangent]) }
     func linear() -> ([Tensor], [Tensor?]) {
         // Linear in all its (float) operands: apply the same primitive to the tangents.
-        let outs = bind(p, x)
+        let outs = lax.apply(p, x)
         let tangents = zip(t, x).map { instantiate($0, $1.aval) }
-        return (outs, bind(p, tangents))
+        return (outs, lax.apply(p, tangents))
     }
     func zeroTangent() -> ([Tensor], [Tensor?]) {
-        let outs = bind(p, x)
+        let outs = lax.apply(p, x)
         return (outs, outs.map { _ in nil })
     }
 
     switch p {
     case .unary(let op):
         let a = x[0], ta = t[0]!
-        let y = bind1(p, a)
+        let y = lax.unary(op, a)
         // Rules follow JAX's formulas and order, so derivatives round alike.
         switch op {
-        case .neg: return one(y, pneg(ta))
-        case .exp: return one(y, pmul(ta, y))
-        case .log: return one(y, pdiv(ta, a))
-        case .log1p: return one(y, pdiv(ta, padd(a, lit(1, a))))
-        case .expm1: return one(y, pmul(ta, padd(y, lit(1, y))))
-        case .sin: return one(y, pmul(ta, bind1(.unary(.cos), a)))
-        case .cos: return one(y, pneg(pmul(ta, bind1(.unary(.sin), a))))
-        case .tan: return one(y, pmul(ta, padd(lit(1, y), pmul(y, y))))
+        case .neg: return one(y, lax.neg(ta))
+        case .exp: return one(y, lax.mul(ta, y))
+        case .log: return one(y, lax.div(ta, a))
+        case .log1p: return one(y, lax.div(ta, lax.add(a, lit(1, a))))
+        case .expm1: return one(y, lax.mul(ta, lax.add(y, lit(1, y))))
+        case .sin: return one(y, lax.mul(ta, lax.cos(a)))
+        case .cos: return one(y, lax.neg(lax.mul(ta, lax.sin(a))))
+        case .tan: return one(y, lax.mul(ta, lax.add(lit(1, y), lax.mul(y, y))))
         // JAX's forms so the derivatives round alike. tanh': JAX computes
         // d + d·y with d = t(1 − y), which XLA contracts into one fused
         // multiply-add, d(1 + y) rounded once; d·(1 + y) is that exactly when
         // 1 + y is exact (y ≤ −½), within an ulp otherwise -- and d + d·y would
         // lose a thousand ulp to cancellation as y → −1. The logistic's: t·y(1 − y).
         case .tanh:
-            let d = pmul(ta, psub(lit(1, y), y))
-            return one(y, pmul(d, padd(lit(1, y), y)))
-        case .logistic: return one(y, pmul(ta, pmul(y, psub(lit(1, y), y))))
-        case .sqrt: return one(y, pmul(ta, pdiv(lit(0.5, y), y)))
-        case .rsqrt: return one(y, pmul(ta, pmul(lit(-0.5, y), pdiv(y, a))))
+            let d = lax.mul(ta, lax.sub(lit(1, y), y))
+            return one(y, lax.mul(d, lax.add(lit(1, y), y)))
+        case .logistic: return one(y, lax.mul(ta, lax.mul(y, lax.sub(lit(1, y), y))))
+        case .sqrt: return one(y, lax.mul(ta, lax.div(lit(0.5, y), y)))
+        case .rsqrt: return one(y, lax.mul(ta, lax.mul(lit(-0.5, y), lax.div(y, a))))
         case .abs:
             // JAX's one-sided choice: +1 from 0 and -0 on, -1 below zero and at NaN.
-            let nonNegative = bind1(.compare(.ge), a, lit(0, a))
-            return one(y, bind1(.select, nonNegative, ta, pneg(ta)))
+            let nonNegative = lax.ge(a, lit(0, a))
+            return one(y, lax.select(nonNegative, ta, lax.neg(ta)))
         case .erf:
             let c = lit(2 / Double.pi.squareRoot(), a)
-            return one(y, pmul(c, pmul(ta, bind1(.unary(.exp), pneg(pmul(a, a))))))
+            return one(y, lax.mul(c, lax.mul(ta, lax.exp(lax.neg(lax.mul(a, a))))))
         case .erfc:
             let c = lit(-2 / Double.pi.squareRoot(), a)
-            return one(y, pmul(c, pmul(ta, bind1(.unary(.exp), pneg(pmul(a, a))))))
+            return one(y, lax.mul(c, lax.mul(ta, lax.exp(lax.neg(lax.mul(a, a))))))
         case .erfInv:
             let c = lit(Double.pi.squareRoot() / 2, a)
-            return one(y, pmul(ta, pmul(c, bind1(.unary(.exp), pmul(y, y)))))
+            return one(y, lax.mul(ta, lax.mul(c, lax.exp(lax.mul(y, y)))))
         case .sign, .floor, .ceil, .round: return one(y, zeros(like: y.aval))
         case .isFinite, .not: return one(y, nil)
         }
@@ -147,45 +134,45 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
     case .binary(let op):
         let (a, b) = (x[0], x[1])
         let (ta, tb) = (t[0], t[1])
-        let y = bind1(p, a, b)
+        let y = lax.binary(op, a, b)
         let s = y.shape
         switch op {
         case .add: return one(y, addTangents(ta.map { fit($0, s) }, tb.map { fit($0, s) }))
-        case .sub: return one(y, addTangents(ta.map { fit($0, s) }, tb.map { pneg(fit($0, s)) }))
+        case .sub: return one(y, addTangents(ta.map { fit($0, s) }, tb.map { lax.neg(fit($0, s)) }))
         case .mul: return one(y, addTangents(scaled(ta, b, shape: s), scaled(tb, a, shape: s)))
         case .div:
             // d(a/b) = ta/b − tb·y/b
-            return one(y, addTangents(ta.map { pdiv(fit($0, s), b) }, tb.map { pneg(pdiv(pmul(fit($0, s), y), b)) }))
+            return one(y, addTangents(ta.map { lax.div(fit($0, s), b) }, tb.map { lax.neg(lax.div(lax.mul(fit($0, s), y), b)) }))
         case .rem:
             // ∂/∂b = −trunc(a/b)
-            let q = pdiv(a, b)
-            let truncated = pmul(bind1(.unary(.sign), q), bind1(.unary(.floor), bind1(.unary(.abs), q)))
-            return one(y, addTangents(ta.map { fit($0, s) }, tb.map { pneg(pmul(fit($0, s), truncated)) }))
+            let q = lax.div(a, b)
+            let truncated = lax.mul(lax.sign(q), lax.floor(lax.abs(q)))
+            return one(y, addTangents(ta.map { fit($0, s) }, tb.map { lax.neg(lax.mul(fit($0, s), truncated)) }))
         case .pow:
             // ∂/∂a = b·a^(b−1); ∂/∂b = y·log(a) with log(0) taken as 0 where a = 0 (as JAX).
-            let da = ta.map { pmul(fit($0, s), pmul(b, bind1(.binary(.pow), a, psub(b, lit(1, b))))) }
+            let da = ta.map { lax.mul(fit($0, s), lax.mul(b, lax.pow(a, lax.sub(b, lit(1, b))))) }
             let db = tb.map { tb -> Tensor in
-                let isZero = bind1(.compare(.eq), a, lit(0, a))
-                let safe = bind1(.select, isZero, full(a.shape, 1, dtype: a.dtype), a)
-                let logA = bind1(.unary(.log), safe)
-                return pmul(fit(tb, s), pmul(y, logA))
+                let isZero = lax.eq(a, lit(0, a))
+                let safe = lax.select(isZero, full(a.shape, 1, dtype: a.dtype), a)
+                let logA = lax.log(safe)
+                return lax.mul(fit(tb, s), lax.mul(y, logA))
             }
             return one(y, addTangents(da, db))
         case .max, .min:
             // Ties split the derivative evenly, as JAX does: the weight of an
             // operand is 1 where it is selected, ½ on ties, else 0 (built from
             // converted masks, so a scalar operand is never materialised).
-            let tieHalf = pmul(bind1(.convert(y.dtype, weakType: false), bind1(.compare(.eq), a, b)), lit(0.5, y))
+            let tieHalf = lax.mul(lax.convertElementType(lax.eq(a, b), y.dtype), lit(0.5, y))
             func weight(_ chosen: CompareOp) -> Tensor {
-                padd(bind1(.convert(y.dtype, weakType: false), bind1(.compare(chosen), a, b)), tieHalf)
+                lax.add(lax.convertElementType(lax.compare(chosen, a, b), y.dtype), tieHalf)
             }
             let da = ta.map { _ in weight(op == .max ? .gt : .lt) }
             let db = tb.map { _ in weight(op == .max ? .lt : .gt) }
             return one(y, addTangents(da.flatMap { scaled(ta, $0, shape: s) }, db.flatMap { scaled(tb, $0, shape: s) }))
         case .atan2:
             // d atan2(a, b) = (ta·b − tb·a) / (a² + b²)
-            let denom = padd(pmul(a, a), pmul(b, b))
-            return one(y, addTangents(scaled(ta, pdiv(b, denom), shape: s), scaled(tb, pneg(pdiv(a, denom)), shape: s)))
+            let denom = lax.add(lax.mul(a, a), lax.mul(b, b))
+            return one(y, addTangents(scaled(ta, lax.div(b, denom), shape: s), scaled(tb, lax.neg(lax.div(a, denom)), shape: s)))
         case .and, .or, .xor, .shiftLeft, .shiftRightLogical: return one(y, nil)
         }
 
@@ -193,43 +180,43 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         return zeroTangent()
 
     case .select:
-        let y = bind1(p, x)
+        let y = lax.select(x[0], x[1], x[2])
         guard t[1] != nil || t[2] != nil else { return one(y, nil) }
-        return one(y, bind1(.select, x[0], instantiate(t[1], x[1].aval), instantiate(t[2], x[2].aval)))
+        return one(y, lax.select(x[0], instantiate(t[1], x[1].aval), instantiate(t[2], x[2].aval)))
 
     case .clamp:
         // JAX's lax.clamp rule: the operand's tangent strictly inside (lo, hi),
         // lo's where lo > x (and lo < hi), hi's where hi < x; nothing at the bounds.
         let (lo, v, hi) = (x[0], x[1], x[2])
-        let y = bind1(p, x)
+        let y = lax.clamp(lo, v, hi)
         let s = y.shape
         let zero = zeros(like: y.aval)
-        let inside = bind1(.binary(.and), fit(bind1(.compare(.gt), v, lo), s), fit(bind1(.compare(.lt), v, hi), s))
-        var out: Tensor? = t[1].map { bind1(.select, inside, fit($0, s), zero) }
+        let inside = lax.and(fit(lax.gt(v, lo), s), fit(lax.lt(v, hi), s))
+        var out: Tensor? = t[1].map { lax.select(inside, fit($0, s), zero) }
         if let tl = t[0] {
-            let below = bind1(.binary(.and), fit(bind1(.compare(.gt), lo, v), s), fit(bind1(.compare(.lt), lo, hi), s))
-            out = addTangents(out, bind1(.select, below, fit(tl, s), zero))
+            let below = lax.and(fit(lax.gt(lo, v), s), fit(lax.lt(lo, hi), s))
+            out = addTangents(out, lax.select(below, fit(tl, s), zero))
         }
-        if let th = t[2] { out = addTangents(out, bind1(.select, fit(bind1(.compare(.lt), hi, v), s), fit(th, s), zero)) }
+        if let th = t[2] { out = addTangents(out, lax.select(fit(lax.lt(hi, v), s), fit(th, s), zero)) }
         return one(y, out)
 
-    case .convert(let dtype, _):
-        let y = bind1(p, x[0])
+    case .convert(let dtype, let weakType):
+        let y = lax.convertElementType(x[0], dtype, weakType: weakType)
         guard dtype.isFloatingPoint, x[0].dtype.isFloatingPoint, let ta = t[0] else { return one(y, nil) }
-        return one(y, bind1(.convert(dtype, weakType: false), ta))
+        return one(y, lax.convertElementType(ta, dtype))
 
     case .reduce(let op, let axes):
         let a = x[0], ta = t[0]!
-        let y = bind1(p, a)
+        let y = lax.reduce(op, a, axes: axes)
         switch op {
-        case .sum: return one(y, bind1(p, ta))
+        case .sum: return one(y, lax.reduceSum(ta, axes: axes))
         case .max, .min:
             // The tangent of the selected element(s), averaged over ties.
             let kept = (0..<a.rank).filter { !axes.contains($0) }
-            let yb = bind1(.broadcastInDim(shape: a.shape, broadcastDimensions: kept), y)
-            let mask = bind1(.convert(a.dtype, weakType: false), bind1(.compare(.eq), a, yb))
-            let count = bind1(.reduce(.sum, axes: axes), mask)
-            return one(y, pdiv(bind1(.reduce(.sum, axes: axes), pmul(ta, mask)), count))
+            let yb = lax.broadcastInDim(y, shape: a.shape, dims: kept)
+            let mask = lax.convertElementType(lax.eq(a, yb), a.dtype)
+            let count = lax.reduceSum(mask, axes: axes)
+            return one(y, lax.div(lax.reduceSum(lax.mul(ta, mask), axes: axes), count))
         case .prod:
             // Σ tᵢ · Π_{j≠i} xⱼ, computed without dividing by x (exact at zeros).
             return one(y, productTangent(a, ta, axes: axes))
@@ -242,73 +229,75 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
     case .broadcastInDim, .reshape, .transpose, .reverse, .slice, .cumsum:
         return linear()
 
-    case .concatenate:
-        let outs = bind(p, x)
-        return (outs, [bind(p, zip(t, x).map { instantiate($0, $1.aval) })[0]])
+    case .concatenate(let axis):
+        let y = lax.concatenate(x, axis: axis)
+        return one(y, lax.concatenate(zip(t, x).map { instantiate($0, $1.aval) }, axis: axis))
 
-    case .pad:
-        let outs = bind(p, x)
-        return (outs, [bind1(p, instantiate(t[0], x[0].aval), instantiate(t[1], x[1].aval))])
+    case .pad(let low, let high, let interior):
+        let y = lax.pad(x[0], x[1], low: low, high: high, interior: interior)
+        return one(y, lax.pad(instantiate(t[0], x[0].aval), instantiate(t[1], x[1].aval), low: low, high: high, interior: interior))
 
-    case .dynamicSlice:
-        let outs = bind(p, x)
-        guard let ta = t[0] else { return (outs, [nil]) }
-        return (outs, [bind1(p, [ta] + x.dropFirst())])
+    case .dynamicSlice(let sizes):
+        let starts = Array(x.dropFirst())
+        let y = lax.dynamicSlice(x[0], starts, sizes: sizes)
+        guard let ta = t[0] else { return one(y, nil) }
+        return one(y, lax.dynamicSlice(ta, starts, sizes: sizes))
 
     case .dynamicUpdateSlice:
-        let outs = bind(p, x)
-        guard t[0] != nil || t[1] != nil else { return (outs, [nil]) }
-        return (outs, [bind1(p, [instantiate(t[0], x[0].aval), instantiate(t[1], x[1].aval)] + x.dropFirst(2))])
+        let starts = Array(x.dropFirst(2))
+        let y = lax.dynamicUpdateSlice(x[0], x[1], starts)
+        guard t[0] != nil || t[1] != nil else { return one(y, nil) }
+        return one(y, lax.dynamicUpdateSlice(instantiate(t[0], x[0].aval), instantiate(t[1], x[1].aval), starts))
 
-    case .gather(let dn, let sliceSizes, let mode, _):
+    case .gather(let dn, let sliceSizes, let mode, let fillValue):
         // Linear in the operand; filled windows have a zero tangent.
-        let outs = bind(p, x)
-        guard let ta = t[0] else { return (outs, [nil]) }
-        return (outs, [bind1(.gather(dn, sliceSizes: sliceSizes, mode: mode, fillValue: 0), ta, x[1])])
+        let y = lax.gather(x[0], x[1], dn, sliceSizes: sliceSizes, mode: mode, fillValue: fillValue)
+        guard let ta = t[0] else { return one(y, nil) }
+        return one(y, lax.gather(ta, x[1], dn, sliceSizes: sliceSizes, mode: mode, fillValue: 0))
 
     case .scatter(let op, let dn, let mode):
-        let outs = bind(p, x)
-        guard t[0] != nil || t[2] != nil else { return (outs, [nil]) }
+        let y = lax.scatter(op, x[0], x[1], x[2], dn, mode: mode)
+        guard t[0] != nil || t[2] != nil else { return one(y, nil) }
         switch op {
         case .add, .replace:
             // Linear in (operand, updates); a replace keeps the same winners.
-            return (outs, [bind1(p, instantiate(t[0], x[0].aval), x[1], instantiate(t[2], x[2].aval))])
+            return one(y, lax.scatter(op, instantiate(t[0], x[0].aval), x[1], instantiate(t[2], x[2].aval), dn, mode: mode))
         case .mul:
             guard t[2] == nil else {
                 throw FlockError(
                     "scatter-mul (at.multiply): differentiation with respect to the updates is not supported (as in JAX without unique_indices); differentiate with respect to the operand only")
             }
-            return (outs, [bind1(p, t[0]!, x[1], x[2])])
+            return one(y, lax.scatter(.mul, t[0]!, x[1], x[2], dn, mode: mode))
         case .min, .max:
-            return (outs, [scatterExtremalTangent(x, t, outs[0], dn, mode)])
+            return one(y, scatterExtremalTangent(x, t, y, dn, mode))
         }
 
     case .dotGeneral, .convolution:
         // Bilinear: d(a ⋆ b) = ta ⋆ b + a ⋆ tb.
-        let y = bind1(p, x[0], x[1])
-        let da = t[0].map { bind1(p, $0, x[1]) }
-        let db = t[1].map { bind1(p, x[0], $0) }
+        let y = lax.apply(p, x[0], x[1])
+        let da = t[0].map { lax.apply(p, $0, x[1]) }
+        let db = t[1].map { lax.apply(p, x[0], $0) }
         return one(y, addTangents(da, db))
 
     case .reduceWindow(let op, let w):
-        let y = bind1(p, x[0])
+        let y = lax.reduceWindow(op, x[0], w)
         guard let ta = t[0] else { return one(y, nil) }
         switch op {
-        case .sum: return one(y, bind1(p, ta))
-        case .max: return one(y, bind1(.selectAndGatherAdd(select: .ge, w), ta, x[0]))
-        case .min: return one(y, bind1(.selectAndGatherAdd(select: .le, w), ta, x[0]))
+        case .sum: return one(y, lax.reduceWindow(.sum, ta, w))
+        case .max: return one(y, lax.selectAndGatherAdd(ta, x[0], select: .ge, w))
+        case .min: return one(y, lax.selectAndGatherAdd(ta, x[0], select: .le, w))
         }
 
     case .selectAndScatterAdd, .selectAndGatherAdd:
         // Linear in the first operand; piecewise constant in the operand.
-        let y = bind1(p, x[0], x[1])
-        return one(y, t[0].map { bind1(p, $0, x[1]) })
+        let y = lax.apply(p, x[0], x[1])
+        return one(y, t[0].map { lax.apply(p, $0, x[1]) })
 
     case .sort(let dimension, let numKeys):
         // Sort an iota along with the operands to learn the permutation, then
         // apply it to the tangents.
-        let iota = bind1(.iota(.int32, shape: x[0].shape, dimension: dimension))
-        let sorted = bind(.sort(dimension: dimension, numKeys: numKeys), x + [iota])
+        let iota = lax.iota(.int32, shape: x[0].shape, dimension: dimension)
+        let sorted = lax.sort(x + [iota], dimension: dimension, numKeys: numKeys)
         let perm = sorted.last!
         let tangents = zip(t, x).map { ti, xi in ti.map { takeAlongAxis($0, perm, axis: dimension, mode: .promiseInBounds) } }
         return (Array(sorted.dropLast()), tangents)
@@ -316,7 +305,8 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
     case .call(_, .shardingConstraint(let spec)):
         // Kept (not inlined) on the primal and the tangent, so the constraint
         // survives `grad` inside jit over sharded arrays.
-        return one(bind1(p, x[0]), t[0].map { bind1(.call(traceToJaxpr([$0.aval]) { $0 }, kind: .shardingConstraint(spec)), $0) })
+        let y = lax.apply(p, x[0])
+        return one(y, t[0].map { lax.call(traceToJaxpr([$0.aval]) { $0 }, kind: .shardingConstraint(spec), [$0])[0] })
 
     case .call(let j, _):
         // Inline: differentiate the body equation by equation.
@@ -344,10 +334,10 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
     case .pmax(let axes), .pmin(let axes):
         // The tangent of the members holding the extremum, averaged over ties
         // (as reduce max/min does; JAX has no rule here).
-        let a = x[0], y = bind1(p, a)
-        let mask = bind1(.convert(a.dtype, weakType: false), bind1(.compare(.eq), a, y))
-        let count = bind1(.psum(axes: axes), mask)
-        return one(y, pdiv(bind1(.psum(axes: axes), pmul(t[0]!, mask)), count))
+        let a = x[0], y = lax.apply(p, a)
+        let mask = lax.convertElementType(lax.eq(a, y), a.dtype)
+        let count = lax.psum(mask, axes: axes)
+        return one(y, lax.div(lax.psum(lax.mul(t[0]!, mask), axes: axes), count))
 
     case .axisIndex:
         return zeroTangent()
@@ -362,56 +352,20 @@ func productTangent(_ a: Tensor, _ ta: Tensor, axes: [Int]) -> Tensor {
     let perm = kept + axes
     let keptShape = kept.map { a.shape[$0] }
     let n = axes.map { a.shape[$0] }.reduce(1, *)
-    let xa = bind1(.reshape(keptShape + [n]), bind1(.transpose(perm), a))
-    let xt = bind1(.reshape(keptShape + [n]), bind1(.transpose(perm), ta))
+    let xa = lax.reshape(lax.transpose(a, perm), keptShape + [n])
+    let xt = lax.reshape(lax.transpose(ta, perm), keptShape + [n])
     var total: Tensor? = nil
     for i in 0..<n {
         // Π over j ≠ i, times t_i.
         var term = sliceLast(xt, i)
-        for j in 0..<n where j != i { term = pmul(term, sliceLast(xa, j)) }
+        for j in 0..<n where j != i { term = lax.mul(term, sliceLast(xa, j)) }
         total = addTangents(total, term)
     }
     return total ?? zeros(like: AbstractValue(shape: keptShape, dtype: a.dtype))
 }
 
 func sliceLast(_ x: Tensor, _ i: Int) -> Tensor {
-    let r = x.rank
-    let start = [Int](repeating: 0, count: r - 1) + [i]
-    let limit = Array(x.shape.dropLast()) + [i + 1]
-    return bind1(.reshape(Array(x.shape.dropLast())), bind1(.slice(start: start, limit: limit, strides: [Int](repeating: 1, count: r)), x))
-}
-
-/// `x` gathered along `axis` at `indices` of the same shape (`jnp.take_along_axis`).
-///
-/// - Parameters:
-///   - mode: `.fill` (JAX's default), `.clip`, `.drop` (as `.fill`) or
-///     `.promiseInBounds` (`.wrap` is an error, as in JAX). Negative indices
-///     count from the end in every mode but `.promiseInBounds`, as in JAX.
-///   - fillValue: what `.fill` reads out of bounds (nil: NaN for floats, the
-///     minimum of signed and the maximum of unsigned integers, true for bool).
-public func takeAlongAxis(_ x: Tensor, _ indices: Tensor, axis: Int, mode: IndexMode = .fill, fillValue: Double? = nil) -> Tensor {
-    let r = x.rank
-    let axis = axis < 0 ? axis + r : axis
-    guard axis >= 0 && axis < r else {
-        raise(FlockError("takeAlongAxis: axis \(axis) is out of bounds for array of dimension \(r)"))
-        return .poisoned
-    }
-    guard indices.rank == r else {
-        raise(FlockError("takeAlongAxis: indices \(indices.shape) and array \(x.shape) must have the same number of dimensions"))
-        return .poisoned
-    }
-    let n = Int32(x.shape[axis])
-    var i = indices.converted(to: .int32)
-    guard let gatherMode = mode.primitiveMode("takeAlongAxis") else { return .poisoned }
-    if mode != .promiseInBounds { i = `where`(i .< Tensor(Int32(0)), i + Tensor(n), i) }
-    var columns: [Tensor] = []
-    for d in 0..<r {
-        let c = d == axis ? i : bind1(.iota(.int32, shape: indices.shape, dimension: d))
-        columns.append(bind1(.reshape(indices.shape + [1]), c))
-    }
-    let idx = r == 1 ? columns[0] : bind(.concatenate(axis: r), columns)[0]
-    let dn = GatherDimensionNumbers(offsetDims: [], collapsedSliceDims: Array(0..<r), startIndexMap: Array(0..<r))
-    return bind1(.gather(dn, sliceSizes: [Int](repeating: 1, count: r), mode: gatherMode, fillValue: canonicalFill(fillValue, x.dtype)), x, idx)
+    lax.reshape(lax.sliceInDim(x, start: i, limit: i + 1, axis: x.rank - 1), Array(x.shape.dropLast()))
 }
 
 /// The tangent of scatter-min/max (JAX's rule): where updates land, the mean
@@ -422,38 +376,22 @@ func scatterExtremalTangent(
 ) -> Tensor {
     let (operand, indices, updates) = (x[0], x[1], x[2])
     let dtype = operand.dtype
-    func scatterAdd(_ a: Tensor, _ u: Tensor) -> Tensor { bind1(.scatter(.add, dn, mode: mode), a, indices, u) }
-    func asFloat(_ b: Tensor) -> Tensor { bind1(.convert(dtype, weakType: false), b) }
+    func scatterAdd(_ a: Tensor, _ u: Tensor) -> Tensor { lax.scatter(.add, a, indices, u, dn, mode: mode) }
+    func asFloat(_ b: Tensor) -> Tensor { lax.convertElementType(b, dtype) }
     // The result at each update's destination (dropped updates never count).
-    let target = bind1(
-        .gather(inverseGatherDimensions(dn), sliceSizes: inverseSliceSizes(dn, operand.shape, updates.shape),
-            mode: mode == .clip ? .clip : .promiseInBounds, fillValue: nil), out, indices)
-    let winning = asFloat(bind1(.compare(.eq), updates, target))
-    let retained = asFloat(bind1(.compare(.eq), operand, out))
+    let target = lax.gather(
+        out, indices, inverseGatherDimensions(dn), sliceSizes: inverseSliceSizes(dn, operand.shape, updates.shape),
+        mode: mode == .clip ? .clip : .promiseInBounds, fillValue: nil)
+    let winning = asFloat(lax.eq(updates, target))
+    let retained = asFloat(lax.eq(operand, out))
     let zero = zeros(like: operand.aval)
-    let winners = bind1(.binary(.add), scatterAdd(zero, winning), retained)
-    let touched = bind1(.compare(.gt), scatterAdd(zero, bind1(.broadcastInDim(shape: updates.shape, broadcastDimensions: []), Tensor(1, dtype: dtype))), zero)
+    let winners = lax.add(scatterAdd(zero, winning), retained)
+    let touched = lax.gt(scatterAdd(zero, lax.broadcastInDim(Tensor(1, dtype: dtype), shape: updates.shape, dims: [])), zero)
     let tOperand = instantiate(t[0], operand.aval), tUpdates = instantiate(t[2], updates.aval)
-    let summed = scatterAdd(bind1(.binary(.mul), tOperand, retained), bind1(.binary(.mul), tUpdates, winning))
+    let summed = scatterAdd(lax.mul(tOperand, retained), lax.mul(tUpdates, winning))
     // Untouched elements divide by 1 (they are not selected).
-    let mean = bind1(.binary(.div), summed, bind1(.select, touched, winners, bind1(.broadcastInDim(shape: operand.shape, broadcastDimensions: []), Tensor(1, dtype: dtype))))
-    return bind1(.select, touched, mean, tOperand)
-}
-
-/// The gather that reads back, for each update element, the operand element it lands on.
-func inverseGatherDimensions(_ dn: ScatterDimensionNumbers) -> GatherDimensionNumbers {
-    GatherDimensionNumbers(
-        offsetDims: dn.updateWindowDims, collapsedSliceDims: dn.insertedWindowDims,
-        startIndexMap: dn.scatterDimsToOperandDims, operandBatchingDims: dn.operandBatchingDims,
-        startIndicesBatchingDims: dn.scatterIndicesBatchingDims)
-}
-
-/// Slice sizes of ``inverseGatherDimensions(_:)``: the update window's extents.
-func inverseSliceSizes(_ dn: ScatterDimensionNumbers, _ operandShape: [Int], _ updatesShape: [Int]) -> [Int] {
-    let windowOperandDims = (0..<operandShape.count).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
-    var sliceSizes = [Int](repeating: 1, count: operandShape.count)
-    for (k, od) in windowOperandDims.enumerated() { sliceSizes[od] = updatesShape[dn.updateWindowDims[k]] }
-    return sliceSizes
+    let mean = lax.div(summed, lax.select(touched, winners, lax.broadcastInDim(Tensor(1, dtype: dtype), shape: operand.shape, dims: [])))
+    return lax.select(touched, mean, tOperand)
 }
 
 /// JVP of a jaxpr evaluated inline under a fresh JVP interpreter.

@@ -49,7 +49,7 @@ func backwardPass(_ j: Jaxpr, _ args: [Tensor?], _ cts: [Tensor?]) throws -> [Te
     var linearEquations: [Equation] = []
     for e in j.equations {
         if e.inputs.allSatisfy(isKnown) {
-            let outs = bind(e.primitive, e.inputs.map { value($0)! })
+            let outs = lax.apply(e.primitive, e.inputs.map { value($0)! })
             for (v, x) in zip(e.outputs, outs) { known[v.id] = x }
         } else {
             linearEquations.append(e)
@@ -60,7 +60,7 @@ func backwardPass(_ j: Jaxpr, _ args: [Tensor?], _ cts: [Tensor?]) throws -> [Te
     func accumulate(_ v: Var, _ c: Tensor?) {
         guard let c else { return }
         let c2 = c.shape == v.aval.shape ? c : c.broadcast(to: v.aval.shape)
-        ct[v.id] = ct[v.id].map { padd($0, c2) } ?? c2
+        ct[v.id] = ct[v.id].map { lax.add($0, c2) } ?? c2
     }
     for (a, c) in zip(j.outputs, cts) {
         if case .variable(let v) = a, known[v.id] == nil { accumulate(v, c) }
@@ -83,7 +83,7 @@ func backwardPass(_ j: Jaxpr, _ args: [Tensor?], _ cts: [Tensor?]) throws -> [Te
 /// Sums `ct` down to `aval`'s shape when the operand was a broadcast rank-0 scalar.
 func unbroadcast(_ ct: Tensor, _ aval: AbstractValue) -> Tensor {
     if ct.shape == aval.shape { return ct }
-    return bind1(.reduce(.sum, axes: Array(0..<ct.rank)), ct).reshaped(aval.shape)
+    return lax.reduceSum(ct, axes: Array(0..<ct.rank)).reshaped(aval.shape)
 }
 
 /// Consecutive index ranges of the given lengths.
@@ -119,10 +119,10 @@ func dotTransposeLHS(_ g: Tensor, _ xAval: AbstractValue, _ y: Tensor, _ dn: Dot
     if outAxes != identity && dn.lhsBatch + xContractSortedByY + xKept == identity {
         // dot(y, g) lays the result out as x already is: no transpose needed.
         let swapped = DotDimensionNumbers(lhsContracting: yKept, rhsContracting: ansY, lhsBatch: dn.rhsBatch, rhsBatch: ansBatch)
-        return bind1(.dotGeneral(swapped), y, g)
+        return lax.dotGeneral(y, g, swapped)
     }
-    let r = bind1(.dotGeneral(dims), g, y)
-    return outAxes == identity ? r : bind1(.transpose(outAxes), r)
+    let r = lax.dotGeneral(g, y, dims)
+    return outAxes == identity ? r : lax.transpose(r, outAxes)
 }
 
 func dotTransposeRHS(_ g: Tensor, _ x: Tensor, _ yAval: AbstractValue, _ dn: DotDimensionNumbers) -> Tensor {
@@ -140,27 +140,27 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
     func lin(_ i: Int) -> Bool { x[i].isLinear }
     switch p {
     case .unary(.neg):
-        return [ct.map(pneg)]
+        return [ct.map(lax.neg)]
     case .binary(.add):
         return [lin(0) ? ct.map { unbroadcast($0, x[0].aval) } : nil, lin(1) ? ct.map { unbroadcast($0, x[1].aval) } : nil]
     case .binary(.sub):
-        return [lin(0) ? ct.map { unbroadcast($0, x[0].aval) } : nil, lin(1) ? ct.map { unbroadcast(pneg($0), x[1].aval) } : nil]
+        return [lin(0) ? ct.map { unbroadcast($0, x[0].aval) } : nil, lin(1) ? ct.map { unbroadcast(lax.neg($0), x[1].aval) } : nil]
     case .binary(.mul):
         guard let c = ct else { return [nil, nil] }
         if lin(0) && lin(1) { throw nonlinear() }
-        if lin(0) { return [unbroadcast(pmul(c, x[1].value!), x[0].aval), nil] }
-        return [nil, unbroadcast(pmul(x[0].value!, c), x[1].aval)]
+        if lin(0) { return [unbroadcast(lax.mul(c, x[1].value!), x[0].aval), nil] }
+        return [nil, unbroadcast(lax.mul(x[0].value!, c), x[1].aval)]
     case .binary(.div):
         guard let c = ct else { return [nil, nil] }
         if lin(1) { throw nonlinear() }
-        return [unbroadcast(pdiv(c, x[1].value!), x[0].aval), nil]
+        return [unbroadcast(lax.div(c, x[1].value!), x[0].aval), nil]
     case .convert:
         let a = x[0].aval
-        return [ct.map { bind1(.convert(a.dtype, weakType: a.weakType), $0) }]
+        return [ct.map { lax.convertElementType($0, a.dtype, weakType: a.weakType) }]
     case .reduce(.sum, let axes):
         let a = x[0].aval
         let kept = (0..<a.rank).filter { !axes.contains($0) }
-        return [ct.map { bind1(.broadcastInDim(shape: a.shape, broadcastDimensions: kept), $0) }]
+        return [ct.map { lax.broadcastInDim($0, shape: a.shape, dims: kept) }]
     case .broadcastInDim(let shape, let dims):
         let a = x[0].aval
         guard let c = ct else { return [nil] }
@@ -168,14 +168,14 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
             guard let i = dims.firstIndex(of: d) else { return true }
             return a.shape[i] == 1 && shape[d] != 1
         }
-        let s = summed.isEmpty ? c : bind1(.reduce(.sum, axes: summed), c)
-        return [s.shape == a.shape ? s : bind1(.reshape(a.shape), s)]
+        let s = summed.isEmpty ? c : lax.reduceSum(c, axes: summed)
+        return [s.shape == a.shape ? s : lax.reshape(s, a.shape)]
     case .reshape:
-        return [ct.map { bind1(.reshape(x[0].aval.shape), $0) }]
+        return [ct.map { lax.reshape($0, x[0].aval.shape) }]
     case .transpose(let perm):
-        return [ct.map { bind1(.transpose(inversePermutation(perm)), $0) }]
-    case .reverse:
-        return [ct.map { bind1(p, $0) }]
+        return [ct.map { lax.transpose($0, inversePermutation(perm)) }]
+    case .reverse(let axes):
+        return [ct.map { lax.rev($0, axes: axes) }]
     case .slice(let start, let limit, let strides):
         let a = x[0].aval
         guard let c = ct else { return [nil] }
@@ -186,20 +186,20 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         }
         _ = limit
         let low = (0..<a.rank).map { d in c.shape[d] == 0 ? a.shape[d] - high[d] : start[d] }
-        return [bind1(.pad(low: low, high: high, interior: strides.map { $0 - 1 }), c, Tensor(0, dtype: a.dtype))]
+        return [lax.pad(c, Tensor(0, dtype: a.dtype), low: low, high: high, interior: strides.map { $0 - 1 })]
     case .pad(let low, let high, let interior):
         guard let c = ct else { return [nil, nil] }
         var tOperand: Tensor? = nil
         if lin(0) {
-            let unpadded = bind1(.pad(low: low.map { -$0 }, high: high.map { -$0 }, interior: low.map { _ in 0 }), c, Tensor(0, dtype: c.dtype))
-            tOperand = bind1(.slice(start: low.map { _ in 0 }, limit: unpadded.shape, strides: interior.map { $0 + 1 }), unpadded)
+            let unpadded = lax.pad(c, Tensor(0, dtype: c.dtype), low: low.map { -$0 }, high: high.map { -$0 }, interior: low.map { _ in 0 })
+            tOperand = lax.slice(unpadded, start: low.map { _ in 0 }, limit: unpadded.shape, strides: interior.map { $0 + 1 })
         }
         var tValue: Tensor? = nil
         if lin(1) {
-            let total = bind1(.reduce(.sum, axes: Array(0..<c.rank)), c)
-            let inner = tOperand.map { bind1(.reduce(.sum, axes: Array(0..<$0.rank)), $0) }
-                ?? bind1(.reduce(.sum, axes: Array(0..<c.rank)), bind1(.pad(low: low.map { -$0 }, high: high.map { -$0 }, interior: low.map { _ in 0 }), c, Tensor(0, dtype: c.dtype)))
-            tValue = psub(total, inner)
+            let total = lax.reduceSum(c, axes: Array(0..<c.rank))
+            let inner = tOperand.map { lax.reduceSum($0, axes: Array(0..<$0.rank)) }
+                ?? lax.reduceSum(lax.pad(c, Tensor(0, dtype: c.dtype), low: low.map { -$0 }, high: high.map { -$0 }, interior: low.map { _ in 0 }), axes: Array(0..<c.rank))
+            tValue = lax.sub(total, inner)
         }
         return [tOperand, tValue]
     case .concatenate(let axis):
@@ -212,24 +212,24 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
             var start = [Int](repeating: 0, count: a.rank), limit = c.shape
             start[axis] = offset
             limit[axis] = offset + a.shape[axis]
-            return bind1(.slice(start: start, limit: limit, strides: [Int](repeating: 1, count: a.rank)), c)
+            return lax.slice(c, start: start, limit: limit, strides: [Int](repeating: 1, count: a.rank))
         }
     case .select:
         guard let c = ct else { return [nil, nil, nil] }
         if lin(0) { throw nonlinear() }
         let pred = x[0].value!
         let zero = zeros(like: c.aval)
-        return [nil, lin(1) ? bind1(.select, pred, c, zero) : nil, lin(2) ? bind1(.select, pred, zero, c) : nil]
+        return [nil, lin(1) ? lax.select(pred, c, zero) : nil, lin(2) ? lax.select(pred, zero, c) : nil]
     case .dynamicSlice:
         guard let c = ct else { return x.map { _ in nil } }
         let idx = x.dropFirst().map { $0.value! }
-        return [bind1(.dynamicUpdateSlice, [zeros(like: x[0].aval), c] + idx)] + idx.map { _ in nil }
+        return [lax.dynamicUpdateSlice(zeros(like: x[0].aval), c, idx)] + idx.map { _ in nil }
     case .dynamicUpdateSlice:
         guard let c = ct else { return x.map { _ in nil } }
         let idx = x.dropFirst(2).map { $0.value! }
         let u = x[1].aval
-        let tOperand = lin(0) ? bind1(.dynamicUpdateSlice, [c, zeros(like: u)] + idx) : nil
-        let tUpdate = lin(1) ? bind1(.dynamicSlice(sizes: u.shape), [c] + idx) : nil
+        let tOperand = lin(0) ? lax.dynamicUpdateSlice(c, zeros(like: u), idx) : nil
+        let tUpdate = lin(1) ? lax.dynamicSlice(c, idx, sizes: u.shape) : nil
         return [tOperand, tUpdate] + idx.map { _ in nil }
     case .gather(let dn, _, let mode, _):
         // The same windows, added back; filled (out-of-bounds) windows are dropped.
@@ -238,7 +238,7 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
             updateWindowDims: dn.offsetDims, insertedWindowDims: dn.collapsedSliceDims,
             scatterDimsToOperandDims: dn.startIndexMap, operandBatchingDims: dn.operandBatchingDims,
             scatterIndicesBatchingDims: dn.startIndicesBatchingDims)
-        return [bind1(.scatter(.add, sdn, mode: mode), zeros(like: x[0].aval), x[1].value!, c), nil]
+        return [lax.scatter(.add, zeros(like: x[0].aval), x[1].value!, c, sdn, mode: mode), nil]
     case .scatter(let op, let dn, let mode):
         guard let c = ct else { return [nil, nil, nil] }
         let indices = x[1].value!
@@ -247,31 +247,31 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         let gatherMode: GatherScatterMode = mode == .clip ? .clip : .fillOrDrop
         switch op {
         case .add:
-            let tUpdates = lin(2) ? bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: 0), c, indices) : nil
+            let tUpdates = lin(2) ? lax.gather(c, indices, gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: 0) : nil
             return [lin(0) ? c : nil, nil, tUpdates]
         case .mul:
             // Linear in the operand only (the JVP refuses tangents of the updates).
-            return [lin(0) ? bind1(.scatter(.mul, dn, mode: mode), c, indices, x[2].value!) : nil, nil, nil]
+            return [lin(0) ? lax.scatter(.mul, c, indices, x[2].value!, dn, mode: mode) : nil, nil, nil]
         case .replace:
             // The operand's elements that are overwritten get no cotangent; of
             // repeated indices only the winning (last) update gets one: the
             // winner is found by scattering each update's position and reading it back.
-            let tOperand = lin(0) ? bind1(p, c, indices, zeros(like: u)) : nil
+            let tOperand = lin(0) ? lax.scatter(.replace, c, indices, zeros(like: u), dn, mode: mode) : nil
             var tUpdates: Tensor? = nil
             if lin(2) {
-                let own = bind1(.reshape(u.shape), bind1(.iota(.int32, shape: [u.count], dimension: 0)))
-                let none = bind1(.broadcastInDim(shape: c.shape, broadcastDimensions: []), Tensor(Int32(-1)))
-                let winner = bind1(.scatter(.replace, dn, mode: mode), none, indices, own)
-                let back = bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: -2), winner, indices)
-                let read = bind1(.gather(gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: 0), c, indices)
-                tUpdates = bind1(.select, bind1(.compare(.eq), back, own), read, zeros(like: u))
+                let own = lax.reshape(lax.iota(.int32, shape: [u.count], dimension: 0), u.shape)
+                let none = lax.broadcastInDim(Tensor(Int32(-1)), shape: c.shape, dims: [])
+                let winner = lax.scatter(.replace, none, indices, own, dn, mode: mode)
+                let back = lax.gather(winner, indices, gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: -2)
+                let read = lax.gather(c, indices, gdn, sliceSizes: sliceSizes, mode: gatherMode, fillValue: 0)
+                tUpdates = lax.select(lax.eq(back, own), read, zeros(like: u))
             }
             return [tOperand, nil, tUpdates]
         case .min, .max:
             throw FlockError("\(p.name): not linear; it has no transpose rule")
         }
     case .cumsum(let axis, let reverse):
-        return [ct.map { bind1(.cumsum(axis: axis, reverse: !reverse), $0) }]
+        return [ct.map { lax.cumsum($0, axis: axis, reverse: !reverse) }]
     case .dotGeneral(let dn):
         guard let c = ct else { return [nil, nil] }
         if lin(0) && lin(1) { throw nonlinear() }
@@ -287,11 +287,11 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
     case .selectAndScatterAdd(let select, let w):
         guard let c = ct else { return [nil, nil] }
         if lin(1) { throw nonlinear() }
-        return [bind1(.selectAndGatherAdd(select: select, w), c, x[1].value!), nil]
+        return [lax.selectAndGatherAdd(c, x[1].value!, select: select, w), nil]
     case .selectAndGatherAdd(let select, let w):
         guard let c = ct else { return [nil, nil] }
         if lin(1) { throw nonlinear() }
-        return [bind1(.selectAndScatterAdd(select: select, w), c, x[1].value!), nil]
+        return [lax.selectAndScatterAdd(c, x[1].value!, select: select, w), nil]
     case .call(let j, _), .checkpoint(let j):
         return try backwardPass(j, x.map(\.value), cts)
     case .customVJPLinear(let rule, let nres, _):
@@ -314,21 +314,21 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
     // Collectives (JAX's rules). A member's cotangent gathers what every member's
     // output took from it: psum transposes to psum, a gather to a scatter, a
     // permutation to its inverse.
-    case .psum:
-        return [ct.map { bind1(p, $0) }]
+    case .psum(let axes):
+        return [ct.map { lax.psum($0, axes: axes) }]
     case .allGather(let axes, let axis, let tiled):
-        return [ct.map { bind1(.psumScatter(axes: axes, scatterDimension: axis, tiled: tiled), $0) }]
+        return [ct.map { lax.psumScatter($0, axes: axes, scatterDimension: axis, tiled: tiled) }]
     case .psumScatter(let axes, let d, let tiled):
-        return [ct.map { bind1(.allGather(axes: axes, axis: d, tiled: tiled), $0) }]
+        return [ct.map { lax.allGather($0, axes: axes, axis: d, tiled: tiled) }]
     case .ppermute(let axes, let pairs):
-        return [ct.map { bind1(.ppermute(axes: axes, pairs: pairs.map { .init($0.destination, $0.source) }), $0) }]
+        return [ct.map { lax.ppermute($0, axes: axes, pairs: pairs.map { .init($0.destination, $0.source) }) }]
     case .allToAll(let axes, let split, let concat, let tiled):
-        return [ct.map { bind1(.allToAll(axes: axes, splitAxis: concat, concatAxis: split, tiled: tiled), $0) }]
+        return [ct.map { lax.allToAll($0, axes: axes, splitAxis: concat, concatAxis: split, tiled: tiled) }]
     case .pbroadcast(let axes, let source):
         // Only the source's operand reaches the outputs: it gets their summed cotangent.
         return [ct.map { c in
-            let isSource = bind1(.compare(.eq), bind1(.axisIndex(axes: axes)), Tensor(Int32(source)))
-            return bind1(.select, isSource, bind1(.psum(axes: axes), c), zeros(like: c.aval))
+            let isSource = lax.eq(lax.axisIndex(axes: axes), Tensor(Int32(source)))
+            return lax.select(isSource, lax.psum(c, axes: axes), zeros(like: c.aval))
         }]
 
     case .unary, .binary, .compare, .clamp, .bitcast, .reduce, .argReduce, .iota, .sort, .threefry2x32, .customVJP,
@@ -350,13 +350,13 @@ func convTransposeLHS(_ g: Tensor, _ lhs: AbstractValue, _ rhs: Tensor, _ p: Con
     if groups > 1 {
         // [O, I/G, k…] → [O/G, I, k…]: move the group factor of O into the input-feature axis.
         let o = w.shape[0], ig = w.shape[1], k = Array(w.shape.dropFirst(2))
-        w = bind1(.reshape([groups, o / groups, ig] + k), w)
-        w = bind1(.transpose([1, 0, 2] + (0..<n).map { 3 + $0 }), w)
-        w = bind1(.reshape([o / groups, groups * ig] + k), w)
+        w = lax.reshape(w, [groups, o / groups, ig] + k)
+        w = lax.transpose(w, [1, 0, 2] + (0..<n).map { 3 + $0 })
+        w = lax.reshape(w, [o / groups, groups * ig] + k)
     }
     // Swap the kernel's in/out feature axes and flip it spatially.
-    w = bind1(.transpose([1, 0] + (0..<n).map { 2 + $0 }), w)
-    w = bind1(.reverse(axes: (0..<n).map { 2 + $0 }), w)
+    w = lax.transpose(w, [1, 0] + (0..<n).map { 2 + $0 })
+    w = lax.rev(w, axes: (0..<n).map { 2 + $0 })
     let inShape = Array(lhs.shape.dropFirst(2)), kShape = Array(rhs.shape.dropFirst(2)), outShape = Array(g.shape.dropFirst(2))
     let lhsD = dilateShape(inShape, p.lhsDilation), rhsD = dilateShape(kShape, p.rhsDilation)
     let outD = dilateShape(outShape, p.windowStrides)
@@ -365,7 +365,7 @@ func convTransposeLHS(_ g: Tensor, _ lhs: AbstractValue, _ rhs: Tensor, _ p: Con
     let params = ConvolutionParameters(
         windowStrides: p.lhsDilation, padding: (0..<n).map { [before[$0], after[$0]] },
         lhsDilation: p.windowStrides, rhsDilation: p.rhsDilation, featureGroupCount: groups)
-    return bind1(.convolution(params), g, w)
+    return lax.convGeneralDilated(g, w, params)
 }
 
 func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: ConvolutionParameters) -> Tensor {
@@ -375,14 +375,14 @@ func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: Con
         // One ungrouped transpose per group, concatenated along the output features.
         let cin = lhs.shape[1] / groups, cout = g.shape[1] / groups
         let parts = (0..<groups).map { gi -> Tensor in
-            let l = sliceAxis(lhs, 1, gi * cin, (gi + 1) * cin)
-            let gg = sliceAxis(g, 1, gi * cout, (gi + 1) * cout)
+            let l = lax.sliceInDim(lhs, start: gi * cin, limit: (gi + 1) * cin, axis: 1)
+            let gg = lax.sliceInDim(g, start: gi * cout, limit: (gi + 1) * cout, axis: 1)
             var q = p
             q.featureGroupCount = 1
             let r = AbstractValue(shape: [cout] + Array(rhs.shape.dropFirst()), dtype: rhs.dtype)
             return convTransposeRHS(gg, l, r, q)
         }
-        return bind(.concatenate(axis: 0), parts)[0]
+        return lax.concatenate(parts, axis: 0)
     }
     let inShape = Array(lhs.shape.dropFirst(2)), kShape = Array(rhs.shape.dropFirst(2)), outShape = Array(g.shape.dropFirst(2))
     let lhsD = dilateShape(inShape, p.lhsDilation), rhsD = dilateShape(kShape, p.rhsDilation)
@@ -394,10 +394,10 @@ func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: Con
         lhsDilation: p.lhsDilation, rhsDilation: p.windowStrides, featureGroupCount: 1)
     // lhs as [C, N, s…] (features act as the batch), g as [O, N, s…] (the kernel).
     let spatial = (0..<n).map { 2 + $0 }
-    let l = bind1(.transpose([1, 0] + spatial), lhs)
-    let k = bind1(.transpose([1, 0] + spatial), g)
-    let out = bind1(.convolution(params), l, k)  // [C, O, k…]
-    return bind1(.transpose([1, 0] + spatial), out)
+    let l = lax.transpose(lhs, [1, 0] + spatial)
+    let k = lax.transpose(g, [1, 0] + spatial)
+    let out = lax.convGeneralDilated(l, k, params)  // [C, O, k…]
+    return lax.transpose(out, [1, 0] + spatial)
 }
 
 /// Transpose of a windowed sum (JAX's formulation): every operand element
@@ -411,17 +411,10 @@ func reduceWindowSumTranspose(_ ct: Tensor, _ operand: AbstractValue, _ w: Windo
     let outD = dilateShape(ct.shape, w.windowStrides)
     let low = (0..<n).map { windowD[$0] - w.padding[$0][0] - 1 }
     let high = (0..<n).map { inD[$0] + windowD[$0] - 1 - outD[$0] - low[$0] }
-    let padded = bind1(.pad(low: low, high: high, interior: w.windowStrides.map { $0 - 1 }), ct, Tensor(0, dtype: ct.dtype))
+    let padded = lax.pad(ct, Tensor(0, dtype: ct.dtype), low: low, high: high, interior: w.windowStrides.map { $0 - 1 })
     let ones = [Int](repeating: 1, count: n)
     let q = WindowParameters(
         windowDimensions: w.windowDimensions, windowStrides: w.baseDilation,
         padding: [[Int]](repeating: [0, 0], count: n), baseDilation: ones, windowDilation: w.windowDilation)
-    return bind1(.reduceWindow(.sum, q), padded)
-}
-
-func sliceAxis(_ x: Tensor, _ axis: Int, _ lo: Int, _ hi: Int) -> Tensor {
-    var start = [Int](repeating: 0, count: x.rank), limit = x.shape
-    start[axis] = lo
-    limit[axis] = hi
-    return bind1(.slice(start: start, limit: limit, strides: [Int](repeating: 1, count: x.rank)), x)
+    return lax.reduceWindow(.sum, padded, q)
 }

@@ -349,16 +349,17 @@ public func jit(name: String = "jit", _ f: @escaping (Tensor) -> Tensor) -> (Ten
 public func jit<P: PyTree, Q: PyTree>(
     name: String = "jit", donateArgnums: Set<Int> = [], _ f: @escaping (P) -> Q
 ) -> (P) -> Q {
-    let g = jit(name: name, donateArgnums: donateArgnums) { (p: P, _: [Tensor]) in f(p) }
-    return { g($0, []) }
+    let g: TreeFunction<P, Q> = jitTrees(name: name, donateArgnums: donateArgnums, f)
+    return { g($0) }
 }
 
 /// Compiles a function of two pytrees (`jax.jit` of `f(params, batch)`).
 ///
 /// - Parameter donateArgnums: `0` donates every leaf of the first argument,
 ///   `1` of the second (`jax.jit(donate_argnums=)`); donated leaves are deleted
-///   after the call. Static values are better captured by the closure; the
-///   flat ``jit(name:staticArgnums:donateArgnums:_:)`` takes static tensors.
+///   after the call. Static values are ``Static`` arguments of the
+///   argument-pack ``jit(name:donateArgnums:_:)``, or static struct fields
+///   (``PyTreeField/init(static:_:)``).
 ///
 /// ```swift
 /// let step = jit(donateArgnums: [0]) { (params: [String: Tensor], batch: [Tensor]) in
@@ -373,43 +374,8 @@ public func jit<P: PyTree, R: PyTree, Q: PyTree>(
     if let bad = donateArgnums.first(where: { !(0...1).contains($0) }) {
         raise(FlockError("jit(\(name)): donateArgnums \(bad) is out of range for a function of 2 arguments"))
     }
-    // One flat jitted function per pair of input structures: which flat
-    // positions are donated depends on how many leaves each argument has.
-    let state = JitTreeState<(P, R), Q>()
-    return { p, r in
-        state.lock.withLock {
-            let key = [treeStructure(p), treeStructure(r)]
-            let function: JitFunction
-            if let j = state.functions[key] {
-                function = j
-            } else {
-                let split = treeLeaves(p).count
-                let total = split + treeLeaves(r).count
-                var donated = Set<Int>()
-                if donateArgnums.contains(0) { donated.formUnion(0..<split) }
-                if donateArgnums.contains(1) { donated.formUnion(split..<total) }
-                function = JitFunction(name: name, donateArgnums: donated) { leaves in
-                    // While a call traces, the body needs that call's trees (for their structures).
-                    let (p0, r0) = state.current!
-                    let q = f(treeUnflatten(like: p0, Array(leaves[..<split])), treeUnflatten(like: r0, Array(leaves[split...])))
-                    state.outputs[key] = q
-                    return treeLeaves(q)
-                }
-                state.functions[key] = function
-            }
-            state.current = (p, r)
-            defer { state.current = nil }
-            let outs = function(treeLeaves(p) + treeLeaves(r))
-            return treeUnflatten(like: state.outputs[key]!, outs)
-        }
-    }
-}
-
-final class JitTreeState<P, Q>: @unchecked Sendable {
-    let lock = PosixLock()
-    var current: P?
-    var outputs: [[TreeStructure]: Q] = [:]
-    var functions: [[TreeStructure]: JitFunction] = [:]
+    let g: TreeFunction<P, R, Q> = jitTrees(name: name, donateArgnums: donateArgnums, f)
+    return { g($0, $1) }
 }
 
 /// A recursive mutex for state that is not `Sendable` (tracing may re-enter).

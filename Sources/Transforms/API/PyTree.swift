@@ -80,6 +80,23 @@ public struct PyTreeField<Root>: @unchecked Sendable {
         rebuild = { root, leaves in root[keyPath: keyPath] = root[keyPath: keyPath].rebuilt(from: &leaves) }
         describe = { root, path, nodes in root[keyPath: keyPath].describeStructure(path: path, into: &nodes) }
     }
+
+    /// A static field (Flax's `field(pytree_node=False)`): no leaves, but its
+    /// value is part of the struct's structure, so `jit` compiles once per
+    /// value of it instead of baking in the value it first saw.
+    /// ```swift
+    /// struct Block: PyTreeStruct {
+    ///     var w: Tensor
+    ///     var training: Bool
+    ///     static let fields = [PyTreeField(\Block.w, "w"), PyTreeField(static: \Block.training, "training")]
+    /// }
+    /// ```
+    public init<V: Hashable>(static keyPath: KeyPath<Root, V>, _ name: String) {
+        self.name = name
+        flatten = { _, _ in }
+        rebuild = { _, _ in }
+        describe = { root, path, nodes in nodes.append("\(path): \(staticNodeDescription(root[keyPath: keyPath]))") }
+    }
 }
 
 /// A struct whose pytree structure is its list of ``fields``.

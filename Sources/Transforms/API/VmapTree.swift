@@ -30,8 +30,71 @@ public func vmap<P: PyTree, Q: PyTree>(
             let q = f(treeUnflatten(like: p, xs))
             template = q
             return treeLeaves(q)
-        }, inAxes: inAxes, outAxes: [outAxes], axisSize: axisSize, axisName: axisName, sharedOutAxis: true)(leaves)
+        }, inAxes: inAxes, resultCount: 1, axisSize: axisSize, axisName: axisName) { [Int?](repeating: outAxes, count: $0) }(leaves)
         guard let template else { return f(p) }
         return treeUnflatten(like: template, outs)
     }
 }
+
+/// `vmap` over any number of pytree arguments, with one ``AxisSpec`` per
+/// argument (`jax.vmap(f, in_axes=(None, 0, 0))`): each spec is a prefix of
+/// its argument's tree, so a parameter dictionary is kept whole with one
+/// `nil` however many leaves it has. `outAxes` is a prefix of the result's tree.
+///
+/// ```swift
+/// func loss(_ p: [String: Tensor], _ x: Tensor, _ y: Tensor) -> Tensor { … }
+/// let perExample = vmap(loss, inAxes: [nil, 0, 0])
+/// let losses = perExample(params, xs, ys)           // one loss per row of xs
+/// let g = vmap({ (p: [String: Tensor], x: Tensor) in grad { loss($0, x, x) }(p) },
+///              inAxes: [nil, 0], outAxes: ["w": 0, "b": nil])   // assumes "b"'s gradient is unmapped
+/// ```
+///
+/// - Parameters:
+///   - inAxes: one spec per argument: an axis (or nil) for all its leaves,
+///     or a list/dictionary spec matching its structure.
+///   - outAxes: where the mapped axis goes in the result's leaves (a prefix spec).
+///   - axisSize: the mapped size, needed when no argument is mapped.
+///   - axisName: names the mapped axis for collectives.
+///
+/// A spec that does not match its argument's tree, or a number of specs
+/// other than the number of arguments, is an error naming the argument.
+public func vmap<each A: PyTree, Q: PyTree>(
+    _ f: @escaping (repeat each A) -> Q, inAxes: [AxisSpec], outAxes: AxisSpec = 0, axisSize: Int? = nil,
+    axisName: String? = nil
+) -> TreeFunction<repeat each A, Q> {
+    TreeFunction { (args: repeat each A) in
+        var leaves: [Tensor] = [], axes: [Int?] = [], count = 0, ok = true
+        for a in repeat each args {
+            let l = treeLeaves(a)
+            leaves += l
+            if ok, count < inAxes.count {
+                if let resolved = inAxes[count].leafAxes(for: a, "vmap: inAxes[\(count)] for argument \(count)") {
+                    axes += resolved
+                } else {
+                    ok = false
+                }
+            }
+            count += 1
+        }
+        if ok && inAxes.count != count {
+            raise(FlockError("vmap: inAxes has \(inAxes.count) entries (\(tupleDescription(inAxes))) but the function takes \(count) arguments; give one per argument"))
+            ok = false
+        }
+        guard ok else { return f(repeat each args) }
+        var template: Q? = nil
+        let outs = vmapFlat({ xs in
+            let cursor = LeafCursor(xs)
+            let q = f(repeat cursor.take(like: each args))
+            template = q
+            return treeLeaves(q)
+        }, inAxes: axes, resultCount: 1, axisSize: axisSize, axisName: axisName) { n in
+            guard let template else { return [Int?](repeating: nil, count: n) }
+            return outAxes.leafAxes(for: template, "vmap: outAxes", noun: "result")
+        }(leaves)
+        guard let template else { return f(repeat each args) }
+        return treeUnflatten(like: template, outs)
+    }
+}
+
+/// Specs as JAX prints an `in_axes` tuple: `(None, 0, 0)`.
+package func tupleDescription(_ specs: [AxisSpec]) -> String { "(" + specs.map(\.description).joined(separator: ", ") + ")" }

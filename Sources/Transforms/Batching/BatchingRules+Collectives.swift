@@ -20,17 +20,17 @@ extension BatchingRules {
     private func ordinary(_ p: Primitive, _ x: BatchedValue) -> BatchedValue {
         switch p {
         case .psum, .pmax, .pmin, .ppermute, .pbroadcast:
-            return BatchedValue(bind1(p, x.value), x.dim)
+            return BatchedValue(lax.apply(p, x.value), x.dim)
         case .allGather(let axes, let axis, let tiled):
-            return BatchedValue(bind1(.allGather(axes: axes, axis: axis + 1, tiled: tiled), moveToFront(x)), 0)
+            return BatchedValue(lax.allGather(moveToFront(x), axes: axes, axis: axis + 1, tiled: tiled), 0)
         case .psumScatter(let axes, let d, let tiled):
-            return BatchedValue(bind1(.psumScatter(axes: axes, scatterDimension: d + 1, tiled: tiled), moveToFront(x)), 0)
+            return BatchedValue(lax.psumScatter(moveToFront(x), axes: axes, scatterDimension: d + 1, tiled: tiled), 0)
         case .allToAll(let axes, let split, let concat, let tiled):
-            let q = Primitive.allToAll(axes: axes, splitAxis: split + 1, concatAxis: concat + 1, tiled: tiled)
-            return BatchedValue(bind1(q, moveToFront(x)), 0)
+            let y = lax.allToAll(moveToFront(x), axes: axes, splitAxis: split + 1, concatAxis: concat + 1, tiled: tiled)
+            return BatchedValue(y, 0)
         default:
             // axisIndex has no operands, so it is never batched over another name.
-            return BatchedValue(bind1(p), nil)
+            return BatchedValue(lax.apply(p), nil)
         }
     }
 
@@ -52,13 +52,12 @@ extension BatchingRules {
             let op: ReduceOp = if case .psum = p { .sum } else if case .pmax = p { .max } else { .min }
             var v: Tensor
             if let d = x.dim {
-                v = bind1(.reduce(op, axes: [d]), x.value)
+                v = lax.reduce(op, x.value, axes: [d])
             } else {
-                v = op == .sum ? pmul(x.value, scalar(Double(size), x.value)) : x.value
+                v = op == .sum ? lax.mul(x.value, scalar(Double(size), x.value)) : x.value
             }
             if !others.isEmpty {
-                let rest: Primitive = op == .sum ? .psum(axes: others) : op == .max ? .pmax(axes: others) : .pmin(axes: others)
-                v = bind1(rest, v)
+                v = op == .sum ? lax.psum(v, axes: others) : op == .max ? lax.pmax(v, axes: others) : lax.pmin(v, axes: others)
             }
             return BatchedValue(v, nil)
 
@@ -67,11 +66,11 @@ extension BatchingRules {
             let sizes = axes.map { activeAxisSize($0) ?? 1 }
             let k = axes.firstIndex(of: name)!
             let stride = sizes[(k + 1)...].reduce(1, *)
-            var index = bind1(.iota(.int32, shape: [size], dimension: 0))
-            if stride != 1 { index = pmul(index, Tensor(Int32(stride))) }
+            var index = lax.iota(.int32, shape: [size], dimension: 0)
+            if stride != 1 { index = lax.mul(index, Tensor(Int32(stride))) }
             for (j, other) in axes.enumerated() where other != name {
                 let s = sizes[(j + 1)...].reduce(1, *)
-                index = padd(index, pmul(bind1(.axisIndex(axes: [other])), Tensor(Int32(s))))
+                index = lax.add(index, lax.mul(lax.axisIndex(axes: [other]), Tensor(Int32(s))))
             }
             return BatchedValue(index, 0)
 
@@ -83,18 +82,18 @@ extension BatchingRules {
             guard tiled else { return BatchedValue(stacked, nil) }
             var shape = x.exampleShape
             shape[axis] *= size
-            return BatchedValue(bind1(.reshape(shape), stacked), nil)
+            return BatchedValue(lax.reshape(stacked, shape), nil)
 
         case .psumScatter(_, let d, let tiled):
             try only()
             let x = x!
-            let total = x.dim.map { bind1(.reduce(.sum, axes: [$0]), x.value) } ?? pmul(x.value, scalar(Double(size), x.value))
+            let total = x.dim.map { lax.reduceSum(x.value, axes: [$0]) } ?? lax.mul(x.value, scalar(Double(size), x.value))
             // Example i keeps block i of dimension d: that dimension becomes the batch dimension.
             guard tiled else { return BatchedValue(total, d) }
             var shape = total.shape
             shape[d] /= size
             shape.insert(size, at: d)
-            return BatchedValue(bind1(.reshape(shape), total), d)
+            return BatchedValue(lax.reshape(total, shape), d)
 
         case .ppermute(_, let pairs):
             try only()
@@ -107,10 +106,11 @@ extension BatchingRules {
             let example = Array(v.shape.dropFirst())
             let rows = source.map { s -> Tensor in
                 guard let s else { return zeros([1] + example, dtype: v.dtype) }
-                return bind1(.slice(start: [s] + example.map { _ in 0 }, limit: [s + 1] + example,
-                                    strides: [Int](repeating: 1, count: v.rank)), v)
+                return lax.slice(
+                    v, start: [s] + example.map { _ in 0 }, limit: [s + 1] + example,
+                    strides: [Int](repeating: 1, count: v.rank))
             }
-            return BatchedValue(rows.count == 1 ? rows[0] : bind(.concatenate(axis: 0), rows)[0], 0)
+            return BatchedValue(rows.count == 1 ? rows[0] : lax.concatenate(rows, axis: 0), 0)
 
         case .allToAll(_, let split, let concat, let tiled):
             try only()
@@ -123,21 +123,21 @@ extension BatchingRules {
                 // dimension and the batch dimension the concat axis.
                 var rest = (0..<rank).filter { $0 != split }.map { $0 + 1 }
                 rest.insert(0, at: concat)
-                return BatchedValue(bind1(.transpose([split + 1] + rest), v), 0)
+                return BatchedValue(lax.transpose(v, [split + 1] + rest), 0)
             }
             // Tiled: split the split axis into (member, chunk); member becomes the batch
             // dimension, and the batch dimension joins the concat axis as its major part.
             let chunk = example[split] / size
             var split4 = [size] + example
             split4.replaceSubrange((split + 1)...(split + 1), with: [size, chunk])
-            let w = bind1(.reshape(split4), v)
+            let w = lax.reshape(v, split4)
             func position(_ e: Int) -> Int { e < split ? e + 1 : e == split ? split + 2 : e + 2 }
             var perm = [split + 1]
             for e in 0..<rank { perm += e == concat ? [0, position(e)] : [position(e)] }
             var outShape = example
             outShape[split] = chunk
             outShape[concat] *= size
-            return BatchedValue(bind1(.reshape([size] + outShape), bind1(.transpose(perm), w)), 0)
+            return BatchedValue(lax.reshape(lax.transpose(w, perm), [size] + outShape), 0)
 
         case .pbroadcast(_, let source):
             try only()
@@ -147,8 +147,8 @@ extension BatchingRules {
             var start = [Int](repeating: 0, count: v.rank), limit = v.shape
             start[d] = source
             limit[d] = source + 1
-            let row = bind1(.slice(start: start, limit: limit, strides: [Int](repeating: 1, count: v.rank)), v)
-            return BatchedValue(bind1(.reshape(x.exampleShape), row), nil)
+            let row = lax.slice(v, start: start, limit: limit, strides: [Int](repeating: 1, count: v.rank))
+            return BatchedValue(lax.reshape(row, x.exampleShape), nil)
 
         default:
             preconditionFailure("BatchingRules.named: \(p.name) is not a collective")

@@ -57,14 +57,14 @@ extension BatchingRules {
         var kind = kind
         // A sharding constraint does not split the batch dimension (in front).
         if case .shardingConstraint(let dims) = kind, args.first?.dim != nil { kind = .shardingConstraint([[]] + dims) }
-        let outs = bind(.call(t.jaxpr, kind: kind), t.consts + args.map(\.value))
+        let outs = lax.call(t.jaxpr, kind: kind, t.consts + args.map(\.value))
         return zip(outs, t.outBatched).map { BatchedValue($0, $1 ? 0 : nil) }
     }
 
     func checkpoint(_ jaxpr: Jaxpr, _ xs: [BatchedValue]) -> [BatchedValue] {
         let args = xs.map(batchedAtFront)
         let t = traceBatched(jaxpr, args.map(spec), force: jaxpr.outputs.map { _ in false })
-        let outs = bind(.checkpoint(t.jaxpr), t.consts + args.map(\.value))
+        let outs = lax.checkpoint(t.jaxpr, t.consts + args.map(\.value))
         return zip(outs, t.outBatched).map { BatchedValue($0, $1 ? 0 : nil) }
     }
 
@@ -77,13 +77,13 @@ extension BatchingRules {
         let args = xs.map(batchedAtFront)
         if index.dim != nil {
             let last = Tensor(Int32(branches.count - 1))
-            let which = bind1(.clamp, Tensor(Int32(0)), moveToFront(index), last)
+            let which = lax.clamp(Tensor(Int32(0)), moveToFront(index), last)
             let results = branches.map { b in runBatched(args) { evalJaxpr(b, $0) }.map(moveToFront) }
             var outs = results[0]
             for k in 1..<branches.count {
-                let taken = bind1(.compare(.eq), which, Tensor(Int32(k)))
+                let taken = lax.eq(which, Tensor(Int32(k)))
                 outs = zip(outs, results[k]).map { current, candidate in
-                    bind1(.select, broadcastPerExample(taken, to: current.shape, at: 0), candidate, current)
+                    lax.select(broadcastPerExample(taken, to: current.shape, at: 0), candidate, current)
                 }
             }
             return outs.map { BatchedValue($0, 0) }
@@ -96,7 +96,7 @@ extension BatchingRules {
         let traced = branches.map { traceBatched($0, specs, force: outBatched) }
         // Every branch takes the constants of all branches (and ignores the others').
         let (joined, consts) = unifyClosures(traced.map { ($0.jaxpr, $0.consts) })
-        let outs = bind(.cond(branches: joined), [index.value] + consts + args.map(\.value))
+        let outs = lax.cond(index.value, branches: joined, consts + args.map(\.value))
         return zip(outs, outBatched).map { BatchedValue($0, $1 ? 0 : nil) }
     }
 
@@ -124,8 +124,8 @@ extension BatchingRules {
         if !predicateBatched {
             let c = traceBatched(cond, condConsts.map(spec) + initial.map(spec), force: [false])
             let b = traceBatched(body, bodyConsts.map(spec) + initial.map(spec), force: carryBatched)
-            let outs = bind(
-                .whileLoop(cond: c.jaxpr, body: b.jaxpr, condConstCount: c.consts.count + nc, bodyConstCount: b.consts.count + nb),
+            let outs = lax.whileLoop(
+                cond: c.jaxpr, body: b.jaxpr, condConstCount: c.consts.count + nc, bodyConstCount: b.consts.count + nb,
                 c.consts + condConsts.map(\.value) + b.consts + bodyConsts.map(\.value) + initial.map(\.value))
             return zip(outs, carryBatched).map { BatchedValue($0, $1 ? 0 : nil) }
         }
@@ -140,19 +140,19 @@ extension BatchingRules {
         }
         let anyHolds = traceClosed((condInputs + carryInputs).map(\.aval)) { a in
             let p = predicate(values(a.prefix(nc), condInputs), values(a.dropFirst(nc), carryInputs))
-            return [bind1(.reduce(.or, axes: [0]), p)]
+            return [lax.reduce(.or, p, axes: [0])]
         }
         let guardedBody = traceClosed((condInputs + bodyInputs + carryInputs).map(\.aval)) { a in
             let state = values(a.dropFirst(nc + nb), carryInputs)
             let p = predicate(values(a.prefix(nc), condInputs), state)
             let next = runBatched(values(a[nc..<(nc + nb)], bodyInputs) + state) { evalJaxpr(body, $0) }.map(moveToFront)
             return zip(next, state).map { n, old in
-                bind1(.select, broadcastPerExample(p, to: n.shape, at: 0), n, old.value)
+                lax.select(broadcastPerExample(p, to: n.shape, at: 0), n, old.value)
             }
         }
-        let outs = bind(
-            .whileLoop(cond: anyHolds.jaxpr, body: guardedBody.jaxpr,
-                       condConstCount: anyHolds.constArgs.count + nc, bodyConstCount: guardedBody.constArgs.count + nc + nb),
+        let outs = lax.whileLoop(
+            cond: anyHolds.jaxpr, body: guardedBody.jaxpr,
+            condConstCount: anyHolds.constArgs.count + nc, bodyConstCount: guardedBody.constArgs.count + nc + nb,
             anyHolds.constArgs + condConsts.map(\.value) + guardedBody.constArgs + condConsts.map(\.value)
                 + bodyConsts.map(\.value) + initial.map(\.value))
         return outs.map { BatchedValue($0, 0) }
@@ -182,8 +182,8 @@ extension BatchingRules {
             carryBatched = zip(carryBatched, out).map { $0 || $1 }
         }
         let initial = zip(carry, carryBatched).map { instantiate($0, batched: $1) }
-        let outs = bind(
-            .scan(body: t.jaxpr, length: length, reverse: reverse, constCount: t.consts.count + nc, carryCount: nk),
+        let outs = lax.scan(
+            body: t.jaxpr, length: length, reverse: reverse, constCount: t.consts.count + nc, carryCount: nk,
             t.consts + consts.map(\.value) + initial.map(\.value) + scanned.map(\.value))
         return zip(outs, t.outBatched).enumerated().map { (i, o) in
             BatchedValue(o.0, o.1 ? (i < nk ? 0 : 1) : nil)
@@ -211,7 +211,7 @@ extension BatchingRules {
             }.map(moveToFront)
             return (Array(outs.prefix(outCount)), Array(outs.dropFirst(outCount)))
         }, constCount: constCount + rule.constCount)
-        let outs = bind(.customJVP(t.jaxpr, rule: batchedRule), t.consts + args.map(\.value))
+        let outs = lax.customJVP(t.jaxpr, rule: batchedRule, t.consts + args.map(\.value))
         return outs.map { BatchedValue($0, 0) }
     }
 
@@ -220,7 +220,7 @@ extension BatchingRules {
         let args = xs.map(batchedAtFront)
         let t = traceBatched(jaxpr, args.map(spec), force: jaxpr.outputs.map { _ in true })
         let batchedRule = batchedVJPRule(rule, inBatched: args.map { $0.dim != nil }, constAvals: t.consts.map(\.aval))
-        let outs = bind(.customVJP(t.jaxpr, rule: batchedRule), t.consts + args.map(\.value))
+        let outs = lax.customVJP(t.jaxpr, rule: batchedRule, t.consts + args.map(\.value))
         return outs.map { BatchedValue($0, 0) }
     }
 
@@ -232,7 +232,7 @@ extension BatchingRules {
         let batchedAvals = outAvals.map { a in
             AbstractValue(shape: [axisSize] + a.shape, dtype: a.dtype, weakType: a.weakType)
         }
-        let outs = bind(.customVJPLinear(rule: batchedRule, residualCount: residualCount, outAvals: batchedAvals), args)
+        let outs = lax.customVJPLinear(rule: batchedRule, residualCount: residualCount, outAvals: batchedAvals, args)
         return outs.map { BatchedValue($0, 0) }
     }
 
@@ -259,7 +259,7 @@ extension BatchingRules {
                     rule.backward!(Array(a.prefix(residuals.count)), Array(a.dropFirst(residuals.count)))
                 }
                 let inputCts = zip(cts, inBatched).map { ct, batched in
-                    batched ? moveToFront(ct) : bind1(.reduce(.sum, axes: [0]), moveToFront(ct))
+                    batched ? moveToFront(ct) : lax.reduceSum(moveToFront(ct), axes: [0])
                 }
                 let constCts = constAvals.map {
                     zeros($0.shape, dtype: $0.dtype)

@@ -17,7 +17,7 @@ struct BatchingRules {
         let shape = outAvals[0].shape
         switch p {
         case .unary, .convert, .bitcast, .stopGradient:
-            return [BatchedValue(bind1(p, xs[0].value), xs[0].dim)]
+            return [BatchedValue(lax.apply(p, xs[0].value), xs[0].dim)]
         case .binary, .compare:
             return elementwise(p, xs, shape: shape, scalarOperands: [0, 1])
         case .select:
@@ -29,44 +29,44 @@ struct BatchingRules {
 
         case .reduce(let op, let axes):
             let d = xs[0].dim!
-            let out = bind1(.reduce(op, axes: axes.map { fullAxis($0, d) }), xs[0].value)
+            let out = lax.reduce(op, xs[0].value, axes: axes.map { fullAxis($0, d) })
             return [BatchedValue(out, d - axes.filter { $0 < d }.count)]
         case .argReduce(let op, let axis):
             let d = xs[0].dim!
-            return [BatchedValue(bind1(.argReduce(op, axis: fullAxis(axis, d)), xs[0].value), axis < d ? d - 1 : d)]
+            return [BatchedValue(lax.argReduce(op, xs[0].value, axis: fullAxis(axis, d)), axis < d ? d - 1 : d)]
         case .cumsum(let axis, let reverse):
             let d = xs[0].dim!
-            return [BatchedValue(bind1(.cumsum(axis: fullAxis(axis, d), reverse: reverse), xs[0].value), d)]
+            return [BatchedValue(lax.cumsum(xs[0].value, axis: fullAxis(axis, d), reverse: reverse), d)]
         case .reverse(let axes):
             let d = xs[0].dim!
-            return [BatchedValue(bind1(.reverse(axes: axes.map { fullAxis($0, d) }), xs[0].value), d)]
+            return [BatchedValue(lax.rev(xs[0].value, axes: axes.map { fullAxis($0, d) }), d)]
         case .sort(let dimension, let numKeys):
             let operands = xs.map(moveToFront)
-            return bind(.sort(dimension: dimension + 1, numKeys: numKeys), operands).map { BatchedValue($0, 0) }
+            return lax.sort(operands, dimension: dimension + 1, numKeys: numKeys).map { BatchedValue($0, 0) }
 
         case .broadcastInDim(let target, let dims):
             let x = moveToFront(xs[0])
-            let out = bind1(.broadcastInDim(shape: [axisSize] + target, broadcastDimensions: [0] + dims.map { $0 + 1 }), x)
+            let out = lax.broadcastInDim(x, shape: [axisSize] + target, dims: [0] + dims.map { $0 + 1 })
             return [BatchedValue(out, 0)]
         case .reshape(let target):
-            return [BatchedValue(bind1(.reshape([axisSize] + target), moveToFront(xs[0])), 0)]
+            return [BatchedValue(lax.reshape(moveToFront(xs[0]), [axisSize] + target), 0)]
         case .transpose(let perm):
             // One transpose that also brings the batch dimension to the front.
             let d = xs[0].dim!
-            return [BatchedValue(bind1(.transpose([d] + perm.map { fullAxis($0, d) }), xs[0].value), 0)]
+            return [BatchedValue(lax.transpose(xs[0].value, [d] + perm.map { fullAxis($0, d) }), 0)]
         case .slice(var start, var limit, var strides):
             let d = xs[0].dim!
             start.insert(0, at: d)
             limit.insert(axisSize, at: d)
             strides.insert(1, at: d)
-            return [BatchedValue(bind1(.slice(start: start, limit: limit, strides: strides), xs[0].value), d)]
+            return [BatchedValue(lax.slice(xs[0].value, start: start, limit: limit, strides: strides), d)]
         case .pad(let low, let high, let interior):
             return [pad(xs[0], xs[1], low: low, high: high, interior: interior)]
         case .concatenate(let axis):
-            return [BatchedValue(bind(.concatenate(axis: axis + 1), xs.map(moveToFront))[0], 0)]
-        case .iota:
+            return [BatchedValue(lax.concatenate(xs.map(moveToFront), axis: axis + 1), 0)]
+        case .iota(let dtype, let shape, let dimension):
             // No operands, so never batched; kept for exhaustiveness.
-            return [BatchedValue(bind1(p), nil)]
+            return [BatchedValue(lax.iota(dtype, shape: shape, dimension: dimension), nil)]
 
         case .dynamicSlice(let sizes):
             return [dynamicSlice(xs[0], Array(xs.dropFirst()), sizes: sizes)]
@@ -85,13 +85,15 @@ struct BatchingRules {
         case .reduceWindow(let op, let w):
             // The batch dimension becomes one the windows do not touch.
             let d = xs[0].dim!
-            return [BatchedValue(bind1(.reduceWindow(op, w.insertingTrivialDimension(at: d)), xs[0].value), d)]
+            return [BatchedValue(lax.reduceWindow(op, xs[0].value, w.insertingTrivialDimension(at: d)), d)]
         case .selectAndScatterAdd(let select, let w):
             let q = w.insertingTrivialDimension(at: 0)
-            return [BatchedValue(bind1(.selectAndScatterAdd(select: select, q), moveToFront(xs[0]), moveToFront(xs[1])), 0)]
+            let y = lax.selectAndScatterAdd(moveToFront(xs[0]), moveToFront(xs[1]), select: select, q)
+            return [BatchedValue(y, 0)]
         case .selectAndGatherAdd(let select, let w):
             let q = w.insertingTrivialDimension(at: 0)
-            return [BatchedValue(bind1(.selectAndGatherAdd(select: select, q), moveToFront(xs[0]), moveToFront(xs[1])), 0)]
+            let y = lax.selectAndGatherAdd(moveToFront(xs[0]), moveToFront(xs[1]), select: select, q)
+            return [BatchedValue(y, 0)]
 
         case .call(let jaxpr, let kind):
             return call(jaxpr, kind: kind, xs)
@@ -131,13 +133,13 @@ extension BatchingRules {
         guard let from = x.dim else {
             var shape = v.shape
             shape.insert(axisSize, at: to)
-            return bind1(.broadcastInDim(shape: shape, broadcastDimensions: (0..<v.rank).map { fullAxis($0, to) }), v)
+            return lax.broadcastInDim(v, shape: shape, dims: (0..<v.rank).map { fullAxis($0, to) })
         }
         if from == to { return v }
         var perm = Array(0..<v.rank)
         perm.remove(at: from)
         perm.insert(from, at: to)
-        return bind1(.transpose(perm), v)
+        return lax.transpose(v, perm)
     }
 
     /// `x`'s value with the batch dimension first (broadcast when unbatched).
@@ -150,7 +152,7 @@ extension BatchingRules {
 
     /// `value` ([B], one scalar per example) broadcast to `shape` along dimension `dim`.
     func broadcastPerExample(_ value: Tensor, to shape: [Int], at dim: Int) -> Tensor {
-        bind1(.broadcastInDim(shape: shape, broadcastDimensions: [dim]), value)
+        lax.broadcastInDim(value, shape: shape, dims: [dim])
     }
 }
 
@@ -170,14 +172,14 @@ extension BatchingRules {
             switch (x.dim, x.exampleRank == shape.count) {
             case (nil, false):
                 if scalarOperands.contains(i) { return x.value }
-                return bind1(.broadcastInDim(shape: full, broadcastDimensions: []), x.value)
+                return lax.broadcastInDim(x.value, shape: full, dims: [])
             case (_?, false):
                 return broadcastPerExample(x.value, to: full, at: dim)
             case (_, true):
                 return moveBatchAxis(x, to: dim)
             }
         }
-        return bind(p, operands).map { BatchedValue($0, dim) }
+        return lax.apply(p, operands).map { BatchedValue($0, dim) }
     }
 }
 
@@ -190,18 +192,18 @@ extension BatchingRules {
         guard padValue.dim != nil else {
             let d = x.dim!
             func insert(_ a: [Int]) -> [Int] { var a = a; a.insert(0, at: d); return a }
-            let out = bind1(.pad(low: insert(low), high: insert(high), interior: insert(interior)), x.value, padValue.value)
+            let out = lax.pad(x.value, padValue.value, low: insert(low), high: insert(high), interior: insert(interior))
             return BatchedValue(out, d)
         }
         let shape = x.exampleShape
         let dtype = x.value.dtype
-        let padded = bind1(.pad(low: [0] + low, high: [0] + high, interior: [0] + interior),
-                           moveToFront(x), Tensor(0, dtype: dtype))
-        let inside = bind1(.broadcastInDim(shape: shape, broadcastDimensions: []), Tensor(true))
-        let mask = bind1(.pad(low: low, high: high, interior: interior), inside, Tensor(false))
+        let padded = lax.pad(
+            moveToFront(x), Tensor(0, dtype: dtype), low: [0] + low, high: [0] + high, interior: [0] + interior)
+        let inside = lax.broadcastInDim(Tensor(true), shape: shape, dims: [])
+        let mask = lax.pad(inside, Tensor(false), low: low, high: high, interior: interior)
         let full = padded.shape
-        let maskB = bind1(.broadcastInDim(shape: full, broadcastDimensions: Array(1..<full.count)), mask)
+        let maskB = lax.broadcastInDim(mask, shape: full, dims: Array(1..<full.count))
         let valueB = broadcastPerExample(moveToFront(padValue), to: full, at: 0)
-        return BatchedValue(bind1(.select, maskB, padded, valueB), 0)
+        return BatchedValue(lax.select(maskB, padded, valueB), 0)
     }
 }

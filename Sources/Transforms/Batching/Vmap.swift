@@ -30,24 +30,26 @@ public func vmapFlat(
     _ f: @escaping ([Tensor]) -> [Tensor], inAxes: [Int?], outAxes: [Int?], axisSize: Int? = nil,
     axisName: String? = nil
 ) -> ([Tensor]) -> [Tensor] {
-    vmapFlat(f, inAxes: inAxes, outAxes: outAxes, axisSize: axisSize, axisName: axisName, sharedOutAxis: false)
+    vmapFlat(f, inAxes: inAxes, resultCount: outAxes.count, axisSize: axisSize, axisName: axisName) { _ in outAxes }
 }
 
-/// ``vmapFlat(_:inAxes:outAxes:axisSize:axisName:)``; with `sharedOutAxis`,
-/// `outAxes` has one entry that applies to every result.
+/// ``vmapFlat(_:inAxes:outAxes:axisSize:axisName:)`` whose out axes are
+/// known once `f` has run (pytree results: one axis per leaf from a prefix
+/// spec): `outAxes` gets the number of results, and returns nil after
+/// raising an error. `resultCount` is how many poisoned results a failure
+/// before tracing returns.
 func vmapFlat(
-    _ f: @escaping ([Tensor]) -> [Tensor], inAxes: [Int?], outAxes: [Int?], axisSize: Int?,
-    axisName: String?, sharedOutAxis: Bool
+    _ f: @escaping ([Tensor]) -> [Tensor], inAxes: [Int?], resultCount: Int, axisSize: Int?,
+    axisName: String?, outAxes resolveOutAxes: @escaping (Int) -> [Int?]?
 ) -> ([Tensor]) -> [Tensor] {
     return { args in
-        let failed = { Array(repeating: poisonedTensor(), count: outAxes.count) }
+        let failed = { Array(repeating: poisonedTensor(), count: resultCount) }
         if args.contains(where: \.isPoisoned) { return failed() }
         guard let (dims, size) = checkedInAxes(args, inAxes, axisSize: axisSize) else { return failed() }
         let outs = DebugNumerics.within(axisName.map { "vmap(axisName: \($0))" } ?? "vmap") {
             batchedCall(zip(args, dims).map { BatchedValue($0, $1) }, axisSize: size, axisName: axisName, f)
         }
-        // Pytree vmap: one out axis for every result (an int out_axes in JAX).
-        let outAxes = sharedOutAxis ? [Int?](repeating: outAxes[0], count: outs.count) : outAxes
+        guard let outAxes = resolveOutAxes(outs.count) else { return outs.map { _ in poisonedTensor() } }
         guard outs.count == outAxes.count else {
             raise(FlockError("vmap: outAxes has \(outAxes.count) entries but the function returned \(outs.count) results"))
             return failed()

@@ -1,0 +1,123 @@
+import Synchronization
+
+/// Compiles a function of any number of pytree arguments returning any
+/// number of pytrees (`jax.jit` of `f(*args)` returning a tuple).
+///
+/// Arguments are traced by their leaves; their structures — including the
+/// values of ``Static`` arguments and of static struct fields
+/// (``PyTreeField/init(static:_:)``) — select the compiled program, so a new
+/// static value traces again, as JAX's `static_argnums` does. Static values
+/// must be `Hashable`: anything else does not compile.
+///
+/// ```swift
+/// enum Mode: Hashable { case train, eval }
+/// let step = jit { (params: [String: Tensor], x: Tensor, mode: Static<Mode>) in
+///     let y = model(params, x)
+///     return (mode.value == .train ? dropout(y) : y, y.mean())
+/// }
+/// let (y, m) = step(params, x, Static(.eval))     // traced once per Mode
+/// ```
+///
+/// - Parameter donateArgnums: positions of arguments whose leaves the compiled
+///   program may overwrite (`jax.jit(donate_argnums=)`); they are deleted
+///   after the call.
+/// - Returns: a ``TreeFunction``; its ``TreeFunction/function`` composes with
+///   other transforms.
+public func jit<each A: PyTree, Q: PyTree>(
+    name: String = "jit", donateArgnums: Set<Int> = [], _ f: @escaping (repeat each A) -> Q
+) -> TreeFunction<repeat each A, Q> {
+    jitTrees(name: name, donateArgnums: donateArgnums, f)
+}
+
+/// The one implementation of `jit` over pytree arguments (the typed
+/// overloads forward here): one flat ``JitFunction`` per tuple of argument
+/// structures.
+func jitTrees<each A: PyTree, Q: PyTree>(
+    name: String, donateArgnums: Set<Int>, _ f: @escaping (repeat each A) -> Q
+) -> TreeFunction<repeat each A, Q> {
+    let state = JitPackState<Q>()
+    return TreeFunction { (args: repeat each A) in
+        var structures: [TreeStructure] = [], leaves: [Tensor] = [], counts: [Int] = []
+        for a in repeat each args {
+            structures.append(treeStructure(a))
+            let l = treeLeaves(a)
+            leaves += l
+            counts.append(l.count)
+        }
+        if let bad = donateArgnums.sorted().first(where: { !(0..<counts.count).contains($0) }) {
+            raise(FlockError("jit(\(name)): donateArgnums \(bad) is out of range for a function of \(counts.count) arguments"))
+            return f(repeat each args)
+        }
+        return state.lock.withLock {
+            let function: JitFunction
+            if let j = state.functions[structures] {
+                function = j
+            } else {
+                // Which flat positions are donated depends on each argument's leaf count.
+                var donated = Set<Int>(), start = 0
+                for (i, n) in counts.enumerated() {
+                    if donateArgnums.contains(i) { donated.formUnion(start..<(start + n)) }
+                    start += n
+                }
+                function = JitFunction(name: name, donateArgnums: donated) { [structures] xs in
+                    // While a call traces, the body rebuilds that call's arguments.
+                    let result = state.current!(xs)
+                    state.outputs[structures] = result
+                    return treeLeaves(result)
+                }
+                state.functions[structures] = function
+            }
+            state.current = { xs in
+                let cursor = LeafCursor(xs)
+                return f(repeat cursor.take(like: each args))
+            }
+            defer { state.current = nil }
+            let outs = function(leaves)
+            guard let template = state.outputs[structures] else {
+                raise(FlockError("jit(\(name)): the function was not traced"))
+                return f(repeat each args)
+            }
+            guard outs.count == treeLeaves(template).count else { return template }  // an error was raised while tracing
+            return treeUnflatten(like: template, outs)
+        }
+    }
+}
+
+/// What a pack `jit` remembers: one flat jitted function per tuple of
+/// argument structures, the result templates, and the call being traced.
+final class JitPackState<Results>: @unchecked Sendable {
+    let lock = PosixLock()
+    var current: (([Tensor]) -> Results)?
+    var outputs: [[TreeStructure]: Results] = [:]
+    var functions: [[TreeStructure]: JitFunction] = [:]
+}
+
+/// A static argument of a jitted function (`jax.jit(static_argnums=)`): its
+/// value is part of the pytree's structure (no leaves), so each distinct
+/// value compiles separately and the function sees it as a plain Swift value.
+///
+/// ```swift
+/// let f = jit { (x: Tensor, power: Static<Int>) in pow(x, Float(power.value)) }
+/// let y = f(x, Static(3))
+/// ```
+public struct Static<Value: Hashable>: PyTree, Hashable {
+    /// The value.
+    public let value: Value
+    /// Wraps `value`.
+    public init(_ value: Value) { self.value = value }
+
+    /// No leaves (``PyTree``).
+    public func flattenLeaves(into leaves: inout [Tensor]) {}
+    /// Itself (``PyTree``).
+    public func rebuilt(from leaves: inout ArraySlice<Tensor>) -> Static<Value> { self }
+    /// One node naming the value and its hash, so different values are different structures (``PyTree``).
+    public func describeStructure(path: String, into nodes: inout [String]) {
+        nodes.append("\(path.isEmpty ? "." : path): \(staticNodeDescription(value))")
+    }
+}
+
+/// A static value's structure node: its type, value and hash (two values
+/// that print alike still differ by hash).
+func staticNodeDescription<V: Hashable>(_ value: V) -> String {
+    "static \(V.self) \(String(reflecting: value)) #\(value.hashValue)"
+}
