@@ -337,6 +337,49 @@ def optax_cases(selected):
     report("train_step_mlp_adam", "jax", ns, "us", ns / 1e3)
 
 
+def transformer_cases(selected):
+    """Issue 13's transformer block (benchmarks/Sources/Transformer.swift) in Flax + Optax."""
+    if selected not in (None, "transformer_block_step"):
+        return
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from flax import linen as nn
+    batch, length, features = 16, 128, 256
+
+    class Block(nn.Module):
+        @nn.compact
+        def __call__(self, x, mask):
+            h = x + nn.MultiHeadDotProductAttention(num_heads=4, qkv_features=features)(nn.LayerNorm()(x), mask=mask)
+            return h + nn.Dense(features)(nn.gelu(nn.Dense(4 * features)(nn.LayerNorm()(h))))
+
+    model = Block()
+    x = jax.random.normal(jax.random.key(1), (batch, length, features))
+    y = jax.random.normal(jax.random.key(2), (batch, length, features))
+    mask = nn.make_causal_mask(jnp.ones((batch, length)))
+    params = model.init(jax.random.key(0), x, mask)
+    tx = optax.adamw(1e-3, weight_decay=1e-4)
+
+    def loss(p, x, y):
+        d = model.apply(p, x, mask) - y
+        return jnp.mean(d * d)
+
+    def step(p, s, x, y):
+        l, g = jax.value_and_grad(loss)(p, x, y)
+        u, s = tx.update(g, s, p)
+        return optax.apply_updates(p, u), s, l
+    jitted = jax.jit(step, donate_argnums=(0, 1))
+    state = {"p": params, "s": tx.init(params)}
+    n = 5
+
+    def run():
+        for _ in range(n):
+            state["p"], state["s"], l = jitted(state["p"], state["s"], x, y)
+        l.block_until_ready()
+    ns = measure(run, 7, n)
+    report("transformer_block_step", "jax", ns, "ms", ns / 1e6)
+
+
 if __name__ == "__main__":
     selected = sys.argv[1] if len(sys.argv) > 1 else None
     if selected == "convolution" or selected in CONV_CASES:
@@ -347,5 +390,6 @@ if __name__ == "__main__":
     jax_cases(selected)
     jax_jit_cases(selected)
     optax_cases(selected)
+    transformer_cases(selected)
     jax_pool_cases(selected)
     jax_gather_cases(selected)

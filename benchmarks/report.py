@@ -21,6 +21,7 @@ TARGETS = {
     "mlp_train_step_128": ("Jitted MLP 784-512-512-10 SGD train step, batch 128 (donated params)", "Flock/JAX ≤ 1.0 (aim 0.8)"),
     "mlp_train_step_1024": ("Same train step, batch 1024", "Flock/JAX ≤ 1.0 (aim 0.8)"),
     "train_step_mlp_adam": ("Jitted digits MLP 64-128-10 train step with Adam (FlockOptim / optax), batch 128, params + state donated", "Flock/JAX ≤ 1.0 (aim 0.8)"),
+    "transformer_block_step": ("Jitted transformer block train step (d 256, 4 heads, causal, MLP 1024, seq 128, batch 16; adamw), params + state donated", "Flock/JAX ≤ 1.0 (aim 0.8)"),
     "gelu_10m_jit": ("Jitted (fused) GELU, float32[10M]", "Flock/JAX ≤ 1.0"),
     "gelu_10m_over_memory_floor": ("GELU time / jitted negation time (read + write floor, Flock only)", "≤ 1.5"),
     "per_example_grads_jit": ("Per-example gradients `jit(vmap(grad))`, 64-64-1 tanh net, batch 128", "Flock/JAX ≤ 1.0"),

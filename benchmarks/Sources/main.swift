@@ -235,6 +235,7 @@ func adamTrainStep() -> (state: AdamTrainState, batch: [Tensor], step: (AdamTrai
 let jitCases: [(String, () -> Void)] = [
     trainStepCase(batch: 128),
     adamTrainStepCase(),
+    transformerBlockCase(),
     trainStepCase(batch: 1024),
     ("gelu_10m_jit", {
         let n = 10_000_000
@@ -278,6 +279,16 @@ let diagnostics: [(String, () -> Void)] = [
         let leaves = treeLeaves(state), n = leaves.count
         let flat = { (a: [Tensor]) in treeLeaves(body(treeUnflatten(like: state, Array(a[..<n])), Array(a[n...]))) }
         print(jit(name: "train_step_adam", flat).lower(leaves + batch).compile().profile(leaves + batch, iterations: 200))
+    }),
+    ("diag_profile_transformer_block", { profileTransformerBlock() }),
+    ("diag_max_pool_loop", {
+        // Jitted max pooling 300 times (for perf), beside a jitted negation of the same input (read + write floor).
+        let x = Random.normal(Random.key(3), shape: [128, 28, 28, 32])
+        let f = jit { (v: Tensor) in maxPool(v, windowShape: [2, 2], strides: [2, 2]) }, g = jit { (v: Tensor) in -v }
+        for _ in 0..<3 {
+            report("diag_max_pool_forward", measure(repeats: 100, inner: 1) { blackhole += first(f(x)) }, unit: "ns", value: 0)
+            report("diag_negation_same_input", measure(repeats: 100, inner: 1) { blackhole += first(g(x)) }, unit: "ns", value: 0)
+        }
     }),
     ("diag_profile_train_step", {
         let batch = Int(CommandLine.arguments.dropFirst(2).first ?? "128")!

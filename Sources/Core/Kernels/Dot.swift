@@ -61,24 +61,41 @@ private func gemm(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, int
         SkinnyGemm.run(a, ta, b, tb, out, batch: batch, m: m, k: k, n: n, alpha: Float(alpha), beta: Float(beta))
         return
     }
+    // Products below `SmallBLAS.macs` run on one BLAS thread (a batch of them
+    // split over Flock's threads instead): OpenBLAS would wake its second
+    // thread for a 128×64×128 product, which on a shared machine often waits
+    // a scheduler slice for it.
+    let small = m * n * k < SmallBLAS.macs && FlockThreads.count > 1
+    if small { SingleThreadedBLAS.enter() }
+    defer { if small { SingleThreadedBLAS.leave() } }
+    let items = { (body: @Sendable (Int) -> Void) in
+        if small && batch > 1 {
+            forEachChunk(batch, threshold: Swift.max(2, SmallBLAS.macs / Swift.max(1, m * n * k))) { lo, hi in
+                for i in lo..<hi { body(i) }
+            }
+        } else {
+            for i in 0..<batch { body(i) }
+        }
+    }
+    let (transA, transB) = (ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans)
     switch l.dtype {
     case .float32:
-        let pa = a.pointer(Float.self).baseAddress!, pb = b.pointer(Float.self).baseAddress!
-        let pc = out.mutablePointer(Float.self).baseAddress!
-        for i in 0..<batch {
+        let pa = UncheckedSendable(a.pointer(Float.self).baseAddress!), pb = UncheckedSendable(b.pointer(Float.self).baseAddress!)
+        let pc = UncheckedSendable(out.mutablePointer(Float.self).baseAddress!)
+        items { i in
             cblas_sgemm(
-                CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                blasint(m), blasint(n), blasint(k), Float(alpha), pa + i * m * k, blasint(ta ? m : k),
-                pb + i * k * n, blasint(tb ? k : n), Float(beta), pc + i * m * n, blasint(n))
+                CblasRowMajor, transA, transB,
+                blasint(m), blasint(n), blasint(k), Float(alpha), pa.value + i * m * k, blasint(ta ? m : k),
+                pb.value + i * k * n, blasint(tb ? k : n), Float(beta), pc.value + i * m * n, blasint(n))
         }
     case .float64:
-        let pa = a.pointer(Double.self).baseAddress!, pb = b.pointer(Double.self).baseAddress!
-        let pc = out.mutablePointer(Double.self).baseAddress!
-        for i in 0..<batch {
+        let pa = UncheckedSendable(a.pointer(Double.self).baseAddress!), pb = UncheckedSendable(b.pointer(Double.self).baseAddress!)
+        let pc = UncheckedSendable(out.mutablePointer(Double.self).baseAddress!)
+        items { i in
             cblas_dgemm(
-                CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                blasint(m), blasint(n), blasint(k), alpha, pa + i * m * k, blasint(ta ? m : k),
-                pb + i * k * n, blasint(tb ? k : n), beta, pc + i * m * n, blasint(n))
+                CblasRowMajor, transA, transB,
+                blasint(m), blasint(n), blasint(k), alpha, pa.value + i * m * k, blasint(ta ? m : k),
+                pb.value + i * k * n, blasint(tb ? k : n), beta, pc.value + i * m * n, blasint(n))
         }
     case .int32: integerGemm(a, ta, b, tb, out, batch, m, k, n, Int32.self)
     case .uint32: integerGemm(a, ta, b, tb, out, batch, m, k, n, UInt32.self)
@@ -87,6 +104,12 @@ private func gemm(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, int
     case .bool: fatalError("unreachable: bool dot is rejected by the shape rule")
     case .int8, .uint8, .int16, .uint16, .float16, .bfloat16: unreachableWidened(l.dtype)
     }
+}
+
+/// The size below which a product runs on one BLAS thread.
+enum SmallBLAS {
+    /// Multiply-adds per product (2²¹: ~40 µs of one core at OpenBLAS's speed).
+    static let macs = 1 << 21
 }
 
 /// y += a · x.
