@@ -25,6 +25,14 @@ OUT = ROOT / "docs/API-COVERAGE.md"
 # JAX name -> Flock spelling ("func name" checked in Sources), or None when missing.
 # An entry "op:+" is an operator; "method:x" a Tensor method or property.
 NAMES = {
+    # Transforms and pytrees
+    "jax.jit": "jit", "jax.vmap": "vmap", "jax.pmap": "pmap", "jax.grad": "grad", "jax.value_and_grad": "valueAndGrad",
+    "jax.jvp": "jvp", "jax.vjp": "vjp", "jax.linearize": "linearize", "jax.jacfwd": "jacfwd", "jax.jacrev": "jacrev",
+    "jax.hessian": "hessian", "jax.make_jaxpr": "makeJaxpr", "jax.debug.print": "print", "jax.debug.callback": "callback",
+    "jax.tree.map": "treeMap", "jax.tree.leaves": "treeLeaves", "jax.tree.structure": "treeStructure",
+    "jax.tree.flatten": "treeFlatten", "jax.tree.unflatten": "treeUnflatten",
+    "jax.tree_util.tree_map_with_path": "treeMapWithPath", "jax.tree_util.tree_leaves_with_path": "treeLeavesWithPath",
+    "jax.tree_util.keystr": "treeLeafPaths",
     # Creation
     "jnp.array": "init", "jnp.asarray": "init", "jnp.zeros": "zeros", "jnp.ones": "ones", "jnp.full": "full",
     "jnp.zeros_like": "zerosLike", "jnp.ones_like": "onesLike", "jnp.full_like": "fullLike", "jnp.empty": None,

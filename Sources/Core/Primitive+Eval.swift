@@ -8,7 +8,7 @@ extension Primitive {
     /// - Returns: One array per result.
     package func evaluate(_ x: [DenseArray], outAvals: [AbstractValue]) throws -> [DenseArray] {
         if widens(x, outAvals) { return try evaluateWidened(x, outAvals: outAvals) }
-        let shape = outAvals[0].shape
+        let shape = outAvals.first?.shape ?? []
         try checkScratch(x)
         switch self {
         case .unary, .binary, .compare, .select, .clamp: return [evalElementwise(self, x, out: outAvals[0])]
@@ -40,6 +40,9 @@ extension Primitive {
         case .sort(let dimension, let numKeys): return evalSort(x, dimension: dimension, numKeys: numKeys)
         case .threefry2x32: return evalThreefry(x[0], x[1], x[2], x[3])
         case .stopGradient: return x
+        case .debugCallback(let c):
+            c.callback(x.map { Tensor(concrete: $0) })
+            return []
         case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             return [try evaluateCollective(x, shape: shape)]
         case .customVJPLinear:
@@ -103,7 +106,7 @@ extension Primitive {
         guard any else { return false }
         switch self {
         case .convert, .bitcast, .reshape, .stopGradient, .scatter, .call, .customJVP, .customVJP, .checkpoint, .cond,
-            .whileLoop, .scan, .customVJPLinear:
+            .whileLoop, .scan, .customVJPLinear, .debugCallback:
             return false
         default: return true
         }

@@ -94,6 +94,10 @@ public enum Primitive: Hashable, Sendable {
     case stopGradient
     /// A staged call of a jitted function (JAX's `pjit`): inputs are the jaxpr's inputs.
     case call(Jaxpr, kind: CallKind)
+    /// Calls a host function with the operands' runtime values and has no
+    /// results (JAX's `debug_callback`, behind `debugPrint`). It has an
+    /// effect: passes keep it and run it in program order.
+    case debugCallback(DebugCallback)
     /// Inputs: an int32 scalar branch index (clamped), then the operands of every branch.
     case cond(branches: [Jaxpr])
     /// Inputs: cond consts, body consts, then the loop carry. Outputs: the final carry.
@@ -149,6 +153,7 @@ public enum Primitive: Hashable, Sendable {
         case .whileLoop(_, let body, _, _): body.outputs.count
         case .scan(let body, _, _, _, _): body.outputs.count
         case .stopGradient: 1
+        case .debugCallback: 0
         case .customVJPLinear(_, _, let outs): outs.count
         case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast: 1
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
@@ -192,6 +197,7 @@ public enum Primitive: Hashable, Sendable {
         case .sort: "sort"
         case .threefry2x32: "threefry2x32"
         case .stopGradient: "stop_gradient"
+        case .debugCallback: "debug_callback"
         case .call: "pjit"
         case .cond: "cond"
         case .whileLoop: "while"
@@ -224,7 +230,7 @@ public enum Primitive: Hashable, Sendable {
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
             .threefry2x32, .stopGradient, .call, .cond, .whileLoop, .scan, .customJVP, .customVJP,
-            .checkpoint, .customVJPLinear, .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd:
+            .checkpoint, .customVJPLinear, .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd, .debugCallback:
             nil
         }
     }
@@ -519,4 +525,46 @@ public final class CustomRule: Hashable, @unchecked Sendable {
     public static func == (a: CustomRule, b: CustomRule) -> Bool { a === b }
     /// Hashes the object's identity (as `==` compares it).
     public func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
+}
+
+/// A host function `debugCallback` runs with its operands' runtime values,
+/// compared by identity (each call site is its own).
+public final class DebugCallback: Hashable, @unchecked Sendable, CustomStringConvertible {
+    /// Called with the operands' concrete values each time the program runs.
+    public let callback: ([Tensor]) -> Void
+    /// What the jaxpr prints as the primitive's parameter (the format string of `debugPrint`).
+    public let label: String
+
+    /// A callback shown as `label` in jaxprs.
+    public init(label: String, _ callback: @escaping ([Tensor]) -> Void) {
+        self.label = label
+        self.callback = callback
+    }
+
+    /// The label, quoted.
+    public var description: String { "'\(label)'" }
+    /// Identity: two callbacks are equal when they are the same object.
+    public static func == (a: DebugCallback, b: DebugCallback) -> Bool { a === b }
+    /// Hashes the object's identity (as `==` compares it).
+    public func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
+}
+
+extension Primitive {
+    /// Whether the primitive (or a jaxpr it holds) has an effect, so dead-code
+    /// elimination keeps it and constant folding does not run it early.
+    public var hasEffects: Bool {
+        switch self {
+        case .debugCallback: return true
+        case .call(let j, _), .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j): return j.hasEffects
+        case .cond(let branches): return branches.contains(where: \.hasEffects)
+        case .whileLoop(let c, let b, _, _): return c.hasEffects || b.hasEffects
+        case .scan(let b, _, _, _, _): return b.hasEffects
+        default: return false
+        }
+    }
+}
+
+extension Jaxpr {
+    /// Whether an equation of the jaxpr has an effect (``Primitive/hasEffects``).
+    public var hasEffects: Bool { equations.contains { $0.primitive.hasEffects } }
 }

@@ -70,7 +70,7 @@ enum ReplicationAnalysis {
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
-            .threefry2x32, .stopGradient, .customVJPLinear:
+            .threefry2x32, .stopGradient, .debugCallback, .customVJPLinear:
             return all(union)
         }
     }

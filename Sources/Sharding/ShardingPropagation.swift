@@ -220,6 +220,9 @@ final class ShardingPropagation {
         switch p {
         case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .stopGradient:
             return elementwise(p, ins, avals[0])
+        case .debugCallback:
+            // Each device's callback sees its own block of a sharded operand.
+            return apply(p, ins, [], [])
         case .broadcastInDim(let shape, let dims):
             let x = ins[0]
             var layout = replicated(shape.count)

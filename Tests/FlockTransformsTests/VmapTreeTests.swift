@@ -89,6 +89,16 @@ import Testing
         }
     }
 
+    @Test func inconsistentSizesNameTheArgumentAndPath() {
+        let f = vmap({ (p: [String: Tensor], x: Tensor) in matmul(x, p["w"]!) + p["b"]! }, inAxes: [["w": nil, "b": 0], 0])
+        expectFlockError("vmap got inconsistent sizes for array axes to be mapped: argument 0 at ['b'] of shape [2] has size 2 along axis 0, argument 1 of shape [5, 3] has size 5 along axis 0") {
+            try catchingErrors { f(R.params, R.input("x")) }
+        }
+        expectFlockError("vmap was requested to map argument 0 at ['w'] along axis 2, but its shape is [3, 2] (rank 2)") {
+            try catchingErrors { vmap(Self.loss, inAxes: [["w": 2, "b": nil], 0, 0])(R.params, R.input("x"), R.input("y")) }
+        }
+    }
+
     @Test func outAxesThatDoNotMatchTheResultIsAnError() {
         expectFlockError("vmap: outAxes ({'a': 0, 'c': 0}) does not match the result's tree: it names 'c'") {
             try catchingErrors { vmap({ (x: Tensor) in ["a": x, "b": x] }, inAxes: [0], outAxes: ["a": 0, "c": 0])(R.input("x")) }

@@ -39,7 +39,7 @@ public func simplifyAlgebraically(_ jaxpr: Jaxpr) -> Jaxpr {
             }
         }
         if aliased { continue }
-        simplifier.producers[e.outputs[0].id] = current
+        if let v = e.outputs.first { simplifier.producers[v.id] = current }
         equations.append(current)
     }
     if !changed { return jaxpr }
@@ -79,7 +79,7 @@ private struct Simplifier {
     }
 
     func rewrite(_ e: Equation) -> Rewrite {
-        let out = e.outputs[0].aval
+        guard let out = e.outputs.first?.aval else { return .keep }  // no results (debugCallback): nothing to simplify
         let x = e.inputs.first
         func identity(_ a: Atom) -> Rewrite { a.aval == out ? .alias(a) : .keep }
         func with(_ p: Primitive, _ inputs: [Atom]) -> Rewrite {

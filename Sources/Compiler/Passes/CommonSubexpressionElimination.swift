@@ -3,6 +3,7 @@ import FlockCore
 /// primitive (parameters included: primitives are `Hashable`) to the same
 /// atoms as an earlier one is removed, and its outputs are read from the
 /// earlier equation's. Literals compare by value; carried jaxprs by identity.
+/// Equations with effects (`debugCallback`) are never merged.
 public func eliminateCommonSubexpressions(_ jaxpr: Jaxpr) -> Jaxpr {
     struct Key: Hashable {
         let primitive: Primitive
@@ -15,7 +16,8 @@ public func eliminateCommonSubexpressions(_ jaxpr: Jaxpr) -> Jaxpr {
     for e in jaxpr.equations {
         let inputs = subst(e.inputs)
         let key = Key(primitive: e.primitive, inputs: inputs)
-        if let earlier = seen[key], earlier.map(\.aval) == e.outputs.map(\.aval) {
+        // An equation with effects runs as often as the program says.
+        if !e.primitive.hasEffects, let earlier = seen[key], earlier.map(\.aval) == e.outputs.map(\.aval) {
             for (v, w) in zip(e.outputs, earlier) { subst.replace(v, with: .variable(w)) }
             continue
         }

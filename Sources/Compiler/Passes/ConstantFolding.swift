@@ -55,7 +55,7 @@ extension Primitive {
     fileprivate var isFoldable: Bool {
         switch self {
         case .customVJPLinear, .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast: false
-        default: true
+        default: !hasEffects
         }
     }
 }

@@ -58,7 +58,7 @@ public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
     }
 
     for (i, e) in eqs.enumerated() {
-        let shape = e.outputs[0].aval.shape
+        let shape = e.outputs.first?.aval.shape ?? []
         fusible[i] = isFusible(e)
         guard fusible[i] else { continue }
         // Try to merge the groups of fusible producers of the same shape into one with e.
@@ -173,8 +173,9 @@ private func duplicatingLoopBroadcasts(_ jaxpr: Jaxpr) -> [Equation] {
 /// Whether `e` can be part of a fused loop: elementwise with operands of the
 /// result's shape or rank 0, or a broadcast of a rank-0 value.
 func isFusible(_ e: Equation) -> Bool {
+    guard e.outputs.count == 1 else { return false }
     let shape = e.outputs[0].aval.shape
-    guard !shape.isEmpty, e.outputs.count == 1, !involvesWidenedTypes(e) else { return false }
+    guard !shape.isEmpty, !involvesWidenedTypes(e) else { return false }
     if isLoopBroadcast(e) { return true }
     return e.primitive.isElementwise && e.inputs.allSatisfy { $0.aval.rank == 0 || $0.aval.shape == shape }
 }

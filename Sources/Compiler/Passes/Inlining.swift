@@ -67,7 +67,7 @@ extension Primitive {
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
-            .threefry2x32, .stopGradient, .customVJPLinear, .cond, .whileLoop, .scan,
+            .threefry2x32, .stopGradient, .debugCallback, .customVJPLinear, .cond, .whileLoop, .scan,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             nil
         }

@@ -73,7 +73,7 @@ extension Primitive {
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
-            .threefry2x32, .stopGradient, .customVJPLinear,
+            .threefry2x32, .stopGradient, .debugCallback, .customVJPLinear,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:
             self
         }
@@ -86,7 +86,7 @@ extension Primitive {
         case .unary, .binary, .compare, .select, .clamp, .convert: true
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
             .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate, .pad, .iota,
-            .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .call, .cond,
+            .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .debugCallback, .call, .cond,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
             .whileLoop, .scan, .customJVP, .customVJP, .checkpoint, .customVJPLinear,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:

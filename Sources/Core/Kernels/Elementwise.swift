@@ -81,7 +81,7 @@ package struct BlockKernel: @unchecked Sendable {
         case .convert(let dtype, _): self = convertKernel(t[0], to: dtype)
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
             .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate, .pad, .iota,
-            .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .call, .cond,
+            .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .debugCallback, .call, .cond,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
             .whileLoop, .scan, .customJVP, .customVJP, .checkpoint, .customVJPLinear,
             .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast:

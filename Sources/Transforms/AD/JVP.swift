@@ -226,6 +226,10 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
     case .stopGradient:
         return zeroTangent()
 
+    case .debugCallback:
+        // The callback sees the primal values; it has no results to differentiate.
+        return (bind(p, x), [])
+
     case .broadcastInDim, .reshape, .transpose, .reverse, .slice, .cumsum:
         return linear()
 

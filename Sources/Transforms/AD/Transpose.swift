@@ -310,6 +310,8 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
         return try backwardPass(j, x.map(\.value), cts)
     case .stopGradient:
         return [nil]
+    case .debugCallback:
+        return x.map { _ in nil }
 
     // Collectives (JAX's rules). A member's cotangent gathers what every member's
     // output took from it: psum transposes to psum, a gather to a scatter, a

@@ -63,10 +63,11 @@ public func vmap<each A: PyTree, Q: PyTree>(
     axisName: String? = nil
 ) -> TreeFunction<repeat each A, Q> {
     TreeFunction { (args: repeat each A) in
-        var leaves: [Tensor] = [], axes: [Int?] = [], count = 0, ok = true
+        var leaves: [Tensor] = [], axes: [Int?] = [], names: [String] = [], count = 0, ok = true
         for a in repeat each args {
             let l = treeLeaves(a)
             leaves += l
+            names += treeLeafPaths(a).map { "argument \(count)\($0.isEmpty ? "" : " at \($0)")" }
             if ok, count < inAxes.count {
                 if let resolved = inAxes[count].leafAxes(for: a, "vmap: inAxes[\(count)] for argument \(count)") {
                     axes += resolved
@@ -80,7 +81,7 @@ public func vmap<each A: PyTree, Q: PyTree>(
             raise(FlockError("vmap: inAxes has \(inAxes.count) entries (\(tupleDescription(inAxes))) but the function takes \(count) arguments; give one per argument"))
             ok = false
         }
-        guard ok else { return f(repeat each args) }
+        guard ok, checkedMappedSizes(leaves, axes, names, axisSize: axisSize) else { return f(repeat each args) }
         var template: Q? = nil
         let outs = vmapFlat({ xs in
             let cursor = LeafCursor(xs)
@@ -98,3 +99,23 @@ public func vmap<each A: PyTree, Q: PyTree>(
 
 /// Specs as JAX prints an `in_axes` tuple: `(None, 0, 0)`.
 package func tupleDescription(_ specs: [AxisSpec]) -> String { "(" + specs.map(\.description).joined(separator: ", ") + ")" }
+
+/// Whether the mapped leaves agree on the mapped size (and have the mapped
+/// axis), else an error naming each leaf by argument and key path (the flat
+/// `vmapFlat` would name leaf positions the user never wrote).
+private func checkedMappedSizes(_ leaves: [Tensor], _ axes: [Int?], _ names: [String], axisSize: Int?) -> Bool {
+    var sizes: [(name: String, shape: [Int], axis: Int)] = []
+    for (i, (x, a)) in zip(leaves, axes).enumerated() {
+        guard let a else { continue }
+        guard a >= -x.rank && a < x.rank else {
+            raise(FlockError("vmap was requested to map \(names[i]) along axis \(a), but its shape is \(x.shape) (rank \(x.rank))"))
+            return false
+        }
+        sizes.append((names[i], x.shape, a < 0 ? a + x.rank : a))
+    }
+    let distinct = Set(sizes.map { $0.shape[$0.axis] } + (axisSize.map { [$0] } ?? []))
+    guard distinct.count > 1 else { return true }
+    let parts = sizes.map { "\($0.name) of shape \($0.shape) has size \($0.shape[$0.axis]) along axis \($0.axis)" }
+    raise(FlockError("vmap got inconsistent sizes for array axes to be mapped: " + ((axisSize.map { ["axisSize is \($0)"] } ?? []) + parts).joined(separator: ", ")))
+    return false
+}

@@ -14,8 +14,12 @@ struct BatchingRules {
     var mapsName = false
 
     func apply(_ p: Primitive, _ xs: [BatchedValue], outAvals: [AbstractValue]) throws -> [BatchedValue] {
-        let shape = outAvals[0].shape
+        let shape = outAvals.first?.shape ?? []
         switch p {
+        case .debugCallback:
+            // As JAX: one call per batch element, in order, with that element's values.
+            for i in 0..<axisSize { _ = bind(p, xs.map { x in x.dim.map { elementOf(x.value, i, axis: $0) } ?? x.value }) }
+            return []
         case .unary, .convert, .bitcast, .stopGradient:
             return [BatchedValue(lax.apply(p, xs[0].value), xs[0].dim)]
         case .binary, .compare:
@@ -206,4 +210,15 @@ extension BatchingRules {
         let valueB = broadcastPerExample(moveToFront(padValue), to: full, at: 0)
         return BatchedValue(lax.select(maskB, padded, valueB), 0)
     }
+}
+
+/// Element `i` of `x` along `axis`, that axis removed.
+private func elementOf(_ x: Tensor, _ i: Int, axis: Int) -> Tensor {
+    var start = [Int](repeating: 0, count: x.rank), limit = x.shape
+    start[axis] = i
+    limit[axis] = i + 1
+    let slab = bind1(.slice(start: start, limit: limit, strides: [Int](repeating: 1, count: x.rank)), x)
+    var shape = x.shape
+    shape.remove(at: axis)
+    return bind1(.reshape(shape), slab)
 }
