@@ -304,6 +304,27 @@ def numpy_gelu(selected):
         report("gelu_10m_jit", "numpy", ns, "ns/element", ns)
 
 
+def time_optax_step(case, loss, tx, params, x, y, n, unit, scale):
+    """Reports the time of a jitted train step (value_and_grad of `loss`, `tx`'s
+    update) with the parameters and optimiser state donated, as Flock's side runs it."""
+    import jax
+    import optax
+
+    def step(p, s, x, y):
+        l, g = jax.value_and_grad(loss)(p, x, y)
+        u, s = tx.update(g, s, p)
+        return optax.apply_updates(p, u), s, l
+    jitted = jax.jit(step, donate_argnums=(0, 1))
+    state = {"p": params, "s": tx.init(params)}
+
+    def run():
+        for _ in range(n):
+            state["p"], state["s"], l = jitted(state["p"], state["s"], x, y)
+        l.block_until_ready()
+    ns = measure(run, 7, n)
+    report(case, "jax", ns, unit, ns / scale)
+
+
 def optax_cases(selected):
     if selected not in (None, "train_step_mlp_adam"):
         return
@@ -321,20 +342,7 @@ def optax_cases(selected):
         h = jax.nn.relu(x @ p["w1"] + p["b1"])
         return optax.softmax_cross_entropy_with_integer_labels(h @ p["w2"] + p["b2"], y).mean()
 
-    def step(p, s, x, y):
-        l, g = jax.value_and_grad(loss)(p, x, y)
-        u, s = tx.update(g, s, p)
-        return optax.apply_updates(p, u), s, l
-    jitted = jax.jit(step, donate_argnums=(0, 1))
-    state = {"p": params, "s": tx.init(params)}
-    n = 100
-
-    def run():
-        for _ in range(n):
-            state["p"], state["s"], l = jitted(state["p"], state["s"], x, y)
-        l.block_until_ready()
-    ns = measure(run, 7, n)
-    report("train_step_mlp_adam", "jax", ns, "us", ns / 1e3)
+    time_optax_step("train_step_mlp_adam", loss, tx, params, x, y, n=100, unit="us", scale=1e3)
 
 
 def transformer_cases(selected):
@@ -364,20 +372,7 @@ def transformer_cases(selected):
         d = model.apply(p, x, mask) - y
         return jnp.mean(d * d)
 
-    def step(p, s, x, y):
-        l, g = jax.value_and_grad(loss)(p, x, y)
-        u, s = tx.update(g, s, p)
-        return optax.apply_updates(p, u), s, l
-    jitted = jax.jit(step, donate_argnums=(0, 1))
-    state = {"p": params, "s": tx.init(params)}
-    n = 5
-
-    def run():
-        for _ in range(n):
-            state["p"], state["s"], l = jitted(state["p"], state["s"], x, y)
-        l.block_until_ready()
-    ns = measure(run, 7, n)
-    report("transformer_block_step", "jax", ns, "ms", ns / 1e6)
+    time_optax_step("transformer_block_step", loss, tx, params, x, y, n=5, unit="ms", scale=1e6)
 
 
 if __name__ == "__main__":
