@@ -225,6 +225,7 @@ extension Configuration {
         /// The current value, as text.
         public var value: String { read() }
 
+        /// The description, one line per element.
         public var description: String { "\(name) (\(environmentVariable)) = \(value) [default \(defaultValue)]: \(help)" }
     }
 

@@ -22,14 +22,20 @@ public protocol PyTree {
 }
 
 extension Tensor: PyTree {
+    /// Appends this value's leaves to `leaves`, in the tree's order (``PyTree``).
     public func flattenLeaves(into leaves: inout [Tensor]) { leaves.append(self) }
+    /// A value of this structure built from the next leaves of `leaves` (``PyTree``).
     public func rebuilt(from leaves: inout ArraySlice<Tensor>) -> Tensor { leaves.removeFirst() }
+    /// Adds a line per node of this tree, under `path`, to `nodes` (``PyTree``).
     public func describeStructure(path: String, into nodes: inout [String]) { nodes.append("\(path.isEmpty ? "." : path): leaf") }
 }
 
 extension Array: PyTree where Element: PyTree {
+    /// Appends this value's leaves to `leaves`, in the tree's order (``PyTree``).
     public func flattenLeaves(into leaves: inout [Tensor]) { for e in self { e.flattenLeaves(into: &leaves) } }
+    /// A value of this structure built from the next leaves of `leaves` (``PyTree``).
     public func rebuilt(from leaves: inout ArraySlice<Tensor>) -> [Element] { map { $0.rebuilt(from: &leaves) } }
+    /// Adds a line per node of this tree, under `path`, to `nodes` (``PyTree``).
     public func describeStructure(path: String, into nodes: inout [String]) {
         nodes.append("\(path.isEmpty ? "." : path): list of \(count)")
         for (i, e) in enumerated() { e.describeStructure(path: "\(path)[\(i)]", into: &nodes) }
@@ -37,14 +43,17 @@ extension Array: PyTree where Element: PyTree {
 }
 
 extension Dictionary: PyTree where Key == String, Value: PyTree {
+    /// Appends this value's leaves to `leaves`, in the tree's order (``PyTree``).
     public func flattenLeaves(into leaves: inout [Tensor]) {
         for k in keys.sorted() { self[k]!.flattenLeaves(into: &leaves) }
     }
+    /// A value of this structure built from the next leaves of `leaves` (``PyTree``).
     public func rebuilt(from leaves: inout ArraySlice<Tensor>) -> [String: Value] {
         var out: [String: Value] = [:]
         for k in keys.sorted() { out[k] = self[k]!.rebuilt(from: &leaves) }
         return out
     }
+    /// Adds a line per node of this tree, under `path`, to `nodes` (``PyTree``).
     public func describeStructure(path: String, into nodes: inout [String]) {
         nodes.append("\(path.isEmpty ? "." : path): dict with keys \(keys.sorted())")
         for k in keys.sorted() { self[k]!.describeStructure(path: "\(path)['\(k)']", into: &nodes) }
@@ -52,8 +61,11 @@ extension Dictionary: PyTree where Key == String, Value: PyTree {
 }
 
 extension Optional: PyTree where Wrapped: PyTree {
+    /// Appends this value's leaves to `leaves`, in the tree's order (``PyTree``).
     public func flattenLeaves(into leaves: inout [Tensor]) { self?.flattenLeaves(into: &leaves) }
+    /// A value of this structure built from the next leaves of `leaves` (``PyTree``).
     public func rebuilt(from leaves: inout ArraySlice<Tensor>) -> Wrapped? { self.map { $0.rebuilt(from: &leaves) } }
+    /// Adds a line per node of this tree, under `path`, to `nodes` (``PyTree``).
     public func describeStructure(path: String, into nodes: inout [String]) {
         if let w = self { w.describeStructure(path: path, into: &nodes) } else { nodes.append("\(path.isEmpty ? "." : path): None") }
     }
@@ -106,12 +118,15 @@ public protocol PyTreeStruct: PyTree {
 }
 
 extension PyTreeStruct {
+    /// Appends this value's leaves to `leaves`, in the tree's order (``PyTree``).
     public func flattenLeaves(into leaves: inout [Tensor]) { for f in Self.fields { f.flatten(self, &leaves) } }
+    /// A value of this structure built from the next leaves of `leaves` (``PyTree``).
     public func rebuilt(from leaves: inout ArraySlice<Tensor>) -> Self {
         var copy = self
         for f in Self.fields { f.rebuild(&copy, &leaves) }
         return copy
     }
+    /// Adds a line per node of this tree, under `path`, to `nodes` (``PyTree``).
     public func describeStructure(path: String, into nodes: inout [String]) {
         nodes.append("\(path.isEmpty ? "." : path): \(Self.self)")
         for f in Self.fields { f.describe(self, "\(path).\(f.name)", &nodes) }
@@ -129,6 +144,7 @@ public func treeLeaves<T: PyTree>(_ tree: T) -> [Tensor] {
 public struct TreeStructure: Hashable, Sendable, CustomStringConvertible {
     /// One line per node, `path: type`, in flattening order.
     public let nodes: [String]
+    /// The description, one line per element.
     public var description: String { nodes.joined(separator: "\n") }
 
     /// The first path at which two structures differ, if any.
