@@ -46,8 +46,6 @@ private let ulpBound: [String: (value: Int, derivative: Int)] = [
     "erfc": (13, 22),
     // XLA's rsqrt is 1 ulp from 1 / √x (Flock's); its derivative y / x doubles that.
     "rsqrt": (1, 2),
-    // XLA contracts a multiply-add of the chain rule into one fused operation.
-    "gelu_erf": (1, 4),
 ]
 
 /// Distance in units in the last place between two float32 numbers: 0 for

@@ -64,11 +64,7 @@ public func elu(_ x: Tensor, alpha: Double = 1) -> Tensor {
 public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
     let x = floatingOperand(x)
     if approximate { return geluTanh(x) }
-    // JAX's form: (x / 2) · erfc(−x / √2), accurate far into the negative tail
-    // where 1 + erf(x / √2) cancels to 0.
-    let half = Tensor(0.5, dtype: x.dtype, weakType: true)
-    let sqrtHalf = Tensor(0.5.squareRoot(), dtype: x.dtype, weakType: true)
-    return (half * x) * erfc(-x * sqrtHalf)
+    return geluErf(x)
 }
 
 /// x · sigmoid(x) (`jax.nn.silu`).
