@@ -73,6 +73,31 @@ import FlockTestSupport
         #expect(r.toArray(Int32.self) == zip(ia, ib).map(op.int32))
     }
 
+    static let unaryFunctions: [(String, @Sendable (Tensor) -> Tensor)] = [
+        ("exp", { exp($0) }), ("log", { log($0) }), ("log1p", { log1p($0) }), ("expm1", { expm1($0) }),
+        ("sin", { sin($0) }), ("cos", { cos($0) }), ("tan", { tan($0) }), ("tanh", { tanh($0) }),
+        ("sigmoid", { sigmoid($0) }), ("sqrt", { sqrt($0) }), ("rsqrt", { rsqrt($0) }), ("erf", { erf($0) }),
+        ("erfc", { erfc($0) }), ("erfinv", { erfInv($0) }),
+    ]
+
+    /// Functions of one operand: eager (fast path) = jitted, bit for bit, in
+    /// float32 and float64; the weak type of a literal operand stays, as in JAX
+    /// (`jnp.exp(0.5)` is a weak float32).
+    @Test(arguments: unaryFunctions.indices)
+    func floatFunctionsMatchJit(_ k: Int) {
+        let (name, f) = Self.unaryFunctions[k]
+        for x in [Tensor(Self.floats + [0.3, -0.7, 0.999]), Tensor((Self.floats + [0.3, -0.7]).map(Double.init))] {
+            let eager = f(x), jitted = jit(name: "fast_path_\(name)", f)(x)
+            #expect(eager.dtype == x.dtype && !eager.weakType)
+            let e = eager.toArray(Double.self), j = jitted.toArray(Double.self)
+            for i in e.indices {
+                #expect(e[i].isNaN ? j[i].isNaN : e[i].bitPattern == j[i].bitPattern, "\(name)(\(x.dtype)) element \(i): \(e[i]) vs \(j[i])")
+            }
+        }
+        let weak = f(0.5 as Tensor)
+        #expect(weak.weakType && weak.dtype == .float32)
+    }
+
     /// Operands that leave the fast path (a weak literal, broadcasting, mixed
     /// dtypes, float16) still promote and broadcast as JAX does.
     @Test func otherOperandsTakeTheGeneralPath() {

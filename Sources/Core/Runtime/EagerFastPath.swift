@@ -1,7 +1,8 @@
 import CKernels
 
-/// The eager fast path of small binary arithmetic: `a + b` on two concrete
-/// arrays of one dtype and shape, outside every transform.
+/// The eager fast path of small elementwise operations: binary arithmetic
+/// (`a + b` on two concrete arrays of one dtype and shape) and the float
+/// functions of one operand (`exp(x)`, `tanh(x)`, ...), outside every transform.
 ///
 /// ``bind(_:_:)`` is general: it builds operand and result arrays, runs the
 /// shape rule, checks allocations and scratch memory, picks a kernel through
@@ -18,7 +19,9 @@ import CKernels
 /// directly (no 8/16-bit widening, not bool), the operation is one every such
 /// dtype defines (the shape rule cannot fail), the shapes are equal, neither
 /// array was donated, no NaN/Inf debugging is on, and the result is small
-/// enough to need neither an allocation check nor threads.
+/// enough to need neither an allocation check nor threads. A function of one
+/// operand applies on a float32/float64 array (weakly typed or not: the
+/// result keeps the operand's abstract value).
 @inline(__always)
 func eagerBinaryFastPath(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor? {
     guard case .concrete(let x) = a.storage, case .concrete(let y) = b.storage,
@@ -39,11 +42,7 @@ private func eagerBinary(_ op: BinaryOp, _ x: DenseArray, _ y: DenseArray) -> Te
     case .float32, .float64, .int32, .uint32, .int64, .uint64: break
     case .bool, .int8, .uint8, .int16, .uint16, .float16, .bfloat16: return nil
     }
-    guard x.shape == y.shape, !x.isDeleted, !y.isDeleted else { return nil }
-    let n = x.count
-    guard n < parallelThreshold, !allocationNeedsCheck(bytes: n &* dtype.byteSize), !DebugNumerics.isOn,
-        InterpreterContext.current === EvalInterpreter.shared
-    else { return nil }
+    guard x.shape == y.shape, !y.isDeleted, let n = eagerElementCount(x) else { return nil }
 
     let out = DenseArray(buffer: .allocate(byteCount: n &* dtype.byteSize), shape: x.shape, dtype: dtype)
     if n > 0 {
@@ -61,4 +60,34 @@ private func eagerBinary(_ op: BinaryOp, _ x: DenseArray, _ y: DenseArray) -> Te
         }
     }
     return Tensor(concrete: out)
+}
+
+/// ``eagerBinaryFastPath(_:_:_:)`` for a float function of one operand (`floatUnaryOp`'s operations).
+@inline(__always)
+func eagerFloatUnaryFastPath(_ op: UnaryOp, _ a: Tensor) -> Tensor? {
+    guard case .concrete(let x) = a.storage, x.dtype == .float32 || x.dtype == .float64 else { return nil }
+    return eagerFloatUnary(op, x, weak: a.weakType)
+}
+
+private func eagerFloatUnary(_ op: UnaryOp, _ x: DenseArray, weak: Bool) -> Tensor? {
+    guard let n = eagerElementCount(x) else { return nil }
+    let out = DenseArray(buffer: .allocate(byteCount: n &* x.dtype.byteSize), shape: x.shape, dtype: x.dtype)
+    if n > 0 {
+        var operand = BlockOperand(pointer: UnsafeRawPointer(x.buffer.pointer), isScalar: false)
+        let kernel = BlockKernel(.unary(op), operandTypes: [x.dtype])!
+        kernel(&operand, out.buffer.pointer, count: n)
+    }
+    return Tensor(concrete: out, weakType: weak)
+}
+
+/// The element count of `x` when an operation producing an array like it may
+/// take the fast path (see ``eagerBinaryFastPath(_:_:_:)``), else nil.
+@inline(__always)
+private func eagerElementCount(_ x: DenseArray) -> Int? {
+    guard !x.isDeleted else { return nil }
+    let n = x.count
+    guard n < parallelThreshold, !allocationNeedsCheck(bytes: n &* x.dtype.byteSize), !DebugNumerics.isOn,
+        InterpreterContext.current === EvalInterpreter.shared
+    else { return nil }
+    return n
 }
