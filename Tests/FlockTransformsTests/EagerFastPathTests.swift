@@ -12,8 +12,8 @@ import FlockTestSupport
 @testable import FlockCompiler
 
 @Suite struct EagerFastPathTests {
-    static let floats: [Float] = [0, -0.0, 1, -1, 0.1, 3.5e38, -3.5e38, 1e-40, -7, .infinity, -.infinity, .nan, 2, 0.5, 9]
-    static let others: [Float] = [-0.0, 0, 3, 0.3, 1e-3, 3.5e38, 2, -1e-40, .infinity, 7, .infinity, 1, .nan, -3, 0.25]
+    static let floats: [Float] = [0, -0.0, 1, -1, 0.1, 3.4e38, -3.4e38, 0x1p-133, -7, .infinity, -.infinity, .nan, 2, 0.5, 9]
+    static let others: [Float] = [-0.0, 0, 3, 0.3, 1e-3, 3.4e38, 2, -0x1p-133, .infinity, 7, .infinity, 1, .nan, -3, 0.25]
 
     struct Op: CustomTestStringConvertible, Sendable {
         let name: String

@@ -30,7 +30,7 @@ import FlockTestSupport
         func operand(_ i: Int) -> Tensor {
             if scalar[i] { return Tensor(Float(1.5 + Double(i))) }
             var v = (0..<n).map { _ in Float.random(in: -4...4, using: &rng) }
-            v[0] = .nan; v[1] = .infinity; v[2] = -0.0; v[3] = 1e-40
+            v[0] = .nan; v[1] = .infinity; v[2] = -0.0; v[3] = 0x1p-133
             return Tensor(v)
         }
         let (a, b, c) = (operand(0), operand(1), operand(2))
