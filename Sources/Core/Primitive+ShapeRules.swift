@@ -96,6 +96,17 @@ extension Primitive {
             }
             return [x]
 
+        case .fma:
+            try expectCount(3)
+            guard inputs[1].dtype == inputs[0].dtype, inputs[2].dtype == inputs[0].dtype, inputs[0].dtype.isFloatingPoint else {
+                throw fail("expected floating-point operands of one dtype, got \(inputs.map(\.dtype))")
+            }
+            let shape = inputs.first(where: { !$0.shape.isEmpty })?.shape ?? []
+            for v in inputs where !(v.shape.isEmpty || v.shape == shape) {
+                throw fail("operand shapes must be [] or equal, got \(shapes())")
+            }
+            return [AbstractValue(shape: shape, dtype: inputs[0].dtype, weakType: inputs.allSatisfy(\.weakType))]
+
         case .convert(let dtype, let weak):
             try expectCount(1)
             return [AbstractValue(shape: inputs[0].shape, dtype: dtype, weakType: weak)]
