@@ -40,6 +40,9 @@ import Testing
         // Window dims in the middle of the output (x[:, idx, :]).
         Layout(name: "middle", operand: [3, 8, 4], dn: .init(offsetDims: [0, 3], collapsedSliceDims: [1], startIndexMap: [1]),
             sliceSizes: [3, 1, 4], batch: [2, 3]),
+        // Long rows (the C row-copy loop: 128-byte blocks, 32-byte steps and a tail for every element size).
+        Layout(name: "long rows", operand: [9, 37], dn: .init(offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [0]),
+            sliceSizes: [1, 37], batch: [11]),
         // Empty index batch.
         Layout(name: "empty", operand: [5, 3], dn: .init(offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [0]),
             sliceSizes: [1, 3], batch: [0]),
@@ -172,9 +175,27 @@ import Testing
         }
     }
 
+    /// The row-copy loop without AVX2 (the baseline build) gives the same bytes.
+    @Test func rowGatherWithoutAVX2MatchesReference() {
+        let l = Self.layouts.first { $0.name == "long rows" }!
+        let saved = Configuration.disableAVX2
+        defer { Configuration.disableAVX2 = saved }
+        Configuration.disableAVX2 = true
+        for dtype in [DType.float32, .float64, .int32, .bool] {
+            let x = Self.operand(l.operand, dtype, seed: 5)
+            let idx = Self.indices(l, seed: 6)
+            for mode in GatherScatterMode.allCases {
+                let fast = evalGather(x, idx, dn: l.dn, sliceSizes: l.sliceSizes, mode: mode, fill: 3, shape: Self.gatherShape(l))
+                let slow = referenceGather(x, idx, dn: l.dn, sliceSizes: l.sliceSizes, mode: mode, fill: 3, shape: Self.gatherShape(l))
+                #expect(Self.bytes(fast) == Self.bytes(slow), "\(dtype) \(mode)")
+            }
+        }
+    }
+
     @Test func gatherIsTheSameOnEveryThreadCount() {
+        // 33000 rows of 256 bytes: above the 8 MB a gather copies before it is split over threads.
         let l = Layout(name: "big rows", operand: [1000, 64], dn: .init(offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [0]),
-            sliceSizes: [1, 64], batch: [5000])
+            sliceSizes: [1, 64], batch: [33000])
         let x = Self.operand(l.operand, .float32, seed: 12)
         let idx = Self.indices(l, seed: 13)
         let shape = Self.gatherShape(l)

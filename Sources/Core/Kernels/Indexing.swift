@@ -173,12 +173,37 @@ func evalGather(
 
 /// Copies every window's runs (elements moved as `T`, a type of the dtype's
 /// size), threading over the index vectors.
+/// Bytes a gather copies before it is split over threads.
+let gatherParallelBytes = 8 << 20
+
 private func gatherRuns<T: Sendable>(_: T.Type, _ x: DenseArray, _ out: DenseArray, _ w: IndexedWindows, fill: DenseArray) {
     let src = UncheckedSendable(x.buffer.pointer.assumingMemoryBound(to: T.self))
     let dst = UncheckedSendable(out.buffer.pointer.assumingMemoryBound(to: T.self))
     let f = fill.buffer.pointer.assumingMemoryBound(to: T.self).pointee
     let n = w.runLength
-    forEachChunk(w.batchCount, threshold: Swift.max(1, parallelThreshold / Swift.max(1, w.windowCount))) { lo, hi in
+    // Copies split over threads only when each thread gets enough bytes to
+    // pay for waking it: a 2 MB lookup ran slower on two threads than on one.
+    let threshold = Swift.max(1, gatherParallelBytes / Swift.max(1, w.windowCount * MemoryLayout<T>.size))
+    if w.runOperand.count == 1, n * MemoryLayout<T>.size >= 16 {
+        // One contiguous run per window (an embedding lookup's rows): the C
+        // loop copies it inline and prefetches later windows' rows.
+        let avx2: Int32 = AVX2Kernels.enabled ? 1 : 0
+        let fillValue = UncheckedSendable(fill.buffer.pointer)
+        let size = MemoryLayout<T>.size
+        w.starts.withUnsafeBufferPointer { starts in
+            w.sideBases.withUnsafeBufferPointer { side in
+                let st = UncheckedSendable(starts.baseAddress!), sd = UncheckedSendable(side.baseAddress!)
+                forEachChunk(w.batchCount, threshold: threshold) { lo, hi in
+                    flock_gather_runs(
+                        avx2, UnsafeMutableRawPointer(dst.value).assumingMemoryBound(to: CChar.self),
+                        UnsafeRawPointer(src.value).assumingMemoryBound(to: CChar.self), st.value, sd.value, lo, hi,
+                        n * size, size, fillValue.value)
+                }
+            }
+        }
+        return
+    }
+    forEachChunk(w.batchCount, threshold: threshold) { lo, hi in
         let s = src.value, d = dst.value
         for b in lo..<hi {
             let start = w.starts[b], base = w.sideBases[b]
