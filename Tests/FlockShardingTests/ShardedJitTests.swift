@@ -318,5 +318,18 @@ extension ShardingTests {
                 _ = try jit(inShardings: nil) { [withShardingConstraint($0[0], PartitionSpec("data", nil))] }([odd])
             }
         }
-    }
+
+        /// One device's estimated peak of `2 · x` holds its block of the
+        /// argument and of the result: 1/n of the replicated program's on n devices.
+        @Test func perDevicePeakBytesCountsTheLocalBlocks() throws {
+            let n = deviceCount, mesh = dataMesh()
+            let x = hostArray([4 * n, 8], seed: 3)
+            let f = jit(inShardings: nil) { a in [a[0] * 2] }
+            let whole = 2 * x.shape.reduce(1, *) * x.dtype.byteSize  // the argument and the result
+            for (spec, expected) in [(PartitionSpec.replicated, whole), (PartitionSpec("data", nil), whole / n)] {
+                let sharded = try ShardedArray(x, sharding: NamedSharding(mesh: mesh, spec: spec))
+                #expect(try f.lower([sharded]).perDevicePeakBytes() == expected, "\(spec)")
+            }
+        }
+}
 }
