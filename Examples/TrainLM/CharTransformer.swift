@@ -60,13 +60,23 @@ struct CharTransformer: Module, PyTreeStruct {
     ///
     /// With `modelAxis`, this runs on one device of that named axis and its
     /// blocks hold that device's part of the heads and MLP (see Megatron.swift).
-    func callAsFunction(_ tokens: Tensor, modelAxis: String? = nil) -> Tensor {
+    /// With `layout` (jit over sharded arrays, ShardedLMTrainer.swift), the
+    /// activations and parameters carry its sharding annotations.
+    func callAsFunction(_ tokens: Tensor, modelAxis: String? = nil, layout: LMLayout? = nil) -> Tensor {
         let length = tokens.shape[1]
+        let (tokenEmbedding, positionEmbedding) = (layout?.parameters(tokenEmbedding) ?? tokenEmbedding,
+                                                   layout?.parameters(positionEmbedding) ?? positionEmbedding)
         var h = tokenEmbedding(tokens) + positionEmbedding(arange(length)).expandingDims(0)
+        if let layout { h = layout.activations(h) }
         let mask = MultiHeadAttention.causalMask(length: length)
         for block in blocks {
-            h = modelAxis.map { block.modelParallel(h, mask: mask, axis: $0) } ?? block(h, mask: mask)
+            if let layout {
+                h = layout.activations(layout.parameters(block)(h, mask: mask))
+            } else {
+                h = modelAxis.map { block.modelParallel(h, mask: mask, axis: $0) } ?? block(h, mask: mask)
+            }
         }
+        let (finalNorm, head) = (layout?.parameters(finalNorm) ?? finalNorm, layout?.parameters(head) ?? head)
         return head(finalNorm(h))
     }
 }

@@ -18,6 +18,13 @@ protocol LMTrainer {
     func gatheredState() throws -> LMTrainState
 }
 
+/// A trainer that splits the model, whose gradients --check-unsplit compares with the unsplit model's.
+protocol SplitLMTrainer: LMTrainer {
+    /// The gradients of the mean loss over the windows at `starts`, the
+    /// whole model's on every process. Collective.
+    func gradients(starts: [Int]) throws -> CharTransformer
+}
+
 /// The optimiser after the clipping both trainers apply: AdamW with a warmup + cosine schedule.
 func lmAdamW(learningRate: Double, steps: Int) -> GradientTransformation {
     let warmup = max(1, min(100, steps / 10))
@@ -65,7 +72,7 @@ struct DataParallelLMTrainer: LMTrainer {
 /// own; the replicated parameters' are the same on every device of "model"),
 /// clips them by the global norm of the whole model (the split parameters'
 /// squares summed over "model" with `psum`), then applies AdamW.
-struct ModelParallelLMTrainer: LMTrainer {
+struct ModelParallelLMTrainer: SplitLMTrainer {
     static let (dataAxis, modelAxis) = ("data", "model")
     let mesh: Mesh
     /// The state's leaves on the devices, and how each is split.

@@ -64,6 +64,12 @@ struct TrainLM: FlockExample {
     @Option(help: "Split each block's attention heads and MLP over this many devices (Megatron's column/row split); the batch is split over the rest (a data × model mesh).")
     var modelParallel = 1
 
+    @Option(help: "Train the single-device step jitted over sharded arrays, the compiler inserting the collectives: dp (batch over \"data\"), tp (Megatron's layout over \"model\", of --model-parallel devices, all by default) or fsdp (parameters and optimiser state over \"data\" too).")
+    var sharding: LMSharding?
+
+    @Flag(help: "With --sharding: print the partitioned step's plan report (layouts and inserted collectives) on rank 0.")
+    var printPlan = false
+
     @Flag(help: ArgumentHelp("Test: train the unsplit model data-parallel beside the model-parallel one, on the same batches, and fail unless the losses and parameters agree.", visibility: .hidden))
     var checkUnsplit = false
 
@@ -76,7 +82,8 @@ struct TrainLM: FlockExample {
         if temperature < 0 { throw ValidationError("--temperature must be 0 or more, got \(temperature)") }
         if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
         if modelParallel < 1 { throw ValidationError("--model-parallel must be at least 1, got \(modelParallel)") }
-        if checkUnsplit && modelParallel == 1 { throw ValidationError("--check-unsplit needs --model-parallel 2 or more") }
+        if checkUnsplit && modelParallel == 1 && sharding == nil { throw ValidationError("--check-unsplit needs --model-parallel 2 or more, or --sharding") }
+        if printPlan && sharding == nil { throw ValidationError("--print-plan needs --sharding") }
     }
 
     func run() throws {
@@ -94,6 +101,11 @@ struct TrainLM: FlockExample {
         }
         let (processes, localDevices) = (Distributed.processCount, Distributed.localDeviceCount)
         let devices = processes * localDevices
+        if self.modelParallel > 1 && sharding != nil && sharding != .tp {
+            throw FlockError("train-lm: --model-parallel \(self.modelParallel) needs --sharding tp (or no --sharding: the hand-written shardMap version)")
+        }
+        // --sharding tp splits over every device unless --model-parallel says otherwise.
+        let modelParallel = sharding == .tp && self.modelParallel == 1 ? devices : self.modelParallel
         if modelParallel > 1 {
             guard devices % modelParallel == 0 else {
                 throw FlockError("train-lm: --model-parallel \(modelParallel) does not divide the \(devices) devices "
@@ -129,14 +141,21 @@ struct TrainLM: FlockExample {
             printOnRank0("resumed from \(checkpoints.path(step: saved))")
         }
         let first = Int(state.step.item(Int32.self)) + 1
-        let layout = modelParallel > 1 ? "a \(dataParallel) × \(modelParallel) data × model mesh" : "data-parallel"
+        let layout = (modelParallel > 1 ? "a \(dataParallel) × \(modelParallel) data × model mesh" : "data-parallel")
+            + (sharding.map { ", jit over sharded arrays (--sharding \($0.rawValue))" } ?? "")
         printOnRank0("train-lm: \(processes) rank(s) × \(localDevices) device(s), \(layout), global batch \(batchSize) × \(context) characters, "
             + "\(steps) steps, \(text.vocabulary.count) characters in the vocabulary, \(trainIds.count) to train on, "
             + "model \(model.parameterCount) parameters")
 
-        var trainer: any LMTrainer = modelParallel > 1
-            ? try ModelParallelLMTrainer(state: state, modelParallel: modelParallel, adamw: adamw, ids: trainIds, context: context)
-            : DataParallelLMTrainer(state: state, optimizer: optimizer, ids: trainIds, context: context)
+        var trainer: any LMTrainer
+        if let sharding {
+            trainer = try ShardedLMTrainer(state: state, sharding: sharding, modelParallel: modelParallel, optimizer: optimizer,
+                                           ids: trainIds, context: context)
+        } else if modelParallel > 1 {
+            trainer = try ModelParallelLMTrainer(state: state, modelParallel: modelParallel, adamw: adamw, ids: trainIds, context: context)
+        } else {
+            trainer = DataParallelLMTrainer(state: state, optimizer: optimizer, ids: trainIds, context: context)
+        }
         let windowKey = Random.key(training.seed + 1), sampleKey = Random.key(training.seed + 2)
         let maxStart = Tensor(Int32(trainIds.count - context))
         // The windows of step `done` depend only on the seed and `done`, so a resumed run sees the same batches;
@@ -146,7 +165,14 @@ struct TrainLM: FlockExample {
                 .toArray(Int32.self).map(Int.init)
         }
         var unsplit: UnsplitCheck? = nil
-        if checkUnsplit, let trainer = trainer as? ModelParallelLMTrainer {
+        if printPlan, let trainer = trainer as? ShardedLMTrainer {
+            // The inserted collectives and decisions (one line per argument and result left out: 80 of each).
+            let lowered = try trainer.lowered(starts: windowStarts(step: first))
+            let report = lowered.partitionReport.split(separator: "\n")
+            printOnRank0(report.filter { !$0.hasPrefix("  argument ") && !$0.hasPrefix("  result ") }.joined(separator: "\n"))
+            printOnRank0(try trainer.memoryReport(lowered))
+        }
+        if checkUnsplit, let trainer = trainer as? any SplitLMTrainer {
             unsplit = try UnsplitCheck(trainer, reference: DataParallelLMTrainer(state: state, optimizer: optimizer, ids: trainIds, context: context),
                                        starts: windowStarts(step: first))
         }

@@ -27,7 +27,7 @@ struct UnsplitCheck {
 
     /// Compares the gradients of `trainer` at the windows `starts` with the
     /// unsplit model's, then keeps `reference` (the same state) to train alongside.
-    init(_ trainer: ModelParallelLMTrainer, reference: DataParallelLMTrainer, starts: [Int]) throws {
+    init(_ trainer: any SplitLMTrainer, reference: DataParallelLMTrainer, starts: [Int]) throws {
         self.reference = reference
         let batch = windows(of: reference.ids, starts: starts, context: reference.context)
         let expected = grad { (m: CharTransformer) in

@@ -146,6 +146,22 @@ public final class ShardedLoweredFunction: @unchecked Sendable {
         try perDevice(args)
     }
 
+    /// The estimated peak bytes of one device's live arrays while the
+    /// partitioned program runs (the plan of its compiled shardMap body; its
+    /// blocks of the arguments and results included), for comparing layouts'
+    /// memory, e.g. FSDP's against data parallelism's.
+    ///
+    /// ```swift
+    /// print(try step.lower(args).perDevicePeakBytes())
+    /// ```
+    public func perDevicePeakBytes() throws -> Int {
+        let comms = try MeshCommunicators.of(perDevice.mesh)
+        let avals = zip(jaxpr.inputAvals, inShardings).map { a, s in
+            AbstractValue(shape: s.shardShape(a.shape), dtype: a.dtype, weakType: a.weakType)
+        }
+        return try withFrames(comms.frames(local: 0)) { try catchingErrors { perDevice.jitted.lower(avals).compile().peakBytes } }
+    }
+
     /// Bytes one device sends into the inserted collectives (their operands).
     public var collectiveBytes: Int { collectives.reduce(0) { $0 + $1.bytes } }
 

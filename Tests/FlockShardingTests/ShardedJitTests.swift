@@ -318,5 +318,40 @@ extension ShardingTests {
                 _ = try jit(inShardings: nil) { [withShardingConstraint($0[0], PartitionSpec("data", nil))] }([odd])
             }
         }
-    }
+
+        /// One device's estimated peak of `2 · x` holds its block of the
+        /// argument and of the result: 1/n of the replicated program's on n devices.
+        @Test func perDevicePeakBytesCountsTheLocalBlocks() throws {
+            let n = deviceCount, mesh = dataMesh()
+            let x = hostArray([4 * n, 8], seed: 3)
+            let f = jit(inShardings: nil) { a in [a[0] * 2] }
+            let whole = 2 * x.shape.reduce(1, *) * x.dtype.byteSize  // the argument and the result
+            for (spec, expected) in [(PartitionSpec.replicated, whole), (PartitionSpec("data", nil), whole / n)] {
+                let sharded = try ShardedArray(x, sharding: NamedSharding(mesh: mesh, spec: spec))
+                #expect(try f.lower([sharded]).perDevicePeakBytes() == expected, "\(spec)")
+            }
+        }
+
+        /// The article JitOverShardedArrays.md's code, run: the propagated
+        /// layouts it states and the values of the unsharded program.
+        @Test func articleExamplesRun() throws {
+            let mesh = try Mesh.overAllDevices(shape: [deviceCount, 1], axisNames: ["data", "model"])
+            let rows = try NamedSharding(mesh: mesh, spec: PartitionSpec("data", nil))
+            let columns = try NamedSharding(mesh: mesh, spec: PartitionSpec(nil, "model"))
+            let (a, b) = (Random.normal(Random.key(0), shape: [8, 4]), Random.normal(Random.key(1), shape: [4, 6]))
+            let x = try ShardedArray(a, sharding: rows), w = try ShardedArray(b, sharding: columns)
+            let f = jit(inShardings: nil) { a in [tanh(matmul(a[0], a[1]))] }
+            let y = try f([x, w])
+            #expect(y[0].sharding.spec.padded(2) == [["data"], ["model"]])
+            expectClose(try y[0].processAllgather(), tanh(matmul(a, b)), rtol: 1e-6, atol: 1e-6, "tanh(x · w)")
+            let step = jit(inShardings: nil) { a in
+                let h = withShardingConstraint(tanh(matmul(a[0], a[1])), PartitionSpec("data", nil))
+                return [h.sum()]
+            }
+            expectClose(try step([x, w])[0].processAllgather(), tanh(matmul(a, b)).sum(), rtol: 1e-5, atol: 1e-5, "constrained sum")
+            let lowered = try f.lower([x, w])
+            #expect(lowered.inShardings == [rows, columns] && lowered.partitionReport.contains("argument 1: "), "\(lowered.partitionReport)")
+            #expect(try lowered.perDevicePeakBytes() > 0)
+        }
+}
 }
