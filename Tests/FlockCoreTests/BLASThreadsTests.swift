@@ -65,10 +65,10 @@ import FlockTestSupport
         let p = c.parameters
         let aval = try convolutionShape(
             AbstractValue(shape: c.lhs, dtype: .float32), AbstractValue(shape: c.rhs, dtype: .float32), p) { FlockError($0) }
-        let want = convertArray(convolutionReference(l, r, p: p, shape: aval.shape), to: .float64).pointer(Double.self)
+        let want = ConvolutionKernelTests.doubles(convolutionReference(l, r, p: p, shape: aval.shape))
         let out = DenseArray(uninitializedShape: aval.shape, dtype: .float32)
         ConvolutionGemm<Float>(l, r, p, out).run()
-        let got = convertArray(out, to: .float64).pointer(Double.self)
+        let got = ConvolutionKernelTests.doubles(out)
         for i in 0..<want.count where abs(got[i] - want[i]) / (1 + abs(want[i])) > 1e-4 {
             throw FlockError("element \(i): \(got[i]) against \(want[i])")
         }

@@ -51,6 +51,14 @@ import FlockTestSupport
         Case(name: "no input features", lhs: [2, 0, 5], rhs: [3, 0, 2]),
     ]
 
+    /// The elements as Double, copied while the converted array is alive: a
+    /// pointer into a temporary array dangles once it is released, and the
+    /// buffer pool hands that memory to the next allocation (another test's).
+    static func doubles(_ a: DenseArray) -> [Double] {
+        let d = convertArray(a, to: .float64)
+        return withExtendedLifetime(d) { Array(d.pointer(Double.self)) }
+    }
+
     static func random(_ shape: [Int], _ dtype: DType, seed: UInt64) -> DenseArray {
         var g = SplitMix64(seed: seed)
         let values = (0..<shape.reduce(1, *)).map { _ in g.float() }
@@ -74,8 +82,7 @@ import FlockTestSupport
                 } else {
                     ConvolutionGemm<Double>(l, r, p, out, path: path, scratchBytes: scratch).run()
                 }
-                let got = convertArray(out, to: .float64).pointer(Double.self)
-                let want = convertArray(expected, to: .float64).pointer(Double.self)
+                let got = Self.doubles(out), want = Self.doubles(expected)
                 let tol = dtype == .float32 ? 1e-4 : 1e-12
                 var worst = 0.0
                 for i in 0..<want.count { worst = max(worst, abs(got[i] - want[i]) / (1 + abs(want[i]))) }
