@@ -209,6 +209,52 @@ private let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension:
         #expect(try manager.steps() == [1, 2, 5])
     }
 
+    /// A save caught in the middle of its write (slowed down by the
+    /// FLOCK_TEST_SLOW_WRITES hook that scripts/test-checkpoint-kills uses):
+    /// while the temporary file is half written, the latest checkpoint is
+    /// still the previous one and restores bit for bit; the new one appears
+    /// complete (its bytes equal `Checkpoint.encode`'s) once the write ends.
+    @Test func saveInProgressLeavesLatestLoadable() throws {
+        let directory = try temporaryDirectory()
+        let manager = try CheckpointManager(directory: directory, keep: 3)
+        let old = ["w": randomTensor([3 << 18], .float32, seed: 21)]  // 3 MiB: three chunks, two pauses
+        let new = ["w": randomTensor([3 << 18], .float32, seed: 22)]
+        try manager.save(old, step: 1)
+        setenv("FLOCK_TEST_SLOW_WRITES", "300", 1)
+        defer { unsetenv("FLOCK_TEST_SLOW_WRITES") }
+        #expect(slowWritePause() == 300_000)
+        let finished = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? manager.save(new, step: 2)
+            finished.signal()
+        }
+        // Wait until the temporary file holds a first chunk, not all of it.
+        let temporary = directory + "/.tmp-step_2.safetensors-\(getpid())"
+        var size = 0
+        for _ in 0..<2000 {
+            size = (try? FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0
+            if size > 0 { break }
+            usleep(2000)
+        }
+        let full = try Checkpoint.encode(new, metadata: ["step": "2"])
+        #expect(size > 0 && size < full.count, "the write was not caught in progress (temporary file of \(size) bytes)")
+        #expect(try manager.latestStep() == 1)
+        let (step, tree) = try #require(try manager.restoreLatest(like: old))
+        #expect(step == 1)
+        #expect(try bytesOf(tree["w"]!) == bytesOf(old["w"]!))
+        finished.wait()
+        #expect(try manager.latestStep() == 2)
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: manager.path(step: 2)))) == full)
+        #expect(!FileManager.default.fileExists(atPath: temporary))
+    }
+
+    /// The test hook's value: milliseconds per MiB, anything else is no pause.
+    @Test(arguments: [("40", UInt32(40_000)), ("0.5", 500), ("0", 0), ("-3", 0), ("x", 0), ("", 0), ("20000", 0)])
+    func slowWritesSetting(text: String, expected: UInt32) {
+        // (Read only by writeFileAtomically; no other test writes more than 1 MiB at once.)
+        #expect(slowWritePauseValue(text) == expected)
+    }
+
     /// With FLOCK_IO_CHECK_DIR set, writes a checkpoint for `python tools/make_io_fixtures.py --check DIR`.
     @Test func exportForPythonCheck() throws {
         guard let directory = ProcessInfo.processInfo.environment["FLOCK_IO_CHECK_DIR"] else { return }
