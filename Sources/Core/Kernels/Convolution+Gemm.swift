@@ -69,15 +69,16 @@ struct ConvolutionGemm<T: GemmFloat>: @unchecked Sendable {
     let inSp, kSp, outSp, strides, lowPad, lhsDil, rhsDil: [Int]
     let inCount, kCount, outCount, rank: Int
     /// Tests force a formulation and a small scratch to reach every path and tiling.
-    let forcedPath: ConvolutionPath?
-    let scratchElements: Int
+    let plan: ConvolutionPlan
+    var scratchElements: Int { plan.scratchElements }
 
     init(
         _ l: DenseArray, _ r: DenseArray, _ p: ConvolutionParameters, _ o: DenseArray,
         path: ConvolutionPath? = nil, scratchBytes: Int = convolutionScratchBytes
     ) {
-        forcedPath = path
-        scratchElements = max(1, scratchBytes / MemoryLayout<T>.stride)
+        plan = ConvolutionPlan(
+            lhs: l.shape, rhs: r.shape, out: o.shape, p,
+            scratchElements: max(1, scratchBytes / MemoryLayout<T>.stride), path: path)
         x = l.pointer(T.self).baseAddress!
         w = r.pointer(T.self).baseAddress!
         out = o.mutablePointer(T.self).baseAddress!
@@ -91,12 +92,7 @@ struct ConvolutionGemm<T: GemmFloat>: @unchecked Sendable {
     }
 
     /// The formulation this problem takes (see the file comment).
-    var path: ConvolutionPath {
-        if let forcedPath { return forcedPath }
-        if lhsDil.contains(where: { $0 > 1 }) { return .lhsDilated }
-        if outCount < kCount && coutG * batch * outCount <= 1 << 20 { return .kernelGradient }
-        return .forward
-    }
+    var path: ConvolutionPath { plan.path }
 
     func run() {
         let total = batch * cout * outCount

@@ -11,13 +11,12 @@ extension ConvolutionGemm {
     /// then out[b, group rows, tile] = W_g · col, written in place.
     func runForward() {
         let kRows = cinG * kCount
-        let tile = max(1, min(outCount, scratchElements / kRows))
-        let tiles = (outCount + tile - 1) / tile
+        let (tile, tiles, items, scratch) = plan.forwardTiling
         let owner = IntTables()
         let t = Tables(
             inShape: owner.put(inSp), inStrides: owner.put(rowMajorStrides(inSp)), shape: owner.put(outSp),
             step: owner.put(strides), offsets: owner.put(offsets(kSp, rhsDil)), owner: owner)
-        parallel(batch * groups * tiles, scratch: kRows * tile) { item, col, _ in
+        parallel(items, scratch: scratch) { item, col, _ in
             let ti = item % tiles, g = (item / tiles) % groups, b = item / (tiles * groups)
             let t0 = ti * tile, n = min(outCount, t0 + tile) - t0
             for c in 0..<cinG {
@@ -39,11 +38,7 @@ extension ConvolutionGemm {
     func runKernelGradient() {
         let kRows = cinG * kCount
         let rows = batch * outCount
-        let budget = scratchElements
-        let cc = max(1, min(cinG, budget / max(1, rows * kCount)))
-        let rowTile = rows * kCount * cc <= budget ? rows : max(1, budget / kCount)
-        let chunks = (cinG + cc - 1) / cc, rowTiles = (rows + rowTile - 1) / rowTile
-        let items = groups * chunks * rowTiles
+        let (cc, rowTile, chunks, rowTiles, items, scratch) = plan.kernelGradientTiling
         let accCount = cout * rows
         let threads = workers(items)
         let acc = UnsafeMutablePointer<T>.allocate(capacity: threads * accCount)
@@ -54,7 +49,7 @@ extension ConvolutionGemm {
             inShape: owner.put(inSp), inStrides: owner.put(rowMajorStrides(inSp)), shape: owner.put(kSp),
             step: owner.put(rhsDil), offsets: owner.put(offsets(outSp, strides)), owner: owner)
         let accBox = UncheckedSendable(acc)
-        parallel(items, scratch: min(rows, rowTile) * cc * kCount, threads: threads) { item, col, worker in
+        parallel(items, scratch: scratch, threads: threads) { item, col, worker in
             let ri = item % rowTiles, ci = (item / rowTiles) % chunks, g = item / (rowTiles * chunks)
             let r0 = ri * rowTile, nr = min(rows, r0 + rowTile) - r0
             let c0 = ci * cc, nc = min(cinG, c0 + cc) - c0
@@ -118,9 +113,9 @@ extension ConvolutionGemm {
         let tab = Tables(
             inShape: owner.put(inSp), inStrides: owner.put(rowMajorStrides(outSp)), shape: owner.put(reachStart),
             step: owner.put(uIndex), offsets: owner.put(reach), owner: owner)
-        let tile = max(1, min(inCount, scratchElements / zRows))
+        let (tile, items, scratch) = plan.lhsDilatedTiling
         let wtBox = UncheckedSendable(UnsafePointer(wt))
-        parallel(batch * groups, scratch: zRows * tile) { item, z, _ in
+        parallel(items, scratch: scratch) { item, z, _ in
             let g = item % groups, b = item / groups
             let dst = out + (b * cout + g * coutG) * outCount
             dst.initialize(repeating: 0, count: coutG * outCount)
