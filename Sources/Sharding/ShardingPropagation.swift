@@ -1,9 +1,12 @@
-/// Sharding propagation (GSPMD's, forward only) over a traced global jaxpr,
-/// building the per-device program.
+/// Sharding propagation (GSPMD's) over a traced global jaxpr, building the
+/// per-device program.
 ///
 /// Every value gets a layout: one list of mesh axes per dimension. Layouts
-/// flow forward from the arguments; a `withShardingConstraint` or a requested
-/// output sharding reshards to its layout. Rules:
+/// asked by `withShardingConstraint` and requested output shardings first
+/// flow backward to the values that produce them (see `backwardHints`), and
+/// cut operands that are whole on every device; then layouts flow forward
+/// from the arguments, and a constraint or a requested output sharding
+/// reshards to its layout. Forward rules:
 ///
 /// | primitive | result's layout | communication |
 /// |---|---|---|
@@ -71,7 +74,7 @@ final class ShardingPropagation {
         let inputs = zip(jaxpr.inputAvals, inLayouts).map { aval, layout in
             Value(operand: .slot(p.fresh()), layout: layout, aval: aval)
         }
-        var outs = try p.walk(jaxpr, inputs)
+        var outs = try p.walk(jaxpr, inputs, outHints: outLayouts)
         for (j, target) in outLayouts.enumerated() {
             guard let target else { continue }
             outs[j] = p.reshard(outs[j], to: target, consumer: "output", reason: "result \(j) laid out as outShardings[\(j)] asks")
@@ -180,7 +183,7 @@ final class ShardingPropagation {
 
     // MARK: - Propagation
 
-    func walk(_ jaxpr: Jaxpr, _ inputs: [Value]) throws -> [Value] {
+    func walk(_ jaxpr: Jaxpr, _ inputs: [Value], outHints: [Layout?] = []) throws -> [Value] {
         var env: [Int: Value] = [:]
         for (v, c) in zip(jaxpr.constVars, jaxpr.consts) {
             env[v.id] = Value(operand: .constant(c), layout: replicated(c.rank), aval: v.aval)
@@ -200,8 +203,19 @@ final class ShardingPropagation {
             keep[k] = true
             for case .variable(let v) in e.inputs { live.insert(v.id) }
         }
+        let asked = try backwardHints(jaxpr, keep: keep, outHints: outHints)
         for (k, e) in jaxpr.equations.enumerated() where keep[k] {
-            let outs = try equation(e, e.inputs.map(read))
+            var ins = e.inputs.map(read)
+            // Backward propagation: where every operand is whole on each
+            // device, cutting them as the result's consumers ask is free and
+            // saves the work (and memory) of computing the whole result.
+            if let asked = asked[k], ins.allSatisfy({ $0.pending == nil && $0.layout.allSatisfy(\.isEmpty) }) {
+                for (i, l) in asked.enumerated() {
+                    guard let l, l.contains(where: { !$0.isEmpty }) else { continue }
+                    ins[i] = reshard(ins[i], to: l, consumer: e.primitive.name, reason: "laid out as its consumers ask (backward propagation)")
+                }
+            }
+            let outs = try equation(e, ins)
             for (v, x) in zip(e.outputs, outs) { env[v.id] = x }
         }
         return jaxpr.outputs.map(read)
