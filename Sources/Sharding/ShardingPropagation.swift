@@ -19,6 +19,8 @@
 /// | `reshape` | the leading dimension of each run of dimensions keeps its axes, if the block stays contiguous | none (else gathered) |
 /// | `reduce_sum`/`max`/`min` | the operand's, reduced dimensions dropped | `psum`/`pmax`/`pmin` over the axes splitting reduced dimensions (pending, see below) |
 /// | `dot_general` | batch (lhs's), lhs free, rhs free dimensions keep their axes | `psum` over axes splitting a contracting dimension on both sides; see below |
+/// | `dynamic_slice`, `dynamic_update_slice` | the operand's | dimensions not taken whole gathered |
+/// | `gather` | operand's whole-slice dimensions, indices' batch dimensions | indexed dimensions gathered |
 /// | anything else | replicated | `all_gather` of its split operands |
 ///
 /// A contracting dimension split on one side only: either the other side is
@@ -292,7 +294,13 @@ final class ShardingPropagation {
             return apply(p, operands, avals.map { _ in first.layout }, avals)
         case .convolution(let params):
             return [convolution(params, ins[0], ins[1], avals[0])]
-        case .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .iota, .reduceWindow, .selectAndScatterAdd,
+        case .dynamicSlice(let sizes):
+            return dynamicSlice(sizes, ins, avals[0])
+        case .dynamicUpdateSlice:
+            return dynamicUpdateSlice(ins, avals[0])
+        case .gather:
+            return gather(p, ins, avals[0]) ?? fallback(p, ins, avals)
+        case .scatter, .iota, .reduceWindow, .selectAndScatterAdd,
             .selectAndGatherAdd, .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
             return fallback(p, ins, avals)
         }
