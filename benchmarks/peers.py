@@ -36,6 +36,14 @@ def numpy_cases(selected):
                 c = a + b
         ns = measure(run, 7, n)
         report("eager_add_small", "numpy", ns, "us/op", ns / 1000)
+    if selected in (None, "eager_exp_small"):
+        a = np.arange(100, dtype=np.float32) / np.float32(50)
+        n = 20_000
+        def run():
+            for _ in range(n):
+                c = np.exp(a)
+        ns = measure(run, 7, n)
+        report("eager_exp_small", "numpy", ns, "us/op", ns / 1000)
     if selected in (None, "sgemm_1024"):
         a = np.linspace(-1, 1, 1024 * 1024, dtype=np.float32).reshape(1024, 1024)
         b = np.linspace(1, -1, 1024 * 1024, dtype=np.float32).reshape(1024, 1024)
@@ -69,6 +77,15 @@ def jax_cases(selected):
             c.block_until_ready()
         ns = measure(run, 7, n)
         report("eager_add_small", "jax", ns, "us/op", ns / 1000)
+    if selected in (None, "eager_exp_small"):
+        a = jnp.arange(100, dtype=jnp.float32) / 50
+        n = 2_000
+        def run():
+            for _ in range(n):
+                c = jnp.exp(a)
+            c.block_until_ready()
+        ns = measure(run, 7, n)
+        report("eager_exp_small", "jax", ns, "us/op", ns / 1000)
     if selected in (None, "sgemm_1024"):
         a = jnp.linspace(-1, 1, 1024 * 1024, dtype=jnp.float32).reshape(1024, 1024)
         b = jnp.linspace(1, -1, 1024 * 1024, dtype=jnp.float32).reshape(1024, 1024)

@@ -7,7 +7,8 @@ import sys
 from collections import defaultdict
 
 TARGETS = {
-    "eager_add_small": ("Eager `a + b`, float32[100], per op", "≤ 2 µs per op (JAX eager ~14, numpy ~0.8)"),
+    "eager_add_small": ("Eager `a + b`, float32[100], per op", "≤ 1.0× numpy (issue 12)"),
+    "eager_exp_small": ("Eager `exp(a)`, float32[100], per op", "≤ 1.0× numpy"),
     "sgemm_1024": ("`matmul` float32 1024×1024", "≥ 90 % of numpy/OpenBLAS throughput"),
     "tanh_affine_10m": ("Eager `tanh(x) * 0.5 + 0.5`, float32[10M]", "≤ 1.5 ns/element (numpy ≈ 4)"),
     "mlp_eager_forward": ("MLP 784-512-512-10, batch 128: eager forward (loss)", "—"),
@@ -58,20 +59,58 @@ def read_rows(paths):
     return rows
 
 
-def main(paths, command, threads):
+def old_page():
+    """The current BENCHMARKS.md split into its header-and-table part and its `## ` sections, by heading."""
+    if not os.path.exists("BENCHMARKS.md"):
+        return [], {}
+    lines = open("BENCHMARKS.md").read().rstrip("\n").split("\n")
+    starts = [i for i, l in enumerate(lines) if l.startswith("## ")]
+    head = lines[:starts[0] - 1] if starts else lines
+    sections = {}
+    for k, i in enumerate(starts):
+        end = starts[k + 1] - 1 if k + 1 < len(starts) else len(lines)
+        sections[lines[i]] = lines[i - 1:end]
+    return head, sections
+
+
+def main(paths, command, threads, partial):
+    """Writes the main table, the Collectives and the pmap sections.
+
+    A full run (`partial` false) rewrites the table and both sections; a run of some cases
+    (`benchmarks/run --case X`) replaces only the rows it measured, marks them with the command, and
+    keeps every other row. Sections this script does not write (convolution, gather, training, notes
+    added by hand) are kept as they are in both cases.
+    """
     rows = read_rows(paths)
+    old_head, old_sections = old_page()
+    old_rows = {}
+    for line in old_head:
+        if line.startswith("| ") and not line.startswith("| Case"):
+            title = line.split(" | ")[0][2:].rstrip(" †")
+            old_rows[title] = line
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    out = ["# Benchmarks", "",
-           f"Machine: {cpu}, {nproc} cores, {platform.system()} {platform.release()}. "
-           "Medians of several runs; Flock and its peers measured in the same run, same thread count"
-           + (f" ({threads}: processes pinned with taskset, FLOCK_NUM_THREADS/OPENBLAS_NUM_THREADS set)." if threads else "."), "",
-           f"Command: `{command}`", "",
-           "Time ratios are Flock / peer (below 1 means Flock is faster).", "",
-           "| Case | Flock | numpy | JAX | Flock/numpy (time) | Flock/JAX (time) | Target |",
-           "|---|---|---|---|---|---|---|"]
+    if partial and old_head:
+        # Keep the header (machine, command of the last full run) and the earlier footnotes.
+        table_end = max(i for i, l in enumerate(old_head) if l.startswith("|"))
+        out = [l for l in old_head[:table_end + 1] if not l.startswith("| ") or l.startswith("| Case")]
+        footnotes = [l for l in old_head[table_end + 1:] if l.strip()]
+    else:
+        out = ["# Benchmarks", "",
+               f"Machine: {cpu}, {nproc} cores, {platform.system()} {platform.release()}. "
+               "Medians of several runs; Flock and its peers measured in the same run, same thread count"
+               + (f" ({threads}: processes pinned with taskset, FLOCK_NUM_THREADS/OPENBLAS_NUM_THREADS set)." if threads else "."), "",
+               f"Command: `{command}`", "",
+               "Time ratios are Flock / peer (below 1 means Flock is faster).", "",
+               "| Case | Flock | numpy | JAX | Flock/numpy (time) | Flock/JAX (time) | Target |",
+               "|---|---|---|---|---|---|---|"]
+        footnotes = []
+    measured = False
     for case, (title, target) in TARGETS.items():
         r = rows.get(case, {})
+        if partial and not r and title in old_rows:
+            out.append(old_rows[title])
+            continue
         def cell(impl):
             x = r.get(impl)
             return f"{x['value']:.3g} {x['unit']}" if x else "—"
@@ -79,9 +118,21 @@ def main(paths, command, threads):
             if "flock" in r and impl in r:
                 return f"{r['flock']['ns'] / r[impl]['ns']:.2f}"
             return "—"
-        out.append(f"| {title} | {cell('flock')} | {cell('numpy')} | {cell('jax')} | {ratio('numpy')} | {ratio('jax')} | {target} |")
-    out += collective_section(rows)
-    out += sharding_section(rows)
+        mark = " †" if partial and r else ""
+        measured = measured or bool(r)
+        out.append(f"| {title}{mark} | {cell('flock')} | {cell('numpy')} | {cell('jax')} | {ratio('numpy')} | {ratio('jax')} | {target} |")
+    if partial and measured:
+        footnotes = [l for l in footnotes if not l.startswith("† ")] + [f"† Re-measured separately: `{command}`."]
+    if footnotes:
+        out += [""] + footnotes
+    ours = {"## Collectives": collective_section(rows), "## pmap": sharding_section(rows)}
+    ran = {"## Collectives": any(c in rows for c in COLLECTIVE_TARGETS),
+           "## pmap": any(c.startswith("pmap_") for c in rows)}
+    for heading, section in ours.items():
+        out += section if ran[heading] or heading not in old_sections else old_sections[heading]
+    for heading, section in old_sections.items():
+        if heading not in ours:
+            out += section
     out.append("")
     open("BENCHMARKS.md", "w").write("\n".join(out))
     print("\n".join(out))
@@ -220,4 +271,5 @@ if __name__ == "__main__":
         splice_convolution(sys.argv[2:], sys.argv[1], f"{threads} thread{'s' if threads != '1' else ''}" if threads else "all cores")
     else:
         threads = os.environ.get("BENCH_THREADS", "")
-        main(sys.argv[2:], sys.argv[1], f"{threads} thread{'s' if threads != '1' else ''}" if threads else "")
+        main(sys.argv[2:], sys.argv[1], f"{threads} thread{'s' if threads != '1' else ''}" if threads else "",
+             partial=os.environ.get("BENCH_PARTIAL") == "1")

@@ -245,6 +245,40 @@ def printing():
     return out
 
 
+def literals(x64):
+    """Python literals (weakly typed) alone and meeting arrays: dtype, weak type
+    and value. With x64 an int literal is a weak int64 and a float literal a
+    weak float64 (without it int32 / float32)."""
+    jax.config.update("jax_enable_x64", x64)
+    cases = {
+        "5": lambda: jnp.asarray(5),
+        "-7": lambda: jnp.asarray(-7),
+        "0.1": lambda: jnp.asarray(0.1),
+        "5*3": lambda: jnp.asarray(5) * 3,
+        "5+0.5": lambda: jnp.asarray(5) + 0.5,
+        "7/2": lambda: jnp.asarray(7) / 2,
+        "0.1*3": lambda: jnp.asarray(0.1) * 3,
+        "true+1": lambda: jnp.asarray(True) + 1,
+        "i32+5": lambda: jnp.arange(3, dtype=jnp.int32) + 5,
+        "u32+5": lambda: jnp.arange(3, dtype=jnp.uint32) + 5,
+        "f32*0.1": lambda: jnp.arange(3, dtype=jnp.float32) * 0.1,
+        "i8*3": lambda: jnp.arange(3, dtype=jnp.int8) * 3,
+    }
+    if x64:
+        cases["2**40"] = lambda: jnp.asarray(2**40)
+        cases["2**40*3"] = lambda: jnp.asarray(2**40) * 3
+        cases["-2**62"] = lambda: jnp.asarray(-2**62)
+        cases["i64+2**40"] = lambda: jnp.arange(3, dtype=jnp.int64) + 2**40
+        cases["f64*0.1"] = lambda: jnp.arange(3, dtype=jnp.float64) * 0.1
+    out = []
+    for name, f in cases.items():
+        r = f()
+        out.append({"name": name, "x64": x64, "dtype": r.dtype.name, "weak": bool(r.weak_type),
+                    "values": texts(np.asarray(r))})
+    jax.config.update("jax_enable_x64", False)
+    return out
+
+
 def main():
     npy_files()
     fixture = {
@@ -254,6 +288,7 @@ def main():
         "conversions": conversions(),
         "printing": printing(),
         "float16_ops": float16_ops(),
+        "literals": literals(False) + literals(True),
         "integer_ops": integer_ops(["int8", "uint8", "int16", "uint16", "int32", "uint32"], False)
         + integer_ops(["int64", "uint64"], True),
     }

@@ -54,6 +54,20 @@ AVX2 void flock_f32_binary(int op, const float *a, int a_scalar, const float *b,
     }
 }
 
+// out[i] = a[i] * b[i] + c[i] rounded once (the fma primitive); scalars read at index 0.
+AVX2 void flock_f32_fma(const float *a, int a_scalar, const float *b, int b_scalar, const float *c, int c_scalar,
+                        float *out, long n) {
+    long sa = a_scalar ? 0 : 1, sb = b_scalar ? 0 : 1, sc = c_scalar ? 0 : 1;
+    if (sa && sb && sc) {
+        ELEMENTWISE for (long i = 0; i < n; i++) out[i] = __builtin_fmaf(a[i], b[i], c[i]);
+    } else if (!sa && sb && sc) {
+        float x = a[0];
+        ELEMENTWISE for (long i = 0; i < n; i++) out[i] = __builtin_fmaf(x, b[i], c[i]);
+    } else {
+        for (long i = 0; i < n; i++) out[i] = __builtin_fmaf(a[i * sa], b[i * sb], c[i * sc]);
+    }
+}
+
 // Flock's fastTanh (Sources/Core/Kernels/MathFunctions.swift), operation for
 // operation: XLA's tanh, with fused multiply-adds as XLA's.
 AVX2 static inline float fast_tanh(float input) {

@@ -111,7 +111,8 @@ extension Primitive {
         do {
             frames = try axes.map { try boundAxis($0, for: name) }
             let comms = try axes.map(boundCommunicator)
-            let calls = comms.map { collectiveCall(inputs.first, on: $0, site: CollectiveSite.current) }
+            let site = CollectiveSite.current
+            let calls = comms.map { collectiveCall(inputs.first, on: $0, site: site) }
             return try evaluateCollective(inputs.first, comms, calls: calls, shape: shape)
         } catch let e as FlockError {
             // Every member failed this collective together: they are in step again.
@@ -127,62 +128,67 @@ extension Primitive {
     /// in step; a member whose error was its own carries it into its next
     /// collective (``CaughtErrors``), which then fails on every member.
     func skipAfterEarlierError() throws {
-        if let sink = ErrorSink.current, sink.hasError {
+        if ErrorSink.currentHasError {
             throw FlockError("\(name): skipped after an earlier error in this catchingErrors scope")
         }
     }
 
     /// The ``CollectiveCall`` of this collective on `operand` through
     /// `communicator` at `site`, with the errors caught on its member.
-    /// `prepared` is the call made ahead of time (a jitted plan's, its digest
-    /// computed once), to which only the caught errors are added.
-    func collectiveCall(
-        _ operand: DenseArray?, on communicator: any Communicator, site: CollectiveSite?, prepared: CollectiveCall? = nil
-    ) -> CollectiveCall {
-        var call = prepared ?? CollectiveCall(self, operand: operand.map { AbstractValue(shape: $0.shape, dtype: $0.dtype) }, site: site)
-        let count = communicator.caughtErrors.pendingCount
-        if count > 0 {
-            call.caughtErrors = count
-            call.lastCaughtError = communicator.caughtErrors.lastMessage
-        }
-        return call
+    func collectiveCall(_ operand: DenseArray?, on communicator: any Communicator, site: CollectiveSite?) -> CollectiveCall {
+        CollectiveCall(self, operand: operand.map { AbstractValue(shape: $0.shape, dtype: $0.dtype) }, site: site)
+            .withCaughtErrors(of: communicator)
     }
 
     /// The reduction and the axis name of a psum, pmax or pmin over one name
     /// (nil for anything else): the common, latency-bound collective, which
-    /// ``evaluateAllReduce(_:_:axis:)`` runs without the general machinery.
+    /// ``evaluateAllReduce(_:_:axis:inPlace:site:prepared:)`` runs without the general machinery.
     public var singleAxisAllReduce: (op: ReduceOp, axis: String)? {
         guard let op = allReduceOp, let axes = collectiveAxes, axes.count == 1 else { return nil }
         return (op, axes[0])
     }
 
     /// Evaluates this psum, pmax or pmin over the one name `axis` through the
-    /// communicator bound to it (see ``singleAxisAllReduce``).
-    /// `site` is where the program called it (``CollectiveSite/current`` when nil);
-    /// `prepared`, the call made ahead of time by a jitted plan (its digest computed once).
-    package func evaluateAllReduce(
-        _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, site: CollectiveSite? = nil,
-        prepared: CollectiveCall? = nil
+    /// communicator bound to it (see ``singleAxisAllReduce``), called at
+    /// ``CollectiveSite/current``.
+    func evaluateAllReduce(_ x: DenseArray, _ op: ReduceOp, axis: String) throws -> DenseArray {
+        let call = CollectiveCall(
+            allReduce: op, axis: axis, operand: AbstractValue(shape: x.shape, dtype: x.dtype), site: CollectiveSite.current)
+        return try Self.evaluateAllReduce(x, op, axis: axis, call: call)
+    }
+
+    /// The all-reduce `op` (psum, pmax or pmin) of `x` over the one name
+    /// `axis`, through the communicator bound to it, for `call` (a jitted
+    /// plan's, made at compile time).
+    package static func evaluateAllReduce(
+        _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, call: CollectiveCall
     ) throws -> DenseArray {
         let c: any Communicator
         do {
-            c = try boundAxis(axis, for: name).communicator ?? boundCommunicator(axis)
+            let frame = try boundAxis(axis, for: allReduce(op, axes: [axis]).name)
+            c = try frame.communicator ?? allReduce(op, axes: [axis]).boundCommunicator(axis)
         } catch let e as FlockError {
-            throw FlockError("\(name) over '\(axis)': \(e.message)")
+            throw FlockError("\(allReduce(op, axes: [axis]).name) over '\(axis)': \(e.message)")
         }
-        return try evaluateAllReduce(
-            x, op, through: c, axis: axis, inPlace: inPlace, site: prepared == nil ? site ?? CollectiveSite.current : nil, prepared: prepared)
+        return try evaluateAllReduce(x, op, through: c, axis: axis, inPlace: inPlace, call: call)
     }
 
-    /// ``evaluateAllReduce(_:_:axis:inPlace:site:)`` through `c`, the
-    /// communicator bound to `axis` (the eager fast path has looked it up).
-    package func evaluateAllReduce(
-        _ x: DenseArray, _ op: ReduceOp, through c: any Communicator, axis: String, inPlace: Bool = false, site: CollectiveSite?,
-        prepared: CollectiveCall? = nil
+    /// The all-reduce `op` (psum, pmax or pmin) of `x` over the one name
+    /// `axis`, through `c`, the communicator bound to it, for `call` (to
+    /// which the errors caught on this member are added): what evaluating the
+    /// primitive does, for the latency-bound paths that look the communicator
+    /// up themselves (eager psum) or prepare the call once (a jitted plan).
+    package static func evaluateAllReduce(
+        _ x: DenseArray, _ op: ReduceOp, through c: any Communicator, axis: String, inPlace: Bool = false, call: CollectiveCall
     ) throws -> DenseArray {
-        try skipAfterEarlierError()
+        var name: String { allReduce(op, axes: [axis]).name }  // for errors only
+        if ErrorSink.currentHasError { throw FlockError("\(name): skipped after an earlier error in this catchingErrors scope") }
         do {
-            let call = collectiveCall(x, on: c, site: site, prepared: prepared)
+            // The call as it is, unless errors were caught (no copy in the common case).
+            if c.caughtErrors.pendingCount > 0 {
+                let call = call.withCaughtErrors(of: c)
+                return try inPlace ? c.allReduceInPlace(x, op, call: call) : c.perform(.allReduce(op), x, call: call)
+            }
             return try inPlace ? c.allReduceInPlace(x, op, call: call) : c.perform(.allReduce(op), x, call: call)
         } catch let e as FlockError {
             c.caughtErrors.acknowledge()  // every member failed together

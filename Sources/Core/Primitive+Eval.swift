@@ -11,7 +11,7 @@ extension Primitive {
         let shape = outAvals.first?.shape ?? []
         try checkScratch(x)
         switch self {
-        case .unary, .binary, .compare, .select, .clamp: return [evalElementwise(self, x, out: outAvals[0])]
+        case .unary, .binary, .compare, .select, .clamp, .fma: return [evalElementwise(self, x, out: outAvals[0])]
         case .convert(let dtype, _): return [convertArray(x[0], to: dtype)]
         case .bitcast(let dtype): return [bitcastArray(x[0], to: dtype)]
         case .reduce(let op, let axes): return [evalReduce(op, x[0], axes: axes, shape: shape)]

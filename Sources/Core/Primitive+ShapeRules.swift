@@ -9,7 +9,11 @@ extension Primitive {
     /// not an overflow in a kernel).
     package func abstractEval(_ inputs: [AbstractValue]) throws -> [AbstractValue] {
         let outs = try shapeRule(inputs)
-        for o in outs { try validateShape(o.shape, dtype: o.dtype, operation: name) }
+        // An output of an operand's shape and at most its element size is
+        // valid as the operand is (the common elementwise case: no check).
+        for o in outs where !inputs.contains(where: { $0.shape == o.shape && $0.dtype.byteSize >= o.dtype.byteSize }) {
+            try validateShape(o.shape, dtype: o.dtype, operation: name)
+        }
         return outs
     }
 
@@ -91,6 +95,17 @@ extension Primitive {
                 throw fail("\(n) shape \(v.shape) must be [] or equal the operand's shape \(x.shape)")
             }
             return [x]
+
+        case .fma:
+            try expectCount(3)
+            guard inputs[1].dtype == inputs[0].dtype, inputs[2].dtype == inputs[0].dtype, inputs[0].dtype.isFloatingPoint else {
+                throw fail("expected floating-point operands of one dtype, got \(inputs.map(\.dtype))")
+            }
+            let shape = inputs.first(where: { !$0.shape.isEmpty })?.shape ?? []
+            for v in inputs where !(v.shape.isEmpty || v.shape == shape) {
+                throw fail("operand shapes must be [] or equal, got \(shapes())")
+            }
+            return [AbstractValue(shape: shape, dtype: inputs[0].dtype, weakType: inputs.allSatisfy(\.weakType))]
 
         case .convert(let dtype, let weak):
             try expectCount(1)

@@ -18,6 +18,12 @@ public enum Primitive: Hashable, Sendable {
     case select
     /// `clamp(lo, x, hi)`; `lo`/`hi` are rank-0 or shaped like `x`.
     case clamp
+    /// `fma(a, b, c)`: `a · b + c` rounded once (a fused multiply-add), on
+    /// floating-point operands of one dtype, each rank-0 or of the result's
+    /// shape. Internal (JAX has no such primitive): it spells the
+    /// multiply-adds XLA's CPU code generator contracts, where Flock must
+    /// round as XLA does (`gelu(approximate: true)`).
+    case fma
     /// Converts the operand to `DType` elementwise (`lax.convert_element_type`);
     /// `weakType` marks the result as weakly typed, as a Python scalar is in JAX.
     case convert(DType, weakType: Bool)
@@ -156,7 +162,7 @@ public enum Primitive: Hashable, Sendable {
         case .debugCallback: 0
         case .customVJPLinear(_, _, let outs): outs.count
         case .psum, .pmax, .pmin, .allGather, .psumScatter, .ppermute, .allToAll, .axisIndex, .pbroadcast: 1
-        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd:
@@ -172,6 +178,7 @@ public enum Primitive: Hashable, Sendable {
         case .compare(let op): op.rawValue
         case .select: "select_n"
         case .clamp: "clamp"
+        case .fma: "fma"
         case .convert: "convert_element_type"
         case .bitcast: "bitcast_convert_type"
         case .reduce(let op, _): "reduce_\(op.rawValue)"
@@ -225,7 +232,7 @@ public enum Primitive: Hashable, Sendable {
             .psumScatter(let axes, _, _), .ppermute(let axes, _), .allToAll(let axes, _, _, _),
             .axisIndex(let axes), .pbroadcast(let axes, _):
             axes
-        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,

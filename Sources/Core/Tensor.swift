@@ -190,20 +190,31 @@ extension Tensor {
 }
 
 extension Tensor: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
-    /// A weakly typed float32 scalar, like a Python float in JAX.
+    /// A weakly typed float scalar, like a Python float in JAX: float32, or
+    /// float64 with x64 (``Configuration/enableX64``).
     public init(floatLiteral value: Double) {
         self.init(weakFloat: value)
     }
 
-    /// A weakly typed float scalar: float32, remembering `value` exactly for
-    /// promotion to float64 (a Python float is exact in JAX's x64 mode).
+    /// A weakly typed float scalar: float64 with x64; otherwise float32,
+    /// remembering `value` exactly for promotion to float64 (which Flock
+    /// always has, so `x64array * 0.3` keeps every digit).
     init(weakFloat value: Double) {
+        if Configuration.enableX64 {
+            self.init(concrete: DenseArray([value], shape: []), weakType: true)
+            return
+        }
         let a = Tensor.scalarArray(value, dtype: .float32)
         a.buffer.exactScalar = value
         self.init(concrete: a, weakType: true)
     }
-    /// A weakly typed int32 scalar, like a Python int in JAX.
+    /// A weakly typed integer scalar, like a Python int in JAX: int32 (the
+    /// value wraps), or int64 with x64 (``Configuration/enableX64``).
     public init(integerLiteral value: Int) {
+        if Configuration.enableX64 {
+            self.init(concrete: DenseArray([Int64(value)], shape: []), weakType: true)
+            return
+        }
         self.init(concrete: DenseArray([Int32(truncatingIfNeeded: value)], shape: []), weakType: true)
     }
     /// A bool scalar.

@@ -66,7 +66,7 @@ enum ReplicationAnalysis {
                 if next == carry { return carry + outs.dropFirst(carryCount) }
                 carry = next
             }
-        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,

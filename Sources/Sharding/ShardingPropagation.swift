@@ -234,7 +234,7 @@ final class ShardingPropagation {
         }
         let ins = pendingIns.map(materialize)
         switch p {
-        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .stopGradient:
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .stopGradient:
             return elementwise(p, ins, avals[0])
         case .debugCallback:
             // Each device's callback sees its own block of a sharded operand.

@@ -192,6 +192,30 @@ extension CollectivesTests {
             #expect(fields.map(\.value)[2...4] == ["2", "true", "f32[4,3,8]"])
         }
 
+        /// The eager all-reduce's call (made without building the primitive)
+        /// must be the primitive's call: members that reach the same psum
+        /// through the eager path and through `bind` compare equal, and a
+        /// mismatch names the same fields.
+        @Test(arguments: [ReduceOp.sum, .max, .min])
+        func anEagerAllReduceCallIsItsPrimitivesCall(_ op: ReduceOp) {
+            let x = AbstractValue(shape: [3, 1], dtype: .float32)
+            for site in [nil, CollectiveSite(file: #fileID, line: 12), CollectiveSite(collective: 1, of: 3, schedule: 0xF00D)] {
+                let general = CollectiveCall(Primitive.allReduce(op, axes: ["rows"]), operand: x, site: site)
+                var eager = CollectiveCall(allReduce: op, axis: "rows", operand: x, site: site)
+                #expect(eager.digest == general.digest)
+                #expect(eager.encodedFields == general.encodedFields)
+                // The rarely set texts travel with the call.
+                eager.caughtErrors = 2
+                eager.lastCaughtError = "add: incompatible shapes"
+                eager.localMismatch = "member 1 differs"
+                #expect(eager.encodedFields.contains("errors caught inside catchingErrors=2 (the last: add: incompatible shapes)"))
+                #expect(eager.encodedFields.contains("its local devices disagree=member 1 differs"))
+                #expect(eager.digest == general.digest)
+            }
+            #expect(CollectiveCall(allReduce: op, axis: "rows", operand: x, site: nil).digest
+                != CollectiveCall(allReduce: op, axis: "cols", operand: x, site: nil).digest)
+        }
+
         @Test(arguments: [
             Primitive.psumScatter(axes: ["i"], scatterDimension: 1, tiled: false),
             .psumScatter(axes: ["i"], scatterDimension: 0, tiled: true),

@@ -48,6 +48,8 @@ import FlockTestSupport
         let float16_ops: [FloatCase]
         let printing: [PrintCase]
         let integer_ops: [IntegerCase]
+        struct LiteralCase: Decodable { let name: String; let x64: Bool; let dtype: String; let weak: Bool; let values: [String] }
+        let literals: [LiteralCase]
     }
 
     static let fixture: Fixture = {
@@ -298,6 +300,56 @@ import FlockTestSupport
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
 
+    // MARK: - Python literals (Swift literals: weakly typed)
+
+    /// Flock's spelling of each literal case of the fixture.
+    static func literal(_ name: String) -> Tensor? {
+        switch name {
+        case "5": 5 as Tensor
+        case "-7": -7 as Tensor
+        case "0.1": 0.1 as Tensor
+        case "5*3": (5 as Tensor) * 3
+        case "5+0.5": (5 as Tensor) + 0.5
+        case "7/2": (7 as Tensor) / 2
+        case "0.1*3": (0.1 as Tensor) * 3
+        case "true+1": Tensor(true) + 1
+        case "i32+5": Tensor([0, 1, 2] as [Int32]) + 5
+        case "u32+5": Tensor([0, 1, 2] as [UInt32]) + 5
+        case "f32*0.1": Tensor([0, 1, 2] as [Float]) * 0.1
+        case "i8*3": Tensor(concrete: array(["0", "1", "2"], .int8)) * 3
+        case "2**40": Tensor(integerLiteral: 1 << 40)
+        case "2**40*3": Tensor(integerLiteral: 1 << 40) * 3
+        case "-2**62": Tensor(integerLiteral: -(1 << 62))
+        case "i64+2**40": Tensor([0, 1, 2] as [Int64]) + (1 << 40)
+        case "f64*0.1": Tensor([0, 1, 2] as [Double]) * 0.1
+        default: nil
+        }
+    }
+
+    /// The literal cases of one x64 mode that differ from JAX's dtype, weak type or values.
+    static func literalChecks(x64: Bool) -> [String] {
+        var problems: [String] = []
+        let cases = fixture.literals.filter { $0.x64 == x64 }
+        if cases.count < 12 { problems.append("only \(cases.count) literal cases for x64 = \(x64)") }
+        for c in cases {
+            guard let t = literal(c.name), let a = try? t.concreteArray(for: "test") else {
+                problems.append("\(c.name): no Flock spelling or no value"); continue
+            }
+            if t.dtype.rawValue != c.dtype || t.weakType != c.weak {
+                problems.append("\(c.name): Flock \(t.dtype) weak \(t.weakType), JAX \(c.dtype) weak \(c.weak)")
+            }
+            let bad = t.dtype.rawValue == c.dtype ? mismatches(a, c.values) : []
+            if !bad.isEmpty { problems.append("\(c.name): \(bad)") }
+        }
+        return problems
+    }
+
+    @Test func literalsMatchJAXWithoutX64() {
+        guard !Configuration.enableX64 else { return }
+        let problems = Self.literalChecks(x64: false)
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+
     // MARK: - Printing
 
     @Test func printsLikeJAX() {
@@ -361,6 +413,12 @@ import FlockTestSupport
             let r = promoteTypes(da, weak: parts[0].hasSuffix("*"), db, weak: parts[1].hasSuffix("*"))
             #expect(r.dtype.rawValue == name && r.weak == weak, "\(key): got \(r), JAX \(name) weak \(weak)")
         }
+    }
+
+    @Test func literalsMatchJAXWithX64() {
+        guard Self.active else { return }
+        let problems = DTypeFixtureTests.literalChecks(x64: true)
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
 
     @Test func sixtyFourBitIntegersMatchXLA() {

@@ -51,6 +51,16 @@ let cases: [(String, () -> Void)] = [
         }
         report("eager_add_small", ns, unit: "us/op", value: ns / 1000)
     }),
+    ("eager_exp_small", {
+        let a = Tensor((0..<100).map { Float($0) / 50 })
+        let n = 20_000
+        let ns = measure(repeats: 7, inner: n) {
+            var c = a
+            for _ in 0..<n { c = exp(a) }
+            blackhole += first(c)
+        }
+        report("eager_exp_small", ns, unit: "us/op", value: ns / 1000)
+    }),
     ("sgemm_1024", {
         let a = linspace(-1, 1, count: 1024 * 1024).reshaped([1024, 1024])
         let b = linspace(1, -1, count: 1024 * 1024).reshaped([1024, 1024])

@@ -19,6 +19,9 @@ enum { FLOCK_EQ, FLOCK_NE, FLOCK_LT, FLOCK_LE, FLOCK_GT, FLOCK_GE };
 
 /// out[i] = a[i] op b[i]; a scalar operand (flag 1) is read at index 0.
 void flock_f32_binary(int op, const float *a, int a_scalar, const float *b, int b_scalar, float *out, long n);
+/// out[i] = a[i] * b[i] + c[i] rounded once; a scalar operand (flag 1) is read at index 0.
+void flock_f32_fma(const float *a, int a_scalar, const float *b, int b_scalar, const float *c, int c_scalar,
+                   float *out, long n);
 /// out[i] = op(x[i]) for a non-scalar x.
 void flock_f32_unary(int op, const float *x, float *out, long n);
 /// out[i] = all ones where a[i] op b[i] holds, else 0.

@@ -190,10 +190,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if case .allReduce(let op) = operation {
             // In rank order on every rank: the same bits everywhere.
             let out = inPlace ? x : DenseArray(uninitializedShape: x.shape, dtype: x.dtype)
-            combine((0..<size).map(shared.payload), into: out.buffer.pointer, count: x.count, dtype: x.dtype, op)
+            combine(shared.payloads, into: out.buffer.pointer, count: x.count, dtype: x.dtype, op)
             return out
         }
-        return operation.localResult((0..<size).map(shared.payload), shape: x.shape, dtype: x.dtype, rank: rank)
+        return operation.localResult(shared.payloads, shape: x.shape, dtype: x.dtype, rank: rank)
     }
 
     /// Exchanges this rank's signature (followed by `inline`'s bytes, an

@@ -52,6 +52,9 @@ final class SharedMemoryExchange: @unchecked Sendable {
     private let spins: Int
     /// Each member's region, in rank order.
     private let regions: [UnsafeMutableRawPointer]
+    /// Each member's payload, in rank order (made once: a 4-byte collective
+    /// is latency-bound, and an array per call costs a malloc and a free).
+    let payloads: [UnsafeRawPointer]
     /// The number of the collective in progress or last finished (one at a time per communicator).
     private var sequence: UInt64 = 0
 
@@ -87,6 +90,7 @@ final class SharedMemoryExchange: @unchecked Sendable {
             regions.append(p)
         }
         self.regions = regions
+        payloads = regions.map { UnsafeRawPointer($0 + Self.payloadOffset) }
         // Counters start at 0; everyone must see that before the first collective.
         memset(regions[rank], 0, Self.payloadOffset)
         beat()
@@ -97,7 +101,7 @@ final class SharedMemoryExchange: @unchecked Sendable {
     // different times; the memory goes with the process.
 
     /// Member `r`'s payload of the current collective.
-    func payload(_ r: Int) -> UnsafeRawPointer { UnsafeRawPointer(regions[r] + Self.payloadOffset) }
+    func payload(_ r: Int) -> UnsafeRawPointer { payloads[r] }
 
     /// Steps 1-3: publishes `signature` and `bytes` bytes of `operand`, waits
     /// for every member and checks that all signatures agree. On a mismatch,

@@ -391,6 +391,7 @@ struct NativeLoopCompiler {
             case .exp, .log, .log1p, .expm1, .sin, .cos, .tan, .logistic, .erf, .erfc, .erfInv, .isFinite, .not:
                 return nil
             }
+        case .fma: return op(.fma, x[0], x[1], x[2])
         case .clamp:
             // x < lo ? lo : (x > hi ? hi : x), operands (lo, x, hi). vminps(hi, x) is
             // hi < x ? hi : x (NaN x stays x); the low bound wins even over hi < lo.

@@ -54,7 +54,7 @@ extension Primitive {
         case .cond(let branches): branches
         case .whileLoop(let c, let b, _, _): [c, b]
         case .scan(let b, _, _, _, _): [b]
-        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,

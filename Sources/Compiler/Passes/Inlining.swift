@@ -63,7 +63,7 @@ extension Primitive {
         switch self {
         case .call(let j, let kind): kind == .fusedElementwise ? nil : j
         case .customJVP(let j, _), .customVJP(let j, _), .checkpoint(let j): j
-        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,

@@ -69,7 +69,7 @@ extension Primitive {
             .whileLoop(cond: transform(c), body: transform(b), condConstCount: nc, bodyConstCount: nb)
         case .scan(let b, let length, let reverse, let nc, let ncarry):
             .scan(body: transform(b), length: length, reverse: reverse, constCount: nc, carryCount: ncarry)
-        case .unary, .binary, .compare, .select, .clamp, .convert, .bitcast, .reduce, .argReduce,
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .reduce, .argReduce,
             .broadcastInDim, .reshape, .transpose, .reverse, .slice, .dynamicSlice, .dynamicUpdateSlice,
             .gather, .scatter, .concatenate, .pad, .iota, .dotGeneral, .convolution, .cumsum, .sort,
             .reduceWindow, .selectAndScatterAdd, .selectAndGatherAdd,
@@ -83,7 +83,7 @@ extension Primitive {
     /// at the same position of its operands (rank-0 operands broadcast).
     var isElementwise: Bool {
         switch self {
-        case .unary, .binary, .compare, .select, .clamp, .convert: true
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert: true
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
             .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate, .pad, .iota,
             .dotGeneral, .convolution, .cumsum, .sort, .threefry2x32, .stopGradient, .debugCallback, .call, .cond,

@@ -80,6 +80,20 @@ extension Plan {
     /// `index` is the instruction's place in the plan: a collective's call
     /// site, for the members' consistency check.
     private func execute(_ inst: Instruction, _ state: inout ExecutionState, index: Int) throws {
+        if let step = allReduceSteps[index] {
+            // Latency-bound: no operand or result arrays around the communicator call.
+            // An operand that dies here and that the plan owns takes the result
+            // (MPI_IN_PLACE: one buffer less, the data stays in cache).
+            let y: DenseArray
+            if case .slot(let s) = inst.inputs[0], inst.dying.contains(s), let x = state.takeIfOwned(s) {
+                y = try Primitive.evaluateAllReduce(x, step.op, axis: step.axis, inPlace: true, call: step.call)
+            } else {
+                y = try Primitive.evaluateAllReduce(state.read(inst.inputs[0]), step.op, axis: step.axis, call: step.call)
+            }
+            for s in inst.dying { state.slots[s] = nil }
+            state.slots[inst.outputs[0]] = y
+            return
+        }
         var outs: [DenseArray]
         switch inst.kind {
         case .fused(let loop):
@@ -114,19 +128,8 @@ extension Plan {
             } else {
                 outs = try p.evaluate(inst.inputs.map(state.read), outAvals: inst.outAvals)
             }
-        case .allReduce(let p, let op, let axis):
-            // Latency-bound: no operand or result arrays around the communicator call.
-            // An operand that dies here and that the plan owns takes the result
-            // (MPI_IN_PLACE: one buffer less, the data stays in cache).
-            let y: DenseArray
-            if case .slot(let s) = inst.inputs[0], inst.dying.contains(s), let x = state.takeIfOwned(s) {
-                y = try p.evaluateAllReduce(x, op, axis: axis, inPlace: true, prepared: collectiveCalls[index])
-            } else {
-                y = try p.evaluateAllReduce(state.read(inst.inputs[0]), op, axis: axis, prepared: collectiveCalls[index])
-            }
-            for s in inst.dying { state.slots[s] = nil }
-            state.slots[inst.outputs[0]] = y
-            return
+        case .allReduce:
+            preconditionFailure("Plan.execute: all-reduces run as steps (allReduceSteps)")
         case .dotUpdate(let dn, let alpha):
             let (a, b) = (state.read(inst.inputs[0]), state.read(inst.inputs[1]))
             // Accumulate into w's buffer when the plan owns it and the product does not read it.

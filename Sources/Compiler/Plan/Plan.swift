@@ -60,6 +60,24 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
     /// has none), digest included: made once at compile time.
     let collectiveCalls: [CollectiveCall?]
 
+    /// Each single-name all-reduce instruction's step (by index; nil for the
+    /// others), read before anything else of the instruction: the collective
+    /// is latency-bound, and matching `kind` would copy its primitive.
+    let allReduceSteps: [AllReduceStep?]
+
+    /// What running a psum, pmax or pmin over one name needs, in one object.
+    final class AllReduceStep: Sendable {
+        let op: ReduceOp
+        let axis: String
+        /// Made at compile time (digest and schedule site included).
+        let call: CollectiveCall
+        init(op: ReduceOp, axis: String, call: CollectiveCall) {
+            self.op = op
+            self.axis = axis
+            self.call = call
+        }
+    }
+
     /// Instructions of this plan, not counting nested plans.
     public var instructionCount: Int { instructions.count }
     /// Buffer slots of this plan (the most arrays it holds at once, inputs included).
@@ -77,6 +95,11 @@ public final class Plan: @unchecked Sendable, CustomStringConvertible {
         collectiveCalls: [CollectiveCall?] = []
     ) {
         self.collectiveCalls = collectiveCalls
+        allReduceSteps = instructions.enumerated().map { k, inst in
+            guard case .allReduce(let p, let op, let axis) = inst.kind else { return nil }
+            let call = k < collectiveCalls.count ? collectiveCalls[k] : nil
+            return AllReduceStep(op: op, axis: axis, call: call ?? CollectiveCall(p, operand: inst.outAvals.first, site: nil))
+        }
         self.inputSlots = inputSlots
         self.slotCount = slotCount
         self.instructions = instructions

@@ -63,19 +63,8 @@ public func elu(_ x: Tensor, alpha: Double = 1) -> Tensor {
 /// GELU; tanh approximation by default, as `jax.nn.gelu`.
 public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
     let x = floatingOperand(x)
-    if approximate {
-        // Constants in x's dtype: a Swift float literal is a float32 value, too coarse for float64.
-        let c = Tensor((2 / Double.pi).squareRoot(), dtype: x.dtype, weakType: true)
-        let k = Tensor(0.044715, dtype: x.dtype, weakType: true)
-        // jax.nn.gelu's operations in its order (x ** 3 is (x·x)·x), so the results round alike.
-        let cdf = 0.5 * (1 + tanh(c * (x + k * (x * x * x))))
-        return x * cdf
-    }
-    // JAX's form: (x / 2) · erfc(−x / √2), accurate far into the negative tail
-    // where 1 + erf(x / √2) cancels to 0.
-    let half = Tensor(0.5, dtype: x.dtype, weakType: true)
-    let sqrtHalf = Tensor(0.5.squareRoot(), dtype: x.dtype, weakType: true)
-    return (half * x) * erfc(-x * sqrtHalf)
+    if approximate { return geluTanh(x) }
+    return geluErf(x)
 }
 
 /// x · sigmoid(x) (`jax.nn.silu`).

@@ -73,6 +73,7 @@ func promotedOperands(_ op: String, _ a: Tensor, _ b: Tensor) -> (Tensor, Tensor
 
 /// Applies a binary primitive with promotion and broadcasting.
 func elementwise(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
+    if let r = eagerBinaryFastPath(op, a, b) { return r }
     guard let (x, y) = promotedOperands(op.rawValue, a, b) else { return Tensor(poisoned: FlockError(op.rawValue)) }
     return bind1(.binary(op), x, y)
 }

@@ -1,7 +1,10 @@
 // Elementwise math. Integer and bool inputs of transcendental functions are
 // converted to float32 first, as in jax.numpy.
 
-@inline(__always) func floatUnaryOp(_ op: UnaryOp, _ x: Tensor) -> Tensor { bind1(.unary(op), floatingOperand(x)) }
+@inline(__always) func floatUnaryOp(_ op: UnaryOp, _ x: Tensor) -> Tensor {
+    if let r = eagerFloatUnaryFastPath(op, x) { return r }
+    return bind1(.unary(op), floatingOperand(x))
+}
 
 /// e^x.
 public func exp(_ x: Tensor) -> Tensor { floatUnaryOp(.exp, x) }

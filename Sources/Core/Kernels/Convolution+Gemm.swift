@@ -130,7 +130,8 @@ struct ConvolutionGemm<T: GemmFloat>: @unchecked Sendable {
         if threads == 1 {
             let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, scratch))
             defer { buffer.deallocate() }
-            for i in 0..<items { body(i, buffer, 0) }
+            // One item at a time: the gemms may use OpenBLAS's threads.
+            SingleThreadedBLAS.threaded { for i in 0..<items { body(i, buffer, 0) } }
             return
         }
         SingleThreadedBLAS.enter()
@@ -232,30 +233,6 @@ final class IntTables: @unchecked Sendable {
         return UnsafePointer(p)
     }
     deinit { for p in storage { p.deallocate() } }
-}
-
-/// OpenBLAS's thread count is process-wide: the first of any concurrent
-/// parallel regions (e.g. several local devices' convolutions) sets it to 1,
-/// the last restores the count it found.
-enum SingleThreadedBLAS {
-    private static let state = Mutex<(depth: Int, saved: Int32)>((0, 1))
-
-    static func enter() {
-        state.withLock { s in
-            if s.depth == 0 {
-                s.saved = openblas_get_num_threads()
-                openblas_set_num_threads(1)
-            }
-            s.depth += 1
-        }
-    }
-
-    static func leave() {
-        state.withLock { s in
-            s.depth -= 1
-            if s.depth == 0 { openblas_set_num_threads(s.saved) }
-        }
-    }
 }
 
 /// A shared counter handing out work items.

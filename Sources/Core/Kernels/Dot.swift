@@ -73,8 +73,11 @@ private func gemm(_ l: DenseArray, _ r: DenseArray, dn: DotDimensionNumbers, int
             forEachChunk(batch, threshold: Swift.max(2, SmallBLAS.macs / Swift.max(1, m * n * k))) { lo, hi in
                 for i in lo..<hi { body(i) }
             }
+        } else if small {
+            body(0)
         } else {
-            for i in 0..<batch { body(i) }
+            // May use OpenBLAS's threads: alone (see SingleThreadedBLAS).
+            SingleThreadedBLAS.threaded { for i in 0..<batch { body(i) } }
         }
     }
     let (transA, transB) = (ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans)

@@ -42,6 +42,15 @@ enum AVX2Kernels {
         }
     }
 
+    /// The fused multiply-add `a · b + c`, rounded once as the Swift kernel's `addingProduct`.
+    static func fma() -> BlockKernel? {
+        guard enabled else { return nil }
+        return BlockKernel { ops, out, n in
+            flock_f32_fma(f32(ops[0]), ops[0].isScalar ? 1 : 0, f32(ops[1]), ops[1].isScalar ? 1 : 0,
+                          f32(ops[2]), ops[2].isScalar ? 1 : 0, out.assumingMemoryBound(to: Float.self), n)
+        }
+    }
+
     static func unary(_ op: UnaryOp) -> BlockKernel? {
         guard enabled else { return nil }
         let code: Int

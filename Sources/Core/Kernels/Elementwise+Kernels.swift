@@ -212,6 +212,11 @@ enum SelectK<T: FixedWidthInteger>: TernaryKernel {
     }
 }
 /// `clamp(lo, x, hi)`: the operand order is (lo, x, hi).
+/// `a · b + c` rounded once (IEEE fusedMultiplyAdd; vfmadd in native loops).
+enum FmaK<T: BinaryFloatingPoint>: TernaryKernel {
+    @inline(__always) static func apply(_ a: T, _ b: T, _ c: T) -> T { c.addingProduct(a, b) }
+}
+
 enum ClampK<T: Comparable>: TernaryKernel {
     @inline(__always) static func apply(_ lo: T, _ x: T, _ hi: T) -> T { x < lo ? lo : (x > hi ? hi : x) }
 }

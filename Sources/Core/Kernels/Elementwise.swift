@@ -78,6 +78,12 @@ package struct BlockKernel: @unchecked Sendable {
             if t[1].byteSize == 4, let k = AVX2Kernels.boolSelect() { self = k; return }
             self = bySize(t[1], SelectK<UInt8>.self, SelectK<UInt16>.self, SelectK<UInt32>.self, SelectK<UInt64>.self)
         case .clamp: self = clampKernel(t[1])
+        case .fma:
+            switch t[0] {
+            case .float32: self = AVX2Kernels.fma() ?? ternaryBlock(FmaK<Float>.self)
+            case .float64: self = ternaryBlock(FmaK<Double>.self)
+            default: unreachableWidened(t[0])
+            }
         case .convert(let dtype, _): self = convertKernel(t[0], to: dtype)
         case .bitcast, .reduce, .argReduce, .broadcastInDim, .reshape, .transpose, .reverse, .slice,
             .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .concatenate, .pad, .iota,

@@ -87,6 +87,9 @@ extension lax {
     /// `x` clamped to [lo, hi]; the bounds are rank-0 or shaped like `x`.
     package static func clamp(_ lo: Tensor, _ x: Tensor, _ hi: Tensor) -> Tensor { bind1(.clamp, lo, x, hi) }
 
+    /// `a · b + c` rounded once; operands of one floating-point dtype, each rank-0 or of one shape.
+    package static func fma(_ a: Tensor, _ b: Tensor, _ c: Tensor) -> Tensor { bind1(.fma, a, b, c) }
+
     /// `x` converted to `dtype` elementwise (`lax.convert_element_type`),
     /// strongly typed unless `weakType`.
     package static func convertElementType(_ x: Tensor, _ dtype: DType, weakType: Bool = false) -> Tensor {

@@ -15,47 +15,141 @@
 public struct CollectiveCall: Sendable {
     /// A stable (process-independent) hash of everything below; 0 for ``unspecified``.
     public let digest: UInt64
-    let primitive: Primitive?
-    let operand: AbstractValue?
-    package let site: CollectiveSite?
+    /// What was called, where, on what. Kept apart from the digest because
+    /// only a mismatch reads it (to name what differs).
+    private let what: What?
     /// Errors this member caught inside ``catchingErrors(_:)`` while the axis
     /// was active, since the axis's last failed collective (see ``CaughtErrors``).
     public var caughtErrors: UInt32 = 0
+    /// The rarely set texts (``lastCaughtError``, ``localMismatch``): nil in
+    /// the common case, so copying a call copies no strings.
+    private var notes: Notes?
+
+    /// A collective's description, in one of two forms chosen for the
+    /// latency-bound paths (a 4-byte psum costs a few hundred nanoseconds):
+    private enum What: Sendable {
+        /// An all-reduce over one axis name (eager psum, pmax, pmin): stored
+        /// inline, so an eager call allocates nothing (no primitive, no
+        /// one-name array; ``primitive`` rebuilds it when a mismatch needs it).
+        case allReduce(ReduceOp, axis: String, operand: AbstractValue, site: CollectiveSite?)
+        /// Any collective, in one object: the calls a jitted plan prepares are
+        /// copied on every run, and a copy is then one retain.
+        case general(Info)
+    }
+
+    /// The primitive, operand type and site of a call.
+    private final class Info: Sendable {
+        let primitive: Primitive
+        let operand: AbstractValue?
+        let site: CollectiveSite?
+        init(_ primitive: Primitive, _ operand: AbstractValue?, _ site: CollectiveSite?) {
+            self.primitive = primitive
+            self.operand = operand
+            self.site = site
+        }
+    }
+
+    /// The texts of a call that caught errors or that its local devices disagreed on.
+    private final class Notes: Sendable {
+        let lastCaughtError: String
+        let localMismatch: String?
+        init(lastCaughtError: String, localMismatch: String?) {
+            self.lastCaughtError = lastCaughtError
+            self.localMismatch = localMismatch
+        }
+    }
+
+    var primitive: Primitive? {
+        switch what {
+        case .allReduce(let op, let axis, _, _): Primitive.allReduce(op, axes: [axis])
+        case .general(let info): info.primitive
+        case nil: nil
+        }
+    }
+    var operand: AbstractValue? {
+        switch what {
+        case .allReduce(_, _, let operand, _): operand
+        case .general(let info): info.operand
+        case nil: nil
+        }
+    }
+    package var site: CollectiveSite? {
+        switch what {
+        case .allReduce(_, _, _, let site): site
+        case .general(let info): info.site
+        case nil: nil
+        }
+    }
+
     /// The last of those errors' message.
-    public var lastCaughtError = ""
+    public var lastCaughtError: String {
+        get { notes?.lastCaughtError ?? "" }
+        set { notes = Notes(lastCaughtError: newValue, localMismatch: localMismatch) }
+    }
     /// Why this member takes part as ``CollectiveOperation/inconsistent``: the
     /// error its own local devices reported (sent to the other members).
-    public var localMismatch: String?
+    public var localMismatch: String? {
+        get { notes?.localMismatch }
+        set { notes = Notes(lastCaughtError: lastCaughtError, localMismatch: newValue) }
+    }
+
+    /// This call carrying the errors caught on `communicator`'s member (see ``caughtErrors``).
+    func withCaughtErrors(of communicator: any Communicator) -> CollectiveCall {
+        let count = communicator.caughtErrors.pendingCount
+        guard count > 0 else { return self }
+        var call = self
+        call.caughtErrors = count
+        call.lastCaughtError = communicator.caughtErrors.lastMessage
+        return call
+    }
 
     /// A direct call on a communicator (no primitive, no site): only the
     /// communicator's own signature is compared.
-    public static let unspecified = CollectiveCall(digest: 0, primitive: nil, operand: nil, site: nil)
+    public static let unspecified = CollectiveCall(digest: 0, what: nil)
 
-    private init(digest: UInt64, primitive: Primitive?, operand: AbstractValue?, site: CollectiveSite?) {
+    private init(digest: UInt64, what: What?) {
         self.digest = digest
-        self.primitive = primitive
-        self.operand = operand
-        self.site = site
+        self.what = what
     }
 
     /// The call of collective `primitive` on an operand of type `operand` at `site`.
     public init(_ primitive: Primitive, operand: AbstractValue?, site: CollectiveSite?) {
-        var h = StableHasher()
-        h.combine(primitive.collectiveCode)
         let (axes, numbers) = primitive.collectiveParameters
+        var pairs: [PermutationPair] = []
+        if case .ppermute(_, let p) = primitive { pairs = p }
+        let digest = Self.digest(code: primitive.collectiveCode, axes: axes, numbers: numbers.lazy.map(\.1), pairs: pairs,
+                                 operand: operand, site: site)
+        self.init(digest: digest, what: .general(Info(primitive, operand, site)))
+    }
+
+    /// The call of the all-reduce `op` (psum, pmax or pmin) over the one name
+    /// `axis` on an operand of type `operand` at `site`: the same digest as
+    /// ``init(_:operand:site:)`` of that primitive, made without building it.
+    package init(allReduce op: ReduceOp, axis: String, operand: AbstractValue, site: CollectiveSite?) {
+        let code = Primitive.allReduceCode(op)
+        let digest = Self.digest(code: code, axes: CollectionOfOne(axis), numbers: EmptyCollection<Int>(), pairs: [],
+                                 operand: operand, site: site)
+        self.init(digest: digest, what: .allReduce(op, axis: axis, operand: operand, site: site))
+    }
+
+    /// The hash of a call's parts (see ``digest``); never 0, which marks ``unspecified``.
+    private static func digest(
+        code: Int, axes: some Collection<String>, numbers: some Sequence<Int>, pairs: [PermutationPair],
+        operand: AbstractValue?, site: CollectiveSite?
+    ) -> UInt64 {
+        var h = StableHasher()
+        h.combine(code)
         h.combine(axes.count)
         for a in axes { h.combine(a) }
-        for (_, n) in numbers { h.combine(n) }
-        if case .ppermute(_, let pairs) = primitive {
-            for p in pairs { h.combine(p.source); h.combine(p.destination) }
-        }
+        for n in numbers { h.combine(n) }
+        for p in pairs { h.combine(p.source); h.combine(p.destination) }
         if let operand {
             h.combine(Int(operand.dtype.code))
             h.combine(operand.shape.count)
             for d in operand.shape { h.combine(d) }
         }
         site?.hash(into: &h)
-        self.init(digest: h.value == 0 ? 1 : h.value, primitive: primitive, operand: operand, site: site)
+        return h.value == 0 ? 1 : h.value
     }
 
     /// The call as (name, value) pairs, in a fixed order: the operation, its
@@ -242,6 +336,26 @@ extension DType {
 }
 
 extension Primitive {
+    /// The ``collectiveCode`` of the all-reduce `op` (psum, pmax or pmin).
+    static func allReduceCode(_ op: ReduceOp) -> Int {
+        switch op {
+        case .sum: 1
+        case .max: 2
+        case .min: 3
+        default: preconditionFailure("allReduceCode: \(op) is not the reduction of psum, pmax or pmin")
+        }
+    }
+
+    /// The psum, pmax or pmin over `axes` for the reduction `op`.
+    static func allReduce(_ op: ReduceOp, axes: [String]) -> Primitive {
+        switch op {
+        case .sum: .psum(axes: axes)
+        case .max: .pmax(axes: axes)
+        case .min: .pmin(axes: axes)
+        default: preconditionFailure("allReduce: \(op) is not the reduction of psum, pmax or pmin")
+        }
+    }
+
     /// A stable number per collective primitive (hashed instead of its name: cheaper).
     var collectiveCode: Int {
         switch self {

@@ -34,6 +34,7 @@ public struct FlockError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Scopes nest; errors go to the innermost one. Child tasks inherit the scope.
 public func catchingErrors<R>(_ body: () throws -> R) throws -> R {
     let sink = ErrorSink()
+    defer { sink.end() }
     let result: R
     do {
         result = try ErrorSink.$current.withValue(sink) { try body() }
@@ -51,6 +52,7 @@ public func catchingErrors<R>(_ body: () throws -> R) throws -> R {
 /// Async variant of ``catchingErrors(_:)``.
 public func catchingErrors<R>(_ body: () async throws -> R) async throws -> R {
     let sink = ErrorSink()
+    defer { sink.end() }
     let result: R
     do {
         result = try await ErrorSink.$current.withValue(sink) { try await body() }
@@ -73,8 +75,32 @@ final class ErrorSink: Sendable {
     var first: FlockError? { storage.withLock { $0 } }
     var hasError: Bool { recorded.load(ordering: .acquiring) }
     func record(_ e: FlockError) {
-        storage.withLock { if $0 == nil { $0 = e } }
+        storage.withLock {
+            if $0 == nil {
+                $0 = e
+                Self.scopesWithErrors.add(1, ordering: .releasing)
+            }
+        }
         recorded.store(true, ordering: .releasing)
+    }
+
+    /// Scopes (in any task) that have recorded an error and not ended yet.
+    /// While there are none, no scope can have an error, and a collective
+    /// skips looking its scope up (a task-local read on the latency path).
+    /// A scope counts from its first error (counted before ``hasError``
+    /// turns true) to its end; an error recorded after the end leaves the
+    /// count one too high, which only costs that look-up.
+    private static let scopesWithErrors = Atomic<Int>(0)
+
+    /// Whether the current task's innermost scope has recorded an error.
+    static var currentHasError: Bool {
+        guard scopesWithErrors.load(ordering: .acquiring) > 0 else { return false }
+        return current?.hasError ?? false
+    }
+
+    /// The scope is over: it no longer counts in ``scopesWithErrors``.
+    func end() {
+        storage.withLock { if $0 != nil { Self.scopesWithErrors.subtract(1, ordering: .relaxed) } }
     }
 }
 

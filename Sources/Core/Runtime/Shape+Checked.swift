@@ -32,13 +32,13 @@ package func checkedElementCount(_ shape: [Int], itemSize: Int = 1) -> Int? {
 /// dimensions whose byte size fits in 64 bits.
 ///
 /// - Parameter operation: the operation named in the error.
-package func validateShape(_ shape: [Int], dtype: DType, operation: String) throws {
+package func validateShape(_ shape: [Int], dtype: DType, operation: @autoclosure () -> String) throws {
     if shape.contains(where: { $0 < 0 }) {
-        throw FlockError("\(operation): negative dimensions are not allowed, got shape \(shape)")
+        throw FlockError("\(operation()): negative dimensions are not allowed, got shape \(shape)")
     }
     if checkedElementCount(shape, itemSize: dtype.byteSize) == nil {
         throw FlockError(
-            "\(operation): shape \(shape) is too large: its size in bytes (\(dtype), \(dtype.byteSize) per element) overflows a 64-bit integer")
+            "\(operation()): shape \(shape) is too large: its size in bytes (\(dtype), \(dtype.byteSize) per element) overflows a 64-bit integer")
     }
 }
 
@@ -142,8 +142,8 @@ package func allocationNeedsCheck(bytes: Int) -> Bool {
 }
 
 /// ``checkAllocation(_:operation:)`` for each of `avals` that needs it (cheap for small ones).
-package func checkAllocations(_ avals: [AbstractValue], operation: String) throws {
+package func checkAllocations(_ avals: [AbstractValue], operation: @autoclosure () -> String) throws {
     for a in avals where allocationNeedsCheck(bytes: a.count &* a.dtype.byteSize) {
-        try checkAllocation(a, operation: operation)
+        try checkAllocation(a, operation: operation())
     }
 }

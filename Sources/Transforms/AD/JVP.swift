@@ -200,6 +200,14 @@ func jvpRule(_ p: Primitive, _ x: [Tensor], _ t: [Tensor?]) throws -> ([Tensor],
         if let th = t[2] { out = addTangents(out, lax.select(fit(lax.lt(hi, v), s), fit(th, s), zero)) }
         return one(y, out)
 
+    case .fma:
+        // The product rule of a · b, plus c's tangent (nothing here is fused:
+        // only the primal rounds as XLA's contracted multiply-add does).
+        let (a, b) = (x[0], x[1])
+        let y = lax.fma(a, b, x[2])
+        let s = y.shape
+        return one(y, addTangents(addTangents(scaled(t[0], b, shape: s), scaled(t[1], a, shape: s)), t[2].map { fit($0, s) }))
+
     case .convert(let dtype, let weakType):
         let y = lax.convertElementType(x[0], dtype, weakType: weakType)
         guard dtype.isFloatingPoint, x[0].dtype.isFloatingPoint, let ta = t[0] else { return one(y, nil) }

@@ -333,7 +333,7 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
             return lax.select(isSource, lax.psum(c, axes: axes), zeros(like: c.aval))
         }]
 
-    case .unary, .binary, .compare, .clamp, .bitcast, .reduce, .argReduce, .iota, .sort, .threefry2x32, .customVJP,
+    case .unary, .binary, .compare, .clamp, .fma, .bitcast, .reduce, .argReduce, .iota, .sort, .threefry2x32, .customVJP,
         .pmax, .pmin, .axisIndex, .reduceWindow:
         throw nonlinear()
     }

@@ -111,8 +111,10 @@ private func eagerAllReduce(
           let communicator = activeAxis(named: axisName)?.communicator
     else { return nil }
     do {
-        let primitive: Primitive = op == .sum ? .psum(axes: [axisName]) : op == .max ? .pmax(axes: [axisName]) : .pmin(axes: [axisName])
-        let y = try primitive.evaluateAllReduce(array, op, through: communicator, axis: axisName, site: CollectiveSite(file: file, line: line))
+        let call = CollectiveCall(
+            allReduce: op, axis: axisName, operand: AbstractValue(shape: array.shape, dtype: array.dtype),
+            site: CollectiveSite(file: file, line: line))
+        let y = try Primitive.evaluateAllReduce(array, op, through: communicator, axis: axisName, call: call)
         return Tensor(concrete: y, weakType: x.weakType)
     } catch {
         raise((error as? FlockError) ?? FlockError("\(name) over '\(axisName)': \(error)"))

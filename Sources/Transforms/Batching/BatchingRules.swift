@@ -28,6 +28,8 @@ struct BatchingRules {
             return elementwise(p, xs, shape: shape, scalarOperands: [0])
         case .clamp:
             return elementwise(p, xs, shape: shape, scalarOperands: [0, 2])
+        case .fma:
+            return elementwise(p, xs, shape: shape, scalarOperands: [0, 1, 2])
         case .threefry2x32:
             return elementwise(p, xs, shape: shape, scalarOperands: [0, 1])
 
