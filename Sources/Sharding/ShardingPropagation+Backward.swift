@@ -70,7 +70,7 @@ extension ShardingPropagation {
     /// communication (nil for an operand or a primitive with no such rule).
     func operandLayouts(_ p: Primitive, _ ins: [AbstractValue], _ aval: AbstractValue, _ out: Layout) -> [Layout?]? {
         switch p {
-        case .unary, .binary, .compare, .select, .clamp, .convert, .stopGradient:
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .stopGradient:
             return ins.map { $0.shape == aval.shape ? out : nil }
         case .transpose(let perm):
             var l = replicated(perm.count)
