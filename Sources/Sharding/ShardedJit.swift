@@ -124,6 +124,8 @@ public final class ShardedLoweredFunction: @unchecked Sendable {
     /// results, and why (bytes per device).
     public let decisions: [String]
     let perDevice: ShardMapFunction
+    /// The per-device program (its steps, for tests).
+    let program: PartitionedProgram
 
     init(jaxpr: Jaxpr, mesh: Mesh, inShardings: [NamedSharding], program: PartitionedProgram) throws {
         self.jaxpr = jaxpr
@@ -133,6 +135,7 @@ public final class ShardedLoweredFunction: @unchecked Sendable {
             let end = (layout.lastIndex { !$0.isEmpty } ?? -1) + 1
             return try NamedSharding(mesh: mesh, spec: PartitionSpec(dimensions: Array(layout[..<end])))
         }
+        self.program = program
         collectives = program.collectives
         decisions = program.decisions
         perDevice = ShardMapFunction(

@@ -179,12 +179,7 @@ extension ShardingPropagation {
     }
 
     func constrain(_ x: Value, _ dims: [[String]]) throws -> Value {
-        let spec = PartitionSpec(dimensions: dims)
-        let sharding: NamedSharding
-        do { sharding = try NamedSharding(mesh: mesh, spec: spec) } catch let e as FlockError {
-            throw FlockError("withShardingConstraint: \(e.message) (the function's arguments live on \(mesh))")
-        }
-        try sharding.validate(shape: x.aval.shape, for: "withShardingConstraint on a value of shape \(x.aval.shape)")
-        return reshard(x, to: spec.padded(x.aval.rank), consumer: "sharding_constraint", reason: "withShardingConstraint(\(spec))")
+        let layout = try constraintLayout(dims, x.aval)
+        return reshard(x, to: layout, consumer: "sharding_constraint", reason: "withShardingConstraint(\(PartitionSpec(dimensions: dims)))")
     }
 }

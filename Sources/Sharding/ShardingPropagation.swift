@@ -1,9 +1,12 @@
-/// Sharding propagation (GSPMD's, forward only) over a traced global jaxpr,
-/// building the per-device program.
+/// Sharding propagation (GSPMD's) over a traced global jaxpr, building the
+/// per-device program.
 ///
 /// Every value gets a layout: one list of mesh axes per dimension. Layouts
-/// flow forward from the arguments; a `withShardingConstraint` or a requested
-/// output sharding reshards to its layout. Rules:
+/// asked by `withShardingConstraint` and requested output shardings first
+/// flow backward to the values that produce them (see `backwardHints`), and
+/// cut operands that are whole on every device; then layouts flow forward
+/// from the arguments, and a constraint or a requested output sharding
+/// reshards to its layout. Forward rules:
 ///
 /// | primitive | result's layout | communication |
 /// |---|---|---|
@@ -16,6 +19,8 @@
 /// | `reshape` | the leading dimension of each run of dimensions keeps its axes, if the block stays contiguous | none (else gathered) |
 /// | `reduce_sum`/`max`/`min` | the operand's, reduced dimensions dropped | `psum`/`pmax`/`pmin` over the axes splitting reduced dimensions (pending, see below) |
 /// | `dot_general` | batch (lhs's), lhs free, rhs free dimensions keep their axes | `psum` over axes splitting a contracting dimension on both sides; see below |
+/// | `dynamic_slice`, `dynamic_update_slice` | the operand's | dimensions not taken whole gathered |
+/// | `gather` | operand's whole-slice dimensions, indices' batch dimensions | indexed dimensions gathered |
 /// | anything else | replicated | `all_gather` of its split operands |
 ///
 /// A contracting dimension split on one side only: either the other side is
@@ -71,7 +76,7 @@ final class ShardingPropagation {
         let inputs = zip(jaxpr.inputAvals, inLayouts).map { aval, layout in
             Value(operand: .slot(p.fresh()), layout: layout, aval: aval)
         }
-        var outs = try p.walk(jaxpr, inputs)
+        var outs = try p.walk(jaxpr, inputs, outHints: outLayouts)
         for (j, target) in outLayouts.enumerated() {
             guard let target else { continue }
             outs[j] = p.reshard(outs[j], to: target, consumer: "output", reason: "result \(j) laid out as outShardings[\(j)] asks")
@@ -180,7 +185,7 @@ final class ShardingPropagation {
 
     // MARK: - Propagation
 
-    func walk(_ jaxpr: Jaxpr, _ inputs: [Value]) throws -> [Value] {
+    func walk(_ jaxpr: Jaxpr, _ inputs: [Value], outHints: [Layout?] = []) throws -> [Value] {
         var env: [Int: Value] = [:]
         for (v, c) in zip(jaxpr.constVars, jaxpr.consts) {
             env[v.id] = Value(operand: .constant(c), layout: replicated(c.rank), aval: v.aval)
@@ -200,8 +205,19 @@ final class ShardingPropagation {
             keep[k] = true
             for case .variable(let v) in e.inputs { live.insert(v.id) }
         }
+        let asked = try backwardHints(jaxpr, keep: keep, outHints: outHints)
         for (k, e) in jaxpr.equations.enumerated() where keep[k] {
-            let outs = try equation(e, e.inputs.map(read))
+            var ins = e.inputs.map(read)
+            // Backward propagation: where every operand is whole on each
+            // device, cutting them as the result's consumers ask is free and
+            // saves the work (and memory) of computing the whole result.
+            if let asked = asked[k], ins.allSatisfy({ $0.pending == nil && $0.layout.allSatisfy(\.isEmpty) }) {
+                for (i, l) in asked.enumerated() {
+                    guard let l, l.contains(where: { !$0.isEmpty }) else { continue }
+                    ins[i] = reshard(ins[i], to: l, consumer: e.primitive.name, reason: "laid out as its consumers ask (backward propagation)")
+                }
+            }
+            let outs = try equation(e, ins)
             for (v, x) in zip(e.outputs, outs) { env[v.id] = x }
         }
         return jaxpr.outputs.map(read)
@@ -278,7 +294,13 @@ final class ShardingPropagation {
             return apply(p, operands, avals.map { _ in first.layout }, avals)
         case .convolution(let params):
             return [convolution(params, ins[0], ins[1], avals[0])]
-        case .dynamicSlice, .dynamicUpdateSlice, .gather, .scatter, .iota, .reduceWindow, .selectAndScatterAdd,
+        case .dynamicSlice(let sizes):
+            return dynamicSlice(sizes, ins, avals[0])
+        case .dynamicUpdateSlice:
+            return dynamicUpdateSlice(ins, avals[0])
+        case .gather:
+            return gather(p, ins, avals[0]) ?? fallback(p, ins, avals)
+        case .scatter, .iota, .reduceWindow, .selectAndScatterAdd,
             .selectAndGatherAdd, .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
             return fallback(p, ins, avals)
         }

@@ -125,9 +125,9 @@ extension ShardingTests {
                  cond(a[0].sum() .> Tensor(0.0), { (v: Tensor) in v * 2 }, { (v: Tensor) in v - 1 }, a[0])]
             }
             let l = try partitioned(f, [x], [PartitionSpec("data", nil)], mesh: dataMesh(), "gather and cond")
-            // x is gathered once for both; the predicate's sum is a psum.
-            #expect(names(l) == ["all_gather data", "psum data"], "\(l.partitionReport)")
-            #expect(layout(l, 0) == [[], []] && layout(l, 1) == [[], []])
+            // The gather of columns keeps the rows split; cond gathers x; the predicate's sum is a psum.
+            #expect(names(l) == ["psum data", "all_gather data"], "\(l.partitionReport)")
+            #expect(layout(l, 0) == [["data"], []] && layout(l, 1) == [[], []])
         }
 
         /// Functions of x [2n, 4] with rows over "data".
