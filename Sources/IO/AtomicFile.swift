@@ -31,7 +31,7 @@ package func writeFileAtomically(_ bytes: [UInt8], to path: String, operation: S
     guard fd >= 0 else { throw failure("cannot create \(temporary)") }
     do {
         var written = 0
-        let pause = slowWritePause()
+        let pause = Configuration.slowWritePause
         try bytes.withUnsafeBytes { raw in
             while written < raw.count {
                 // One chunk per pause under the test hook, otherwise everything at once.
@@ -64,21 +64,6 @@ package func writeFileAtomically(_ bytes: [UInt8], to path: String, operation: S
         _ = fsync(dirfd)
         close(dirfd)
     }
-}
-
-/// Microseconds to pause after each MiB written: `FLOCK_TEST_SLOW_WRITES` (milliseconds per MiB).
-///
-/// A test hook: scripts/test-checkpoint-kills slows checkpoint writes down so
-/// that its kills land while the temporary file is being written, not only
-/// in the much longer encoding before it. Unset (or 0), writes are not slowed.
-package func slowWritePause() -> UInt32 {
-    getenvString("FLOCK_TEST_SLOW_WRITES").map(slowWritePauseValue) ?? 0
-}
-
-/// The pause in microseconds for a `FLOCK_TEST_SLOW_WRITES` value (0 unless it is in (0, 10 000] ms).
-package func slowWritePauseValue(_ text: String) -> UInt32 {
-    guard let ms = Double(text), ms > 0, ms <= 10_000 else { return 0 }
-    return UInt32(ms * 1000)
 }
 
 /// The directory (`.` when there is none) and last component of `path`.

@@ -220,9 +220,9 @@ private let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension:
         let old = ["w": randomTensor([3 << 18], .float32, seed: 21)]  // 3 MiB: three chunks, two pauses
         let new = ["w": randomTensor([3 << 18], .float32, seed: 22)]
         try manager.save(old, step: 1)
-        setenv("FLOCK_TEST_SLOW_WRITES", "300", 1)
-        defer { unsetenv("FLOCK_TEST_SLOW_WRITES") }
-        #expect(slowWritePause() == 300_000)
+        Configuration.slowWritePause = Configuration.slowWritePause(parsing: "300")
+        defer { Configuration.slowWritePause = 0 }
+        #expect(Configuration.slowWritePause == 300_000)
         let finished = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             _ = try? manager.save(new, step: 2)
@@ -252,7 +252,7 @@ private let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension:
     @Test(arguments: [("40", UInt32(40_000)), ("0.5", 500), ("0", 0), ("-3", 0), ("x", 0), ("", 0), ("20000", 0)])
     func slowWritesSetting(text: String, expected: UInt32) {
         // (Read only by writeFileAtomically; no other test writes more than 1 MiB at once.)
-        #expect(slowWritePauseValue(text) == expected)
+        #expect(Configuration.slowWritePause(parsing: text) == expected)
     }
 
     /// With FLOCK_IO_CHECK_DIR set, writes a checkpoint for `python tools/make_io_fixtures.py --check DIR`.

@@ -414,6 +414,25 @@ extension Configuration {
         UInt64(s.flatMap(Int.init).flatMap { $0 >= 1 ? $0 : nil } ?? 3)
     }
     static let disableAVX2Setting = ConfigurationSetting("FLOCK_DISABLE_AVX2") { s in s != nil ? 1 : 0 }
+    static let slowWritesSetting = ConfigurationSetting("FLOCK_TEST_SLOW_WRITES") { s in
+        UInt64(s.map(slowWritePause(parsing:)) ?? 0)
+    }
+
+    /// Microseconds checkpoint writes pause after each MiB; 0 (the default) does not slow them.
+    ///
+    /// A test hook, `FLOCK_TEST_SLOW_WRITES` (milliseconds per MiB):
+    /// scripts/test-checkpoint-kills slows writes so that its kills land while
+    /// the temporary file is being written.
+    package static var slowWritePause: UInt32 {
+        get { UInt32(truncatingIfNeeded: slowWritesSetting.bits) }
+        set { slowWritesSetting.bits = UInt64(newValue) }
+    }
+
+    /// The pause in microseconds for a `FLOCK_TEST_SLOW_WRITES` value (0 unless it is in (0, 10 000] ms).
+    package static func slowWritePause(parsing text: String) -> UInt32 {
+        guard let ms = Double(text), ms > 0, ms <= 10_000 else { return 0 }
+        return UInt32(ms * 1000)
+    }
     static let nativeLoopsSetting = ConfigurationSetting("FLOCK_NATIVE_LOOPS") { s in s != "0" ? 1 : 0 }
     static let explainCacheMissesSetting = ConfigurationSetting("FLOCK_EXPLAIN_CACHE_MISSES") { s in
         s.map(flag) == true ? 1 : 0
