@@ -77,8 +77,8 @@ def main(paths, command, threads, partial):
     """Writes the main table, the Collectives and the pmap sections.
 
     A full run (`partial` false) rewrites the table and both sections; a run of some cases
-    (`benchmarks/run --case X`) replaces only the rows it measured, marks them with the command, and
-    keeps every other row. Sections this script does not write (convolution, gather, training, notes
+    (`benchmarks/run --case X`) replaces only the rows it measured, marks them † and lists its command
+    under the table (one line per command since the last full run), and keeps every other row. Sections this script does not write (convolution, gather, training, notes
     added by hand) are kept as they are in both cases.
     """
     rows = read_rows(paths)
@@ -122,7 +122,8 @@ def main(paths, command, threads, partial):
         measured = measured or bool(r)
         out.append(f"| {title}{mark} | {cell('flock')} | {cell('numpy')} | {cell('jax')} | {ratio('numpy')} | {ratio('jax')} | {target} |")
     if partial and measured:
-        footnotes = [l for l in footnotes if not l.startswith("† ")] + [f"† Re-measured separately: `{command}`."]
+        note = f"† Re-measured separately: `{command}`."
+        footnotes = [l for l in footnotes if l != note] + [note]
     if footnotes:
         out += [""] + footnotes
     ours = {"## Collectives": collective_section(rows), "## pmap": sharding_section(rows)}
