@@ -26,8 +26,23 @@ extension ShardingPropagation {
     /// - Throws: ``FlockError`` for a constraint that does not fit its value
     ///   or the mesh, and for two constraints on one value asking different
     ///   layouts.
-    func backwardHints(_ jaxpr: Jaxpr, keep: [Bool], outHints: [Layout?]) throws -> [Int: [Layout?]] {
+    ///
+    /// Arguments outrank propagated layouts (GSPMD's priorities), so a layout
+    /// propagated back to a value that depends on a split argument
+    /// (`splitInputs`) stops there: that value takes its layout forward from
+    /// the argument. Passing it on would cut the value's replicated
+    /// producers (a bias's broadcast, say) along dimensions that then meet
+    /// the argument-derived layout and need an all-to-all (FSDP's gradient
+    /// layouts reaching its activations). A user's constraint is not stopped.
+    func backwardHints(_ jaxpr: Jaxpr, keep: [Bool], outHints: [Layout?], splitInputs: Set<Int> = []) throws -> [Int: [Layout?]] {
         var hints: [Int: Hint] = [:]
+        // Values computed from a split argument.
+        var fromSplit = splitInputs
+        for (k, e) in jaxpr.equations.enumerated() where keep[k] {
+            if e.inputs.contains(where: { if case .variable(let v) = $0 { fromSplit.contains(v.id) } else { false } }) {
+                for o in e.outputs { fromSplit.insert(o.id) }
+            }
+        }
         func ask(_ v: Var, _ h: Hint) throws {
             guard let old = hints[v.id] else {
                 hints[v.id] = h
@@ -55,8 +70,9 @@ extension ShardingPropagation {
                 }
                 continue
             }
-            guard e.outputs.count == 1, let out = hints[e.outputs[0].id]?.layout,
-                  let asked = operandLayouts(e.primitive, inAvals, e.outputs[0].aval, out)
+            guard e.outputs.count == 1, let hint = hints[e.outputs[0].id],
+                  hint.source == .user || !fromSplit.contains(e.outputs[0].id),
+                  let asked = operandLayouts(e.primitive, inAvals, e.outputs[0].aval, hint.layout)
             else { continue }
             operandHints[k] = asked
             for (a, l) in zip(e.inputs, asked) {

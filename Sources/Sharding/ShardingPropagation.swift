@@ -205,7 +205,10 @@ final class ShardingPropagation {
             keep[k] = true
             for case .variable(let v) in e.inputs { live.insert(v.id) }
         }
-        let asked = try backwardHints(jaxpr, keep: keep, outHints: outHints)
+        let splitInputs = Set(zip(jaxpr.inputs, inputs).compactMap { v, x in
+            x.pending != nil || x.layout.contains(where: { !$0.isEmpty }) ? v.id : nil
+        })
+        let asked = try backwardHints(jaxpr, keep: keep, outHints: outHints, splitInputs: splitInputs)
         for (k, e) in jaxpr.equations.enumerated() where keep[k] {
             var ins = e.inputs.map(read)
             // Backward propagation: where every operand is whole on each

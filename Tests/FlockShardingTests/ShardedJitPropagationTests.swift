@@ -60,6 +60,24 @@ extension ShardingTests.ShardedJit {
         #expect(layout(same) == [["data"], []], "\(same.partitionReport)")
     }
 
+    /// FSDP's pattern: a gradient asked split along a dimension that the
+    /// backward pass maps onto the activations' features. The activations
+    /// take their layout forward from the batch-split argument, so the
+    /// asked layout stops there and does not cut the replicated bias that
+    /// meets them (which then needed an all-to-all to match the activations).
+    @Test func layoutsAskedByGradientsDoNotReshapeArgumentDerivedActivations() throws {
+        let n = deviceCount, mesh = dataMesh()
+        let x = hostArray([2 * n, 4], seed: 80), w = hostArray([4, 2 * n], seed: 81), b = hostArray([2 * n], seed: 82)
+        let f: ([Tensor]) -> [Tensor] = { a in
+            [grad { (w: Tensor) in tanh(matmul(a[0], w) + a[2]).sum() }(a[1])]
+        }
+        let asked = try NamedSharding(mesh: mesh, spec: PartitionSpec(nil, "data"))
+        let l = try partitioned(f, [x, w, b], [PartitionSpec("data", nil), .replicated, .replicated], mesh: mesh,
+                                outShardings: [asked], "gradient asked split over its columns")
+        #expect(!names(l).contains { $0.hasPrefix("all_to_all") }, "\(l.partitionReport)")
+        #expect(layout(l) == [[], ["data"]], "\(l.partitionReport)")
+    }
+
     @Test func conflictingAndMisfitConstraintsAreErrorsOnEveryProcess() throws {
         let n = deviceCount, mesh = dataMesh()
         let x = try ShardedArray(hostArray([2 * n, 2 * n]), sharding: NamedSharding(mesh: mesh, spec: PartitionSpec("data", nil)))
