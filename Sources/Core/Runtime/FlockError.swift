@@ -15,6 +15,7 @@ public struct FlockError: Error, CustomStringConvertible, Sendable, Equatable {
     public let message: String
     /// An error with the given message, written `"op: what was wrong, the shapes, what was expected"`.
     public init(_ message: String) { self.message = message }
+    /// The message, as printed: `error: <message>` when the error ends the program.
     public var description: String { message }
 }
 
