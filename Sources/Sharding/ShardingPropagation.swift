@@ -21,6 +21,7 @@
 /// | `dot_general` | batch (lhs's), lhs free, rhs free dimensions keep their axes | `psum` over axes splitting a contracting dimension on both sides; see below |
 /// | `dynamic_slice`, `dynamic_update_slice` | the operand's | dimensions not taken whole gathered |
 /// | `gather` | operand's whole-slice dimensions, indices' batch dimensions | indexed dimensions gathered |
+/// | `scatter` | the operand's whole-window dimensions | indexed dimensions gathered; scatter-add's updates split over the batch: `psum` (pending) |
 /// | anything else | replicated | `all_gather` of its split operands |
 ///
 /// A contracting dimension split on one side only: either the other side is
@@ -46,6 +47,10 @@ final class ShardingPropagation {
         /// device's partial result (reduced when first read, or scattered
         /// when resharded to a layout split over the same axes).
         var pending: Pending? = nil
+        /// Known to be all zeros (a broadcast zero, as the operand of the
+        /// scatter-add a gather's gradient is), so that a partial sum into it
+        /// needs no masking.
+        var zero = false
     }
     struct Pending {
         /// `psum`, `pmax` or `pmin`.
@@ -248,7 +253,9 @@ final class ShardingPropagation {
             for (i, d) in dims.enumerated() where x.aval.shape[i] == shape[d] { layout[d] = x.layout[i] }
             // A size-1 dimension that is broadcast is 1 on every device (its axes have size 1).
             let local = Primitive.broadcastInDim(shape: localShape(shape, layout), broadcastDimensions: dims)
-            return apply(local, [x], [layout], avals)
+            var y = apply(local, [x], [layout], avals)
+            if case .constant(let t) = x.operand, t.rank == 0, t.item() == 0 { y[0].zero = true }
+            return y
         case .reshape(let shape):
             if let layout = reshapeLayout(ins[0], shape) {
                 return apply(.reshape(localShape(shape, layout)), ins, [layout], avals)
@@ -303,7 +310,9 @@ final class ShardingPropagation {
             return dynamicUpdateSlice(ins, avals[0])
         case .gather:
             return gather(p, ins, avals[0]) ?? fallback(p, ins, avals)
-        case .scatter, .iota, .reduceWindow, .selectAndScatterAdd,
+        case .scatter:
+            return scatter(p, ins, avals[0]) ?? fallback(p, ins, avals)
+        case .iota, .reduceWindow, .selectAndScatterAdd,
             .selectAndGatherAdd, .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
             return fallback(p, ins, avals)
         }
