@@ -31,9 +31,12 @@
 /// are gathered. An axis that would split two dimensions of a product is
 /// gathered on the right operand.
 ///
-/// Reductions over devices are pending until a consumer reads the value
-/// (`transpose` passes them through); resharding partial sums to a layout
-/// that splits one more dimension over the same axes is a reduce-scatter.
+/// Reductions over devices are pending until a consumer reads the value;
+/// partial sums pass through linear operations (`add` of two, `mul` by a
+/// whole value, `reshape`, `transpose`, …: see `linearOfPartials`) and are
+/// reduced once, at the first consumer that is not linear; resharding partial
+/// sums to a layout that splits one more dimension over the same axes is a
+/// reduce-scatter.
 final class ShardingPropagation {
     typealias Layout = [[String]]
     typealias Operand = PartitionedProgram.Operand
@@ -213,6 +216,13 @@ final class ShardingPropagation {
         let splitInputs = Set(zip(jaxpr.inputs, inputs).compactMap { v, x in
             x.pending != nil || x.layout.contains(where: { !$0.isEmpty }) ? v.id : nil
         })
+        // How many equations (or results) read each value: a partial sum is
+        // carried through a linear reader only if it has no other.
+        var readers: [Int: Int] = [:]
+        for (k, e) in jaxpr.equations.enumerated() where keep[k] {
+            for id in Set(e.inputs.compactMap({ if case .variable(let v) = $0 { v.id } else { nil } })) { readers[id, default: 0] += 1 }
+        }
+        for case .variable(let v) in jaxpr.outputs { readers[v.id, default: 0] += 1 }
         let asked = try backwardHints(jaxpr, keep: keep, outHints: outHints, splitInputs: splitInputs)
         for (k, e) in jaxpr.equations.enumerated() where keep[k] {
             var ins = e.inputs.map(read)
@@ -225,21 +235,17 @@ final class ShardingPropagation {
                     ins[i] = reshard(ins[i], to: l, consumer: e.primitive.name, reason: "laid out as its consumers ask (backward propagation)")
                 }
             }
-            let outs = try equation(e, ins)
+            let readOnce = e.inputs.map { if case .variable(let v) = $0 { readers[v.id] == 1 } else { true } }
+            let outs = try equation(e, ins, readOnce: readOnce)
             for (v, x) in zip(e.outputs, outs) { env[v.id] = x }
         }
         return jaxpr.outputs.map(read)
     }
 
-    func equation(_ e: Equation, _ pendingIns: [Value]) throws -> [Value] {
+    func equation(_ e: Equation, _ pendingIns: [Value], readOnce: [Bool]) throws -> [Value] {
         let p = e.primitive, avals = e.outputs.map(\.aval)
         if case .call(_, .shardingConstraint(let dims)) = p { return [try constrain(pendingIns[0], dims)] }
-        if case .transpose(let perm) = p, let pending = pendingIns[0].pending {
-            // Linear and local: the partial results are transposed, reduced later.
-            var y = apply(p, pendingIns, [perm.map { pendingIns[0].layout[$0] }], avals)[0]
-            y.pending = pending
-            return [y]
-        }
+        if let y = linearOfPartials(p, pendingIns, readOnce: readOnce, avals) { return y }
         let ins = pendingIns.map(materialize)
         switch p {
         case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .stopGradient:
