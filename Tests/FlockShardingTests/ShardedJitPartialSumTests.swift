@@ -77,3 +77,26 @@ extension ShardingTests.ShardedJit {
         #expect((1...4).map { layout(l, $0) } == [[[], ["data"]], [[], ["data"]], [[], ["data"]], [["data"], []]], "\(l.partitionReport)")
     }
 }
+
+extension ShardingTests.ShardedJit {
+    /// A position embedding's gradient: its cotangent is a sum over the split
+    /// batch (a partial sum), scattered into zeros — still a partial sum, so
+    /// asked over rows it is one reduce-scatter of the table, not a psum of
+    /// the updates.
+    @Test func partialUpdatesScatteredIntoZerosStayPartial() throws {
+        let n = deviceCount, mesh = dataMesh()
+        let x = hostArray([4 * n, 3, 6], seed: 112), table = hostArray([2 * n, 6], seed: 113)
+        let positions = Tensor([Int32(0), Int32(1), Int32(0)])
+        let f: @Sendable ([Tensor]) -> [Tensor] = { a in
+            [grad { (t: Tensor) in square(a[0] + take(t, positions, axis: 0).expandingDims(0)).sum() }(a[1])]
+        }
+        let rows = try NamedSharding(mesh: mesh, spec: PartitionSpec("data", nil))
+        let l = try partitioned(f, [x, table], [PartitionSpec("data", nil, nil), .replicated], mesh: mesh, outShardings: [rows],
+                                "position embedding gradient asked over rows")
+        #expect(names(l) == ["reduce_scatter data"], "\(l.partitionReport)")
+        #expect(l.collectiveBytes == 2 * n * 6 * 8, "\(l.partitionReport)")
+        let whole = try partitioned(f, [x, table], [PartitionSpec("data", nil, nil), .replicated], mesh: mesh,
+                                    "position embedding gradient, replicated")
+        #expect(names(whole) == ["psum data"], "\(whole.partitionReport)")
+    }
+}
