@@ -18,6 +18,16 @@ int flock_has_avx2(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+int flock_rsqrt_newton_steps(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx")) return 0;
+    return __builtin_cpu_is("amd") ? 1 : 2;
+#else
+    return 0;
+#endif
+}
+
 static inline uint32_t bits(float x) {
     uint32_t u;
     memcpy(&u, &x, 4);

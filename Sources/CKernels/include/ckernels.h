@@ -13,6 +13,20 @@
 /// 1 when the CPU supports AVX2 (and the kernels below may be called).
 int flock_has_avx2(void);
 
+/// Newton steps XLA's CPU code refines float32 rsqrt's hardware estimate
+/// with on this machine: 1 on AMD, 2 on other CPUs with AVX, 0 without AVX
+/// (XLA then divides: 1 / sqrt(x)).
+int flock_rsqrt_newton_steps(void);
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+/// The CPU's estimate of 1/√x (`rsqrtss`, ~12 bits; the same table as
+/// `vrsqrtps`), where XLA's rsqrt starts.
+static inline float flock_rsqrt_estimate(float x) { return _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x))); }
+#else
+static inline float flock_rsqrt_estimate(float x) { return 1.0f / __builtin_sqrtf(x); }
+#endif
+
 enum { FLOCK_ADD, FLOCK_SUB, FLOCK_MUL, FLOCK_DIV, FLOCK_MAX, FLOCK_MIN };
 enum { FLOCK_NEG, FLOCK_ABS, FLOCK_TANH, FLOCK_EXP, FLOCK_LOGISTIC, FLOCK_ERFC };
 enum { FLOCK_EQ, FLOCK_NE, FLOCK_LT, FLOCK_LE, FLOCK_GT, FLOCK_GE };
