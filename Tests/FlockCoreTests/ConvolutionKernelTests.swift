@@ -37,6 +37,8 @@ import FlockTestSupport
         Case(name: "2-D groups", lhs: [2, 4, 6, 7], rhs: [6, 2, 3, 3], groups: 2),
         Case(name: "2-D depthwise", lhs: [3, 5, 6, 6], rhs: [5, 1, 3, 3], padding: [[1, 1], [1, 1]], groups: 5),
         Case(name: "2-D depthwise multiplier", lhs: [1, 3, 5, 5], rhs: [6, 1, 2, 2], groups: 3),
+        Case(name: "2-D depthwise strided, several row tiles", lhs: [2, 8, 41, 40], rhs: [8, 1, 3, 3], strides: [2, 1],
+             padding: [[1, 1], [0, 2]], rhsDilation: [1, 2], groups: 8),
         Case(name: "2-D lhs dilation with groups", lhs: [2, 4, 4, 5], rhs: [6, 2, 3, 3], padding: [[2, 2], [2, 2]],
              lhsDilation: [2, 2], groups: 2),
         Case(name: "2-D kernel-gradient shape", lhs: [4, 6, 12, 10], rhs: [5, 6, 11, 9], padding: [[1, 1], [1, 0]]),

@@ -16,6 +16,8 @@
 //   convolution's im2col: one long-K gemm per row tile into a per-thread
 //   accumulator, summed at the end.
 //
+// A depthwise forward convolution (one input and one output channel per
+// group) skips im2col: a loop over contiguous channels per (position, tap).
 // Scratch per work item is bounded by `convolutionScratchBytes` (tiles of rows).
 
 /// Which channels-last gemm formulation a convolution takes.
@@ -241,15 +243,31 @@ func runChannelsLastConvolution<T: GemmFloat>(
     case .kernelGradient:
         kernel.runKernelGradient(w, o)
     case .forward:
-        // The kernel as [G, (u, c), O/G]: HWIO with one group is that already.
         let n = plan.inSp.count, dn = p.dimensionNumbers
+        let strides = rowMajorStrides(r.shape)
+        let so = strides[dn.rhsSpec[0]], sc = strides[dn.rhsSpec[1]]
+        let su = dn.rhsSpec.dropFirst(2).map { strides[$0] }
+        if plan.groups > 1 && plan.cinG == 1 && plan.coutG == 1 {
+            // Depthwise: the kernel as [u, C]; an HWIO kernel [k…, 1, C] is that already.
+            if dn.rhsSpec == [n + 1, n] + Array(0..<n) {
+                kernel.runDepthwise(w, o)
+                return
+            }
+            let packed = UnsafeMutablePointer<T>.allocate(capacity: plan.uCount * plan.cin)
+            defer { packed.deallocate() }
+            for u in 0..<plan.uCount {
+                var rest = u, uOff = 0
+                for d in stride(from: n - 1, through: 0, by: -1) { uOff += (rest % plan.uSp[d]) * su[d]; rest /= plan.uSp[d] }
+                for c in 0..<plan.cin { packed[u * plan.cin + c] = w[c * so + uOff] }
+            }
+            kernel.runDepthwise(packed, o)
+            return
+        }
+        // The kernel as [G, (u, c), O/G]: HWIO with one group is that already.
         if plan.groups == 1 && dn.rhsSpec == [n + 1, n] + Array(0..<n) {
             kernel.runForward(w, o)
             return
         }
-        let strides = rowMajorStrides(r.shape)
-        let so = strides[dn.rhsSpec[0]], sc = strides[dn.rhsSpec[1]]
-        let su = dn.rhsSpec.dropFirst(2).map { strides[$0] }
         let packed = UnsafeMutablePointer<T>.allocate(capacity: plan.groups * plan.width * plan.coutG)
         defer { packed.deallocate() }
         var i = 0
@@ -266,5 +284,51 @@ func runChannelsLastConvolution<T: GemmFloat>(
             }
         }
         kernel.runForward(packed, o)
+    }
+}
+
+extension ChannelsLastConvolution {
+    /// Depthwise (one input and one output channel per group, `w` as [u, C]):
+    /// Y[b, t, c] = Σ_u X[b, t·S + u·R − P, c] · W[u, c], a loop over
+    /// contiguous channels per (position, tap): no im2col and no one-column gemms.
+    func runDepthwise(_ w: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>) {
+        let p = plan, channels = p.cin, uCount = p.uCount
+        // Rows per item: enough work to amortise taking it, enough items to balance.
+        let tile = max(1, min(p.tCount, 16_384 / max(1, channels * uCount)))
+        let tiles = (p.tCount + tile - 1) / tile
+        let wBox = UncheckedSendable(w), outBox = UncheckedSendable(out)
+        convolutionParallel(p.batch * tiles, scratch: 1) { (item, _: UnsafeMutablePointer<T>, _) in
+            let b = item / tiles, t0 = (item % tiles) * tile, n = min(p.tCount, t0 + tile) - t0
+            let image = x + b * p.inCount * channels
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * rank) { buffer in
+                let ti = buffer.baseAddress!, base = ti + rank
+                var r = t0
+                for d in stride(from: rank - 1, through: 0, by: -1) { ti[d] = r % tShape[d]; r /= tShape[d] }
+                for row in 0..<n {
+                    for d in 0..<rank { base[d] = ti[d] * tStep[d] - lowPad[d] }
+                    let dst = outBox.value + (b * p.tCount + t0 + row) * channels
+                    dst.initialize(repeating: 0, count: channels)
+                    for u in 0..<uCount {
+                        let off = uOffsets + u * rank
+                        var flat = 0, inside = true
+                        for d in 0..<rank {
+                            let q = base[d] + off[d]
+                            if q < 0 || q >= inShape[d] { inside = false; break }
+                            flat = flat * inShape[d] + q
+                        }
+                        if !inside { continue }
+                        let src = image + flat * channels, wu = wBox.value + u * channels
+                        for c in 0..<channels { dst[c] += src[c] * wu[c] }
+                    }
+                    var d = rank - 1
+                    while d >= 0 {
+                        ti[d] += 1
+                        if ti[d] < tShape[d] { break }
+                        ti[d] = 0
+                        d -= 1
+                    }
+                }
+            }
+        }
     }
 }
