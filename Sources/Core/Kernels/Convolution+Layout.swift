@@ -1,10 +1,22 @@
 // Which kernel a convolution's layout (dimension numbers) takes. The gemm
-// formulations of Convolution+Gemm.swift read NC… / OI… operands; other
-// layouts are transposed to that one (and the output back).
+// formulations of Convolution+Gemm.swift read NC… / OI… operands, those of
+// Convolution+ChannelsLast.swift N…C images (a channels-last forward
+// convolution and its kernel gradient); other layouts are transposed to
+// NC… / OI… (and the output back).
 
 /// The convolution of `l` and `r` (any dimension numbers) into an array of `shape`.
 func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
-    withChannelsFirst(l, r, p, shape) { l, r, p, shape in
+    if let form = p.channelsLastForm {
+        let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
+        switch l.dtype {
+        case .float32: runChannelsLastConvolution(Float.self, form, l, r, p, out)
+        case .float64: runChannelsLastConvolution(Double.self, form, l, r, p, out)
+        case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
+            fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
+        }
+        return out
+    }
+    return withChannelsFirst(l, r, p, shape) { l, r, p, shape in
         let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
         switch l.dtype {
         case .float32: ConvolutionGemm<Float>(l, r, p, out).run()
