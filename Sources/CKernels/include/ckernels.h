@@ -42,4 +42,13 @@ void flock_u32_bool_select(const uint8_t *p, const uint32_t *t, int t_scalar, co
 void flock_f32_scatter_add_runs(float *out, const float *upd, const long *starts, const long *side, long count,
                                 long n, long lo, long hi);
 
+/// The row scatter-add (the gradient of an embedding lookup, `x.at[idx].add(u)`
+/// along axis 0), on one thread, in index order: out row idx[b] (rows of `n`
+/// float32, `rows` of them) += upd row b, for b in 0..<count. `idx` holds
+/// 32-bit (`wide` = 0) or 64-bit (`wide` = 1) signed indices; one outside
+/// [0, rows) is clamped when `clamp` is 1, else its update is dropped. The
+/// same bits as flock_f32_scatter_add_runs over IndexedWindows' offsets.
+void flock_f32_scatter_add_rows(float *out, const float *upd, const void *idx, int wide, long count, long rows,
+                                long n, int clamp);
+
 #endif

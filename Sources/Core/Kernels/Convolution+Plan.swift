@@ -86,7 +86,10 @@ package func plannedConvolutionScratchBytes(
     lhs: [Int], rhs: [Int], out: [Int], parameters: ConvolutionParameters, dtype: DType, threads: Int
 ) -> Int {
     let element = dtype == .float64 ? 8 : 4
+    let dn = parameters.dimensionNumbers
     let plan = ConvolutionPlan(
-        lhs: lhs, rhs: rhs, out: out, parameters, scratchElements: max(1, convolutionScratchBytes / element))
+        lhs: ConvolutionDimensionNumbers.logical(lhs, dn.lhsSpec), rhs: ConvolutionDimensionNumbers.logical(rhs, dn.rhsSpec),
+        out: ConvolutionDimensionNumbers.logical(out, dn.outSpec), parameters,
+        scratchElements: max(1, convolutionScratchBytes / element))
     return plan.temporaryElements(threads: threads) * element
 }
