@@ -22,10 +22,10 @@ import Glibc
 /// ```
 public enum Distributed {
     struct State: Sendable {
-        let processes: any Communicator
+        let processes: any CollectiveTransport
         let localDeviceCount: Int
         let usesMPI: Bool
-        let devices: [any Communicator]
+        let devices: [any CollectiveTransport]
     }
 
     private static let state = Mutex<State?>(nil)
@@ -55,8 +55,8 @@ public enum Distributed {
             throw FlockError("Distributed.initialize: localDeviceCount must be at least 1, got \(local)")
         }
         let usesMPI = launchedByMPI
-        let processes: any Communicator = usesMPI ? try startMPI() : InProcessGroup(size: 1).members[0]
-        let devices: [any Communicator]
+        let processes: any CollectiveTransport = usesMPI ? try startMPI() : InProcessGroup(size: 1).members[0]
+        let devices: [any CollectiveTransport]
         if local == 1 {
             devices = [processes]
         } else if processes.size == 1 {
@@ -97,6 +97,13 @@ public enum Distributed {
     /// One communicator per local device, spanning every device of the job
     /// (global device `processIndex × localDeviceCount + i` for entry `i`).
     public static var localDevices: [any Communicator] { current.devices }
+
+    /// ``processes``'s transport, for the collectives Flock's own code calls
+    /// directly (agreement between processes, sub-communicators).
+    package static var processTransport: any CollectiveTransport { current.processes }
+
+    /// ``localDevices``' transports.
+    package static var localDeviceTransports: [any CollectiveTransport] { current.devices }
 
     /// Runs `body` once per local device, each on its own thread with
     /// `axisName` bound to a communicator over every device of the job, and

@@ -10,16 +10,16 @@ import Synchronization
 /// compared before the process-level exchange; a process whose local members
 /// disagree still takes part (as ``CollectiveOperation/inconsistent``), so
 /// every member of every process fails instead of waiting.
-public final class HierarchicalGroup: Sendable {
+package final class HierarchicalGroup: Sendable {
     /// This process's members, one per local device.
-    public let members: [HierarchicalCommunicator]
+    package let members: [HierarchicalCommunicator]
 
     /// A group of `localSize` members in this process over the process-level communicator `processes`.
     /// - Parameters:
     ///   - localSize: The number of members (local devices) in this process, at least 1.
     ///   - processes: The communicator joining this process to the others; its leader uses it.
     ///   - timeout: Seconds a member waits for the other local members before failing.
-    public init(localSize: Int, processes: any Communicator, timeout: Double = CollectiveTimeout.seconds) {
+    package init(localSize: Int, processes: any CollectiveTransport, timeout: Double = CollectiveTimeout.seconds) {
         precondition(localSize >= 1, "HierarchicalGroup: localSize must be at least 1, got \(localSize)")
         let rendezvous = Rendezvous<HierarchicalCommunicator.Message>(size: localSize, timeout: timeout)
         members = (0..<localSize).map {
@@ -29,7 +29,7 @@ public final class HierarchicalGroup: Sendable {
 }
 
 /// One local device of a ``HierarchicalGroup``.
-public final class HierarchicalCommunicator: Communicator {
+package final class HierarchicalCommunicator: CollectiveTransport {
     enum Message: @unchecked Sendable {
         case operand(CollectiveSignature, CollectiveCall, DenseArray)
         case results([DenseArray])
@@ -39,13 +39,13 @@ public final class HierarchicalCommunicator: Communicator {
 
     let local: Int
     let localSize: Int
-    let processes: any Communicator
+    let processes: any CollectiveTransport
     let rendezvous: Rendezvous<Message>
     private let sequence = Atomic<UInt32>(0)
     /// Errors caught inside `catchingErrors` while this communicator's axis was active (carried by its collectives).
-    public let caughtErrors = CaughtErrors()
+    package let caughtErrors = CaughtErrors()
 
-    init(local: Int, localSize: Int, processes: any Communicator, rendezvous: Rendezvous<Message>) {
+    init(local: Int, localSize: Int, processes: any CollectiveTransport, rendezvous: Rendezvous<Message>) {
         self.local = local
         self.localSize = localSize
         self.processes = processes
@@ -53,17 +53,17 @@ public final class HierarchicalCommunicator: Communicator {
     }
 
     /// Members: local devices per process × processes.
-    public var size: Int { localSize * processes.size }
+    package var size: Int { localSize * processes.size }
     /// This member's index: its process's rank × local devices + its local index.
-    public var rank: Int { processes.rank * localSize + local }
+    package var rank: Int { processes.rank * localSize + local }
 
     /// Runs `operation` on `x` as a direct call (no collective call recorded for the checks).
-    public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
+    package func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
         try perform(operation, x, call: .unspecified)
     }
 
     /// Runs `operation` on `x`: within the process first, then across processes; `call` is checked against every member's.
-    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+    package func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue, call: call)
         let gathered = try rendezvous.exchange(local, .operand(signature, call, x), what: signature.description)
         let outcome: Message = local == 0 ? lead(operation, gathered) : .waiting

@@ -91,16 +91,17 @@ extension Primitive {
         }
     }
 
-    /// The communicators bound to `axes`, in order.
-    /// The communicator bound to `axis`.
-    func boundCommunicator(_ axis: String) throws -> any Communicator {
+    /// The transport of the communicator bound to `axis`.
+    func boundCommunicator(_ axis: String) throws -> any CollectiveTransport {
         let frame = try boundAxis(axis, for: name)
-        guard let c = frame.communicator else {
-            throw FlockError(
-                "\(name): axis '\(axis)' is mapped by vmap, but the collective reached evaluation outside "
-                    + "its batch interpreter (was a traced value carried out of the vmap?)")
+        if let c = frame.transport { return c }
+        if case .unsupported(let c) = frame.binding {
+            // The callers prefix "<name> over '<axis>': ".
+            throw FlockError("the axis is bound by withAxis to \(unsupportedCommunicatorText(c))")
         }
-        return c
+        throw FlockError(
+            "\(name): axis '\(axis)' is mapped by vmap, but the collective reached evaluation outside "
+                + "its batch interpreter (was a traced value carried out of the vmap?)")
     }
 
     func evaluateCollective(_ inputs: [DenseArray], shape: [Int]) throws -> DenseArray {
@@ -116,7 +117,7 @@ extension Primitive {
             return try evaluateCollective(inputs.first, comms, calls: calls, shape: shape)
         } catch let e as FlockError {
             // Every member failed this collective together: they are in step again.
-            for f in frames { f.communicator?.caughtErrors.acknowledge() }
+            for f in frames { f.transport?.caughtErrors.acknowledge() }
             throw FlockError("\(name) over \(axes.map { "'\($0)'" }.joined(separator: ", ")): \(e.message)")
         }
     }
@@ -135,7 +136,7 @@ extension Primitive {
 
     /// The ``CollectiveCall`` of this collective on `operand` through
     /// `communicator` at `site`, with the errors caught on its member.
-    func collectiveCall(_ operand: DenseArray?, on communicator: any Communicator, site: CollectiveSite?) -> CollectiveCall {
+    func collectiveCall(_ operand: DenseArray?, on communicator: any CollectiveTransport, site: CollectiveSite?) -> CollectiveCall {
         CollectiveCall(self, operand: operand.map { AbstractValue(shape: $0.shape, dtype: $0.dtype) }, site: site)
             .withCaughtErrors(of: communicator)
     }
@@ -163,10 +164,10 @@ extension Primitive {
     package static func evaluateAllReduce(
         _ x: DenseArray, _ op: ReduceOp, axis: String, inPlace: Bool = false, call: CollectiveCall
     ) throws -> DenseArray {
-        let c: any Communicator
+        let c: any CollectiveTransport
         do {
             let frame = try boundAxis(axis, for: allReduce(op, axes: [axis]).name)
-            c = try frame.communicator ?? allReduce(op, axes: [axis]).boundCommunicator(axis)
+            c = try frame.transport ?? allReduce(op, axes: [axis]).boundCommunicator(axis)
         } catch let e as FlockError {
             throw FlockError("\(allReduce(op, axes: [axis]).name) over '\(axis)': \(e.message)")
         }
@@ -179,7 +180,7 @@ extension Primitive {
     /// primitive does, for the latency-bound paths that look the communicator
     /// up themselves (eager psum) or prepare the call once (a jitted plan).
     package static func evaluateAllReduce(
-        _ x: DenseArray, _ op: ReduceOp, through c: any Communicator, axis: String, inPlace: Bool = false, call: CollectiveCall
+        _ x: DenseArray, _ op: ReduceOp, through c: any CollectiveTransport, axis: String, inPlace: Bool = false, call: CollectiveCall
     ) throws -> DenseArray {
         var name: String { allReduce(op, axes: [axis]).name }  // for errors only
         if ErrorSink.currentHasError { throw FlockError("\(name): skipped after an earlier error in this catchingErrors scope") }
@@ -207,7 +208,7 @@ extension Primitive {
     }
 
     private func evaluateCollective(
-        _ operand: DenseArray?, _ comms: [any Communicator], calls: [CollectiveCall], shape: [Int]
+        _ operand: DenseArray?, _ comms: [any CollectiveTransport], calls: [CollectiveCall], shape: [Int]
     ) throws -> DenseArray {
         func reduce(_ op: ReduceOp) throws -> DenseArray {
             // A one-member axis (one device) leaves the operand as it is: no copy.
@@ -282,12 +283,12 @@ extension Primitive {
 // MARK: - Helpers over the communicators of several names
 
 /// The member's index over several communicators, row-major.
-func combinedIndex(_ comms: [any Communicator]) -> Int {
+func combinedIndex(_ comms: [any CollectiveTransport]) -> Int {
     comms.reduce(0) { $0 * $1.size + $1.rank }
 }
 
 /// The per-communicator indices of combined index `index`.
-func memberIndices(_ index: Int, _ comms: [any Communicator]) -> [Int] {
+func memberIndices(_ index: Int, _ comms: [any CollectiveTransport]) -> [Int] {
     var rest = index
     var out = [Int](repeating: 0, count: comms.count)
     for k in stride(from: comms.count - 1, through: 0, by: -1) {
@@ -298,7 +299,7 @@ func memberIndices(_ index: Int, _ comms: [any Communicator]) -> [Int] {
 }
 
 /// Every member's `x` stacked in combined-index order: `[S] + x.shape`.
-func gatherAll(_ x: DenseArray, _ comms: [any Communicator], _ calls: [CollectiveCall]) throws -> DenseArray {
+func gatherAll(_ x: DenseArray, _ comms: [any CollectiveTransport], _ calls: [CollectiveCall]) throws -> DenseArray {
     var g = x
     for (c, call) in zip(comms, calls).reversed() { g = try c.allGather(g, call: call) }
     return g.reshaped([comms.map(\.size).reduce(1, *)] + x.shape)

@@ -21,7 +21,7 @@ public struct Tensor: Sendable {
     public let weakType: Bool
 
     /// Wraps a concrete array.
-    public init(concrete array: DenseArray, weakType: Bool = false) {
+    package init(concrete array: DenseArray, weakType: Bool = false) {
         storage = .concrete(array)
         self.weakType = weakType
     }
@@ -77,7 +77,7 @@ public struct Tensor: Sendable {
 
     /// The concrete array, or an error naming `operation` when this tensor is
     /// traced (its value is not known while tracing) or poisoned.
-    public func concreteArray(for operation: @autoclosure () -> String) throws -> DenseArray {
+    package func concreteArray(for operation: @autoclosure () -> String) throws -> DenseArray {
         switch storage {
         case .concrete(let a):
             if a.isDeleted { throw Tensor.deletedError(operation()) }

@@ -20,9 +20,9 @@ import Synchronization
 final class MeshCommunicators: Sendable {
     let mesh: Mesh
     /// `communicators[i][k]`: local device `i`'s communicator for mesh axis `k`.
-    let communicators: [[any Communicator]]
+    let communicators: [[any CollectiveTransport]]
 
-    private init(mesh: Mesh, communicators: [[any Communicator]]) {
+    private init(mesh: Mesh, communicators: [[any CollectiveTransport]]) {
         self.mesh = mesh
         self.communicators = communicators
     }
@@ -86,11 +86,11 @@ final class MeshCommunicators: Sendable {
         return out
     }
 
-    private static func makeCommunicators(_ mesh: Mesh) throws -> [[any Communicator]] {
+    private static func makeCommunicators(_ mesh: Mesh) throws -> [[any CollectiveTransport]] {
         try mesh.checkCoversJob(for: "shardMap")
         let groups = try groups(mesh)
         let L = Distributed.localDeviceCount, me = Distributed.processIndex
-        var comms = [[(any Communicator)?]](repeating: Array(repeating: nil, count: mesh.shape.count), count: L)
+        var comms = [[(any CollectiveTransport)?]](repeating: Array(repeating: nil, count: mesh.shape.count), count: L)
         func local(_ position: Int) -> Int { mesh.devices[position] % L }
 
         for g in groups where g.processes == [me] {

@@ -16,7 +16,7 @@
 func agreeOnEveryProcess(_ operation: String, signature: @autoclosure () -> String, _ check: () throws -> Void) throws {
     var failure: FlockError? = nil
     do { try check() } catch let e as FlockError { failure = e } catch { failure = FlockError("\(operation): \(error)") }
-    let world = Distributed.processes
+    let world = Distributed.processTransport
     guard world.size > 1 else {
         if let failure { throw failure }
         return
@@ -39,7 +39,7 @@ func agreeOnEveryProcess(_ operation: String, signature: @autoclosure () -> Stri
 }
 
 /// Every process's `text` (UTF-8, truncated to 252 bytes), in process order.
-private func exchangeTexts(_ text: String, _ world: any Communicator) throws -> [String] {
+private func exchangeTexts(_ text: String, _ world: any CollectiveTransport) throws -> [String] {
     let words = 64
     var bytes = Array(text.utf8.prefix(words * 4 - 4))
     let length = bytes.count

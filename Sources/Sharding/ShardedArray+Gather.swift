@@ -29,7 +29,7 @@ extension ShardedArray {
     private func gatherBlocks() throws -> Tensor {
         let counts = sharding.shardCounts(rank: rank)
         let L = Distributed.localDeviceCount
-        let world = Distributed.processes
+        let world = Distributed.processTransport
         // Block of every global device, by device id.
         var byDevice: [Tensor]
         if world.size == 1 {

@@ -23,7 +23,7 @@ func doubles(_ a: DenseArray) -> [Double] { (0..<a.count).map { a.double(at: $0)
 
 /// Checks every operation of `c` (whose members all run this) against the
 /// meaning spelled out with plain arrays.
-func expectCommunicatorSemantics(_ c: any Communicator, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectCommunicatorSemantics(_ c: any CollectiveTransport, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let n = c.size, r = c.rank
     let mine = memberOperand(r, members: n)
     let all = (0..<n).map { doubles(memberOperand($0, members: n)) }

@@ -95,11 +95,11 @@ extension CollectivesTests {
                 #expect(Distributed.localDeviceCount == Int(expected), "FLOCK_TEST_EXPECT_LOCAL_DEVICES = \(expected)")
                 #expect(Distributed.localDevices.count == Int(expected))
             }
-            try expectCommunicatorSemantics(Distributed.processes)
+            try expectCommunicatorSemantics(Distributed.processTransport)
         }
 
         @Test func processMismatchFailsEveryRankAndRecovers() throws {
-            let world = Distributed.processes
+            let world = Distributed.processTransport
             let n = world.size, r = world.rank
             // Rank-dependent shapes: inconsistent whenever there is more than one rank.
             let small = Tensor([Float](repeating: 1, count: r + 1)).concreteOrFail()
@@ -178,7 +178,7 @@ extension CollectivesTests {
         }
 
         @Test func localDevicesSpanTheJob() throws {
-            let devices = Distributed.localDevices
+            let devices = Distributed.localDeviceTransports
             #expect(devices.count == Distributed.localDeviceCount)
             for (i, d) in devices.enumerated() {
                 #expect(d.size == Distributed.deviceCount)
@@ -195,7 +195,7 @@ extension CollectivesTests {
     /// job must end with the watchdog's message instead of hanging.
     @Suite(.enabled(if: getenvString("FLOCK_TEST_DELIBERATE_HANG") != nil)) struct DeliberateHang {
         @Test func aRankThatSkipsACollectiveEndsTheJob() throws {
-            let world = Distributed.processes
+            let world = Distributed.processTransport
             if world.rank == 1 {
                 sleep(600)
             } else {
@@ -210,7 +210,7 @@ extension CollectivesTests {
     /// the job once its heartbeat is silent, long before the collective timeout.
     @Suite(.enabled(if: getenvString("FLOCK_TEST_DELIBERATE_STOP") != nil)) struct DeliberateStop {
         @Test func aStoppedRankIsNamedAndEndsTheJob() throws {
-            let world = Distributed.processes
+            let world = Distributed.processTransport
             if world.rank == 1 {
                 kill(getpid(), SIGSTOP)
                 // The stop can take effect a moment after kill returns (seen:
@@ -226,7 +226,7 @@ extension CollectivesTests {
     /// barrier; a long but healthy step is not a hang, and the job passes.
     @Suite(.enabled(if: getenvString("FLOCK_TEST_SLOW_RANK") != nil)) struct SlowRank {
         @Test func aLongHealthyStepIsNotAHang() throws {
-            let world = Distributed.processes
+            let world = Distributed.processTransport
             if world.rank == 1 {
                 let end = time(nil) + (Int(getenvString("FLOCK_TEST_SLOW_RANK") ?? "0") ?? 0)
                 var x = ones([256, 256])

@@ -8,7 +8,7 @@ import FlockTestSupport
 /// pmap, in FlockShardingTests' `pmeanOfAPyTreeEqualsVmap`.)
 @Suite struct AllReduceCombiningTests {
     /// A one-member axis "i", so that psums type check (nothing runs).
-    final class Alone: Communicator, @unchecked Sendable {
+    final class Alone: CollectiveTransport, @unchecked Sendable {
         var size: Int { 1 }
         var rank: Int { 0 }
         func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray { x }

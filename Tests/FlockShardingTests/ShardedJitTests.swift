@@ -377,6 +377,13 @@ extension ShardingTests {
             let lowered = try f.lower([x, w])
             #expect(lowered.inShardings == [rows, columns] && lowered.partitionReport.contains("argument 1: "), "\(lowered.partitionReport)")
             #expect(try lowered.perDevicePeakBytes() > 0)
+            let replicated = try NamedSharding(mesh: mesh, spec: .replicated)
+            let (c, d) = (Random.normal(Random.key(2), shape: [4, 6]), Random.normal(Random.key(3), shape: [8, 4]))
+            let params = try ShardedTree(["w": c], sharding: replicated), batch = try ShardedTree(d, sharding: rows)
+            let predict = jit(inShardings: nil) { (p: [String: Tensor], xs: Tensor) in tanh(matmul(xs, p["w"]!)) }
+            let out = try predict(params, batch)
+            #expect(out.shardings[0].spec.padded(2) == [["data"], []])
+            expectClose(try out.processAllgather(), tanh(matmul(d, c)), rtol: 1e-6, atol: 1e-6, "pytree example")
         }
 }
 }

@@ -102,6 +102,18 @@ extension BadInput {
         BadInput("collectives", "axisIndex of an unbound name", "axis_index: unbound axis name 'k'") {
             _ = vmap({ $0 + axisIndex("k").converted(to: .float32) }, axisName: "i")(iota([2]))
         },
+        BadInput("collectives", "psum over an axis bound to a communicator of the user's own type", "psum over 'r': the axis is bound by withAxis to a communicator of type OwnCommunicator, which Flock cannot call") {
+            _ = withAxis("r", communicator: OwnCommunicator()) { psum(iota([2]), axisName: "r") }
+        },
+        BadInput("collectives", "jitted psum over an axis bound to a communicator of the user's own type", "psum over 'r': the axis is bound by withAxis to a communicator of type OwnCommunicator") {
+            _ = withAxis("r", communicator: OwnCommunicator()) { jit { (x: Tensor) in psum(x, axisName: "r") }(iota([2])) }
+        },
+        BadInput("collectives", "allGather over an axis bound to a communicator of the user's own type", "all_gather over 'r': the axis is bound by withAxis to a communicator of type OwnCommunicator") {
+            _ = withAxis("r", communicator: OwnCommunicator()) { allGather(iota([2]), axisName: "r") }
+        },
+        BadInput("collectives", "barrier on a communicator of the user's own type", "barrier: called on a communicator of type OwnCommunicator, which Flock cannot call") {
+            try OwnCommunicator().barrier()
+        },
         BadInput("collectives", "psum over a repeated axis name", "axis names repeat") {
             _ = vmap({ psum($0, axisNames: ["i", "i"]) }, axisName: "i")(iota([2]))
         },
@@ -185,4 +197,11 @@ extension BadInput {
             _ = leaked! + 1
         },
     ]
+}
+
+/// A communicator a user wrote: it has a size and a rank, but no transport
+/// (Flock's are the only ones collectives can call).
+private final class OwnCommunicator: Communicator {
+    let size = 2
+    let rank = 0
 }

@@ -78,7 +78,7 @@ func runCollectiveBenchmarks(_ selected: String?) {
 /// transport (a one-member group), eager and jitted, and of its pieces.
 @MainActor
 func runCollectiveDiagnostics() {
-    let member = Distributed.usesMPI ? Distributed.processes : InProcessGroup(size: 1).members[0]
+    let member: any CollectiveTransport = Distributed.usesMPI ? Distributed.processTransport : InProcessGroup(size: 1).members[0]
     let x = Tensor([Float(1)])
     let a = try! x.concreteArray(for: "diag")
     withAxis("one", communicator: member) {

@@ -35,7 +35,7 @@ func mlpData() -> (keys: [String], params: [Tensor], x: Tensor, labels: Tensor) 
 /// as long as its slowest rank; the result is the best of `repeats` steps (the
 /// machine is shared: the least disturbed step shows the cost of the step).
 func timeSteps(repeats: Int, _ body: () -> Void) -> Double {
-    let world = Distributed.processes
+    let world = Distributed.processTransport
     body()  // warm-up: traces, buffer pool
     var samples: [Double] = []
     for _ in 0..<repeats {

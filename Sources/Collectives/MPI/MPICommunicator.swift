@@ -31,24 +31,24 @@ import Glibc
 /// let world = Distributed.processes            // MPICommunicator under mpirun
 /// let sum = try world.allReduce(DenseArray([Float(world.rank)], shape: [1]), .sum)
 /// ```
-public final class MPICommunicator: Communicator, @unchecked Sendable {
+package final class MPICommunicator: CollectiveTransport, @unchecked Sendable {
     /// Ranks in the communicator.
-    public let size: Int
+    package let size: Int
     /// This process's rank in the communicator.
-    public let rank: Int
+    package let rank: Int
     let comm: MPIComm
     /// Whether this object owns the handle (frees it on deinit).
     private let owned: Bool
     private let sequence = Atomic<UInt32>(0)
     /// Errors caught inside `catchingErrors` while this communicator's axis was active (carried by its collectives).
-    public let caughtErrors = CaughtErrors()
+    package let caughtErrors = CaughtErrors()
     private let watch: CollectiveWatchdog.Slot
     /// The shared-memory path when every member is on this host.
     private let shared: SharedMemoryExchange?
 
     /// Whether collectives meet in shared memory (every member on this host,
     /// and `FLOCK_SHARED_COLLECTIVE_BYTES` is not 0); see ``SharedMemoryExchange``.
-    public var usesSharedMemory: Bool { shared != nil }
+    package var usesSharedMemory: Bool { shared != nil }
     /// Operand bytes that travel through shared memory (0 without it).
     var sharedPayloadBytes: Int { shared?.payloadBytes ?? 0 }
 
@@ -56,7 +56,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// first (default true; `FLOCK_COLLECTIVE_CHECKS=0` turns it off). Without
     /// the check, ranks that pass different shapes to a large collective are
     /// undefined behaviour in MPI (a hang, a truncation error or wrong data).
-    public static var checksSignatures: Bool { Configuration.collectiveChecks }
+    package static var checksSignatures: Bool { Configuration.collectiveChecks }
 
     /// Bytes per rank in the signature allgather, and operand bytes that fit in it.
     static let blockBytes = 128
@@ -107,7 +107,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// // A 2 × 2 mesh of four ranks: one communicator per row.
     /// let row = try world.split(color: world.rank / 2, key: world.rank % 2)!
     /// ```
-    public func split(color: Int?, key: Int) throws -> MPICommunicator? {
+    package func split(color: Int?, key: Int) throws -> MPICommunicator? {
         if let color, color < 0 { throw FlockError("MPICommunicator.split: color must be non-negative, got \(color)") }
         try barrier()  // a checked collective, so a rank that skips the split is reported
         var out: MPI_Comm? = nil
@@ -118,23 +118,23 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// Runs `operation` on `x` over the ranks; `call` is checked against every rank's before data is combined.
-    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+    package func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
         try perform(operation, x, call: call, inPlace: false)
     }
 
     /// Runs `operation` on `x` as a direct call (no collective call recorded for the checks).
-    public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
+    package func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
         try perform(operation, x, call: .unspecified, inPlace: false)
     }
 
     /// An all-reduce that may write its result into `x`'s buffer (which the caller gives up).
-    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
+    package func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray {
         try perform(.allReduce(op), x, call: .unspecified, inPlace: true)
     }
 
     /// The all-reduce into `x`'s buffer (`MPI_IN_PLACE`) for operands beyond
     /// the signature block; small ones take the inline path as usual.
-    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray {
+    package func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray {
         try perform(.allReduce(op), x, call: call, inPlace: true)
     }
 

@@ -5,7 +5,7 @@ import CKernels
 // member's data in memory (in-process groups, small MPI messages) use these.
 
 /// Checks that `op` is a reduction communicators support for `dtype`.
-public func checkCollectiveReduction(_ op: ReduceOp, _ dtype: DType) throws {
+package func checkCollectiveReduction(_ op: ReduceOp, _ dtype: DType) throws {
     guard op == .sum || op == .max || op == .min || op == .prod else {
         throw FlockError("collective reduction \(op.rawValue) is not supported (use sum, max, min or prod)")
     }
@@ -127,5 +127,5 @@ package func zeroArray(shape: [Int], dtype: DType) -> DenseArray {
 
 extension DenseArray {
     /// The array with its axes permuted (`result.shape[i] == shape[perm[i]]`).
-    public func transposed(_ perm: [Int]) -> DenseArray { evalTranspose(self, perm: perm) }
+    package func transposed(_ perm: [Int]) -> DenseArray { evalTranspose(self, perm: perm) }
 }

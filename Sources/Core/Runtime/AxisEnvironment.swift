@@ -11,8 +11,12 @@ import Synchronization
 
 /// What an axis name refers to.
 package enum AxisBinding: Sendable {
-    /// Members of a communicator run the program; collectives call it.
-    case communicator(any Communicator)
+    /// Members of a communicator run the program; collectives call its
+    /// transport (held as such, so that no collective casts).
+    case communicator(any CollectiveTransport)
+    /// A communicator of a type Flock did not make (``withAxis(_:communicator:_:)``
+    /// accepts any): the axis has a size, but collectives over it fail.
+    case unsupported(any Communicator)
     /// A transform (vmap) maps over the axis; its interpreter handles collectives.
     case mapped(any Interpreter)
 }
@@ -35,6 +39,16 @@ public struct AxisFrame: Sendable {
 
     /// The communicator, for an axis bound to one.
     public var communicator: (any Communicator)? {
+        switch binding {
+        case .communicator(let c): c
+        case .unsupported(let c): c
+        case .mapped: nil
+        }
+    }
+
+    /// The transport collectives over this axis call, for an axis bound to
+    /// one of Flock's communicators.
+    package var transport: (any CollectiveTransport)? {
         if case .communicator(let c) = binding { return c }
         return nil
     }
@@ -50,9 +64,9 @@ public struct AxisFrame: Sendable {
 /// signature: members that caught different numbers of errors fail their
 /// next collective together, with a message saying so, instead of pairing
 /// calls wrongly. Members that all catch the same error stay in step.
-public final class CaughtErrors: Sendable {
+package final class CaughtErrors: Sendable {
     /// A count of zero caught errors (one per communicator).
-    public init() {}
+    package init() {}
 
     // Atomics: every collective reads the count (latency-bound: no lock on that path).
     private let caught = Atomic<UInt32>(0)
@@ -88,7 +102,7 @@ func recordCaughtError(_ error: Error) {
     let e = (error as? FlockError) ?? FlockError("\(error)")
     var seen = Set<ObjectIdentifier>()
     for f in frames {
-        guard let c = f.communicator, seen.insert(ObjectIdentifier(c)).inserted else { continue }
+        guard let c = f.transport, seen.insert(ObjectIdentifier(c)).inserted else { continue }
         c.caughtErrors.record(e)
     }
 }
@@ -103,8 +117,8 @@ public enum AxisEnvironment {
 /// The innermost active axis called `name`, or nil when nothing binds it.
 ///
 /// ```swift
-/// withAxis("ranks", communicator: group.members[0]) {
-///     print(activeAxis(named: "ranks")?.size)   // Optional(4)
+/// withAxis("ranks", communicator: Distributed.processes) {
+///     print(activeAxis(named: "ranks")?.size)   // Optional(Distributed.processCount)
 /// }
 /// ```
 public func activeAxis(named name: String) -> AxisFrame? {
@@ -126,15 +140,20 @@ public func withAxisFrame<R>(_ frame: AxisFrame, _ body: () throws -> R) rethrow
 /// `name` inside `body` run among the communicator's members, each of which
 /// runs `body` too (SPMD).
 ///
+/// Bind the communicators Flock makes (``Distributed``'s): a collective over
+/// an axis bound to a communicator of another type fails with a
+/// ``FlockError``.
+///
 /// ```swift
-/// let group = InProcessGroup(size: 2)
-/// // On each of two threads, member i:
-/// let total = withAxis("devices", communicator: group.members[i]) {
-///     psum(Tensor([Float(i)]), axisName: "devices")      // [1.0] on both
+/// let total = withAxis("ranks", communicator: Distributed.processes) {
+///     psum(Tensor([Float(Distributed.processIndex)]), axisName: "ranks")   // the same on every rank
 /// }
 /// ```
 public func withAxis<R>(_ name: String, communicator: any Communicator, _ body: () throws -> R) rethrows -> R {
-    try withAxisFrame(AxisFrame(name: name, size: communicator.size, binding: .communicator(communicator)), body)
+    // The one dynamic cast of the binding: collectives read the transport as is.
+    let binding: AxisBinding =
+        if let transport = communicator as? any CollectiveTransport { .communicator(transport) } else { .unsupported(communicator) }
+    return try withAxisFrame(AxisFrame(name: name, size: communicator.size, binding: binding), body)
 }
 
 /// The frame for `name`, or an error naming the operation and the active axes.

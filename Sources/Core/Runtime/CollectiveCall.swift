@@ -12,15 +12,15 @@
 /// Its 64-bit ``digest`` travels in every ``CollectiveSignature``, so members
 /// compare all of it at no extra cost; the readable ``fields`` are exchanged
 /// only when members disagree, to name the parameter that differs.
-public struct CollectiveCall: Sendable {
+package struct CollectiveCall: Sendable {
     /// A stable (process-independent) hash of everything below; 0 for ``unspecified``.
-    public let digest: UInt64
+    package let digest: UInt64
     /// What was called, where, on what. Kept apart from the digest because
     /// only a mismatch reads it (to name what differs).
     private let what: What?
     /// Errors this member caught inside ``catchingErrors(_:)`` while the axis
     /// was active, since the axis's last failed collective (see ``CaughtErrors``).
-    public var caughtErrors: UInt32 = 0
+    package var caughtErrors: UInt32 = 0
     /// The rarely set texts (``lastCaughtError``, ``localMismatch``): nil in
     /// the common case, so copying a call copies no strings.
     private var notes: Notes?
@@ -82,19 +82,19 @@ public struct CollectiveCall: Sendable {
     }
 
     /// The last of those errors' message.
-    public var lastCaughtError: String {
+    package var lastCaughtError: String {
         get { notes?.lastCaughtError ?? "" }
         set { notes = Notes(lastCaughtError: newValue, localMismatch: localMismatch) }
     }
     /// Why this member takes part as ``CollectiveOperation/inconsistent``: the
     /// error its own local devices reported (sent to the other members).
-    public var localMismatch: String? {
+    package var localMismatch: String? {
         get { notes?.localMismatch }
         set { notes = Notes(lastCaughtError: lastCaughtError, localMismatch: newValue) }
     }
 
     /// This call carrying the errors caught on `communicator`'s member (see ``caughtErrors``).
-    func withCaughtErrors(of communicator: any Communicator) -> CollectiveCall {
+    func withCaughtErrors(of communicator: any CollectiveTransport) -> CollectiveCall {
         let count = communicator.caughtErrors.pendingCount
         guard count > 0 else { return self }
         var call = self
@@ -105,7 +105,7 @@ public struct CollectiveCall: Sendable {
 
     /// A direct call on a communicator (no primitive, no site): only the
     /// communicator's own signature is compared.
-    public static let unspecified = CollectiveCall(digest: 0, what: nil)
+    package static let unspecified = CollectiveCall(digest: 0, what: nil)
 
     private init(digest: UInt64, what: What?) {
         self.digest = digest
@@ -113,7 +113,7 @@ public struct CollectiveCall: Sendable {
     }
 
     /// The call of collective `primitive` on an operand of type `operand` at `site`.
-    public init(_ primitive: Primitive, operand: AbstractValue?, site: CollectiveSite?) {
+    package init(_ primitive: Primitive, operand: AbstractValue?, site: CollectiveSite?) {
         let (axes, numbers) = primitive.collectiveParameters
         var pairs: [PermutationPair] = []
         if case .ppermute(_, let p) = primitive { pairs = p }
@@ -155,7 +155,7 @@ public struct CollectiveCall: Sendable {
     /// The call as (name, value) pairs, in a fixed order: the operation, its
     /// parameters, the operand and the call site. Members compare these to
     /// name what differs.
-    public var fields: [(name: String, value: String)] {
+    package var fields: [(name: String, value: String)] {
         guard let primitive else { return [] }
         let (axes, numbers) = primitive.collectiveParameters
         var out: [(String, String)] = [("operation", primitive.name), ("axis names", "\(axes)")]
@@ -170,7 +170,7 @@ public struct CollectiveCall: Sendable {
     /// ``fields`` (and the caught errors, if any) as one line of text
     /// (`name=value` joined by unit separators), the form exchanged between
     /// processes; ``parseFields(_:)`` reads it back.
-    public var encodedFields: String {
+    package var encodedFields: String {
         var all = fields
         if caughtErrors > 0 { all.append((Self.caughtField, "\(caughtErrors) (the last: \(lastCaughtError))")) }
         if let localMismatch { all.append((Self.localMismatchField, localMismatch)) }
@@ -188,7 +188,7 @@ public struct CollectiveCall: Sendable {
 
 
     /// The fields of ``encodedFields``.
-    public static func parseFields(_ text: String) -> [(name: String, value: String)] {
+    package static func parseFields(_ text: String) -> [(name: String, value: String)] {
         text.split(separator: "\u{1F}").map { part in
             let s = String(part)
             guard let eq = s.firstIndex(of: "=") else { return (s, "") }
@@ -199,7 +199,7 @@ public struct CollectiveCall: Sendable {
 
 /// Where a collective was called: a source line (eager code), or a place in
 /// the collective schedule of a jitted program.
-public struct CollectiveSite: Sendable, CustomStringConvertible {
+package struct CollectiveSite: Sendable, CustomStringConvertible {
     let file: StaticString?
     let line: UInt
     /// Under jit: the collective's place among the program's collectives, their
@@ -207,14 +207,14 @@ public struct CollectiveSite: Sendable, CustomStringConvertible {
     let scheduled: (index: Int, of: Int, schedule: UInt64)?
 
     /// A call at `file`:`line`.
-    public init(file: StaticString, line: UInt) {
+    package init(file: StaticString, line: UInt) {
         self.file = file
         self.line = line
         self.scheduled = nil
     }
 
     /// Collective `index` of the `count` collectives of a compiled program whose schedule hashes to `schedule`.
-    public init(collective index: Int, of count: Int, schedule: UInt64) {
+    package init(collective index: Int, of count: Int, schedule: UInt64) {
         self.file = nil
         self.line = 0
         self.scheduled = (index, count, schedule)
@@ -235,7 +235,7 @@ public struct CollectiveSite: Sendable, CustomStringConvertible {
     ///
     /// - Parameter collectives: each collective's primitive, operand type, and
     ///   the types of the parts concatenated into its operand (empty if none).
-    public static func schedule(_ collectives: [(primitive: Primitive, operand: AbstractValue?, parts: [AbstractValue])]) -> [CollectiveSite] {
+    package static func schedule(_ collectives: [(primitive: Primitive, operand: AbstractValue?, parts: [AbstractValue])]) -> [CollectiveSite] {
         var h = StableHasher()
         h.combine(collectives.count)
         for c in collectives {
@@ -252,7 +252,7 @@ public struct CollectiveSite: Sendable, CustomStringConvertible {
     }
 
     /// Where the collective was called: the source line, or its place in a jitted program's collectives.
-    public var description: String {
+    package var description: String {
         if let file { return "\(file):\(line)" }
         if let (i, n, _) = scheduled { return "collective \(i + 1) of \(n) of a jitted program" }
         return "an unknown place"
@@ -272,7 +272,7 @@ public struct CollectiveSite: Sendable, CustomStringConvertible {
 
     /// The site of the collective being evaluated (set by the collective
     /// functions around `bind`, and by the plan executor).
-    @TaskLocal public static var current: CollectiveSite?
+    @TaskLocal package static var current: CollectiveSite?
 }
 
 /// FNV-1a over 64 bits (words at a time, with a shift to mix the high bits

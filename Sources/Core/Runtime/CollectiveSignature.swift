@@ -1,13 +1,13 @@
 /// The collective operations a communicator performs, as recorded in a
 /// ``CollectiveSignature``.
-public enum CollectiveKind: UInt8, Sendable {
+package enum CollectiveKind: UInt8, Sendable {
     /// The operation: an all-reduce (`psum`, `pmax`, `pmin`), all-gather,
     /// reduce-scatter (`psum_scatter`), all-to-all, permutation (`ppermute`), broadcast
     /// from a root, a barrier, or `inconsistent` (a member that cannot take part consistently).
     case allReduce = 1, allGather, reduceScatter, allToAll, permute, broadcast, barrier, inconsistent
 
     /// How messages name the operation.
-    public var description: String {
+    package var description: String {
         switch self {
         case .allReduce: "all-reduce"
         case .allGather: "all-gather"

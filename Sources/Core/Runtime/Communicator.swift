@@ -4,26 +4,70 @@ import Glibc
 import Darwin
 #endif
 
-/// Communicators: the transport behind collective primitives.
+/// The members of a group that run the same program and call collectives
+/// together (MPI ranks, threads of one process, or both).
 ///
-/// A communicator connects `size` *members* (MPI ranks, threads of one
-/// process, or both) that run the same program; each member sees its own
-/// `rank`. Collective primitives (`psum`, `allGather`, …) find the
-/// communicator bound to their axis name and call it; the semantics live with
-/// the primitives, the transport behind this protocol. That is what lets MPI
-/// ranks, in-process devices and tests without MPI run the same `psum`.
+/// A communicator connects `size` *members*; each member sees its own
+/// `rank`. Bind one to an axis name with ``withAxis(_:communicator:_:)`` and
+/// collectives over that name (`psum`, `allGather`, …) run among its members.
+/// Flock makes every communicator a program uses: ``Distributed`` hands out
+/// the processes' (`Distributed.processes`) and the local devices'
+/// (`Distributed.localDevices`), and `pmap`/`shardMap` bind their mesh's own.
+/// The transport behind them is internal to Flock: a type of your own that
+/// adopts this protocol can be bound, but a collective over its axis fails
+/// with a ``FlockError`` saying so.
+///
+/// ```swift
+/// let world = Distributed.processes
+/// print("rank \(world.rank) of \(world.size)")
+/// let total = withAxis("ranks", communicator: world) {
+///     psum(Tensor([Float(1)]), axisName: "ranks")      // [world.size] on every rank
+/// }
+/// ```
+public protocol Communicator: AnyObject, Sendable {
+    /// Number of members.
+    var size: Int { get }
+    /// This member's index, in `0..<size`.
+    var rank: Int { get }
+}
+
+extension Communicator {
+    /// Waits until every member has called `barrier`.
+    ///
+    /// - Throws: ``FlockError`` when the members call collectives
+    ///   inconsistently (one calls `barrier`, another something else), when a
+    ///   member never arrives (after `FLOCK_COLLECTIVE_TIMEOUT` seconds), or when
+    ///   this communicator is not one of Flock's.
+    public func barrier() throws {
+        guard let transport = self as? any CollectiveTransport else {
+            throw FlockError("barrier: called on \(unsupportedCommunicatorText(self))")
+        }
+        try transport.barrier()
+    }
+}
+
+/// Why a communicator of a type Flock did not make cannot carry collectives
+/// (the end of an error message: "… bound to <this>").
+package func unsupportedCommunicatorText(_ c: any Communicator) -> String {
+    "a communicator of type \(type(of: c)), which Flock cannot call: only the communicators Flock makes "
+        + "(Distributed.processes, Distributed.localDevices, those of pmap and shardMap) carry collectives"
+}
+
+/// The transport behind collective primitives: what every communicator Flock
+/// makes adopts.
+///
+/// Collective primitives find the transport bound to their axis name and
+/// call it; the semantics live with the primitives, the transport behind this
+/// protocol. That is what lets MPI ranks, in-process devices and tests
+/// without MPI run the same `psum`. An axis binding holds this existential
+/// (cast once, at bind time), so no collective pays a dynamic cast.
 ///
 /// Every member must call the same collectives, with the same shapes and
 /// dtypes, in the same order. Implementations check this with a small
 /// ``CollectiveSignature`` exchanged before (or with) the payload, so that an
 /// inconsistent call is reported as a ``FlockError`` on every member instead
 /// of hanging or corrupting memory.
-public protocol Communicator: AnyObject, Sendable {
-    /// Number of members.
-    var size: Int { get }
-    /// This member's index, in `0..<size`.
-    var rank: Int { get }
-
+package protocol CollectiveTransport: Communicator {
     /// Performs `operation` with this member's operand `x` and returns this
     /// member's result (see ``CollectiveOperation`` for each one's meaning).
     /// Inconsistent calls across members throw on every member.
@@ -49,29 +93,29 @@ public protocol Communicator: AnyObject, Sendable {
     var caughtErrors: CaughtErrors { get }
 }
 
-extension Communicator {
+extension CollectiveTransport {
     /// By default, the out-of-place all-reduce.
-    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray { try perform(.allReduce(op), x) }
+    package func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp) throws -> DenseArray { try perform(.allReduce(op), x) }
 
     /// By default, ``perform(_:_:)`` (the call is not compared).
-    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+    package func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
         try perform(operation, x)
     }
 
     /// By default, the out-of-place all-reduce for `call`.
-    public func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray {
+    package func allReduceInPlace(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall) throws -> DenseArray {
         try perform(.allReduce(op), x, call: call)
     }
 
     /// By default, one count shared by all communicators without their own.
-    public var caughtErrors: CaughtErrors { sharedCaughtErrors }
+    package var caughtErrors: CaughtErrors { sharedCaughtErrors }
 }
 
-/// The count of ``Communicator/caughtErrors`` for communicators without their own.
+/// The count of ``CollectiveTransport/caughtErrors`` for communicators without their own.
 private let sharedCaughtErrors = CaughtErrors()
 
 /// A collective operation and its parameters. Shapes below are per member.
-public enum CollectiveOperation: Sendable {
+package enum CollectiveOperation: Sendable {
     /// Elementwise reduction (sum, max, min or prod) of every member's operand;
     /// every member gets the result.
     case allReduce(ReduceOp)
@@ -97,7 +141,7 @@ public enum CollectiveOperation: Sendable {
     case inconsistent
 
     /// The kind of operation, as a ``CollectiveSignature`` records it.
-    public var kind: CollectiveKind {
+    package var kind: CollectiveKind {
         switch self {
         case .allReduce: .allReduce
         case .allGather: .allGather
@@ -111,7 +155,7 @@ public enum CollectiveOperation: Sendable {
     }
 
     /// The parameter recorded in signatures.
-    public var parameter: UInt32 {
+    package var parameter: UInt32 {
         switch self {
         case .allReduce(let op), .reduceScatter(let op): UInt32(ReduceOp.allCases.firstIndex(of: op)! + 1)
         case .permute(let pairs): permutationHash(pairs)
@@ -152,7 +196,7 @@ public enum CollectiveOperation: Sendable {
     }
 
     /// The result's shape for an operand of `shape` on `size` members.
-    public func resultShape(_ shape: [Int], size: Int) -> [Int] {
+    package func resultShape(_ shape: [Int], size: Int) -> [Int] {
         switch self {
         case .allGather: [size] + shape
         case .reduceScatter: Array(shape.dropFirst())
@@ -190,37 +234,37 @@ public enum CollectiveOperation: Sendable {
     }
 }
 
-extension Communicator {
+extension CollectiveTransport {
     /// Elementwise `op` of every member's `x`; every member gets the result.
-    public func allReduce(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall = .unspecified) throws -> DenseArray {
+    package func allReduce(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall = .unspecified) throws -> DenseArray {
         try perform(.allReduce(op), x, call: call)
     }
     /// Every member's `x` stacked in rank order: `[size] + x.shape`.
-    public func allGather(_ x: DenseArray, call: CollectiveCall = .unspecified) throws -> DenseArray {
+    package func allGather(_ x: DenseArray, call: CollectiveCall = .unspecified) throws -> DenseArray {
         try perform(.allGather, x, call: call)
     }
     /// Block `rank` (of the leading axis, which has `size` blocks) of the reduction over members.
-    public func reduceScatter(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall = .unspecified) throws -> DenseArray {
+    package func reduceScatter(_ x: DenseArray, _ op: ReduceOp, call: CollectiveCall = .unspecified) throws -> DenseArray {
         try perform(.reduceScatter(op), x, call: call)
     }
     /// Block `j` of `x` to member `j`; block `i` of the result from member `i`.
-    public func allToAll(_ x: DenseArray, call: CollectiveCall = .unspecified) throws -> DenseArray {
+    package func allToAll(_ x: DenseArray, call: CollectiveCall = .unspecified) throws -> DenseArray {
         try perform(.allToAll, x, call: call)
     }
     /// `x` sent along (source, destination) pairs; zeros where nothing arrives.
-    public func permute(_ x: DenseArray, pairs: [(source: Int, destination: Int)]) throws -> DenseArray {
+    package func permute(_ x: DenseArray, pairs: [(source: Int, destination: Int)]) throws -> DenseArray {
         try perform(.permute(pairs.map { .init($0.source, $0.destination) }), x)
     }
     /// Member `root`'s `x` on every member.
-    public func broadcast(_ x: DenseArray, root: Int, call: CollectiveCall = .unspecified) throws -> DenseArray {
+    package func broadcast(_ x: DenseArray, root: Int, call: CollectiveCall = .unspecified) throws -> DenseArray {
         try perform(.broadcast(root: root), x, call: call)
     }
     /// Waits until every member has called `barrier`.
-    public func barrier() throws { _ = try perform(.barrier, zeroArray(shape: [], dtype: .int32)) }
+    package func barrier() throws { _ = try perform(.barrier, zeroArray(shape: [], dtype: .int32)) }
 }
 
 /// Parameter hash of a permutation, for signatures (FNV-1a over the pairs).
-public func permutationHash(_ pairs: [PermutationPair]) -> UInt32 {
+package func permutationHash(_ pairs: [PermutationPair]) -> UInt32 {
     var h: UInt32 = 2_166_136_261
     for p in pairs {
         let (s, d) = (p.source, p.destination)
@@ -231,7 +275,7 @@ public func permutationHash(_ pairs: [PermutationPair]) -> UInt32 {
 }
 
 /// Checks a permutation's pairs for a communicator of `size` members.
-public func checkPermutation(_ pairs: [PermutationPair], size: Int) throws {
+package func checkPermutation(_ pairs: [PermutationPair], size: Int) throws {
     var sources = Set<Int>(), destinations = Set<Int>()
     for p in pairs {
         let (s, d) = (p.source, p.destination)

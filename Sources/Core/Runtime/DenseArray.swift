@@ -1,13 +1,13 @@
 /// A concrete row-major array: a buffer, a shape and a dtype.
 ///
 /// The eval kernels consume and produce these. Reshaping shares the buffer.
-public struct DenseArray: @unchecked Sendable {
+package struct DenseArray: @unchecked Sendable {
     /// The storage, shared by arrays that reshape it.
     @usableFromInline package let buffer: Buffer
     /// The size of each dimension, row-major.
-    public let shape: [Int]
+    package let shape: [Int]
     /// The element type.
-    public let dtype: DType
+    package let dtype: DType
     /// The buffer's generation when this array was made (see ``isDeleted``).
     let generation: UInt32
 
@@ -22,16 +22,16 @@ public struct DenseArray: @unchecked Sendable {
 
     /// Whether the buffer was donated to a jitted function since this array
     /// was made: its contents may have been overwritten (`jax.Array.is_deleted`).
-    public var isDeleted: Bool { generation != buffer.generation }
+    package var isDeleted: Bool { generation != buffer.generation }
 
     /// A fresh, uninitialised array; the caller must fill every element.
-    public init(uninitializedShape shape: [Int], dtype: DType) {
+    package init(uninitializedShape shape: [Int], dtype: DType) {
         let count = shape.reduce(1, *)
         self.init(buffer: .allocate(byteCount: count * dtype.byteSize), shape: shape, dtype: dtype)
     }
 
     /// Builds an array by writing its elements through a typed pointer.
-    public init<T: TensorElement>(
+    package init<T: TensorElement>(
         shape: [Int], of _: T.Type = T.self,
         fill: (UnsafeMutableBufferPointer<T>) throws -> Void
     ) rethrows {
@@ -40,7 +40,7 @@ public struct DenseArray: @unchecked Sendable {
     }
 
     /// Copies Swift scalars into a new array.
-    public init<T: TensorElement>(_ values: [T], shape: [Int]) {
+    package init<T: TensorElement>(_ values: [T], shape: [Int]) {
         precondition(values.count == shape.reduce(1, *), "DenseArray: \(values.count) values for shape \(shape)")
         self.init(uninitializedShape: shape, dtype: T.dtype)
         let p = mutablePointer(T.self)
@@ -50,37 +50,37 @@ public struct DenseArray: @unchecked Sendable {
     }
 
     /// The number of elements.
-    public var count: Int { shape.reduce(1, *) }
+    package var count: Int { shape.reduce(1, *) }
     /// The number of dimensions.
-    public var rank: Int { shape.count }
+    package var rank: Int { shape.count }
     /// The size of the elements in bytes.
-    public var byteCount: Int { count * dtype.byteSize }
+    package var byteCount: Int { count * dtype.byteSize }
 
     /// Typed read-only view of the elements.
     @inlinable
-    public func pointer<T>(_: T.Type) -> UnsafeBufferPointer<T> {
+    package func pointer<T>(_: T.Type) -> UnsafeBufferPointer<T> {
         UnsafeBufferPointer(start: buffer.pointer.assumingMemoryBound(to: T.self), count: count)
     }
 
     /// Typed writable view; only for kernels filling a fresh array.
     @inlinable
-    public func mutablePointer<T>(_: T.Type) -> UnsafeMutableBufferPointer<T> {
+    package func mutablePointer<T>(_: T.Type) -> UnsafeMutableBufferPointer<T> {
         UnsafeMutableBufferPointer(start: buffer.pointer.assumingMemoryBound(to: T.self), count: count)
     }
 
     /// The elements as a Swift array (the dtype must match `T`).
-    public func toArray<T: TensorElement>(_: T.Type = T.self) -> [T] {
+    package func toArray<T: TensorElement>(_: T.Type = T.self) -> [T] {
         precondition(T.dtype == dtype, "DenseArray: requested \(T.dtype) elements from a \(dtype) array")
         return Array(pointer(T.self))
     }
 
     /// The same elements viewed with another shape of equal size.
-    public func reshaped(_ newShape: [Int]) -> DenseArray {
+    package func reshaped(_ newShape: [Int]) -> DenseArray {
         DenseArray(buffer: buffer, shape: newShape, dtype: dtype)
     }
 
     /// Element `i` (flat, row-major) converted to Double.
-    public func double(at i: Int) -> Double {
+    package func double(at i: Int) -> Double {
         switch dtype {
         case .bool: pointer(Bool.self)[i] ? 1 : 0
         case .int8: Double(pointer(Int8.self)[i])
@@ -99,7 +99,7 @@ public struct DenseArray: @unchecked Sendable {
     }
 
     /// Raw bytes of the elements.
-    public var bytes: UnsafeRawBufferPointer {
+    package var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: buffer.pointer, count: byteCount)
     }
 }

@@ -27,7 +27,7 @@ package final class InProcessGroup: Sendable {
 }
 
 /// One member of an ``InProcessGroup``.
-public final class InProcessCommunicator: Communicator {
+package final class InProcessCommunicator: CollectiveTransport {
     struct Contribution: @unchecked Sendable {
         let signature: CollectiveSignature
         let call: CollectiveCall
@@ -36,13 +36,13 @@ public final class InProcessCommunicator: Communicator {
     }
 
     /// This member's index in the group, 0 ..< `size`.
-    public let rank: Int
+    package let rank: Int
     /// How many members the group has.
-    public let size: Int
+    package let size: Int
     let rendezvous: Rendezvous<Contribution>
     private let sequence = Atomic<UInt32>(0)
     /// The errors members caught inside `catchingErrors` since the last collective.
-    public let caughtErrors = CaughtErrors()
+    package let caughtErrors = CaughtErrors()
 
     init(rank: Int, size: Int, rendezvous: Rendezvous<Contribution>) {
         self.rank = rank
@@ -51,12 +51,12 @@ public final class InProcessCommunicator: Communicator {
     }
 
     /// Runs `operation` on `x` together with the other members and returns this member's result.
-    public func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
+    package func perform(_ operation: CollectiveOperation, _ x: DenseArray) throws -> DenseArray {
         try perform(operation, x, call: .unspecified)
     }
 
     /// Runs `operation` on `x` together with the other members and returns this member's result.
-    public func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
+    package func perform(_ operation: CollectiveOperation, _ x: DenseArray, call: CollectiveCall) throws -> DenseArray {
         let signature = operation.signature(x, sequence: sequence.add(1, ordering: .relaxed).oldValue, call: call)
         let all = try rendezvous.exchange(rank, Contribution(signature: signature, call: call, array: x), what: signature.description)
         if all.contains(where: { $0.signature != signature }) {

@@ -108,7 +108,7 @@ private func eagerAllReduce(
     _ x: Tensor, _ op: ReduceOp, axisName: String, _ name: String, _ file: StaticString, _ line: UInt
 ) -> Tensor? {
     guard InterpreterContext.current is EvalInterpreter, x.dtype != .bool, let array = try? x.concreteArray(for: name),
-          let communicator = activeAxis(named: axisName)?.communicator
+          let communicator = activeAxis(named: axisName)?.transport
     else { return nil }
     do {
         let call = CollectiveCall(
