@@ -188,7 +188,9 @@ def jax_jit_cases(selected):
         report("jit_compile_mlp_step", "jax", ns, "ms", ns / 1e6)
 
 
-CONV_CASES = ("conv_sgemm_peak", "conv2_forward", "conv2_input_grad", "conv2_kernel_grad", "cnn_train_step")
+CONV_CASES = ("conv_sgemm_peak", "conv2_forward", "conv2_input_grad", "conv2_kernel_grad", "cnn_train_step",
+              "conv2_forward_nhwc", "conv2_input_grad_nhwc", "conv2_kernel_grad_nhwc", "cnn_train_step_nhwc",
+              "mobilenet_block_forward", "mobilenet_block_step")
 
 
 def jax_convolution_cases(selected):
@@ -214,6 +216,15 @@ def jax_convolution_cases(selected):
         "conv2_input_grad": (jax.jit(lambda x, w, ct: jax.vjp(lambda x: conv(x, w), x)[1](ct)), (x, w, ct)),
         "conv2_kernel_grad": (jax.jit(lambda x, w, ct: jax.vjp(lambda w: conv(x, w), w)[1](ct)), (x, w, ct)),
     }
+    nhwc = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    x_l = jax.random.normal(jax.random.key(1), (128, 28, 28, 32))
+    w_l = jax.random.normal(jax.random.key(2), (3, 3, 32, 64))
+    ct_l = jax.random.normal(jax.random.key(3), (128, 28, 28, 64))
+    passes.update({
+        "conv2_forward_nhwc": (jax.jit(nhwc), (x_l, w_l)),
+        "conv2_input_grad_nhwc": (jax.jit(lambda x, w, ct: jax.vjp(lambda x: nhwc(x, w), x)[1](ct)), (x_l, w_l, ct_l)),
+        "conv2_kernel_grad_nhwc": (jax.jit(lambda x, w, ct: jax.vjp(lambda w: nhwc(x, w), w)[1](ct)), (x_l, w_l, ct_l)),
+    })
     for case, (f, args) in passes.items():
         if run_all or selected == case:
             ns = measure(lambda: jax.block_until_ready(f(*args)), 9, 1)
@@ -245,6 +256,61 @@ def jax_convolution_cases(selected):
             l.block_until_ready()
         ns = measure(run, 5, n)
         report("cnn_train_step", "jax", ns, "ms", ns / 1e6)
+    if run_all or selected == "cnn_train_step_nhwc":
+        k = jax.random.split(jax.random.key(10), 3)
+        params_l = [jax.random.normal(k[0], (3, 3, 1, 32)) * 0.3, jnp.zeros(32),
+                    jax.random.normal(k[1], (3, 3, 32, 64)) * 0.06, jnp.zeros(64),
+                    jax.random.normal(k[2], (64, 10)) * 0.1, jnp.zeros(10)]
+        xs_l = jax.random.normal(jax.random.key(4), (128, 28, 28, 1))
+        labels = jax.nn.one_hot(jax.random.randint(jax.random.key(5), (128,), 0, 10), 10)
+
+        def loss_l(p, x, y):
+            h1 = jax.nn.relu(nhwc(x, p[0]) + p[1])
+            h2 = jax.nn.relu(nhwc(h1, p[2]) + p[3])
+            logits = h2.mean(axis=(1, 2)) @ p[4] + p[5]
+            return -(jax.nn.log_softmax(logits) * y).sum(axis=1).mean()
+
+        def step_l(p, x, y):
+            l, g = jax.value_and_grad(loss_l)(p, x, y)
+            return l, [a - 0.01 * b for a, b in zip(p, g)]
+        jitted_l = jax.jit(step_l, donate_argnums=0)
+        state_l = {"p": params_l}
+
+        def run_l():
+            for _ in range(3):
+                l, state_l["p"] = jitted_l(state_l["p"], xs_l, labels)
+            l.block_until_ready()
+        ns = measure(run_l, 5, 3)
+        report("cnn_train_step_nhwc", "jax", ns, "ms", ns / 1e6)
+
+    if run_all or selected in ("mobilenet_block_forward", "mobilenet_block_step"):
+        dn = ("NHWC", "HWIO", "NHWC")
+        k = jax.random.split(jax.random.key(20), 2)
+        params_m = [jax.random.normal(k[0], (3, 3, 1, 64)) * 0.3, jax.random.normal(k[1], (1, 1, 64, 64)) * 0.1]
+        xm = jax.random.normal(jax.random.key(6), (32, 56, 56, 64))
+
+        def block(p, x):
+            h = jax.nn.relu(lax.conv_general_dilated(x, p[0], (1, 1), "SAME", dimension_numbers=dn,
+                                                     feature_group_count=64))
+            return jax.nn.relu(lax.conv_general_dilated(h, p[1], (1, 1), "VALID", dimension_numbers=dn))
+        if run_all or selected == "mobilenet_block_forward":
+            fm = jax.jit(block)
+            ns = measure(lambda: fm(params_m, xm).block_until_ready(), 9, 1)
+            report("mobilenet_block_forward", "jax", ns, "ms", ns / 1e6)
+        if run_all or selected == "mobilenet_block_step":
+            def step_m(p, x):
+                l, g = jax.value_and_grad(lambda q: jnp.mean(jnp.square(block(q, x))))(p)
+                return l, [a - 0.01 * b for a, b in zip(p, g)]
+            jitted_m = jax.jit(step_m, donate_argnums=0)
+            state_m = {"p": params_m}
+
+            def run_m():
+                for _ in range(3):
+                    l, state_m["p"] = jitted_m(state_m["p"], xm)
+                l.block_until_ready()
+            ns = measure(run_m, 5, 3)
+            report("mobilenet_block_step", "jax", ns, "ms", ns / 1e6)
+
 
 def jax_pool_cases(selected):
     if selected not in (None, "max_pool_2x2"):

@@ -187,6 +187,12 @@ CONVOLUTION_TARGETS = {
     "conv2_input_grad": ("conv2 input gradient (jitted `vjp` w.r.t. the input)", "≥ 60 % of peak"),
     "conv2_kernel_grad": ("conv2 kernel gradient (jitted `vjp` w.r.t. the kernel)", "≥ 60 % of peak"),
     "cnn_train_step": ("Jitted CNN SGD train step, batch 128, 28×28×1 NCHW", "Flock/JAX ≤ 1.0 (aim 0.8)"),
+    "conv2_forward_nhwc": ("conv2 forward, NHWC / HWIO dimension numbers: [128, 28, 28, 32] ⊛ [3, 3, 32, 64]", "≥ 60 % of peak"),
+    "conv2_input_grad_nhwc": ("conv2 input gradient, NHWC / HWIO", "≥ 60 % of peak"),
+    "conv2_kernel_grad_nhwc": ("conv2 kernel gradient, NHWC / HWIO", "≥ 60 % of peak"),
+    "cnn_train_step_nhwc": ("Jitted CNN SGD train step, NHWC images and HWIO kernels (no transposes)", "Flock/JAX ≤ 1.0"),
+    "mobilenet_block_forward": ("MobileNet block forward: depthwise 3×3 + relu, pointwise 1×1 64→64 + relu, NHWC [32, 56, 56, 64]", "—"),
+    "mobilenet_block_step": ("MobileNet block SGD step (jitted grad of the mean square, both kernels)", "—"),
 }
 
 
@@ -195,7 +201,7 @@ def convolution_section(rows, threads, command):
     peak = {impl: r["value"] for impl, r in rows.get("conv_sgemm_peak", {}).items()}
     out = ["", f"## Convolution, {threads}", "",
            "The CNN of issue 18 (conv 3×3 1→32 + relu, conv 3×3 32→64 + relu, spatial mean, dense 64→10, softmax "
-           "cross-entropy, SGD; NCHW) and its second convolution's passes, float32. Flock and JAX alternate in the "
+           "cross-entropy, SGD; NCHW, and again NHWC/HWIO through dimension numbers) and its second convolution's passes, float32. Flock and JAX alternate in the "
            "same run (3 rounds, medians); % of peak is against each side's own 1024² sgemm in the same process. "
            f"Command: `{command}`.", "",
            "| Case | Flock | JAX | Flock/JAX (time) | Flock % of peak | JAX % of peak | Target |",

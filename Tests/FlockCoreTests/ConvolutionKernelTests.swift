@@ -119,25 +119,27 @@ import FlockTestSupport
         return evalTranspose(a, perm: inverse)
     }
 
-    /// The channels-last formulations against the direct loop: every case
-    /// without lhs dilation as a forward NHWC convolution (HWIO kernel, and a
-    /// kernel layout that must be repacked) and, ungrouped, in the layout of
-    /// the kernel-gradient conv; default scratch and a tiny one that tiles rows.
+    /// The channels-last formulations against the direct loop: every case as
+    /// an NHWC convolution (forward, or lhs-dilated; an HWIO kernel and a
+    /// kernel layout that must be repacked) and, ungrouped without lhs
+    /// dilation, in the layout of the kernel-gradient conv; default scratch
+    /// and a tiny one that tiles rows.
     static func checkChannelsLast(_ c: Case, _ dtype: DType) throws {
         let base = c.parameters
-        if base.lhsDilation.contains(where: { $0 > 1 }) { return }
+        let dilated = base.lhsDilation.contains(where: { $0 > 1 })
         let n = c.lhs.count - 2
         let l = random(c.lhs, dtype, seed: 3), r = random(c.rhs, dtype, seed: 4)
         let aval = try convolutionShape(
             AbstractValue(shape: c.lhs, dtype: dtype), AbstractValue(shape: c.rhs, dtype: dtype), base) { FlockError($0) }
         let want = Self.doubles(convolutionReference(l, r, p: base, shape: aval.shape))
         let spatial = Array(1..<(n + 1)), kSpatial = Array(0..<n)
+        let nhwc: ChannelsLastForm = dilated ? .lhsDilated : .forward
         var layouts: [(ChannelsLastForm, ConvolutionDimensionNumbers)] = [
-            (.forward, .channelsLast(spatialRank: n)),
-            (.forward, ConvolutionDimensionNumbers(lhsSpec: [0, n + 1] + spatial, rhsSpec: [0, 1] + spatial.map { $0 + 1 },
+            (nhwc, .channelsLast(spatialRank: n)),
+            (nhwc, ConvolutionDimensionNumbers(lhsSpec: [0, n + 1] + spatial, rhsSpec: [0, 1] + spatial.map { $0 + 1 },
                                                    outSpec: [0, n + 1] + spatial)),
         ]
-        if c.groups == 1 {
+        if c.groups == 1 && !dilated {
             layouts.append((.kernelGradient, ConvolutionDimensionNumbers(
                 lhsSpec: [n + 1, 0] + spatial, rhsSpec: [n + 1, 0] + spatial, outSpec: [n, n + 1] + kSpatial)))
         }
@@ -178,12 +180,13 @@ import FlockTestSupport
         }
         #expect(form(ConvolutionDimensionNumbers("NHWC", "HWIO", "NHWC")) == .forward)
         #expect(form(ConvolutionDimensionNumbers("NHWC", "OIHW", "NHWC"), groups: 2) == .forward)
-        #expect(form(ConvolutionDimensionNumbers("NHWC", "HWIO", "NHWC"), lhsDilation: [2, 1]) == nil)
+        #expect(form(ConvolutionDimensionNumbers("NHWC", "HWIO", "NHWC"), lhsDilation: [2, 1]) == .lhsDilated)
         #expect(form(ConvolutionDimensionNumbers("NCHW", "OIHW", "NCHW")) == nil)
         #expect(form(ConvolutionDimensionNumbers("NHWC", "HWIO", "NCHW")) == nil)
         // The kernel-gradient conv of an NHWC convolution (convTransposeRHS's specs).
         let kg = ConvolutionDimensionNumbers(lhsSpec: [3, 0, 1, 2], rhsSpec: [3, 0, 1, 2], outSpec: [2, 3, 0, 1])
         #expect(form(kg) == .kernelGradient)
         #expect(form(kg, groups: 2) == nil)
+        #expect(form(kg, lhsDilation: [1, 2]) == nil)
     }
 }

@@ -9,6 +9,10 @@
 //   image, group and tile of output positions, Y[b, tile, group's columns] =
 //   col · W_g, written in place (ldc = O). A kernel in another layout is
 //   first copied to [G, (u, c), O/G] (it is small).
+// - lhs-dilated (lhs and output N…C, the input gradient of a strided
+//   conv): Z[q, (u, o)] = X_b[q, c] · W_g[c, (u, o)] on the undilated input,
+//   then col2im adds each contiguous run Z[q, u, :] at the output position
+//   it reaches: no product with a dilation zero.
 // - kernel gradient (the conv `convTransposeRHS` emits for an N…C
 //   convolution: lhs X and "kernel" ct [B, t…, O] with batch and features
 //   swapped, output [k…, C, O]): dW[(u, c), o] = Σ_rows colᵀ · ct, where the
@@ -22,7 +26,7 @@
 
 /// Which channels-last gemm formulation a convolution takes.
 enum ChannelsLastForm: Equatable {
-    case forward, kernelGradient
+    case forward, kernelGradient, lhsDilated
 }
 
 extension ConvolutionParameters {
@@ -30,9 +34,10 @@ extension ConvolutionParameters {
     /// operands are then transposed to channels-first).
     var channelsLastForm: ChannelsLastForm? {
         let dn = dimensionNumbers, n = windowStrides.count
-        if lhsDilation.contains(where: { $0 != 1 }) { return nil }
+        let dilated = lhsDilation.contains(where: { $0 != 1 })
         let last = [0, n + 1] + Array(1..<(n + 1))
-        if dn.lhsSpec == last && dn.outSpec == last { return .forward }
+        if dn.lhsSpec == last && dn.outSpec == last { return dilated ? .lhsDilated : .forward }
+        if dilated { return nil }
         let swapped = [n + 1, 0] + Array(1..<(n + 1))
         if featureGroupCount == 1 && dn.lhsSpec == swapped && dn.rhsSpec == swapped
             && dn.outSpec == [n, n + 1] + Array(0..<n) {
@@ -66,7 +71,7 @@ struct ChannelsLastPlan {
         batch = lhs[0]
         cin = lhs[n + 1]
         switch form {
-        case .forward:
+        case .forward, .lhsDilated:
             cout = out[n + 1]
             groups = p.featureGroupCount
             tSp = Array(out[1...n])
@@ -110,6 +115,10 @@ struct ChannelsLastPlan {
         switch form {
         case .forward: return scratch + groups * width * coutG
         case .kernelGradient: return scratch + workers * width * cout
+        case .lhsDilated:
+            let zWidth = uCount * coutG
+            let tile = max(1, min(inCount, scratchElements / max(1, zWidth)))
+            return max(1, min(threads, batch)) * tile * zWidth + groups * width * coutG
         }
     }
 }
@@ -239,14 +248,30 @@ func runChannelsLastConvolution<T: GemmFloat>(
     }
     let kernel = ChannelsLastConvolution<T>(l, plan: plan)
     let w = r.pointer(T.self).baseAddress!
+    let n = plan.inSp.count, dn = p.dimensionNumbers
+    let strides = rowMajorStrides(r.shape)
+    let so = strides[dn.rhsSpec[0]], sc = strides[dn.rhsSpec[1]]
+    let su = dn.rhsSpec.dropFirst(2).map { strides[$0] }
     switch form {
     case .kernelGradient:
         kernel.runKernelGradient(w, o)
+    case .lhsDilated:
+        // The kernel as [G, C/G, (u, O/G)].
+        let zWidth = plan.uCount * plan.coutG
+        let packed = UnsafeMutablePointer<T>.allocate(capacity: plan.groups * plan.cinG * zWidth)
+        defer { packed.deallocate() }
+        for g in 0..<plan.groups {
+            for c in 0..<plan.cinG {
+                for u in 0..<plan.uCount {
+                    var rest = u, uOff = 0
+                    for d in stride(from: n - 1, through: 0, by: -1) { uOff += (rest % plan.uSp[d]) * su[d]; rest /= plan.uSp[d] }
+                    let dst = packed + (g * plan.cinG + c) * zWidth + u * plan.coutG
+                    for oo in 0..<plan.coutG { dst[oo] = w[(g * plan.coutG + oo) * so + c * sc + uOff] }
+                }
+            }
+        }
+        kernel.runLHSDilated(packed, o, lhsDilation: p.lhsDilation)
     case .forward:
-        let n = plan.inSp.count, dn = p.dimensionNumbers
-        let strides = rowMajorStrides(r.shape)
-        let so = strides[dn.rhsSpec[0]], sc = strides[dn.rhsSpec[1]]
-        let su = dn.rhsSpec.dropFirst(2).map { strides[$0] }
         if plan.groups > 1 && plan.cinG == 1 && plan.coutG == 1 {
             // Depthwise: the kernel as [u, C]; an HWIO kernel [k…, 1, C] is that already.
             if dn.rhsSpec == [n + 1, n] + Array(0..<n) {
@@ -326,6 +351,73 @@ extension ChannelsLastConvolution {
                         if ti[d] < tShape[d] { break }
                         ti[d] = 0
                         d -= 1
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension ChannelsLastConvolution {
+    /// lhs dilation D > 1 (the input gradient of a strided channels-last
+    /// conv): per image and tile of input positions q, Z[q, (u, o)] =
+    /// Σ_c X[b, q, c] · W_g[c, (u, o)] over the undilated input, then each
+    /// run Z[q, u, :] is added at Y[b, t, group's channels] where
+    /// t·S = q·D − u·R + P (col2im over contiguous channels): no product with
+    /// a dilation zero. `w` is [G, C/G, (u, O/G)].
+    func runLHSDilated(_ w: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, lhsDilation: [Int]) {
+        let p = plan, zWidth = p.uCount * p.coutG
+        // Per dimension, the output index each (u_d, q_d) reaches, or −1.
+        var reach: [Int] = [], reachStart: [Int] = []
+        for d in 0..<rank {
+            reachStart.append(reach.count)
+            for u in 0..<p.uSp[d] {
+                for q in 0..<p.inSp[d] {
+                    let z = q * lhsDilation[d] - u * p.uStep[d] + p.lowPad[d]
+                    let ok = z >= 0 && z % p.tStep[d] == 0 && z / p.tStep[d] < p.tSp[d]
+                    reach.append(ok ? z / p.tStep[d] : -1)
+                }
+            }
+        }
+        var uIndex = [Int](repeating: 0, count: p.uCount * rank)
+        for u in 0..<p.uCount {
+            var r = u
+            for d in stride(from: rank - 1, through: 0, by: -1) { uIndex[u * rank + d] = r % p.uSp[d]; r /= p.uSp[d] }
+        }
+        let owner = IntTables()
+        let tables = UncheckedSendable((owner.put(reach), owner.put(reachStart), owner.put(uIndex)))
+        let tile = max(1, min(p.inCount, p.scratchElements / max(1, zWidth)))
+        let wBox = UncheckedSendable(w), outBox = UncheckedSendable(out)
+        convolutionParallel(p.batch, scratch: tile * zWidth) { (b, z: UnsafeMutablePointer<T>, _) in
+            withExtendedLifetime(owner) {
+                let (reachP, startP, uIndexP) = tables.value
+                let image = outBox.value + b * p.tCount * p.cout
+                image.initialize(repeating: 0, count: p.tCount * p.cout)
+                for g in 0..<p.groups {
+                    var q0 = 0
+                    while q0 < p.inCount {
+                        let n = min(p.inCount, q0 + tile) - q0
+                        T.gemm(false, false, n, zWidth, p.cinG, 1, x + (b * p.inCount + q0) * p.cin + g * p.cinG, p.cin,
+                               wBox.value + g * p.cinG * zWidth, zWidth, 0, z, zWidth)
+                        for i in 0..<n {
+                            // q's multi-index, then each tap's output position.
+                            var rest = q0 + i
+                            withUnsafeTemporaryAllocation(of: Int.self, capacity: rank) { qi in
+                                for d in stride(from: rank - 1, through: 0, by: -1) { qi[d] = rest % p.inSp[d]; rest /= p.inSp[d] }
+                                for u in 0..<p.uCount {
+                                    var t = 0, valid = true
+                                    for d in 0..<rank {
+                                        let td = reachP[startP[d] + uIndexP[u * rank + d] * p.inSp[d] + qi[d]]
+                                        if td < 0 { valid = false; break }
+                                        t = t * p.tSp[d] + td
+                                    }
+                                    if !valid { continue }
+                                    let dst = image + t * p.cout + g * p.coutG, src = z + i * zWidth + u * p.coutG
+                                    for o in 0..<p.coutG { dst[o] += src[o] }
+                                }
+                            }
+                        }
+                        q0 += n
                     }
                 }
             }
