@@ -3,9 +3,11 @@
 Writes Tests/FlockTransformsTests/Fixtures/convolution.json: for a broad sweep
 of lax.conv_general_dilated configurations (1-D/2-D/3-D, odd sizes, strides
 larger than the kernel, negative and mixed padding, lhs and rhs dilation,
-feature groups up to depthwise, batch 1, NCHW and NHWC dimension numbers), the
-inputs, the output, a cotangent and the gradients w.r.t. both operands, all in
-float64. Run: .venv/bin/python tools/make_conv_fixtures.py
+feature groups up to depthwise, batch 1) and a sweep of dimension numbers (NCHW,
+NHWC/HWIO, batch-last, spatial axes out of the kernel's order, mixed lhs/rhs/out
+layouts, in 1-D, 2-D and 3-D), the inputs, the output, a cotangent and the
+gradients w.r.t. both operands, all in float64. Each case records its
+dimension-number strings (`specs`). Run: .venv/bin/python tools/make_conv_fixtures.py
 """
 import json
 import os
@@ -24,12 +26,13 @@ CHANNELS_LAST = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC"), 3: ("NDH
 
 
 def case(name, batch, cin, cout, spatial, kernel, strides=None, padding=None, lhs_dilation=None,
-         rhs_dilation=None, groups=1, channels_last=False):
+         rhs_dilation=None, groups=1, channels_last=False, specs=None):
     n = len(spatial)
+    specs = specs or (CHANNELS_LAST[n] if channels_last else SPECS[n])
     return dict(name=name, batch=batch, cin=cin, cout=cout, spatial=spatial, kernel=kernel,
                 strides=strides or [1] * n, padding=padding or [[0, 0]] * n,
                 lhs_dilation=lhs_dilation or [1] * n, rhs_dilation=rhs_dilation or [1] * n,
-                groups=groups, channels_last=channels_last)
+                groups=groups, specs=list(specs))
 
 
 CASES = [
@@ -69,7 +72,51 @@ CASES = [
     case("3d lhs dilation", 1, 2, 2, [3, 3, 3], [2, 2, 2], padding=[[1, 1], [1, 1], [1, 1]], lhs_dilation=[2, 2, 2]),
     case("3d depthwise channels last", 1, 3, 3, [4, 4, 3], [2, 2, 2], padding=[[1, 0], [0, 1], [1, 1]],
          groups=3, channels_last=True),
+    # Dimension numbers: every operand in its own layout. Spatial sizes, strides,
+    # padding and dilations are in the kernel string's spatial order.
+    case("1d NWC WIO NWC strided dilated", 2, 3, 4, [10], [3], strides=[2], padding=[[2, 1]], rhs_dilation=[2],
+         specs=("NWC", "WIO", "NWC")),
+    case("1d batch last CWN OIW NCW", 3, 2, 3, [7], [2], padding=[[-1, 2]], specs=("CWN", "OIW", "NCW")),
+    case("1d WCN IWO WNC lhs dilation groups", 2, 4, 6, [5], [3], strides=[2], padding=[[2, 2]],
+         lhs_dilation=[2], groups=2, specs=("WCN", "IWO", "WNC")),
+    case("2d NCHW HWIO NHWC", 2, 3, 4, [6, 5], [3, 2], padding=[[1, 1], [0, 1]], specs=("NCHW", "HWIO", "NHWC")),
+    case("2d CHWN IOHW CHWN strides", 2, 3, 2, [7, 8], [2, 3], strides=[2, 3], padding=[[0, 1], [1, 1]],
+         specs=("CHWN", "IOHW", "CHWN")),
+    case("2d NWHC spatial order from kernel", 2, 2, 3, [6, 4], [3, 2], strides=[2, 1], padding=[[1, 0], [0, 1]],
+         rhs_dilation=[1, 2], specs=("NWHC", "HWIO", "NCWH")),
+    case("2d HWNC OHWI CNHW all dilations", 1, 2, 3, [4, 5], [2, 3], strides=[2, 1], padding=[[1, 1], [2, 2]],
+         lhs_dilation=[2, 2], rhs_dilation=[2, 1], specs=("HWNC", "OHWI", "CNHW")),
+    case("2d NHWC negative padding", 2, 3, 2, [7, 6], [2, 2], padding=[[-1, 1], [1, -2]], channels_last=True),
+    case("2d NHWC depthwise", 2, 4, 4, [6, 5], [3, 3], padding=[[1, 1], [1, 1]], groups=4, channels_last=True),
+    case("2d NHWC depthwise strided", 1, 3, 3, [7, 7], [3, 3], strides=[2, 2], padding=[[1, 1], [1, 1]], groups=3,
+         channels_last=True),
+    case("2d NHWC groups lhs dilation", 2, 4, 6, [4, 3], [3, 2], padding=[[2, 2], [1, 1]], lhs_dilation=[2, 2],
+         groups=2, channels_last=True),
+    case("2d HWCN IHWO NHWC depthwise multiplier", 2, 3, 6, [5, 4], [2, 2], strides=[1, 2], groups=3,
+         specs=("HWCN", "IHWO", "NHWC")),
+    case("2d NHWC batch 1 one channel", 1, 1, 1, [3, 4], [2, 2], channels_last=True),
+    case("3d NDHWC strides", 2, 2, 3, [5, 4, 5], [2, 2, 3], strides=[2, 1, 2], padding=[[1, 0], [0, 1], [1, 1]],
+         channels_last=True),
+    case("3d CDHWN DHWIO NCDHW rhs dilation", 1, 2, 2, [4, 5, 4], [2, 2, 2], padding=[[0, 1], [1, 0], [1, 1]],
+         rhs_dilation=[2, 1, 1], specs=("CDHWN", "DHWIO", "NCDHW")),
+    case("3d NDHWC lhs dilation groups", 1, 4, 2, [3, 2, 3], [2, 2, 2], padding=[[1, 1], [1, 1], [0, 1]],
+         lhs_dilation=[2, 1, 2], groups=2, channels_last=True),
 ]
+
+
+def layout(spec, rhs_spec, sizes, pair):
+    """The shape of an operand laid out by `spec`: `pair` (two characters) gets
+    sizes[0], sizes[1]; spatial characters get sizes[2:] in the kernel's order."""
+    spatial = [ch for ch in rhs_spec if ch not in "OI"]
+    shape = []
+    for ch in spec:
+        if ch == pair[0]:
+            shape.append(sizes[0])
+        elif ch == pair[1]:
+            shape.append(sizes[1])
+        else:
+            shape.append(sizes[2 + spatial.index(ch)])
+    return shape
 
 
 def values(a):
@@ -80,15 +127,9 @@ def main():
     rng = np.random.default_rng(18)
     out = []
     for c in CASES:
-        n = len(c["spatial"])
-        if c["channels_last"]:
-            spec = CHANNELS_LAST[n]
-            lhs_shape = [c["batch"]] + c["spatial"] + [c["cin"]]
-            rhs_shape = c["kernel"] + [c["cin"] // c["groups"], c["cout"]]
-        else:
-            spec = SPECS[n]
-            lhs_shape = [c["batch"], c["cin"]] + c["spatial"]
-            rhs_shape = [c["cout"], c["cin"] // c["groups"]] + c["kernel"]
+        spec = tuple(c["specs"])
+        lhs_shape = layout(spec[0], spec[1], [c["batch"], c["cin"]] + c["spatial"], "NC")
+        rhs_shape = layout(spec[1], spec[1], [c["cout"], c["cin"] // c["groups"]] + c["kernel"], "OI")
         lhs = jnp.asarray(np.round(rng.uniform(-2, 2, lhs_shape), 3))
         rhs = jnp.asarray(np.round(rng.uniform(-2, 2, rhs_shape), 3))
 

@@ -31,6 +31,8 @@ import numpy as np
 from jax import lax
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests/FlockCoreTests/Fixtures/ops.json"
+TRANSFORMS_OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests/FlockTransformsTests/Fixtures/nn_ops.json"
+TRANSFORMS_FNS = {"gelu", "gelu_grad"}
 DTYPES = ("float32", "float64", "int32", "uint32", "bool")
 
 f32, f64, i32, u32, b8 = np.float32, np.float64, np.int32, np.uint32, np.bool_
@@ -831,6 +833,15 @@ for name, f, params in (("relu", jax.nn.relu, {}), ("gelu/tanh", lambda x: jax.n
     fn = name.split("/")[0]
     add(f"{name}/float32", fn, [act_x], f, params, rtol=4e-6, atol=1e-6)
     add(f"{name}/float64", fn, [act_x.astype(f64)], f, params, rtol=1e-13, atol=1e-14)
+for approximate in (True, False):
+    mode = "tanh" if approximate else "erf"
+    # Jitted, as jax.nn.gelu itself is: XLA's fused rounding (op by op, JAX's
+    # derivative differs from it by 7% at x = -4.5 in float32).
+    g = jax.jit(jax.vmap(jax.grad(lambda x, a=approximate: jax.nn.gelu(x, approximate=a))))
+    add(f"gelu_grad/{mode}/float32", "gelu_grad", [act_x], g, {"approximate": approximate}, rtol=4e-6, atol=1e-6)
+    add(f"gelu_grad/{mode}/float64", "gelu_grad", [act_x.astype(f64)], g, {"approximate": approximate}, rtol=1e-13, atol=1e-14)
+add("gelu/tanh/matrix", "gelu", [rand((3, 5), f32, 212, -4.0, 4.0)], lambda x: jax.nn.gelu(x), {"approximate": True})
+add("gelu/erf/matrix", "gelu", [rand((3, 5), f32, 213, -4.0, 4.0)], lambda x: jax.nn.gelu(x, approximate=False), {"approximate": False})
 add("relu/int32", "relu", [arr([-3, 0, 4], i32)], jax.nn.relu, **EXACT)
 add("one_hot", "one_hot", [arr([0, 2, -1, 3, 1], i32)], lambda x: jax.nn.one_hot(x, 3), {"num_classes": 3, "dtype": "float32"}, **EXACT)
 
@@ -911,6 +922,10 @@ repr_case("summary/specials", np.concatenate([[nan, inf, -inf], np.zeros(1000), 
 if __name__ == "__main__":
     OUT.parent.mkdir(parents=True, exist_ok=True)
     # One case per line keeps diffs of regenerated fixtures readable.
-    OUT.write_text("[\n" + ",\n".join(json.dumps(c, separators=(",", ":"), allow_nan=False) for c in CASES) + "\n]\n")
-    print(f"wrote {len(CASES)} cases to {OUT} ({OUT.stat().st_size / 1e6:.2f} MB; "
-          f"jax {jax.__version__}, numpy {np.__version__})")
+    # Functions that live in FlockTransforms (they carry custom derivatives)
+    # are checked there, from their own file.
+    for path, cases in ((OUT, [c for c in CASES if c["fn"] not in TRANSFORMS_FNS]),
+                        (TRANSFORMS_OUT, [c for c in CASES if c["fn"] in TRANSFORMS_FNS])):
+        path.write_text("[\n" + ",\n".join(json.dumps(c, separators=(",", ":"), allow_nan=False) for c in cases) + "\n]\n")
+        print(f"wrote {len(cases)} cases to {path} ({path.stat().st_size / 1e6:.2f} MB; "
+              f"jax {jax.__version__}, numpy {np.__version__})")

@@ -115,6 +115,13 @@ put("jvp.two_args.tangent", tan)
 out, pull = jax.vjp(g, P, X3)
 put_tree("vjp.two_args", pull(jnp.ones_like(out)))
 
+# --- jit returning tuples of pytrees ------------------------------------------------
+put_tree("jit.tuple2", jax.jit(lambda u, v: (u + v.T, u * v.T))(U, V))
+put_tree("jit.value_and_grad", jax.jit(lambda p, x, y: jax.value_and_grad(loss)(p, x, y))(P, X, Y))
+put_tree("jit.tuple3", jax.jit(lambda p, x: (x @ p["w"], [p["b"] * 2, jnp.sum(x)], {"g": jax.grad(loss)(p, x, Y)}))(P, X))
+put_tree("jit.vmap_tuple", jax.jit(lambda p, x, y: jax.vmap(lambda x, y: (loss(p, x, y), x @ p["w"]))(x, y))(P, X, Y))
+put_tree("jit.one_arg", jax.jit(lambda x: (jnp.tanh(x), jnp.sum(x, axis=0), x))(X))
+
 # --- einsum with a repeated letter in one operand ---------------------------------
 M = inp("m", [3, 3], shift=10.0)
 T = inp("t", [3, 3, 4], shift=11.0)

@@ -18,6 +18,16 @@ int flock_has_avx2(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+int flock_rsqrt_newton_steps(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx")) return 0;
+    return __builtin_cpu_is("amd") ? 1 : 2;
+#else
+    return 0;
+#endif
+}
+
 static inline uint32_t bits(float x) {
     uint32_t u;
     memcpy(&u, &x, 4);
@@ -242,5 +252,31 @@ AVX2 void flock_f32_scatter_add_runs(float *out, const float *upd, const long *s
         const float *u = upd + s;
         // out and upd are different arrays (a scatter never runs in place over its updates).
         ELEMENTWISE for (long i = 0; i < m; i++) o[i] = o[i] + u[i];
+    }
+}
+
+static inline long scatter_row(const void *idx, int wide, long b, long rows, int clamp) {
+    long v = wide ? (long)((const long long *)idx)[b] : (long)((const int *)idx)[b];
+    if (v < 0 || v >= rows) return clamp ? (v < 0 ? 0 : rows - 1) : -1;
+    return v;
+}
+
+AVX2 void flock_f32_scatter_add_rows(float *out, const float *upd, const void *idx, int wide, long count, long rows,
+                                     long n, int clamp) {
+    int prefetch = n <= SCATTER_PREFETCH_MAX;
+    for (long b = 0; b < count; b++) {
+        if (prefetch && b + SCATTER_PREFETCH_AHEAD < count) {
+            long p = scatter_row(idx, wide, b + SCATTER_PREFETCH_AHEAD, rows, clamp);
+            if (p >= 0) {
+                const float *q = out + p * n;
+                for (long e = 0; e < n; e += 16) __builtin_prefetch(q + e, 1, 3);
+                __builtin_prefetch(q + n - 1, 1, 3);
+            }
+        }
+        long r = scatter_row(idx, wide, b, rows, clamp);
+        if (r < 0) continue;
+        float *o = out + r * n;
+        const float *u = upd + b * n;
+        ELEMENTWISE for (long i = 0; i < n; i++) o[i] = o[i] + u[i];
     }
 }

@@ -441,29 +441,37 @@ func convolutionShape(
     guard n >= 1, r.rank == l.rank else {
         throw fail("lhs [N, C, spatial…] and rhs [O, I, spatial…] must have equal rank ≥ 3, got lhs \(l.shape), rhs \(r.shape)")
     }
+    let dn = p.dimensionNumbers
+    let permutation = Array(0..<l.rank)
+    guard dn.lhsSpec.sorted() == permutation, dn.rhsSpec.sorted() == permutation, dn.outSpec.sorted() == permutation else {
+        throw fail("dimension numbers must each be a permutation of the \(l.rank) operand dimensions, got lhs spec \(dn.lhsSpec), rhs spec \(dn.rhsSpec), out spec \(dn.outSpec) for lhs \(l.shape), rhs \(r.shape)")
+    }
+    // Logical order from here on: lhs (N, C, spatial…), rhs (O, I, spatial…).
+    let ls = ConvolutionDimensionNumbers.logical(l.shape, dn.lhsSpec)
+    let rs = ConvolutionDimensionNumbers.logical(r.shape, dn.rhsSpec)
     guard p.windowStrides.count == n, p.padding.count == n, p.padding.allSatisfy({ $0.count == 2 }),
         p.lhsDilation.count == n, p.rhsDilation.count == n
     else { throw fail("strides, padding and dilations must each have \(n) entries for lhs \(l.shape)") }
     let g = p.featureGroupCount
     guard g >= 1 else { throw fail("feature_group_count must be at least 1, got \(g) for lhs \(l.shape), rhs \(r.shape)") }
-    guard l.shape[1] % g == 0 else {
-        throw fail("feature_group_count \(g) does not divide the input features \(l.shape[1]) of lhs \(l.shape) (rhs \(r.shape))")
+    guard ls[1] % g == 0 else {
+        throw fail("feature_group_count \(g) does not divide the input features \(ls[1]) of lhs \(l.shape) (rhs \(r.shape))")
     }
-    guard r.shape[0] % g == 0 else {
-        throw fail("feature_group_count \(g) does not divide the output features \(r.shape[0]) of rhs \(r.shape) (lhs \(l.shape))")
+    guard rs[0] % g == 0 else {
+        throw fail("feature_group_count \(g) does not divide the output features \(rs[0]) of rhs \(r.shape) (lhs \(l.shape))")
     }
-    guard l.shape[1] / g == r.shape[1] else {
-        throw fail("input features differ: lhs \(l.shape) has \(l.shape[1]) features in \(g) group(s) of \(l.shape[1] / g), rhs \(r.shape) expects \(r.shape[1]) per group")
+    guard ls[1] / g == rs[1] else {
+        throw fail("input features differ: lhs \(l.shape) has \(ls[1]) features in \(g) group(s) of \(ls[1] / g), rhs \(r.shape) expects \(rs[1]) per group")
     }
-    var shape = [l.shape[0], r.shape[0]]
+    var shape = [ls[0], rs[0]]
     for i in 0..<n {
         guard p.windowStrides[i] >= 1, p.lhsDilation[i] >= 1, p.rhsDilation[i] >= 1 else {
             throw fail("strides and dilations must be positive, got \(p)")
         }
         let what = "the padded, dilated size of spatial dimension \(i) (lhs \(l.shape), rhs \(r.shape), \(p))"
-        let inSize = l.shape[2 + i] == 0 ? 0 : try checkedAdd(checkedMultiply(l.shape[2 + i] - 1, p.lhsDilation[i], what, fail), 1, what, fail)
+        let inSize = ls[2 + i] == 0 ? 0 : try checkedAdd(checkedMultiply(ls[2 + i] - 1, p.lhsDilation[i], what, fail), 1, what, fail)
         let padded = try checkedAdd(try checkedAdd(inSize, p.padding[i][0], what, fail), p.padding[i][1], what, fail)
-        let window = r.shape[2 + i] == 0 ? 0 : try checkedAdd(checkedMultiply(r.shape[2 + i] - 1, p.rhsDilation[i], what, fail), 1, what, fail)
+        let window = rs[2 + i] == 0 ? 0 : try checkedAdd(checkedMultiply(rs[2 + i] - 1, p.rhsDilation[i], what, fail), 1, what, fail)
         // An empty input gives an empty output; a window that outgrows a
         // non-empty padded input is a mistake (JAX would silently give size 0).
         if padded < window && inSize > 0 {
@@ -471,7 +479,7 @@ func convolutionShape(
         }
         shape.append(padded < window ? 0 : (padded - window) / p.windowStrides[i] + 1)
     }
-    return AbstractValue(shape: shape, dtype: l.dtype)
+    return AbstractValue(shape: ConvolutionDimensionNumbers.physical(shape, dn.outSpec), dtype: l.dtype)
 }
 
 /// The output shape of windows `w` over an operand of `shape` (JAX's

@@ -330,7 +330,8 @@ public struct DotDimensionNumbers: Hashable, Sendable {
     }
 }
 
-/// Parameters of `convolution` (XLA's conv_general_dilated in NCH/OIH layout).
+/// Parameters of `convolution` (XLA's conv_general_dilated). Strides, padding and
+/// dilations are per spatial axis in the logical order of `dimensionNumbers`.
 public struct ConvolutionParameters: Hashable, Sendable {
     /// The step of the window over each spatial dimension of the (padded, dilated) input.
     public var windowStrides: [Int]
@@ -345,16 +346,20 @@ public struct ConvolutionParameters: Hashable, Sendable {
     /// Number of groups the input channels are split into, each convolved with its own
     /// share of output channels; equal to the input channels for a depthwise convolution.
     public var featureGroupCount: Int
-    /// Parameters with the given strides, padding and dilations; one group by default.
+    /// Which operand dimensions are batch, features and spatial axes.
+    public var dimensionNumbers: ConvolutionDimensionNumbers
+    /// Parameters with the given strides, padding and dilations; one group and
+    /// channels-first layouts (`NC…`, `OI…`, `NC…`) by default.
     public init(
         windowStrides: [Int], padding: [[Int]], lhsDilation: [Int], rhsDilation: [Int],
-        featureGroupCount: Int = 1
+        featureGroupCount: Int = 1, dimensionNumbers: ConvolutionDimensionNumbers? = nil
     ) {
         self.windowStrides = windowStrides
         self.padding = padding
         self.lhsDilation = lhsDilation
         self.rhsDilation = rhsDilation
         self.featureGroupCount = featureGroupCount
+        self.dimensionNumbers = dimensionNumbers ?? .channelsFirst(spatialRank: windowStrides.count)
     }
 }
 

@@ -16,6 +16,9 @@ public final class ShardedJitFunction: @unchecked Sendable {
     /// Layouts asked for the results (nil: the propagated one).
     public let outShardings: [NamedSharding?]?
     let traced: JitFunction
+    /// The results' layouts from their number, where they are given as one
+    /// for a tree of results (`jit(inShardings:outShardings:_:)` over pytrees).
+    var outShardingsForCount: ((Int) throws -> [NamedSharding?])? = nil
 
     private struct Key: Hashable {
         let avals: [AbstractValue]
@@ -94,7 +97,7 @@ public final class ShardedJitFunction: @unchecked Sendable {
 
     private func requestedOutLayouts(_ jaxpr: Jaxpr, mesh: Mesh) throws -> [[[String]]?] {
         let avals = jaxpr.outputAvals
-        guard let outShardings else { return avals.map { _ in nil } }
+        guard let outShardings = try outShardings ?? outShardingsForCount?(avals.count) else { return avals.map { _ in nil } }
         guard outShardings.count == avals.count else {
             throw FlockError("jit: outShardings has \(outShardings.count) entries but the function returned \(avals.count) results")
         }

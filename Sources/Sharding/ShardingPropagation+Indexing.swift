@@ -46,3 +46,72 @@ extension ShardingPropagation {
         return apply(local, [x, i], [layout], [aval])
     }
 }
+
+extension ShardingPropagation {
+    /// `scatter`: operand dimensions every update window covers whole keep
+    /// their axes, or take the updates' where the operand has none (the
+    /// updates' window dimensions laid out alike); indexed
+    /// dimensions are gathered. A scatter-add also keeps the axes of the
+    /// updates' scatter dimensions (the indices' batch dimensions laid out
+    /// alike): each device adds its own updates into its block of the
+    /// operand, so the result is a partial sum over those axes — a `psum`
+    /// when read, a reduce-scatter when resharded over them (an embedding
+    /// table's gradient under data parallelism). The operand must then count
+    /// once: it goes in on the first device of those axes and zeros on the
+    /// others, unless it is zeros already (a gather's gradient). Other
+    /// scatters gather their scatter dimensions. Batching dimensions: the
+    /// fallback.
+    func scatter(_ p: Primitive, _ ins: [Value], _ aval: AbstractValue) -> [Value]? {
+        guard case .scatter(let op, let dn, let mode) = p, dn.operandBatchingDims.isEmpty else { return nil }
+        let operand = ins[0], indices = ins[1], updates = ins[2]
+        let shape = operand.aval.shape, updateShape = updates.aval.shape
+        let windowDims = shape.indices.filter { !dn.insertedWindowDims.contains($0) }
+        var l = operand.layout
+        for d in l.indices where dn.scatterDimsToOperandDims.contains(d) || dn.insertedWindowDims.contains(d) { l[d] = [] }
+        for (k, d) in windowDims.enumerated() where updateShape[dn.updateWindowDims[k]] != shape[d] { l[d] = [] }
+        var u = replicated(updateShape.count), r = replicated(indices.aval.rank)
+        var used = Set(l.flatMap { $0 })
+        for (k, d) in windowDims.enumerated() {
+            // A whole window dimension of a replicated operand takes the
+            // updates' axes (cutting the operand is free).
+            let axes = updates.layout[dn.updateWindowDims[k]]
+            if l[d].isEmpty && updateShape[dn.updateWindowDims[k]] == shape[d] && !dn.scatterDimsToOperandDims.contains(d)
+                && !axes.isEmpty && used.isDisjoint(with: axes) {
+                l[d] = axes
+                used.formUnion(axes)
+            }
+            u[dn.updateWindowDims[k]] = l[d]
+        }
+        let scatterDims = updateShape.indices.filter { !dn.updateWindowDims.contains($0) }
+        if op == .add {
+            for (k, d) in scatterDims.enumerated() {
+                let axes = updates.layout[d].isEmpty ? indices.layout[k] : updates.layout[d]
+                guard !axes.isEmpty, used.isDisjoint(with: axes) else { continue }
+                (u[d], r[k]) = (axes, axes)
+                used.formUnion(axes)
+            }
+        }
+        let partial = scatterDims.flatMap { u[$0] }
+        var x = reshard(operand, to: l, consumer: p.name, reason: "scatter writes indexed dimensions whole")
+        let i = reshard(indices, to: r, consumer: p.name, reason: "scatter's indices laid out as its updates")
+        let v = reshard(updates, to: u, consumer: p.name, reason: "scatter's updates laid out for the operand's blocks")
+        if !partial.isEmpty && !operand.zero {
+            x = onFirstDevice(x, of: partial)
+            decisions.append("\(p.name): updates split over \(partial): the operand added on the first device of \(partial) only")
+        }
+        let y = apply(.scatter(op, dn, mode: mode), [x, i, v], [l], [aval])[0]
+        if partial.isEmpty { return [y] }
+        return [allReduce(.psum(axes: partial), y, consumer: p.name, reason: "partial sums of updates split over \(partial)")]
+    }
+
+    /// `x` on the first device along `axes` and zeros on the others: a term
+    /// that joins partial sums over `axes` without being counted once per device.
+    func onFirstDevice(_ x: Value, of axes: [String]) -> Value {
+        func scalar(_ t: Tensor) -> Value { Value(operand: .constant(t), layout: [], aval: t.aval) }
+        let index = apply(.axisIndex(axes: axes), [], [[]], [AbstractValue(shape: [], dtype: .int32)])[0]
+        let first = apply(.compare(.eq), [index, scalar(Tensor(Int32(0)))], [[]], [AbstractValue(shape: [], dtype: .bool)])[0]
+        let zeros = apply(.broadcastInDim(shape: localShape(x.aval.shape, x.layout), broadcastDimensions: []),
+                          [scalar(Tensor(0, dtype: x.aval.dtype))], [x.layout], [x.aval])[0]
+        return apply(.select, [first, x, zeros], [x.layout], [x.aval])[0]
+    }
+}

@@ -8,34 +8,38 @@ extension ShardingPropagation {
         return reshard(x, to: layout, consumer: p.name, reason: "\(p.name) needs dimensions \(dims) whole")
     }
 
-    /// `lhs` [N, C, spatial…] ⊛ `rhs` [O, I, spatial…] → [N, O, spatial…]: the
-    /// batch N and output features O keep their axes; input features split
-    /// alike on C and I give partial sums (psum); spatial dimensions (and,
-    /// with feature groups, the feature dimensions) are gathered.
+    /// `lhs` (N, C, spatial…) ⊛ `rhs` (O, I, spatial…) → (N, O, spatial…), each
+    /// laid out as the dimension numbers say: the batch N and output features O
+    /// keep their axes; input features split alike on C and I give partial sums
+    /// (psum); spatial dimensions (and, with feature groups, the feature
+    /// dimensions) are gathered.
     func convolution(_ params: ConvolutionParameters, _ lhs: Value, _ rhs: Value, _ aval: AbstractValue) -> Value {
+        let dn = params.dimensionNumbers
+        let (ln, lc, ro, ri) = (dn.lhsSpec[0], dn.lhsSpec[1], dn.rhsSpec[0], dn.rhsSpec[1])
         var l = lhs.layout, r = rhs.layout
-        for d in 2..<l.count {
-            l[d] = []
-            r[d] = []
-        }
+        for d in dn.lhsSpec.dropFirst(2) { l[d] = [] }
+        for d in dn.rhsSpec.dropFirst(2) { r[d] = [] }
         var partial: [String] = []
         if params.featureGroupCount != 1 {
-            (l[1], r[0], r[1]) = ([], [], [])
-        } else if l[1] == r[1] {
-            partial = l[1]
+            (l[lc], r[ro], r[ri]) = ([], [], [])
+        } else if l[lc] == r[ri] {
+            partial = l[lc]
         } else {
-            if !l[1].isEmpty || !r[1].isEmpty {
-                decisions.append("conv_general_dilated: input features split over \(l[1]) on the left and \(r[1]) on the right: both all-gathered")
+            if !l[lc].isEmpty || !r[ri].isEmpty {
+                decisions.append("conv_general_dilated: input features split over \(l[lc]) on the left and \(r[ri]) on the right: both all-gathered")
             }
-            (l[1], r[1]) = ([], [])
+            (l[lc], r[ri]) = ([], [])
         }
-        if !Set(r[0]).isDisjoint(with: l[0] + partial) {
-            decisions.append("conv_general_dilated: output features split over \(r[0]), an axis the batch or the partial sums use: all-gathered")
-            r[0] = []
+        if !Set(r[ro]).isDisjoint(with: l[ln] + partial) {
+            decisions.append("conv_general_dilated: output features split over \(r[ro]), an axis the batch or the partial sums use: all-gathered")
+            r[ro] = []
         }
         let a = reshard(lhs, to: l, consumer: "conv_general_dilated", reason: "left operand laid out for the convolution")
         let b = reshard(rhs, to: r, consumer: "conv_general_dilated", reason: "right operand laid out for the convolution")
-        let y = apply(.convolution(params), [a, b], [[l[0], r[0]] + replicated(aval.rank - 2)], [aval])[0]
+        var out = replicated(aval.rank)
+        out[dn.outSpec[0]] = l[ln]
+        out[dn.outSpec[1]] = r[ro]
+        let y = apply(.convolution(params), [a, b], [out], [aval])[0]
         if partial.isEmpty { return y }
         return allReduce(.psum(axes: partial), y, consumer: "conv_general_dilated",
                          reason: "partial sums of input features split over \(partial)")

@@ -21,6 +21,7 @@
 /// | `dot_general` | batch (lhs's), lhs free, rhs free dimensions keep their axes | `psum` over axes splitting a contracting dimension on both sides; see below |
 /// | `dynamic_slice`, `dynamic_update_slice` | the operand's | dimensions not taken whole gathered |
 /// | `gather` | operand's whole-slice dimensions, indices' batch dimensions | indexed dimensions gathered |
+/// | `scatter` | the operand's whole-window dimensions | indexed dimensions gathered; scatter-add's updates split over the batch: `psum` (pending) |
 /// | anything else | replicated | `all_gather` of its split operands |
 ///
 /// A contracting dimension split on one side only: either the other side is
@@ -30,9 +31,12 @@
 /// are gathered. An axis that would split two dimensions of a product is
 /// gathered on the right operand.
 ///
-/// Reductions over devices are pending until a consumer reads the value
-/// (`transpose` passes them through); resharding partial sums to a layout
-/// that splits one more dimension over the same axes is a reduce-scatter.
+/// Reductions over devices are pending until a consumer reads the value;
+/// partial sums pass through linear operations (`add` of two, `mul` by a
+/// whole value, `reshape`, `transpose`, …: see `linearOfPartials`) and are
+/// reduced once, at the first consumer that is not linear; resharding partial
+/// sums to a layout that splits one more dimension over the same axes is a
+/// reduce-scatter.
 final class ShardingPropagation {
     typealias Layout = [[String]]
     typealias Operand = PartitionedProgram.Operand
@@ -46,6 +50,10 @@ final class ShardingPropagation {
         /// device's partial result (reduced when first read, or scattered
         /// when resharded to a layout split over the same axes).
         var pending: Pending? = nil
+        /// Known to be all zeros (a broadcast zero, as the operand of the
+        /// scatter-add a gather's gradient is), so that a partial sum into it
+        /// needs no masking.
+        var zero = false
     }
     struct Pending {
         /// `psum`, `pmax` or `pmin`.
@@ -208,6 +216,13 @@ final class ShardingPropagation {
         let splitInputs = Set(zip(jaxpr.inputs, inputs).compactMap { v, x in
             x.pending != nil || x.layout.contains(where: { !$0.isEmpty }) ? v.id : nil
         })
+        // How many equations (or results) read each value: a partial sum is
+        // carried through a linear reader only if it has no other.
+        var readers: [Int: Int] = [:]
+        for (k, e) in jaxpr.equations.enumerated() where keep[k] {
+            for id in Set(e.inputs.compactMap({ if case .variable(let v) = $0 { v.id } else { nil } })) { readers[id, default: 0] += 1 }
+        }
+        for case .variable(let v) in jaxpr.outputs { readers[v.id, default: 0] += 1 }
         let asked = try backwardHints(jaxpr, keep: keep, outHints: outHints, splitInputs: splitInputs)
         for (k, e) in jaxpr.equations.enumerated() where keep[k] {
             var ins = e.inputs.map(read)
@@ -220,21 +235,17 @@ final class ShardingPropagation {
                     ins[i] = reshard(ins[i], to: l, consumer: e.primitive.name, reason: "laid out as its consumers ask (backward propagation)")
                 }
             }
-            let outs = try equation(e, ins)
+            let readOnce = e.inputs.map { if case .variable(let v) = $0 { readers[v.id] == 1 } else { true } }
+            let outs = try equation(e, ins, readOnce: readOnce)
             for (v, x) in zip(e.outputs, outs) { env[v.id] = x }
         }
         return jaxpr.outputs.map(read)
     }
 
-    func equation(_ e: Equation, _ pendingIns: [Value]) throws -> [Value] {
+    func equation(_ e: Equation, _ pendingIns: [Value], readOnce: [Bool]) throws -> [Value] {
         let p = e.primitive, avals = e.outputs.map(\.aval)
         if case .call(_, .shardingConstraint(let dims)) = p { return [try constrain(pendingIns[0], dims)] }
-        if case .transpose(let perm) = p, let pending = pendingIns[0].pending {
-            // Linear and local: the partial results are transposed, reduced later.
-            var y = apply(p, pendingIns, [perm.map { pendingIns[0].layout[$0] }], avals)[0]
-            y.pending = pending
-            return [y]
-        }
+        if let y = linearOfPartials(p, pendingIns, readOnce: readOnce, avals) { return y }
         let ins = pendingIns.map(materialize)
         switch p {
         case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .bitcast, .stopGradient:
@@ -248,7 +259,9 @@ final class ShardingPropagation {
             for (i, d) in dims.enumerated() where x.aval.shape[i] == shape[d] { layout[d] = x.layout[i] }
             // A size-1 dimension that is broadcast is 1 on every device (its axes have size 1).
             let local = Primitive.broadcastInDim(shape: localShape(shape, layout), broadcastDimensions: dims)
-            return apply(local, [x], [layout], avals)
+            var y = apply(local, [x], [layout], avals)
+            if case .constant(let t) = x.operand, t.rank == 0, t.item() == 0 { y[0].zero = true }
+            return y
         case .reshape(let shape):
             if let layout = reshapeLayout(ins[0], shape) {
                 return apply(.reshape(localShape(shape, layout)), ins, [layout], avals)
@@ -303,7 +316,9 @@ final class ShardingPropagation {
             return dynamicUpdateSlice(ins, avals[0])
         case .gather:
             return gather(p, ins, avals[0]) ?? fallback(p, ins, avals)
-        case .scatter, .iota, .reduceWindow, .selectAndScatterAdd,
+        case .scatter:
+            return scatter(p, ins, avals[0]) ?? fallback(p, ins, avals)
+        case .iota, .reduceWindow, .selectAndScatterAdd,
             .selectAndGatherAdd, .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
             return fallback(p, ins, avals)
         }

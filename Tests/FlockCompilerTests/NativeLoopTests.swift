@@ -42,6 +42,8 @@ import FlockTestSupport
              [0xc4, 0xe3, 0x6d, 0x4a, 0x0c, 0x83, 0xe0]),
             ("vpcmpgtd ymm4,ymm11,ymm5", bytes { $0.vpcmpgtd(A.YMM(4), A.YMM(11), .register(A.YMM(5))) }, [0xc5, 0xa5, 0x66, 0xe5]),
             ("vsqrtps ymm2,[r12+rax*4]", bytes { $0.vsqrtps(A.YMM(2), .memory(mem(.r12))) }, [0xc4, 0xc1, 0x7c, 0x51, 0x14, 0x84]),
+            ("vrsqrtps ymm1,ymm2", bytes { $0.vrsqrtps(A.YMM(1), .register(A.YMM(2))) }, [0xc5, 0xfc, 0x52, 0xca]),
+            ("vrsqrtps ymm2,[r12+rax*4]", bytes { $0.vrsqrtps(A.YMM(2), .memory(mem(.r12))) }, [0xc4, 0xc1, 0x7c, 0x52, 0x14, 0x84]),
             ("vroundps ymm7,ymm9,0x9", bytes { $0.vroundps(A.YMM(7), .register(A.YMM(9)), 9) }, [0xc4, 0xc3, 0x7d, 0x08, 0xf9, 0x09]),
             ("vmovups ymm10,[rdi+rax*4]", bytes { $0.vmovups(A.YMM(10), .memory(mem(.rdi))) }, [0xc5, 0x7c, 0x10, 0x14, 0x87]),
             ("vmovups [r15+rax*4],ymm3", bytes { $0.vmovups(mem(.r15), A.YMM(3)) }, [0xc4, 0xc1, 0x7c, 0x11, 0x1c, 0x87]),

@@ -37,6 +37,8 @@ import FlockTestSupport
         Case(name: "2-D groups", lhs: [2, 4, 6, 7], rhs: [6, 2, 3, 3], groups: 2),
         Case(name: "2-D depthwise", lhs: [3, 5, 6, 6], rhs: [5, 1, 3, 3], padding: [[1, 1], [1, 1]], groups: 5),
         Case(name: "2-D depthwise multiplier", lhs: [1, 3, 5, 5], rhs: [6, 1, 2, 2], groups: 3),
+        Case(name: "2-D depthwise strided, several row tiles", lhs: [2, 8, 41, 40], rhs: [8, 1, 3, 3], strides: [2, 1],
+             padding: [[1, 1], [0, 2]], rhsDilation: [1, 2], groups: 8),
         Case(name: "2-D lhs dilation with groups", lhs: [2, 4, 4, 5], rhs: [6, 2, 3, 3], padding: [[2, 2], [2, 2]],
              lhsDilation: [2, 2], groups: 2),
         Case(name: "2-D kernel-gradient shape", lhs: [4, 6, 12, 10], rhs: [5, 6, 11, 9], padding: [[1, 1], [1, 0]]),
@@ -108,5 +110,80 @@ import FlockTestSupport
         #expect(path([128, 32, 28, 28], [64, 32, 3, 3], [128, 64, 26, 26]) == .forward)
         #expect(path([32, 128, 28, 28], [64, 128, 26, 26], [32, 64, 3, 3]) == .kernelGradient)
         #expect(path([2, 3, 5, 5], [4, 3, 3, 3], [2, 4, 7, 7], lhsDilation: [2, 2]) == .lhsDilated)
+    }
+
+    /// `a` (channels-first, logical order) laid out by `spec`: dimension spec[i] is logical dimension i.
+    static func laidOut(_ a: DenseArray, _ spec: [Int]) -> DenseArray {
+        var inverse = spec
+        for (i, d) in spec.enumerated() { inverse[d] = i }
+        return evalTranspose(a, perm: inverse)
+    }
+
+    /// The channels-last formulations against the direct loop: every case
+    /// without lhs dilation as a forward NHWC convolution (HWIO kernel, and a
+    /// kernel layout that must be repacked) and, ungrouped, in the layout of
+    /// the kernel-gradient conv; default scratch and a tiny one that tiles rows.
+    static func checkChannelsLast(_ c: Case, _ dtype: DType) throws {
+        let base = c.parameters
+        if base.lhsDilation.contains(where: { $0 > 1 }) { return }
+        let n = c.lhs.count - 2
+        let l = random(c.lhs, dtype, seed: 3), r = random(c.rhs, dtype, seed: 4)
+        let aval = try convolutionShape(
+            AbstractValue(shape: c.lhs, dtype: dtype), AbstractValue(shape: c.rhs, dtype: dtype), base) { FlockError($0) }
+        let want = Self.doubles(convolutionReference(l, r, p: base, shape: aval.shape))
+        let spatial = Array(1..<(n + 1)), kSpatial = Array(0..<n)
+        var layouts: [(ChannelsLastForm, ConvolutionDimensionNumbers)] = [
+            (.forward, .channelsLast(spatialRank: n)),
+            (.forward, ConvolutionDimensionNumbers(lhsSpec: [0, n + 1] + spatial, rhsSpec: [0, 1] + spatial.map { $0 + 1 },
+                                                   outSpec: [0, n + 1] + spatial)),
+        ]
+        if c.groups == 1 {
+            layouts.append((.kernelGradient, ConvolutionDimensionNumbers(
+                lhsSpec: [n + 1, 0] + spatial, rhsSpec: [n + 1, 0] + spatial, outSpec: [n, n + 1] + kSpatial)))
+        }
+        for (form, dn) in layouts {
+            var p = base
+            p.dimensionNumbers = dn
+            #expect(p.channelsLastForm == form, "\(c.name): \(dn) takes \(String(describing: p.channelsLastForm))")
+            let lp = laidOut(l, dn.lhsSpec), rp = laidOut(r, dn.rhsSpec)
+            let expected = Self.doubles(laidOut(DenseArray(want, shape: aval.shape), dn.outSpec))
+            let shape = ConvolutionDimensionNumbers.physical(aval.shape, dn.outSpec)
+            for scratch in [convolutionScratchBytes, 64] {
+                let out = DenseArray(uninitializedShape: shape, dtype: dtype)
+                if dtype == .float32 {
+                    runChannelsLastConvolution(Float.self, form, lp, rp, p, out, scratchBytes: scratch)
+                } else {
+                    runChannelsLastConvolution(Double.self, form, lp, rp, p, out, scratchBytes: scratch)
+                }
+                let got = Self.doubles(out)
+                let tol = dtype == .float32 ? 1e-4 : 1e-12
+                var worst = 0.0
+                for i in 0..<expected.count { worst = max(worst, abs(got[i] - expected[i]) / (1 + abs(expected[i]))) }
+                #expect(worst <= tol, "\(c.name) \(dtype) \(form) \(dn) scratch \(scratch): error \(worst)")
+            }
+        }
+    }
+
+    @Test(arguments: cases)
+    func channelsLastFloat32(_ c: Case) throws { try Self.checkChannelsLast(c, .float32) }
+
+    @Test(arguments: cases)
+    func channelsLastFloat64(_ c: Case) throws { try Self.checkChannelsLast(c, .float64) }
+
+    /// Layouts the channels-last kernels do not take go through channels-first transposes.
+    @Test func channelsLastFormSelection() {
+        func form(_ dn: ConvolutionDimensionNumbers, lhsDilation: [Int] = [1, 1], groups: Int = 1) -> ChannelsLastForm? {
+            ConvolutionParameters(windowStrides: [1, 1], padding: [[0, 0], [0, 0]], lhsDilation: lhsDilation,
+                                  rhsDilation: [1, 1], featureGroupCount: groups, dimensionNumbers: dn).channelsLastForm
+        }
+        #expect(form(ConvolutionDimensionNumbers("NHWC", "HWIO", "NHWC")) == .forward)
+        #expect(form(ConvolutionDimensionNumbers("NHWC", "OIHW", "NHWC"), groups: 2) == .forward)
+        #expect(form(ConvolutionDimensionNumbers("NHWC", "HWIO", "NHWC"), lhsDilation: [2, 1]) == nil)
+        #expect(form(ConvolutionDimensionNumbers("NCHW", "OIHW", "NCHW")) == nil)
+        #expect(form(ConvolutionDimensionNumbers("NHWC", "HWIO", "NCHW")) == nil)
+        // The kernel-gradient conv of an NHWC convolution (convTransposeRHS's specs).
+        let kg = ConvolutionDimensionNumbers(lhsSpec: [3, 0, 1, 2], rhsSpec: [3, 0, 1, 2], outSpec: [2, 3, 0, 1])
+        #expect(form(kg) == .kernelGradient)
+        #expect(form(kg, groups: 2) == nil)
     }
 }

@@ -10,9 +10,11 @@ import Testing
         let name: String
         let lhs: [Int], rhs: [Int], out: [Int]
         var strides = [1, 1], padding = [[1, 1], [1, 1]], lhsDilation = [1, 1]
+        var dimensionNumbers: ConvolutionDimensionNumbers? = nil
         var description: String { name }
         var parameters: ConvolutionParameters {
-            ConvolutionParameters(windowStrides: strides, padding: padding, lhsDilation: lhsDilation, rhsDilation: [1, 1])
+            ConvolutionParameters(windowStrides: strides, padding: padding, lhsDilation: lhsDilation, rhsDilation: [1, 1],
+                                  dimensionNumbers: dimensionNumbers)
         }
         func bytes(threads: Int, dtype: DType = .float32) -> Int {
             plannedConvolutionScratchBytes(lhs: lhs, rhs: rhs, out: out, parameters: parameters, dtype: dtype, threads: threads)
@@ -26,6 +28,13 @@ import Testing
         Case(name: "forward", lhs: [128, 32, 28, 28], rhs: [64, 32, 3, 3], out: [128, 64, 28, 28]),
         Case(name: "input gradient", lhs: [128, 64, 28, 28], rhs: [32, 64, 3, 3], out: [128, 32, 28, 28]),
         Case(name: "kernel gradient", lhs: [32, 128, 28, 28], rhs: [64, 128, 28, 28], out: [32, 64, 3, 3]),
+        // The same three channels-last (the specs the transpose rules emit for NHWC / HWIO).
+        Case(name: "NHWC forward", lhs: [128, 28, 28, 32], rhs: [3, 3, 32, 64], out: [128, 28, 28, 64],
+             dimensionNumbers: .channelsLast(spatialRank: 2)),
+        Case(name: "NHWC input gradient", lhs: [128, 28, 28, 64], rhs: [3, 3, 32, 64], out: [128, 28, 28, 32],
+             dimensionNumbers: ConvolutionDimensionNumbers(lhsSpec: [0, 3, 1, 2], rhsSpec: [2, 3, 0, 1], outSpec: [0, 3, 1, 2])),
+        Case(name: "NHWC kernel gradient", lhs: [128, 28, 28, 32], rhs: [128, 28, 28, 64], out: [3, 3, 32, 64],
+             dimensionNumbers: ConvolutionDimensionNumbers(lhsSpec: [3, 0, 1, 2], rhsSpec: [3, 0, 1, 2], outSpec: [2, 3, 0, 1])),
     ]
 
     @Test(arguments: issueConv2)

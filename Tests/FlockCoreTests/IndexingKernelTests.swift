@@ -43,12 +43,24 @@ import Testing
         // Long rows (the C row-copy loop: 128-byte blocks, 32-byte steps and a tail for every element size).
         Layout(name: "long rows", operand: [9, 37], dn: .init(offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [0]),
             sliceSizes: [1, 37], batch: [11]),
+        // Rows of a 3-D operand under a 2-D index batch (the row C loops, whole [3, 4] rows).
+        Layout(name: "rows 3-D", operand: [5, 3, 4], dn: .init(offsetDims: [2, 3], collapsedSliceDims: [0], startIndexMap: [0]),
+            sliceSizes: [1, 3, 4], batch: [2, 3]),
+        // Rows with axis 0 kept as a window dimension of size 1 (x[idx][:, None]-style).
+        Layout(name: "rows kept", operand: [7, 6], dn: .init(offsetDims: [1, 2], collapsedSliceDims: [], startIndexMap: [0]),
+            sliceSizes: [1, 6], batch: [9]),
+        // take from a vector: rows of one element.
+        Layout(name: "vector", operand: [9], dn: .init(offsetDims: [], collapsedSliceDims: [0], startIndexMap: [0]),
+            sliceSizes: [1], batch: [13]),
         // Empty index batch.
         Layout(name: "empty", operand: [5, 3], dn: .init(offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [0]),
             sliceSizes: [1, 3], batch: [0]),
     ]
 
-    static func indices(_ l: Layout, seed: UInt64) -> DenseArray {
+    /// The index dtypes the kernels read directly (others are converted first).
+    static let indexTypes: [DType] = [.int32, .int64]
+
+    static func indices(_ l: Layout, seed: UInt64, dtype: DType = .int32) -> DenseArray {
         var rng = SplitMix64(seed: seed)
         let k = l.dn.startIndexMap.count
         var values: [Int32] = []
@@ -58,7 +70,8 @@ import Testing
                 values.append(Int32(rng.int(-3...(n + 2))))  // some out of bounds on both sides
             }
         }
-        return DenseArray(values, shape: l.batch + [k])
+        let a = DenseArray(values, shape: l.batch + [k])
+        return dtype == .int32 ? a : convertArray(a, to: dtype)
     }
 
     static func operand(_ shape: [Int], _ dtype: DType, seed: UInt64) -> DenseArray {
@@ -93,14 +106,31 @@ import Testing
         let shape = Self.gatherShape(l)
         for dtype in DType.allCases where !dtype.isWidened {  // kernels see compute types only
             let x = Self.operand(l.operand, dtype, seed: 1)
-            let idx = Self.indices(l, seed: 2)
-            for mode in GatherScatterMode.allCases {
-                for fill in [nil, 3.0] as [Double?] {
-                    let fast = evalGather(x, idx, dn: l.dn, sliceSizes: l.sliceSizes, mode: mode, fill: fill, shape: shape)
-                    let slow = referenceGather(x, idx, dn: l.dn, sliceSizes: l.sliceSizes, mode: mode, fill: fill, shape: shape)
-                    #expect(Self.bytes(fast) == Self.bytes(slow), "\(l) \(dtype) \(mode) fill \(String(describing: fill))")
+            for indexType in Self.indexTypes {
+                let idx = Self.indices(l, seed: 2, dtype: indexType)
+                for mode in GatherScatterMode.allCases {
+                    for fill in [nil, 3.0] as [Double?] {
+                        let fast = evalGather(x, idx, dn: l.dn, sliceSizes: l.sliceSizes, mode: mode, fill: fill, shape: shape)
+                        let slow = referenceGather(x, idx, dn: l.dn, sliceSizes: l.sliceSizes, mode: mode, fill: fill, shape: shape)
+                        #expect(
+                            Self.bytes(fast) == Self.bytes(slow), "\(l) \(dtype) \(indexType) \(mode) fill \(String(describing: fill))")
+                    }
                 }
             }
+        }
+    }
+
+    /// Which layouts take the row loops (the others' runs go through IndexedWindows):
+    /// both paths are held to the reference above, this says each is exercised.
+    @Test(arguments: layouts)
+    func rowLayoutsAreRecognised(_ l: Layout) {
+        let rowLayouts: Set = ["rows", "long rows", "rows 3-D", "rows kept", "vector", "empty"]
+        for indexType in DType.allCases where !indexType.isWidened {
+            let rows = RowIndexing(
+                operandShape: l.operand, indices: Self.indices(l, seed: 1, dtype: indexType), indexMap: l.dn.startIndexMap,
+                collapsed: l.dn.collapsedSliceDims, batching: l.dn.operandBatchingDims, windowDims: l.dn.offsetDims,
+                windowShape: l.sliceSizes, sideShape: Self.gatherShape(l))
+            #expect((rows != nil) == (rowLayouts.contains(l.name) && Self.indexTypes.contains(indexType)), "\(l) \(indexType)")
         }
     }
 
@@ -118,12 +148,14 @@ import Testing
         for dtype in DType.allCases where !dtype.isWidened {  // kernels see compute types only
             let x = Self.operand(l.operand, dtype, seed: 3)
             let u = Self.operand(Self.gatherShape(l), dtype, seed: 4)
-            let idx = Self.indices(l, seed: 5)
-            for mode in GatherScatterMode.allCases {
-                for op in ScatterOp.allCases {
-                    let fast = evalScatter(op, x, idx, u, dn: dn, mode: mode)
-                    let slow = referenceScatter(op, x, idx, u, dn: dn, mode: mode)
-                    #expect(Self.bytes(fast) == Self.bytes(slow), "\(l) \(dtype) \(mode) \(op)")
+            for indexType in Self.indexTypes {
+                let idx = Self.indices(l, seed: 5, dtype: indexType)
+                for mode in GatherScatterMode.allCases {
+                    for op in ScatterOp.allCases {
+                        let fast = evalScatter(op, x, idx, u, dn: dn, mode: mode)
+                        let slow = referenceScatter(op, x, idx, u, dn: dn, mode: mode)
+                        #expect(Self.bytes(fast) == Self.bytes(slow), "\(l) \(dtype) \(indexType) \(mode) \(op)")
+                    }
                 }
             }
         }

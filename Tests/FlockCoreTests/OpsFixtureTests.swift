@@ -219,7 +219,6 @@ let fixtureOps: [String: FixtureOp] = [
     "log_softmax": { a, p in [logSoftmax(a[0], axis: try p.int("axis"))] },
     "logsumexp": { a, p in [logSumExp(a[0], axes: try p.optionalInts("axes"), keepDims: try p.bool("keepdims"))] },
     "relu": unary(relu), "softplus": unary(softplusValue), "silu": unary(silu),
-    "gelu": { a, p in [gelu(a[0], approximate: try p.bool("approximate"))] },
     "one_hot": { a, p in [oneHot(a[0], numClasses: try p.int("num_classes"), dtype: try p.dtype("dtype"))] },
 ]
 

@@ -169,6 +169,31 @@ extension ShardingTests {
             #expect(layout(l, 1).allSatisfy(\.isEmpty) && layout(l, 2) == [["data"], [], [], []], "\(l.partitionReport)")
         }
 
+        /// The same step with the images laid out by dimension numbers: the batch
+        /// keeps its axis wherever the layout puts it, and only the kernel
+        /// gradient is psummed.
+        @Test(arguments: [("NHWC", "HWIO", "NHWC", 0), ("CHWN", "OIHW", "HWCN", 3)])
+        func dataParallelConvolutionInAnyLayout(_ lhs: String, _ rhs: String, _ out: String, _ batchDim: Int) throws {
+            var shape = lhs.map { ["N": 2 * deviceCount, "C": 2, "H": 6, "W": 6][String($0)]! }
+            let x = hostArray(shape, seed: 40)
+            shape = rhs.map { ["O": 3, "I": 2, "H": 3, "W": 3][String($0)]! }
+            let w = hostArray(shape, seed: 41)
+            let dn = ConvolutionDimensionNumbers(lhs, rhs, out)
+            let f: ([Tensor]) -> [Tensor] = { a in
+                let (loss, g) = valueAndGrad { (k: Tensor) in
+                    square(tanh(convolution(a[0], k, padding: .same, dimensionNumbers: dn))).mean()
+                }(a[1])
+                return [loss, g, convolution(a[0], a[1], dimensionNumbers: dn)]
+            }
+            var spec: [[String]] = [[], [], [], []]
+            spec[batchDim] = ["data"]
+            let l = try partitioned(f, [x, w], [PartitionSpec(dimensions: spec), .replicated], mesh: dataMesh(), "\(lhs) step")
+            #expect(Set(names(l)) == ["psum data"], "\(l.partitionReport)")
+            var expected: [[String]] = [[], [], [], []]
+            expected[out.firstIndex(of: "N")!.utf16Offset(in: out)] = ["data"]
+            #expect(layout(l, 1).allSatisfy(\.isEmpty) && layout(l, 2) == expected, "\(l.partitionReport)")
+        }
+
         /// Per-device shapes (dimension 0 of the target and the split dimension of
         /// the operand are scaled by the device count), the operand's spec.
         static let reshapes: [(String, [Int], PartitionSpec, [Int], [String], [[String]])] = [
@@ -352,6 +377,13 @@ extension ShardingTests {
             let lowered = try f.lower([x, w])
             #expect(lowered.inShardings == [rows, columns] && lowered.partitionReport.contains("argument 1: "), "\(lowered.partitionReport)")
             #expect(try lowered.perDevicePeakBytes() > 0)
+            let replicated = try NamedSharding(mesh: mesh, spec: .replicated)
+            let (c, d) = (Random.normal(Random.key(2), shape: [4, 6]), Random.normal(Random.key(3), shape: [8, 4]))
+            let params = try ShardedTree(["w": c], sharding: replicated), batch = try ShardedTree(d, sharding: rows)
+            let predict = jit(inShardings: nil) { (p: [String: Tensor], xs: Tensor) in tanh(matmul(xs, p["w"]!)) }
+            let out = try predict(params, batch)
+            #expect(out.shardings[0].spec.padded(2) == [["data"], []])
+            expectClose(try out.processAllgather(), tanh(matmul(d, c)), rtol: 1e-6, atol: 1e-6, "pytree example")
         }
 }
 }

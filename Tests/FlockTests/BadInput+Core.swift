@@ -72,8 +72,15 @@ extension BadInput {
             _ = meshgrid([iota([2]), iota([3])], indexing: "yx")
         },
         BadInput("shapes", "meshgrid of a 2-d array", "meshgrid: argument 0 must be 1-D") { _ = meshgrid([iota([2, 2])]) },
-        BadInput("shapes", "convolution of operands of different ranks", "conv_general_dilated: lhs [N, C, spatial…] and rhs [O, I, spatial…] must have equal rank") {
+        BadInput("shapes", "convolution of operands of different ranks", "conv_general_dilated: lhs (batch, features, spatial…) and rhs (out features, in features, spatial…) must have equal rank") {
             _ = convolution(iota([1, 1, 4]), iota([1, 1, 2, 2]))
+        },
+        BadInput("shapes", "convolution layout string without a feature dimension", "conv_general_dilated: lhs spec \"NHW\" must contain N and C exactly once") {
+            _ = convolution(iota([1, 4, 4, 1]), iota([2, 2, 1, 1]), dimensionNumbers: ConvolutionDimensionNumbers("NHW", "HWIO", "NHWC"))
+        },
+        BadInput("shapes", "convolution dimension numbers that are not a permutation", "conv_general_dilated: dimension numbers must each be a permutation") {
+            let dn = ConvolutionDimensionNumbers(lhsSpec: [0, 1, 2, 2], rhsSpec: [0, 1, 2, 3], outSpec: [0, 1, 2, 3])
+            _ = convolution(iota([1, 1, 4, 4]), iota([1, 1, 2, 2]), dimensionNumbers: dn)
         },
         BadInput("shapes", "convolution whose input channels differ", "conv_general_dilated") {
             _ = convolution(iota([1, 3, 5, 5]), iota([2, 4, 3, 3]))

@@ -1,9 +1,10 @@
 // gelu (both forms) through every transform: its custom JVP (XLA's
-// rounding of the derivative, Core's NeuralNetwork+Gelu) must still be the derivative
+// rounding of the derivative, API/NeuralNetwork+Gelu.swift) must still be the derivative
 // (finite differences, to second order, in float64) and batch, stage and nest
 // like any function. The ulp sweep (UlpSweepTests) holds its values and first
 // derivatives to JAX's bit for bit.
 
+import Foundation
 import Testing
 import FlockTestSupport
 @testable import FlockCore
@@ -31,13 +32,63 @@ import FlockTestSupport
         #expect(values.map(\.bitPattern) == gelu(x, approximate: approximate).toArray(Float.self).map(\.bitPattern))
     }
 
-    /// Recording a jaxpr refuses another transform's tracer, with an error.
-    @Test func recordingRefusesForeignTracers() {
-        _ = grad { (outer: Tensor) -> Tensor in
-            expectFlockError("recordJaxpr: an operand is a tracer of another transform") {
-                try catchingErrors { try recordJaxpr([outer.aval]) { [$0[0] + outer] } }
-            }
-            return outer.sum()
-        }(Tensor([1, 2] as [Float]))
+    /// JAX's values and derivatives (`vmap(grad(gelu))`) of `jax.nn.gelu` in
+    /// float32 and float64 (Fixtures/nn_ops.json, tools/make_fixtures.py):
+    /// eager and jitted, each within the case's tolerance.
+    @Test(arguments: GeluCase.all)
+    func matchesJAX(_ c: GeluCase) {
+        let f: (Tensor) -> Tensor = c.fn == "gelu_grad"
+            ? { vmap(grad { (v: Tensor) in gelu(v, approximate: c.approximate) })($0) }
+            : { gelu($0, approximate: c.approximate) }
+        let x = c.args[0].tensor, want = c.out[0].tensor
+        expectClose(f(x), want, rtol: c.rtol, atol: c.atol, sameDType: true, "\(c.name) eager")
+        expectClose(jit(f)(x), want, rtol: c.rtol, atol: c.atol, sameDType: true, "\(c.name) jitted")
     }
+}
+
+/// A case of Fixtures/nn_ops.json (the schema of FlockCoreTests' ops.json:
+/// arrays as raw little-endian bytes in hex).
+struct GeluCase: Decodable, Sendable, CustomTestStringConvertible {
+    struct Array: Decodable, Sendable {
+        let dtype: String
+        let shape: [Int]
+        let hex: String
+
+        var tensor: Tensor {
+            let bytes = stride(from: 0, to: hex.utf8.count, by: 2).map { i -> UInt8 in
+                let digits = Swift.Array(hex.utf8)[i...i + 1]
+                return UInt8(String(decoding: digits, as: UTF8.self), radix: 16)!
+            }
+            switch dtype {
+            case "float32":
+                let v = stride(from: 0, to: bytes.count, by: 4).map { i in
+                    Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[i + $1]) << (8 * $1) })
+                }
+                return Tensor(v, shape: shape)
+            case "float64":
+                let v = stride(from: 0, to: bytes.count, by: 8).map { i in
+                    Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i + $1]) << (8 * $1) })
+                }
+                return Tensor(v, shape: shape)
+            default: fatalError("nn_ops.json: dtype \(dtype) is not decoded here")
+            }
+        }
+    }
+    struct Params: Decodable, Sendable { let approximate: Bool }
+
+    let name: String
+    let fn: String
+    let args: [Array]
+    let params: Params
+    let out: [Array]
+    let rtol: Double
+    let atol: Double
+
+    var approximate: Bool { params.approximate }
+    var testDescription: String { name }
+
+    static let all: [GeluCase] = {
+        let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("nn_ops.json")
+        return try! JSONDecoder().decode([GeluCase].self, from: Data(contentsOf: url))
+    }()
 }

@@ -239,6 +239,14 @@ let contractionCases: [Case] = [
         [convolution($0[0], $0[1], padding: .explicit([[1, 0]]), lhsDilation: [2], featureGroupCount: 2)]
     },
     Case("conv 2-d", [.float([1, 2, 5, 4]), .float([3, 2, 2, 3])]) { [convolution($0[0], $0[1], padding: .same)] },
+    Case("conv NHWC grouped", [.float([2, 5, 4, 4]), .float([2, 3, 2, 6])]) {
+        [convolution($0[0], $0[1], strides: [2, 1], padding: .same, featureGroupCount: 2,
+                     dimensionNumbers: ConvolutionDimensionNumbers("NHWC", "HWIO", "NHWC"))]
+    },
+    Case("conv mixed layouts", [.float([3, 7, 2]), .float([4, 2, 3])]) {
+        [convolution($0[0], $0[1], padding: .explicit([[1, 0]]), lhsDilation: [2],
+                     dimensionNumbers: ConvolutionDimensionNumbers("CWN", "OWI", "WNC"))]
+    },
 ]
 
 // MARK: - Control flow (jaxprs built directly; the user-facing API lives elsewhere)

@@ -13,6 +13,20 @@
 /// 1 when the CPU supports AVX2 (and the kernels below may be called).
 int flock_has_avx2(void);
 
+/// Newton steps XLA's CPU code refines float32 rsqrt's hardware estimate
+/// with on this machine: 1 on AMD, 2 on other CPUs with AVX, 0 without AVX
+/// (XLA then divides: 1 / sqrt(x)).
+int flock_rsqrt_newton_steps(void);
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+/// The CPU's estimate of 1/√x (`rsqrtss`, ~12 bits; the same table as
+/// `vrsqrtps`), where XLA's rsqrt starts.
+static inline float flock_rsqrt_estimate(float x) { return _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x))); }
+#else
+static inline float flock_rsqrt_estimate(float x) { return 1.0f / __builtin_sqrtf(x); }
+#endif
+
 enum { FLOCK_ADD, FLOCK_SUB, FLOCK_MUL, FLOCK_DIV, FLOCK_MAX, FLOCK_MIN };
 enum { FLOCK_NEG, FLOCK_ABS, FLOCK_TANH, FLOCK_EXP, FLOCK_LOGISTIC, FLOCK_ERFC };
 enum { FLOCK_EQ, FLOCK_NE, FLOCK_LT, FLOCK_LE, FLOCK_GT, FLOCK_GE };
@@ -41,5 +55,14 @@ void flock_u32_bool_select(const uint8_t *p, const uint32_t *t, int t_scalar, co
 /// scatter into random rows of a large table waits on memory otherwise.
 void flock_f32_scatter_add_runs(float *out, const float *upd, const long *starts, const long *side, long count,
                                 long n, long lo, long hi);
+
+/// The row scatter-add (the gradient of an embedding lookup, `x.at[idx].add(u)`
+/// along axis 0), on one thread, in index order: out row idx[b] (rows of `n`
+/// float32, `rows` of them) += upd row b, for b in 0..<count. `idx` holds
+/// 32-bit (`wide` = 0) or 64-bit (`wide` = 1) signed indices; one outside
+/// [0, rows) is clamped when `clamp` is 1, else its update is dropped. The
+/// same bits as flock_f32_scatter_add_runs over IndexedWindows' offsets.
+void flock_f32_scatter_add_rows(float *out, const float *upd, const void *idx, int wide, long count, long rows,
+                                long n, int clamp);
 
 #endif

@@ -16,4 +16,14 @@
 void flock_gather_runs(int avx2, char *dst, const char *src, const long *starts, const long *side, long lo, long hi,
                        long run_bytes, long elem, const void *fill);
 
+/// The row take (`take` along axis 0, an embedding lookup, `x[idx]`): for
+/// window b in [lo, hi), the row `idx[b]` of `src` (rows of `row_bytes`
+/// bytes, `rows` of them) to `dst + b * row_bytes`. `idx` holds 32-bit
+/// (`wide` = 0) or 64-bit (`wide` = 1) signed indices. An index outside
+/// [0, rows) is clamped when `clamp` is 1, else its row is the `elem`-byte
+/// value at `fill` repeated. The same bytes as flock_gather_runs over the
+/// offsets IndexedWindows would compute.
+void flock_take_rows(int avx2, char *dst, const char *src, const void *idx, int wide, long lo, long hi, long rows,
+                     long row_bytes, int clamp, long elem, const void *fill);
+
 #endif

@@ -112,7 +112,7 @@ extension NativeLoopCompiler {
                 // a and b in registers (`mask` holds b), c may stay in memory.
                 firstOperand = inRegister(s0, pinned: &pinned)
                 mask = inRegister(s1, pinned: &pinned)
-            case .sqrt, .round, .loadBool: break
+            case .sqrt, .rsqrtEstimate, .round, .loadBool: break
             }
             let second = operand(s1)
             if case .store(let base) = o.kind {
@@ -160,6 +160,7 @@ extension NativeLoopCompiler {
                 body.vmovups(out, .register(firstOperand))
                 body.vfmadd213ps(out, mask, fmaAddend!)
             case .sqrt: body.vsqrtps(out, second)
+            case .rsqrtEstimate: body.vrsqrtps(out, second)
             case .round(let mode): body.vroundps(out, second, mode)
             case .loadBool:
                 body.vpmovzxbd(out, memory(s0))

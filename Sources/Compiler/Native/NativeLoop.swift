@@ -163,6 +163,8 @@ struct NativeLoopCompiler {
         /// a, b, c: a · b + c rounded once (a fused multiply-add).
         case fma
         case sqrt
+        /// The CPU's estimate of 1/√x (`vrsqrtps`).
+        case rsqrtEstimate
         case round(UInt8)
         case store(A.GPR)
         /// 8 bools (a `.bytes` value) to lanes whose sign bit is the bool.
@@ -359,6 +361,25 @@ struct NativeLoopCompiler {
         }
     }
 
+    /// 1/√x as XLA computes it (see `XLARsqrt`, whose scalar steps these are):
+    /// the estimate, Newton steps as fused multiply-adds, the estimate itself
+    /// outside [smallest normal, +∞).
+    private mutating func rsqrt(_ x: Int) -> Int {
+        let steps = XLARsqrt.newtonSteps
+        if steps == 0 { return op(.packed(.div), constant(Float(1)), op(.sqrt, x)) }
+        let estimate = op(.rsqrtEstimate, x)
+        var y = estimate
+        for _ in 0..<steps {
+            let r2 = op(.packed(.mul), x, y), halfR = op(.packed(.mul), y, constant(Float(-0.5)))
+            let h = op(.fma, r2, y, constant(Float(-1)))
+            y = op(.fma, halfR, h, y)
+        }
+        // x ≥ smallest normal (ordered: false for NaN) and x < +∞.
+        let normal = op(.packed(.and), op(.compare(0x1D), x, constant(Float.leastNormalMagnitude)),
+                        op(.compare(0x11), x, constant(Float.infinity)))
+        return op(.blend, estimate, y, normal)
+    }
+
     private mutating func lowerFloat(_ p: Primitive, _ x: [Int]) -> Int? {
         switch p {
         case .binary(let b):
@@ -377,7 +398,7 @@ struct NativeLoopCompiler {
             case .abs: return op(.packed(.and), x[0], constant(UInt32(0x7fff_ffff)))
             case .tanh: return tanh(x[0])
             case .sqrt: return op(.sqrt, x[0])
-            case .rsqrt: return op(.packed(.div), constant(Float(1)), op(.sqrt, x[0]))
+            case .rsqrt: return rsqrt(x[0])
             case .floor: return op(.round(0x09), x[0])
             case .ceil: return op(.round(0x0A), x[0])
             case .round: return op(.round(0x08), x[0])

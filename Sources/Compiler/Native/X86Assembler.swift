@@ -172,6 +172,11 @@ struct X86Assembler {
         vex(0x51, map: .x0F, pp: .none, reg: dst.index, vvvv: 0, src)
     }
 
+    /// `vrsqrtps dst, src`: the CPU's estimate of 1/√x per lane.
+    mutating func vrsqrtps(_ dst: YMM, _ src: Operand) {
+        vex(0x52, map: .x0F, pp: .none, reg: dst.index, vvvv: 0, src)
+    }
+
     /// `vroundps dst, src, mode` (0x08 nearest even, 0x09 down, 0x0A up; exceptions suppressed).
     mutating func vroundps(_ dst: YMM, _ src: Operand, _ mode: UInt8) {
         vex(0x08, map: .x0F3A, pp: .x66, reg: dst.index, vvvv: 0, src)

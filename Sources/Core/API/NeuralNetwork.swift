@@ -60,13 +60,6 @@ public func elu(_ x: Tensor, alpha: Double = 1) -> Tensor {
     return `where`(positive, x, Tensor(alpha, dtype: x.dtype, weakType: true) * expm1(`where`(positive, zero, x)))
 }
 
-/// GELU; tanh approximation by default, as `jax.nn.gelu`.
-public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
-    let x = floatingOperand(x)
-    if approximate { return geluTanh(x) }
-    return geluErf(x)
-}
-
 /// x · sigmoid(x) (`jax.nn.silu`).
 public func silu(_ x: Tensor) -> Tensor { x * sigmoid(x) }
 

@@ -84,6 +84,6 @@ func comparison(_ op: CompareOp, _ a: Tensor, _ b: Tensor) -> Tensor {
 }
 
 /// Floating-point version of `x` for functions like `exp` (ints and bools become float32).
-func floatingOperand(_ x: Tensor) -> Tensor {
+package func floatingOperand(_ x: Tensor) -> Tensor {
     x.dtype.isFloatingPoint ? x : x.converted(to: .float32, weak: x.weakType)
 }

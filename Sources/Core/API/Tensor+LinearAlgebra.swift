@@ -79,21 +79,38 @@ public enum ConvolutionPadding: Sendable, Hashable {
     case explicit([[Int]])
 }
 
-/// N-d convolution (`lax.conv_general_dilated`) with lhs `[N, C, spatial…]`
-/// and rhs `[O, C / groups, spatial…]`, giving `[N, O, spatial…]`.
+/// N-d convolution (`lax.conv_general_dilated`): by default lhs `[N, C, spatial…]`
+/// and rhs `[O, C / groups, spatial…]`, giving `[N, O, spatial…]`; any other
+/// layout through `dimensionNumbers`, with no transpose of the operands.
+///
+/// - Parameters:
+///   - lhs: The input, `[N, C, spatial…]` or as `dimensionNumbers.lhsSpec` says.
+///   - rhs: The kernel, `[O, C / featureGroupCount, spatial…]` or as `dimensionNumbers.rhsSpec` says.
+///   - strides: The window step per spatial axis (1 by default).
+///   - padding: `.valid`, `.same`, or explicit (low, high) pairs (negative crops).
+///   - lhsDilation: Input dilation per spatial axis (transposed convolutions); 1 by default.
+///   - rhsDilation: Kernel dilation per spatial axis (atrous convolutions); 1 by default.
+///   - featureGroupCount: Groups of input features each convolved with its own output features.
+///   - dimensionNumbers: Which dimensions are batch, features and spatial axes;
+///     channels-first when nil. Per-axis arguments follow its spatial order.
 ///
 /// ```swift
-/// let y = convolution(x, w, strides: [1], padding: .same)   // 1-D
+/// let y = convolution(x, w, strides: [1], padding: .same)   // 1-D, NCH / OIH
+/// // Channels-last images [N, H, W, C] and an HWIO kernel, output [N, H, W, O]:
+/// let z = convolution(images, kernel, padding: .same,
+///                     dimensionNumbers: ConvolutionDimensionNumbers("NHWC", "HWIO", "NHWC"))
 /// ```
 public func convolution(
     _ lhs: Tensor, _ rhs: Tensor, strides: [Int]? = nil, padding: ConvolutionPadding = .valid,
-    lhsDilation: [Int]? = nil, rhsDilation: [Int]? = nil, featureGroupCount: Int = 1
+    lhsDilation: [Int]? = nil, rhsDilation: [Int]? = nil, featureGroupCount: Int = 1,
+    dimensionNumbers: ConvolutionDimensionNumbers? = nil
 ) -> Tensor {
     let n = lhs.rank - 2
     guard n >= 1, rhs.rank == lhs.rank else {
-        raise(FlockError("conv_general_dilated: lhs [N, C, spatial…] and rhs [O, I, spatial…] must have equal rank ≥ 3, got lhs \(lhs.shape), rhs \(rhs.shape)"))
+        raise(FlockError("conv_general_dilated: lhs (batch, features, spatial…) and rhs (out features, in features, spatial…) must have equal rank ≥ 3, got lhs \(lhs.shape), rhs \(rhs.shape)"))
         return poison
     }
+    let dn = dimensionNumbers ?? .channelsFirst(spatialRank: n)
     let s = strides ?? [Int](repeating: 1, count: n)
     let ld = lhsDilation ?? [Int](repeating: 1, count: n)
     let rd = rhsDilation ?? [Int](repeating: 1, count: n)
@@ -102,9 +119,14 @@ public func convolution(
     case .valid: pads = [[Int]](repeating: [0, 0], count: n)
     case .explicit(let p): pads = p
     case .same:
+        // Spatial sizes in logical order (a malformed spec is reported by the shape rule).
+        let valid = dn.lhsSpec.count == lhs.rank && dn.rhsSpec.count == rhs.rank
+            && (dn.lhsSpec + dn.rhsSpec).allSatisfy { $0 >= 0 && $0 < lhs.rank }
+        let inSp = valid ? dn.lhsSpec.dropFirst(2).map { lhs.shape[$0] } : Array(lhs.shape.dropFirst(2))
+        let kSp = valid ? dn.rhsSpec.dropFirst(2).map { rhs.shape[$0] } : Array(rhs.shape.dropFirst(2))
         pads = (0..<Swift.min(n, s.count, ld.count, rd.count)).map { i in
-            let inSize = (lhs.shape[2 + i] - 1) * ld[i] + 1
-            let window = (rhs.shape[2 + i] - 1) * rd[i] + 1
+            let inSize = (inSp[i] - 1) * ld[i] + 1
+            let window = (kSp[i] - 1) * rd[i] + 1
             let out = (inSize + s[i] - 1) / s[i]
             let total = Swift.max(0, (out - 1) * s[i] + window - inSize)
             return [total / 2, total - total / 2]
@@ -112,7 +134,8 @@ public func convolution(
     }
     let (dtype, weak) = promoteTypes(lhs.dtype, weak: lhs.weakType, rhs.dtype, weak: rhs.weakType)
     let dt = dtype.isFloatingPoint ? dtype : .float32
-    return bind1(
-        .convolution(ConvolutionParameters(windowStrides: s, padding: pads, lhsDilation: ld, rhsDilation: rd, featureGroupCount: featureGroupCount)),
-        lhs.converted(to: dt, weak: weak), rhs.converted(to: dt, weak: weak))
+    let parameters = ConvolutionParameters(
+        windowStrides: s, padding: pads, lhsDilation: ld, rhsDilation: rd, featureGroupCount: featureGroupCount,
+        dimensionNumbers: dn)
+    return bind1(.convolution(parameters), lhs.converted(to: dt, weak: weak), rhs.converted(to: dt, weak: weak))
 }

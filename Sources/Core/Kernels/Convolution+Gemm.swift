@@ -111,38 +111,12 @@ struct ConvolutionGemm<T: GemmFloat>: @unchecked Sendable {
     // MARK: Threads
 
     /// Threads that `parallel` uses for `items` work items.
-    func workers(_ items: Int) -> Int { max(1, min(FlockThreads.count, items)) }
+    func workers(_ items: Int) -> Int { convolutionWorkers(items) }
 
-    /// Runs `items` work items over `workers(items)` threads, each thread
-    /// owning a scratch buffer of `scratch` elements; `body` gets the item,
-    /// the buffer and the worker's index. BLAS runs single-threaded inside:
-    /// the items, not the gemms, carry the parallelism.
-    /// `threads` (at most `workers(items)`), when given, is the count the
-    /// caller sized per-worker state for: the thread setting may change
-    /// meanwhile (another thread's `FlockThreads.count = …`), so it is read once.
+    /// Runs `items` work items (see `convolutionParallel`).
     func parallel(_ items: Int, scratch: Int, threads given: Int? = nil,
                   _ body: @Sendable (Int, UnsafeMutablePointer<T>, Int) -> Void) {
-        let threads = given ?? workers(items)
-        if threads == 1 {
-            let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, scratch))
-            defer { buffer.deallocate() }
-            // One item at a time: the gemms may use OpenBLAS's threads.
-            SingleThreadedBLAS.threaded { for i in 0..<items { body(i, buffer, 0) } }
-            return
-        }
-        SingleThreadedBLAS.enter()
-        defer { SingleThreadedBLAS.leave() }
-        // Items are taken dynamically: a descheduled thread delays one item.
-        let next = AtomicCounter()
-        DispatchQueue.concurrentPerform(iterations: threads) { worker in
-            let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, scratch))
-            defer { buffer.deallocate() }
-            while true {
-                let i = next.increment()
-                if i >= items { break }
-                body(i, buffer, worker)
-            }
-        }
+        convolutionParallel(items, scratch: scratch, threads: given, body)
     }
 
     // MARK: Gather (one im2col row)
@@ -214,6 +188,42 @@ struct ConvolutionGemm<T: GemmFloat>: @unchecked Sendable {
             }
         }
         return table
+    }
+}
+
+/// Threads a convolution kernel uses for `items` work items.
+func convolutionWorkers(_ items: Int) -> Int { max(1, min(FlockThreads.count, items)) }
+
+/// Runs `items` work items over `convolutionWorkers(items)` threads, each
+/// thread owning a scratch buffer of `scratch` elements; `body` gets the item,
+/// the buffer and the worker's index. BLAS runs single-threaded inside: the
+/// items, not the gemms, carry the parallelism. `threads` (at most
+/// `convolutionWorkers(items)`), when given, is the count the caller sized
+/// per-worker state for: the thread setting may change meanwhile (another
+/// thread's `FlockThreads.count = …`), so it is read once.
+func convolutionParallel<T>(
+    _ items: Int, scratch: Int, threads given: Int? = nil, _ body: @Sendable (Int, UnsafeMutablePointer<T>, Int) -> Void
+) {
+    let threads = given ?? convolutionWorkers(items)
+    if threads == 1 {
+        let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, scratch))
+        defer { buffer.deallocate() }
+        // One item at a time: the gemms may use OpenBLAS's threads.
+        SingleThreadedBLAS.threaded { for i in 0..<items { body(i, buffer, 0) } }
+        return
+    }
+    SingleThreadedBLAS.enter()
+    defer { SingleThreadedBLAS.leave() }
+    // Items are taken dynamically: a descheduled thread delays one item.
+    let next = AtomicCounter()
+    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, scratch))
+        defer { buffer.deallocate() }
+        while true {
+            let i = next.increment()
+            if i >= items { break }
+            body(i, buffer, worker)
+        }
     }
 }
 

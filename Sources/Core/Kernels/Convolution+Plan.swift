@@ -86,7 +86,15 @@ package func plannedConvolutionScratchBytes(
     lhs: [Int], rhs: [Int], out: [Int], parameters: ConvolutionParameters, dtype: DType, threads: Int
 ) -> Int {
     let element = dtype == .float64 ? 8 : 4
+    let scratchElements = max(1, convolutionScratchBytes / element)
+    if let form = parameters.channelsLastForm {
+        let plan = ChannelsLastPlan(form, lhs: lhs, rhs: rhs, out: out, parameters, scratchElements: scratchElements)
+        return plan.temporaryElements(threads: threads) * element
+    }
+    // Other layouts: the gemm's scratch (the transposed operand copies are not counted).
+    let dn = parameters.dimensionNumbers
     let plan = ConvolutionPlan(
-        lhs: lhs, rhs: rhs, out: out, parameters, scratchElements: max(1, convolutionScratchBytes / element))
+        lhs: ConvolutionDimensionNumbers.logical(lhs, dn.lhsSpec), rhs: ConvolutionDimensionNumbers.logical(rhs, dn.rhsSpec),
+        out: ConvolutionDimensionNumbers.logical(out, dn.outSpec), parameters, scratchElements: scratchElements)
     return plan.temporaryElements(threads: threads) * element
 }

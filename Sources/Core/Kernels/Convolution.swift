@@ -1,5 +1,5 @@
 // Direct N-d convolution (XLA conv_general_dilated semantics, NC… / OI…
-// layout): strides, low/high padding, lhs (input) and rhs (kernel) dilation,
+// layout; other layouts are transposed to it): strides, low/high padding, lhs (input) and rhs (kernel) dilation,
 // feature groups. Output [N, O, spatial…]. It is the oracle the gemm paths
 // (Convolution+Gemm.swift) are tested against, and the kernel of the
 // configurations those paths do not take.
@@ -56,23 +56,14 @@ private func convTyped<T: KernelFloat>(_ l: DenseArray, _ r: DenseArray, _ p: Co
     return out
 }
 
-/// The direct loop, kept as the tests' oracle for the gemm paths.
+/// The direct loop, kept as the tests' oracle for the gemm paths (any dimension numbers).
 func convolutionReference(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
-    switch l.dtype {
-    case .float32: convTyped(l, r, p, shape, Float.self)
-    case .float64: convTyped(l, r, p, shape, Double.self)
-    case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
-        fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
+    withChannelsFirst(l, r, p, shape) { l, r, p, shape in
+        switch l.dtype {
+        case .float32: convTyped(l, r, p, shape, Float.self)
+        case .float64: convTyped(l, r, p, shape, Double.self)
+        case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
+            fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
+        }
     }
-}
-
-func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
-    let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
-    switch l.dtype {
-    case .float32: ConvolutionGemm<Float>(l, r, p, out).run()
-    case .float64: ConvolutionGemm<Double>(l, r, p, out).run()
-    case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
-        fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
-    }
-    return out
 }

@@ -20,7 +20,12 @@ enum TanK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x
 enum TanhK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { T._tanh(x) } }
 enum LogisticK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { 1 / (1 + T._exp(-x)) } }
 enum SqrtK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.squareRoot() } }
-enum RsqrtK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { 1 / x.squareRoot() } }
+enum RsqrtK<T: KernelFloat>: UnaryKernel {
+    @inline(__always) static func apply(_ x: T) -> T {
+        if T.self == Float.self { return unsafeBitCast(XLARsqrt.apply(unsafeBitCast(x, to: Float.self)), to: T.self) }
+        return 1 / x.squareRoot()
+    }
+}
 enum AbsK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { Swift.abs(x) } }
 enum SignK<T: KernelFloat>: UnaryKernel {
     @inline(__always) static func apply(_ x: T) -> T { x.isNaN ? x : (x > 0 ? 1 : (x < 0 ? -1 : x)) }

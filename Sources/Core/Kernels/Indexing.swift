@@ -156,6 +156,13 @@ func evalGather(
 ) -> DenseArray {
     let out = DenseArray(uninitializedShape: shape, dtype: x.dtype)
     if out.count == 0 { return out }
+    if let rows = RowIndexing(
+        operandShape: x.shape, indices: indices, indexMap: dn.startIndexMap, collapsed: dn.collapsedSliceDims,
+        batching: dn.operandBatchingDims, windowDims: dn.offsetDims, windowShape: sliceSizes, sideShape: shape)
+    {
+        takeRows(x, indices, out, rows, clamp: mode != .fillOrDrop, fill: gatherFill(x.dtype, fill))
+        return out
+    }
     let windowDims = (0..<x.rank).filter { !dn.collapsedSliceDims.contains($0) && !dn.operandBatchingDims.contains($0) }
     let w = IndexedWindows(
         operandShape: x.shape, indices: indices, startIndexMap: dn.startIndexMap,
@@ -169,6 +176,63 @@ func evalGather(
     default: gatherRuns(UInt64.self, x, out, w, fill: gatherFill(x.dtype, fill))
     }
     return out
+}
+
+/// A gather or scatter that moves whole rows along axis 0 — `take` along axis
+/// 0, an embedding lookup, `x[idx]`, `.at[idx]` — with 32- or 64-bit
+/// indices: the C loops read the indices themselves, so no offset arrays are
+/// built (they were about a tenth of a 4096-row lookup).
+struct RowIndexing {
+    /// Rows of the operand, and elements per row.
+    var rows: Int
+    var rowElements: Int
+    /// Index vectors (the side array's rows).
+    var count: Int
+    /// 64-bit indices (else 32-bit).
+    var wide: Bool
+
+    /// Nil unless the dimension numbers describe a row gather (scatter): one
+    /// index into operand axis 0, no batching dimensions, a window of one
+    /// whole row (axis 0 collapsed or of size 1), the window dimensions
+    /// trailing in the side array (the gather's output, the scatter's updates).
+    init?(
+        operandShape: [Int], indices: DenseArray, indexMap: [Int], collapsed: [Int], batching: [Int], windowDims: [Int],
+        windowShape: [Int], sideShape: [Int]
+    ) {
+        guard indices.dtype == .int32 || indices.dtype == .int64, indexMap == [0], batching.isEmpty,
+            collapsed == [0] || collapsed.isEmpty, let k = indices.shape.last, k == 1, !operandShape.isEmpty
+        else { return nil }
+        let batchRank = indices.rank - 1
+        guard windowDims == Array(batchRank..<sideShape.count),
+            Array(sideShape.prefix(batchRank)) == Array(indices.shape.prefix(batchRank))
+        else { return nil }
+        // The window's extent along every operand dimension: the gather's
+        // slice sizes, or the scatter's update window with the inserted axis.
+        let window = windowShape.count == operandShape.count ? windowShape : [1] + windowShape
+        guard window.count == operandShape.count, window[0] == 1, Array(window.dropFirst()) == Array(operandShape.dropFirst()),
+            Array(sideShape.dropFirst(batchRank)) == (collapsed.isEmpty ? window : Array(window.dropFirst()))
+        else { return nil }
+        rows = operandShape[0]
+        rowElements = operandShape.dropFirst().reduce(1, *)
+        count = indices.count
+        wide = indices.dtype == .int64
+    }
+}
+
+/// The row gather: each index vector's row, copied by the C loop, threads
+/// over index vectors only above `gatherParallelBytes`.
+private func takeRows(_ x: DenseArray, _ indices: DenseArray, _ out: DenseArray, _ r: RowIndexing, clamp: Bool, fill: DenseArray) {
+    let size = x.dtype.byteSize, rowBytes = r.rowElements * size
+    let src = UncheckedSendable(UnsafeRawPointer(x.buffer.pointer).assumingMemoryBound(to: CChar.self))
+    let dst = UncheckedSendable(out.buffer.pointer.assumingMemoryBound(to: CChar.self))
+    let idx = UncheckedSendable(UnsafeRawPointer(indices.buffer.pointer))
+    let f = UncheckedSendable(UnsafeRawPointer(fill.buffer.pointer))
+    let avx2: Int32 = AVX2Kernels.enabled ? 1 : 0
+    let threshold = Swift.max(1, gatherParallelBytes / Swift.max(1, rowBytes))
+    forEachChunk(r.count, threshold: threshold) { lo, hi in
+        flock_take_rows(
+            avx2, dst.value, src.value, idx.value, r.wide ? 1 : 0, lo, hi, r.rows, rowBytes, clamp ? 1 : 0, size, f.value)
+    }
 }
 
 /// Copies every window's runs (elements moved as `T`, a type of the dtype's
@@ -298,6 +362,20 @@ package func scatterInPlace(
     mode: GatherScatterMode
 ) {
     if updates.count == 0 || out.count == 0 { return }
+    if op == .add, out.dtype == .float32, AVX2Kernels.enabled, scatterRunsOnOneThread(updates: updates.count, operand: out.count),
+        let rows = RowIndexing(
+            operandShape: out.shape, indices: indices, indexMap: dn.scatterDimsToOperandDims, collapsed: dn.insertedWindowDims,
+            batching: dn.operandBatchingDims, windowDims: dn.updateWindowDims,
+            windowShape: Array(updates.shape.dropFirst(indices.rank - 1)), sideShape: updates.shape)
+    {
+        // The gradient of an embedding lookup: rows added in index order.
+        flock_f32_scatter_add_rows(
+            out.buffer.pointer.assumingMemoryBound(to: Float.self),
+            UnsafeRawPointer(updates.buffer.pointer).assumingMemoryBound(to: Float.self),
+            UnsafeRawPointer(indices.buffer.pointer), rows.wide ? 1 : 0, rows.count, rows.rows, rows.rowElements,
+            mode == .clip ? 1 : 0)
+        return
+    }
     let windowOperandDims = (0..<out.rank).filter { !dn.insertedWindowDims.contains($0) && !dn.operandBatchingDims.contains($0) }
     var windowSizes = [Int](repeating: 1, count: out.rank)
     for (j, d) in windowOperandDims.enumerated() { windowSizes[d] = updates.shape[dn.updateWindowDims[j]] }
@@ -336,6 +414,16 @@ private func scatterTyped<T: ScatterElement>(_ op: ScatterOp, _: T.Type, _ out: 
 /// Updates below this many elements are scattered on the calling thread.
 let scatterParallelThreshold = 1 << 21
 
+/// Whether a scatter of `updates` elements into an operand of `operand`
+/// elements runs on the calling thread. A scatter waits on memory (random
+/// destination rows): measured on this 2-core machine, a 4096 × 128
+/// scatter-add took ~75 µs on one thread and ~145 µs split over two, so only
+/// much larger scatters are threaded.
+func scatterRunsOnOneThread(updates: Int, operand: Int) -> Bool {
+    let threads = FlockThreads.count
+    return threads == 1 || updates < scatterParallelThreshold || operand < 64 * threads
+}
+
 private func scatterRanges<C: ScatterCombiner, T: ScatterElement>(
     _: C.Type, _: T.Type, _ out: DenseArray, _ updates: DenseArray, _ w: IndexedWindows
 ) {
@@ -343,10 +431,7 @@ private func scatterRanges<C: ScatterCombiner, T: ScatterElement>(
     let u = UncheckedSendable(UnsafePointer(updates.buffer.pointer.assumingMemoryBound(to: T.self)))
     let threads = FlockThreads.count
     let total = out.count
-    // A scatter waits on memory (random destination rows): measured on this
-    // 2-core machine, a 4096 × 128 scatter-add took ~75 µs on one thread and
-    // ~145 µs split over two, so only much larger scatters are threaded.
-    if threads == 1 || updates.count < scatterParallelThreshold || total < 64 * threads {
+    if scatterRunsOnOneThread(updates: updates.count, operand: total) {
         w.starts.withUnsafeBufferPointer { starts in
             w.sideBases.withUnsafeBufferPointer { bases in
                 scatterRange(C.self, o.value, u.value, w, starts.baseAddress!, bases.baseAddress!, starts.count, 0, total)

@@ -115,12 +115,11 @@ public struct Conv: Layer, PyTreeStruct {
         let spatialAndFeatures = Array(x.shape.suffix(n + 1))
         let lhs = x.reshaped([batchShape.reduce(1, *)] + spatialAndFeatures)
         let spatial = Array(spatialAndFeatures.prefix(n))
-        // NHWC → NCHW and HWIO → OIHW for the primitive.
-        let y = convolution(
-            lhs.transposed([0, n + 1] + Array(1...n)), kernel.transposed([n + 1, n] + Array(0..<n)),
-            strides: strides, padding: .explicit(explicitPadding(spatial)), lhsDilation: inputDilation,
-            rhsDilation: kernelDilation, featureGroupCount: featureGroupCount)
-        var out = y.transposed([0] + Array(2..<(n + 2)) + [1])
+        // The primitive reads N…C images and a …IO kernel as they are.
+        var out = convolution(
+            lhs, kernel, strides: strides, padding: .explicit(explicitPadding(spatial)), lhsDilation: inputDilation,
+            rhsDilation: kernelDilation, featureGroupCount: featureGroupCount,
+            dimensionNumbers: .channelsLast(spatialRank: n))
         if let bias { out = out + bias }
         return out.reshaped(batchShape + Array(out.shape.dropFirst()))
     }

@@ -339,67 +339,99 @@ func transposeRule(_ p: Primitive, _ x: [TransposeInput], _ cts: [Tensor?]) thro
     }
 }
 
-// MARK: - Convolution transposes (JAX's formulation, NC…/OI… layout)
+// MARK: - Convolution transposes (JAX's formulation, any dimension numbers)
 
 func dilateShape(_ shape: [Int], _ dilation: [Int]) -> [Int] {
     zip(shape, dilation).map { $0 == 0 ? 0 : 1 + $1 * ($0 - 1) }
 }
 
+/// JAX's `_reshape_axis_out_of`: dimension `src` split into (`size1`, the rest).
+func reshapeAxisOutOf(_ src: Int, _ size1: Int, _ x: Tensor) -> Tensor {
+    var shape = x.shape
+    shape.replaceSubrange(src...src, with: [size1, shape[src] / size1])
+    return lax.reshape(x, shape)
+}
+
+/// JAX's `_reshape_axis_into`: dimension `src` merged into dimension `dst`
+/// (numbered with `src` removed) as its major part.
+func reshapeAxisInto(_ src: Int, _ dst: Int, _ x: Tensor) -> Tensor {
+    var perm = (0..<x.rank).filter { $0 != src }
+    perm.insert(src, at: dst)
+    var shape = perm.map { x.shape[$0] }
+    shape.replaceSubrange(dst...(dst + 1), with: [shape[dst] * shape[dst + 1]])
+    let moved = perm == Array(0..<x.rank) ? x : lax.transpose(x, perm)
+    return lax.reshape(moved, shape)
+}
+
+/// A conv spec with its first two entries (batch and feature, or out and in feature) swapped.
+func swappingFirstTwo(_ spec: [Int]) -> [Int] { [spec[1], spec[0]] + spec.dropFirst(2) }
+
+/// The spatial sizes of `shape` in the logical order of `spec`.
+func spatialSizes(_ shape: [Int], _ spec: [Int]) -> [Int] { spec.dropFirst(2).map { shape[$0] } }
+
+/// The lhs cotangent: the cotangent convolved with the spatially flipped kernel,
+/// its feature axes swapped through the dimension numbers (no transpose).
 func convTransposeLHS(_ g: Tensor, _ lhs: AbstractValue, _ rhs: Tensor, _ p: ConvolutionParameters) -> Tensor {
+    let dn = p.dimensionNumbers
     let n = lhs.rank - 2
     let groups = p.featureGroupCount
     var w = rhs
     if groups > 1 {
-        // [O, I/G, k…] → [O/G, I, k…]: move the group factor of O into the input-feature axis.
-        let o = w.shape[0], ig = w.shape[1], k = Array(w.shape.dropFirst(2))
-        w = lax.reshape(w, [groups, o / groups, ig] + k)
-        w = lax.transpose(w, [1, 0, 2] + (0..<n).map { 3 + $0 })
-        w = lax.reshape(w, [o / groups, groups * ig] + k)
+        // Move the group factor of O into the input-feature axis: [O, I/G] → [O/G, G·I/G].
+        w = reshapeAxisOutOf(dn.rhsSpec[0], groups, w)
+        w = reshapeAxisInto(dn.rhsSpec[0], dn.rhsSpec[1], w)
     }
-    // Swap the kernel's in/out feature axes and flip it spatially.
-    w = lax.transpose(w, [1, 0] + (0..<n).map { 2 + $0 })
-    w = lax.rev(w, axes: (0..<n).map { 2 + $0 })
-    let inShape = Array(lhs.shape.dropFirst(2)), kShape = Array(rhs.shape.dropFirst(2)), outShape = Array(g.shape.dropFirst(2))
+    w = lax.rev(w, axes: Array(dn.rhsSpec.dropFirst(2)))
+    let inShape = spatialSizes(lhs.shape, dn.lhsSpec), kShape = spatialSizes(rhs.shape, dn.rhsSpec)
+    let outShape = spatialSizes(g.shape, dn.outSpec)
     let lhsD = dilateShape(inShape, p.lhsDilation), rhsD = dilateShape(kShape, p.rhsDilation)
     let outD = dilateShape(outShape, p.windowStrides)
     let before = (0..<n).map { rhsD[$0] - p.padding[$0][0] - 1 }
     let after = (0..<n).map { lhsD[$0] + rhsD[$0] - 1 - outD[$0] - before[$0] }
     let params = ConvolutionParameters(
         windowStrides: p.lhsDilation, padding: (0..<n).map { [before[$0], after[$0]] },
-        lhsDilation: p.windowStrides, rhsDilation: p.rhsDilation, featureGroupCount: groups)
+        lhsDilation: p.windowStrides, rhsDilation: p.rhsDilation, featureGroupCount: groups,
+        dimensionNumbers: ConvolutionDimensionNumbers(
+            lhsSpec: dn.outSpec, rhsSpec: swappingFirstTwo(dn.rhsSpec), outSpec: dn.lhsSpec))
     return lax.convGeneralDilated(g, w, params)
 }
 
+/// The rhs cotangent: lhs convolved with the cotangent as its kernel, batch and
+/// features of every operand swapped through the dimension numbers (no transpose).
 func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: ConvolutionParameters) -> Tensor {
+    let dn = p.dimensionNumbers
     let n = lhs.rank - 2
     let groups = p.featureGroupCount
     if groups > 1 {
         // One ungrouped transpose per group, concatenated along the output features.
-        let cin = lhs.shape[1] / groups, cout = g.shape[1] / groups
+        let lf = dn.lhsSpec[1], gf = dn.outSpec[1], rf = dn.rhsSpec[0]
+        let cin = lhs.shape[lf] / groups, cout = g.shape[gf] / groups
         let parts = (0..<groups).map { gi -> Tensor in
-            let l = lax.sliceInDim(lhs, start: gi * cin, limit: (gi + 1) * cin, axis: 1)
-            let gg = lax.sliceInDim(g, start: gi * cout, limit: (gi + 1) * cout, axis: 1)
+            let l = lax.sliceInDim(lhs, start: gi * cin, limit: (gi + 1) * cin, axis: lf)
+            let gg = lax.sliceInDim(g, start: gi * cout, limit: (gi + 1) * cout, axis: gf)
             var q = p
             q.featureGroupCount = 1
-            let r = AbstractValue(shape: [cout] + Array(rhs.shape.dropFirst()), dtype: rhs.dtype)
-            return convTransposeRHS(gg, l, r, q)
+            var shape = rhs.shape
+            shape[rf] = cout
+            return convTransposeRHS(gg, l, AbstractValue(shape: shape, dtype: rhs.dtype), q)
         }
-        return lax.concatenate(parts, axis: 0)
+        return lax.concatenate(parts, axis: rf)
     }
-    let inShape = Array(lhs.shape.dropFirst(2)), kShape = Array(rhs.shape.dropFirst(2)), outShape = Array(g.shape.dropFirst(2))
+    let inShape = spatialSizes(lhs.shape, dn.lhsSpec), kShape = spatialSizes(rhs.shape, dn.rhsSpec)
+    let outShape = spatialSizes(g.shape, dn.outSpec)
     let lhsD = dilateShape(inShape, p.lhsDilation), rhsD = dilateShape(kShape, p.rhsDilation)
     let outD = dilateShape(outShape, p.windowStrides)
     let lo = p.padding.map { $0[0] }
     let hi = (0..<n).map { (outD[$0] - lhsD[$0]) + (rhsD[$0] - lo[$0] - 1) }
+    // lhs features act as the batch, the cotangent is the kernel (its batch the
+    // contracted input features), and the output is laid out as the kernel.
     let params = ConvolutionParameters(
         windowStrides: p.rhsDilation, padding: (0..<n).map { [lo[$0], hi[$0]] },
-        lhsDilation: p.lhsDilation, rhsDilation: p.windowStrides, featureGroupCount: 1)
-    // lhs as [C, N, s…] (features act as the batch), g as [O, N, s…] (the kernel).
-    let spatial = (0..<n).map { 2 + $0 }
-    let l = lax.transpose(lhs, [1, 0] + spatial)
-    let k = lax.transpose(g, [1, 0] + spatial)
-    let out = lax.convGeneralDilated(l, k, params)  // [C, O, k…]
-    return lax.transpose(out, [1, 0] + spatial)
+        lhsDilation: p.lhsDilation, rhsDilation: p.windowStrides, featureGroupCount: 1,
+        dimensionNumbers: ConvolutionDimensionNumbers(
+            lhsSpec: swappingFirstTwo(dn.lhsSpec), rhsSpec: swappingFirstTwo(dn.outSpec),
+            outSpec: swappingFirstTwo(dn.rhsSpec)))
+    return lax.convGeneralDilated(lhs, g, params)
 }
 
 /// Transpose of a windowed sum (JAX's formulation): every operand element

@@ -29,6 +29,37 @@ public func jit<each A: PyTree, Q: PyTree>(
     jitTrees(name: name, donateArgnums: donateArgnums, f)
 }
 
+/// Compiles a function of any number of pytree arguments returning a tuple
+/// of pytrees (`jax.jit` of a function returning `(y, aux)`, `(loss, grads)`, …).
+///
+/// Each element of the tuple may be any pytree (a tensor, an array, a
+/// dictionary, a ``PyTreeStruct``, an optional); a tuple inside the tuple is
+/// not a pytree in Swift and does not compile (use an array or a struct).
+///
+/// ```swift
+/// let step = jit { (w: Tensor, x: Tensor) in
+///     let (l, g) = valueAndGrad { (w: Tensor) in (matmul(x, w) ** 2).mean() }(w)
+///     return (l, w - 0.1 * g)
+/// }
+/// let (loss, w1) = step(w, x)
+/// ```
+///
+/// - Parameter donateArgnums: positions of arguments whose leaves the compiled
+///   program may overwrite (`jax.jit(donate_argnums=)`); they are deleted
+///   after the call.
+/// - Returns: a ``TreeFunction``; its ``TreeFunction/function`` composes with
+///   other transforms.
+public func jit<each A: PyTree, each Q: PyTree>(
+    name: String = "jit", donateArgnums: Set<Int> = [], _ f: @escaping (repeat each A) -> (repeat each Q)
+) -> TreeFunction<repeat each A, (repeat each Q)> {
+    let g: TreeFunction<repeat each A, TupleTree<repeat each Q>> = jitTrees(name: name, donateArgnums: donateArgnums) {
+        (args: repeat each A) in
+        let results = f(repeat each args)
+        return TupleTree(repeat each results)
+    }
+    return TreeFunction { (args: repeat each A) in g(repeat each args).elements }
+}
+
 /// The one implementation of `jit` over pytree arguments (the typed
 /// overloads forward here): one flat ``JitFunction`` per tuple of argument
 /// structures.

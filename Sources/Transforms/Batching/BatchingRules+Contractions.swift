@@ -32,39 +32,39 @@ extension BatchingRules {
     }
 
     /// Convolutions fold the batch into an existing dimension, as JAX does:
-    /// a batched lhs into N (images), a batched rhs into O (output features),
-    /// both into the features with `B ×` as many feature groups.
+    /// a batched lhs into its batch dimension (images), a batched rhs into its
+    /// output features, both into the features with `B ×` as many feature groups.
+    /// The dimension numbers stay; only sizes change.
     func convolution(_ lhs: BatchedValue, _ rhs: BatchedValue, _ p: ConvolutionParameters) -> BatchedValue {
         let b = axisSize
+        let dn = p.dimensionNumbers
         switch (lhs.dim, rhs.dim) {
-        case (_?, nil):
-            let x = moveToFront(lhs)  // [B, N, C, spatial…]
-            let folded = lax.reshape(x, [b * x.shape[1]] + x.shape.dropFirst(2))
-            let y = lax.convGeneralDilated(folded, rhs.value, p)  // [B·N, O, spatial…]
-            return BatchedValue(lax.reshape(y, [b, x.shape[1]] + y.shape.dropFirst()), 0)
-        case (nil, _?):
-            let w = moveToFront(rhs)  // [B, O, I, spatial…]
-            let o = w.shape[1], g = p.featureGroupCount
-            let kernelRest = Array(w.shape.dropFirst(2))
+        case (let l?, nil):
+            let y = lax.convGeneralDilated(reshapeAxisInto(l, dn.lhsSpec[0], lhs.value), rhs.value, p)
+            return BatchedValue(reshapeAxisOutOf(dn.outSpec[0], b, y), dn.outSpec[0])
+        case (nil, let r?):
+            let g = p.featureGroupCount, o = dn.rhsSpec[0]
+            if g == 1 {
+                let y = lax.convGeneralDilated(lhs.value, reshapeAxisInto(r, o, rhs.value), p)
+                return BatchedValue(reshapeAxisOutOf(dn.outSpec[1], b, y), dn.outSpec[1])
+            }
             // Output features must stay grouped: order them (group, batch, feature in group).
-            var folded = lax.reshape(w, [b, g, o / g] + kernelRest)
-            if g > 1 { folded = lax.transpose(folded, [1, 0] + Array(2..<folded.rank)) }
-            folded = lax.reshape(folded, [g * b * (o / g)] + kernelRest)
-            var y = lax.convGeneralDilated(lhs.value, folded, p)  // [N, G·B·O/G, spatial…]
-            let n = y.shape[0], spatial = Array(y.shape.dropFirst(2))
-            y = lax.reshape(y, [n, g, b, o / g] + spatial)
-            if g > 1 { y = lax.transpose(y, [0, 2, 1] + Array(3..<y.rank)) }
-            return BatchedValue(lax.reshape(y, [n, b, o] + spatial), 1)
-        case (_?, _?), (nil, nil):
-            let x = moveToFront(lhs), w = moveToFront(rhs)  // [B, N, C, …], [B, O, I, …]
-            let n = x.shape[1], c = x.shape[2], o = w.shape[1]
-            let xt = lax.transpose(x, [1, 0] + Array(2..<x.rank))
-            let xf = lax.reshape(xt, [n, b * c] + x.shape.dropFirst(3))
-            let wf = lax.reshape(w, [b * o] + w.shape.dropFirst(2))
+            var w = reshapeAxisOutOf(o + (r <= o ? 1 : 0), g, rhs.value)  // O → (G, O/G)
+            w = reshapeAxisInto(r + (o < r ? 1 : 0), o + 1, w)  // (G, B·O/G)
+            w = reshapeAxisInto(o, o, w)  // G·B·O/G
+            var y = lax.convGeneralDilated(lhs.value, w, p)
+            let f = dn.outSpec[1]
+            y = reshapeAxisOutOf(f, g, y)  // (G, B·O/G)
+            y = reshapeAxisOutOf(f + 1, b, y)  // (G, B, O/G)
+            return BatchedValue(reshapeAxisInto(f, f + 1, y), f)  // (B, G·O/G)
+        case let (l?, r?):
             var q = p
             q.featureGroupCount = p.featureGroupCount * b
-            let y = lax.convGeneralDilated(xf, wf, q)  // [N, B·O, spatial…]
-            return BatchedValue(lax.reshape(y, [n, b, o] + y.shape.dropFirst(2)), 1)
+            let y = lax.convGeneralDilated(
+                reshapeAxisInto(l, dn.lhsSpec[1], lhs.value), reshapeAxisInto(r, dn.rhsSpec[0], rhs.value), q)
+            return BatchedValue(reshapeAxisOutOf(dn.outSpec[1], b, y), dn.outSpec[1])
+        case (nil, nil):
+            return BatchedValue(lax.convGeneralDilated(lhs.value, rhs.value, p), nil)
         }
     }
 }

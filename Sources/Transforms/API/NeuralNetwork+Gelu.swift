@@ -10,37 +10,30 @@
 // both forms match JAX bit for bit on 300k points (tools/make_ulp_sweep.py
 // checks the committed sweep).
 
-/// `jax.nn.gelu(x, approximate=True)`, differentiated as JAX's jitted gradient
-/// computes it (a custom JVP: ordinary differentiation of the value's
-/// operations would round differently).
-func geluTanh(_ x: Tensor) -> Tensor { withXLADerivative(x, value: geluTanhValue, rule: geluTanhRule) }
+/// GELU, x · Φ(x) (`jax.nn.gelu`): the tanh approximation by default, the
+/// exact form (through erfc) with `approximate: false`. Values and
+/// derivatives round as XLA's CPU code rounds JAX's.
+///
+/// ```swift
+/// let h = gelu(matmul(x, w) + b)
+/// ```
+public func gelu(_ x: Tensor, approximate: Bool = true) -> Tensor {
+    let x = floatingOperand(x)
+    if approximate { return withXLADerivative(x, value: geluTanhValue, derivative: geluTanhDerivative) }
+    return withXLADerivative(x, value: geluErfValue, derivative: geluErfDerivative)
+}
 
-/// `jax.nn.gelu(x, approximate=False)`: (x / 2) · erfc(−x / √2), differentiated as
-/// JAX's jitted gradient computes it (the last multiply-add contracted).
-func geluErf(_ x: Tensor) -> Tensor { withXLADerivative(x, value: geluErfValue, rule: geluErfRule) }
-
-/// `value(x)` with the custom JVP `rule` (whose tangent is the tangent times
-/// XLA's derivative).
-private func withXLADerivative(_ x: Tensor, value: @escaping (Tensor) -> Tensor, rule: CustomRule) -> Tensor {
+/// `value(x)` differentiated as JAX's jitted gradient computes it: a custom
+/// JVP whose tangent is the tangent times `derivative(x)` (ordinary
+/// differentiation of the value's operations would round differently).
+private func withXLADerivative(
+    _ x: Tensor, value: @escaping (Tensor) -> Tensor, derivative: @escaping (Tensor) -> Tensor
+) -> Tensor {
     // Eagerly the value is all there is to compute (and it is what the
     // custom JVP's jaxpr would compute, operation for operation).
     if x.isConcrete, InterpreterContext.current === EvalInterpreter.shared { return value(x) }
-    do {
-        let body = try recordJaxpr([x.aval]) { [value($0[0])] }
-        return lax.customJVP(body, rule: rule, [x])[0]
-    } catch {
-        raise(error as? FlockError ?? FlockError("gelu: \(error)"))
-        return Tensor(poisoned: FlockError("gelu"))
-    }
+    return customJVPFlat({ [value($0[0])] }) { p, t in ([value(p[0])], [derivative(p[0]) * t[0]]) }([x])[0]
 }
-
-/// The derivative rules: the value, and the tangent times XLA's derivative.
-private let geluTanhRule = CustomRule(jvp: { p, t in
-    ([geluTanhValue(p[0])], [geluTanhDerivative(p[0]) * t[0]])
-})
-private let geluErfRule = CustomRule(jvp: { p, t in
-    ([geluErfValue(p[0])], [geluErfDerivative(p[0]) * t[0]])
-})
 
 /// (0.5 · x) · erfc(−x · √½): JAX's form, accurate far into the negative tail
 /// where 1 + erf(x / √2) cancels to 0.

@@ -1,0 +1,51 @@
+// Which kernel a convolution's layout (dimension numbers) takes. The gemm
+// formulations of Convolution+Gemm.swift read NC… / OI… operands, those of
+// Convolution+ChannelsLast.swift N…C images (a channels-last forward
+// convolution and its kernel gradient); other layouts are transposed to
+// NC… / OI… (and the output back).
+
+/// The convolution of `l` and `r` (any dimension numbers) into an array of `shape`.
+func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
+    if let form = p.channelsLastForm {
+        let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
+        switch l.dtype {
+        case .float32: runChannelsLastConvolution(Float.self, form, l, r, p, out)
+        case .float64: runChannelsLastConvolution(Double.self, form, l, r, p, out)
+        case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
+            fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
+        }
+        return out
+    }
+    return withChannelsFirst(l, r, p, shape) { l, r, p, shape in
+        let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
+        switch l.dtype {
+        case .float32: ConvolutionGemm<Float>(l, r, p, out).run()
+        case .float64: ConvolutionGemm<Double>(l, r, p, out).run()
+        case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
+            fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
+        }
+        return out
+    }
+}
+
+/// Runs `body` on channels-first operands (`NC…`, `OI…`, output `NC…`):
+/// other layouts are transposed to it, and the result back to `p`'s output layout.
+func withChannelsFirst(
+    _ l: DenseArray, _ r: DenseArray, _ p: ConvolutionParameters, _ shape: [Int],
+    _ body: (DenseArray, DenseArray, ConvolutionParameters, [Int]) -> DenseArray
+) -> DenseArray {
+    let dn = p.dimensionNumbers
+    if dn.isChannelsFirst { return body(l, r, p, shape) }
+    var q = p
+    q.dimensionNumbers = .channelsFirst(spatialRank: p.windowStrides.count)
+    func canonical(_ x: DenseArray, _ spec: [Int]) -> DenseArray {
+        spec == Array(spec.indices) ? x : evalTranspose(x, perm: spec)
+    }
+    let y = body(canonical(l, dn.lhsSpec), canonical(r, dn.rhsSpec), q,
+                 ConvolutionDimensionNumbers.logical(shape, dn.outSpec))
+    if dn.outSpec == Array(dn.outSpec.indices) { return y }
+    // Output dimension outSpec[i] is logical dimension i.
+    var inverse = dn.outSpec
+    for (i, d) in dn.outSpec.enumerated() { inverse[d] = i }
+    return evalTranspose(y, perm: inverse)
+}
