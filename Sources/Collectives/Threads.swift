@@ -45,7 +45,7 @@ func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
 /// ```swift
 /// let squares = onThreadsWithContext(4) { i in i * i }   // [0, 1, 4, 9]
 /// ```
-public func onThreadsWithContext<R: Sendable, E: Error>(_ n: Int, _ body: @Sendable (Int) throws(E) -> R) throws(E) -> [R] {
+package func onThreadsWithContext<R: Sendable, E: Error>(_ n: Int, _ body: @Sendable (Int) throws(E) -> R) throws(E) -> [R] {
     if n == 1 { return [try body(0)] }
     let results = Mutex<[Int: Result<R, E>]>([:])
     let frames = AxisEnvironment.frames

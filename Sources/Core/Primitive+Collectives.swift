@@ -144,7 +144,7 @@ extension Primitive {
     /// The reduction and the axis name of a psum, pmax or pmin over one name
     /// (nil for anything else): the common, latency-bound collective, which
     /// ``evaluateAllReduce(_:_:axis:inPlace:site:prepared:)`` runs without the general machinery.
-    public var singleAxisAllReduce: (op: ReduceOp, axis: String)? {
+    package var singleAxisAllReduce: (op: ReduceOp, axis: String)? {
         guard let op = allReduceOp, let axes = collectiveAxes, axes.count == 1 else { return nil }
         return (op, axes[0])
     }

@@ -14,7 +14,7 @@ import FlockCore
 /// - a transposed `dotGeneral` operand → the untransposed operand with
 ///   renumbered dimensions (the kernel then uses BLAS transpose flags), and a
 ///   transpose that swaps a product's two free blocks → the swapped product.
-public func simplifyAlgebraically(_ jaxpr: Jaxpr) -> Jaxpr {
+package func simplifyAlgebraically(_ jaxpr: Jaxpr) -> Jaxpr {
     var uses: [Int: Int] = [:]
     for e in jaxpr.equations { for case .variable(let v) in e.inputs { uses[v.id, default: 0] += 1 } }
     for case .variable(let v) in jaxpr.outputs { uses[v.id, default: 0] += 2 }

@@ -17,7 +17,7 @@ import FlockCore
 /// ```swift
 /// // psum a, psum b (independent)  →  concatenate → one psum → slice, slice
 /// ```
-public func combineAllReduces(_ jaxpr: Jaxpr) -> Jaxpr {
+package func combineAllReduces(_ jaxpr: Jaxpr) -> Jaxpr {
     let eqs = jaxpr.equations
     var definedAt: [Int: Int] = [:]
     for (i, e) in eqs.enumerated() { for v in e.outputs { definedAt[v.id] = i } }
@@ -102,4 +102,4 @@ public func combineAllReduces(_ jaxpr: Jaxpr) -> Jaxpr {
 /// The largest operand (in elements) that ``combineAllReduces(_:)`` merges
 /// with others: 64 Ki elements (256 KiB of float32); a group holds at most
 /// four times that.
-public let maxCombinedElements = 1 << 16
+package let maxCombinedElements = 1 << 16

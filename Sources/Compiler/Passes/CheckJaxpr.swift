@@ -11,7 +11,7 @@
 /// ```swift
 /// try checkJaxpr(makeJaxpr { [sin($0[0]) * 2] }([x]))
 /// ```
-public func checkJaxpr(_ jaxpr: Jaxpr) throws {
+package func checkJaxpr(_ jaxpr: Jaxpr) throws {
     var defined = Set<Int>()
     func define(_ v: Var, _ what: String) throws {
         guard defined.insert(v.id).inserted else {

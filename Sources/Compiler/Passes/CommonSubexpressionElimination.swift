@@ -4,7 +4,7 @@ import FlockCore
 /// atoms as an earlier one is removed, and its outputs are read from the
 /// earlier equation's. Literals compare by value; carried jaxprs by identity.
 /// Equations with effects (`debugCallback`) are never merged.
-public func eliminateCommonSubexpressions(_ jaxpr: Jaxpr) -> Jaxpr {
+package func eliminateCommonSubexpressions(_ jaxpr: Jaxpr) -> Jaxpr {
     struct Key: Hashable {
         let primitive: Primitive
         let inputs: [Atom]

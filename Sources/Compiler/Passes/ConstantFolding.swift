@@ -4,7 +4,7 @@ import FlockCore
 /// become literals, others new constants (when `allowNewConstants`: the
 /// jaxprs of higher-order primitives stay closed, so there only literals).
 /// Large results are left to run time, so folding never bloats a program.
-public func foldConstants(_ jaxpr: Jaxpr, maxElements: Int = 1024, allowNewConstants: Bool = true) -> Jaxpr {
+package func foldConstants(_ jaxpr: Jaxpr, maxElements: Int = 1024, allowNewConstants: Bool = true) -> Jaxpr {
     var known = jaxpr.constValues
     var constVars = jaxpr.constVars, consts = jaxpr.consts
     var subst = Substitution()

@@ -3,7 +3,7 @@ import FlockCore
 /// jaxpr's outputs, and constants nothing reads. Only equations with effects
 /// (`debugCallback`, or a call holding one) are kept without a read result.
 /// Inputs stay, so the signature is kept.
-public func eliminateDeadCode(_ jaxpr: Jaxpr) -> Jaxpr {
+package func eliminateDeadCode(_ jaxpr: Jaxpr) -> Jaxpr {
     var live = Set<Int>()
     for case .variable(let v) in jaxpr.outputs { live.insert(v.id) }
     var kept: [Equation] = []

@@ -6,7 +6,7 @@ import FlockCore
 /// buffer (when the plan owns it), so the product is never written out and
 /// read back. Rounding may differ from the two-step form by an ulp (BLAS
 /// scales the product inside its kernel). Runs after elementwise fusion.
-public func fuseDotUpdates(_ jaxpr: Jaxpr) -> Jaxpr {
+package func fuseDotUpdates(_ jaxpr: Jaxpr) -> Jaxpr {
     var uses: [Int: Int] = [:]
     for e in jaxpr.equations { for case .variable(let v) in e.inputs { uses[v.id, default: 0] += 1 } }
     for case .variable(let v) in jaxpr.outputs { uses[v.id, default: 0] += 1 }

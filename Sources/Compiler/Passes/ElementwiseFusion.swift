@@ -12,7 +12,7 @@ import FlockCore
 /// through other groups (else the group could not run as one step). Groups
 /// then take the place of their members in a topological order that
 /// otherwise keeps the original order.
-public func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
+package func fuseElementwise(_ jaxpr: Jaxpr) -> Jaxpr {
     let eqs = duplicatingLoopBroadcasts(jaxpr)
     var producer: [Int: Int] = [:]
     for (i, e) in eqs.enumerated() { for v in e.outputs { producer[v.id] = i } }

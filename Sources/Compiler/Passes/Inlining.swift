@@ -6,7 +6,7 @@ import FlockCore
 /// that differentiation needs, so it is for the executor only: `jit` keeps the
 /// traced jaxpr for transforms. Inlining lets the other passes (fusion,
 /// CSE, dead code) work across call boundaries.
-public func inlineCalls(_ jaxpr: Jaxpr) -> Jaxpr {
+package func inlineCalls(_ jaxpr: Jaxpr) -> Jaxpr {
     guard jaxpr.equations.contains(where: { $0.primitive.isInlinable }) else { return jaxpr }
     var supply = VarSupply(above: jaxpr)
     var subst = Substitution()

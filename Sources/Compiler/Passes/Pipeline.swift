@@ -22,7 +22,7 @@ import Glibc
 /// let j = makeJaxpr { [exp($0[0]) * 1 + 0] }([x])
 /// print(optimize(j))   // { lambda ; a:f32[3]. let b:f32[3] = exp a in (b) }
 /// ```
-public func optimize(_ jaxpr: Jaxpr, name: String = "jit", fuse: Bool = true) -> Jaxpr {
+package func optimize(_ jaxpr: Jaxpr, name: String = "jit", fuse: Bool = true) -> Jaxpr {
     let dump = IRDump.mode
     if dump != .off { IRDump.write("jit(\(name)): jaxpr before passes\n\(jaxpr)") }
     let result = optimize(jaxpr, closed: false, fuse: fuse, name: name, dump: dump)

@@ -9,7 +9,7 @@ import FlockCore
 /// results per row), so fused and unfused results are the same bit for bit.
 /// A single elementwise equation feeding such a reduce is outlined into a
 /// loop of its own first.
-public func fuseReductions(_ jaxpr: Jaxpr) -> Jaxpr {
+package func fuseReductions(_ jaxpr: Jaxpr) -> Jaxpr {
     var eqs = jaxpr.equations
     var producer: [Int: Int] = [:]
     var uses: [Int: Int] = [:]

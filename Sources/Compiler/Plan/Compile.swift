@@ -15,7 +15,7 @@ import FlockCore
 /// `native: false` keeps every elementwise loop on its block-kernel
 /// interpreter (tests compare the two); by default loops that
 /// ``NativeLoop`` supports run as machine code where it is enabled.
-public func compilePlan(_ jaxpr: Jaxpr, donated: [Bool] = [], native: Bool = true) -> Plan {
+package func compilePlan(_ jaxpr: Jaxpr, donated: [Bool] = [], native: Bool = true) -> Plan {
     var compiler = PlanCompiler(jaxpr, donated: donated, native: native)
     return compiler.compile()
 }

@@ -22,11 +22,11 @@ package enum AxisBinding: Sendable {
 }
 
 /// One active named axis.
-public struct AxisFrame: Sendable {
+package struct AxisFrame: Sendable {
     /// The axis name collectives refer to (`axisName:` of `pmap`, `vmap`, `shardMap`).
-    public let name: String
+    package let name: String
     /// The number of members along the axis.
-    public let size: Int
+    package let size: Int
     /// What carries out collectives over the axis.
     package let binding: AxisBinding
 
@@ -38,7 +38,7 @@ public struct AxisFrame: Sendable {
     }
 
     /// The communicator, for an axis bound to one.
-    public var communicator: (any Communicator)? {
+    package var communicator: (any Communicator)? {
         switch binding {
         case .communicator(let c): c
         case .unsupported(let c): c
@@ -108,10 +108,10 @@ func recordCaughtError(_ error: Error) {
 }
 
 /// The task-local stack of active named axes, innermost last.
-public enum AxisEnvironment {
+package enum AxisEnvironment {
     /// The active axes of the current task, outermost first; transforms push a frame
     /// for the scope of their body with ``withAxisFrame(_:_:)``.
-    @TaskLocal public static var frames: [AxisFrame] = []
+    @TaskLocal package static var frames: [AxisFrame] = []
 }
 
 /// The innermost active axis called `name`, or nil when nothing binds it.
@@ -121,18 +121,18 @@ public enum AxisEnvironment {
 ///     print(activeAxis(named: "ranks")?.size)   // Optional(Distributed.processCount)
 /// }
 /// ```
-public func activeAxis(named name: String) -> AxisFrame? {
+package func activeAxis(named name: String) -> AxisFrame? {
     AxisEnvironment.frames.last { $0.name == name }
 }
 
 /// The size of the innermost active axis called `name`, or nil when nothing
 /// binds it.
-public func activeAxisSize(_ name: String) -> Int? {
+package func activeAxisSize(_ name: String) -> Int? {
     activeAxis(named: name)?.size
 }
 
 /// Runs `body` with `name` bound to `frame`'s axis.
-public func withAxisFrame<R>(_ frame: AxisFrame, _ body: () throws -> R) rethrows -> R {
+package func withAxisFrame<R>(_ frame: AxisFrame, _ body: () throws -> R) rethrows -> R {
     try AxisEnvironment.$frames.withValue(AxisEnvironment.frames + [frame], operation: body)
 }
 
@@ -157,7 +157,7 @@ public func withAxis<R>(_ name: String, communicator: any Communicator, _ body: 
 }
 
 /// The frame for `name`, or an error naming the operation and the active axes.
-public func boundAxis(_ name: String, for operation: @autoclosure () -> String) throws -> AxisFrame {
+package func boundAxis(_ name: String, for operation: @autoclosure () -> String) throws -> AxisFrame {
     if let frame = activeAxis(named: name) { return frame }
     let operation = operation()
     let active = AxisEnvironment.frames.map { "'\($0.name)'" }

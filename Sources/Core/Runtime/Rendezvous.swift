@@ -10,9 +10,9 @@ import Darwin
 /// A rank may legitimately arrive late (one rank writes a checkpoint while the
 /// others wait), so the default is generous; tests and interactive runs can
 /// set a few seconds.
-public enum CollectiveTimeout {
+package enum CollectiveTimeout {
     /// ``Configuration/collectiveTimeout``.
-    public static var seconds: Double { Configuration.collectiveTimeout }
+    package static var seconds: Double { Configuration.collectiveTimeout }
 }
 
 /// A reusable meeting point for the `size` threads of an in-process group:

@@ -108,7 +108,9 @@ private func eagerAllReduce(
     _ x: Tensor, _ op: ReduceOp, axisName: String, _ name: String, _ file: StaticString, _ line: UInt
 ) -> Tensor? {
     guard InterpreterContext.current is EvalInterpreter, x.dtype != .bool, let array = try? x.concreteArray(for: name),
-          let communicator = activeAxis(named: axisName)?.transport
+          // The binding itself, not `AxisFrame.transport`: a package getter is
+          // not inlined across modules, and this path is latency-bound.
+          case .communicator(let communicator)? = activeAxis(named: axisName)?.binding
     else { return nil }
     do {
         let call = CollectiveCall(
