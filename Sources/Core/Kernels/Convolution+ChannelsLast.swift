@@ -150,6 +150,21 @@ struct ChannelsLastConvolution<T: GemmFloat>: @unchecked Sendable {
         lowPad = tables.put(plan.lowPad)
     }
 
+    /// The spatial position (flat, row-major over `inShape`) that tap `u` of
+    /// the window at `base` (its first input position per dimension) reads,
+    /// or -1 when it falls in the padding.
+    @inline(__always)
+    func inputPosition(_ base: UnsafeMutablePointer<Int>, tap u: Int) -> Int {
+        let off = uOffsets + u * rank
+        var flat = 0
+        for d in 0..<rank {
+            let q = base[d] + off[d]
+            if q < 0 || q >= inShape[d] { return -1 }
+            flat = flat * inShape[d] + q
+        }
+        return flat
+    }
+
     /// col[r, (u, c)] = X[b, t·tStep + u·uStep − lowPad, g·C/G + c] (0 outside)
     /// for the rows t = t0..<t0+n of image b.
     func gather(_ b: Int, _ g: Int, _ t0: Int, _ n: Int, _ col: UnsafeMutablePointer<T>) {
@@ -163,15 +178,9 @@ struct ChannelsLastConvolution<T: GemmFloat>: @unchecked Sendable {
                 for d in 0..<rank { base[d] = ti[d] * tStep[d] - lowPad[d] }
                 let dst = col + row * width
                 for u in 0..<uCount {
-                    let off = uOffsets + u * rank
-                    var flat = 0, inside = true
-                    for d in 0..<rank {
-                        let q = base[d] + off[d]
-                        if q < 0 || q >= inShape[d] { inside = false; break }
-                        flat = flat * inShape[d] + q
-                    }
+                    let flat = inputPosition(base, tap: u)
                     let run = dst + u * cinG
-                    if inside {
+                    if flat >= 0 {
                         if cinG == 1 { run[0] = image[flat * cin] } else { run.update(from: image + flat * cin, count: cinG) }
                     } else {
                         run.initialize(repeating: 0, count: cinG)
@@ -334,14 +343,8 @@ extension ChannelsLastConvolution {
                     let dst = outBox.value + (b * p.tCount + t0 + row) * channels
                     dst.initialize(repeating: 0, count: channels)
                     for u in 0..<uCount {
-                        let off = uOffsets + u * rank
-                        var flat = 0, inside = true
-                        for d in 0..<rank {
-                            let q = base[d] + off[d]
-                            if q < 0 || q >= inShape[d] { inside = false; break }
-                            flat = flat * inShape[d] + q
-                        }
-                        if !inside { continue }
+                        let flat = inputPosition(base, tap: u)
+                        if flat < 0 { continue }
                         let src = image + flat * channels, wu = wBox.value + u * channels
                         for c in 0..<channels { dst[c] += src[c] * wu[c] }
                     }
