@@ -170,23 +170,33 @@ struct ChannelsLastConvolution<T: GemmFloat>: @unchecked Sendable {
     func gather(_ b: Int, _ g: Int, _ t0: Int, _ n: Int, _ col: UnsafeMutablePointer<T>) {
         let cinG = plan.cinG, cin = plan.cin, uCount = plan.uCount, width = plan.width
         let image = x + b * plan.inCount * cin + g * cinG
+        forEachWindow(from: t0, count: n) { row, base in
+            let dst = col + row * width
+            for u in 0..<uCount {
+                let flat = inputPosition(base, tap: u)
+                let run = dst + u * cinG
+                if flat >= 0 {
+                    if cinG == 1 { run[0] = image[flat * cin] } else { run.update(from: image + flat * cin, count: cinG) }
+                } else {
+                    run.initialize(repeating: 0, count: cinG)
+                }
+            }
+        }
+    }
+
+    /// Calls `body(row, base)` for the output positions t0..<t0+n in order,
+    /// `base` holding each window's first input position per spatial
+    /// dimension (before padding is taken off: it may be negative).
+    @inline(__always)
+    func forEachWindow(from t0: Int, count n: Int, _ body: (Int, UnsafeMutablePointer<Int>) -> Void) {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * rank) { buffer in
             let ti = buffer.baseAddress!, base = ti + rank
             var r = t0
             for d in stride(from: rank - 1, through: 0, by: -1) { ti[d] = r % tShape[d]; r /= tShape[d] }
             for row in 0..<n {
                 for d in 0..<rank { base[d] = ti[d] * tStep[d] - lowPad[d] }
-                let dst = col + row * width
-                for u in 0..<uCount {
-                    let flat = inputPosition(base, tap: u)
-                    let run = dst + u * cinG
-                    if flat >= 0 {
-                        if cinG == 1 { run[0] = image[flat * cin] } else { run.update(from: image + flat * cin, count: cinG) }
-                    } else {
-                        run.initialize(repeating: 0, count: cinG)
-                    }
-                }
-                // Next position.
+                body(row, base)
+                // Next position (row-major odometer).
                 var d = rank - 1
                 while d >= 0 {
                     ti[d] += 1
@@ -334,27 +344,14 @@ extension ChannelsLastConvolution {
         convolutionParallel(p.batch * tiles, scratch: 1) { (item, _: UnsafeMutablePointer<T>, _) in
             let b = item / tiles, t0 = (item % tiles) * tile, n = min(p.tCount, t0 + tile) - t0
             let image = x + b * p.inCount * channels
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * rank) { buffer in
-                let ti = buffer.baseAddress!, base = ti + rank
-                var r = t0
-                for d in stride(from: rank - 1, through: 0, by: -1) { ti[d] = r % tShape[d]; r /= tShape[d] }
-                for row in 0..<n {
-                    for d in 0..<rank { base[d] = ti[d] * tStep[d] - lowPad[d] }
-                    let dst = outBox.value + (b * p.tCount + t0 + row) * channels
-                    dst.initialize(repeating: 0, count: channels)
-                    for u in 0..<uCount {
-                        let flat = inputPosition(base, tap: u)
-                        if flat < 0 { continue }
-                        let src = image + flat * channels, wu = wBox.value + u * channels
-                        for c in 0..<channels { dst[c] += src[c] * wu[c] }
-                    }
-                    var d = rank - 1
-                    while d >= 0 {
-                        ti[d] += 1
-                        if ti[d] < tShape[d] { break }
-                        ti[d] = 0
-                        d -= 1
-                    }
+            forEachWindow(from: t0, count: n) { row, base in
+                let dst = outBox.value + (b * p.tCount + t0 + row) * channels
+                dst.initialize(repeating: 0, count: channels)
+                for u in 0..<uCount {
+                    let flat = inputPosition(base, tap: u)
+                    if flat < 0 { continue }
+                    let src = image + flat * channels, wu = wBox.value + u * channels
+                    for c in 0..<channels { dst[c] += src[c] * wu[c] }
                 }
             }
         }

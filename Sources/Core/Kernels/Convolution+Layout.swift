@@ -12,7 +12,7 @@ func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters,
         case .float32: runChannelsLastConvolution(Float.self, form, l, r, p, out)
         case .float64: runChannelsLastConvolution(Double.self, form, l, r, p, out)
         case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
-            fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
+            unreachableConvolutionDType(l.dtype)
         }
         return out
     }
@@ -22,7 +22,7 @@ func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters,
         case .float32: ConvolutionGemm<Float>(l, r, p, out).run()
         case .float64: ConvolutionGemm<Double>(l, r, p, out).run()
         case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
-            fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
+            unreachableConvolutionDType(l.dtype)
         }
         return out
     }

@@ -63,7 +63,14 @@ func convolutionReference(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParame
         case .float32: convTyped(l, r, p, shape, Float.self)
         case .float64: convTyped(l, r, p, shape, Double.self)
         case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
-            fatalError("unreachable: non-float convolution is rejected by the shape rule; 16-bit floats are widened")
+            unreachableConvolutionDType(l.dtype)
         }
     }
+}
+
+/// The convolution kernels' dtype switch past the shape rule, which rejects
+/// non-float operands, and the widening of 16-bit floats: a broken invariant,
+/// never a user's mistake.
+func unreachableConvolutionDType(_ dtype: DType) -> Never {
+    fatalError("internal: a \(dtype) operand reached a convolution kernel; the shape rule admits float32 and float64 only (16-bit floats are widened)")
 }
