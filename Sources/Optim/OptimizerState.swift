@@ -71,4 +71,10 @@ public struct OptimizerState: PyTree, Sendable, CustomStringConvertible {
         nodes.append("\(path.isEmpty ? "." : path): OptimizerState for \(parameters.count) parameter leaves")
         for p in paths { nodes.append("\(path)\(p): leaf") }
     }
+
+    /// The structure in compact form: the parameter count and the leaves' paths.
+    public func appendStructure(to key: inout TreeStructureKey) {
+        key.appendNode(OptimizerState.self, count: parameters.count)
+        key.appendNode(OptimizerState.self, names: paths)
+    }
 }

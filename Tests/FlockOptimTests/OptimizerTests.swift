@@ -44,6 +44,24 @@ struct Dense: PyTreeStruct {
         #expect(ss["[0].count"]!.dtype == .int32 && ss["[0].count"]!.item(Int32.self) == 4)
     }
 
+    /// An optimiser state's compact structure key (what `jit` compares per
+    /// call) agrees with its described structure: the same for states of
+    /// the same transformation and parameters, different for another
+    /// parameter layout or another transformation.
+    @Test func stateStructureKeysAgreeWithDescribedStructures() {
+        let p = Self.params, dense = Dense(b: p["b"]!, s: p["s"]!, w: p["w"]!)
+        let adam = GradientTransformation.adam(learningRate: 0.1), sgd = GradientTransformation.sgd(learningRate: 0.1)
+        let states = [adam.initialize(p), adam.update(Self.grads(0), state: adam.initialize(p), params: p).1,
+                      adam.initialize(dense), sgd.initialize(p), adam.initialize(["w": p["w"]!])]
+        for a in states {
+            for b in states {
+                #expect((TreeStructureKey(a) == TreeStructureKey(b)) == (treeStructure(a) == treeStructure(b)), "\(a.paths) / \(b.paths)")
+            }
+        }
+        #expect(TreeStructureKey(states[0]) == TreeStructureKey(states[1]))
+        #expect(TreeStructureKey(states[0]) != TreeStructureKey(states[2]))
+    }
+
     /// A schedule, a mask and gradient accumulation compose: MultiSteps of
     /// k steps with the mean equals one inner step on the mean gradient.
     @Test func multiStepsEqualsOneStepOnTheMeanGradient() {

@@ -103,4 +103,47 @@ import Testing
         let f = jit(batched.function)
         expectClose(f(R.params, R.input("x"), R.input("y")), R.tensor("vmap.params_none"), rtol: 1e-5, "jit(vmap)")
     }
+
+    /// The compact keys `jit` compares on every call agree with the described
+    /// structures: over every pair of a spread of trees (lists of each length,
+    /// dictionaries with other keys, None, static values of other types and
+    /// values, static struct fields, tuples), keys are equal exactly when
+    /// the structures are.
+    @Test func structureKeysAgreeWithDescribedStructures() {
+        let t = Tensor(Float(1))
+        let trees: [any PyTree] = [
+            t, [t], [t, t], [[t], [t]], [[t, t]], ["a": t, "b": t], ["a": t, "c": t], ["a": [t], "b": [t]] as [String: [Tensor]],
+            Tensor?.none, Tensor?.some(t), [Tensor]?.none, Static(1), Static(Int8(1)), Static(2), Static("1"),
+            Block(w: t, training: true), Block(w: t, training: false), TupleTree(t, [t]), TupleTree(t, t), TupleTree([t], t),
+            [Block(w: t, training: true)], [String: Tensor](), [Tensor](),
+        ]
+        func key(_ tree: some PyTree) -> TreeStructureKey { TreeStructureKey(tree) }
+        func structure(_ tree: some PyTree) -> TreeStructure { treeStructure(tree) }
+        var equalPairs = 0
+        for (i, a) in trees.enumerated() {
+            for (j, b) in trees.enumerated() {
+                let sameStructure = structure(a) == structure(b)
+                #expect((key(a) == key(b)) == sameStructure, "trees \(i) and \(j): \(structure(a)) / \(structure(b))")
+                if sameStructure && i != j { equalPairs += 1 }
+            }
+        }
+        // Tensor and Tensor?.some, and the two Nones, are the same structure in both forms.
+        #expect(equalPairs == 4)
+    }
+
+    /// Alternating structures reuse their compiled programs (the last-call
+    /// shortcut and the lookup behind it): two traces for A, B, A, B, …
+    @Test func alternatingStructuresTraceOnce() {
+        let traces = Traces()
+        let f = jit { (xs: [Tensor]) -> Tensor in
+            traces.bump()
+            return xs.dropFirst().reduce(xs[0], +)
+        }
+        let one = [Tensor([1, 2] as [Float])], two = one + [Tensor([10, 20] as [Float])]
+        for _ in 0..<3 {
+            #expect(f(one).toArray(Float.self) == [1, 2])
+            #expect(f(two).toArray(Float.self) == [11, 22])
+        }
+        #expect(traces.value == 2)
+    }
 }

@@ -288,7 +288,9 @@ let diagnostics: [(String, () -> Void)] = [
         let (state, batch, body) = adamTrainStep()
         let leaves = treeLeaves(state), n = leaves.count
         let flat = { (a: [Tensor]) in treeLeaves(body(treeUnflatten(like: state, Array(a[..<n])), Array(a[n...]))) }
-        print(jit(name: "train_step_adam", flat).lower(leaves + batch).compile().profile(leaves + batch, iterations: 200))
+        let compiled = jit(name: "train_step_adam", flat).lower(leaves + batch).compile()
+        if getenv("FLOCK_DIAG_PLAN") != nil { print(compiled.plan) }
+        print(compiled.profile(leaves + batch, iterations: 200))
     }),
     ("diag_profile_transformer_block", { profileTransformerBlock() }),
     ("diag_max_pool_loop", {

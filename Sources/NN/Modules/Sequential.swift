@@ -37,6 +37,12 @@ public struct Sequential: Layer {
         nodes.append("\(path).layers: list of \(layers.count)")
         for (i, l) in layers.enumerated() { l.describeStructure(path: "\(path).layers[\(i)]", into: &nodes) }
     }
+
+    /// The structure in compact form: the layer count, then each layer.
+    public func appendStructure(to key: inout TreeStructureKey) {
+        key.appendNode(Sequential.self, count: layers.count)
+        for l in layers { l.appendStructure(to: &key) }
+    }
 }
 
 /// `layer` rebuilt from leaves, as an existential again (opens the existential).

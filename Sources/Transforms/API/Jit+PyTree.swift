@@ -68,21 +68,25 @@ func jitTrees<each A: PyTree, Q: PyTree>(
 ) -> TreeFunction<repeat each A, Q> {
     let state = JitPackState<Q>()
     return TreeFunction { (args: repeat each A) in
-        var structures: [TreeStructure] = [], leaves: [Tensor] = [], counts: [Int] = []
+        // The structures select the compiled program: compact keys, built on every call.
+        var keys: [TreeStructureKey] = [], leaves: [Tensor] = [], counts: [Int] = []
         for a in repeat each args {
-            structures.append(treeStructure(a))
-            let l = treeLeaves(a)
-            leaves += l
-            counts.append(l.count)
+            keys.append(TreeStructureKey(a))
+            let before = leaves.count
+            a.flattenLeaves(into: &leaves)
+            counts.append(leaves.count - before)
         }
-        if let bad = donateArgnums.sorted().first(where: { !(0..<counts.count).contains($0) }) {
+        if let bad = donateArgnums.filter({ !(0..<counts.count).contains($0) }).min() {
             raise(FlockError("jit(\(name)): donateArgnums \(bad) is out of range for a function of \(counts.count) arguments"))
             return f(repeat each args)
         }
         return state.lock.withLock {
-            let function: JitFunction
-            if let j = state.functions[structures] {
-                function = j
+            // The previous call's structures (one comparison), else a lookup, else a new entry.
+            let entry: JitPackState<Q>.Entry
+            if let last = state.last, last.keys == keys {
+                entry = last
+            } else if let e = state.entries[keys] {
+                entry = e
             } else {
                 // Which flat positions are donated depends on each argument's leaf count.
                 var donated = Set<Int>(), start = 0
@@ -90,37 +94,49 @@ func jitTrees<each A: PyTree, Q: PyTree>(
                     if donateArgnums.contains(i) { donated.formUnion(start..<(start + n)) }
                     start += n
                 }
-                function = JitFunction(name: name, donateArgnums: donated) { [structures] xs in
+                let e = JitPackState<Q>.Entry(keys: keys)
+                e.function = JitFunction(name: name, donateArgnums: donated) { [unowned e] xs in
                     // While a call traces, the body rebuilds that call's arguments.
                     let result = state.current!(xs)
-                    state.outputs[structures] = result
-                    return treeLeaves(result)
+                    let outs = treeLeaves(result)
+                    e.output = (result, outs.count)
+                    return outs
                 }
-                state.functions[structures] = function
+                state.entries[keys] = e
+                entry = e
             }
+            state.last = entry
             state.current = { xs in
                 let cursor = LeafCursor(xs)
                 return f(repeat cursor.take(like: each args))
             }
             defer { state.current = nil }
-            let outs = function(leaves)
-            guard let template = state.outputs[structures] else {
+            let outs = entry.function(leaves)
+            guard let (template, count) = entry.output else {
                 raise(FlockError("jit(\(name)): the function was not traced"))
                 return f(repeat each args)
             }
-            guard outs.count == treeLeaves(template).count else { return template }  // an error was raised while tracing
-            return treeUnflatten(like: template, outs)
+            guard outs.count == count else { return template }  // an error was raised while tracing
+            var slice = ArraySlice(outs)
+            return template.rebuilt(from: &slice)
         }
     }
 }
 
-/// What a pack `jit` remembers: one flat jitted function per tuple of
-/// argument structures, the result templates, and the call being traced.
+/// What a pack `jit` remembers: per tuple of argument structures, one flat
+/// jitted function and its result template; the last entry used; the call
+/// being traced.
 final class JitPackState<Results>: @unchecked Sendable {
+    final class Entry {
+        let keys: [TreeStructureKey]
+        var function: JitFunction!
+        var output: (template: Results, leafCount: Int)?
+        init(keys: [TreeStructureKey]) { self.keys = keys }
+    }
     let lock = PosixLock()
     var current: (([Tensor]) -> Results)?
-    var outputs: [[TreeStructure]: Results] = [:]
-    var functions: [[TreeStructure]: JitFunction] = [:]
+    var entries: [[TreeStructureKey]: Entry] = [:]
+    var last: Entry?
 }
 
 /// A static argument of a jitted function (`jax.jit(static_argnums=)`): its
@@ -144,6 +160,16 @@ public struct Static<Value: Hashable>: PyTree, Hashable {
     /// One node naming the value and its hash, so different values are different structures (``PyTree``).
     public func describeStructure(path: String, into nodes: inout [String]) {
         nodes.append("\(path.isEmpty ? "." : path): \(staticNodeDescription(value))")
+    }
+    /// Appends the value's type and the value (``PyTree/appendStructure(to:)``).
+    public func appendStructure(to key: inout TreeStructureKey) { key.appendStatic(value) }
+}
+
+extension TreeStructureKey {
+    /// A static value: its type (AnyHashable alone equates 1 and Int8(1)) and the value.
+    mutating func appendStatic<V: Hashable>(_ value: V) {
+        tokens.append(.type(ObjectIdentifier(V.self)))
+        tokens.append(.value(AnyHashable(value)))
     }
 }
 

@@ -27,4 +27,12 @@ struct TupleTree<each Element: PyTree>: PyTree {
             i += 1
         }
     }
+
+    /// A tuple node and each element.
+    func appendStructure(to key: inout TreeStructureKey) {
+        var count = 0
+        for _ in repeat each elements { count += 1 }
+        key.tokens.append(.tuple(count))
+        for e in repeat each elements { e.appendStructure(to: &key) }
+    }
 }

@@ -19,6 +19,68 @@ public protocol PyTree {
     func rebuilt(from leaves: inout ArraySlice<Tensor>) -> Self
     /// Appends a description of this tree's structure (one entry per node, with its path).
     func describeStructure(path: String, into nodes: inout [String])
+    /// Appends this tree's structure to `key` in a compact form, without
+    /// text: what `jit` compares on every call to pick its compiled program.
+    ///
+    /// Equal keys must mean equal ``describeStructure(path:into:)`` nodes,
+    /// and two values of one type with equal nodes must append equal keys.
+    /// The default implementation appends those nodes; a conformance of its
+    /// own only makes calls cheaper (count, name and static value tokens,
+    /// no text).
+    func appendStructure(to key: inout TreeStructureKey)
+}
+
+extension PyTree {
+    /// Appends the tree's described nodes (``PyTree/appendStructure(to:)``'s default).
+    public func appendStructure(to key: inout TreeStructureKey) {
+        var nodes: [String] = []
+        describeStructure(path: "", into: &nodes)
+        key.tokens.append(.described(nodes))
+    }
+}
+
+/// A pytree's structure in compact form (``PyTree/appendStructure(to:)``):
+/// node kinds, counts, dictionary keys and static values, in flattening
+/// order. Equal keys mean equal ``TreeStructure``s; building one costs no
+/// text, so `jit` builds one per argument on every call.
+public struct TreeStructureKey: Hashable, @unchecked Sendable {
+    enum Token: Hashable {
+        case leaf, none
+        case list(Int), tuple(Int)
+        case keys([String])
+        case type(ObjectIdentifier)
+        case value(AnyHashable)
+        case described([String])
+    }
+    var tokens: [Token] = []
+
+    /// An empty key.
+    public init() {}
+
+    /// Appends a leaf.
+    public mutating func appendLeaf() { tokens.append(.leaf) }
+
+    /// Appends a node of type `type` carrying `detail` (a static value, or
+    /// whatever else makes two structures of this type differ).
+    public mutating func appendNode<Detail: Hashable>(_ type: Any.Type, _ detail: Detail) {
+        tokens.append(.type(ObjectIdentifier(type)))
+        tokens.append(.value(AnyHashable(detail)))
+    }
+
+    /// Appends a node of type `type` with `count` children.
+    public mutating func appendNode(_ type: Any.Type, count: Int) {
+        tokens.append(.type(ObjectIdentifier(type)))
+        tokens.append(.list(count))
+    }
+
+    /// Appends a node of type `type` whose children are named `names`.
+    public mutating func appendNode(_ type: Any.Type, names: [String]) {
+        tokens.append(.type(ObjectIdentifier(type)))
+        tokens.append(.keys(names))
+    }
+
+    /// The key of `tree`.
+    public init<T: PyTree>(_ tree: T) { tree.appendStructure(to: &self) }
 }
 
 extension Tensor: PyTree {
@@ -28,6 +90,8 @@ extension Tensor: PyTree {
     public func rebuilt(from leaves: inout ArraySlice<Tensor>) -> Tensor { leaves.removeFirst() }
     /// Adds a line per node of this tree, under `path`, to `nodes` (``PyTree``).
     public func describeStructure(path: String, into nodes: inout [String]) { nodes.append("\(path.isEmpty ? "." : path): leaf") }
+    /// Appends a leaf (``PyTree/appendStructure(to:)``).
+    public func appendStructure(to key: inout TreeStructureKey) { key.tokens.append(.leaf) }
 }
 
 extension Array: PyTree where Element: PyTree {
@@ -39,6 +103,11 @@ extension Array: PyTree where Element: PyTree {
     public func describeStructure(path: String, into nodes: inout [String]) {
         nodes.append("\(path.isEmpty ? "." : path): list of \(count)")
         for (i, e) in enumerated() { e.describeStructure(path: "\(path)[\(i)]", into: &nodes) }
+    }
+    /// Appends a list node and each element (``PyTree/appendStructure(to:)``).
+    public func appendStructure(to key: inout TreeStructureKey) {
+        key.tokens.append(.list(count))
+        for e in self { e.appendStructure(to: &key) }
     }
 }
 
@@ -58,6 +127,12 @@ extension Dictionary: PyTree where Key == String, Value: PyTree {
         nodes.append("\(path.isEmpty ? "." : path): dict with keys \(keys.sorted())")
         for k in keys.sorted() { self[k]!.describeStructure(path: "\(path)['\(k)']", into: &nodes) }
     }
+    /// Appends the sorted keys and each value (``PyTree/appendStructure(to:)``).
+    public func appendStructure(to key: inout TreeStructureKey) {
+        let sorted = keys.sorted()
+        key.tokens.append(.keys(sorted))
+        for k in sorted { self[k]!.appendStructure(to: &key) }
+    }
 }
 
 extension Optional: PyTree where Wrapped: PyTree {
@@ -69,6 +144,10 @@ extension Optional: PyTree where Wrapped: PyTree {
     public func describeStructure(path: String, into nodes: inout [String]) {
         if let w = self { w.describeStructure(path: path, into: &nodes) } else { nodes.append("\(path.isEmpty ? "." : path): None") }
     }
+    /// Appends the wrapped tree, or a `None` node (``PyTree/appendStructure(to:)``).
+    public func appendStructure(to key: inout TreeStructureKey) {
+        if let w = self { w.appendStructure(to: &key) } else { key.tokens.append(.none) }
+    }
 }
 
 /// One field of a ``PyTreeStruct``: a writable key path and its name.
@@ -77,6 +156,7 @@ public struct PyTreeField<Root>: @unchecked Sendable {
     let flatten: (Root, inout [Tensor]) -> Void
     let rebuild: (inout Root, inout ArraySlice<Tensor>) -> Void
     let describe: (Root, String, inout [String]) -> Void
+    let structure: (Root, inout TreeStructureKey) -> Void
 
     /// A field at `keyPath`, named `name` in printed tree structures (usually the property's name).
     /// ```swift
@@ -91,6 +171,7 @@ public struct PyTreeField<Root>: @unchecked Sendable {
         flatten = { root, leaves in root[keyPath: keyPath].flattenLeaves(into: &leaves) }
         rebuild = { root, leaves in root[keyPath: keyPath] = root[keyPath: keyPath].rebuilt(from: &leaves) }
         describe = { root, path, nodes in root[keyPath: keyPath].describeStructure(path: path, into: &nodes) }
+        structure = { root, key in root[keyPath: keyPath].appendStructure(to: &key) }
     }
 
     /// A static field (Flax's `field(pytree_node=False)`): no leaves, but its
@@ -108,6 +189,7 @@ public struct PyTreeField<Root>: @unchecked Sendable {
         flatten = { _, _ in }
         rebuild = { _, _ in }
         describe = { root, path, nodes in nodes.append("\(path): \(staticNodeDescription(root[keyPath: keyPath]))") }
+        structure = { root, key in key.appendStatic(root[keyPath: keyPath]) }
     }
 }
 
@@ -130,6 +212,11 @@ extension PyTreeStruct {
     public func describeStructure(path: String, into nodes: inout [String]) {
         nodes.append("\(path.isEmpty ? "." : path): \(Self.self)")
         for f in Self.fields { f.describe(self, "\(path).\(f.name)", &nodes) }
+    }
+    /// Appends the struct's type and each field (``PyTree/appendStructure(to:)``).
+    public func appendStructure(to key: inout TreeStructureKey) {
+        key.tokens.append(.type(ObjectIdentifier(Self.self)))
+        for f in Self.fields { f.structure(self, &key) }
     }
 }
 
