@@ -53,6 +53,24 @@ CASES = {
     "sqrt": (lambda x, y: jnp.sqrt(x), lambda x, y: np.sqrt(x)),
     "sum": (lambda x, y: jnp.sum(y[jnp.array([0, 1, 3, 4])]), lambda x, y: np.sum(y[[0, 1, 3, 4]], dtype=f32)),
     "cumsum": (lambda x, y: jnp.cumsum(x[:8]), lambda x, y: np.cumsum(x[:8], dtype=f32)),
+    # More of each kind: rounding, clamping, reductions over subnormals, products,
+    # powers, the float functions at subnormal inputs, cumulative max and product.
+    "ceil": (lambda x, y: jnp.ceil(x), lambda x, y: np.ceil(x)),
+    "round": (lambda x, y: jnp.round(x), lambda x, y: np.round(x)),
+    "clip": (lambda x, y: jnp.clip(x, -1e-40, 2e-40), lambda x, y: np.clip(x, f32(-1e-40), f32(2e-40))),
+    "square": (lambda x, y: x * x, lambda x, y: x * x),
+    "half": (lambda x, y: x * 0.5, lambda x, y: x * f32(0.5)),
+    "reduce_max": (lambda x, y: jnp.max(x[:6]), lambda x, y: np.max(x[:6])),
+    "reduce_min": (lambda x, y: jnp.min(x[:6]), lambda x, y: np.min(x[:6])),
+    "prod": (lambda x, y: jnp.prod(y[jnp.array([0, 2])]), lambda x, y: np.prod(y[[0, 2]], dtype=f32)),
+    "mean": (lambda x, y: jnp.mean(x[:4]), lambda x, y: np.mean(x[:4], dtype=f32)),
+    "dot": (lambda x, y: jnp.dot(y[:6], x[:6]), lambda x, y: np.dot(y[:6].astype(np.float64), x[:6]).astype(f32)),
+    "exp": (lambda x, y: jnp.exp(x), lambda x, y: np.exp(x)),
+    "log": (lambda x, y: jnp.log(x), lambda x, y: np.log(x)),
+    "rsqrt": (lambda x, y: jax.lax.rsqrt(x), lambda x, y: f32(1) / np.sqrt(x)),
+    "logistic": (lambda x, y: jax.nn.sigmoid(-jnp.abs(x) * 100), lambda x, y: f32(1) / (f32(1) + np.exp(np.abs(x) * 100))),
+    "cummax": (lambda x, y: jax.lax.cummax(x[:8]), lambda x, y: np.maximum.accumulate(x[:8])),
+    "less_equal": (lambda x, y: x <= y, lambda x, y: x <= y),
 }
 
 

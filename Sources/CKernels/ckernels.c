@@ -35,8 +35,17 @@ static inline uint32_t bits(float x) {
 }
 
 // NaN propagates; +0.0 is larger than -0.0 whatever the operand order (Swift's nanMax/nanMin).
-static inline float nan_max(float a, float b) { return (a > b || a != a || (a == b && (int32_t)bits(b) < 0)) ? a : b; }
-static inline float nan_min(float a, float b) { return (a < b || a != a || (a == b && (int32_t)bits(a) < 0)) ? a : b; }
+// A subnormal x becomes a zero of its sign (Core's flushedSubnormal): max and
+// min choose an operand, which the hardware's flush-to-zero would not touch.
+static inline float flushed(float x) {
+    uint32_t b = bits(x);
+    uint32_t z = b & 0x80000000u;
+    float f;
+    memcpy(&f, &z, sizeof f);
+    return (b & 0x7f800000u) == 0 ? f : x;
+}
+static inline float nan_max(float a, float b) { return flushed((a > b || a != a || (a == b && (int32_t)bits(b) < 0)) ? a : b); }
+static inline float nan_min(float a, float b) { return flushed((a < b || a != a || (a == b && (int32_t)bits(a) < 0)) ? a : b); }
 
 // One loop per operand shape, so each vectorises on its own.
 #define BINARY_LOOPS(EXPR)                                                            \
@@ -279,4 +288,22 @@ AVX2 void flock_f32_scatter_add_rows(float *out, const float *upd, const void *i
         const float *u = upd + b * n;
         ELEMENTWISE for (long i = 0; i < n; i++) o[i] = o[i] + u[i];
     }
+}
+
+unsigned flock_get_mxcsr(void) {
+#if defined(__x86_64__)
+    unsigned value;
+    __asm__ volatile("stmxcsr %0" : "=m"(value));
+    return value;
+#else
+    return 0;
+#endif
+}
+
+void flock_set_mxcsr(unsigned value) {
+#if defined(__x86_64__)
+    __asm__ volatile("ldmxcsr %0" : : "m"(value));
+#else
+    (void)value;
+#endif
 }

@@ -65,4 +65,9 @@ void flock_f32_scatter_add_runs(float *out, const float *upd, const long *starts
 void flock_f32_scatter_add_rows(float *out, const float *upd, const void *idx, int wide, long count, long rows,
                                 long n, int clamp);
 
+/// The calling thread's SSE control and status register (MXCSR), or 0 off x86-64.
+unsigned flock_get_mxcsr(void);
+/// Sets the calling thread's MXCSR (no effect off x86-64).
+void flock_set_mxcsr(unsigned value);
+
 #endif

@@ -408,7 +408,7 @@ struct NativeLoopCompiler {
                 let positive = op(.compare(0x1E), x[0], zero)
                 let negative = op(.compare(0x11), x[0], zero)
                 let r = op(.blend, x[0], constant(Float(1)), positive)
-                return op(.blend, r, constant(Float(-1)), negative)
+                return flushed(op(.blend, r, constant(Float(-1)), negative))
             case .exp, .log, .log1p, .expm1, .sin, .cos, .tan, .logistic, .erf, .erfc, .erfInv, .isFinite, .not:
                 return nil
             }
@@ -417,7 +417,7 @@ struct NativeLoopCompiler {
             // x < lo ? lo : (x > hi ? hi : x), operands (lo, x, hi). vminps(hi, x) is
             // hi < x ? hi : x (NaN x stays x); the low bound wins even over hi < lo.
             let below = op(.compare(0x11), x[1], x[0])
-            return op(.blend, op(.packed(.min), x[2], x[1]), x[0], below)
+            return flushed(op(.blend, op(.packed(.min), x[2], x[1]), x[0], below))
         default:
             return nil
         }
@@ -432,7 +432,16 @@ struct NativeLoopCompiler {
         // Only sign bits matter to the blend: equal & b has b's sign where a == b.
         let tie = op(.packed(.and), equal, isMax ? b : a)
         let pick = op(.packed(.or), op(.packed(.or), better, nan), tie)
-        return op(.blend, b, a, pick)
+        return flushed(op(.blend, b, a, pick))
+    }
+
+    /// `x` with subnormals flushed to zeros of their sign (Core's
+    /// flushedSubnormal): a multiply by one, which the plan's
+    /// denormals-are-zero mode reads as ±0 (NaN and the rest pass unchanged).
+    /// Max, min, clamp and sign choose among operands with blends, which
+    /// that mode does not touch.
+    private mutating func flushed(_ x: Int) -> Int {
+        op(.packed(.mul), x, constant(Float(1)))
     }
 
     /// Core's fastTanh (ckernels.c `fast_tanh`), operation for operation.

@@ -54,8 +54,13 @@ extension Plan {
         }
     }
 
-    /// Runs the instructions once the inputs are bound.
+    /// Runs the instructions once the inputs are bound, with subnormals
+    /// flushed as XLA's kernels flush them (SubnormalMode).
     private func executeAll(_ state: inout ExecutionState, profile: PlanProfile?) throws {
+        try SubnormalMode.flushing { try executeSteps(&state, profile: profile) }
+    }
+
+    private func executeSteps(_ state: inout ExecutionState, profile: PlanProfile?) throws {
         if !state.donated.isEmpty {
             // Constants are held by the plan; a donated buffer that is also a constant is never overwritten.
             for inst in instructions {

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Dispatch
 import Synchronization
 
@@ -216,7 +217,11 @@ func convolutionParallel<T>(
     defer { SingleThreadedBLAS.leave() }
     // Items are taken dynamically: a descheduled thread delays one item.
     let next = AtomicCounter()
+    let flushing = SubnormalMode.isFlushing
     DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        let saved = flock_get_mxcsr()
+        if flushing { flock_set_mxcsr(saved | SubnormalMode.flushBits) }
+        defer { flock_set_mxcsr(saved) }
         let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, scratch))
         defer { buffer.deallocate() }
         while true {

@@ -28,7 +28,7 @@ enum RsqrtK<T: KernelFloat>: UnaryKernel {
 }
 enum AbsK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { Swift.abs(x) } }
 enum SignK<T: KernelFloat>: UnaryKernel {
-    @inline(__always) static func apply(_ x: T) -> T { x.isNaN ? x : (x > 0 ? 1 : (x < 0 ? -1 : x)) }
+    @inline(__always) static func apply(_ x: T) -> T { x.isNaN ? x : (x > 0 ? 1 : (x < 0 ? -1 : flushedSubnormal(x))) }
 }
 enum FloorK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.rounded(.down) } }
 enum CeilK<T: KernelFloat>: UnaryKernel { @inline(__always) static func apply(_ x: T) -> T { x.rounded(.up) } }
@@ -102,10 +102,18 @@ extension Double: KernelFloat {
 
 // NaN propagates; +0.0 is larger than -0.0 whatever the operand order, as in XLA.
 @inline(__always) func nanMax<T: FloatingPoint>(_ a: T, _ b: T) -> T {
-    (a > b || a.isNaN || (a == b && b.sign == .minus)) ? a : b
+    flushedSubnormal((a > b || a.isNaN || (a == b && b.sign == .minus)) ? a : b)
 }
 @inline(__always) func nanMin<T: FloatingPoint>(_ a: T, _ b: T) -> T {
-    (a < b || a.isNaN || (a == b && a.sign == .minus)) ? a : b
+    flushedSubnormal((a < b || a.isNaN || (a == b && a.sign == .minus)) ? a : b)
+}
+
+/// `x`, or a zero of its sign when it is subnormal: what XLA's max, min,
+/// clamp and sign return for a subnormal (their results go through the
+/// hardware's flush-to-zero; a choice between operands here would not).
+/// A bit test, so the compiler cannot fold it away as it would `x * 1`.
+@inline(__always) func flushedSubnormal<T: FloatingPoint>(_ x: T) -> T {
+    x.isSubnormal ? (x.sign == .minus ? -T.zero : T.zero) : x
 }
 
 /// Integer power by squaring; negative exponents follow XLA (0 unless |base| = 1).
@@ -224,4 +232,8 @@ enum FmaK<T: BinaryFloatingPoint>: TernaryKernel {
 
 enum ClampK<T: Comparable>: TernaryKernel {
     @inline(__always) static func apply(_ lo: T, _ x: T, _ hi: T) -> T { x < lo ? lo : (x > hi ? hi : x) }
+}
+/// clamp of floats: subnormal results flushed, as XLA's (``flushedSubnormal(_:)``).
+enum FloatClampK<T: KernelFloat>: TernaryKernel {
+    @inline(__always) static func apply(_ lo: T, _ x: T, _ hi: T) -> T { flushedSubnormal(x < lo ? lo : (x > hi ? hi : x)) }
 }

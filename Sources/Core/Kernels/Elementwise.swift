@@ -285,8 +285,8 @@ private func bySize<K1: TernaryKernel, K2: TernaryKernel, K4: TernaryKernel, K8:
 
 private func clampKernel(_ dtype: DType) -> BlockKernel {
     switch dtype {
-    case .float32: ternaryBlock(ClampK<Float>.self)
-    case .float64: ternaryBlock(ClampK<Double>.self)
+    case .float32: ternaryBlock(FloatClampK<Float>.self)
+    case .float64: ternaryBlock(FloatClampK<Double>.self)
     case .int32: ternaryBlock(ClampK<Int32>.self)
     case .uint32: ternaryBlock(ClampK<UInt32>.self)
     case .int64: ternaryBlock(ClampK<Int64>.self)

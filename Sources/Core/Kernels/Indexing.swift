@@ -466,7 +466,11 @@ private func scatterRanges<C: ScatterCombiner, T: ScatterElement>(
             let lists = UncheckedSendable((starts.baseAddress!, bases.baseAddress!))
             counts.withUnsafeBufferPointer { bounds in
                 let bounds = UncheckedSendable(bounds.baseAddress!)
+                let flushing = SubnormalMode.isFlushing
                 DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                    let saved = flock_get_mxcsr()
+                    if flushing { flock_set_mxcsr(saved | SubnormalMode.flushBits) }
+                    defer { flock_set_mxcsr(saved) }
                     while true {
                         let p = next.increment()
                         if p >= pieces { break }

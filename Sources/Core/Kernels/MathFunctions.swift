@@ -278,5 +278,8 @@ func erfInvDouble(_ x: Double) -> Double {
 @inline(__always)
 func xlaExpm1Float(_ x: Float) -> Float {
     let e = xlaExpFloat(x)
+    // Below 2⁻⁶⁰ the result is x itself (x + x²/2 rounds to x); the formula
+    // would flush x/2 to zero near the subnormals, where XLA returns x.
+    if Swift.abs(x) < 0x1p-60 { return x }
     return Swift.abs(x) < 0.5 ? fastTanh(x * 0.5) * (e + 1) : e - 1
 }

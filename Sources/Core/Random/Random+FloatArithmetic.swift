@@ -74,17 +74,34 @@ private func twoProduct(_ a: Tensor, _ b: Tensor) -> (Tensor, Tensor) {
 /// The next representable value after `x` toward +∞ (`upward`) or −∞, as
 /// `lax.nextafter(x, ±inf)`, for float32 or float64 `x`.
 ///
-/// Adding |x|·(½ + 2⁻ᵖ⁻¹)·ulp(1) — strictly more than half an ulp of x and
-/// less than one and a half — rounds to the neighbour; the smallest subnormal
-/// covers zero and subnormals.
+/// On the bit pattern, as XLA does it, so subnormals step exactly even
+/// though arithmetic flushes them (SubnormalMode): a zero goes to the
+/// smallest subnormal of the direction's sign, a value moving away from
+/// zero adds one to its pattern and one moving toward zero subtracts one;
+/// NaN and the infinity in the direction stay.
 func nextAfter(_ x: Tensor, upward: Bool) -> Tensor {
     let isSingle = x.dtype == .float32
-    let step = isSingle ? 0x1p-24 + 0x1p-47 : 0x1p-53 + 0x1p-105
-    let smallest = isSingle ? Double(Float.leastNonzeroMagnitude) : Double.leastNonzeroMagnitude
-    let largest = isSingle ? Double(Float.greatestFiniteMagnitude) : Double.greatestFiniteMagnitude
-    let constant = { (v: Double) in Tensor(v, dtype: x.dtype) }
-    let y = upward ? x : -x
-    let up = y + maximum(abs(y) * constant(step), constant(smallest))
-    let result = `where`(y .== constant(-.infinity), constant(-largest), up)
-    return upward ? result : -result
+    let intType: DType = isSingle ? .int32 : .int64
+    let int = { (v: Int64) in intWithBits(v, intType) }
+    let magnitudeMask: Int64 = isSingle ? 0x7fff_ffff : .max
+    let infinityBits: Int64 = isSingle ? 0x7f80_0000 : 0x7ff0_0000_0000_0000
+    let b = x.bitcast(to: intType)
+    let magnitude = b .& intWithBits(magnitudeMask, intType)
+    let negative = b .< int(0)
+    // Away from zero: up for positive values, down for negative ones.
+    let away = upward ? .!negative : negative
+    let stepped = `where`(away, b + int(1), b - int(1))
+    let zeroStep = upward ? int(1) : intWithBits(isSingle ? Int64(Int32.min) + 1 : .min + 1, intType)
+    var r = `where`(magnitude .== int(0), zeroStep, stepped)
+    // NaN, and the infinity in the direction of the step, stay.
+    let stays = (magnitude .> intWithBits(infinityBits, intType)) .| ((magnitude .== intWithBits(infinityBits, intType)) .& away)
+    r = `where`(stays, b, r)
+    return r.bitcast(to: x.dtype)
+}
+
+/// An integer scalar of `dtype` (int32 or int64) holding `v`; an int64 one
+/// is made by reinterpreting a float64's bits, which works with 64-bit
+/// types off as they are for float64 operands here.
+private func intWithBits(_ v: Int64, _ dtype: DType) -> Tensor {
+    dtype == .int32 ? Tensor(Int32(truncatingIfNeeded: v)) : Tensor(Double(bitPattern: UInt64(bitPattern: v))).bitcast(to: .int64)
 }

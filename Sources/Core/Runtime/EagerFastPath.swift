@@ -45,7 +45,7 @@ private func eagerBinary(_ op: BinaryOp, _ x: DenseArray, _ y: DenseArray) -> Te
     guard x.shape == y.shape, !y.isDeleted, let n = eagerElementCount(x) else { return nil }
 
     let out = DenseArray(buffer: .allocate(byteCount: n &* dtype.byteSize), shape: x.shape, dtype: dtype)
-    if n > 0 {
+    if n > 0 { SubnormalMode.flushing {
         let xp = UnsafeRawPointer(x.buffer.pointer), yp = UnsafeRawPointer(y.buffer.pointer)
         if dtype == .float32, AVX2Kernels.enabled, let code = AVX2Kernels.code(op) {
             flock_f32_binary(Int32(code), xp.assumingMemoryBound(to: Float.self), 0,
@@ -58,7 +58,7 @@ private func eagerBinary(_ op: BinaryOp, _ x: DenseArray, _ y: DenseArray) -> Te
                 p.withMemoryRebound(to: BlockOperand.self, capacity: 2) { kernel($0, out.buffer.pointer, count: n) }
             }
         }
-    }
+    } }
     return Tensor(concrete: out)
 }
 
@@ -75,7 +75,7 @@ private func eagerFloatUnary(_ op: UnaryOp, _ x: DenseArray, weak: Bool) -> Tens
     if n > 0 {
         var operand = BlockOperand(pointer: UnsafeRawPointer(x.buffer.pointer), isScalar: false)
         let kernel = BlockKernel(.unary(op), operandTypes: [x.dtype])!
-        kernel(&operand, out.buffer.pointer, count: n)
+        SubnormalMode.flushing { kernel(&operand, out.buffer.pointer, count: n) }
     }
     return Tensor(concrete: out, weakType: weak)
 }

@@ -85,7 +85,7 @@ package final class EvalInterpreter: Interpreter {
         }
         let outAvals = try primitive.abstractEval(avals)
         try checkAllocations(outAvals, operation: primitive.name)
-        let outs = try primitive.evaluate(arrays, outAvals: outAvals)
+        let outs = try SubnormalMode.flushing { try primitive.evaluate(arrays, outAvals: outAvals) }
         if DebugNumerics.isOn { try DebugNumerics.check(primitive, inputs: arrays, outputs: outs) }
         return zip(outs, outAvals).map { Tensor(concrete: $0, weakType: $1.weakType) }
     }

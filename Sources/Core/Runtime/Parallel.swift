@@ -38,9 +38,12 @@ package func forEachChunk(_ n: Int, threshold: Int = parallelThreshold, _ body: 
     // of it. Pieces aligned to 64 elements keep each writer on its own cache lines.
     let pieces = Swift.max(threads, Swift.min(4 * threads, n / 16384))
     let chunk = ((n + pieces - 1) / pieces + 63) & ~63
+    // Worker threads take the caller's subnormal mode (SubnormalMode).
+    let flushing = SubnormalMode.isFlushing
     DispatchQueue.concurrentPerform(iterations: (n + chunk - 1) / chunk) { t in
         let lo = t * chunk
         let hi = min(n, lo + chunk)
-        if lo < hi { body(lo, hi) }
+        guard lo < hi else { return }
+        if flushing { SubnormalMode.flushing { body(lo, hi) } } else { body(lo, hi) }
     }
 }
