@@ -43,11 +43,6 @@ private let sweptFunctions: [String: @Sendable (Tensor) -> Tensor] = [
 /// the rest: it rounds with XLA's fused multiply-adds, where 1 + tanh(…)
 /// cancels as x → −∞ and any other rounding is thousands of ulp away.)
 private let ulpBound: [String: (value: Int, derivative: Int)] = [
-    // Only where XLA flushes the result to zero (x > 9.2): Flock's subnormal
-    // result is then held to the exact value, and the approximation (XLA's
-    // own) is a few 1e-6 off there -- e^(−x²) of a rounded x² -- which the
-    // fixed spacing of subnormals counts as 13 and 22 ulp.
-    "erfc": (13, 22),
     // None where the sweep was made (AMD: one Newton step, see XLARsqrt).
     // On CPUs whose XLA takes two steps from another estimate table, Flock
     // computes that machine's XLA value, which is up to 1 ulp from this
