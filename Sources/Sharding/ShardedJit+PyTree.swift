@@ -180,3 +180,93 @@ public func jit<each A: PyTree, Q: PyTree>(
 ) -> ShardedJitTreeFunction<repeat each A, Q> {
     ShardedJitTreeFunction(f, inShardings: inShardings, outShardings: outShardings)
 }
+
+/// A function of pytrees returning a Swift tuple of pytrees, jitted over
+/// sharded trees: `Results` is a tuple of ``ShardedTree``s, one per element
+/// of the function's result (JAX's jit of a function returning a tuple of
+/// pytrees).
+public final class ShardedJitTupleFunction<each A: PyTree, Results>: @unchecked Sendable {
+    /// Per argument, the layouts asked for its leaves (nil: the leaves' own).
+    public let inShardings: [TreeSharding?]?
+    /// The layouts asked for the results' leaves, all elements' in order (nil: propagated).
+    public let outShardings: TreeSharding?
+    private let call: (repeat ShardedTree<each A>) throws -> Results
+    private let lowering: (repeat ShardedTree<each A>) throws -> ShardedLoweredFunction
+
+    init(inShardings: [TreeSharding?]?, outShardings: TreeSharding?,
+         call: @escaping (repeat ShardedTree<each A>) throws -> Results,
+         lowering: @escaping (repeat ShardedTree<each A>) throws -> ShardedLoweredFunction) {
+        self.inShardings = inShardings
+        self.outShardings = outShardings
+        self.call = call
+        self.lowering = lowering
+    }
+
+    /// Runs the function on sharded trees; one ``ShardedTree`` per element of
+    /// the result. Collective: every process calls it with the same global trees.
+    ///
+    /// - Throws: ``FlockError`` before any collective, on every process, for
+    ///   shardings that do not match the trees.
+    public func callAsFunction(_ args: repeat ShardedTree<each A>) throws -> Results {
+        try call(repeat each args)
+    }
+
+    /// The partitioned program of the trees' leaves (arguments' first, then
+    /// every element's results in order).
+    public func lower(_ args: repeat ShardedTree<each A>) throws -> ShardedLoweredFunction {
+        try lowering(repeat each args)
+    }
+}
+
+/// Hands out consecutive sharded leaves as trees shaped like templates.
+private final class ShardedLeafCursor {
+    private var rest: ArraySlice<ShardedArray>
+    init(_ leaves: [ShardedArray]) { rest = leaves[...] }
+
+    func take<T: PyTree>(like template: T) -> ShardedTree<T> {
+        let n = treeLeaves(template).count
+        let leaves = Array(rest.prefix(n))
+        rest = rest.dropFirst(n)
+        return ShardedTree(unchecked: template, leaves: leaves)
+    }
+}
+
+/// Compiles `f`, a function of pytrees returning a Swift tuple of pytrees
+/// (`(loss, grads)`, `(params, state, metrics)`, …), for sharded trees: as
+/// `jit(inShardings:outShardings:_:)` over one result tree, the result split
+/// into one ``ShardedTree`` per element.
+///
+/// ```swift
+/// let step = jit(inShardings: nil, outShardings: .all(replicated)) { (p: [String: Tensor], x: Tensor) in
+///     let (l, g) = valueAndGrad { (p: [String: Tensor]) in square(matmul(x, p["w"]!)).mean() }(p)
+///     return (l, g)
+/// }
+/// let (loss, grads) = try step(try ShardedTree(params, sharding: replicated), try ShardedTree(xs, sharding: rows))
+/// ```
+///
+/// The tuple must be unlabelled: `valueAndGrad`'s `(value:grad:)` is
+/// returned as `(l, g)` (a labelled tuple does not match the element pack).
+///
+/// - Parameters:
+///   - inShardings: one entry per argument (nil, or a nil entry: its leaves'
+///     own shardings).
+///   - outShardings: the results' leaves' layouts: ``TreeSharding/all(_:)``
+///     for every leaf of every element, or ``TreeSharding/leaves(_:)`` one
+///     per leaf, the elements' leaves in order (nil: propagated).
+///   - f: the function, written for one device's global trees.
+public func jit<each A: PyTree, each Q: PyTree>(
+    inShardings: [TreeSharding?]?, outShardings: TreeSharding? = nil, _ f: @escaping (repeat each A) -> (repeat each Q)
+) -> ShardedJitTupleFunction<repeat each A, (repeat ShardedTree<each Q>)> {
+    let whole = ShardedJitTreeFunction({ (args: repeat each A) in
+        let results = f(repeat each args)
+        return TupleTree(repeat each results)
+    }, inShardings: inShardings, outShardings: outShardings)
+    return ShardedJitTupleFunction(
+        inShardings: inShardings, outShardings: outShardings,
+        call: { (args: repeat ShardedTree<each A>) in
+            let result = try whole(repeat each args)
+            let cursor = ShardedLeafCursor(result.leaves)
+            return (repeat cursor.take(like: each result.template.elements))
+        },
+        lowering: { (args: repeat ShardedTree<each A>) in try whole.lower(repeat each args) })
+}

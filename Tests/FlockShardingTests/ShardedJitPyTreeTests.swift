@@ -52,4 +52,39 @@ extension ShardingTests.ShardedJit {
             _ = try jit(inShardings: nil, outShardings: .leaves([nil, nil, nil]), id)(tree)
         }
     }
+
+    /// A function returning a Swift tuple of pytrees gives one ShardedTree per
+    /// element, each equal to the unpartitioned element: (loss, grads) of a
+    /// data-parallel step, then a three-element tuple with asked layouts.
+    @Test func tuplesOfPytreesAsResults() throws {
+        let n = deviceCount, mesh = dataMesh()
+        let params = ["w": hostArray([3, 4], seed: 125) * 0.5, "b": hostArray([4], seed: 126) * 0.1]
+        let xs = hostArray([2 * n, 3], seed: 127)
+        let replicated = try NamedSharding(mesh: mesh, spec: .replicated), rows = try NamedSharding(mesh: mesh, spec: PartitionSpec("data", nil))
+        let loss = { (p: [String: Tensor], x: Tensor) in square(tanh(matmul(x, p["w"]!) + p["b"]!)).mean() }
+        let (expectedLoss, expectedGrads) = jit({ (p: [String: Tensor], x: Tensor) in valueAndGrad { loss($0, x) }(p) })(params, xs)
+
+        let step = jit(inShardings: nil, outShardings: .all(replicated)) { (p: [String: Tensor], x: Tensor) in
+            let (l, g) = valueAndGrad { loss($0, x) }(p)  // a labelled tuple: unlabelled to return
+            return (l, g)
+        }
+        let (l, g) = try step(try ShardedTree(params, sharding: replicated), try ShardedTree(xs, sharding: rows))
+        expectClose(try l.processAllgather(), expectedLoss, rtol: 1e-12, atol: 1e-12, "loss")
+        let grads = try g.processAllgather()
+        for k in ["w", "b"] { expectClose(grads[k]!, expectedGrads[k]!, rtol: 1e-12, atol: 1e-12, "grad \(k)") }
+        #expect(l.shardings == [replicated] && g.shardings == [replicated, replicated])
+
+        // Three elements, the last left split over the batch (asked per leaf, in the elements' order).
+        let three = jit(inShardings: nil, outShardings: .leaves([replicated, replicated, replicated, rows])) {
+            (p: [String: Tensor], x: Tensor) in (loss(p, x), treeMap(p) { $0 * 2 }, tanh(x))
+        }
+        let (a, b, c) = try three(try ShardedTree(params, sharding: replicated), try ShardedTree(xs, sharding: rows))
+        expectClose(try a.processAllgather(), expectedLoss, rtol: 1e-12, atol: 1e-12, "three: loss")
+        let doubled = try b.processAllgather()
+        for k in ["w", "b"] { expectClose(doubled[k]!, params[k]! * 2, rtol: 0, atol: 0, "three: doubled \(k)") }
+        expectClose(try c.processAllgather(), tanh(xs), rtol: 1e-12, atol: 1e-12, "three: tanh")
+        #expect(c.shardings == [try NamedSharding(mesh: mesh, spec: PartitionSpec("data"))], "rows (trailing nil dropped)")
+        let lowered = try three.lower(try ShardedTree(params, sharding: replicated), try ShardedTree(xs, sharding: rows))
+        #expect(lowered.outShardings.count == 4, "\(lowered.partitionReport)")
+    }
 }
