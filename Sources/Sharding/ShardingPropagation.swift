@@ -72,6 +72,10 @@ final class ShardingPropagation {
         let layout: Layout
     }
     var resharded: [ReshardKey: Value] = [:]
+    /// Broadcasts by their result's slot: the operand and the dimensions it
+    /// maps to, so that cutting the result along a broadcast dimension
+    /// broadcasts the operand to the block instead (no whole result, no slice).
+    var broadcastOrigins: [Int: (operand: Value, dims: [Int])] = [:]
     /// Pending reductions already applied, by the partial result's slot.
     var reduced: [Int: Value] = [:]
 
@@ -127,6 +131,22 @@ final class ShardingPropagation {
         // A value resharded once serves every later consumer of that layout.
         if case .slot(let source) = x.operand, let done = resharded[ReshardKey(slot: source, layout: target)] { return done }
         let changed = x.layout.indices.filter { x.layout[$0] != target[$0] }
+        if x.pending == nil, case .slot(let source) = x.operand, let origin = broadcastOrigins[source],
+           changed.allSatisfy({ x.layout[$0].isEmpty }) {
+            // Only cuts of a broadcast: each device broadcasts its block of
+            // the operand (cut along the dimensions it maps to, itself
+            // through this rule when it is a broadcast too) to its block of
+            // the result, as a bias meets a batch-split activation — never
+            // the whole result and a slice of it.
+            var operandTarget = origin.operand.layout
+            for (i, d) in origin.dims.enumerated() where origin.operand.aval.shape[i] == x.aval.shape[d] { operandTarget[i] = target[d] }
+            let operand = reshard(origin.operand, to: operandTarget, consumer: consumer, reason: reason)
+            let local = Primitive.broadcastInDim(shape: localShape(x.aval.shape, target), broadcastDimensions: origin.dims)
+            var y = apply(local, [operand], [target], [x.aval])[0]
+            y.zero = x.zero
+            resharded[ReshardKey(slot: source, layout: target)] = y
+            return y
+        }
         if let pending = x.pending, case .slot(let source) = x.operand {
             // Partial sums wanted split over their own axes along one more
             // dimension: a reduce-scatter (each device receives only its block).
@@ -261,6 +281,7 @@ final class ShardingPropagation {
             let local = Primitive.broadcastInDim(shape: localShape(shape, layout), broadcastDimensions: dims)
             var y = apply(local, [x], [layout], avals)
             if case .constant(let t) = x.operand, t.rank == 0, t.item() == 0 { y[0].zero = true }
+            if x.pending == nil, case .slot(let s) = y[0].operand { broadcastOrigins[s] = (x, dims) }
             return y
         case .reshape(let shape):
             if let layout = reshapeLayout(ins[0], shape) {

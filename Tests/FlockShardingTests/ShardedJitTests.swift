@@ -357,6 +357,28 @@ extension ShardingTests {
             }
         }
 
+        /// A replicated bias broadcast to meet a batch-split activation is
+        /// broadcast to each device's block (as the hand-written program
+        /// does), not to the whole batch and sliced: one device's peak holds
+        /// blocks only, and the values equal the unpartitioned program's.
+        @Test func broadcastsMeetingSplitValuesAreBroadcastPerBlock() throws {
+            let n = deviceCount, mesh = dataMesh()
+            let x = hostArray([64 * n, 32], seed: 4), b = hostArray([32], seed: 5)
+            let rows = try NamedSharding(mesh: mesh, spec: PartitionSpec("data", nil))
+            let replicated = try NamedSharding(mesh: mesh, spec: .replicated)
+            // The bias through a chain of broadcasts ([32] -> [1, 32] -> [64n, 32]).
+            let f = jit(inShardings: nil) { a in [tanh(a[0] + a[1].expandingDims(0).broadcast(to: a[0].shape))] }
+            let args = [try ShardedArray(x, sharding: rows), try ShardedArray(b, sharding: replicated)]
+            let y = try f(args)
+            expectClose(try y[0].processAllgather(), tanh(x + b), rtol: 1e-6, atol: 1e-6, "tanh(x + b)")
+            let block = x.shape.reduce(1, *) / n * x.dtype.byteSize, bias = 32 * b.dtype.byteSize
+            // The argument's and the result's blocks, the bias, and at most
+            // one more block (the broadcast bias, where it is not fused);
+            // never the whole batch's broadcast (n more blocks).
+            let peak = try f.lower(args).perDevicePeakBytes()
+            #expect(peak <= 3 * block + bias, "peak \(peak) B, block \(block) B")
+        }
+
         /// The article JitOverShardedArrays.md's code, run: the propagated
         /// layouts it states and the values of the unsharded program.
         @Test func articleExamplesRun() throws {
