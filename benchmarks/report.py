@@ -94,7 +94,9 @@ def main(paths, command, threads, partial):
         # Keep the header (machine, command of the last full run) and the earlier footnotes.
         table_end = max(i for i, l in enumerate(old_head) if l.startswith("|"))
         out = [l for l in old_head[:table_end + 1] if not l.startswith("| ") or l.startswith("| Case")]
-        footnotes = [l for l in old_head[table_end + 1:] if l.strip()]
+        footnotes = [l for l in old_head[table_end + 1:] if l.startswith("† ")]
+        # Paragraphs written by hand under the table stay after the footnotes, a blank line apart.
+        notes = [l for l in old_head[table_end + 1:] if l.strip() and not l.startswith("† ")]
     else:
         out = ["# Benchmarks", "",
                f"Machine: {cpu}, {nproc} cores, {platform.system()} {platform.release()}. "
@@ -104,7 +106,7 @@ def main(paths, command, threads, partial):
                "Time ratios are Flock / peer (below 1 means Flock is faster).", "",
                "| Case | Flock | numpy | JAX | Flock/numpy (time) | Flock/JAX (time) | Target |",
                "|---|---|---|---|---|---|---|"]
-        footnotes = []
+        footnotes, notes = [], []
     measured = False
     for case, (title, target) in TARGETS.items():
         r = rows.get(case, {})
@@ -126,6 +128,8 @@ def main(paths, command, threads, partial):
         footnotes = [l for l in footnotes if l != note] + [note]
     if footnotes:
         out += [""] + footnotes
+    for paragraph in notes:
+        out += ["", paragraph]
     ours = {"## Collectives": collective_section(rows), "## pmap": sharding_section(rows)}
     ran = {"## Collectives": any(c in rows for c in COLLECTIVE_TARGETS),
            "## pmap": any(c.startswith("pmap_") for c in rows)}
