@@ -1,5 +1,4 @@
 import CBLAS
-import CKernels
 import Dispatch
 import Synchronization
 
@@ -218,10 +217,7 @@ func convolutionParallel<T>(
     // Items are taken dynamically: a descheduled thread delays one item.
     let next = AtomicCounter()
     let flushing = SubnormalMode.isFlushing
-    DispatchQueue.concurrentPerform(iterations: threads) { worker in
-        let saved = flock_get_mxcsr()
-        if flushing { flock_set_mxcsr(saved | SubnormalMode.flushBits) }
-        defer { flock_set_mxcsr(saved) }
+    DispatchQueue.concurrentPerform(iterations: threads) { worker in SubnormalMode.asCaller(flushing) {
         let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(1, scratch))
         defer { buffer.deallocate() }
         while true {
@@ -229,7 +225,7 @@ func convolutionParallel<T>(
             if i >= items { break }
             body(i, buffer, worker)
         }
-    }
+    } }
 }
 
 /// Integer tables (shapes, strides, offsets) in one allocation the kernel's

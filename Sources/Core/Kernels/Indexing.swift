@@ -467,10 +467,7 @@ private func scatterRanges<C: ScatterCombiner, T: ScatterElement>(
             counts.withUnsafeBufferPointer { bounds in
                 let bounds = UncheckedSendable(bounds.baseAddress!)
                 let flushing = SubnormalMode.isFlushing
-                DispatchQueue.concurrentPerform(iterations: threads) { _ in
-                    let saved = flock_get_mxcsr()
-                    if flushing { flock_set_mxcsr(saved | SubnormalMode.flushBits) }
-                    defer { flock_set_mxcsr(saved) }
+                DispatchQueue.concurrentPerform(iterations: threads) { _ in SubnormalMode.asCaller(flushing) {
                     while true {
                         let p = next.increment()
                         if p >= pieces { break }
@@ -480,7 +477,7 @@ private func scatterRanges<C: ScatterCombiner, T: ScatterElement>(
                             scatterRange(C.self, o.value, u.value, w, lists.value.0 + first, lists.value.1 + first, count, lo, hi)
                         }
                     }
-                }
+                } }
             }
         }
     }

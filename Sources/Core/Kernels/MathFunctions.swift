@@ -277,9 +277,9 @@ func erfInvDouble(_ x: Double) -> Double {
 /// ±0 keep their sign, −inf gives −1 and NaN propagates.
 @inline(__always)
 func xlaExpm1Float(_ x: Float) -> Float {
-    let e = xlaExpFloat(x)
     // Below 2⁻⁶⁰ the result is x itself (x + x²/2 rounds to x); the formula
     // would flush x/2 to zero near the subnormals, where XLA returns x.
     if Swift.abs(x) < 0x1p-60 { return x }
+    let e = xlaExpFloat(x)
     return Swift.abs(x) < 0.5 ? fastTanh(x * 0.5) * (e + 1) : e - 1
 }

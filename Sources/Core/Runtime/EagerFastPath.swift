@@ -45,20 +45,22 @@ private func eagerBinary(_ op: BinaryOp, _ x: DenseArray, _ y: DenseArray) -> Te
     guard x.shape == y.shape, !y.isDeleted, let n = eagerElementCount(x) else { return nil }
 
     let out = DenseArray(buffer: .allocate(byteCount: n &* dtype.byteSize), shape: x.shape, dtype: dtype)
-    if n > 0 { SubnormalMode.flushing {
-        let xp = UnsafeRawPointer(x.buffer.pointer), yp = UnsafeRawPointer(y.buffer.pointer)
-        if dtype == .float32, AVX2Kernels.enabled, let code = AVX2Kernels.code(op) {
-            flock_f32_binary(Int32(code), xp.assumingMemoryBound(to: Float.self), 0,
-                             yp.assumingMemoryBound(to: Float.self), 0,
-                             out.buffer.pointer.assumingMemoryBound(to: Float.self), n)
-        } else {
-            var operands = (BlockOperand(pointer: xp, isScalar: false), BlockOperand(pointer: yp, isScalar: false))
-            let kernel = BlockKernel(.binary(op), operandTypes: [dtype, dtype])!
-            withUnsafePointer(to: &operands) { p in
-                p.withMemoryRebound(to: BlockOperand.self, capacity: 2) { kernel($0, out.buffer.pointer, count: n) }
+    if n > 0 {
+        SubnormalMode.flushing {
+            let xp = UnsafeRawPointer(x.buffer.pointer), yp = UnsafeRawPointer(y.buffer.pointer)
+            if dtype == .float32, AVX2Kernels.enabled, let code = AVX2Kernels.code(op) {
+                flock_f32_binary(Int32(code), xp.assumingMemoryBound(to: Float.self), 0,
+                                 yp.assumingMemoryBound(to: Float.self), 0,
+                                 out.buffer.pointer.assumingMemoryBound(to: Float.self), n)
+            } else {
+                var operands = (BlockOperand(pointer: xp, isScalar: false), BlockOperand(pointer: yp, isScalar: false))
+                let kernel = BlockKernel(.binary(op), operandTypes: [dtype, dtype])!
+                withUnsafePointer(to: &operands) { p in
+                    p.withMemoryRebound(to: BlockOperand.self, capacity: 2) { kernel($0, out.buffer.pointer, count: n) }
+                }
             }
         }
-    } }
+    }
     return Tensor(concrete: out)
 }
 

@@ -43,7 +43,6 @@ package func forEachChunk(_ n: Int, threshold: Int = parallelThreshold, _ body: 
     DispatchQueue.concurrentPerform(iterations: (n + chunk - 1) / chunk) { t in
         let lo = t * chunk
         let hi = min(n, lo + chunk)
-        guard lo < hi else { return }
-        if flushing { SubnormalMode.flushing { body(lo, hi) } } else { body(lo, hi) }
+        if lo < hi { SubnormalMode.asCaller(flushing) { body(lo, hi) } }
     }
 }

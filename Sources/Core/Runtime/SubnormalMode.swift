@@ -10,14 +10,15 @@ import CKernels
 ///
 /// The mode is set around each eager operation and each run of a compiled
 /// plan, on the calling thread and on the worker threads that run parts of
-/// them (``forEachChunk(_:threshold:_:)``), and the caller's register is
+/// them (``forEachChunk(_:threshold:_:)`` and the other pools, through
+/// ``asCaller(_:_:)``), and the caller's register is
 /// restored after: the user's own Swift code never runs flushed. OpenBLAS's
 /// own threads (a product above ``SmallBLAS/macs`` multiply-adds) keep
 /// their mode, as Eigen's threads keep XLA's. The register is per thread and
 /// setting it takes a few nanoseconds.
 package enum SubnormalMode {
     /// FTZ (bit 15) and DAZ (bit 6) of MXCSR.
-    static let flushBits: UInt32 = 0x8040
+    private static let flushBits: UInt32 = 0x8040
 
     /// Whether the calling thread flushes subnormals now.
     @inline(__always) package static var isFlushing: Bool {
@@ -33,5 +34,13 @@ package enum SubnormalMode {
         flock_set_mxcsr(saved | flushBits)
         defer { flock_set_mxcsr(saved) }
         return try body()
+    }
+
+    /// Runs `body` on a worker thread in the mode its caller had
+    /// (`callerFlushes`: ``isFlushing`` read on the calling thread before
+    /// handing the work out; a pool thread has its own register).
+    @inline(__always)
+    package static func asCaller<R>(_ callerFlushes: Bool, _ body: () throws -> R) rethrows -> R {
+        callerFlushes ? try flushing(body) : try body()
     }
 }
