@@ -72,6 +72,15 @@ final class ShardingPropagation {
         let layout: Layout
     }
     var resharded: [ReshardKey: Value] = [:]
+    /// Values that are a program argument moved only by `transpose`,
+    /// `reshape` or `convert`: by slot, the argument's slot.
+    var argumentOf: [Int: Int] = [:]
+    /// How many all-gathers of arguments were emitted so far: the clock by
+    /// which a gathered argument is judged stale (see `reshard`).
+    var argumentGathers = 0
+    /// For each reshard of an argument in `resharded`: `argumentGathers`
+    /// when it was last read.
+    var lastRead: [ReshardKey: Int] = [:]
     /// Broadcasts by their result's slot: the operand and the dimensions it
     /// maps to, so that cutting the result along a broadcast dimension
     /// broadcasts the operand to the block instead (no whole result, no slice).
@@ -86,7 +95,9 @@ final class ShardingPropagation {
     static func partition(_ jaxpr: Jaxpr, mesh: Mesh, inLayouts: [Layout], outLayouts: [Layout?]) throws -> PartitionedProgram {
         let p = ShardingPropagation(mesh: mesh)
         let inputs = zip(jaxpr.inputAvals, inLayouts).map { aval, layout in
-            Value(operand: .slot(p.fresh()), layout: layout, aval: aval)
+            let slot = p.fresh()
+            p.argumentOf[slot] = slot
+            return Value(operand: .slot(slot), layout: layout, aval: aval)
         }
         var outs = try p.walk(jaxpr, inputs, outHints: outLayouts)
         for (j, target) in outLayouts.enumerated() {
@@ -122,14 +133,34 @@ final class ShardingPropagation {
     func apply(_ p: Primitive, _ ins: [Value], _ layouts: [Layout], _ avals: [AbstractValue]) -> [Value] {
         let slots = avals.map { _ in fresh() }
         steps.append(.apply(p, inputs: ins.map(\.operand), outputs: slots))
+        switch p {
+        case .transpose, .reshape, .convert:
+            if case .slot(let s) = ins[0].operand, let argument = argumentOf[s] { argumentOf[slots[0]] = argument }
+        default: break
+        }
         return zip(slots, zip(layouts, avals)).map { Value(operand: .slot($0), layout: $1.0, aval: $1.1) }
     }
 
     /// `x` laid out by `target` (recording the collectives the move needs).
     func reshard(_ x: Value, to target: Layout, consumer: String, reason: String) -> Value {
         if x.layout == target { return x }
-        // A value resharded once serves every later consumer of that layout.
-        if case .slot(let source) = x.operand, let done = resharded[ReshardKey(slot: source, layout: target)] { return done }
+        // A value resharded once serves every later consumer of that layout,
+        // except an argument gathered before another argument was: that is
+        // gathered again (FSDP: each parameter is whole only around its
+        // forward use and again around its backward use, so that one device
+        // holds 1/N of the model plus one layer, not the whole model between
+        // the passes). The compiler's CSE never merges all-gathers, so the
+        // first copy is freed after its last reader.
+        if case .slot(let source) = x.operand, let done = resharded[ReshardKey(slot: source, layout: target)] {
+            let key = ReshardKey(slot: source, layout: target)
+            guard let last = lastRead[key], last < argumentGathers, let argument = argumentOf[source] else {
+                if lastRead[key] != nil { lastRead[key] = argumentGathers }
+                return done
+            }
+            decisions.append(
+                "\(consumer): argument \(argument) (\(localAval(x.aval, x.layout)) per device) all-gathered again, not kept "
+                    + "whole since its last use: \(argumentGathers - last) other argument gather(s) came between")
+        }
         let changed = x.layout.indices.filter { x.layout[$0] != target[$0] }
         if x.pending == nil, case .slot(let source) = x.operand, let origin = broadcastOrigins[source],
            changed.allSatisfy({ x.layout[$0].isEmpty }) {
@@ -162,7 +193,12 @@ final class ShardingPropagation {
         let slot = fresh()
         defer {
             if case .slot(let source) = x.operand {
-                resharded[ReshardKey(slot: source, layout: target)] = Value(operand: .slot(slot), layout: target, aval: x.aval)
+                let key = ReshardKey(slot: source, layout: target)
+                resharded[key] = Value(operand: .slot(slot), layout: target, aval: x.aval)
+                if argumentOf[source] != nil, target.joined().count < x.layout.joined().count {
+                    argumentGathers += 1
+                    lastRead[key] = argumentGathers
+                }
             }
         }
         steps.append(.reshard(x.operand, output: slot, from: x.layout, to: target, shape: x.aval.shape))
@@ -242,7 +278,12 @@ final class ShardingPropagation {
         for (k, e) in jaxpr.equations.enumerated() where keep[k] {
             for id in Set(e.inputs.compactMap({ if case .variable(let v) = $0 { v.id } else { nil } })) { readers[id, default: 0] += 1 }
         }
-        for case .variable(let v) in jaxpr.outputs { readers[v.id, default: 0] += 1 }
+        var resultIndex: [Int: Int] = [:]
+        for (j, a) in jaxpr.outputs.enumerated() {
+            guard case .variable(let v) = a else { continue }
+            readers[v.id, default: 0] += 1
+            if resultIndex[v.id] == nil { resultIndex[v.id] = j }
+        }
         let asked = try backwardHints(jaxpr, keep: keep, outHints: outHints, splitInputs: splitInputs)
         for (k, e) in jaxpr.equations.enumerated() where keep[k] {
             var ins = e.inputs.map(read)
@@ -257,7 +298,17 @@ final class ShardingPropagation {
             }
             let readOnce = e.inputs.map { if case .variable(let v) = $0 { readers[v.id] == 1 } else { true } }
             let outs = try equation(e, ins, readOnce: readOnce)
-            for (v, x) in zip(e.outputs, outs) { env[v.id] = x }
+            for (v, x) in zip(e.outputs, outs) {
+                env[v.id] = x
+                // A result asked in a layout that nothing else reads is laid
+                // out at once, not after the whole program: a gradient's
+                // reduce-scatter then runs as soon as its partial sums are
+                // complete, and the whole partial sums are freed (FSDP holds
+                // one layer's, not the model's).
+                if let j = resultIndex[v.id], readers[v.id] == 1, j < outHints.count, let target = outHints[j] {
+                    env[v.id] = reshard(x, to: target, consumer: "output", reason: "result \(j) laid out as outShardings[\(j)] asks")
+                }
+            }
         }
         return jaxpr.outputs.map(read)
     }

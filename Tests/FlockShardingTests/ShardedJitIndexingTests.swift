@@ -99,4 +99,41 @@ extension ShardingTests.ShardedJit {
                 "\(fsdp.partitionReport)")
         #expect(fsdp.collectiveBytes == parameterBytes / n + parameterBytes, "\(fsdp.partitionReport)")
     }
+
+    /// FSDP of an 8-layer MLP whose parameters outweigh its activations:
+    /// each layer's weight is gathered for its forward use and again for its
+    /// backward use (not the last layer's, whose backward follows its
+    /// forward, nor the first's, whose input has no gradient), and each
+    /// gradient is reduce-scattered as soon as it is complete, so one
+    /// device's peak holds its 1/N of the parameters and of the gradients
+    /// plus one whole layer (a gathered weight, or a gradient before its
+    /// reduce-scatter), never the whole model.
+    @Test func fsdpHoldsOneNthOfTheModelPlusALayer() throws {
+        let n = deviceCount, mesh = dataMesh()
+        let (layers, width, batch) = (8, 32 * n, 2 * n)
+        let weights = (0..<layers).map { hostArray([width, width], seed: 100 + $0) * (1 / Double(width).squareRoot()) }
+        let x = hostArray([batch, width], seed: 99)
+        let step: @Sendable ([Tensor]) -> [Tensor] = { a in
+            grad { (w: [Tensor]) in
+                square(w.reduce(a[layers]) { h, wi in tanh(matmul(h, wi)) }).mean()
+            }(Array(a[..<layers]))
+        }
+        let rows = PartitionSpec("data", nil), rowSharding = try NamedSharding(mesh: mesh, spec: rows)
+        let fsdp = try partitioned(step, weights + [x], Array(repeating: rows, count: layers + 1), mesh: mesh,
+                                   outShardings: Array(repeating: rowSharding, count: layers), "fsdp mlp")
+        let layer = width * width * 8, parameters = layers * layer
+        #expect(names(fsdp).filter { $0 == "all_gather data" }.count == 2 * layers - 2, "\(fsdp.partitionReport)")
+        #expect(names(fsdp).filter { $0 == "reduce_scatter data" }.count == layers, "\(fsdp.partitionReport)")
+        #expect(fsdp.collectiveBytes == parameters / n + (parameters - 2 * layer) / n + parameters, "\(fsdp.partitionReport)")
+        // Activations: the input and, per layer, its product and tanh (saved
+        // for the backward pass) and their cotangents, on a device's rows.
+        let activations = (1 + 4 * layers) * (batch / n) * width * 8
+        let peak = try fsdp.perDevicePeakBytes()
+        #expect(peak <= 2 * parameters / n + layer + activations,
+                "peak \(peak) B: parameters \(parameters) B, layer \(layer) B, activations \(activations) B")
+        if n > 1 {
+            // Keeping the forward copies would hold the whole model at the turn.
+            #expect(peak < parameters / n + parameters, "peak \(peak) B, parameters \(parameters) B")
+        }
+    }
 }
