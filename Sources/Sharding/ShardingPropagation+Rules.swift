@@ -184,6 +184,14 @@ extension ShardingPropagation {
 
     func constrain(_ x: Value, _ dims: [[String]]) throws -> Value {
         let layout = try constraintLayout(dims, x.aval)
-        return reshard(x, to: layout, consumer: "sharding_constraint", reason: "withShardingConstraint(\(PartitionSpec(dimensions: dims)))")
+        let first = nextSlot
+        let y = reshard(x, to: layout, consumer: "sharding_constraint", reason: "withShardingConstraint(\(PartitionSpec(dimensions: dims)))")
+        // A constraint lays out and does not read: a gathered argument's
+        // first read is its consumer's (FSDP's block of parameters gathered
+        // together is not gathered again at their first uses).
+        if case .slot(let source) = x.operand, case .slot(let gathered) = y.operand, gathered >= first, gatheredFrom[gathered] != nil {
+            lastRead[ReshardKey(slot: source, layout: layout)] = .max
+        }
+        return y
     }
 }

@@ -37,6 +37,13 @@
 /// reduced once, at the first consumer that is not linear; resharding partial
 /// sums to a layout that splits one more dimension over the same axes is a
 /// reduce-scatter.
+///
+/// Memory (FSDP): an argument gathered and read again after other arguments
+/// were first gathered is gathered again rather than kept whole (see
+/// `reshard`), and a result asked in a layout that nothing else reads is
+/// laid out as soon as it is computed (a gradient's reduce-scatter right
+/// after its partial sums), so a device holds 1/N of the parameters plus
+/// about one layer whole.
 final class ShardingPropagation {
     typealias Layout = [[String]]
     typealias Operand = PartitionedProgram.Operand
@@ -75,12 +82,18 @@ final class ShardingPropagation {
     /// Values that are a program argument moved only by `transpose`,
     /// `reshape` or `convert`: by slot, the argument's slot.
     var argumentOf: [Int: Int] = [:]
-    /// How many all-gathers of arguments were emitted so far: the clock by
-    /// which a gathered argument is judged stale (see `reshard`).
+    /// How many arguments were gathered so far (first gathers only, not
+    /// gathers again): the clock by which a gathered argument is judged
+    /// stale (see `reshard`).
     var argumentGathers = 0
-    /// For each reshard of an argument in `resharded`: `argumentGathers`
-    /// when it was last read.
+    /// For each gather of an argument in `resharded`: `argumentGathers` when
+    /// it was last read (`Int.max`: not read yet, as after a sharding
+    /// constraint, which lays out and does not read).
     var lastRead: [ReshardKey: Int] = [:]
+    /// Gathered arguments (by the gathered value's slot): the argument-derived
+    /// value gathered, so that a read after other arguments were gathered
+    /// gathers it again (see `walk`).
+    var gatheredFrom: [Int: Value] = [:]
     /// Broadcasts by their result's slot: the operand and the dimensions it
     /// maps to, so that cutting the result along a broadcast dimension
     /// broadcasts the operand to the block instead (no whole result, no slice).
@@ -145,21 +158,23 @@ final class ShardingPropagation {
     func reshard(_ x: Value, to target: Layout, consumer: String, reason: String) -> Value {
         if x.layout == target { return x }
         // A value resharded once serves every later consumer of that layout,
-        // except an argument gathered before another argument was: that is
-        // gathered again (FSDP: each parameter is whole only around its
-        // forward use and again around its backward use, so that one device
-        // holds 1/N of the model plus one layer, not the whole model between
+        // except an argument read again after other arguments were first
+        // gathered: that is gathered again (FSDP: a parameter is whole around
+        // its forward use and again around its backward use, so that a device
+        // holds 1/N of the model plus a layer, not the whole model between
         // the passes). The compiler's CSE never merges all-gathers, so the
-        // first copy is freed after its last reader.
+        // earlier copy is freed after its last reader.
+        var again = false
         if case .slot(let source) = x.operand, let done = resharded[ReshardKey(slot: source, layout: target)] {
             let key = ReshardKey(slot: source, layout: target)
-            guard let last = lastRead[key], last < argumentGathers, let argument = argumentOf[source] else {
+            guard let last = lastRead[key], last != .max, last < argumentGathers, let argument = argumentOf[source] else {
                 if lastRead[key] != nil { lastRead[key] = argumentGathers }
                 return done
             }
+            again = true
             decisions.append(
-                "\(consumer): argument \(argument) (\(localAval(x.aval, x.layout)) per device) all-gathered again, not kept "
-                    + "whole since its last use: \(argumentGathers - last) other argument gather(s) came between")
+                "\(consumer): argument \(argument) (\(localAval(x.aval, x.layout)) per device) all-gathered again rather than "
+                    + "kept whole since its last use (\(argumentGathers - last) other arguments were gathered in between)")
         }
         let changed = x.layout.indices.filter { x.layout[$0] != target[$0] }
         if x.pending == nil, case .slot(let source) = x.operand, let origin = broadcastOrigins[source],
@@ -196,8 +211,9 @@ final class ShardingPropagation {
                 let key = ReshardKey(slot: source, layout: target)
                 resharded[key] = Value(operand: .slot(slot), layout: target, aval: x.aval)
                 if argumentOf[source] != nil, target.joined().count < x.layout.joined().count {
-                    argumentGathers += 1
+                    if !again { argumentGathers += 1 }
                     lastRead[key] = argumentGathers
+                    gatheredFrom[slot] = x
                 }
             }
         }
@@ -286,7 +302,14 @@ final class ShardingPropagation {
         }
         let asked = try backwardHints(jaxpr, keep: keep, outHints: outHints, splitInputs: splitInputs)
         for (k, e) in jaxpr.equations.enumerated() where keep[k] {
-            var ins = e.inputs.map(read)
+            // A gathered argument (an FSDP parameter gathered by a sharding
+            // constraint, say) read after other arguments were gathered is
+            // gathered again, as for a reshard (see `reshard`): its forward
+            // copy is not kept for the backward pass.
+            var ins = e.inputs.map(read).map { x in
+                guard case .slot(let s) = x.operand, let source = gatheredFrom[s] else { return x }
+                return reshard(source, to: x.layout, consumer: e.primitive.name, reason: "a parameter gathered again for a later use")
+            }
             // Backward propagation: where every operand is whole on each
             // device, cutting them as the result's consumers ask is free and
             // saves the work (and memory) of computing the whole result.

@@ -107,20 +107,24 @@ extension ShardingTests.ShardedJit {
     /// gradient is reduce-scattered as soon as it is complete, so one
     /// device's peak holds its 1/N of the parameters and of the gradients
     /// plus one whole layer (a gathered weight, or a gradient before its
-    /// reduce-scatter), never the whole model.
-    @Test func fsdpHoldsOneNthOfTheModelPlusALayer() throws {
+    /// reduce-scatter), never the whole model. The same whether the products
+    /// gather the weights or a sharding constraint does (as train-lm's FSDP
+    /// layout writes it).
+    @Test(arguments: [false, true]) func fsdpHoldsOneNthOfTheModelPlusALayer(constrained: Bool) throws {
         let n = deviceCount, mesh = dataMesh()
         let (layers, width, batch) = (8, 32 * n, 2 * n)
         let weights = (0..<layers).map { hostArray([width, width], seed: 100 + $0) * (1 / Double(width).squareRoot()) }
         let x = hostArray([batch, width], seed: 99)
         let step: @Sendable ([Tensor]) -> [Tensor] = { a in
             grad { (w: [Tensor]) in
-                square(w.reduce(a[layers]) { h, wi in tanh(matmul(h, wi)) }).mean()
+                square(w.reduce(a[layers]) { h, wi in
+                    tanh(matmul(h, constrained ? withShardingConstraint(wi, .replicated) : wi))
+                }).mean()
             }(Array(a[..<layers]))
         }
         let rows = PartitionSpec("data", nil), rowSharding = try NamedSharding(mesh: mesh, spec: rows)
         let fsdp = try partitioned(step, weights + [x], Array(repeating: rows, count: layers + 1), mesh: mesh,
-                                   outShardings: Array(repeating: rowSharding, count: layers), "fsdp mlp")
+                                   outShardings: Array(repeating: rowSharding, count: layers), "fsdp mlp, constrained: \(constrained)")
         let layer = width * width * 8, parameters = layers * layer
         #expect(names(fsdp).filter { $0 == "all_gather data" }.count == 2 * layers - 2, "\(fsdp.partitionReport)")
         #expect(names(fsdp).filter { $0 == "reduce_scatter data" }.count == layers, "\(fsdp.partitionReport)")
