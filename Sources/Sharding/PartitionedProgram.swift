@@ -36,6 +36,8 @@ struct PartitionedProgram {
         case apply(Primitive, inputs: [Operand], outputs: [Int])
         /// The local block of a value of global `shape` laid out by `from`, laid out by `to` instead.
         case reshard(Operand, output: Int, from: [[String]], to: [[String]], shape: [Int])
+        /// `cond`, `while` or `scan` with partitioned bodies.
+        case control(ControlStep, inputs: [Operand], outputs: [Int])
     }
 
     let inputSlots: [Int]
@@ -64,6 +66,8 @@ struct PartitionedProgram {
                 for (s, y) in zip(outs, bind(p, ins.map(read))) { env[s] = y }
             case .reshard(let x, let out, let from, let to, let shape):
                 env[out] = Resharding.body(from: from, to: to, shape: shape, mesh: mesh)(read(x))
+            case .control(let c, let ins, let outs):
+                for (s, y) in zip(outs, bind(c.primitive(mesh: mesh), ins.map(read))) { env[s] = y }
             }
         }
         return outputs.map(read)

@@ -54,10 +54,16 @@ extension ShardingPropagation {
             }
             guard p != .binary(.div) || first == 0 else { return nil }
             let other = 1 - first, y = ins[other]
-            // Cut locally to the partial sum's layout; split otherwise, it
-            // would have to move (the elementwise rule decides that).
-            guard zip(y.layout, layout).allSatisfy({ $0.isEmpty || $0 == $1 }) else { return nil }
-            operands[other] = reshard(y, to: layout, consumer: p.name, reason: "operands of \(p.name) laid out alike")
+            if y.aval.rank != x.aval.rank {
+                // A whole scalar meets the partial sum as it is; a partial
+                // scalar broadcast against an array is reduced first.
+                guard y.aval.rank == 0, aval.rank == x.aval.rank else { return nil }
+            } else {
+                // Cut locally to the partial sum's layout; split otherwise, it
+                // would have to move (the elementwise rule decides that).
+                guard zip(y.layout, layout).allSatisfy({ $0.isEmpty || $0 == $1 }) else { return nil }
+                operands[other] = reshard(y, to: layout, consumer: p.name, reason: "operands of \(p.name) laid out alike")
+            }
             // A whole term joins the sum once: on the first device of the
             // partial axes only (a residual's cotangent added to the partial
             // cotangents of the projections it feeds).

@@ -22,6 +22,7 @@
 /// | `dynamic_slice`, `dynamic_update_slice` | the operand's | dimensions not taken whole gathered |
 /// | `gather` | operand's whole-slice dimensions, indices' batch dimensions | indexed dimensions gathered |
 /// | `scatter` | the operand's whole-window dimensions | indexed dimensions gathered; scatter-add's updates split over the batch: `psum` (pending) |
+/// | `cond`, `while`, `scan` | the operands' (carries keep their initial layout) | bodies partitioned once; a scan's scanned dimension gathered |
 /// | anything else | replicated | `all_gather` of its split operands |
 ///
 /// A contracting dimension split on one side only: either the other side is
@@ -413,8 +414,10 @@ final class ShardingPropagation {
             return gather(p, ins, avals[0]) ?? fallback(p, ins, avals)
         case .scatter:
             return scatter(p, ins, avals[0]) ?? fallback(p, ins, avals)
+        case .cond, .whileLoop, .scan:
+            return try controlFlow(p, ins, avals) ?? fallback(p, ins, avals)
         case .iota, .reduceWindow, .selectAndScatterAdd,
-            .selectAndGatherAdd, .threefry2x32, .cond, .whileLoop, .scan, .customVJPLinear:
+            .selectAndGatherAdd, .threefry2x32, .customVJPLinear:
             return fallback(p, ins, avals)
         }
     }

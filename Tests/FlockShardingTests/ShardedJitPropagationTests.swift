@@ -9,6 +9,7 @@ extension ShardingTests.ShardedJit {
             switch $0 {
             case .apply(let p, _, _): p.name
             case .reshard: "reshard"
+            case .control(let c, _, _): c.name
             }
         }
     }

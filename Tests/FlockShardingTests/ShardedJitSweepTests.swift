@@ -5,7 +5,7 @@ import FlockTestSupport
 extension ShardingTests.ShardedJit {
     /// Small programs of two rank-2 arguments (8 × 12 and 12 × 8) through the
     /// transforms: the product, its gradients, a vmap over rows, a jit inside,
-    /// a constraint on the product.
+    /// a constraint on the product, control flow.
     static let programs: [(String, @Sendable ([Tensor]) -> [Tensor])] = [
         ("matmul", { a in [matmul(a[0], a[1])] }),
         ("grad of tanh(matmul) against both", { a in
@@ -18,6 +18,14 @@ extension ShardingTests.ShardedJit {
             return [h.sum(axes: [0]), (h.T + 1).max(axes: [1]), matmul(a[1].T, a[0].T)]
         }),
         ("constraint on the product", { a in [withShardingConstraint(matmul(a[0], a[1]), PartitionSpec("x", "y")) * 3] }),
+        ("cond, scan, and grad through a scan", { a in
+            let h = cond(a[0].sum() .> Tensor(0.0), { (x: Tensor) in tanh(x) }, { (x: Tensor) in x * 0.5 }, a[0])
+            let (c, ys) = scan({ (c: Tensor, x: Tensor) in (tanh(c + x), (c * x).sum()) }, initial: a[1].sum(axes: [0]), xs: a[1])
+            let g = grad { (w: Tensor) in
+                square(scan({ (c: Tensor, _: Tensor) in (tanh(matmul(c, w)), Tensor(0.0)) }, initial: h, xs: a[1]).0).mean()
+            }(matmul(a[1], a[0]) * 0.1)
+            return [h, c, ys, g]
+        }),
     ]
 
     /// The partitioned program equals the unpartitioned one over every 2-D

@@ -1,0 +1,128 @@
+/// Control flow under jit over sharded arrays: `cond`, `while` and `scan`
+/// keep their operands' layouts, and their bodies are partitioned once, as
+/// programs of their own (a child propagation), whose collectives run on
+/// every iteration.
+///
+/// - `cond`: the branch index is a whole scalar (every device takes the same
+///   branch, so a branch's collectives run on all of them); each branch is
+///   partitioned for the operands' layouts; each result takes the layout
+///   split over most devices among the branches' results (the others are
+///   cut to it, locally), and the report lists every branch's collectives.
+/// - `while`: the carry keeps the initial value's layout: the body is
+///   partitioned for it and its results resharded back to it; the condition's
+///   predicate is reduced to one whole value.
+/// - `scan`: the scanned inputs' leading dimension is made whole (each step
+///   reads one slice); the body sees the consts' and carry's layouts and the
+///   slices' (the rest of the scanned inputs' dimensions); the carry keeps its
+///   layout as in `while`; the stacked outputs take the body's layouts with
+///   a whole leading dimension.
+extension ShardingPropagation {
+    func controlFlow(_ p: Primitive, _ ins: [Value], _ avals: [AbstractValue]) throws -> [Value]? {
+        switch p {
+        case .cond(let branches):
+            // The index is a scalar, whole on every device once its pending
+            // reduction is applied (equation() applies it).
+            let index = ins[0]
+            let operands = Array(ins.dropFirst())
+            // Each result takes the layout split over most devices among the
+            // branches' (the others cut to it locally; ties: the first
+            // branch's), then every branch is partitioned for those layouts.
+            let free = try branches.map { try partitionBody($0, operands.map(\.layout), outLayouts: nil, what: "", record: false) }
+            // Ties by the number of axes named, so that axes of size 1 still count.
+            func score(_ l: Layout) -> (Int, Int) { (deviceCount(l), l.reduce(0) { $0 + $1.count }) }
+            let outLayouts: [Layout] = avals.indices.map { j in
+                free.map { $0.outSpecs[j] }.reduce(free[0].outSpecs[j]) { score($1) > score($0) ? $1 : $0 }
+            }
+            let bodies = try branches.enumerated().map { i, b in
+                try partitionBody(b, operands.map(\.layout), outLayouts: outLayouts, what: "cond branch \(i)")
+            }
+            let first = bodies[0]
+            let step = ControlStep(
+                name: p.name, bodies: bodies, bodyInAvals: Array(repeating: zip(operands.map(\.aval), operands.map(\.layout)).map(localAval), count: bodies.count),
+                rebuild: { .cond(branches: $0) })
+            return emit(step, [index] + operands, first.outSpecs, avals)
+
+        case .whileLoop(let condJaxpr, let bodyJaxpr, let nc, let nb):
+            let condConsts = Array(ins[..<nc]), bodyConsts = Array(ins[nc..<(nc + nb)]), carry = Array(ins[(nc + nb)...])
+            let carryLayouts = carry.map(\.layout)
+            let condProgram = try partitionBody(condJaxpr, condConsts.map(\.layout) + carryLayouts, outLayouts: [[]], what: "while condition")
+            let bodyProgram = try partitionBody(bodyJaxpr, bodyConsts.map(\.layout) + carryLayouts, outLayouts: carryLayouts, what: "while body")
+            let step = ControlStep(
+                name: p.name, bodies: [condProgram, bodyProgram],
+                bodyInAvals: [(condConsts + carry).map { localAval($0.aval, $0.layout) }, (bodyConsts + carry).map { localAval($0.aval, $0.layout) }],
+                rebuild: { .whileLoop(cond: $0[0], body: $0[1], condConstCount: nc, bodyConstCount: nb) })
+            return emit(step, ins, carryLayouts, avals)
+
+        case .scan(let bodyJaxpr, let length, let reverse, let nConsts, let nCarry):
+            let consts = Array(ins[..<nConsts]), carry = Array(ins[nConsts..<(nConsts + nCarry)])
+            let xs = ins[(nConsts + nCarry)...].map { whole($0, [0], for: p) }
+            let carryLayouts = carry.map(\.layout)
+            let sliceLayouts = xs.map { Array($0.layout.dropFirst()) }
+            let yCount = bodyJaxpr.outputs.count - nCarry
+            let body = try partitionBody(
+                bodyJaxpr, consts.map(\.layout) + carryLayouts + sliceLayouts,
+                outLayouts: carryLayouts + Array(repeating: nil, count: yCount), what: "scan body")
+            let sliceAvals = xs.map { x in
+                localAval(AbstractValue(shape: Array(x.aval.shape.dropFirst()), dtype: x.aval.dtype, weakType: x.aval.weakType), Array(x.layout.dropFirst()))
+            }
+            let step = ControlStep(
+                name: p.name, bodies: [body], bodyInAvals: [(consts + carry).map { localAval($0.aval, $0.layout) } + sliceAvals],
+                rebuild: { .scan(body: $0[0], length: length, reverse: reverse, constCount: nConsts, carryCount: nCarry) })
+            let yLayouts = body.outSpecs.dropFirst(nCarry).map { [[]] + $0 }
+            return emit(step, consts + carry + xs, carryLayouts + yLayouts, avals)
+
+        default:
+            return nil
+        }
+    }
+
+    /// `jaxpr` partitioned as a program of its own for inputs laid out by
+    /// `inLayouts`, its results resharded to `outLayouts` where given (and
+    /// reduced where pending); its collectives join this program's report.
+    private func partitionBody(
+        _ jaxpr: Jaxpr, _ inLayouts: [Layout], outLayouts: [Layout?]?, what: String, record: Bool = true
+    ) throws -> PartitionedProgram {
+        let child = ShardingPropagation(mesh: mesh)
+        let inputs = zip(jaxpr.inputAvals, inLayouts).map { Value(operand: .slot(child.fresh()), layout: $1, aval: $0) }
+        var outs = try child.walk(jaxpr, inputs)
+        for (j, x) in outs.enumerated() {
+            if let targets = outLayouts, j < targets.count, let target = targets[j] {
+                outs[j] = child.reshard(x, to: target, consumer: "output", reason: "\(what) result \(j) laid out as the loop or the other branches need")
+            }
+            outs[j] = child.materialize(outs[j])
+        }
+        if record {
+            collectives += child.collectives.map {
+                InsertedCollective(name: $0.name, axes: $0.axes, operand: $0.operand, consumer: $0.consumer, reason: "in the \(what): \($0.reason)")
+            }
+            decisions += child.decisions.map { "in the \(what): \($0)" }
+        }
+        return PartitionedProgram(
+            inputSlots: inputs.map { if case .slot(let s) = $0.operand { s } else { -1 } }, steps: child.steps,
+            outputs: outs.map(\.operand), outSpecs: outs.map(\.layout), collectives: child.collectives, decisions: child.decisions)
+    }
+
+    private func emit(_ step: ControlStep, _ ins: [Value], _ layouts: [Layout], _ avals: [AbstractValue]) -> [Value] {
+        let slots = avals.map { _ in fresh() }
+        steps.append(.control(step, inputs: ins.map(\.operand), outputs: slots))
+        return zip(slots, zip(layouts, avals)).map { Value(operand: .slot($0), layout: $1.0, aval: $1.1) }
+    }
+}
+
+/// A control-flow primitive of the per-device program: its bodies are
+/// partitioned programs, traced to jaxprs on the local blocks' shapes when the
+/// per-device program is traced (inside shardMap, so their collectives bind
+/// the mesh axes).
+struct ControlStep {
+    /// The primitive's name (`cond`, `while`, `scan`).
+    let name: String
+    let bodies: [PartitionedProgram]
+    /// Each body's inputs: one device's blocks.
+    let bodyInAvals: [[AbstractValue]]
+    /// The primitive, from its bodies' local jaxprs.
+    let rebuild: ([Jaxpr]) -> Primitive
+
+    func primitive(mesh: Mesh) -> Primitive {
+        rebuild(zip(bodies, bodyInAvals).map { body, avals in traceToJaxpr(avals) { body.run($0, mesh: mesh) } })
+    }
+}
