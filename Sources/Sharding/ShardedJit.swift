@@ -1,3 +1,4 @@
+import FlockCompiler
 import Synchronization
 
 /// A function jitted over sharded arrays (`jax.jit` with `in_shardings` /
@@ -161,11 +162,24 @@ public final class ShardedLoweredFunction: @unchecked Sendable {
     /// print(try step.lower(args).perDevicePeakBytes())
     /// ```
     public func perDevicePeakBytes() throws -> Int {
+        try compile().peakBytes
+    }
+
+    /// The per-device program compiled (`jax.jit(f).lower(x).compile()`):
+    /// its plan (the one every device runs on its blocks), its peak memory,
+    /// and the inserted collectives.
+    ///
+    /// ```swift
+    /// let compiled = try step.lower(args).compile()
+    /// print(compiled)   // the partition report, then the plan's size and peak
+    /// ```
+    public func compile() throws -> ShardedCompiledFunction {
         let comms = try MeshCommunicators.of(perDevice.mesh)
         let avals = zip(jaxpr.inputAvals, inShardings).map { a, s in
             AbstractValue(shape: s.shardShape(a.shape), dtype: a.dtype, weakType: a.weakType)
         }
-        return try withFrames(comms.frames(local: 0)) { try catchingErrors { perDevice.jitted.lower(avals).compile().peakBytes } }
+        let plan = try withFrames(comms.frames(local: 0)) { try catchingErrors { perDevice.jitted.lower(avals).compile() } }
+        return ShardedCompiledFunction(lowered: self, perDevice: plan)
     }
 
     /// Bytes one device sends into the inserted collectives (their operands).
@@ -191,6 +205,40 @@ public final class ShardedLoweredFunction: @unchecked Sendable {
             lines += decisions.map { "    \($0)" }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// A function jitted over sharded arrays, compiled for one signature
+/// (`jax.stages.Compiled`): the partitioned program's report and one
+/// device's compiled plan.
+public final class ShardedCompiledFunction: @unchecked Sendable, CustomStringConvertible {
+    /// The partitioned program it was compiled from.
+    public let lowered: ShardedLoweredFunction
+    /// One device's compiled program (every device runs the same plan on
+    /// its blocks of the arguments).
+    public let perDevice: CompiledFunction
+
+    init(lowered: ShardedLoweredFunction, perDevice: CompiledFunction) {
+        self.lowered = lowered
+        self.perDevice = perDevice
+    }
+
+    /// Every collective the partitioner inserted, in program order.
+    public var collectives: [InsertedCollective] { lowered.collectives }
+    /// Bytes one device sends into the inserted collectives per call.
+    public var collectiveBytes: Int { lowered.collectiveBytes }
+    /// The estimated peak bytes of one device's live arrays while the plan
+    /// runs (its blocks of the arguments and results included).
+    public var peakBytes: Int { perDevice.peakBytes }
+
+    /// Runs the program (see ``ShardedLoweredFunction/callAsFunction(_:)``). Collective.
+    public func callAsFunction(_ args: [ShardedArray]) throws -> [ShardedArray] { try lowered(args) }
+
+    /// The partition report (layouts, inserted collectives with their bytes,
+    /// decisions), then the per-device plan's instructions and peak.
+    public var description: String {
+        lowered.partitionReport
+            + "\n  per-device plan: \(perDevice.instructionCount) instructions, \(perDevice.bufferCount) buffers, peak \(peakBytes) B"
     }
 }
 
