@@ -99,6 +99,57 @@ import FlockTestSupport
     @Test(arguments: cases)
     func float64(_ c: Case) throws { try Self.check(c, .float64) }
 
+    /// `a` (logical order) with its first two dimensions swapped, or itself.
+    static func swappedFirstTwo(_ a: DenseArray, _ swap: Bool) -> DenseArray {
+        swap ? evalTranspose(a, perm: [1, 0] + Array(2..<a.rank)) : a
+    }
+
+    /// The kernel-gradient formulation reading operands and output whose first
+    /// two dimensions are swapped (an NCHW convolution's kernel-gradient conv
+    /// swaps all three), in place, against the direct loop: every case and
+    /// every combination of swapped operands, forced onto that path with the
+    /// default and a tiny scratch; and through the dispatcher (dimension
+    /// numbers that swap), which takes that path where it applies.
+    static func checkSwapped(_ c: Case, _ dtype: DType) throws {
+        let l = random(c.lhs, dtype, seed: 1), r = random(c.rhs, dtype, seed: 2)
+        guard !c.parameters.lhsDilation.contains(where: { $0 > 1 }) else { return }
+        let p = c.parameters
+        let aval = try convolutionShape(
+            AbstractValue(shape: c.lhs, dtype: dtype), AbstractValue(shape: c.rhs, dtype: dtype), p) { FlockError($0) }
+        let want = Self.doubles(convolutionReference(l, r, p: p, shape: aval.shape))
+        let tol = dtype == .float32 ? 1e-4 : 1e-12
+        let n = c.lhs.count - 2, identity = Array(0..<(n + 2)), swap = [1, 0] + Array(2..<(n + 2))
+        for flags in [(true, true, true), (true, false, false), (false, true, false), (false, false, true), (true, true, false)] {
+            let pl = Self.swappedFirstTwo(l, flags.0), pr = Self.swappedFirstTwo(r, flags.1)
+            let outShape = flags.2 ? [aval.shape[1], aval.shape[0]] + aval.shape[2...] : aval.shape
+            func compare(_ out: DenseArray, _ what: String) {
+                let got = Self.doubles(Self.swappedFirstTwo(out, flags.2))
+                var worst = 0.0
+                for i in 0..<want.count { worst = max(worst, abs(got[i] - want[i]) / (1 + abs(want[i]))) }
+                #expect(worst <= tol, "\(c.name) \(dtype) swapped \(flags) \(what): error \(worst)")
+            }
+            for scratch in [convolutionScratchBytes, 64] {
+                let out = DenseArray(uninitializedShape: outShape, dtype: dtype)
+                if dtype == .float32 {
+                    ConvolutionGemm<Float>(pl, pr, p, out, swapped: flags, path: .kernelGradient, scratchBytes: scratch).run()
+                } else {
+                    ConvolutionGemm<Double>(pl, pr, p, out, swapped: flags, path: .kernelGradient, scratchBytes: scratch).run()
+                }
+                compare(out, "scratch \(scratch)")
+            }
+            var q = p
+            q.dimensionNumbers = ConvolutionDimensionNumbers(
+                lhsSpec: flags.0 ? swap : identity, rhsSpec: flags.1 ? swap : identity, outSpec: flags.2 ? swap : identity)
+            compare(evalConvolution(pl, pr, p: q, shape: outShape), "dispatched")
+        }
+    }
+
+    @Test(arguments: cases)
+    func swappedOperandsFloat32(_ c: Case) throws { try Self.checkSwapped(c, .float32) }
+
+    @Test(arguments: cases)
+    func swappedOperandsFloat64(_ c: Case) throws { try Self.checkSwapped(c, .float64) }
+
     /// The paths the dispatcher picks for the shapes they are meant for.
     @Test func pathSelection() {
         func path(_ l: [Int], _ r: [Int], _ out: [Int], lhsDilation: [Int] = [1, 1]) -> ConvolutionPath {

@@ -68,6 +68,13 @@ struct ConvolutionGemm<T: GemmFloat>: @unchecked Sendable {
     let batch, cin, cout, groups, cinG, coutG: Int
     let inSp, kSp, outSp, strides, lowPad, lhsDil, rhsDil: [Int]
     let inCount, kCount, outCount, rank: Int
+    /// Where the [spatial…] planes are, in planes: lhs (b, c) at b·lb + c·lc,
+    /// kernel (o, c) at o·ro + c·ri, output (b, o) at b·ob + o·oc. Channels-first
+    /// operands have (cin, 1), (cinG, 1), (cout, 1); an operand whose first two
+    /// dimensions are swapped (the kernel-gradient conv of an NCHW convolution:
+    /// its lhs is the input, its kernel the cotangent, both with batch and
+    /// features exchanged) is read in place with the strides exchanged.
+    let lb, lc, ro, ri, ob, oc: Int
     /// Tests force a formulation and a small scratch to reach every path and tiling.
     let plan: ConvolutionPlan
     var scratchElements: Int { plan.scratchElements }
@@ -76,20 +83,41 @@ struct ConvolutionGemm<T: GemmFloat>: @unchecked Sendable {
         _ l: DenseArray, _ r: DenseArray, _ p: ConvolutionParameters, _ o: DenseArray,
         path: ConvolutionPath? = nil, scratchBytes: Int = convolutionScratchBytes
     ) {
+        self.init(l, r, p, o, swapped: (false, false, false), path: path, scratchBytes: scratchBytes)
+    }
+
+    /// Operands and output whose first two dimensions may be swapped
+    /// (`swapped`: lhs, kernel, output); the parameters' dimension numbers are
+    /// not read. Only the kernel-gradient formulation reads swapped operands
+    /// (`swappedOperandsSupported`).
+    init(
+        _ l: DenseArray, _ r: DenseArray, _ p: ConvolutionParameters, _ o: DenseArray,
+        swapped: (lhs: Bool, rhs: Bool, out: Bool), path: ConvolutionPath? = nil, scratchBytes: Int = convolutionScratchBytes
+    ) {
+        func logical(_ shape: [Int], _ swap: Bool) -> [Int] { swap ? [shape[1], shape[0]] + shape[2...] : shape }
+        let lhs = logical(l.shape, swapped.lhs), rhs = logical(r.shape, swapped.rhs), outShape = logical(o.shape, swapped.out)
         plan = ConvolutionPlan(
-            lhs: l.shape, rhs: r.shape, out: o.shape, p,
-            scratchElements: max(1, scratchBytes / MemoryLayout<T>.stride), path: path)
+            lhs: lhs, rhs: rhs, out: outShape, p,
+            scratchElements: max(1, scratchBytes / MemoryLayout<T>.stride), path: path, kernelChannelsAdjacent: !swapped.rhs)
         x = l.pointer(T.self).baseAddress!
         w = r.pointer(T.self).baseAddress!
         out = o.mutablePointer(T.self).baseAddress!
-        batch = l.shape[0]; cin = l.shape[1]; cout = r.shape[0]; cinG = r.shape[1]
+        batch = lhs[0]; cin = lhs[1]; cout = rhs[0]; cinG = rhs[1]
         groups = p.featureGroupCount; coutG = cout / groups
-        inSp = Array(l.shape[2...]); kSp = Array(r.shape[2...]); outSp = Array(o.shape[2...])
+        inSp = Array(lhs[2...]); kSp = Array(rhs[2...]); outSp = Array(outShape[2...])
         strides = p.windowStrides; lowPad = p.padding.map { $0[0] }
         lhsDil = p.lhsDilation; rhsDil = p.rhsDilation
         inCount = inSp.reduce(1, *); kCount = kSp.reduce(1, *); outCount = outSp.reduce(1, *)
         rank = inSp.count
+        (lb, lc) = swapped.lhs ? (1, batch) : (cin, 1)
+        (ro, ri) = swapped.rhs ? (1, cout) : (cinG, 1)
+        (ob, oc) = swapped.out ? (1, batch) : (cout, 1)
     }
+
+    /// Whether this problem may read swapped operands in place: the
+    /// kernel-gradient formulation gathers lhs planes one at a time, reads the
+    /// kernel one channel chunk at a time and sums into the output at the end.
+    var swappedOperandsSupported: Bool { path == .kernelGradient }
 
     /// The formulation this problem takes (see the file comment).
     var path: ConvolutionPath { plan.path }

@@ -50,25 +50,26 @@ extension ConvolutionGemm {
             step: owner.put(rhsDil), offsets: owner.put(offsets(outSp, strides)), owner: owner)
         let accBox = UncheckedSendable(acc)
         parallel(items, scratch: scratch, threads: threads) { item, col, worker in
-            let ri = item % rowTiles, ci = (item / rowTiles) % chunks, g = item / (rowTiles * chunks)
-            let r0 = ri * rowTile, nr = min(rows, r0 + rowTile) - r0
+            let rt = item % rowTiles, ci = (item / rowTiles) % chunks, g = item / (rowTiles * chunks)
+            let r0 = rt * rowTile, nr = min(rows, r0 + rowTile) - r0
             let c0 = ci * cc, nc = min(cinG, c0 + cc) - c0
             let width = nc * kCount
             for r in 0..<nr {
                 let b = (r0 + r) / outCount, tt = (r0 + r) % outCount
                 for c in 0..<nc {
-                    let plane = x + (b * cin + g * cinG + c0 + c) * inCount
+                    let plane = x + (b * lb + (g * cinG + c0 + c) * lc) * inCount
                     gather(plane, inShape: t.inShape, inStrides: t.inStrides, shape: t.shape, step: t.step,
                            offset: t.offsets + tt * rank, 0, kCount, col + r * width + c * kCount)
                 }
             }
             let a = accBox.value + worker * accCount + g * coutG * rows + r0
-            T.gemm(false, true, coutG, nr, width, 1, w + g * coutG * kRows + c0 * kCount, kRows, col, width, 1, a, rows)
+            // Kernel rows (o, chunk of c): adjacent channels (ri = 1) or one channel (cc = 1).
+            T.gemm(false, true, coutG, nr, width, 1, w + (g * coutG * ro + c0 * ri) * kCount, ro * kCount, col, width, 1, a, rows)
         }
         // out[b, o, t] = Σ_workers acc[o, b·T + t].
         for b in 0..<batch {
             for o in 0..<cout {
-                let dst = out + (b * cout + o) * outCount
+                let dst = out + (b * ob + o * oc) * outCount
                 for tt in 0..<outCount {
                     var sum: T = 0
                     for k in 0..<threads { sum += acc[k * accCount + o * rows + b * outCount + tt] }

@@ -16,6 +16,24 @@ func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters,
         }
         return out
     }
+    if let swapped = swappedFirstTwo(p.dimensionNumbers) {
+        // NC… / CN… operands (the kernel-gradient conv of an NCHW convolution
+        // swaps batch and features on all three): the kernel-gradient
+        // formulation reads them in place, with no transposed copies.
+        var q = p
+        q.dimensionNumbers = .channelsFirst(spatialRank: p.windowStrides.count)
+        let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
+        switch l.dtype {
+        case .float32:
+            let gemm = ConvolutionGemm<Float>(l, r, q, out, swapped: swapped)
+            if gemm.swappedOperandsSupported { gemm.run(); return out }
+        case .float64:
+            let gemm = ConvolutionGemm<Double>(l, r, q, out, swapped: swapped)
+            if gemm.swappedOperandsSupported { gemm.run(); return out }
+        case .int32, .uint32, .bool, .int64, .uint64, .int8, .uint8, .int16, .uint16, .float16, .bfloat16:
+            unreachableConvolutionDType(l.dtype)
+        }
+    }
     return withChannelsFirst(l, r, p, shape) { l, r, p, shape in
         let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
         switch l.dtype {
@@ -48,4 +66,17 @@ func withChannelsFirst(
     var inverse = dn.outSpec
     for (i, d) in dn.outSpec.enumerated() { inverse[d] = i }
     return evalTranspose(y, perm: inverse)
+}
+
+/// For dimension numbers whose specs are each NC… or CN… (the first two
+/// dimensions swapped, the spatial ones in order) but not all NC…: which of
+/// lhs, kernel and output are swapped. Nil for any other layout.
+func swappedFirstTwo(_ dn: ConvolutionDimensionNumbers) -> (lhs: Bool, rhs: Bool, out: Bool)? {
+    func swapped(_ spec: [Int]) -> Bool? {
+        let identity = Array(spec.indices)
+        if spec == identity { return false }
+        return spec == [1, 0] + identity.dropFirst(2) ? true : nil
+    }
+    guard !dn.isChannelsFirst, let l = swapped(dn.lhsSpec), let r = swapped(dn.rhsSpec), let o = swapped(dn.outSpec) else { return nil }
+    return (l, r, o)
 }

@@ -11,9 +11,14 @@ struct ConvolutionPlan {
     /// Scratch elements a single work item may use.
     let scratchElements: Int
     let forcedPath: ConvolutionPath?
+    /// Whether a kernel row's channels are adjacent ([O, I, k…] in memory);
+    /// otherwise (a kernel with its first two dimensions swapped) the
+    /// kernel-gradient form contracts one channel per gemm.
+    let kernelChannelsAdjacent: Bool
 
     init(lhs: [Int], rhs: [Int], out: [Int], _ p: ConvolutionParameters,
-         scratchElements: Int, path: ConvolutionPath? = nil) {
+         scratchElements: Int, path: ConvolutionPath? = nil, kernelChannelsAdjacent: Bool = true) {
+        self.kernelChannelsAdjacent = kernelChannelsAdjacent
         batch = lhs[0]; cin = lhs[1]; cout = rhs[0]; cinG = rhs[1]
         groups = p.featureGroupCount; coutG = cout / groups
         inCount = lhs[2...].reduce(1, *); kCount = rhs[2...].reduce(1, *); outCount = out[2...].reduce(1, *)
@@ -45,7 +50,7 @@ struct ConvolutionPlan {
     /// counts, the work items and the per-item scratch.
     var kernelGradientTiling: (cc: Int, rowTile: Int, chunks: Int, rowTiles: Int, items: Int, scratch: Int) {
         let rows = batch * outCount
-        let cc = max(1, min(cinG, scratchElements / max(1, rows * kCount)))
+        let cc = kernelChannelsAdjacent ? max(1, min(cinG, scratchElements / max(1, rows * kCount))) : 1
         let rowTile = rows * kCount * cc <= scratchElements ? rows : max(1, scratchElements / kCount)
         let chunks = (cinG + cc - 1) / cc, rowTiles = (rows + rowTile - 1) / rowTile
         return (cc, rowTile, chunks, rowTiles, groups * chunks * rowTiles, min(rows, rowTile) * cc * kCount)
@@ -96,5 +101,13 @@ package func plannedConvolutionScratchBytes(
     let plan = ConvolutionPlan(
         lhs: ConvolutionDimensionNumbers.logical(lhs, dn.lhsSpec), rhs: ConvolutionDimensionNumbers.logical(rhs, dn.rhsSpec),
         out: ConvolutionDimensionNumbers.logical(out, dn.outSpec), parameters, scratchElements: scratchElements)
+    if plan.path == .kernelGradient, let swapped = swappedFirstTwo(dn), swapped.rhs {
+        // Read in place (see evalConvolution): one kernel channel per gemm.
+        let inPlace = ConvolutionPlan(
+            lhs: ConvolutionDimensionNumbers.logical(lhs, dn.lhsSpec), rhs: ConvolutionDimensionNumbers.logical(rhs, dn.rhsSpec),
+            out: ConvolutionDimensionNumbers.logical(out, dn.outSpec), parameters, scratchElements: scratchElements,
+            kernelChannelsAdjacent: false)
+        return inPlace.temporaryElements(threads: threads) * element
+    }
     return plan.temporaryElements(threads: threads) * element
 }
