@@ -463,7 +463,18 @@ func convolutionShape(
     guard ls[1] / g == rs[1] else {
         throw fail("input features differ: lhs \(l.shape) has \(ls[1]) features in \(g) group(s) of \(ls[1] / g), rhs \(r.shape) expects \(rs[1]) per group")
     }
-    var shape = [ls[0], rs[0]]
+    let bg = p.batchGroupCount
+    guard bg >= 1 else { throw fail("batch_group_count must be at least 1, got \(bg) for lhs \(l.shape), rhs \(r.shape)") }
+    guard bg == 1 || g == 1 else {
+        throw fail("feature_group_count \(g) and batch_group_count \(bg) cannot both exceed 1 (lhs \(l.shape), rhs \(r.shape))")
+    }
+    guard ls[0] % bg == 0 else {
+        throw fail("batch_group_count \(bg) does not divide the batch \(ls[0]) of lhs \(l.shape) (rhs \(r.shape))")
+    }
+    guard rs[0] % bg == 0 else {
+        throw fail("batch_group_count \(bg) does not divide the output features \(rs[0]) of rhs \(r.shape) (lhs \(l.shape))")
+    }
+    var shape = [ls[0] / bg, rs[0]]
     for i in 0..<n {
         guard p.windowStrides[i] >= 1, p.lhsDilation[i] >= 1, p.rhsDilation[i] >= 1 else {
             throw fail("strides and dilations must be positive, got \(p)")

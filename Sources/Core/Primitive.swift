@@ -346,19 +346,26 @@ public struct ConvolutionParameters: Hashable, Sendable {
     /// Number of groups the input channels are split into, each convolved with its own
     /// share of output channels; equal to the input channels for a depthwise convolution.
     public var featureGroupCount: Int
+    /// Number of groups the lhs batch is split into (XLA's `batch_group_count`):
+    /// output feature group `g` (of `batchGroupCount` equal groups) is computed
+    /// from lhs batch group `g` alone, and the output batch is the lhs batch
+    /// divided by it. The kernel gradient of a grouped convolution is one.
+    /// At most one of the two group counts exceeds 1.
+    public var batchGroupCount: Int
     /// Which operand dimensions are batch, features and spatial axes.
     public var dimensionNumbers: ConvolutionDimensionNumbers
     /// Parameters with the given strides, padding and dilations; one group and
     /// channels-first layouts (`NC…`, `OI…`, `NC…`) by default.
     public init(
         windowStrides: [Int], padding: [[Int]], lhsDilation: [Int], rhsDilation: [Int],
-        featureGroupCount: Int = 1, dimensionNumbers: ConvolutionDimensionNumbers? = nil
+        featureGroupCount: Int = 1, batchGroupCount: Int = 1, dimensionNumbers: ConvolutionDimensionNumbers? = nil
     ) {
         self.windowStrides = windowStrides
         self.padding = padding
         self.lhsDilation = lhsDilation
         self.rhsDilation = rhsDilation
         self.featureGroupCount = featureGroupCount
+        self.batchGroupCount = batchGroupCount
         self.dimensionNumbers = dimensionNumbers ?? .channelsFirst(spatialRank: windowStrides.count)
     }
 }

@@ -12,7 +12,8 @@ extension ShardingPropagation {
     /// laid out as the dimension numbers say: the batch N and output features O
     /// keep their axes; input features split alike on C and I give partial sums
     /// (psum); spatial dimensions (and, with feature groups, the feature
-    /// dimensions) are gathered.
+    /// dimensions; with batch groups, the batch and the output features) are
+    /// gathered.
     func convolution(_ params: ConvolutionParameters, _ lhs: Value, _ rhs: Value, _ aval: AbstractValue) -> Value {
         let dn = params.dimensionNumbers
         let (ln, lc, ro, ri) = (dn.lhsSpec[0], dn.lhsSpec[1], dn.rhsSpec[0], dn.rhsSpec[1])
@@ -20,6 +21,10 @@ extension ShardingPropagation {
         for d in dn.lhsSpec.dropFirst(2) { l[d] = [] }
         for d in dn.rhsSpec.dropFirst(2) { r[d] = [] }
         var partial: [String] = []
+        // Batch groups pair lhs images with output features: both whole (the
+        // input features still contract as usual: the kernel gradient of a
+        // data-parallel grouped convolution is a partial sum).
+        if params.batchGroupCount != 1 { (l[ln], r[ro]) = ([], []) }
         if params.featureGroupCount != 1 {
             (l[lc], r[ro], r[ri]) = ([], [], [])
         } else if l[lc] == r[ri] {

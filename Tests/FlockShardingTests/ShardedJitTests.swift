@@ -169,6 +169,23 @@ extension ShardingTests {
             #expect(layout(l, 1).allSatisfy(\.isEmpty) && layout(l, 2) == [["data"], [], [], []], "\(l.partitionReport)")
         }
 
+        /// A depthwise convolution's step with the images over "data": its
+        /// kernel gradient is a batch-grouped convolution (JAX's transpose
+        /// rule) whose input features are the split batch, so it is a partial
+        /// sum (psum), not a gather of the activations.
+        @Test func dataParallelDepthwiseKernelGradientIsPsummed() throws {
+            let x = hostArray([2 * deviceCount, 3, 6, 6], seed: 42), w = hostArray([6, 1, 3, 3], seed: 43)
+            let f: ([Tensor]) -> [Tensor] = { a in
+                let (loss, g) = valueAndGrad { (k: Tensor) in
+                    square(tanh(convolution(a[0], k, padding: .same, featureGroupCount: 3))).mean()
+                }(a[1])
+                return [loss, g]
+            }
+            let l = try partitioned(f, [x, w], [PartitionSpec("data"), .replicated], mesh: dataMesh(), "depthwise step")
+            #expect(Set(names(l)) == ["psum data"], "\(l.partitionReport)")
+            #expect(layout(l, 1) == [[], [], [], []], "\(l.partitionReport)")
+        }
+
         /// The same step with the images laid out by dimension numbers: the batch
         /// keeps its axis wherever the layout puts it, and only the kernel
         /// gradient is psummed.

@@ -12,7 +12,7 @@ import FlockTestSupport
         let name: String
         let strides: [Int], padding: [[Int]]
         let lhs_dilation: [Int], rhs_dilation: [Int]
-        let groups: Int
+        let groups: Int, batch_groups: Int
         let specs: [String]
         let lhs_shape: [Int], rhs_shape: [Int], out_shape: [Int]
         let lhs: [Double], rhs: [Double], out: [Double], ct: [Double], grad_lhs: [Double], grad_rhs: [Double]
@@ -21,9 +21,43 @@ import FlockTestSupport
         /// Flock's convolution in the fixture's layout.
         func apply(_ x: Tensor, _ w: Tensor) -> Tensor {
             convolution(x, w, strides: strides, padding: .explicit(padding), lhsDilation: lhs_dilation,
-                        rhsDilation: rhs_dilation, featureGroupCount: groups,
+                        rhsDilation: rhs_dilation, featureGroupCount: groups, batchGroupCount: batch_groups,
                         dimensionNumbers: ConvolutionDimensionNumbers(specs[0], specs[1], specs[2]))
         }
+    }
+
+    /// A vmapped convolution (convolution_vmap.json): the mapped axis of each
+    /// operand (-1: not mapped), the batched operands and the result.
+    struct VmapCase: Decodable, CustomStringConvertible, Sendable {
+        let name: String
+        let strides: [Int], padding: [[Int]]
+        let lhs_dilation: [Int], rhs_dilation: [Int]
+        let groups: Int, batch_groups: Int
+        let specs: [String]
+        let in_axes: [Int]
+        let lhs_shape: [Int], rhs_shape: [Int], out_shape: [Int]
+        let lhs: [Double], rhs: [Double], out: [Double]
+        var description: String { name }
+    }
+
+    static let vmapCases: [VmapCase] = {
+        let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("convolution_vmap.json")
+        return try! JSONDecoder().decode([VmapCase].self, from: Data(contentsOf: url))
+    }()
+
+    /// vmap over the lhs, the rhs or both (feature and batch groups
+    /// included), eager and jitted, against jax.vmap.
+    @Test(arguments: vmapCases)
+    func vmapMatchesJAX(_ c: VmapCase) {
+        let x = Tensor(c.lhs, shape: c.lhs_shape), w = Tensor(c.rhs, shape: c.rhs_shape)
+        let f = vmapFlat({ v in
+            [convolution(v[0], v[1], strides: c.strides, padding: .explicit(c.padding), lhsDilation: c.lhs_dilation,
+                         rhsDilation: c.rhs_dilation, featureGroupCount: c.groups, batchGroupCount: c.batch_groups,
+                         dimensionNumbers: ConvolutionDimensionNumbers(c.specs[0], c.specs[1], c.specs[2]))]
+        }, inAxes: c.in_axes.map { $0 < 0 ? nil : $0 }, outAxes: [0])
+        let want = Tensor(c.out, shape: c.out_shape)
+        expectClose(f([x, w])[0], want, rtol: 1e-10, atol: 1e-10, "\(c.name) eager")
+        expectClose(jit(f)([x, w])[0], want, rtol: 1e-10, atol: 1e-10, "\(c.name) jit")
     }
 
     static let cases: [Case] = {
@@ -131,6 +165,21 @@ import FlockTestSupport
     ])
     func badStringsAreErrors(_ specs: [String], _ words: [String]) {
         expectErrorMentions(words) { _ = ConvolutionDimensionNumbers(specs[0], specs[1], specs[2]) }
+    }
+
+    @Test func badGroupCountsAreErrors() {
+        expectErrorMentions(["conv_general_dilated", "batch_group_count 3", "batch 4", "[4, 2, 5, 5]"]) {
+            _ = convolution(zeros([4, 2, 5, 5]), zeros([6, 2, 3, 3]), batchGroupCount: 3)
+        }
+        expectErrorMentions(["conv_general_dilated", "batch_group_count 2", "output features 3", "[3, 2, 3, 3]"]) {
+            _ = convolution(zeros([4, 2, 5, 5]), zeros([3, 2, 3, 3]), batchGroupCount: 2)
+        }
+        expectErrorMentions(["conv_general_dilated", "feature_group_count 2", "batch_group_count 2", "cannot both"]) {
+            _ = convolution(zeros([4, 2, 5, 5]), zeros([4, 1, 3, 3]), featureGroupCount: 2, batchGroupCount: 2)
+        }
+        expectErrorMentions(["conv_general_dilated", "batch_group_count must be at least 1", "0"]) {
+            _ = convolution(zeros([4, 2, 5, 5]), zeros([4, 2, 3, 3]), batchGroupCount: 0)
+        }
     }
 
     @Test func badSpecsAreErrors() {

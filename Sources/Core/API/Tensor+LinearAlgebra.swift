@@ -91,6 +91,9 @@ public enum ConvolutionPadding: Sendable, Hashable {
 ///   - lhsDilation: Input dilation per spatial axis (transposed convolutions); 1 by default.
 ///   - rhsDilation: Kernel dilation per spatial axis (atrous convolutions); 1 by default.
 ///   - featureGroupCount: Groups of input features each convolved with its own output features.
+///   - batchGroupCount: Groups of the batch each convolved with its own output
+///     features (`batch_group_count`; the output batch is `N / batchGroupCount`);
+///     at most one of the group counts exceeds 1.
 ///   - dimensionNumbers: Which dimensions are batch, features and spatial axes;
 ///     channels-first when nil. Per-axis arguments follow its spatial order.
 ///
@@ -102,7 +105,7 @@ public enum ConvolutionPadding: Sendable, Hashable {
 /// ```
 public func convolution(
     _ lhs: Tensor, _ rhs: Tensor, strides: [Int]? = nil, padding: ConvolutionPadding = .valid,
-    lhsDilation: [Int]? = nil, rhsDilation: [Int]? = nil, featureGroupCount: Int = 1,
+    lhsDilation: [Int]? = nil, rhsDilation: [Int]? = nil, featureGroupCount: Int = 1, batchGroupCount: Int = 1,
     dimensionNumbers: ConvolutionDimensionNumbers? = nil
 ) -> Tensor {
     let n = lhs.rank - 2
@@ -136,6 +139,6 @@ public func convolution(
     let dt = dtype.isFloatingPoint ? dtype : .float32
     let parameters = ConvolutionParameters(
         windowStrides: s, padding: pads, lhsDilation: ld, rhsDilation: rd, featureGroupCount: featureGroupCount,
-        dimensionNumbers: dn)
+        batchGroupCount: batchGroupCount, dimensionNumbers: dn)
     return bind1(.convolution(parameters), lhs.converted(to: dt, weak: weak), rhs.converted(to: dt, weak: weak))
 }

@@ -6,6 +6,12 @@
 
 /// The convolution of `l` and `r` (any dimension numbers) into an array of `shape`.
 func evalConvolution(_ l: DenseArray, _ r: DenseArray, p: ConvolutionParameters, shape: [Int]) -> DenseArray {
+    if p.batchGroupCount > 1 {
+        return withChannelsFirst(l, r, p, shape) { l, r, p, shape in
+            let (lhs, q) = batchGroupsAsFeatureGroups(l, p)
+            return evalConvolution(lhs, r, p: q, shape: shape)
+        }
+    }
     if let form = p.channelsLastForm {
         let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
         switch l.dtype {
@@ -79,4 +85,17 @@ func swappedFirstTwo(_ dn: ConvolutionDimensionNumbers) -> (lhs: Bool, rhs: Bool
     }
     guard !dn.isChannelsFirst, let l = swapped(dn.lhsSpec), let r = swapped(dn.rhsSpec), let o = swapped(dn.outSpec) else { return nil }
     return (l, r, o)
+}
+
+/// A batch-grouped convolution as a feature-grouped one (channels-first):
+/// lhs [N, C, sp…] → [G, N/G, C, sp…] → [N/G, G, C, sp…] → [N/G, G·C, sp…],
+/// so that feature group g reads batch group g; the kernel and the output
+/// are unchanged.
+func batchGroupsAsFeatureGroups(_ l: DenseArray, _ p: ConvolutionParameters) -> (DenseArray, ConvolutionParameters) {
+    let g = p.batchGroupCount, n = l.shape[0], c = l.shape[1], sp = Array(l.shape[2...])
+    let moved = evalTranspose(l.reshaped([g, n / g, c] + sp), perm: [1, 0] + Array(2..<(3 + sp.count)))
+    var q = p
+    q.batchGroupCount = 1
+    q.featureGroupCount = g
+    return (moved.reshaped([n / g, g * c] + sp), q)
 }

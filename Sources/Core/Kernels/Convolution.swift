@@ -7,7 +7,7 @@
 private func convTyped<T: KernelFloat>(_ l: DenseArray, _ r: DenseArray, _ p: ConvolutionParameters, _ shape: [Int], _: T.Type) -> DenseArray {
     let out = DenseArray(uninitializedShape: shape, dtype: l.dtype)
     let nsp = l.rank - 2
-    let batch = l.shape[0], cin = l.shape[1], cout = r.shape[0], cinG = r.shape[1]
+    let cin = l.shape[1], cout = r.shape[0], cinG = r.shape[1]
     let groups = p.featureGroupCount, coutG = cout / groups
     let inSp = Array(l.shape[2...]), kSp = Array(r.shape[2...]), outSp = Array(shape[2...])
     let inCount = inSp.reduce(1, *), kCount = kSp.reduce(1, *), outCount = outSp.reduce(1, *)
@@ -35,14 +35,18 @@ private func convTyped<T: KernelFloat>(_ l: DenseArray, _ r: DenseArray, _ p: Co
             if valid { table[o * kCount + kk] = flat }
         }
     }
-    for nb in 0..<batch {
+    // Batch groups: output feature group gb (of cout / batchGroups) reads lhs
+    // image gb · outBatch + nb.
+    let batchGroups = p.batchGroupCount, outBatch = shape[0], coutB = cout / batchGroups
+    for nb in 0..<outBatch {
         for oc in 0..<cout {
             let g = oc / coutG
+            let image = (oc / coutB) * outBatch + nb
             let dst = (nb * cout + oc) * outCount
             for o in 0..<outCount {
                 var acc: T = 0
                 for c in 0..<cinG {
-                    let src = (nb * cin + g * cinG + c) * inCount
+                    let src = (image * cin + g * cinG + c) * inCount
                     let w = (oc * cinG + c) * kCount
                     for kk in 0..<kCount {
                         let q = table[o * kCount + kk]

@@ -374,7 +374,8 @@ func spatialSizes(_ shape: [Int], _ spec: [Int]) -> [Int] { spec.dropFirst(2).ma
 func convTransposeLHS(_ g: Tensor, _ lhs: AbstractValue, _ rhs: Tensor, _ p: ConvolutionParameters) -> Tensor {
     let dn = p.dimensionNumbers
     let n = lhs.rank - 2
-    let groups = p.featureGroupCount
+    // Feature groups, or batch groups (which transpose to feature groups).
+    let groups = max(p.featureGroupCount, p.batchGroupCount)
     var w = rhs
     if groups > 1 {
         // Move the group factor of O into the input-feature axis: [O, I/G] → [O/G, G·I/G].
@@ -393,7 +394,10 @@ func convTransposeLHS(_ g: Tensor, _ lhs: AbstractValue, _ rhs: Tensor, _ p: Con
         lhsDilation: p.windowStrides, rhsDilation: p.rhsDilation, featureGroupCount: groups,
         dimensionNumbers: ConvolutionDimensionNumbers(
             lhsSpec: dn.outSpec, rhsSpec: swappingFirstTwo(dn.rhsSpec), outSpec: dn.lhsSpec))
-    return lax.convGeneralDilated(g, w, params)
+    let y = lax.convGeneralDilated(g, w, params)
+    guard p.batchGroupCount > 1 else { return y }
+    // Batch groups came out as feature groups: [N/G, G·C] → [G·N/G, C].
+    return reshapeAxisInto(dn.lhsSpec[1], dn.lhsSpec[0], reshapeAxisOutOf(dn.lhsSpec[1], p.batchGroupCount, y))
 }
 
 /// The rhs cotangent: lhs convolved with the cotangent as its kernel, batch and
@@ -401,22 +405,10 @@ func convTransposeLHS(_ g: Tensor, _ lhs: AbstractValue, _ rhs: Tensor, _ p: Con
 func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: ConvolutionParameters) -> Tensor {
     let dn = p.dimensionNumbers
     let n = lhs.rank - 2
-    let groups = p.featureGroupCount
-    if groups > 1 {
-        // One ungrouped transpose per group, concatenated along the output features.
-        let lf = dn.lhsSpec[1], gf = dn.outSpec[1], rf = dn.rhsSpec[0]
-        let cin = lhs.shape[lf] / groups, cout = g.shape[gf] / groups
-        let parts = (0..<groups).map { gi -> Tensor in
-            let l = lax.sliceInDim(lhs, start: gi * cin, limit: (gi + 1) * cin, axis: lf)
-            let gg = lax.sliceInDim(g, start: gi * cout, limit: (gi + 1) * cout, axis: gf)
-            var q = p
-            q.featureGroupCount = 1
-            var shape = rhs.shape
-            shape[rf] = cout
-            return convTransposeRHS(gg, l, AbstractValue(shape: shape, dtype: rhs.dtype), q)
-        }
-        return lax.concatenate(parts, axis: rf)
-    }
+    // JAX's formula: feature groups transpose to batch groups (the lhs
+    // features, now its batch, split into the groups) and batch groups to
+    // feature groups.
+    let (featureGroups, batchGroups) = p.batchGroupCount > 1 ? (p.batchGroupCount, 1) : (1, p.featureGroupCount)
     let inShape = spatialSizes(lhs.shape, dn.lhsSpec), kShape = spatialSizes(rhs.shape, dn.rhsSpec)
     let outShape = spatialSizes(g.shape, dn.outSpec)
     let lhsD = dilateShape(inShape, p.lhsDilation), rhsD = dilateShape(kShape, p.rhsDilation)
@@ -427,7 +419,7 @@ func convTransposeRHS(_ g: Tensor, _ lhs: Tensor, _ rhs: AbstractValue, _ p: Con
     // contracted input features), and the output is laid out as the kernel.
     let params = ConvolutionParameters(
         windowStrides: p.rhsDilation, padding: (0..<n).map { [lo[$0], hi[$0]] },
-        lhsDilation: p.lhsDilation, rhsDilation: p.windowStrides, featureGroupCount: 1,
+        lhsDilation: p.lhsDilation, rhsDilation: p.windowStrides, featureGroupCount: featureGroups, batchGroupCount: batchGroups,
         dimensionNumbers: ConvolutionDimensionNumbers(
             lhsSpec: swappingFirstTwo(dn.lhsSpec), rhsSpec: swappingFirstTwo(dn.outSpec),
             outSpec: swappingFirstTwo(dn.rhsSpec)))

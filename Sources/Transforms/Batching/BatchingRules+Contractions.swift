@@ -32,18 +32,30 @@ extension BatchingRules {
     }
 
     /// Convolutions fold the batch into an existing dimension, as JAX does:
-    /// a batched lhs into its batch dimension (images), a batched rhs into its
-    /// output features, both into the features with `B ×` as many feature groups.
+    /// a batched lhs into its batch dimension (images; inside each batch group
+    /// when there are several), a batched rhs into its output features (inside
+    /// each group), both into the features with `B ×` as many feature groups
+    /// (or into the batch with `B ×` as many batch groups).
     /// The dimension numbers stay; only sizes change.
     func convolution(_ lhs: BatchedValue, _ rhs: BatchedValue, _ p: ConvolutionParameters) -> BatchedValue {
         let b = axisSize
         let dn = p.dimensionNumbers
         switch (lhs.dim, rhs.dim) {
         case (let l?, nil):
-            let y = lax.convGeneralDilated(reshapeAxisInto(l, dn.lhsSpec[0], lhs.value), rhs.value, p)
+            var x = lhs.value
+            let n = dn.lhsSpec[0]
+            if p.batchGroupCount > 1 {
+                // Batch groups must stay outermost in the batch: (G, B, N/G) → G·B·N/G.
+                x = reshapeAxisOutOf(n + (l <= n ? 1 : 0), p.batchGroupCount, x)
+                x = reshapeAxisInto(l + (n < l ? 1 : 0), n + 1, x)
+                x = reshapeAxisInto(n, n, x)
+            } else {
+                x = reshapeAxisInto(l, n, x)
+            }
+            let y = lax.convGeneralDilated(x, rhs.value, p)
             return BatchedValue(reshapeAxisOutOf(dn.outSpec[0], b, y), dn.outSpec[0])
         case (nil, let r?):
-            let g = p.featureGroupCount, o = dn.rhsSpec[0]
+            let g = max(p.featureGroupCount, p.batchGroupCount), o = dn.rhsSpec[0]
             if g == 1 {
                 let y = lax.convGeneralDilated(lhs.value, reshapeAxisInto(r, o, rhs.value), p)
                 return BatchedValue(reshapeAxisOutOf(dn.outSpec[1], b, y), dn.outSpec[1])
@@ -59,9 +71,15 @@ extension BatchingRules {
             return BatchedValue(reshapeAxisInto(f, f + 1, y), f)  // (B, G·O/G)
         case let (l?, r?):
             var q = p
-            q.featureGroupCount = p.featureGroupCount * b
-            let y = lax.convGeneralDilated(
-                reshapeAxisInto(l, dn.lhsSpec[1], lhs.value), reshapeAxisInto(r, dn.rhsSpec[0], rhs.value), q)
+            let x: Tensor
+            if p.batchGroupCount > 1 {
+                q.batchGroupCount = p.batchGroupCount * b
+                x = reshapeAxisInto(l, dn.lhsSpec[0], lhs.value)
+            } else {
+                q.featureGroupCount = p.featureGroupCount * b
+                x = reshapeAxisInto(l, dn.lhsSpec[1], lhs.value)
+            }
+            let y = lax.convGeneralDilated(x, reshapeAxisInto(r, dn.rhsSpec[0], rhs.value), q)
             return BatchedValue(reshapeAxisOutOf(dn.outSpec[1], b, y), dn.outSpec[1])
         case (nil, nil):
             return BatchedValue(lax.convGeneralDilated(lhs.value, rhs.value, p), nil)
