@@ -36,7 +36,6 @@ extension ConvolutionGemm {
     /// colᵀ[(b, t), (c, u)] = X[b, c, t·S + u·R − P]. One gemm per chunk over
     /// every (b, t) at once; each thread accumulates its own acc, summed at the end.
     func runKernelGradient() {
-        let kRows = cinG * kCount
         let rows = batch * outCount
         let (cc, rowTile, chunks, rowTiles, items, scratch) = plan.kernelGradientTiling
         let accCount = cout * rows
