@@ -14,8 +14,9 @@
 /// - `scan`: the scanned inputs' leading dimension is made whole (each step
 ///   reads one slice); the body sees the consts' and carry's layouts and the
 ///   slices' (the rest of the scanned inputs' dimensions); the carry keeps its
-///   layout as in `while`; the stacked outputs take the body's layouts with
-///   a whole leading dimension.
+///   layout as in `while`, and a carry the body keeps as partial sums stays
+///   partial across iterations, reduced once after the loop; the stacked
+///   outputs take the body's layouts with a whole leading dimension.
 extension ShardingPropagation {
     func controlFlow(_ p: Primitive, _ ins: [Value], _ avals: [AbstractValue]) throws -> [Value]? {
         switch p {
@@ -59,9 +60,44 @@ extension ShardingPropagation {
             let carryLayouts = carry.map(\.layout)
             let sliceLayouts = xs.map { Array($0.layout.dropFirst()) }
             let yCount = bodyJaxpr.outputs.count - nCarry
+            let inLayouts = consts.map(\.layout) + carryLayouts + sliceLayouts
+            let outLayouts = carryLayouts + Array(repeating: nil, count: yCount)
+            // A carry the body leaves as partial sums (a weight gradient
+            // accumulated over a split batch in a backward scan) stays partial
+            // across iterations and is reduced once after the loop, if the
+            // body keeps it partial when it comes in partial.
+            let probe = try partitionBody(bodyJaxpr, inLayouts, outLayouts: outLayouts, what: "", record: false, keepPartial: true)
+            var partialCarries = [[String]?](repeating: nil, count: nCarry)
+            for j in 0..<nCarry {
+                if let pending = probe.pending[j], case .psum(let axes) = pending.reduction { partialCarries[j] = axes }
+            }
+            var inPending = [Pending?](repeating: nil, count: inLayouts.count)
+            for (j, axes) in partialCarries.enumerated() {
+                guard let axes else { continue }
+                inPending[nConsts + j] = Pending(reduction: .psum(axes: axes), consumer: "scan", reason: "partial sums carried by the loop")
+            }
+            if partialCarries.contains(where: { $0 != nil }) {
+                let check = try partitionBody(
+                    bodyJaxpr, inLayouts, outLayouts: outLayouts, what: "", record: false, inPending: inPending, keepPartial: true)
+                for j in 0..<nCarry where partialCarries[j] != nil {
+                    guard let pending = check.pending[j], case .psum(let axes) = pending.reduction, axes == partialCarries[j]! else {
+                        partialCarries[j] = nil
+                        inPending[nConsts + j] = nil
+                        continue
+                    }
+                }
+            }
+            let keep = Set((0..<nCarry).filter { partialCarries[$0] != nil })
             let body = try partitionBody(
-                bodyJaxpr, consts.map(\.layout) + carryLayouts + sliceLayouts,
-                outLayouts: carryLayouts + Array(repeating: nil, count: yCount), what: "scan body")
+                bodyJaxpr, inLayouts, outLayouts: outLayouts, what: "scan body", inPending: inPending, keepPartialOutputs: keep
+            ).program
+            // A whole initial carry joins the partial sums once: on the first
+            // device of their axes (zeros as they are).
+            var carryIn = carry
+            for (j, axes) in partialCarries.enumerated() {
+                guard let axes, !carry[j].zero else { continue }
+                carryIn[j] = onFirstDevice(carry[j], of: axes)
+            }
             let sliceAvals = xs.map { x in
                 localAval(AbstractValue(shape: Array(x.aval.shape.dropFirst()), dtype: x.aval.dtype, weakType: x.aval.weakType), Array(x.layout.dropFirst()))
             }
@@ -69,7 +105,13 @@ extension ShardingPropagation {
                 name: p.name, bodies: [body], bodyInAvals: [(consts + carry).map { localAval($0.aval, $0.layout) } + sliceAvals],
                 rebuild: { .scan(body: $0[0], length: length, reverse: reverse, constCount: nConsts, carryCount: nCarry) })
             let yLayouts = body.outSpecs.dropFirst(nCarry).map { [[]] + $0 }
-            return emit(step, consts + carry + xs, carryLayouts + yLayouts, avals)
+            var outs = emit(step, consts + carryIn + xs, carryLayouts + yLayouts, avals)
+            for (j, axes) in partialCarries.enumerated() {
+                guard let axes else { continue }
+                outs[j] = allReduce(.psum(axes: axes), outs[j], consumer: "scan",
+                                    reason: "partial sums a scan carried over \(axes), reduced once after the loop")
+            }
+            return outs
 
         default:
             return nil
@@ -82,14 +124,33 @@ extension ShardingPropagation {
     private func partitionBody(
         _ jaxpr: Jaxpr, _ inLayouts: [Layout], outLayouts: [Layout?]?, what: String, record: Bool = true
     ) throws -> PartitionedProgram {
+        try partitionBody(jaxpr, inLayouts, outLayouts: outLayouts, what: what, record: record, inPending: [], keepPartialOutputs: []).program
+    }
+
+    /// As above; inputs marked by `inPending` come in as partial sums, and
+    /// results in `keepPartialOutputs` (or every result, with `keepPartial`)
+    /// are left partial where they are (their pending reductions returned).
+    private func partitionBody(
+        _ jaxpr: Jaxpr, _ inLayouts: [Layout], outLayouts: [Layout?]?, what: String, record: Bool = true,
+        inPending: [Pending?] = [], keepPartial: Bool = false, keepPartialOutputs: Set<Int> = []
+    ) throws -> (program: PartitionedProgram, pending: [Pending?]) {
         let child = ShardingPropagation(mesh: mesh)
-        let inputs = zip(jaxpr.inputAvals, inLayouts).map { Value(operand: .slot(child.fresh()), layout: $1, aval: $0) }
+        let inputs = zip(jaxpr.inputAvals, inLayouts).enumerated().map { i, pair in
+            Value(operand: .slot(child.fresh()), layout: pair.1, aval: pair.0, pending: i < inPending.count ? inPending[i] : nil)
+        }
         var outs = try child.walk(jaxpr, inputs)
+        var pending = [Pending?](repeating: nil, count: outs.count)
         for (j, x) in outs.enumerated() {
-            if let targets = outLayouts, j < targets.count, let target = targets[j] {
+            let keep = keepPartial || keepPartialOutputs.contains(j)
+            if let targets = outLayouts, j < targets.count, let target = targets[j], !(keep && x.pending != nil && x.layout == target) {
                 outs[j] = child.reshard(x, to: target, consumer: "output", reason: "\(what) result \(j) laid out as the loop or the other branches need")
             }
-            outs[j] = child.materialize(outs[j])
+            if keep, outs[j].pending != nil {
+                pending[j] = outs[j].pending
+                outs[j].pending = nil
+            } else {
+                outs[j] = child.materialize(outs[j])
+            }
         }
         if record {
             collectives += child.collectives.map {
@@ -97,9 +158,10 @@ extension ShardingPropagation {
             }
             decisions += child.decisions.map { "in the \(what): \($0)" }
         }
-        return PartitionedProgram(
+        return (PartitionedProgram(
             inputSlots: inputs.map { if case .slot(let s) = $0.operand { s } else { -1 } }, steps: child.steps,
-            outputs: outs.map(\.operand), outSpecs: outs.map(\.layout), collectives: child.collectives, decisions: child.decisions)
+            outputs: outs.map(\.operand), outSpecs: outs.map(\.layout), collectives: child.collectives, decisions: child.decisions),
+            pending)
     }
 
     private func emit(_ step: ControlStep, _ ins: [Value], _ layouts: [Layout], _ avals: [AbstractValue]) -> [Value] {

@@ -54,8 +54,10 @@ extension ShardingTests.ShardedJit {
 
     /// Data parallelism through a recurrence: the gradient of a scanned RNN
     /// with the batch split and the weights replicated equals the
-    /// unpartitioned one; the weight gradient's partial sums are reduced in
-    /// the backward scan's body (its carry is laid out as the weight).
+    /// unpartitioned one, and the weight gradient, accumulated in the
+    /// backward scan's carry as partial sums over the split batch, stays
+    /// partial across the iterations and is reduced once after the loop (not
+    /// once per time step).
     @Test func gradientsThroughAScanOverASplitBatch() throws {
         let n = deviceCount, mesh = dataMesh()
         let w = hostArray([4, 4], seed: 33) * 0.4, x0 = hostArray([2 * n, 4], seed: 34), xs = hostArray([6, 2 * n, 4], seed: 35)
@@ -70,6 +72,8 @@ extension ShardingTests.ShardedJit {
                                 mesh: mesh, "dp rnn step")
         #expect(layout(l, 1) == [[], []], "\(l.partitionReport)")
         #expect(!names(l).contains("all_gather data"), "no activation is gathered: \(l.partitionReport)")
+        let weightSums = l.collectives.filter { $0.name == "psum" && $0.operand.shape == [4, 4] }
+        #expect(weightSums.count == 1 && weightSums.allSatisfy { !$0.reason.hasPrefix("in the scan body") }, "\(l.partitionReport)")
     }
 
     /// Random values inside the function (a key passed in, as a training
