@@ -70,9 +70,12 @@ extension ShardingPropagation {
                 }
                 continue
             }
-            guard e.outputs.count == 1, let hint = hints[e.outputs[0].id],
-                  hint.source == .user || !fromSplit.contains(e.outputs[0].id),
-                  let asked = operandLayouts(e.primitive, inAvals, e.outputs[0].aval, hint.layout)
+            // One result, or results of one shape (threefry's two words): the
+            // strongest hint any of them has.
+            guard let first = e.outputs.first, e.outputs.allSatisfy({ $0.aval.shape == first.aval.shape }),
+                  let (v, hint) = e.outputs.compactMap({ o in hints[o.id].map { (o, $0) } }).max(by: { $0.1.source < $1.1.source }),
+                  hint.source == .user || !fromSplit.contains(v.id),
+                  let asked = operandLayouts(e.primitive, inAvals, v.aval, hint.layout)
             else { continue }
             operandHints[k] = asked
             for (a, l) in zip(e.inputs, asked) {
@@ -86,8 +89,11 @@ extension ShardingPropagation {
     /// communication (nil for an operand or a primitive with no such rule).
     func operandLayouts(_ p: Primitive, _ ins: [AbstractValue], _ aval: AbstractValue, _ out: Layout) -> [Layout?]? {
         switch p {
-        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .stopGradient:
+        case .unary, .binary, .compare, .select, .clamp, .fma, .convert, .stopGradient, .threefry2x32:
             return ins.map { $0.shape == aval.shape ? out : nil }
+        case .bitcast:
+            // Same-width bitcasts keep the shape (others add or drop a dimension).
+            return ins[0].shape == aval.shape ? [out] : nil
         case .transpose(let perm):
             var l = replicated(perm.count)
             for (i, d) in perm.enumerated() { l[d] = out[i] }

@@ -87,15 +87,22 @@ extension ShardingPropagation {
     /// most devices (the first of those): cutting a replicated operand costs
     /// nothing, gathering a split one costs bytes.
     func elementwise(_ p: Primitive, _ ins: [Value], _ aval: AbstractValue) -> [Value] {
+        elementwise(p, ins, [aval])
+    }
+
+    /// An elementwise primitive with results of one shape (`avals`; two for
+    /// threefry's words): operands of that rank laid out alike, the results too.
+    func elementwise(_ p: Primitive, _ ins: [Value], _ avals: [AbstractValue]) -> [Value] {
+        let rank = avals[0].rank
         // Ties by the number of axes named, so that axes of size 1 still count.
         func score(_ l: Layout) -> (Int, Int) { (deviceCount(l), l.reduce(0) { $0 + $1.count }) }
-        var target = replicated(aval.rank)
-        for x in ins where x.aval.rank == aval.rank && score(x.layout) > score(target) { target = x.layout }
+        var target = replicated(rank)
+        for x in ins where x.aval.rank == rank && score(x.layout) > score(target) { target = x.layout }
         let operands = ins.map {
-            $0.aval.rank == aval.rank
+            $0.aval.rank == rank
                 ? reshard($0, to: target, consumer: p.name, reason: "operands of \(p.name) laid out alike") : $0
         }
-        return apply(p, operands, [target], [aval])
+        return apply(p, operands, avals.map { _ in target }, avals)
     }
 
     func reduce(_ op: ReduceOp, _ axes: [Int], _ x: Value, _ aval: AbstractValue) -> Value {

@@ -10,7 +10,7 @@
 ///
 /// | primitive | result's layout | communication |
 /// |---|---|---|
-/// | elementwise, compare, select, clamp, convert | the operand split over most devices | other operands resharded to it (a replicated one is cut locally) |
+/// | elementwise, compare, select, clamp, convert, `threefry2x32` | the operand split over most devices | other operands resharded to it (a replicated one is cut locally) |
 /// | `broadcast_in_dim` | the operand's axes on the dimensions they map to | none |
 /// | `transpose` | the operand's, permuted | none |
 /// | `slice`, `pad`, `rev`, `cumsum`, `argmax`/`argmin` | the operand's | the dimensions they work along gathered |
@@ -416,8 +416,13 @@ final class ShardingPropagation {
             return scatter(p, ins, avals[0]) ?? fallback(p, ins, avals)
         case .cond, .whileLoop, .scan:
             return try controlFlow(p, ins, avals) ?? fallback(p, ins, avals)
+        case .threefry2x32:
+            // Elementwise over its counters (the keys may be scalars): each
+            // device hashes its block's counters, so the bits do not depend on
+            // the layout.
+            return elementwise(p, ins, avals)
         case .iota, .reduceWindow, .selectAndScatterAdd,
-            .selectAndGatherAdd, .threefry2x32, .customVJPLinear:
+            .selectAndGatherAdd, .customVJPLinear:
             return fallback(p, ins, avals)
         }
     }

@@ -78,7 +78,9 @@ extension ShardingTests.ShardedJit {
 
     /// Random values inside the function (a key passed in, as a training
     /// step's dropout does) do not depend on the layouts: they equal the
-    /// unpartitioned program's, whatever the activations' split.
+    /// unpartitioned program's, whatever the activations' split. Random
+    /// values asked split (`outShardings`, as `ShardedArray.random` makes
+    /// them) are hashed per block: each device's threefry runs on its rows.
     @Test func randomValuesDoNotDependOnTheLayout() throws {
         let n = deviceCount, mesh = dataMesh()
         let x = hostArray([2 * n, 6], seed: 36), key = Random.split(PRNGKey(5), num: 1).data.reshaped([2])
@@ -90,5 +92,10 @@ extension ShardingTests.ShardedJit {
         for spec in [PartitionSpec.replicated, PartitionSpec("data", nil), PartitionSpec(nil, "data")] where spec != PartitionSpec(nil, "data") || 6 % n == 0 {
             _ = try partitioned(f, [x, key], [spec, .replicated], mesh: mesh, "dropout and normal, x laid out \(spec)")
         }
+        let rows = try NamedSharding(mesh: mesh, spec: PartitionSpec("data", nil))
+        let sample: @Sendable ([Tensor]) -> [Tensor] = { a in [Random.normal(PRNGKey(data: a[0]), shape: [4 * n, 6], dtype: .float64)] }
+        let l = try partitioned(sample, [key], [.replicated], mesh: mesh, outShardings: [rows], "normal asked by rows")
+        let hashes = try l.compile().perDevice.jaxpr.equations.filter { $0.primitive == .threefry2x32 }.map(\.outputs[0].aval.shape)
+        #expect(hashes == [[4, 6]], "threefry shapes \(hashes)")
     }
 }
