@@ -65,32 +65,35 @@ extension ShardingPropagation {
             // A carry the body leaves as partial sums (a weight gradient
             // accumulated over a split batch in a backward scan) stays partial
             // across iterations and is reduced once after the loop, if the
-            // body keeps it partial when it comes in partial.
-            let probe = try partitionBody(bodyJaxpr, inLayouts, outLayouts: outLayouts, what: "", record: false, keepPartial: true)
-            var partialCarries = [[String]?](repeating: nil, count: nCarry)
-            for j in 0..<nCarry {
-                if let pending = probe.pending[j], case .psum(let axes) = pending.reduction { partialCarries[j] = axes }
+            // body keeps it partial when it comes in partial: start from the
+            // carries the body leaves partial when they come in whole, and
+            // drop those it does not keep partial until none is dropped. The
+            // last pass is the body used, so every carry kept partial is.
+            let carries = Set(0..<nCarry)
+            func axes(_ pending: Pending?) -> [String]? {
+                if let pending, case .psum(let axes) = pending.reduction { axes } else { nil }
             }
-            var inPending = [Pending?](repeating: nil, count: inLayouts.count)
-            for (j, axes) in partialCarries.enumerated() {
-                guard let axes else { continue }
-                inPending[nConsts + j] = Pending(reduction: .psum(axes: axes), consumer: "scan", reason: "partial sums carried by the loop")
-            }
-            if partialCarries.contains(where: { $0 != nil }) {
-                let check = try partitionBody(
-                    bodyJaxpr, inLayouts, outLayouts: outLayouts, what: "", record: false, inPending: inPending, keepPartial: true)
-                for j in 0..<nCarry where partialCarries[j] != nil {
-                    guard let pending = check.pending[j], case .psum(let axes) = pending.reduction, axes == partialCarries[j]! else {
-                        partialCarries[j] = nil
-                        inPending[nConsts + j] = nil
-                        continue
-                    }
+            var partialCarries = try partitionBody(
+                bodyJaxpr, inLayouts, outLayouts: outLayouts, what: "", record: false, keepPartialOutputs: carries
+            ).pending.prefix(nCarry).map(axes)
+            var body: PartitionedProgram
+            while true {
+                var inPending = [Pending?](repeating: nil, count: inLayouts.count)
+                for (j, a) in partialCarries.enumerated() where a != nil {
+                    inPending[nConsts + j] = Pending(reduction: .psum(axes: a!), consumer: "scan", reason: "partial sums carried by the loop")
                 }
+                let keep = carries.filter { partialCarries[$0] != nil }
+                let pass = try partitionBody(
+                    bodyJaxpr, inLayouts, outLayouts: outLayouts, what: "scan body", record: false, inPending: inPending,
+                    keepPartialOutputs: keep)
+                let dropped = keep.filter { axes(pass.pending[$0]) != partialCarries[$0] }
+                if dropped.isEmpty {
+                    body = pass.program
+                    break
+                }
+                for j in dropped { partialCarries[j] = nil }
             }
-            let keep = Set((0..<nCarry).filter { partialCarries[$0] != nil })
-            let body = try partitionBody(
-                bodyJaxpr, inLayouts, outLayouts: outLayouts, what: "scan body", inPending: inPending, keepPartialOutputs: keep
-            ).program
+            adopt(body, what: "scan body")
             // A whole initial carry joins the partial sums once: on the first
             // device of their axes (zeros as they are).
             var carryIn = carry
@@ -128,11 +131,11 @@ extension ShardingPropagation {
     }
 
     /// As above; inputs marked by `inPending` come in as partial sums, and
-    /// results in `keepPartialOutputs` (or every result, with `keepPartial`)
-    /// are left partial where they are (their pending reductions returned).
+    /// results in `keepPartialOutputs` are left partial where they are
+    /// (their pending reductions returned).
     private func partitionBody(
         _ jaxpr: Jaxpr, _ inLayouts: [Layout], outLayouts: [Layout?]?, what: String, record: Bool = true,
-        inPending: [Pending?] = [], keepPartial: Bool = false, keepPartialOutputs: Set<Int> = []
+        inPending: [Pending?] = [], keepPartialOutputs: Set<Int>
     ) throws -> (program: PartitionedProgram, pending: [Pending?]) {
         let child = ShardingPropagation(mesh: mesh)
         let inputs = zip(jaxpr.inputAvals, inLayouts).enumerated().map { i, pair in
@@ -141,7 +144,7 @@ extension ShardingPropagation {
         var outs = try child.walk(jaxpr, inputs)
         var pending = [Pending?](repeating: nil, count: outs.count)
         for (j, x) in outs.enumerated() {
-            let keep = keepPartial || keepPartialOutputs.contains(j)
+            let keep = keepPartialOutputs.contains(j)
             if let targets = outLayouts, j < targets.count, let target = targets[j], !(keep && x.pending != nil && x.layout == target) {
                 outs[j] = child.reshard(x, to: target, consumer: "output", reason: "\(what) result \(j) laid out as the loop or the other branches need")
             }
@@ -152,16 +155,19 @@ extension ShardingPropagation {
                 outs[j] = child.materialize(outs[j])
             }
         }
-        if record {
-            collectives += child.collectives.map {
-                InsertedCollective(name: $0.name, axes: $0.axes, operand: $0.operand, consumer: $0.consumer, reason: "in the \(what): \($0.reason)")
-            }
-            decisions += child.decisions.map { "in the \(what): \($0)" }
-        }
-        return (PartitionedProgram(
+        let program = PartitionedProgram(
             inputSlots: inputs.map { if case .slot(let s) = $0.operand { s } else { -1 } }, steps: child.steps,
-            outputs: outs.map(\.operand), outSpecs: outs.map(\.layout), collectives: child.collectives, decisions: child.decisions),
-            pending)
+            outputs: outs.map(\.operand), outSpecs: outs.map(\.layout), collectives: child.collectives, decisions: child.decisions)
+        if record { adopt(program, what: what) }
+        return (program, pending)
+    }
+
+    /// `body`'s collectives and decisions joined to this program's report.
+    private func adopt(_ body: PartitionedProgram, what: String) {
+        collectives += body.collectives.map {
+            InsertedCollective(name: $0.name, axes: $0.axes, operand: $0.operand, consumer: $0.consumer, reason: "in the \(what): \($0.reason)")
+        }
+        decisions += body.decisions.map { "in the \(what): \($0)" }
     }
 
     private func emit(_ step: ControlStep, _ ins: [Value], _ layouts: [Layout], _ avals: [AbstractValue]) -> [Value] {

@@ -417,7 +417,9 @@ extension ShardingTests {
             #expect(lowered.inShardings == [rows, columns] && lowered.partitionReport.contains("argument 1: "), "\(lowered.partitionReport)")
             #expect(try lowered.perDevicePeakBytes() > 0)
             let compiled = try lowered.compile()
-            #expect(compiled.peakBytes == (try lowered.perDevicePeakBytes()) && compiled.collectives == lowered.collectives)
+            // The per-device plan runs on blocks: rows of x over "data", columns of w over "model".
+            #expect(compiled.perDevice.plan.inputAvals.map(\.shape) == [rows.shardShape([8, 4]), columns.shardShape([4, 6])],
+                    "\(compiled.perDevice.plan.inputAvals)")
             #expect("\(compiled)".hasPrefix(lowered.partitionReport) && "\(compiled)".contains("per-device plan: "), "\(compiled)")
             expectClose(try compiled([x, w])[0].processAllgather(), tanh(matmul(a, b)), rtol: 1e-6, atol: 1e-6, "compiled call")
             let replicated = try NamedSharding(mesh: mesh, spec: .replicated)

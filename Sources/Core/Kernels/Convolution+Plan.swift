@@ -98,16 +98,11 @@ package func plannedConvolutionScratchBytes(
     }
     // Other layouts: the gemm's scratch (the transposed operand copies are not counted).
     let dn = parameters.dimensionNumbers
+    // A kernel with its first two dimensions swapped is read in place by the
+    // kernel-gradient form (see evalConvolution): one kernel channel per gemm.
     let plan = ConvolutionPlan(
         lhs: ConvolutionDimensionNumbers.logical(lhs, dn.lhsSpec), rhs: ConvolutionDimensionNumbers.logical(rhs, dn.rhsSpec),
-        out: ConvolutionDimensionNumbers.logical(out, dn.outSpec), parameters, scratchElements: scratchElements)
-    if plan.path == .kernelGradient, let swapped = swappedFirstTwo(dn), swapped.rhs {
-        // Read in place (see evalConvolution): one kernel channel per gemm.
-        let inPlace = ConvolutionPlan(
-            lhs: ConvolutionDimensionNumbers.logical(lhs, dn.lhsSpec), rhs: ConvolutionDimensionNumbers.logical(rhs, dn.rhsSpec),
-            out: ConvolutionDimensionNumbers.logical(out, dn.outSpec), parameters, scratchElements: scratchElements,
-            kernelChannelsAdjacent: false)
-        return inPlace.temporaryElements(threads: threads) * element
-    }
+        out: ConvolutionDimensionNumbers.logical(out, dn.outSpec), parameters, scratchElements: scratchElements,
+        kernelChannelsAdjacent: !(swappedFirstTwo(dn)?.rhs ?? false))
     return plan.temporaryElements(threads: threads) * element
 }
